@@ -1,0 +1,155 @@
+# kubeswarm: Docker Swarm semantics on Kubernetes.
+#
+# `make demo` brings up the local kwok cluster, installs the CRDs, runs the operator and creates
+# the seed's nginx service; `make test` runs every test (unit, envtest, e2e on the local cluster).
+
+SHELL := /usr/bin/env bash -o pipefail
+.SHELLFLAGS := -ec
+
+IMG ?= kubeswarm/manager:dev
+GOBIN ?= $(shell go env GOPATH)/bin
+
+LOCALBIN ?= $(CURDIR)/bin
+$(LOCALBIN):
+	mkdir -p $(LOCALBIN)
+
+## Tool versions (pinned).
+CONTROLLER_TOOLS_VERSION ?= v0.23.0
+KUSTOMIZE_VERSION ?= v5.8.3
+CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
+KUSTOMIZE ?= $(LOCALBIN)/kustomize-$(KUSTOMIZE_VERSION)
+
+## The local cluster's binaries (kube-apiserver, etcd, kwok, …), built once into a cache outside
+## the repository by hack/k8s-binaries.sh.
+K8S_BIN = $(shell hack/k8s-binaries.sh)
+CLUSTER_NAME ?= kubeswarm
+export KUBESWARM_CLUSTER := $(CLUSTER_NAME)
+
+.PHONY: all
+all: build
+
+##@ General
+
+.PHONY: help
+help: ## Display this help.
+	@awk 'BEGIN {FS = ":.*##"; printf "\nUsage:\n  make \033[36m<target>\033[0m\n"} /^[a-zA-Z_0-9-]+:.*?##/ { printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2 } /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) } ' $(MAKEFILE_LIST)
+
+##@ Development
+
+.PHONY: manifests
+manifests: $(CONTROLLER_GEN) ## Generate the CRDs and RBAC from the API types and markers.
+	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="./api/..." paths="./controllers/..." output:crd:artifacts:config=config/crd/bases
+
+.PHONY: generate
+generate: $(CONTROLLER_GEN) ## Generate DeepCopy methods.
+	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./api/..."
+
+.PHONY: verify
+verify: manifests generate ## Fail when generated files are not in step with the sources.
+	@git diff --exit-code -- api config || { echo "run 'make manifests generate' and commit the result" >&2; exit 1; }
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "run gofmt" >&2; exit 1; }
+
+.PHONY: fmt
+fmt: ## Run go fmt.
+	go fmt ./...
+
+.PHONY: vet
+vet: ## Run go vet (also over the e2e build tag).
+	go vet ./...
+	go vet -tags e2e ./test/e2e/...
+
+##@ Test
+
+.PHONY: test
+test: verify vet test-unit test-integration test-e2e ## Run every test: unit, envtest and e2e on the local cluster.
+
+.PHONY: test-unit
+test-unit: ## Unit tests (no cluster).
+	go test ./api/... ./internal/... ./controllers/... ./cmd/...
+
+.PHONY: test-integration
+test-integration: ## envtest: the controllers against a real kube-apiserver and etcd.
+	KUBEBUILDER_ASSETS="$(K8S_BIN)" go test ./test/integration/... -count=1 -timeout 15m
+
+.PHONY: test-e2e
+test-e2e: build cluster-up install ## e2e: Swarm scenarios on the local kwok cluster (starts it if needed).
+	KUBECONFIG="$$(hack/local-cluster.sh kubeconfig)" MANAGER_BIN=$(LOCALBIN)/manager \
+		go test -tags e2e ./test/e2e/... -count=1 -timeout 30m -v
+
+.PHONY: bench-reconcile
+bench-reconcile: build cluster-up install ## Count the operator's writes while 200 unchanged Services sit for 60 s.
+	hack/bench-reconcile.sh
+
+##@ Build
+
+.PHONY: build
+build: ## Build bin/manager and bin/kubectl-swarm.
+	CGO_ENABLED=0 go build -o $(LOCALBIN)/manager ./cmd/manager
+	CGO_ENABLED=0 go build -o $(LOCALBIN)/kubectl-swarm ./cmd/kubectl-swarm
+
+.PHONY: run
+run: manifests generate ## Run the operator in the foreground against the current kubeconfig context.
+	go run ./cmd/manager $(RUN_ARGS)
+
+.PHONY: docker-build
+docker-build: ## Build the operator image (needs a Docker engine).
+	docker build -t $(IMG) .
+
+##@ Local cluster (kwok: a real control plane, simulated nodes; no Docker needed)
+
+.PHONY: k8s-binaries
+k8s-binaries: ## Build kube-apiserver, etcd, kwok, … into the cache (once).
+	@hack/k8s-binaries.sh >/dev/null
+
+.PHONY: cluster-up
+cluster-up: ## Start the local cluster "kubeswarm" (manager1, worker1, worker2); no-op when up.
+	hack/local-cluster.sh up
+
+.PHONY: cluster-down
+cluster-down: ## Delete the local cluster.
+	hack/local-cluster.sh down
+
+.PHONY: demo
+demo: build cluster-up install ## Local cluster + CRDs + operator + the seed's `--replicas 3 --publish 8000:80 nginx`.
+	hack/demo.sh
+
+##@ Deployment
+
+.PHONY: install
+install: manifests $(KUSTOMIZE) ## Install the CRDs into the current cluster.
+	$(KUSTOMIZE) build config/crd | $(K8S_BIN)/kubectl apply --server-side --force-conflicts -f -
+
+.PHONY: uninstall
+uninstall: manifests $(KUSTOMIZE) ## Remove the CRDs from the current cluster.
+	$(KUSTOMIZE) build config/crd | $(K8S_BIN)/kubectl delete --ignore-not-found -f -
+
+.PHONY: deploy
+deploy: manifests $(KUSTOMIZE) ## Deploy the operator (image $(IMG)) into the current cluster.
+	cd config/manager && $(KUSTOMIZE) edit set image controller=$(IMG)
+	$(KUSTOMIZE) build config/default | $(K8S_BIN)/kubectl apply --server-side --force-conflicts -f -
+
+.PHONY: undeploy
+undeploy: $(KUSTOMIZE) ## Remove the operator from the current cluster.
+	$(KUSTOMIZE) build config/default | $(K8S_BIN)/kubectl delete --ignore-not-found -f -
+
+.PHONY: kind-e2e
+kind-e2e: docker-build $(KUSTOMIZE) ## For machines with Docker: the e2e tests on a kind cluster with the operator in-cluster.
+	hack/kind-e2e.sh $(IMG)
+
+##@ Tools
+
+$(CONTROLLER_GEN): | $(LOCALBIN)
+	$(call go-install-tool,$(CONTROLLER_GEN),sigs.k8s.io/controller-tools/cmd/controller-gen,$(CONTROLLER_TOOLS_VERSION))
+
+$(KUSTOMIZE): | $(LOCALBIN)
+	$(call go-install-tool,$(KUSTOMIZE),sigs.k8s.io/kustomize/kustomize/v5,$(KUSTOMIZE_VERSION))
+
+# go-install-tool installs package $2 at version $3 as $1.
+define go-install-tool
+@[ -f "$(1)" ] || { \
+set -e; \
+echo "Installing $(2)@$(3)"; \
+GOBIN=$(LOCALBIN) go install $(2)@$(3); \
+mv "$(LOCALBIN)/$$(basename "$$(echo $(2) | sed 's#/v[0-9]*$$##')")" $(1); \
+}
+endef

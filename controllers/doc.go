@@ -1,0 +1,2 @@
+// Package controllers holds kubeswarm's reconcilers: one per kind.
+package controllers

@@ -1,0 +1,226 @@
+package translate
+
+import (
+	"fmt"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
+	"k8s.io/utils/ptr"
+
+	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+)
+
+// Options are the operator-wide settings that shape the objects.
+type Options struct {
+	// NodePortRange is the cluster's service node-port range (kube-apiserver
+	// --service-node-port-range). A published port inside it becomes the nodePort itself.
+	NodePortRange PortRange
+	// IngressServiceType is NodePort (default) or LoadBalancer: the Kubernetes Service type for
+	// a service with ingress-mode ports.
+	IngressServiceType corev1.ServiceType
+	// NodeFailureTimeout is how long replicated tasks stay on an unreachable or not-ready node
+	// (default 30s).
+	NodeFailureTimeout time.Duration
+	// AllowBindMounts lets bind mounts become hostPath volumes.
+	AllowBindMounts bool
+}
+
+// PortRange is an inclusive port range.
+type PortRange struct{ Min, Max int32 }
+
+// DefaultNodePortRange is Kubernetes' default service node-port range.
+var DefaultNodePortRange = PortRange{Min: 30000, Max: 32767}
+
+// Contains tells whether p is in the range.
+func (r PortRange) Contains(p int32) bool { return p >= r.Min && p <= r.Max }
+
+func (o Options) nodeFailureTimeout() time.Duration {
+	if o.NodeFailureTimeout == 0 {
+		return 30 * time.Second
+	}
+	return o.NodeFailureTimeout
+}
+
+func (o Options) nodePortRange() PortRange {
+	if o.NodePortRange.Max == 0 {
+		return DefaultNodePortRange
+	}
+	return o.NodePortRange
+}
+
+// Inputs are facts about other objects that the reconciler looked up for the build.
+type Inputs struct {
+	// Stack is the name of the Stack the service belongs to, if any.
+	Stack string
+	// Claims maps a volume source to the PersistentVolumeClaim that holds it, where they differ.
+	Claims map[string]string
+	// SecretNames and ConfigNames map a secret's or config's source to the Kubernetes object,
+	// where they differ (a stack's objects are named after the stack).
+	SecretNames, ConfigNames map[string]string
+	// SecretKeys and ConfigKeys map a source to the data key that holds the file; default: the
+	// source name itself.
+	SecretKeys, ConfigKeys map[string]string
+}
+
+func lookup(m map[string]string, k string) string {
+	if v, ok := m[k]; ok {
+		return v
+	}
+	return k
+}
+
+func (in Inputs) secretName(s string) string { return lookup(in.SecretNames, s) }
+func (in Inputs) configName(s string) string { return lookup(in.ConfigNames, s) }
+func (in Inputs) secretKey(s string) string  { return lookup(in.SecretKeys, s) }
+func (in Inputs) configKey(s string) string  { return lookup(in.ConfigKeys, s) }
+
+// Objects are the Kubernetes objects that realise a service. Exactly one of Deployment and
+// DaemonSet is set.
+type Objects struct {
+	Deployment *appsv1ac.DeploymentApplyConfiguration
+	DaemonSet  *appsv1ac.DaemonSetApplyConfiguration
+	// Service gives the service its name in DNS and publishes its ingress ports.
+	Service *corev1ac.ServiceApplyConfiguration
+	// Notes say what the spec asks that Kubernetes can only approximate or cannot do.
+	Notes []string
+}
+
+// WorkloadKind is the kind of the workload object.
+func (o *Objects) WorkloadKind() string {
+	if o.DaemonSet != nil {
+		return "DaemonSet"
+	}
+	return "Deployment"
+}
+
+// Build returns the objects that realise svc. An error means the spec cannot be realised at all
+// (it names the field and the fix); nothing should then be changed in the cluster.
+func Build(svc *swarmv1.Service, in Inputs, opts Options) (*Objects, error) {
+	if svc.Spec.Mode.IsJob() {
+		return nil, fmt.Errorf("mode %s: jobs are not implemented by this version of the operator", svc.Spec.Mode)
+	}
+	out := &Objects{}
+	tmpl, err := podTemplate(svc, in, opts, &out.Notes)
+	if err != nil {
+		return nil, err
+	}
+	owner := ownerReference(svc)
+	labels := objectLabels(svc.Name, in.Stack)
+	annotations := serviceAnnotations(svc, &out.Notes)
+	selector := metav1ac.LabelSelector().WithMatchLabels(SelectorLabels(svc.Name))
+	uc := svc.Spec.UpdateConfig
+
+	switch svc.Spec.Mode {
+	case swarmv1.ModeGlobal:
+		ds := appsv1ac.DaemonSet(svc.Name, svc.Namespace).
+			WithLabels(labels).WithOwnerReferences(owner).
+			WithSpec(appsv1ac.DaemonSetSpec().
+				WithSelector(selector).
+				WithTemplate(tmpl).
+				WithMinReadySeconds(minReadySeconds(uc)).
+				WithRevisionHistoryLimit(5).
+				WithUpdateStrategy(appsv1ac.DaemonSetUpdateStrategy().
+					WithType(appsv1.RollingUpdateDaemonSetStrategyType).
+					WithRollingUpdate(daemonSetRollingUpdate(uc))))
+		if len(annotations) > 0 {
+			ds.WithAnnotations(annotations)
+		}
+		out.DaemonSet = ds
+	default:
+		d := appsv1ac.Deployment(svc.Name, svc.Namespace).
+			WithLabels(labels).WithOwnerReferences(owner).
+			WithSpec(appsv1ac.DeploymentSpec().
+				WithReplicas(ptr.Deref(svc.Spec.Replicas, 1)).
+				WithSelector(selector).
+				WithTemplate(tmpl).
+				WithMinReadySeconds(minReadySeconds(uc)).
+				WithRevisionHistoryLimit(5).
+				WithStrategy(appsv1ac.DeploymentStrategy().
+					WithType(appsv1.RollingUpdateDeploymentStrategyType).
+					WithRollingUpdate(deploymentRollingUpdate(uc))))
+		if len(annotations) > 0 {
+			d.WithAnnotations(annotations)
+		}
+		out.Deployment = d
+	}
+
+	out.Service, err = kubeService(svc, labels, annotations, owner, opts, &out.Notes)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ownerReference makes the Service the controller of a child, so that the child goes with it.
+func ownerReference(svc *swarmv1.Service) *metav1ac.OwnerReferenceApplyConfiguration {
+	return metav1ac.OwnerReference().
+		WithAPIVersion(swarmv1.GroupVersion.String()).
+		WithKind("Service").
+		WithName(svc.Name).
+		WithUID(svc.UID).
+		WithController(true).
+		WithBlockOwnerDeletion(true)
+}
+
+// serviceAnnotations carries the service's labels onto its objects (not its tasks), as
+// annotations, because docker labels may hold any text.
+func serviceAnnotations(svc *swarmv1.Service, notes *[]string) map[string]string {
+	out := map[string]string{}
+	for _, k := range sortedKeys(svc.Spec.Labels) {
+		if !validAnnotationKey(k) {
+			*notes = append(*notes, fmt.Sprintf("labels: %q is not a valid Kubernetes annotation key, ignored", k))
+			continue
+		}
+		out[k] = svc.Spec.Labels[k]
+	}
+	return out
+}
+
+// minReadySeconds makes each new task wait the update delay before it counts as available, so
+// the rollout moves to its next batch only after the delay, as Swarm's does.
+func minReadySeconds(uc *swarmv1.UpdateConfig) int32 {
+	if uc == nil || uc.Delay == nil {
+		return 0
+	}
+	return seconds(uc.Delay.Duration, 0)
+}
+
+// surgeAndUnavailable is the rolling update of update_config: stop-first replaces parallelism
+// tasks at a time by stopping them first (maxSurge 0); start-first starts parallelism new tasks
+// before stopping old ones (maxUnavailable 0). Parallelism 0 means all at once.
+func surgeAndUnavailable(uc *swarmv1.UpdateConfig) (surge, unavailable intstr.IntOrString) {
+	n := intstr.FromInt32(1)
+	order := swarmv1.OrderStopFirst
+	if uc != nil {
+		if uc.Parallelism != nil {
+			n = intstr.FromInt32(*uc.Parallelism)
+			if *uc.Parallelism == 0 {
+				n = intstr.FromString("100%")
+			}
+		}
+		if uc.Order != "" {
+			order = uc.Order
+		}
+	}
+	if order == swarmv1.OrderStartFirst {
+		return n, intstr.FromInt32(0)
+	}
+	return intstr.FromInt32(0), n
+}
+
+func deploymentRollingUpdate(uc *swarmv1.UpdateConfig) *appsv1ac.RollingUpdateDeploymentApplyConfiguration {
+	surge, unavailable := surgeAndUnavailable(uc)
+	return appsv1ac.RollingUpdateDeployment().WithMaxSurge(surge).WithMaxUnavailable(unavailable)
+}
+
+func daemonSetRollingUpdate(uc *swarmv1.UpdateConfig) *appsv1ac.RollingUpdateDaemonSetApplyConfiguration {
+	surge, unavailable := surgeAndUnavailable(uc)
+	return appsv1ac.RollingUpdateDaemonSet().WithMaxSurge(surge).WithMaxUnavailable(unavailable)
+}
+
+var _ = corev1.ProtocolTCP

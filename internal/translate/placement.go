@@ -1,0 +1,185 @@
+package translate
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
+
+	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+)
+
+// Constraint is a parsed placement constraint: Key Op Value, e.g. node.role == manager.
+type Constraint struct {
+	Key   string
+	Equal bool // == when true, != when false
+	Value string
+}
+
+// ParseConstraint parses "key==value" or "key!=value" as Swarm does (manager/constraint).
+func ParseConstraint(s string) (Constraint, error) {
+	for _, op := range []string{"==", "!="} {
+		if k, v, ok := strings.Cut(s, op); ok {
+			k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+			if k == "" || v == "" || strings.ContainsAny(v, "=!") {
+				break
+			}
+			return Constraint{Key: k, Equal: op == "==", Value: v}, nil
+		}
+	}
+	return Constraint{}, fmt.Errorf("invalid constraint %q: must be KEY==VALUE or KEY!=VALUE", s)
+}
+
+// archNames turns docker's architecture names into Kubernetes' (GOARCH) names.
+var archNames = map[string]string{
+	"x86_64": "amd64", "x86-64": "amd64", "amd64": "amd64",
+	"aarch64": "arm64", "arm64": "arm64", "armhf": "arm", "armv7l": "arm", "armv7": "arm", "arm": "arm",
+	"i386": "386", "i686": "386", "386": "386",
+	"ppc64le": "ppc64le", "s390x": "s390x", "riscv64": "riscv64",
+}
+
+// nodeRequirement turns one constraint into a node selector requirement on the node labels that
+// kubeswarm's Node controller and the kubelet keep:
+//
+//	node.hostname        kubernetes.io/hostname (lower-cased, as Kubernetes node names are)
+//	node.role            swarm.kubeswarm.io/role
+//	node.id              swarm.kubeswarm.io/node-id
+//	node.ip              swarm.kubeswarm.io/node-ip (a single address; CIDRs are not supported)
+//	node.platform.os     kubernetes.io/os
+//	node.platform.arch   kubernetes.io/arch (x86_64 → amd64, aarch64 → arm64, …)
+//	node.labels.K        K
+//	engine.labels.K      K (Kubernetes has no separate engine labels)
+//
+// == becomes In and != NotIn; NotIn also matches nodes without the label, as Swarm compares a
+// missing attribute as "".
+func nodeRequirement(c Constraint) (*corev1ac.NodeSelectorRequirementApplyConfiguration, error) {
+	key, value := "", c.Value
+	switch {
+	case c.Key == "node.hostname":
+		key, value = corev1.LabelHostname, strings.ToLower(value)
+	case c.Key == "node.role":
+		key, value = NodeLabelRole, strings.ToLower(value)
+	case c.Key == "node.id":
+		key = NodeLabelID
+	case c.Key == "node.ip":
+		addr, err := netip.ParseAddr(value)
+		if err != nil {
+			return nil, fmt.Errorf("constraint %s: only a single IP address is supported, not %q", c.Key, value)
+		}
+		key, value = NodeLabelIP, strings.ReplaceAll(addr.String(), ":", "-")
+	case c.Key == "node.platform.os":
+		key, value = corev1.LabelOSStable, strings.ToLower(value)
+	case c.Key == "node.platform.arch":
+		key, value = corev1.LabelArchStable, strings.ToLower(value)
+		if a, ok := archNames[value]; ok {
+			value = a
+		}
+	case strings.HasPrefix(c.Key, "node.labels."):
+		key = strings.TrimPrefix(c.Key, "node.labels.")
+	case strings.HasPrefix(c.Key, "engine.labels."):
+		key = strings.TrimPrefix(c.Key, "engine.labels.")
+	default:
+		return nil, fmt.Errorf("constraint key %q is not one of node.id, node.hostname, node.role, node.ip, node.platform.os, node.platform.arch, node.labels.<label>, engine.labels.<label>", c.Key)
+	}
+	if errs := validation.IsQualifiedName(key); len(errs) > 0 {
+		return nil, fmt.Errorf("constraint %s: %q is not a valid Kubernetes label key: %s", c.Key, key, strings.Join(errs, "; "))
+	}
+	if errs := validation.IsValidLabelValue(value); len(errs) > 0 {
+		return nil, fmt.Errorf("constraint %s: %q is not a valid Kubernetes label value: %s", c.Key, value, strings.Join(errs, "; "))
+	}
+	op := corev1.NodeSelectorOpIn
+	if !c.Equal {
+		op = corev1.NodeSelectorOpNotIn
+	}
+	return corev1ac.NodeSelectorRequirement().WithKey(key).WithOperator(op).WithValues(value), nil
+}
+
+// nodeAffinity is the required node affinity that all constraints together ask for, or nil.
+func nodeAffinity(p *swarmv1.Placement) (*corev1ac.NodeAffinityApplyConfiguration, error) {
+	if p == nil || len(p.Constraints) == 0 {
+		return nil, nil
+	}
+	term := corev1ac.NodeSelectorTerm()
+	for _, s := range p.Constraints {
+		c, err := ParseConstraint(s)
+		if err != nil {
+			return nil, err
+		}
+		req, err := nodeRequirement(c)
+		if err != nil {
+			return nil, err
+		}
+		term.WithMatchExpressions(req)
+	}
+	return corev1ac.NodeAffinity().WithRequiredDuringSchedulingIgnoredDuringExecution(
+		corev1ac.NodeSelector().WithNodeSelectorTerms(term)), nil
+}
+
+// spreadKey is the node label a placement preference spreads over.
+func spreadKey(pref swarmv1.PlacementPreference) (string, error) {
+	d := pref.Spread
+	key, ok := strings.CutPrefix(d, "node.labels.")
+	if !ok {
+		key, ok = strings.CutPrefix(d, "engine.labels.")
+	}
+	if !ok || key == "" {
+		return "", fmt.Errorf("placement preference spread=%s: must be node.labels.<label> or engine.labels.<label>", d)
+	}
+	if errs := validation.IsQualifiedName(key); len(errs) > 0 {
+		return "", fmt.Errorf("placement preference spread=%s: %q is not a valid Kubernetes label key", d, key)
+	}
+	return key, nil
+}
+
+// topologySpread spreads a replicated service's tasks: always over nodes (Swarm's scheduler
+// prefers the node with the fewest tasks of the service), and over the values of each
+// placement preference's label. All are preferences (ScheduleAnyway), as in Swarm; nodes with
+// taints the task does not tolerate (drained, paused) are not counted.
+func topologySpread(service string, p *swarmv1.Placement) ([]*corev1ac.TopologySpreadConstraintApplyConfiguration, error) {
+	keys := []string{corev1.LabelHostname}
+	if p != nil {
+		for _, pref := range p.Preferences {
+			k, err := spreadKey(pref)
+			if err != nil {
+				return nil, err
+			}
+			keys = append(keys, k)
+		}
+	}
+	out := make([]*corev1ac.TopologySpreadConstraintApplyConfiguration, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, corev1ac.TopologySpreadConstraint().
+			WithMaxSkew(1).
+			WithTopologyKey(k).
+			WithWhenUnsatisfiable(corev1.ScheduleAnyway).
+			WithNodeTaintsPolicy(corev1.NodeInclusionPolicyHonor).
+			WithLabelSelector(metav1ac.LabelSelector().WithMatchLabels(SelectorLabels(service))))
+	}
+	return out, nil
+}
+
+// maxPerNode turns maxReplicasPerNode into scheduling rules. 1 is exact: a required pod
+// anti-affinity on the hostname. Kubernetes has no per-node cap above 1, so N>1 is approximated
+// by a hard topology spread over nodes with maxSkew N (never more than N above the emptiest
+// eligible node); the returned note says so.
+func maxPerNode(service string, p *swarmv1.Placement) (*corev1ac.PodAntiAffinityApplyConfiguration, *corev1ac.TopologySpreadConstraintApplyConfiguration, string) {
+	if p == nil || p.MaxReplicasPerNode == nil || *p.MaxReplicasPerNode == 0 {
+		return nil, nil, ""
+	}
+	sel := metav1ac.LabelSelector().WithMatchLabels(SelectorLabels(service))
+	if n := *p.MaxReplicasPerNode; n > 1 {
+		return nil, corev1ac.TopologySpreadConstraint().
+				WithMaxSkew(n).
+				WithTopologyKey(corev1.LabelHostname).
+				WithWhenUnsatisfiable(corev1.DoNotSchedule).
+				WithNodeTaintsPolicy(corev1.NodeInclusionPolicyHonor).
+				WithLabelSelector(sel),
+			fmt.Sprintf("placement.maxReplicasPerNode=%d is approximated by a topology spread with maxSkew %d (Kubernetes caps only 1 per node exactly)", n, n)
+	}
+	return corev1ac.PodAntiAffinity().WithRequiredDuringSchedulingIgnoredDuringExecution(
+		corev1ac.PodAffinityTerm().WithTopologyKey(corev1.LabelHostname).WithLabelSelector(sel)), nil, ""
+}

@@ -1,0 +1,542 @@
+package translate
+
+import (
+	"fmt"
+	"math"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	"k8s.io/utils/ptr"
+
+	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+)
+
+// Swarm's defaults (swarmkit api/defaults, docker/cli opts).
+const (
+	defaultStopGracePeriod     = 10 * time.Second
+	defaultHealthInterval      = 30 * time.Second
+	defaultHealthTimeout       = 30 * time.Second
+	defaultHealthRetries       = 3
+	defaultHealthStartInterval = 5 * time.Second
+	secretsDir                 = "/run/secrets"
+)
+
+// seconds rounds a duration up to whole seconds, at least min.
+func seconds(d time.Duration, min int32) int32 {
+	s := int32(math.Ceil(d.Seconds()))
+	return max(s, min)
+}
+
+func durationOr(d *metav1.Duration, def time.Duration) time.Duration {
+	if d == nil {
+		return def
+	}
+	return d.Duration
+}
+
+// podTemplate builds the pod template of a service's tasks. Everything here belongs to Swarm's
+// task template: changing it replaces tasks. Nothing else (replicas, service labels,
+// update config) may appear in it.
+func podTemplate(svc *swarmv1.Service, in Inputs, opts Options, notes *[]string) (*corev1ac.PodTemplateSpecApplyConfiguration, error) {
+	s := &svc.Spec
+	container := corev1ac.Container().
+		WithName(ContainerName).
+		WithImage(s.Image).
+		WithImagePullPolicy(corev1.PullIfNotPresent)
+	if len(s.Entrypoint) > 0 {
+		container.WithCommand(s.Entrypoint...)
+	}
+	if len(s.Command) > 0 {
+		container.WithArgs(s.Command...)
+	}
+	for _, e := range s.Env {
+		container.WithEnv(corev1ac.EnvVar().WithName(e.Name).WithValue(e.Value))
+	}
+	if s.WorkingDir != "" {
+		container.WithWorkingDir(s.WorkingDir)
+	}
+	if s.TTY {
+		container.WithTTY(true)
+	}
+	if err := containerPorts(container, s.Ports, notes); err != nil {
+		return nil, err
+	}
+	res, err := resources(s.Resources, notes)
+	if err != nil {
+		return nil, err
+	}
+	if res != nil {
+		container.WithResources(res)
+	}
+	if sc := containerSecurity(s); sc != nil {
+		container.WithSecurityContext(sc)
+	}
+	addProbes(container, s.Healthcheck)
+
+	pod := corev1ac.PodSpec().
+		WithRestartPolicy(corev1.RestartPolicyAlways).
+		WithEnableServiceLinks(false).
+		WithAutomountServiceAccountToken(false).
+		WithTerminationGracePeriodSeconds(int64(seconds(durationOr(s.StopGracePeriod, defaultStopGracePeriod), 0)))
+	if s.Mode.IsJob() {
+		pod.WithRestartPolicy(jobRestartPolicy(s.RestartPolicy))
+	}
+	if err := addMounts(pod, container, s, in, opts, notes); err != nil {
+		return nil, err
+	}
+	pod.WithContainers(container)
+
+	if ptr.Deref(s.Init, false) {
+		// The pause container becomes PID 1 of a shared process namespace and reaps zombies,
+		// which is what docker's --init is for.
+		pod.WithShareProcessNamespace(true)
+	}
+	if s.Hostname != "" {
+		if errs := validation.IsDNS1123Label(s.Hostname); len(errs) > 0 {
+			return nil, fmt.Errorf("hostname %q: %s", s.Hostname, strings.Join(errs, "; "))
+		}
+		pod.WithHostname(s.Hostname)
+	}
+	addHostAliases(pod, s.ExtraHosts)
+	if len(s.DNS)+len(s.DNSSearch)+len(s.DNSOptions) > 0 {
+		// Cluster DNS stays first so that service names still resolve, as Swarm's embedded DNS
+		// server does; the given servers, domains and options are added.
+		dns := corev1ac.PodDNSConfig().WithNameservers(s.DNS...).WithSearches(s.DNSSearch...)
+		for _, o := range s.DNSOptions {
+			name, value, hasValue := strings.Cut(o, ":")
+			opt := corev1ac.PodDNSConfigOption().WithName(name)
+			if hasValue {
+				opt.WithValue(value)
+			}
+			dns.WithOptions(opt)
+		}
+		pod.WithDNSConfig(dns)
+	}
+	if psc, err := podSecurity(s); err != nil {
+		return nil, err
+	} else if psc != nil {
+		pod.WithSecurityContext(psc)
+	}
+
+	// Placement.
+	affinity := corev1ac.Affinity()
+	hasAffinity := false
+	na, err := nodeAffinity(s.Placement)
+	if err != nil {
+		return nil, fmt.Errorf("placement.constraints: %w", err)
+	}
+	if na != nil {
+		affinity.WithNodeAffinity(na)
+		hasAffinity = true
+	}
+	if !s.Mode.IsGlobal() {
+		spread, err := topologySpread(svc.Name, s.Placement)
+		if err != nil {
+			return nil, fmt.Errorf("placement.preferences: %w", err)
+		}
+		anti, hard, note := maxPerNode(svc.Name, s.Placement)
+		if anti != nil {
+			affinity.WithPodAntiAffinity(anti)
+			hasAffinity = true
+		}
+		if hard != nil {
+			spread = append(spread, hard)
+		}
+		if note != "" {
+			*notes = append(*notes, note)
+		}
+		pod.WithTopologySpreadConstraints(spread...)
+	}
+	if hasAffinity {
+		pod.WithAffinity(affinity)
+	}
+	pod.WithTolerations(corev1ac.Toleration().
+		WithKey(ControlPlaneTaint).WithOperator(corev1.TolerationOpExists).WithEffect(corev1.TaintEffectNoSchedule))
+	if !s.Mode.IsGlobal() {
+		// The DaemonSet controller gives global tasks its own not-ready/unreachable tolerations;
+		// replicated tasks leave a failed node after nodeFailureTimeout instead of 5 minutes.
+		t := int64(seconds(durationOr(s.NodeFailureTimeout, opts.nodeFailureTimeout()), 0))
+		for _, key := range []string{corev1.TaintNodeUnreachable, corev1.TaintNodeNotReady} {
+			pod.WithTolerations(corev1ac.Toleration().WithKey(key).WithOperator(corev1.TolerationOpExists).
+				WithEffect(corev1.TaintEffectNoExecute).WithTolerationSeconds(t))
+		}
+	}
+
+	labels := objectLabels(svc.Name, in.Stack)
+	tmpl := corev1ac.PodTemplateSpec().WithLabels(labels).WithSpec(pod)
+	annotations := map[string]string{}
+	for _, k := range sortedKeys(s.ContainerLabels) {
+		if errs := validation.IsQualifiedName(k); len(errs) > 0 {
+			*notes = append(*notes, fmt.Sprintf("containerLabels: %q is not a valid Kubernetes annotation key, ignored", k))
+			continue
+		}
+		annotations[k] = s.ContainerLabels[k]
+	}
+	if s.ForceUpdate != 0 {
+		annotations[AnnotationForceUpdate] = strconv.FormatInt(s.ForceUpdate, 10)
+	}
+	if len(annotations) > 0 {
+		tmpl.WithAnnotations(annotations)
+	}
+	ignoredOptions(s, notes)
+	return tmpl, nil
+}
+
+// jobRestartPolicy is the pod restart policy of a job's tasks: condition none never restarts.
+func jobRestartPolicy(rp *swarmv1.RestartPolicy) corev1.RestartPolicy {
+	if rp != nil && rp.Condition == swarmv1.RestartNone {
+		return corev1.RestartPolicyNever
+	}
+	return corev1.RestartPolicyOnFailure
+}
+
+// ignoredOptions lists what Kubernetes cannot do at all, so that it is reported, never dropped
+// silently.
+func ignoredOptions(s *swarmv1.ServiceSpec, notes *[]string) {
+	if !s.Mode.IsJob() && s.RestartPolicy != nil && s.RestartPolicy.Condition != "" && s.RestartPolicy.Condition != swarmv1.RestartAny {
+		*notes = append(*notes, fmt.Sprintf("restartPolicy.condition=%s: Kubernetes always restarts the tasks of long-running services (as condition any)", s.RestartPolicy.Condition))
+	}
+	if !s.Mode.IsJob() && s.RestartPolicy != nil && (ptr.Deref(s.RestartPolicy.MaxAttempts, 0) > 0 || s.RestartPolicy.Window != nil) {
+		*notes = append(*notes, "restartPolicy.maxAttempts/window: Kubernetes restarts long-running tasks without limit, with its own back-off")
+	}
+	if len(s.Ulimits) > 0 {
+		names := make([]string, 0, len(s.Ulimits))
+		for _, u := range s.Ulimits {
+			names = append(names, u.Name)
+		}
+		*notes = append(*notes, "ulimits ("+strings.Join(names, ", ")+"): Kubernetes has no per-container ulimits; ignored")
+	}
+	if s.Logging != nil && s.Logging.Driver != "" && s.Logging.Driver != "json-file" {
+		*notes = append(*notes, fmt.Sprintf("logging.driver=%s: Kubernetes keeps container logs itself; ignored", s.Logging.Driver))
+	}
+	if s.StopSignal != "" && s.StopSignal != "SIGTERM" && s.StopSignal != "TERM" && s.StopSignal != "15" {
+		*notes = append(*notes, fmt.Sprintf("stopSignal=%s: tasks are stopped with SIGTERM (the image's STOPSIGNAL still applies)", s.StopSignal))
+	}
+	if s.Resources != nil && s.Resources.Limits != nil && s.Resources.Limits.Pids != nil {
+		*notes = append(*notes, "resources.limits.pids: Kubernetes limits PIDs per node, not per container; ignored")
+	}
+}
+
+func containerPorts(c *corev1ac.ContainerApplyConfiguration, ports []swarmv1.PortConfig, notes *[]string) error {
+	type key struct {
+		port, host int32
+		proto      string
+	}
+	seen := map[key]bool{}
+	for _, p := range ports {
+		proto := protocol(p.Protocol)
+		k := key{port: p.Target, proto: string(proto)}
+		if p.Mode == swarmv1.PortModeHost {
+			if p.Published == 0 {
+				*notes = append(*notes, fmt.Sprintf("ports: host-mode port %d/%s with no published port is not published on the node", p.Target, p.Protocol))
+			} else {
+				k.host = p.Published
+			}
+		}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		cp := corev1ac.ContainerPort().WithContainerPort(p.Target).WithProtocol(proto)
+		if k.host != 0 {
+			cp.WithHostPort(k.host)
+		}
+		c.WithPorts(cp)
+	}
+	return nil
+}
+
+func protocol(p string) corev1.Protocol {
+	switch p {
+	case "udp":
+		return corev1.ProtocolUDP
+	case "sctp":
+		return corev1.ProtocolSCTP
+	default:
+		return corev1.ProtocolTCP
+	}
+}
+
+// resources maps limits and reservations. A limit without a reservation gets an explicit zero
+// request: Swarm reserves nothing unless asked, where Kubernetes would reserve the limit.
+func resources(r *swarmv1.Resources, notes *[]string) (*corev1ac.ResourceRequirementsApplyConfiguration, error) {
+	if r == nil {
+		return nil, nil
+	}
+	limits, requests := corev1.ResourceList{}, corev1.ResourceList{}
+	if l := r.Limits; l != nil {
+		if l.CPUs != nil {
+			limits[corev1.ResourceCPU] = *l.CPUs
+		}
+		if l.Memory != nil {
+			limits[corev1.ResourceMemory] = *l.Memory
+		}
+	}
+	if rv := r.Reservations; rv != nil {
+		if rv.CPUs != nil {
+			requests[corev1.ResourceCPU] = *rv.CPUs
+		}
+		if rv.Memory != nil {
+			requests[corev1.ResourceMemory] = *rv.Memory
+		}
+		for _, g := range rv.GenericResources {
+			if errs := validation.IsQualifiedName(g.Kind); len(errs) > 0 || !strings.Contains(g.Kind, "/") {
+				return nil, fmt.Errorf("resources.reservations.genericResources: %q must be an extended resource name like example.com/gpu", g.Kind)
+			}
+			q := *resource.NewQuantity(g.Value, resource.DecimalSI)
+			// Kubernetes needs extended resources' limits equal to their requests.
+			requests[corev1.ResourceName(g.Kind)], limits[corev1.ResourceName(g.Kind)] = q, q
+		}
+	}
+	for _, name := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
+		lim, hasLim := limits[name]
+		req, hasReq := requests[name]
+		switch {
+		case hasLim && !hasReq:
+			requests[name] = resource.Quantity{Format: resource.DecimalSI}
+		case hasLim && hasReq && req.Cmp(lim) > 0:
+			return nil, fmt.Errorf("resources: the %s reservation %s is above the limit %s", name, req.String(), lim.String())
+		}
+	}
+	out := corev1ac.ResourceRequirements()
+	if len(limits) > 0 {
+		out.WithLimits(limits)
+	}
+	if len(requests) > 0 {
+		out.WithRequests(requests)
+	}
+	return out, nil
+}
+
+func containerSecurity(s *swarmv1.ServiceSpec) *corev1ac.SecurityContextApplyConfiguration {
+	if !s.ReadOnly && len(s.CapAdd) == 0 && len(s.CapDrop) == 0 {
+		return nil
+	}
+	sc := corev1ac.SecurityContext()
+	if s.ReadOnly {
+		sc.WithReadOnlyRootFilesystem(true)
+	}
+	if len(s.CapAdd)+len(s.CapDrop) > 0 {
+		caps := corev1ac.Capabilities()
+		for _, c := range s.CapAdd {
+			caps.WithAdd(capability(c))
+		}
+		for _, c := range s.CapDrop {
+			caps.WithDrop(capability(c))
+		}
+		sc.WithCapabilities(caps)
+	}
+	return sc
+}
+
+// capability turns docker's "CAP_NET_ADMIN" or "net_admin" into Kubernetes' "NET_ADMIN".
+func capability(c string) corev1.Capability {
+	return corev1.Capability(strings.TrimPrefix(strings.ToUpper(c), "CAP_"))
+}
+
+func podSecurity(s *swarmv1.ServiceSpec) (*corev1ac.PodSecurityContextApplyConfiguration, error) {
+	if s.User == "" && len(s.Groups) == 0 && len(s.Sysctls) == 0 {
+		return nil, nil
+	}
+	sc := corev1ac.PodSecurityContext()
+	if s.User != "" {
+		u, g, hasGroup := strings.Cut(s.User, ":")
+		uid, err := strconv.ParseInt(u, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("user %q: must be UID or UID:GID", s.User)
+		}
+		sc.WithRunAsUser(uid)
+		if hasGroup {
+			gid, err := strconv.ParseInt(g, 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("user %q: must be UID or UID:GID", s.User)
+			}
+			sc.WithRunAsGroup(gid)
+		}
+	}
+	for _, g := range s.Groups {
+		gid, err := strconv.ParseInt(g, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("groups: %q is not a numeric group id", g)
+		}
+		sc.WithSupplementalGroups(gid)
+	}
+	for _, k := range sortedKeys(s.Sysctls) {
+		sc.WithSysctls(corev1ac.Sysctl().WithName(k).WithValue(s.Sysctls[k]))
+	}
+	return sc, nil
+}
+
+// addProbes turns a healthcheck into readiness and liveness probes (and a startup probe for the
+// start period). Without a healthcheck no probe is set: Kubernetes ignores an image's
+// HEALTHCHECK, so a service that relies on it should spell it out.
+func addProbes(c *corev1ac.ContainerApplyConfiguration, h *swarmv1.Healthcheck) {
+	if h == nil || h.Disable || len(h.Test) == 0 || h.Test[0] == "NONE" {
+		return
+	}
+	cmd := h.Test[1:]
+	if h.Test[0] == "CMD-SHELL" {
+		cmd = []string{"/bin/sh", "-c", strings.Join(h.Test[1:], " ")}
+	}
+	interval := seconds(durationOr(h.Interval, defaultHealthInterval), 1)
+	timeout := seconds(durationOr(h.Timeout, defaultHealthTimeout), 1)
+	retries := ptr.Deref(h.Retries, defaultHealthRetries)
+	probe := func() *corev1ac.ProbeApplyConfiguration {
+		return corev1ac.Probe().
+			WithExec(corev1ac.ExecAction().WithCommand(cmd...)).
+			WithPeriodSeconds(interval).WithTimeoutSeconds(timeout).
+			WithFailureThreshold(retries).WithSuccessThreshold(1)
+	}
+	c.WithReadinessProbe(probe()).WithLivenessProbe(probe())
+	if h.StartPeriod != nil && h.StartPeriod.Duration > 0 {
+		// Failures during the start period do not count; after it, retries apply as usual.
+		step := seconds(durationOr(h.StartInterval, defaultHealthStartInterval), 1)
+		n := seconds(h.StartPeriod.Duration, 1)
+		c.WithStartupProbe(probe().WithPeriodSeconds(step).WithFailureThreshold((n+step-1)/step + retries))
+	}
+}
+
+func addHostAliases(pod *corev1ac.PodSpecApplyConfiguration, hosts []swarmv1.HostEntry) {
+	var ips []string
+	byIP := map[string][]string{}
+	for _, h := range hosts {
+		if _, ok := byIP[h.IP]; !ok {
+			ips = append(ips, h.IP)
+		}
+		byIP[h.IP] = append(byIP[h.IP], h.Hostname)
+	}
+	for _, ip := range ips {
+		pod.WithHostAliases(corev1ac.HostAlias().WithIP(ip).WithHostnames(byIP[ip]...))
+	}
+}
+
+// addMounts adds volumes, bind mounts, tmpfs, secrets and configs.
+//
+//   - volume with a source: the PersistentVolumeClaim of that name (Inputs.Claims may rename it,
+//     e.g. to the stack's claim); without a source, an anonymous emptyDir.
+//   - bind: a hostPath, only when the operator allows bind mounts (--allow-bind-mounts).
+//   - tmpfs: a memory-backed emptyDir.
+//   - secrets: one projected volume at /run/secrets holding a file per secret (as docker), and a
+//     subPath mount for each absolute target; configs: a subPath mount at /<target>.
+func addMounts(pod *corev1ac.PodSpecApplyConfiguration, c *corev1ac.ContainerApplyConfiguration, s *swarmv1.ServiceSpec, in Inputs, opts Options, notes *[]string) error {
+	for i, m := range s.Mounts {
+		name := fmt.Sprintf("mount-%d", i)
+		vm := corev1ac.VolumeMount().WithName(name).WithMountPath(path.Clean(m.Target))
+		if m.ReadOnly {
+			vm.WithReadOnly(true)
+		}
+		vol := corev1ac.Volume().WithName(name)
+		switch m.Type {
+		case swarmv1.MountBind:
+			if !opts.AllowBindMounts {
+				return fmt.Errorf("mounts[%d]: bind mount of %s is not allowed: the operator runs with --allow-bind-mounts=false; use a volume, or ask the cluster admin to allow host paths", i, m.Source)
+			}
+			vol.WithHostPath(corev1ac.HostPathVolumeSource().WithPath(m.Source))
+			if m.Bind != nil {
+				switch m.Bind.Propagation {
+				case "rslave", "slave":
+					vm.WithMountPropagation(corev1.MountPropagationHostToContainer)
+				case "rshared", "shared":
+					vm.WithMountPropagation(corev1.MountPropagationHostToContainer)
+					*notes = append(*notes, fmt.Sprintf("mounts[%d]: bind propagation %s needs a privileged container on Kubernetes; rslave is used", i, m.Bind.Propagation))
+				}
+			}
+		case swarmv1.MountTmpfs:
+			ed := corev1ac.EmptyDirVolumeSource().WithMedium(corev1.StorageMediumMemory)
+			if m.Tmpfs != nil && m.Tmpfs.Size != nil {
+				ed.WithSizeLimit(*m.Tmpfs.Size)
+			}
+			if m.Tmpfs != nil && m.Tmpfs.Mode != nil {
+				*notes = append(*notes, fmt.Sprintf("mounts[%d]: tmpfs mode is not settable on Kubernetes; ignored", i))
+			}
+			vol.WithEmptyDir(ed)
+		default:
+			if m.Source == "" {
+				vol.WithEmptyDir(corev1ac.EmptyDirVolumeSource())
+			} else {
+				claim := m.Source
+				if c, ok := in.Claims[m.Source]; ok {
+					claim = c
+				}
+				vol.WithPersistentVolumeClaim(corev1ac.PersistentVolumeClaimVolumeSource().WithClaimName(claim))
+			}
+			if m.Volume != nil && m.Volume.Subpath != "" {
+				vm.WithSubPath(m.Volume.Subpath)
+			}
+		}
+		pod.WithVolumes(vol)
+		c.WithVolumeMounts(vm)
+	}
+
+	projected := corev1ac.ProjectedVolumeSource()
+	hasProjected := false
+	for i, ref := range s.Secrets {
+		target := ref.Target
+		if target == "" {
+			target = ref.Source
+		}
+		key := in.secretKey(ref.Source)
+		item := corev1ac.KeyToPath().WithKey(key).WithPath(key).WithMode(fileMode(ref.Mode))
+		if !path.IsAbs(target) {
+			projected.WithSources(corev1ac.VolumeProjection().WithSecret(corev1ac.SecretProjection().
+				WithName(in.secretName(ref.Source)).WithItems(item.WithPath(path.Clean(target)))))
+			hasProjected = true
+		} else {
+			name := fmt.Sprintf("secret-%d", i)
+			pod.WithVolumes(corev1ac.Volume().WithName(name).WithSecret(corev1ac.SecretVolumeSource().
+				WithSecretName(in.secretName(ref.Source)).WithItems(item)))
+			c.WithVolumeMounts(corev1ac.VolumeMount().WithName(name).WithMountPath(path.Clean(target)).WithSubPath(key).WithReadOnly(true))
+		}
+		ownerNote(i, "secrets", ref, notes)
+	}
+	if hasProjected {
+		pod.WithVolumes(corev1ac.Volume().WithName("secrets").WithProjected(projected))
+		c.WithVolumeMounts(corev1ac.VolumeMount().WithName("secrets").WithMountPath(secretsDir).WithReadOnly(true))
+	}
+	for i, ref := range s.Configs {
+		target := ref.Target
+		if target == "" {
+			target = ref.Source
+		}
+		if !path.IsAbs(target) {
+			target = "/" + target
+		}
+		key := in.configKey(ref.Source)
+		name := fmt.Sprintf("config-%d", i)
+		pod.WithVolumes(corev1ac.Volume().WithName(name).WithConfigMap(corev1ac.ConfigMapVolumeSource().
+			WithName(in.configName(ref.Source)).WithItems(corev1ac.KeyToPath().WithKey(key).WithPath(key).WithMode(fileMode(ref.Mode)))))
+		c.WithVolumeMounts(corev1ac.VolumeMount().WithName(name).WithMountPath(path.Clean(target)).WithSubPath(key).WithReadOnly(true))
+		ownerNote(i, "configs", ref, notes)
+	}
+	return nil
+}
+
+func fileMode(m *int32) int32 {
+	if m == nil {
+		return 0o444
+	}
+	return *m
+}
+
+func ownerNote(i int, field string, ref swarmv1.FileReference, notes *[]string) {
+	if (ref.UID != "" && ref.UID != "0") || (ref.GID != "" && ref.GID != "0") {
+		*notes = append(*notes, fmt.Sprintf("%s[%d]: uid/gid of %s cannot be set per file on Kubernetes; the file is owned by root", field, i, ref.Source))
+	}
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,88 @@
+package translate
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+
+	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+)
+
+// PublishedPorts are the ports as really published, read from the live Kubernetes Service: an
+// ingress port answers on its nodePort (the load balancer's port for LoadBalancer Services),
+// a host-mode port on its published port.
+func PublishedPorts(spec *swarmv1.ServiceSpec, live *corev1.Service) []swarmv1.PortStatus {
+	var out []swarmv1.PortStatus
+	for _, p := range spec.Ports {
+		proto := p.Protocol
+		if proto == "" {
+			proto = "tcp"
+		}
+		st := swarmv1.PortStatus{Target: p.Target, Protocol: proto, Mode: swarmv1.PortModeHost, Published: p.Published}
+		if isIngress(p) {
+			st.Mode, st.Published = swarmv1.PortModeIngress, livePublished(p, live)
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+func livePublished(p swarmv1.PortConfig, live *corev1.Service) int32 {
+	if live == nil {
+		return 0
+	}
+	var fallback int32
+	for _, sp := range live.Spec.Ports {
+		if sp.TargetPort.IntVal != p.Target || !strings.EqualFold(string(sp.Protocol), p.Protocol) {
+			continue
+		}
+		if p.Published != 0 && (sp.NodePort == p.Published || (live.Spec.Type == corev1.ServiceTypeLoadBalancer && sp.Port == p.Published)) {
+			return p.Published
+		}
+		if fallback == 0 && (p.Published == 0 || sp.Port == p.Target || sp.Port == p.Published) {
+			fallback = sp.NodePort
+		}
+	}
+	return fallback
+}
+
+// PortsSummary is the PORTS column of docker service ls: the ingress ports as
+// "*:8000->80/tcp", consecutive ones merged into ranges ("*:80-81->80-81/tcp").
+func PortsSummary(ports []swarmv1.PortStatus) string {
+	var in []swarmv1.PortStatus
+	for _, p := range ports {
+		if p.Mode == swarmv1.PortModeIngress {
+			in = append(in, p)
+		}
+	}
+	sort.SliceStable(in, func(i, j int) bool {
+		if in[i].Protocol != in[j].Protocol {
+			return in[i].Protocol < in[j].Protocol
+		}
+		if in[i].Published != in[j].Published {
+			return in[i].Published < in[j].Published
+		}
+		return in[i].Target < in[j].Target
+	})
+	var parts []string
+	for i := 0; i < len(in); {
+		j := i
+		for j+1 < len(in) && in[j+1].Protocol == in[i].Protocol &&
+			in[j+1].Published == in[j].Published+1 && in[j+1].Target == in[j].Target+1 && in[j].Published != 0 {
+			j++
+		}
+		pub, tgt := portOrRange(in[i].Published, in[j].Published), portOrRange(in[i].Target, in[j].Target)
+		parts = append(parts, fmt.Sprintf("*:%s->%s/%s", pub, tgt, in[i].Protocol))
+		i = j + 1
+	}
+	return strings.Join(parts, ", ")
+}
+
+func portOrRange(a, b int32) string {
+	if a == b {
+		return fmt.Sprint(a)
+	}
+	return fmt.Sprintf("%d-%d", a, b)
+}
