@@ -158,6 +158,7 @@ type ServiceStatus struct {
 // +kubebuilder:printcolumn:name="Image",type=string,JSONPath=`.spec.image`
 // +kubebuilder:printcolumn:name="Ports",type=string,JSONPath=`.status.portsSummary`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 63 && self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",message="metadata.name must be a DNS label (lower-case letters, digits and '-', starting with a letter, at most 63 characters): it is also the service's DNS name"
 
 // Service is a Swarm service: a set of tasks from one image, replicated or global, with
 // published ports, placement and rolling updates.

@@ -46,13 +46,13 @@ func (m ServiceMode) IsGlobal() bool { return m == ModeGlobal || m == ModeGlobal
 // docker CLI's defaults. Only changes to fields that belong to the task template (image, command,
 // env, mounts, resources, …) or to the published ports replace running tasks; replicas, labels and
 // the update/rollback config do not.
-// +kubebuilder:validation:XValidation:rule="!has(self.replicas) || !has(self.mode) || self.mode in ['replicated', 'replicated-job']",message="replicas is only valid for the replicated and replicated-job modes"
-// +kubebuilder:validation:XValidation:rule="!has(self.maxConcurrent) || (has(self.mode) && self.mode == 'replicated-job')",message="maxConcurrent is only valid for the replicated-job mode"
-// +kubebuilder:validation:XValidation:rule="!has(self.mode) || !(self.mode in ['replicated-job', 'global-job']) || (!has(self.updateConfig) && !has(self.rollbackConfig))",message="update and rollback configuration is not supported for jobs"
-// +kubebuilder:validation:XValidation:rule="!has(self.placement) || !has(self.placement.maxReplicasPerNode) || !has(self.mode) || self.mode in ['replicated', 'replicated-job']",message="placement.maxReplicasPerNode is only valid for the replicated and replicated-job modes"
-// +kubebuilder:validation:XValidation:rule="!has(self.endpointMode) || self.endpointMode != 'dnsrr' || !has(self.ports) || self.ports.all(p, has(p.mode) && p.mode == 'host')",message="port published with ingress mode can't be used with dnsrr mode"
-// +kubebuilder:validation:XValidation:rule="!has(self.ports) || self.ports.all(p, !has(p.published) || p.published == 0 || self.ports.filter(q, has(q.published) && q.published == p.published && q.protocol == p.protocol).size() == 1)",message="ports: a published port may only be used once per protocol"
-// +kubebuilder:validation:XValidation:rule="!has(self.rollbackConfig) || !has(self.rollbackConfig.failureAction) || self.rollbackConfig.failureAction != 'rollback'",message="rollbackConfig.failureAction must be pause or continue: a rollback is never rolled back"
+// +kubebuilder:validation:XValidation:rule="!has(self.replicas) || !has(self.mode) || self.mode in ['replicated', 'replicated-job']",message="replicas is only valid for the replicated and replicated-job modes",fieldPath=".replicas"
+// +kubebuilder:validation:XValidation:rule="!has(self.maxConcurrent) || (has(self.mode) && self.mode == 'replicated-job')",message="maxConcurrent is only valid for the replicated-job mode",fieldPath=".maxConcurrent"
+// +kubebuilder:validation:XValidation:rule="!has(self.mode) || !(self.mode in ['replicated-job', 'global-job']) || (!has(self.updateConfig) && !has(self.rollbackConfig))",message="update and rollback configuration is not supported for jobs",fieldPath=".updateConfig"
+// +kubebuilder:validation:XValidation:rule="!has(self.placement) || !has(self.placement.maxReplicasPerNode) || !has(self.mode) || self.mode in ['replicated', 'replicated-job']",message="maxReplicasPerNode is only valid for the replicated and replicated-job modes",fieldPath=".placement"
+// +kubebuilder:validation:XValidation:rule="!has(self.endpointMode) || self.endpointMode != 'dnsrr' || !has(self.ports) || self.ports.all(p, has(p.mode) && p.mode == 'host')",message="port published with ingress mode can't be used with dnsrr mode",fieldPath=".endpointMode"
+// +kubebuilder:validation:XValidation:rule="!has(self.ports) || self.ports.all(p, !has(p.published) || p.published == 0 || self.ports.filter(q, has(q.published) && q.published == p.published && q.protocol == p.protocol).size() == 1)",message="a published port may only be used once per protocol",fieldPath=".ports"
+// +kubebuilder:validation:XValidation:rule="!has(self.rollbackConfig) || !has(self.rollbackConfig.failureAction) || self.rollbackConfig.failureAction != 'rollback'",message="failureAction must be pause or continue: a rollback is never rolled back",fieldPath=".rollbackConfig"
 type ServiceSpec struct {
 	// image is the container image of the service's tasks, e.g. "nginx:1.27".
 	// +required

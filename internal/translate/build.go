@@ -122,11 +122,13 @@ func Build(svc *swarmv1.Service, in Inputs, opts Options) (*Objects, error) {
 			WithSpec(appsv1ac.DaemonSetSpec().
 				WithSelector(selector).
 				WithTemplate(tmpl).
-				WithMinReadySeconds(minReadySeconds(uc)).
 				WithRevisionHistoryLimit(5).
 				WithUpdateStrategy(appsv1ac.DaemonSetUpdateStrategy().
 					WithType(appsv1.RollingUpdateDaemonSetStrategyType).
 					WithRollingUpdate(daemonSetRollingUpdate(uc))))
+		if n := minReadySeconds(uc); n > 0 {
+			ds.Spec.WithMinReadySeconds(n)
+		}
 		if len(annotations) > 0 {
 			ds.WithAnnotations(annotations)
 		}
@@ -138,11 +140,13 @@ func Build(svc *swarmv1.Service, in Inputs, opts Options) (*Objects, error) {
 				WithReplicas(ptr.Deref(svc.Spec.Replicas, 1)).
 				WithSelector(selector).
 				WithTemplate(tmpl).
-				WithMinReadySeconds(minReadySeconds(uc)).
 				WithRevisionHistoryLimit(5).
 				WithStrategy(appsv1ac.DeploymentStrategy().
 					WithType(appsv1.RollingUpdateDeploymentStrategyType).
 					WithRollingUpdate(deploymentRollingUpdate(uc))))
+		if n := minReadySeconds(uc); n > 0 {
+			d.Spec.WithMinReadySeconds(n)
+		}
 		if len(annotations) > 0 {
 			d.WithAnnotations(annotations)
 		}
@@ -181,7 +185,8 @@ func serviceAnnotations(svc *swarmv1.Service, notes *[]string) map[string]string
 	return out
 }
 
-// minReadySeconds makes each new task wait the update delay before it counts as available, so
+// minReadySeconds (set only when not 0: a zero is not stored, and would look like a change
+// on every comparison) makes each new task wait the update delay before it counts as available, so
 // the rollout moves to its next batch only after the delay, as Swarm's does.
 func minReadySeconds(uc *swarmv1.UpdateConfig) int32 {
 	if uc == nil || uc.Delay == nil {

@@ -50,3 +50,7 @@ func objectLabels(service, stack string) map[string]string {
 	}
 	return l
 }
+
+// SelectorString is the pods' label selector in text form (status.selector, for the scale
+// subresource and HPA).
+func SelectorString(service string) string { return LabelService + "=" + service }

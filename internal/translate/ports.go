@@ -86,3 +86,13 @@ func portOrRange(a, b int32) string {
 	}
 	return fmt.Sprintf("%d-%d", a, b)
 }
+
+// ReplicasSummary is the REPLICAS column of docker service ls: "running/desired", with
+// " (max N per node)" when the service caps tasks per node.
+func ReplicasSummary(s *swarmv1.ServiceSpec, running, desired int32) string {
+	out := fmt.Sprintf("%d/%d", running, desired)
+	if p := s.Placement; p != nil && p.MaxReplicasPerNode != nil && *p.MaxReplicasPerNode > 0 {
+		out += fmt.Sprintf(" (max %d per node)", *p.MaxReplicasPerNode)
+	}
+	return out
+}

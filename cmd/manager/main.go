@@ -1,0 +1,109 @@
+// Command manager runs the kubeswarm operator: the controllers that give Kubernetes Docker
+// Swarm's services, stacks and nodes.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/controllers"
+	"github.com/kubeswarm/kubeswarm/internal/translate"
+)
+
+func main() {
+	var (
+		metricsAddr, probeAddr, leaderNamespace, nodePortRange, ingressType string
+		leaderElect, allowBind                                              bool
+		nodeFailureTimeout                                                  time.Duration
+	)
+	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "Address of the metrics endpoint (e.g. :8080); 0 disables it.")
+	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address of the health and readiness probes; 0 disables them.")
+	flag.BoolVar(&leaderElect, "leader-elect", false, "Run several replicas with leader election through a Lease; only the leader reconciles.")
+	flag.StringVar(&leaderNamespace, "leader-election-namespace", "", "Namespace of the leader-election Lease (default: the pod's namespace, or kube-system outside a cluster).")
+	flag.StringVar(&nodePortRange, "node-port-range", "30000-32767", "The cluster's service node-port range (kube-apiserver --service-node-port-range): a published port inside it is used as the nodePort.")
+	flag.StringVar(&ingressType, "ingress-service-type", string(corev1.ServiceTypeNodePort), "Kubernetes Service type for ingress-mode ports: NodePort or LoadBalancer.")
+	flag.DurationVar(&nodeFailureTimeout, "node-failure-timeout", 30*time.Second, "How long replicated tasks stay on an unreachable or not-ready node before moving (Kubernetes' default is 5m).")
+	flag.BoolVar(&allowBind, "allow-bind-mounts", false, "Allow bind mounts (hostPath volumes). Off by default: a host path gives a task access to the node.")
+	opts := zap.Options{Development: false}
+	opts.BindFlags(flag.CommandLine)
+	flag.Parse()
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
+	log := ctrl.Log.WithName("setup")
+
+	rng, err := parsePortRange(nodePortRange)
+	if err != nil {
+		log.Error(err, "invalid --node-port-range")
+		os.Exit(2)
+	}
+	if ingressType != string(corev1.ServiceTypeNodePort) && ingressType != string(corev1.ServiceTypeLoadBalancer) {
+		log.Error(fmt.Errorf("%q is not NodePort or LoadBalancer", ingressType), "invalid --ingress-service-type")
+		os.Exit(2)
+	}
+	if leaderNamespace == "" {
+		leaderNamespace = os.Getenv("POD_NAMESPACE")
+	}
+	if leaderNamespace == "" {
+		leaderNamespace = "kube-system"
+	}
+
+	scheme := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(swarmv1.AddToScheme(scheme))
+
+	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
+		Scheme:                        scheme,
+		Metrics:                       metricsserver.Options{BindAddress: metricsAddr},
+		HealthProbeBindAddress:        probeAddr,
+		LeaderElection:                leaderElect,
+		LeaderElectionID:              "kubeswarm-operator",
+		LeaderElectionNamespace:       leaderNamespace,
+		LeaderElectionReleaseOnCancel: true,
+		Cache:                         controllers.CacheOptions(),
+	})
+	if err != nil {
+		log.Error(err, "unable to create the manager")
+		os.Exit(1)
+	}
+	cfg := controllers.Config{Translate: translate.Options{
+		NodePortRange:      rng,
+		IngressServiceType: corev1.ServiceType(ingressType),
+		NodeFailureTimeout: nodeFailureTimeout,
+		AllowBindMounts:    allowBind,
+	}}
+	if err := controllers.Setup(mgr, cfg); err != nil {
+		log.Error(err, "unable to set up the controllers")
+		os.Exit(1)
+	}
+	utilruntime.Must(mgr.AddHealthzCheck("healthz", healthz.Ping))
+	utilruntime.Must(mgr.AddReadyzCheck("readyz", healthz.Ping))
+
+	log.Info("Starting the manager", "nodePortRange", nodePortRange, "ingressServiceType", ingressType, "leaderElection", leaderElect)
+	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
+		log.Error(err, "the manager stopped")
+		os.Exit(1)
+	}
+}
+
+func parsePortRange(s string) (translate.PortRange, error) {
+	lo, hi, ok := strings.Cut(s, "-")
+	a, err1 := strconv.ParseInt(lo, 10, 32)
+	b, err2 := strconv.ParseInt(hi, 10, 32)
+	if !ok || err1 != nil || err2 != nil || a < 1 || b > 65535 || a > b {
+		return translate.PortRange{}, fmt.Errorf("%q must be MIN-MAX within 1-65535", s)
+	}
+	return translate.PortRange{Min: int32(a), Max: int32(b)}, nil
+}

@@ -1,0 +1,41 @@
+package controllers
+
+import (
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/kubeswarm/kubeswarm/internal/translate"
+)
+
+// Config is what the operator's flags set for the controllers.
+type Config struct {
+	Translate translate.Options
+}
+
+// CacheOptions limit the informers of child kinds to the objects kubeswarm made (labelled
+// app.kubernetes.io/managed-by=kubeswarm), so the operator does not hold every Deployment and
+// Service of the cluster in memory.
+func CacheOptions() cache.Options {
+	managed := cache.ByObject{Label: labels.SelectorFromSet(labels.Set{translate.LabelManagedBy: translate.ManagedByValue})}
+	return cache.Options{ByObject: map[client.Object]cache.ByObject{
+		&appsv1.Deployment{}: managed,
+		&appsv1.DaemonSet{}:  managed,
+		&batchv1.Job{}:       managed,
+		&corev1.Service{}:    managed,
+	}}
+}
+
+// Setup registers every kubeswarm controller with the manager.
+func Setup(mgr ctrl.Manager, cfg Config) error {
+	return (&ServiceReconciler{
+		Client:    mgr.GetClient(),
+		APIReader: mgr.GetAPIReader(),
+		Recorder:  mgr.GetEventRecorder("kubeswarm"),
+		Options:   cfg.Translate,
+	}).SetupWithManager(mgr)
+}

@@ -1,0 +1,61 @@
+// Package cli implements kubectl-swarm, the docker CLI's swarm commands on Kubernetes.
+package cli
+
+import (
+	"fmt"
+	"os"
+	"runtime/debug"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+)
+
+// Version is the plugin's version, set at build time with -ldflags "-X …cli.Version=v1.2.3".
+var Version = ""
+
+// DefaultIOStreams are the process's standard streams.
+func DefaultIOStreams() genericiooptions.IOStreams {
+	return genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
+}
+
+// NewRootCommand is `kubectl swarm`, with the usual kubectl connection flags (--kubeconfig,
+// --context, -n/--namespace, …).
+func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
+	flags := genericclioptions.NewConfigFlags(true)
+	cmd := &cobra.Command{
+		Use:           "kubectl swarm",
+		Short:         "Docker Swarm's commands on Kubernetes",
+		Long:          "kubectl swarm drives kubeswarm's Service, Stack and Node resources with the docker CLI's swarm commands, verbs and flags.",
+		SilenceUsage:  true,
+		SilenceErrors: false,
+	}
+	cmd.SetIn(streams.In)
+	cmd.SetOut(streams.Out)
+	cmd.SetErr(streams.ErrOut)
+	flags.AddFlags(cmd.PersistentFlags())
+	cmd.AddCommand(newVersionCommand(streams))
+	return cmd
+}
+
+func newVersionCommand(streams genericiooptions.IOStreams) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Show the kubectl-swarm version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, err := fmt.Fprintf(streams.Out, "kubectl-swarm %s\n", buildVersion())
+			return err
+		},
+	}
+}
+
+func buildVersion() string {
+	if Version != "" {
+		return Version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}

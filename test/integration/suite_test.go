@@ -1,0 +1,158 @@
+// Package integration runs kubeswarm's controllers against a real kube-apiserver and etcd
+// (controller-runtime's envtest). There is no garbage collector and no workload controller
+// here: tests fake workload status and check owner references; the e2e tests on the kwok
+// cluster show the rest.
+package integration
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"go.uber.org/zap/zapcore"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/controllers"
+	"github.com/kubeswarm/kubeswarm/internal/translate"
+)
+
+var (
+	k8sClient client.Client
+	scheme    = runtime.NewScheme()
+	// operatorWrites counts the write requests (anything but GET/LIST/WATCH) the operator sends.
+	operatorWrites atomic.Int64
+)
+
+// nodePortRange is the apiserver's node-port range here, as on the local kwok cluster, so that
+// the seed's published ports (8000, 8080) are node ports.
+const nodePortRange = "1-32767"
+
+func TestMain(m *testing.M) {
+	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
+		fmt.Fprintln(os.Stderr, "KUBEBUILDER_ASSETS is not set: run `make test-integration`, which builds kube-apiserver and etcd into the cache")
+		os.Exit(1)
+	}
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(zapLevel())))
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(swarmv1.AddToScheme(scheme))
+
+	env := &envtest.Environment{
+		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
+		ErrorIfCRDPathMissing: true,
+	}
+	env.ControlPlane.GetAPIServer().Configure().Set("service-node-port-range", nodePortRange)
+	cfg, err := env.Start()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "starting envtest: %v\n", err)
+		return 1
+	}
+	defer func() { _ = env.Stop() }()
+
+	k8sClient, err = client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "creating the client: %v\n", err)
+		return 1
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := startOperator(ctx, cfg); err != nil {
+		fmt.Fprintf(os.Stderr, "starting the operator: %v\n", err)
+		return 1
+	}
+	return m.Run()
+}
+
+func zapLevel() zapcore.Level {
+	if os.Getenv("OPERATOR_LOG") != "" {
+		return -2
+	}
+	return 1 // errors only
+}
+
+// startOperator runs the manager with every controller, as cmd/manager does, counting its writes.
+func startOperator(ctx context.Context, cfg *rest.Config) error {
+	opCfg := rest.CopyConfig(cfg)
+	opCfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return countingTransport{rt} })
+	opts := controllers.CacheOptions()
+	mgr, err := ctrl.NewManager(opCfg, ctrl.Options{
+		Scheme:                 scheme,
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+		Cache:                  opts,
+	})
+	if err != nil {
+		return err
+	}
+	if err := controllers.Setup(mgr, controllers.Config{Translate: translate.Options{
+		NodePortRange: translate.PortRange{Min: 1, Max: 32767},
+	}}); err != nil {
+		return err
+	}
+	go func() {
+		if err := mgr.Start(ctx); err != nil {
+			fmt.Fprintf(os.Stderr, "manager stopped: %v\n", err)
+			os.Exit(1)
+		}
+	}()
+	return nil
+}
+
+type countingTransport struct{ next http.RoundTripper }
+
+func (c countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	switch req.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+	default:
+		operatorWrites.Add(1)
+		if os.Getenv("LOG_WRITES") != "" {
+			fmt.Fprintf(os.Stderr, "operator write: %s %s\n", req.Method, req.URL.Path)
+		}
+	}
+	return c.next.RoundTrip(req)
+}
+
+// newNamespace makes a namespace of its own for a test.
+func newNamespace(t *testing.T) string {
+	t.Helper()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "t-"}}
+	if err := k8sClient.Create(context.Background(), ns); err != nil {
+		t.Fatalf("creating a namespace: %v", err)
+	}
+	t.Cleanup(func() { _ = k8sClient.Delete(context.Background(), ns) })
+	return ns.Name
+}
+
+// eventually retries f until it returns nil or the timeout passes.
+func eventually(t *testing.T, what string, f func() error) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	var err error
+	for time.Now().Before(deadline) {
+		if err = f(); err == nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("%s: %v", what, err)
+}
