@@ -1,11 +1,11 @@
 package controllers
 
 import (
-	"encoding/json"
-	"reflect"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"

@@ -78,4 +78,7 @@ func (w *ServiceWrapper) Mount(m swarmv1.Mount) *ServiceWrapper {
 }
 
 // Update sets the update config.
-func (w *ServiceWrapper) Update(uc swarmv1.UpdateConfig) *ServiceWrapper { w.Spec.UpdateConfig = &uc; return w }
+func (w *ServiceWrapper) Update(uc swarmv1.UpdateConfig) *ServiceWrapper {
+	w.Spec.UpdateConfig = &uc
+	return w
+}

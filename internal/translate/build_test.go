@@ -1,0 +1,535 @@
+package translate
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
+	"k8s.io/utils/ptr"
+
+	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/testutil"
+)
+
+var wide = Options{NodePortRange: PortRange{Min: 1, Max: 32767}}
+
+func build(t *testing.T, svc *swarmv1.Service, opts Options) *Objects {
+	t.Helper()
+	objs, err := Build(svc, Inputs{}, opts)
+	if err != nil {
+		t.Fatalf("Build: %v", err)
+	}
+	return objs
+}
+
+func podSpec(o *Objects) *corev1ac.PodSpecApplyConfiguration {
+	if o.DaemonSet != nil {
+		return o.DaemonSet.Spec.Template.Spec
+	}
+	return o.Deployment.Spec.Template.Spec
+}
+
+// TestBuildReplicated: the seed's `docker service create --replicas 3 --publish 8000:80 nginx`.
+func TestBuildReplicated(t *testing.T) {
+	svc := testutil.MakeService("nginx", "default").Replicas(3).Publish(8000, 80).Obj()
+	got := build(t, svc, wide)
+
+	owner := metav1ac.OwnerReference().WithAPIVersion("swarm.kubeswarm.io/v1alpha1").WithKind("Service").
+		WithName("nginx").WithUID("uid-nginx").WithController(true).WithBlockOwnerDeletion(true)
+	labels := map[string]string{LabelService: "nginx", LabelManagedBy: "kubeswarm"}
+	selector := metav1ac.LabelSelector().WithMatchLabels(map[string]string{LabelService: "nginx"})
+	want := appsv1ac.Deployment("nginx", "default").WithLabels(labels).WithOwnerReferences(owner).
+		WithSpec(appsv1ac.DeploymentSpec().
+			WithReplicas(3).
+			WithSelector(selector).
+			WithRevisionHistoryLimit(5).
+			WithStrategy(appsv1ac.DeploymentStrategy().WithType(appsv1.RollingUpdateDeploymentStrategyType).
+				WithRollingUpdate(appsv1ac.RollingUpdateDeployment().WithMaxSurge(intstr.FromInt32(0)).WithMaxUnavailable(intstr.FromInt32(1)))).
+			WithTemplate(corev1ac.PodTemplateSpec().WithLabels(labels).WithSpec(corev1ac.PodSpec().
+				WithRestartPolicy(corev1.RestartPolicyAlways).
+				WithEnableServiceLinks(false).
+				WithAutomountServiceAccountToken(false).
+				WithTerminationGracePeriodSeconds(10).
+				WithContainers(corev1ac.Container().WithName("task").WithImage("nginx").WithImagePullPolicy(corev1.PullIfNotPresent).
+					WithPorts(corev1ac.ContainerPort().WithContainerPort(80).WithProtocol(corev1.ProtocolTCP))).
+				WithTopologySpreadConstraints(corev1ac.TopologySpreadConstraint().WithMaxSkew(1).WithTopologyKey(corev1.LabelHostname).
+					WithWhenUnsatisfiable(corev1.ScheduleAnyway).WithNodeTaintsPolicy(corev1.NodeInclusionPolicyHonor).WithLabelSelector(selector)).
+				WithTolerations(
+					corev1ac.Toleration().WithKey(ControlPlaneTaint).WithOperator(corev1.TolerationOpExists).WithEffect(corev1.TaintEffectNoSchedule),
+					corev1ac.Toleration().WithKey(corev1.TaintNodeUnreachable).WithOperator(corev1.TolerationOpExists).WithEffect(corev1.TaintEffectNoExecute).WithTolerationSeconds(30),
+					corev1ac.Toleration().WithKey(corev1.TaintNodeNotReady).WithOperator(corev1.TolerationOpExists).WithEffect(corev1.TaintEffectNoExecute).WithTolerationSeconds(30)))))
+	if diff := cmp.Diff(want, got.Deployment); diff != "" {
+		t.Errorf("Deployment (-want +got):\n%s", diff)
+	}
+	if got.DaemonSet != nil {
+		t.Errorf("a replicated service got a DaemonSet")
+	}
+
+	wantSvc := corev1ac.Service("nginx", "default").WithLabels(labels).WithOwnerReferences(owner).
+		WithSpec(corev1ac.ServiceSpec().WithSelector(map[string]string{LabelService: "nginx"}).
+			WithType(corev1.ServiceTypeNodePort).WithExternalTrafficPolicy(corev1.ServiceExternalTrafficPolicyCluster).
+			WithPorts(corev1ac.ServicePort().WithName("tcp-80").WithProtocol(corev1.ProtocolTCP).WithPort(80).
+				WithTargetPort(intstr.FromInt32(80)).WithNodePort(8000)))
+	if diff := cmp.Diff(wantSvc, got.Service); diff != "" {
+		t.Errorf("Service (-want +got):\n%s", diff)
+	}
+	if len(got.Notes) != 0 {
+		t.Errorf("notes = %q, want none", got.Notes)
+	}
+}
+
+func TestBuildGlobal(t *testing.T) {
+	got := build(t, testutil.MakeService("agent", "ns").Mode(swarmv1.ModeGlobal).Obj(), wide)
+	if got.Deployment != nil || got.DaemonSet == nil {
+		t.Fatalf("global: Deployment %v DaemonSet %v, want only a DaemonSet", got.Deployment != nil, got.DaemonSet != nil)
+	}
+	spec := podSpec(got)
+	if len(spec.TopologySpreadConstraints) != 0 {
+		t.Errorf("a global service has topology spread constraints")
+	}
+	wantTol := []corev1ac.TolerationApplyConfiguration{*corev1ac.Toleration().WithKey(ControlPlaneTaint).
+		WithOperator(corev1.TolerationOpExists).WithEffect(corev1.TaintEffectNoSchedule)}
+	if diff := cmp.Diff(wantTol, spec.Tolerations); diff != "" {
+		t.Errorf("tolerations (-want +got):\n%s", diff)
+	}
+	if got.WorkloadKind() != "DaemonSet" {
+		t.Errorf("WorkloadKind = %s", got.WorkloadKind())
+	}
+	if ptr.Deref(got.Service.Spec.ClusterIP, "") != corev1.ClusterIPNone {
+		t.Errorf("a service without ports should be headless, got clusterIP %v", got.Service.Spec.ClusterIP)
+	}
+}
+
+func TestBuildJobModesRefused(t *testing.T) {
+	for _, m := range []swarmv1.ServiceMode{swarmv1.ModeReplicatedJob, swarmv1.ModeGlobalJob} {
+		if _, err := Build(testutil.MakeService("j", "ns").Mode(m).Obj(), Inputs{}, wide); err == nil || !strings.Contains(err.Error(), "mode "+string(m)) {
+			t.Errorf("%s: err = %v, want one naming the mode", m, err)
+		}
+	}
+}
+
+func TestBuildPorts(t *testing.T) {
+	sp := func(name string, port, target, nodePort int32) *corev1ac.ServicePortApplyConfiguration {
+		p := corev1ac.ServicePort().WithName(name).WithProtocol(corev1.ProtocolTCP).WithPort(port).WithTargetPort(intstr.FromInt32(target))
+		if nodePort != 0 {
+			p.WithNodePort(nodePort)
+		}
+		return p
+	}
+	cases := []struct {
+		name      string
+		svc       *swarmv1.Service
+		opts      Options
+		wantType  corev1.ServiceType
+		headless  bool
+		wantPorts []*corev1ac.ServicePortApplyConfiguration
+		wantNote  string
+		wantErr   string
+	}{
+		{name: "published in range", svc: testutil.MakeService("s", "n").Publish(8000, 80).Obj(), opts: wide,
+			wantType: corev1.ServiceTypeNodePort, wantPorts: []*corev1ac.ServicePortApplyConfiguration{sp("tcp-80", 80, 80, 8000)}},
+		{name: "published outside the default range", svc: testutil.MakeService("s", "n").Publish(8000, 80).Obj(),
+			wantType: corev1.ServiceTypeNodePort, wantPorts: []*corev1ac.ServicePortApplyConfiguration{sp("tcp-80", 80, 80, 0)},
+			wantNote: "published port 8000 is outside the cluster's node-port range 30000-32767"},
+		{name: "published 0 is allocated", svc: testutil.MakeService("s", "n").Publish(0, 80).Obj(), opts: wide,
+			wantType: corev1.ServiceTypeNodePort, wantPorts: []*corev1ac.ServicePortApplyConfiguration{sp("tcp-80", 80, 80, 0)}},
+		{name: "load balancer listens on the published port", svc: testutil.MakeService("s", "n").Publish(443, 8443).Obj(),
+			opts: Options{IngressServiceType: corev1.ServiceTypeLoadBalancer}, wantType: corev1.ServiceTypeLoadBalancer,
+			wantPorts: []*corev1ac.ServicePortApplyConfiguration{sp("tcp-8443", 8443, 8443, 0), sp("tcp-8443-443", 443, 8443, 0)}},
+		{name: "one target published twice", svc: testutil.MakeService("s", "n").Publish(8000, 80).Publish(8001, 80).Obj(), opts: wide,
+			wantType: corev1.ServiceTypeNodePort, wantPorts: []*corev1ac.ServicePortApplyConfiguration{sp("tcp-80", 80, 80, 8000), sp("tcp-80-8001", 8001, 80, 8001)}},
+		{name: "one target twice without a published port", svc: testutil.MakeService("s", "n").Publish(0, 80).Publish(0, 80).Obj(), opts: wide,
+			wantErr: "target 80/tcp is published twice"},
+		{name: "host mode only: a virtual IP on the target port", svc: testutil.MakeService("s", "n").PublishHost(8000, 80).Obj(), opts: wide,
+			wantType: corev1.ServiceTypeClusterIP, wantPorts: []*corev1ac.ServicePortApplyConfiguration{sp("tcp-80", 80, 80, 0)}},
+		{name: "ingress and host: only ingress on the NodePort", svc: testutil.MakeService("s", "n").Publish(8080, 8080).PublishHost(9000, 9000).Obj(), opts: wide,
+			wantType: corev1.ServiceTypeNodePort, wantPorts: []*corev1ac.ServicePortApplyConfiguration{sp("tcp-8080", 8080, 8080, 8080)}},
+		{name: "dnsrr is headless", svc: testutil.MakeService("s", "n").EndpointMode("dnsrr").PublishHost(8000, 80).Obj(), opts: wide,
+			wantType: corev1.ServiceTypeClusterIP, headless: true, wantPorts: []*corev1ac.ServicePortApplyConfiguration{sp("tcp-80", 80, 80, 0)}},
+		{name: "no ports is headless", svc: testutil.MakeService("s", "n").Obj(), opts: wide, wantType: corev1.ServiceTypeClusterIP, headless: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Build(tc.svc, Inputs{}, tc.opts)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := got.Service.Spec
+			if *s.Type != tc.wantType || (ptr.Deref(s.ClusterIP, "") == corev1.ClusterIPNone) != tc.headless {
+				t.Errorf("type %s clusterIP %q, want %s headless=%v", *s.Type, ptr.Deref(s.ClusterIP, ""), tc.wantType, tc.headless)
+			}
+			var gotPorts []*corev1ac.ServicePortApplyConfiguration
+			for i := range s.Ports {
+				gotPorts = append(gotPorts, &s.Ports[i])
+			}
+			if diff := cmp.Diff(tc.wantPorts, gotPorts); diff != "" {
+				t.Errorf("ports (-want +got):\n%s", diff)
+			}
+			if notes := strings.Join(got.Notes, "; "); (tc.wantNote == "") != (notes == "") || !strings.Contains(notes, tc.wantNote) {
+				t.Errorf("notes = %q, want %q", notes, tc.wantNote)
+			}
+		})
+	}
+}
+
+func TestHostPortOnContainer(t *testing.T) {
+	got := build(t, testutil.MakeService("s", "n").PublishHost(8000, 80).Obj(), wide)
+	want := []corev1ac.ContainerPortApplyConfiguration{*corev1ac.ContainerPort().WithContainerPort(80).WithProtocol(corev1.ProtocolTCP).WithHostPort(8000)}
+	if diff := cmp.Diff(want, podSpec(got).Containers[0].Ports); diff != "" {
+		t.Errorf("container ports (-want +got):\n%s", diff)
+	}
+}
+
+func TestConstraints(t *testing.T) {
+	req := func(key string, op corev1.NodeSelectorOperator, v string) corev1ac.NodeSelectorRequirementApplyConfiguration {
+		return *corev1ac.NodeSelectorRequirement().WithKey(key).WithOperator(op).WithValues(v)
+	}
+	cases := []struct {
+		constraints []string
+		want        []corev1ac.NodeSelectorRequirementApplyConfiguration
+		wantErr     string
+	}{
+		{constraints: []string{"node.role==manager"}, want: []corev1ac.NodeSelectorRequirementApplyConfiguration{req(NodeLabelRole, corev1.NodeSelectorOpIn, "manager")}},
+		{constraints: []string{"node.role != Worker"}, want: []corev1ac.NodeSelectorRequirementApplyConfiguration{req(NodeLabelRole, corev1.NodeSelectorOpNotIn, "worker")}},
+		{constraints: []string{"node.hostname == Manager1", "node.platform.os==Linux", "node.platform.arch==x86_64"},
+			want: []corev1ac.NodeSelectorRequirementApplyConfiguration{
+				req(corev1.LabelHostname, corev1.NodeSelectorOpIn, "manager1"),
+				req(corev1.LabelOSStable, corev1.NodeSelectorOpIn, "linux"),
+				req(corev1.LabelArchStable, corev1.NodeSelectorOpIn, "amd64")}},
+		{constraints: []string{"node.platform.arch!=aarch64"}, want: []corev1ac.NodeSelectorRequirementApplyConfiguration{req(corev1.LabelArchStable, corev1.NodeSelectorOpNotIn, "arm64")}},
+		{constraints: []string{"node.labels.type==db", "engine.labels.com.example/zone!=eu"},
+			want: []corev1ac.NodeSelectorRequirementApplyConfiguration{req("type", corev1.NodeSelectorOpIn, "db"), req("com.example/zone", corev1.NodeSelectorOpNotIn, "eu")}},
+		{constraints: []string{"node.id==abc123"}, want: []corev1ac.NodeSelectorRequirementApplyConfiguration{req(NodeLabelID, corev1.NodeSelectorOpIn, "abc123")}},
+		{constraints: []string{"node.ip==10.0.0.7"}, want: []corev1ac.NodeSelectorRequirementApplyConfiguration{req(NodeLabelIP, corev1.NodeSelectorOpIn, "10.0.0.7")}},
+		{constraints: []string{"node.ip==10.0.0.0/8"}, wantErr: "only a single IP address is supported"},
+		{constraints: []string{"node.labels.type==two words"}, wantErr: "not a valid Kubernetes label value"},
+		{constraints: []string{"node.labels.bad key==x"}, wantErr: "not a valid Kubernetes label key"},
+		{constraints: []string{"node.colour==blue"}, wantErr: `constraint key "node.colour" is not one of`},
+		{constraints: []string{"node.role=manager"}, wantErr: "must be KEY==VALUE or KEY!=VALUE"},
+	}
+	for _, tc := range cases {
+		t.Run(strings.Join(tc.constraints, ","), func(t *testing.T) {
+			w := testutil.MakeService("s", "n")
+			for _, c := range tc.constraints {
+				w.Constraint(c)
+			}
+			got, err := Build(w.Obj(), Inputs{}, wide)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(err.Error(), "placement.constraints") {
+					t.Fatalf("err = %v, want one naming placement.constraints and %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			terms := podSpec(got).Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms
+			if len(terms) != 1 {
+				t.Fatalf("%d node selector terms, want 1 (constraints are ANDed)", len(terms))
+			}
+			if diff := cmp.Diff(tc.want, terms[0].MatchExpressions); diff != "" {
+				t.Errorf("requirements (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestPlacementPreferencesAndMaxReplicas(t *testing.T) {
+	svc := testutil.MakeService("s", "n").Obj()
+	svc.Spec.Placement = &swarmv1.Placement{Preferences: []swarmv1.PlacementPreference{{Spread: "node.labels.zone"}}, MaxReplicasPerNode: ptr.To[int32](1)}
+	spec := podSpec(build(t, svc, wide))
+	if n := len(spec.TopologySpreadConstraints); n != 2 || *spec.TopologySpreadConstraints[1].TopologyKey != "zone" ||
+		*spec.TopologySpreadConstraints[1].WhenUnsatisfiable != corev1.ScheduleAnyway {
+		t.Errorf("spread constraints = %+v, want hostname then zone, ScheduleAnyway", spec.TopologySpreadConstraints)
+	}
+	anti := spec.Affinity.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution
+	if len(anti) != 1 || *anti[0].TopologyKey != corev1.LabelHostname {
+		t.Errorf("maxReplicasPerNode=1: anti-affinity = %+v, want one required term on the hostname", anti)
+	}
+
+	svc.Spec.Placement.MaxReplicasPerNode = ptr.To[int32](2)
+	got := build(t, svc, wide)
+	spec = podSpec(got)
+	last := spec.TopologySpreadConstraints[len(spec.TopologySpreadConstraints)-1]
+	if *last.WhenUnsatisfiable != corev1.DoNotSchedule || *last.MaxSkew != 2 || spec.Affinity != nil {
+		t.Errorf("maxReplicasPerNode=2: %+v, want a DoNotSchedule spread with maxSkew 2 and no anti-affinity", last)
+	}
+	if len(got.Notes) != 1 || !strings.Contains(got.Notes[0], "approximated") {
+		t.Errorf("notes = %q, want the approximation said", got.Notes)
+	}
+}
+
+func TestUpdateConfig(t *testing.T) {
+	cases := []struct {
+		name               string
+		uc                 *swarmv1.UpdateConfig
+		surge, unavailable intstr.IntOrString
+		minReady           *int32
+	}{
+		{name: "default: one at a time, stop first", surge: intstr.FromInt32(0), unavailable: intstr.FromInt32(1)},
+		{name: "parallelism 2", uc: &swarmv1.UpdateConfig{Parallelism: ptr.To[int32](2)}, surge: intstr.FromInt32(0), unavailable: intstr.FromInt32(2)},
+		{name: "parallelism 0 is all at once", uc: &swarmv1.UpdateConfig{Parallelism: ptr.To[int32](0)}, surge: intstr.FromInt32(0), unavailable: intstr.FromString("100%")},
+		{name: "start-first", uc: &swarmv1.UpdateConfig{Parallelism: ptr.To[int32](3), Order: swarmv1.OrderStartFirst}, surge: intstr.FromInt32(3), unavailable: intstr.FromInt32(0)},
+		{name: "delay 10s", uc: &swarmv1.UpdateConfig{Delay: &metav1.Duration{Duration: 10 * time.Second}}, surge: intstr.FromInt32(0), unavailable: intstr.FromInt32(1), minReady: ptr.To[int32](10)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			svc := testutil.MakeService("s", "n").Obj()
+			svc.Spec.UpdateConfig = tc.uc
+			d := build(t, svc, wide).Deployment
+			ru := d.Spec.Strategy.RollingUpdate
+			if diff := cmp.Diff([]intstr.IntOrString{tc.surge, tc.unavailable}, []intstr.IntOrString{*ru.MaxSurge, *ru.MaxUnavailable}); diff != "" {
+				t.Errorf("maxSurge, maxUnavailable (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.minReady, d.Spec.MinReadySeconds); diff != "" {
+				t.Errorf("minReadySeconds (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestTaskTemplateStability: fields outside Swarm's task template (replicas, service labels,
+// update and rollback config) must not change the pod template, or tasks would restart.
+func TestTaskTemplateStability(t *testing.T) {
+	base := testutil.MakeService("s", "n").Replicas(2).Publish(8000, 80).Obj()
+	changed := base.DeepCopy()
+	changed.Spec.Replicas = ptr.To[int32](7)
+	changed.Spec.Labels = map[string]string{"team": "web"}
+	changed.Spec.UpdateConfig = &swarmv1.UpdateConfig{Parallelism: ptr.To[int32](3), Delay: &metav1.Duration{Duration: time.Second}}
+	changed.Spec.RollbackConfig = &swarmv1.UpdateConfig{Parallelism: ptr.To[int32](2)}
+	if diff := cmp.Diff(build(t, base, wide).Deployment.Spec.Template, build(t, changed, wide).Deployment.Spec.Template); diff != "" {
+		t.Errorf("the pod template changed (-before +after):\n%s", diff)
+	}
+	forced := base.DeepCopy()
+	forced.Spec.ForceUpdate = 1
+	if got := build(t, forced, wide).Deployment.Spec.Template.Annotations[AnnotationForceUpdate]; got != "1" {
+		t.Errorf("forceUpdate annotation = %q, want 1", got)
+	}
+}
+
+func TestContainerOptions(t *testing.T) {
+	svc := testutil.MakeService("s", "n").Env("A", "1").Env("B", "").Obj()
+	s := &svc.Spec
+	s.Entrypoint, s.Command, s.WorkingDir = []string{"/bin/app"}, []string{"--port", "80"}, "/srv"
+	s.User, s.Groups = "1000:2000", []string{"3000"}
+	s.Hostname, s.ReadOnly, s.TTY, s.Init = "web", true, true, ptr.To(true)
+	s.CapAdd, s.CapDrop = []string{"CAP_NET_ADMIN"}, []string{"all"}
+	s.Sysctls = map[string]string{"net.core.somaxconn": "1024"}
+	s.ExtraHosts = []swarmv1.HostEntry{{Hostname: "db", IP: "10.0.0.2"}, {Hostname: "cache", IP: "10.0.0.3"}, {Hostname: "db2", IP: "10.0.0.2"}}
+	s.DNS, s.DNSSearch, s.DNSOptions = []string{"1.1.1.1"}, []string{"example.com"}, []string{"ndots:2", "rotate"}
+	s.StopGracePeriod = &metav1.Duration{Duration: 90 * time.Second}
+	s.ContainerLabels = map[string]string{"com.example.role": "frontend"}
+
+	spec := podSpec(build(t, svc, wide))
+	c := spec.Containers[0]
+	want := corev1ac.Container().WithName("task").WithImage("nginx").WithImagePullPolicy(corev1.PullIfNotPresent).
+		WithCommand("/bin/app").WithArgs("--port", "80").WithWorkingDir("/srv").WithTTY(true).
+		WithEnv(corev1ac.EnvVar().WithName("A").WithValue("1"), corev1ac.EnvVar().WithName("B").WithValue("")).
+		WithSecurityContext(corev1ac.SecurityContext().WithReadOnlyRootFilesystem(true).
+			WithCapabilities(corev1ac.Capabilities().WithAdd("NET_ADMIN").WithDrop("ALL")))
+	if diff := cmp.Diff(*want, c); diff != "" {
+		t.Errorf("container (-want +got):\n%s", diff)
+	}
+	wantPod := corev1ac.PodSecurityContext().WithRunAsUser(1000).WithRunAsGroup(2000).WithSupplementalGroups(3000).
+		WithSysctls(corev1ac.Sysctl().WithName("net.core.somaxconn").WithValue("1024"))
+	if diff := cmp.Diff(wantPod, spec.SecurityContext); diff != "" {
+		t.Errorf("pod security context (-want +got):\n%s", diff)
+	}
+	wantAliases := []corev1ac.HostAliasApplyConfiguration{*corev1ac.HostAlias().WithIP("10.0.0.2").WithHostnames("db", "db2"), *corev1ac.HostAlias().WithIP("10.0.0.3").WithHostnames("cache")}
+	if diff := cmp.Diff(wantAliases, spec.HostAliases); diff != "" {
+		t.Errorf("host aliases (-want +got):\n%s", diff)
+	}
+	wantDNS := corev1ac.PodDNSConfig().WithNameservers("1.1.1.1").WithSearches("example.com").
+		WithOptions(corev1ac.PodDNSConfigOption().WithName("ndots").WithValue("2"), corev1ac.PodDNSConfigOption().WithName("rotate"))
+	if diff := cmp.Diff(wantDNS, spec.DNSConfig); diff != "" {
+		t.Errorf("dns config (-want +got):\n%s", diff)
+	}
+	if *spec.Hostname != "web" || !*spec.ShareProcessNamespace || *spec.TerminationGracePeriodSeconds != 90 {
+		t.Errorf("hostname %v shareProcessNamespace %v grace %v", *spec.Hostname, *spec.ShareProcessNamespace, *spec.TerminationGracePeriodSeconds)
+	}
+}
+
+func TestHealthcheck(t *testing.T) {
+	svc := testutil.MakeService("s", "n").Obj()
+	svc.Spec.Healthcheck = &swarmv1.Healthcheck{Test: []string{"CMD-SHELL", "curl -f http://localhost/ || exit 1"},
+		Interval: &metav1.Duration{Duration: 10 * time.Second}, Timeout: &metav1.Duration{Duration: 2500 * time.Millisecond},
+		Retries: ptr.To[int32](5), StartPeriod: &metav1.Duration{Duration: 30 * time.Second}}
+	c := podSpec(build(t, svc, wide)).Containers[0]
+	probe := corev1ac.Probe().WithExec(corev1ac.ExecAction().WithCommand("/bin/sh", "-c", "curl -f http://localhost/ || exit 1")).
+		WithPeriodSeconds(10).WithTimeoutSeconds(3).WithFailureThreshold(5).WithSuccessThreshold(1)
+	if diff := cmp.Diff(probe, c.ReadinessProbe); diff != "" {
+		t.Errorf("readiness (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(probe, c.LivenessProbe); diff != "" {
+		t.Errorf("liveness (-want +got):\n%s", diff)
+	}
+	if s := c.StartupProbe; s == nil || *s.PeriodSeconds != 5 || *s.FailureThreshold != 30/5+5 {
+		t.Errorf("startup probe = %+v, want every 5s for the 30s start period plus the retries", s)
+	}
+
+	svc.Spec.Healthcheck = &swarmv1.Healthcheck{Test: []string{"CMD", "pg_isready"}, Disable: true}
+	c = podSpec(build(t, svc, wide)).Containers[0]
+	if c.ReadinessProbe != nil || c.LivenessProbe != nil || c.StartupProbe != nil {
+		t.Errorf("disable left probes")
+	}
+	svc.Spec.Healthcheck = &swarmv1.Healthcheck{Test: []string{"CMD", "pg_isready", "-q"}}
+	c = podSpec(build(t, svc, wide)).Containers[0]
+	if diff := cmp.Diff([]string{"pg_isready", "-q"}, c.LivenessProbe.Exec.Command); diff != "" {
+		t.Errorf("CMD probe command (-want +got):\n%s", diff)
+	}
+}
+
+func TestResources(t *testing.T) {
+	q := resource.MustParse
+	cases := []struct {
+		name         string
+		res          *swarmv1.Resources
+		wantLimits   corev1.ResourceList
+		wantRequests corev1.ResourceList
+		wantErr      string
+	}{
+		{name: "limit only reserves nothing", res: &swarmv1.Resources{Limits: &swarmv1.ResourceLimits{CPUs: ptr.To(q("0.5")), Memory: ptr.To(q("512Mi"))}},
+			wantLimits:   corev1.ResourceList{corev1.ResourceCPU: q("0.5"), corev1.ResourceMemory: q("512Mi")},
+			wantRequests: corev1.ResourceList{corev1.ResourceCPU: q("0"), corev1.ResourceMemory: q("0")}},
+		{name: "reservation and generic resource", res: &swarmv1.Resources{Reservations: &swarmv1.ResourceReservations{CPUs: ptr.To(q("250m")),
+			GenericResources: []swarmv1.GenericResource{{Kind: "example.com/gpu", Value: 2}}}},
+			wantLimits:   corev1.ResourceList{"example.com/gpu": q("2")},
+			wantRequests: corev1.ResourceList{corev1.ResourceCPU: q("250m"), "example.com/gpu": q("2")}},
+		{name: "reservation above limit", res: &swarmv1.Resources{Limits: &swarmv1.ResourceLimits{Memory: ptr.To(q("1Gi"))},
+			Reservations: &swarmv1.ResourceReservations{Memory: ptr.To(q("2Gi"))}}, wantErr: "reservation 2Gi is above the limit 1Gi"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			svc := testutil.MakeService("s", "n").Obj()
+			svc.Spec.Resources = tc.res
+			got, err := Build(svc, Inputs{}, wide)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := podSpec(got).Containers[0].Resources
+			if diff := cmp.Diff(tc.wantLimits, *r.Limits, cmp.Comparer(func(a, b resource.Quantity) bool { return a.Cmp(b) == 0 })); diff != "" {
+				t.Errorf("limits (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.wantRequests, *r.Requests, cmp.Comparer(func(a, b resource.Quantity) bool { return a.Cmp(b) == 0 })); diff != "" {
+				t.Errorf("requests (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestMounts(t *testing.T) {
+	svc := testutil.MakeService("s", "n").
+		Mount(swarmv1.Mount{Type: swarmv1.MountVolume, Source: "data", Target: "/var/lib/data", ReadOnly: true}).
+		Mount(swarmv1.Mount{Type: swarmv1.MountVolume, Target: "/scratch"}).
+		Mount(swarmv1.Mount{Type: swarmv1.MountTmpfs, Target: "/run/cache", Tmpfs: &swarmv1.TmpfsOptions{Size: ptr.To(resource.MustParse("64Mi"))}}).Obj()
+	svc.Spec.Secrets = []swarmv1.FileReference{{Source: "db-pass"}, {Source: "tls", Target: "/etc/tls/key.pem"}}
+	svc.Spec.Configs = []swarmv1.FileReference{{Source: "nginx-conf", Target: "/etc/nginx/nginx.conf"}}
+	got, err := Build(svc, Inputs{SecretNames: map[string]string{"db-pass": "wp-db-pass"}}, wide)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := podSpec(got)
+	var mounts []string
+	for _, m := range spec.Containers[0].VolumeMounts {
+		mounts = append(mounts, *m.Name+"="+*m.MountPath+"|"+ptr.Deref(m.SubPath, ""))
+	}
+	wantMounts := []string{"mount-0=/var/lib/data|", "mount-1=/scratch|", "mount-2=/run/cache|", "secret-1=/etc/tls/key.pem|tls", "secrets=/run/secrets|", "config-0=/etc/nginx/nginx.conf|nginx-conf"}
+	if diff := cmp.Diff(wantMounts, mounts); diff != "" {
+		t.Errorf("mounts (-want +got):\n%s", diff)
+	}
+	vols := map[string]corev1ac.VolumeApplyConfiguration{}
+	for _, v := range spec.Volumes {
+		vols[*v.Name] = v
+	}
+	if c := vols["mount-0"].PersistentVolumeClaim; c == nil || *c.ClaimName != "data" {
+		t.Errorf("named volume: %+v, want the claim data", vols["mount-0"])
+	}
+	if vols["mount-1"].EmptyDir == nil || vols["mount-2"].EmptyDir == nil || *vols["mount-2"].EmptyDir.Medium != corev1.StorageMediumMemory {
+		t.Errorf("anonymous volume / tmpfs: %+v %+v", vols["mount-1"], vols["mount-2"])
+	}
+	p := vols["secrets"].Projected
+	if p == nil || len(p.Sources) != 1 || *p.Sources[0].Secret.Name != "wp-db-pass" || *p.Sources[0].Secret.Items[0].Path != "db-pass" || *p.Sources[0].Secret.Items[0].Mode != 0o444 {
+		t.Errorf("secrets volume = %+v, want wp-db-pass as /run/secrets/db-pass mode 0444", p)
+	}
+
+	bind := testutil.MakeService("s", "n").Mount(swarmv1.Mount{Type: swarmv1.MountBind, Source: "/var/log", Target: "/logs"}).Obj()
+	if _, err := Build(bind, Inputs{}, wide); err == nil || !strings.Contains(err.Error(), "mounts[0]") || !strings.Contains(err.Error(), "--allow-bind-mounts") {
+		t.Errorf("bind mount while forbidden: err = %v, want one naming mounts[0] and the flag", err)
+	}
+	allowed := wide
+	allowed.AllowBindMounts = true
+	if hp := podSpec(build(t, bind, allowed)).Volumes[0].HostPath; hp == nil || *hp.Path != "/var/log" {
+		t.Errorf("bind mount while allowed: %+v, want hostPath /var/log", hp)
+	}
+}
+
+func TestNotes(t *testing.T) {
+	svc := testutil.MakeService("s", "n").Obj()
+	svc.Spec.RestartPolicy = &swarmv1.RestartPolicy{Condition: swarmv1.RestartOnFailure}
+	svc.Spec.Ulimits = []swarmv1.Ulimit{{Name: "nofile", Soft: 1024, Hard: 2048}}
+	svc.Spec.Logging = &swarmv1.Logging{Driver: "syslog"}
+	got := build(t, svc, wide)
+	all := strings.Join(got.Notes, "\n")
+	for _, want := range []string{"restartPolicy.condition=on-failure", "ulimits (nofile)", "logging.driver=syslog"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("notes %q do not mention %q", all, want)
+		}
+	}
+}
+
+func TestPortsSummary(t *testing.T) {
+	ing := func(pub, tgt int32, proto string) swarmv1.PortStatus {
+		return swarmv1.PortStatus{Published: pub, Target: tgt, Protocol: proto, Mode: swarmv1.PortModeIngress}
+	}
+	cases := []struct {
+		ports []swarmv1.PortStatus
+		want  string
+	}{
+		{nil, ""},
+		{[]swarmv1.PortStatus{ing(8000, 80, "tcp")}, "*:8000->80/tcp"},
+		{[]swarmv1.PortStatus{ing(81, 81, "tcp"), ing(80, 80, "tcp"), ing(53, 53, "udp")}, "*:80-81->80-81/tcp, *:53->53/udp"},
+		{[]swarmv1.PortStatus{ing(8000, 80, "tcp"), {Published: 9000, Target: 90, Protocol: "tcp", Mode: swarmv1.PortModeHost}}, "*:8000->80/tcp"},
+	}
+	for _, tc := range cases {
+		if got := PortsSummary(tc.ports); got != tc.want {
+			t.Errorf("PortsSummary(%v) = %q, want %q", tc.ports, got, tc.want)
+		}
+	}
+}
+
+func TestPublishedPorts(t *testing.T) {
+	spec := testutil.MakeService("s", "n").Publish(0, 80).Publish(8000, 8080).PublishHost(9000, 90).Obj().Spec
+	live := &corev1.Service{Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeNodePort, Ports: []corev1.ServicePort{
+		{Protocol: corev1.ProtocolTCP, Port: 80, TargetPort: intstr.FromInt32(80), NodePort: 31234},
+		{Protocol: corev1.ProtocolTCP, Port: 8080, TargetPort: intstr.FromInt32(8080), NodePort: 8000},
+	}}}
+	want := []swarmv1.PortStatus{
+		{Target: 80, Published: 31234, Protocol: "tcp", Mode: swarmv1.PortModeIngress},
+		{Target: 8080, Published: 8000, Protocol: "tcp", Mode: swarmv1.PortModeIngress},
+		{Target: 90, Published: 9000, Protocol: "tcp", Mode: swarmv1.PortModeHost},
+	}
+	if diff := cmp.Diff(want, PublishedPorts(&spec, live)); diff != "" {
+		t.Errorf("PublishedPorts (-want +got):\n%s", diff)
+	}
+}
