@@ -1,0 +1,174 @@
+//go:build e2e
+
+// Package e2e runs Swarm scenarios on the local kwok cluster (make cluster-up): a real
+// kube-apiserver, scheduler and controller manager, with simulated nodes manager1, worker1 and
+// worker2. TestMain starts the operator binary (MANAGER_BIN) against KUBECONFIG; on a failure
+// the operator's log and the namespace's events are printed.
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/config"
+
+	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+)
+
+var (
+	k8sClient   client.Client
+	scheme      = runtime.NewScheme()
+	operatorLog string
+)
+
+// metricsAddr is where the operator under test serves its Prometheus metrics; the benchmarks
+// read its request counters there.
+const metricsAddr = "127.0.0.1:18080"
+
+func TestMain(m *testing.M) {
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(swarmv1.AddToScheme(scheme))
+	cfg, err := config.GetConfig()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "no cluster: %v (run `make test-e2e`, which starts the local cluster)\n", err)
+		os.Exit(1)
+	}
+	if k8sClient, err = client.New(cfg, client.Options{Scheme: scheme}); err != nil {
+		fmt.Fprintf(os.Stderr, "creating the client: %v\n", err)
+		os.Exit(1)
+	}
+	stop, err := startOperator()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "starting the operator: %v\n", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	stop()
+	os.Exit(code)
+}
+
+// startOperator runs bin/manager as the operator, with the local cluster's node-port range.
+func startOperator() (func(), error) {
+	bin := os.Getenv("MANAGER_BIN")
+	if bin == "" {
+		bin = "../../bin/manager"
+	}
+	dir, err := filepath.Abs("artifacts")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	operatorLog = filepath.Join(dir, "operator.log")
+	logFile, err := os.Create(operatorLog)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, "--node-port-range=1-32767", "--health-probe-bind-address=0", "--zap-log-level=2",
+		"--metrics-bind-address="+metricsAddr)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting %s: %w", bin, err)
+	}
+	return func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+		}
+		_ = logFile.Close()
+	}, nil
+}
+
+// newNamespace makes a namespace for one test; on failure it prints the namespace's events
+// and the operator's log, and it is deleted at the end.
+func newNamespace(t *testing.T) string {
+	t.Helper()
+	ctx := context.Background()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "e2e-"}}
+	if err := k8sClient.Create(ctx, ns); err != nil {
+		t.Fatalf("creating a namespace: %v", err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			dumpEvents(t, ns.Name)
+			if data, err := os.ReadFile(operatorLog); err == nil {
+				lines := strings.Split(string(data), "\n")
+				t.Logf("operator log (last 80 lines of %s):\n%s", operatorLog, strings.Join(lines[max(0, len(lines)-80):], "\n"))
+			}
+		}
+		_ = k8sClient.Delete(ctx, ns)
+	})
+	return ns.Name
+}
+
+func dumpEvents(t *testing.T, ns string) {
+	events := &corev1.EventList{}
+	if err := k8sClient.List(context.Background(), events, client.InNamespace(ns)); err != nil {
+		t.Logf("listing events: %v", err)
+		return
+	}
+	sort.Slice(events.Items, func(i, j int) bool { return events.Items[i].LastTimestamp.Before(&events.Items[j].LastTimestamp) })
+	var b strings.Builder
+	for _, e := range events.Items {
+		fmt.Fprintf(&b, "%s %s %s/%s: %s\n", e.Type, e.Reason, e.InvolvedObject.Kind, e.InvolvedObject.Name, e.Message)
+	}
+	t.Logf("events in %s:\n%s", ns, b.String())
+}
+
+// eventually retries f every half second until it returns nil or timeout passes.
+func eventually(t *testing.T, timeout time.Duration, what string, f func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var err error
+	for time.Now().Before(deadline) {
+		if err = f(); err == nil {
+			return
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	t.Fatalf("%s: still not so after %s: %v", what, timeout, err)
+}
+
+// runningPods lists the Running and Ready pods of a service, by node.
+func runningPods(ctx context.Context, ns, service string) (map[string]int, int, error) {
+	pods := &corev1.PodList{}
+	if err := k8sClient.List(ctx, pods, client.InNamespace(ns), client.MatchingLabels{"swarm.kubeswarm.io/service": service}); err != nil {
+		return nil, 0, err
+	}
+	byNode, n := map[string]int{}, 0
+	for _, p := range pods.Items {
+		if p.Status.Phase != corev1.PodRunning || p.DeletionTimestamp != nil || !podReady(&p) {
+			continue
+		}
+		byNode[p.Spec.NodeName]++
+		n++
+	}
+	return byNode, n, nil
+}
+
+func podReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
