@@ -19,8 +19,6 @@ import (
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 )
 
-var seedNodes = []string{"manager1", "worker1", "worker2"}
-
 func create(t *testing.T, svc *swarmv1.Service) {
 	t.Helper()
 	if err := k8sClient.Create(context.Background(), svc); err != nil {
@@ -45,7 +43,7 @@ func waitReady(t *testing.T, ns, name, replicas string) *swarmv1.Service {
 }
 
 // TestReplicatedSpreadsOverNodes: docker service create --replicas 3 nginx. Three tasks run,
-// one on each of manager1, worker1 and worker2 (managers run tasks, as in Swarm).
+// one on each of the three nodes manager1, worker1 and worker2: managers run tasks, as in Swarm.
 func TestReplicatedSpreadsOverNodes(t *testing.T) {
 	ctx := context.Background()
 	ns := newNamespace(t)
@@ -59,9 +57,13 @@ func TestReplicatedSpreadsOverNodes(t *testing.T) {
 	if n != 3 {
 		t.Fatalf("%d running tasks, want 3", n)
 	}
-	for _, node := range seedNodes {
-		if byNode[node] != 1 {
-			t.Errorf("tasks by node = %v, want one on each of %v", byNode, seedNodes)
+	nodes := &corev1.NodeList{}
+	if err := k8sClient.List(ctx, nodes); err != nil {
+		t.Fatal(err)
+	}
+	for _, node := range nodes.Items {
+		if byNode[node.Name] != 1 {
+			t.Errorf("tasks by node = %v, want one on each of the %d nodes", byNode, len(nodes.Items))
 			break
 		}
 	}
