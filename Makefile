@@ -24,6 +24,10 @@ KUSTOMIZE ?= $(LOCALBIN)/kustomize-$(KUSTOMIZE_VERSION)
 K8S_BIN = $(shell hack/k8s-binaries.sh)
 CLUSTER_NAME ?= kubeswarm
 export KUBESWARM_CLUSTER := $(CLUSTER_NAME)
+## The tests get a cluster of their own, so that the demo's objects (nginx on port 8000) and the
+## user's kubeconfig are never in their way: its context goes to a file of its own.
+TEST_CLUSTER ?= kubeswarm-test
+TEST_ENV = KUBESWARM_CLUSTER=$(TEST_CLUSTER) KUBECONFIG=$${XDG_CACHE_HOME:-$$HOME/.cache}/kubeswarm/$(TEST_CLUSTER).kubeconfig
 
 .PHONY: all
 all: build
@@ -72,13 +76,16 @@ test-integration: ## envtest: the controllers against a real kube-apiserver and 
 	KUBEBUILDER_ASSETS="$(K8S_BIN)" go test ./test/integration/... -count=1 -timeout 15m
 
 .PHONY: test-e2e
-test-e2e: build cluster-up install ## e2e: Swarm scenarios on the local kwok cluster (starts it if needed).
-	KUBECONFIG="$$(hack/local-cluster.sh kubeconfig)" MANAGER_BIN=$(LOCALBIN)/manager \
-		go test -tags e2e ./test/e2e/... -count=1 -timeout 30m -v
+test-e2e: build ## e2e: Swarm scenarios on a local kwok cluster of their own (started if needed).
+	$(TEST_ENV) hack/local-cluster.sh up
+	$(TEST_ENV) $(MAKE) --no-print-directory install KUBECONFIG="$$($(TEST_ENV) hack/local-cluster.sh kubeconfig)"
+	$(TEST_ENV) hack/e2e.sh
 
 .PHONY: bench-reconcile
-bench-reconcile: build cluster-up install ## Count the operator's writes while 200 unchanged Services sit for 60 s.
-	hack/bench-reconcile.sh
+bench-reconcile: build ## Count the operator's writes while 200 unchanged Services sit for 60 s (on the test cluster).
+	$(TEST_ENV) hack/local-cluster.sh up
+	$(TEST_ENV) $(MAKE) --no-print-directory install KUBECONFIG="$$($(TEST_ENV) hack/local-cluster.sh kubeconfig)"
+	$(TEST_ENV) hack/bench-reconcile.sh
 
 ##@ Build
 
@@ -106,11 +113,14 @@ cluster-up: ## Start the local cluster "kubeswarm" (manager1, worker1, worker2);
 	hack/local-cluster.sh up
 
 .PHONY: cluster-down
-cluster-down: ## Delete the local cluster.
+cluster-down: ## Delete the local cluster (and the tests' cluster).
+	hack/operator.sh stop >/dev/null 2>&1 || true
 	hack/local-cluster.sh down
+	$(TEST_ENV) hack/local-cluster.sh down
 
 .PHONY: demo
-demo: build cluster-up install ## Local cluster + CRDs + operator + the seed's `--replicas 3 --publish 8000:80 nginx`.
+demo: build cluster-up ## Local cluster + CRDs + operator + the seed's `--replicas 3 --publish 8000:80 nginx`.
+	KUBECONFIG="$$(hack/local-cluster.sh kubeconfig)" $(MAKE) --no-print-directory install
 	hack/demo.sh
 
 ##@ Deployment

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -40,11 +41,20 @@ const (
 	ReasonAllHonored   = "AllOptionsHonored"
 	ReasonNameConflict = "NameConflict"
 	ReasonApplyFailed  = "ApplyFailed"
+	ReasonPortInUse    = "PortInUse"
 )
 
-// errNameConflict is returned when an object of the child's name exists but belongs to
-// someone else.
-var errNameConflict = errors.New("name conflict")
+// Errors that wait for something outside the Service to change: they are reported in status and
+// retried after conflictRetry, as the object in the way is not watched.
+var (
+	// errNameConflict: an object of the child's name exists but belongs to someone else.
+	errNameConflict = errors.New("name conflict")
+	// errPortInUse: a published port is another Service's node port.
+	errPortInUse = errors.New("port in use")
+)
+
+// conflictRetry is how often a Service blocked by another object's name or port tries again.
+const conflictRetry = 15 * time.Second
 
 // ServiceReconciler reconciles a Service into a Deployment or DaemonSet and a Kubernetes Service.
 type ServiceReconciler struct {
@@ -76,7 +86,12 @@ func (r *ServiceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 
 	status := svc.Status.DeepCopy()
 	err := r.reconcile(ctx, svc, status)
-	return ctrl.Result{}, errors.Join(err, r.updateStatus(ctx, svc, status))
+	res := ctrl.Result{}
+	if errors.Is(err, errNameConflict) || errors.Is(err, errPortInUse) {
+		// Reported in status; retried quietly until the other object goes.
+		res, err = ctrl.Result{RequeueAfter: conflictRetry}, nil
+	}
+	return res, errors.Join(err, r.updateStatus(ctx, svc, status))
 }
 
 // reconcile runs the steps in order and records the outcome in status.
@@ -235,12 +250,44 @@ func (r *ServiceReconciler) applyService(ctx context.Context, svc *swarmv1.Servi
 		return nil, nil
 	}
 	if err := applyIfChanged(ctx, r, svc, key, &corev1.Service{}, desired, corev1ac.ExtractService); err != nil {
+		if apierrors.IsInvalid(err) && strings.Contains(err.Error(), "port is already allocated") {
+			return nil, r.portInUse(ctx, svc, desired, err)
+		}
 		return nil, err
 	}
 	if err := r.Get(ctx, key, existing); err != nil {
 		return nil, client.IgnoreNotFound(err)
 	}
 	return existing, nil
+}
+
+// portInUse names the Service that holds a node port this one wants, as Swarm refuses a second
+// service publishing the same port.
+func (r *ServiceReconciler) portInUse(ctx context.Context, svc *swarmv1.Service, desired *corev1ac.ServiceApplyConfiguration, applyErr error) error {
+	all := &corev1.ServiceList{}
+	if err := r.APIReader.List(ctx, all); err != nil {
+		return fmt.Errorf("%w: %v", errPortInUse, applyErr)
+	}
+	for _, p := range desired.Spec.Ports {
+		if p.NodePort == nil {
+			continue
+		}
+		for _, other := range all.Items {
+			if other.Namespace == svc.Namespace && other.Name == svc.Name {
+				continue
+			}
+			for _, op := range other.Spec.Ports {
+				if op.NodePort == *p.NodePort {
+					by := other.Namespace + "/" + other.Name
+					if owner := metav1.GetControllerOf(&other); owner != nil && owner.Kind == "Service" {
+						by = "service " + other.Namespace + "/" + owner.Name
+					}
+					return fmt.Errorf("%w: port %d is already in use by %s; publish another port, or remove that service", errPortInUse, *p.NodePort, by)
+				}
+			}
+		}
+	}
+	return fmt.Errorf("%w: %v", errPortInUse, applyErr)
 }
 
 // observeWorkload reads the workload's state into the status: tasks running/desired, Ready and
@@ -290,14 +337,13 @@ func (r *ServiceReconciler) observeWorkload(ctx context.Context, svc *swarmv1.Se
 
 func (r *ServiceReconciler) applyFailed(svc *swarmv1.Service, status *swarmv1.ServiceStatus, err error) error {
 	reason := ReasonApplyFailed
-	if errors.Is(err, errNameConflict) {
+	switch {
+	case errors.Is(err, errNameConflict):
 		reason = ReasonNameConflict
+	case errors.Is(err, errPortInUse):
+		reason = ReasonPortInUse
 	}
-	r.setDegraded(svc, status, reason, err.Error())
-	if reason == ReasonNameConflict {
-		// Retrying will not help until the other object goes; its events do not reach us.
-		return nil
-	}
+	r.setDegraded(svc, status, reason, strings.TrimPrefix(strings.TrimPrefix(err.Error(), errPortInUse.Error()+": "), errNameConflict.Error()+": "))
 	return err
 }
 

@@ -355,3 +355,61 @@ func TestNoWritesWhenNothingChanged(t *testing.T) {
 		t.Errorf("the operator made %d writes while nothing changed, want 0", got)
 	}
 }
+
+// TestPortInUse: a second service publishing a port that another already publishes is told who
+// holds it (Swarm refuses it), and gets the port once the other lets go.
+func TestPortInUse(t *testing.T) {
+	ctx := context.Background()
+	ns1, ns2 := newNamespace(t), newNamespace(t)
+	first := testutil.MakeService("first", ns1).Publish(8100, 80).Obj()
+	first.UID = ""
+	if err := k8sClient.Create(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the first service gets port 8100", func() error {
+		k, err := get(ctx, ns1, "first", &corev1.Service{})
+		if err != nil {
+			return err
+		}
+		if k.Spec.Ports[0].NodePort != 8100 {
+			return fmt.Errorf("nodePort %d", k.Spec.Ports[0].NodePort)
+		}
+		return nil
+	})
+	second := testutil.MakeService("second", ns2).Publish(8100, 80).Obj()
+	second.UID = ""
+	if err := k8sClient.Create(ctx, second); err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("port 8100 is already in use by service %s/first", ns1)
+	eventually(t, "the second service says who holds the port", func() error {
+		s, err := get(ctx, ns2, "second", &swarmv1.Service{})
+		if err != nil {
+			return err
+		}
+		c := condition(s, swarmv1.ConditionDegraded)
+		if c == nil || c.Status != metav1.ConditionTrue || c.Reason != "PortInUse" || !strings.HasPrefix(c.Message, want) {
+			return fmt.Errorf("Degraded = %+v, want PortInUse %q", c, want)
+		}
+		return nil
+	})
+	// No garbage collector here: remove the first service's Kubernetes Service by hand.
+	if err := k8sClient.Delete(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	k, _ := get(ctx, ns1, "first", &corev1.Service{})
+	if err := k8sClient.Delete(ctx, k); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(40 * time.Second)
+	for {
+		k, err := get(ctx, ns2, "second", &corev1.Service{})
+		if err == nil && k.Spec.Ports[0].NodePort == 8100 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the second service did not get port 8100 once it was free: %v", err)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}

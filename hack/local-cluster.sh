@@ -1,0 +1,459 @@
+#!/usr/bin/env bash
+# A local Kubernetes cluster for tests and demos, without Docker: a real control plane (etcd,
+# kube-apiserver, kube-controller-manager, kube-scheduler run as local processes by
+# `kwokctl --runtime binary`) with nodes simulated by kwok. All binaries come from
+# hack/k8s-binaries.sh; nothing is downloaded.
+#
+# Each node is driven by its own kwok process (`kwok --manage-single-node=NAME`), which renews
+# the node's Lease and plays the node's and its pods' lifecycle (hack/kwok/stage-*.yaml).
+# Stopping that process is like cutting the node's power: after ~20s the node goes NotReady and
+# its pods stop being updated. kwokctl's own kwok-controller is disabled (hack/kwok/kwokctl.yaml).
+#
+# Usage: hack/local-cluster.sh COMMAND
+#   up                    create the cluster and nodes manager1 (control-plane role and taint),
+#                         worker1, worker2; wait until all nodes are Ready. A no-op when it is
+#                         up; restarts missing node processes and a dead control plane (and
+#                         recreates the cluster if that fails). When creating, adds context
+#                         kwok-NAME to ${KUBECONFIG:-~/.kube/config} and makes it current.
+#   down                  delete the cluster and stop its node processes
+#   kubeconfig            print the path of a standalone kubeconfig file for the cluster
+#   status                nodes, and whether each node's process is running
+#   stop-node NAME [--wait]   stop NAME's process (--wait: until the node is NotReady)
+#   start-node NAME [--wait]  start it again (--wait: until the node is Ready). Restarted within
+#                         the lease duration (10s) of a stop, it takes over when the lease expires.
+#   add-node NAME [--role manager|worker]   add a node (default worker) and wait until Ready
+#   remove-node NAME      stop NAME's process and delete the node (its pods are garbage
+#                         collected by kube-controller-manager ~40s later, as in a real cluster)
+#
+# Environment: KUBESWARM_CLUSTER (cluster name, default kubeswarm), KWOK_WORKDIR (default
+# ~/.kwok; the cluster lives in $KWOK_WORKDIR/clusters/NAME), KUBECONFIG,
+# KUBESWARM_NODE_LEASE_SECONDS (node lease duration, default 10: renewed every 2.5s),
+# KUBESWARM_UP_TIMEOUT (seconds to wait for Ready nodes, default 120).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+NAME=${KUBESWARM_CLUSTER:-kubeswarm}
+CONTEXT="kwok-$NAME"
+export KWOK_WORKDIR=${KWOK_WORKDIR:-$HOME/.kwok}
+WORKDIR="$KWOK_WORKDIR/clusters/$NAME"
+CLUSTER_KUBECONFIG="$WORKDIR/kubeconfig.yaml"   # written by kwokctl
+STANDALONE_KUBECONFIG="$WORKDIR/kubeswarm-kubeconfig.yaml"
+NODES_DIR="$WORKDIR/kubeswarm-nodes"            # per-node pid files and logs
+USER_KUBECONFIG=${KUBECONFIG:-$HOME/.kube/config}
+USER_KUBECONFIG=${USER_KUBECONFIG%%:*}           # first file of a KUBECONFIG list
+LEASE_SECONDS=${KUBESWARM_NODE_LEASE_SECONDS:-10}
+UP_TIMEOUT=${KUBESWARM_UP_TIMEOUT:-120}
+STAGES=("$ROOT/hack/kwok/stage-node.yaml" "$ROOT/hack/kwok/stage-pod.yaml")
+DEFAULT_NODES=(manager1:manager worker1:worker worker2:worker)
+
+log() { printf '[local-cluster] %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1fs", b - a }'; }
+
+BIN=
+need_bin() {
+  [[ -n "$BIN" ]] && return
+  BIN=$("$ROOT/hack/k8s-binaries.sh")
+  # kwokctl runs kubectl from PATH (or downloads it): make it find ours.
+  export PATH="$BIN:$PATH" KWOK_KUBECTL_BINARY="$BIN/kubectl"
+  KUBE_VERSION=${BIN##*/k8s-}; KUBE_VERSION=${KUBE_VERSION%%_*}
+  export KWOK_KUBE_VERSION="$KUBE_VERSION"
+}
+
+kc() { "$BIN/kubectl" --kubeconfig "$CLUSTER_KUBECONFIG" --request-timeout=10s "$@"; }
+kwokctl() { "$BIN/kwokctl" -v=warn --name "$NAME" "$@"; }
+
+cluster_exists() { [[ -f "$WORKDIR/kwok.yaml" ]]; }
+
+# control_plane_healthy: every kwokctl component process runs and the apiserver says ok.
+control_plane_healthy() {
+  [[ -f "$CLUSTER_KUBECONFIG" ]] || return 1
+  local comps
+  comps=$(kwokctl get components -o wide 2>/dev/null) || return 1
+  [[ -n "$comps" ]] || return 1
+  if awk 'NR > 1 && $2 != "Ready" { bad = 1 } END { exit !bad }' <<<"$comps"; then return 1; fi
+  [[ "$(kc get --raw /healthz 2>/dev/null)" == ok ]]
+}
+
+wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...
+  local timeout=$1 what=$2 start; shift 2
+  start=$(date +%s)
+  until "$@" >/dev/null 2>&1; do
+    (( $(date +%s) - start < timeout )) || die "timed out after ${timeout}s waiting for $what"
+    sleep 0.5
+  done
+}
+
+# pid_alive PID: the process exists and is not a zombie.
+pid_alive() {
+  local st
+  st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) || return 1
+  [[ -n "$st" && "$st" != Z ]]
+}
+
+# clean_stale_component_pids: kwokctl considers a component running when the pid in its pid
+# file exists; after a reboot that pid may belong to another process (or to a zombie). Remove
+# such pid files so that `kwokctl start cluster` starts those components again.
+clean_stale_component_pids() {
+  local f pid comp argv0
+  for f in "$WORKDIR"/pids/*.pid; do
+    [[ -e "$f" ]] || continue
+    pid=$(<"$f"); comp=$(basename "$f" .pid)
+    argv0=$({ tr '\0' '\n' <"/proc/$pid/cmdline"; } 2>/dev/null | head -n1) || argv0=
+    if ! pid_alive "$pid" || [[ "$argv0" != */"$comp" ]]; then
+      rm -f "$f"
+    fi
+  done
+}
+
+create_cluster() {
+  log "creating cluster $NAME (kwokctl --runtime binary, workdir $WORKDIR)"
+  kwokctl create cluster --runtime binary \
+    --config "$ROOT/hack/kwok/kwokctl.yaml" \
+    --etcd-binary "$BIN/etcd" \
+    --kube-apiserver-binary "$BIN/kube-apiserver" \
+    --kube-controller-manager-binary "$BIN/kube-controller-manager" \
+    --kube-scheduler-binary "$BIN/kube-scheduler" \
+    --kwok-controller-binary "$BIN/kwok" \
+    --kubeconfig "$USER_KUBECONFIG" \
+    --quiet-pull --wait 2m >&2
+}
+
+delete_cluster() {
+  stop_all_node_processes
+  if cluster_exists || [[ -d "$WORKDIR" ]]; then
+    log "deleting cluster $NAME"
+    kwokctl delete cluster --kubeconfig "$USER_KUBECONFIG" >&2 || true
+    rm -rf "$WORKDIR"
+  else
+    log "no cluster $NAME"
+  fi
+}
+
+write_standalone_kubeconfig() {
+  local tmp="$STANDALONE_KUBECONFIG.tmp"
+  kwokctl get kubeconfig >"$tmp"
+  chmod 600 "$tmp"
+  mv "$tmp" "$STANDALONE_KUBECONFIG"
+}
+
+# --- per-node kwok processes -----------------------------------------------------------------
+
+# node_pids NAME: pids of kwok processes managing NAME in this cluster (found by command line,
+# so a lost pid file does not leave a stray process behind).
+node_pids() {
+  local name=$1 f pid args
+  local files
+  mapfile -t files < <(grep -lsaF -- "--kubeconfig=$CLUSTER_KUBECONFIG" /proc/[0-9]*/cmdline 2>/dev/null || true)
+  for f in "${files[@]}"; do
+    args=$({ tr '\0' '\n' <"$f"; } 2>/dev/null) || continue
+    [[ "${args%%$'\n'*}" == */kwok ]] || continue
+    if [[ -z "$name" ]]; then
+      grep -q -- '^--manage-single-node=' <<<"$args" || continue
+    else
+      grep -qxF -- "--manage-single-node=$name" <<<"$args" || continue
+    fi
+    pid=${f#/proc/}; pid=${pid%/cmdline}
+    [[ "$pid" != "$$" && "$pid" != "$BASHPID" ]] && echo "$pid"
+  done
+  return 0
+}
+
+node_alive() { [[ -n "$(node_pids "$1")" ]]; }
+
+kill_pids() {
+  local pids=("$@") pid alive
+  [[ ${#pids[@]} -gt 0 ]] || return 0
+  kill -TERM "${pids[@]}" 2>/dev/null || true
+  for _ in $(seq 50); do
+    alive=0
+    for pid in "${pids[@]}"; do pid_alive "$pid" && alive=1; done
+    (( alive )) || return 0
+    sleep 0.1
+  done
+  kill -KILL "${pids[@]}" 2>/dev/null || true
+}
+
+start_node_process() {
+  local name=$1 cidr octet ip pid
+  if node_alive "$name"; then return 0; fi
+  cidr=$(kc get node "$name" -o jsonpath='{.spec.podCIDR}')
+  [[ -n "$cidr" ]] || die "node $name has no spec.podCIDR"
+  octet=$(cut -d. -f3 <<<"$cidr")
+  ip="172.18.0.$((octet + 1))"
+  mkdir -p "$NODES_DIR"
+  local args=(
+    --kubeconfig="$CLUSTER_KUBECONFIG"
+    --manage-single-node="$name"
+    --node-name="$name" --node-ip="$ip" --cidr="$cidr"
+    --node-lease-duration-seconds="$LEASE_SECONDS"
+  )
+  local s; for s in "${STAGES[@]}"; do args+=(--config="$s"); done
+  printf '\n--- %s starting kwok for node %s\n' "$(date -u +%FT%TZ)" "$name" >>"$NODES_DIR/$name.log"
+  # setsid + nohup: the process outlives this script and its session.
+  setsid nohup "$BIN/kwok" "${args[@]}" >>"$NODES_DIR/$name.log" 2>&1 </dev/null &
+  pid=$!
+  echo "$pid" >"$NODES_DIR/$name.pid"
+  log "node $name: kwok process started (pid $pid, ip $ip, pods $cidr, log $NODES_DIR/$name.log)"
+}
+
+stop_node_process() {
+  local name=$1 pids
+  mapfile -t pids < <(node_pids "$name")
+  if [[ ${#pids[@]} -eq 0 ]]; then
+    log "node $name: no kwok process running"
+  else
+    kill_pids "${pids[@]}"
+    log "node $name: kwok process stopped (pid ${pids[*]})"
+  fi
+  rm -f "$NODES_DIR/$name.pid"
+}
+
+stop_all_node_processes() {
+  local pids
+  mapfile -t pids < <(node_pids "")
+  if [[ ${#pids[@]} -gt 0 ]]; then
+    kill_pids "${pids[@]}"
+    log "stopped node processes (pid ${pids[*]})"
+  fi
+  rm -f "$NODES_DIR"/*.pid 2>/dev/null || true
+}
+
+# --- nodes -----------------------------------------------------------------------------------
+
+# next_pod_cidr: 10.244.N.0/24 with the smallest N >= 1 not used by a node.
+next_pod_cidr() {
+  local used n
+  used=$(kc get nodes -o jsonpath='{range .items[*]}{.spec.podCIDR}{"\n"}{end}' | cut -d. -f3)
+  for n in $(seq 1 250); do
+    grep -qx "$n" <<<"$used" || { echo "10.244.$n.0/24"; return; }
+  done
+  die "no free pod CIDR"
+}
+
+create_node() {
+  local name=$1 role=$2 cidr role_label="" taints=""
+  cidr=$(next_pod_cidr)
+  if [[ "$role" == manager ]]; then
+    role_label='    node-role.kubernetes.io/control-plane: ""'
+    taints='  taints:
+  - key: node-role.kubernetes.io/control-plane
+    effect: NoSchedule'
+  fi
+  log "creating node $name (role $role)"
+  kc create -f - >/dev/null <<EOF
+apiVersion: v1
+kind: Node
+metadata:
+  name: $name
+  labels:
+    kubernetes.io/hostname: $name
+    kubernetes.io/os: linux
+    kubernetes.io/arch: amd64
+    beta.kubernetes.io/os: linux
+    beta.kubernetes.io/arch: amd64
+    type: kwok
+$role_label
+  annotations:
+    kwok.x-k8s.io/node: fake
+    node.alpha.kubernetes.io/ttl: "0"
+spec:
+  podCIDR: $cidr
+  podCIDRs: [$cidr]
+$taints
+status:
+  allocatable: {cpu: "32", memory: 256Gi, pods: "110", ephemeral-storage: 1Ti}
+  capacity: {cpu: "32", memory: 256Gi, pods: "110", ephemeral-storage: 1Ti}
+  nodeInfo:
+    architecture: amd64
+    operatingSystem: linux
+    kubeletVersion: $KUBE_VERSION
+    kubeProxyVersion: $KUBE_VERSION
+    containerRuntimeVersion: kwok://v0.8.0
+    kernelVersion: kwok
+    osImage: kwok
+    bootID: ""
+    machineID: ""
+    systemUUID: ""
+EOF
+}
+
+node_exists() { kc get node "$1" >/dev/null 2>&1; }
+
+node_ready_status() { # prints True / False / Unknown
+  kc get node "$1" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null
+}
+nodes_ready() {
+  local n
+  for n in "$@"; do [[ "$(node_ready_status "$n")" == True ]] || return 1; done
+}
+node_not_ready() { local s; s=$(node_ready_status "$1"); [[ -n "$s" && "$s" != True ]]; }
+
+all_node_names() { kc get nodes -o jsonpath='{range .items[*]}{.metadata.name}{"\n"}{end}'; }
+
+# --- commands --------------------------------------------------------------------------------
+
+cmd_up() {
+  local t0 t1 action="" names n
+  t0=$(now)
+  need_bin
+  if cluster_exists && control_plane_healthy; then
+    action=reused
+  elif cluster_exists; then
+    log "cluster $NAME exists but its control plane is not healthy: restarting it"
+    clean_stale_component_pids
+    timeout 90 "$BIN/kwokctl" -v=warn --name "$NAME" start cluster >&2 || true
+    for _ in $(seq 60); do control_plane_healthy && break; sleep 0.5; done
+    if control_plane_healthy; then
+      action=restarted
+    else
+      log "restart failed: recreating cluster $NAME"
+      delete_cluster
+    fi
+  elif [[ -d "$WORKDIR" ]]; then
+    log "removing incomplete cluster workdir $WORKDIR"
+    delete_cluster
+  fi
+  if [[ -z "$action" ]]; then
+    create_cluster
+    action=created
+  fi
+  [[ "$action" == reused ]] || wait_for 60 "the apiserver" control_plane_healthy
+  if [[ "$action" != reused || ! -s "$STANDALONE_KUBECONFIG" || "$STANDALONE_KUBECONFIG" -ot "$CLUSTER_KUBECONFIG" ]]; then
+    write_standalone_kubeconfig
+  fi
+  t1=$(now)
+  [[ "$action" == reused ]] || log "control plane $action in $(since "$t0")"
+
+  for n in "${DEFAULT_NODES[@]}"; do
+    node_exists "${n%%:*}" || create_node "${n%%:*}" "${n##*:}"
+  done
+  mapfile -t names < <(all_node_names)
+  for n in "${names[@]}"; do start_node_process "$n"; done
+  wait_for "$UP_TIMEOUT" "nodes ${names[*]} to be Ready" nodes_ready "${names[@]}"
+  wait_for 60 "the default ServiceAccount" kc -n default get serviceaccount default -o name
+  if [[ "$action" == reused ]]; then
+    log "cluster $NAME is up (${#names[@]} nodes Ready; checked in $(since "$t0"))"
+  else
+    log "nodes ${names[*]} Ready in $(since "$t1"); cluster $NAME up in $(since "$t0") (context $CONTEXT)"
+  fi
+}
+
+cmd_down() {
+  local t0; t0=$(now)
+  need_bin
+  delete_cluster
+  log "down in $(since "$t0")"
+}
+
+cmd_kubeconfig() {
+  cluster_exists || die "cluster $NAME does not exist: run hack/local-cluster.sh up"
+  if [[ ! -s "$STANDALONE_KUBECONFIG" || "$STANDALONE_KUBECONFIG" -ot "$CLUSTER_KUBECONFIG" ]]; then
+    need_bin
+    write_standalone_kubeconfig
+  fi
+  echo "$STANDALONE_KUBECONFIG"
+}
+
+cmd_status() {
+  need_bin
+  cluster_exists || { log "cluster $NAME does not exist"; return 1; }
+  echo "control plane ($WORKDIR):"
+  kwokctl get components -o wide | sed 's/^/  /'
+  echo "nodes:"
+  kc get nodes -o wide | sed 's/^/  /' || true
+  echo "node processes:"
+  local n pids
+  for n in $(all_node_names 2>/dev/null); do
+    pids=$(node_pids "$n" | tr '\n' ' ')
+    if [[ -n "$pids" ]]; then
+      printf '  %-12s running (pid %s)\n' "$n" "${pids% }"
+    else
+      printf '  %-12s stopped\n' "$n"
+    fi
+  done
+}
+
+require_node_arg() {
+  [[ -n "${1:-}" ]] || die "missing node name"
+  need_bin
+  cluster_exists || die "cluster $NAME does not exist: run hack/local-cluster.sh up"
+}
+
+cmd_stop_node() {
+  local name=${1:-} wait=${2:-}
+  require_node_arg "$name"
+  node_exists "$name" || die "no node $name"
+  stop_node_process "$name"
+  if [[ "$wait" == --wait ]]; then
+    local t0; t0=$(now)
+    wait_for 120 "node $name to be NotReady" node_not_ready "$name"
+    log "node $name NotReady after $(since "$t0")"
+  fi
+}
+
+cmd_start_node() {
+  local name=${1:-} wait=${2:-}
+  require_node_arg "$name"
+  node_exists "$name" || die "no node $name"
+  start_node_process "$name"
+  if [[ "$wait" == --wait ]]; then
+    local t0; t0=$(now)
+    wait_for 120 "node $name to be Ready" nodes_ready "$name"
+    log "node $name Ready after $(since "$t0")"
+  fi
+}
+
+cmd_add_node() {
+  local name=${1:-} role=worker t0
+  [[ $# -gt 0 ]] && shift
+  while [[ $# -gt 0 ]]; do
+    case $1 in
+      --role) role=${2:-}; shift 2 || die "--role needs a value" ;;
+      --role=*) role=${1#--role=}; shift ;;
+      *) die "unknown argument $1" ;;
+    esac
+  done
+  [[ "$role" == manager || "$role" == worker ]] || die "--role must be manager or worker"
+  require_node_arg "$name"
+  t0=$(now)
+  node_exists "$name" || create_node "$name" "$role"
+  start_node_process "$name"
+  wait_for 120 "node $name to be Ready" nodes_ready "$name"
+  log "node $name Ready in $(since "$t0")"
+}
+
+cmd_remove_node() {
+  local name=${1:-}
+  require_node_arg "$name"
+  stop_node_process "$name"
+  if node_exists "$name"; then
+    kc delete node "$name" --wait=true >/dev/null
+    log "node $name deleted"
+  else
+    log "no node $name"
+  fi
+  rm -f "$NODES_DIR/$name.pid"
+}
+
+usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//' >&2; }
+
+main() {
+  local cmd=${1:-}
+  [[ $# -gt 0 ]] && shift
+  case $cmd in
+    up) cmd_up ;;
+    down) cmd_down ;;
+    kubeconfig) cmd_kubeconfig ;;
+    status) cmd_status ;;
+    stop-node) cmd_stop_node "$@" ;;
+    start-node) cmd_start_node "$@" ;;
+    add-node) cmd_add_node "$@" ;;
+    remove-node) cmd_remove_node "$@" ;;
+    -h|--help|help) usage ;;
+    *) usage; exit 2 ;;
+  esac
+}
+
+main "$@"
