@@ -59,11 +59,16 @@ func BenchmarkIdleWrites(b *testing.B) {
 		converged := time.Since(start)
 		time.Sleep(5 * time.Second) // the last status writes of convergence
 		before := scrape(b)
+		if before.writes < float64(n) || before.reconciles < float64(n) {
+			// Creating n Services takes at least n writes: reading nothing means a broken scrape.
+			b.Fatalf("the operator's metrics show %.0f writes and %.0f reconciles for %d new Services; is %s its metrics endpoint?", before.writes, before.reconciles, n, metricsAddr)
+		}
 		time.Sleep(idle)
 		after := scrape(b)
 		writes := after.writes - before.writes
 		reconciles := after.reconciles - before.reconciles
-		fmt.Printf("services=%d converged_in=%s idle=%s operator_writes=%.0f reconciles=%.0f\n", n, converged.Round(time.Second), idle, writes, reconciles)
+		fmt.Printf("services=%d converged_in=%s (operator writes %.0f, reconciles %.0f) idle=%s operator_writes=%.0f reconciles=%.0f\n",
+			n, converged.Round(time.Second), before.writes, before.reconciles, idle, writes, reconciles)
 		b.ReportMetric(writes, "writes")
 		b.ReportMetric(converged.Seconds(), "converge-s")
 	}
