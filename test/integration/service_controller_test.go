@@ -106,13 +106,8 @@ func TestServiceLifecycle(t *testing.T) {
 	})
 
 	// Spec changes reach the Deployment.
-	eventually(t, "updating the Service", func() error {
-		s, err := get(ctx, ns, "web", &swarmv1.Service{})
-		if err != nil {
-			return err
-		}
+	updateService(t, ns, "web", func(s *swarmv1.Service) {
 		s.Spec.Image, s.Spec.Replicas = "nginx:1.27", ptr.To[int32](5)
-		return k8sClient.Update(ctx, s)
 	})
 	eventually(t, "the Deployment follows the spec", func() error {
 		d, err := get(ctx, ns, "web", &appsv1.Deployment{})
@@ -207,14 +202,9 @@ func TestGlobalAndModeChange(t *testing.T) {
 		}
 		return nil
 	})
-	eventually(t, "changing the mode", func() error {
-		s, err := get(ctx, ns, "agent", &swarmv1.Service{})
-		if err != nil {
-			return err
-		}
+	updateService(t, ns, "agent", func(s *swarmv1.Service) {
 		s.Spec.Mode = swarmv1.ModeReplicated
 		s.Spec.Ports = []swarmv1.PortConfig{{Target: 80, Protocol: "tcp", Mode: swarmv1.PortModeIngress}}
-		return k8sClient.Update(ctx, s)
 	})
 	eventually(t, "the DaemonSet is replaced by a Deployment", func() error {
 		if _, err := get(ctx, ns, "agent", &appsv1.DaemonSet{}); !apierrors.IsNotFound(err) {
@@ -289,14 +279,9 @@ func TestInvalidSpecKeepsRunningObjects(t *testing.T) {
 		_, err := get(ctx, ns, "app", &appsv1.Deployment{})
 		return err
 	})
-	eventually(t, "adding a bind mount", func() error {
-		s, err := get(ctx, ns, "app", &swarmv1.Service{})
-		if err != nil {
-			return err
-		}
+	updateService(t, ns, "app", func(s *swarmv1.Service) {
 		s.Spec.Image = "app:2"
 		s.Spec.Mounts = []swarmv1.Mount{{Type: swarmv1.MountBind, Source: "/var/run/docker.sock", Target: "/var/run/docker.sock"}}
-		return k8sClient.Update(ctx, s)
 	})
 	eventually(t, "Degraded names the mount and the fix", func() error {
 		s, err := get(ctx, ns, "app", &swarmv1.Service{})

@@ -156,3 +156,16 @@ func eventually(t *testing.T, what string, f func() error) {
 	}
 	t.Fatalf("%s: %v", what, err)
 }
+
+// updateService changes a Service with mutate and writes it, retrying on conflicts.
+func updateService(t *testing.T, ns, name string, mutate func(*swarmv1.Service)) {
+	t.Helper()
+	eventually(t, "updating Service "+name, func() error {
+		s := &swarmv1.Service{}
+		if err := k8sClient.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, s); err != nil {
+			return err
+		}
+		mutate(s)
+		return k8sClient.Update(context.Background(), s)
+	})
+}
