@@ -27,6 +27,9 @@ func CacheOptions() cache.Options {
 		&appsv1.DaemonSet{}:  managed,
 		&batchv1.Job{}:       managed,
 		&corev1.Service{}:    managed,
+		// Tasks carry the label through their pod template.
+		&corev1.Pod{}:                   managed,
+		&corev1.PersistentVolumeClaim{}: managed,
 	}}
 }
 
