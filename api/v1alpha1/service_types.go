@@ -144,10 +144,31 @@ type ServiceStatus struct {
 	// +optional
 	UpdateStatus *UpdateStatus `json:"updateStatus,omitempty"`
 
-	// previousSpec is the spec before the latest update; a rollback swaps it with spec.
+	// previousSpec is the spec before the latest update; a rollback swaps it with spec. An
+	// automatic rollback (updateConfig.failureAction rollback) clears it, as Swarm does.
 	// +optional
 	PreviousSpec *ServiceSpec `json:"previousSpec,omitempty"`
+
+	// appliedSpec is the spec the tasks were last set to run: the next update's previousSpec.
+	// +optional
+	AppliedSpec *ServiceSpec `json:"appliedSpec,omitempty"`
+
+	// lastRollbackRequest is the value of the swarm.kubeswarm.io/rollback annotation that was
+	// last acted on; a rollback happens once for each new value.
+	// +optional
+	LastRollbackRequest string `json:"lastRollbackRequest,omitempty"`
+
+	// jobIteration counts the runs of a job service: every spec change runs the job again.
+	// +optional
+	JobIteration int64 `json:"jobIteration,omitempty"`
 }
+
+// AnnotationRollback requests a rollback (docker service rollback): set it to a new value, e.g.
+// a timestamp, and the controller swaps spec and status.previousSpec once for that value.
+// `kubectl swarm service rollback` sets it; with plain kubectl:
+//
+//	kubectl annotate ssvc web swarm.kubeswarm.io/rollback="$(date +%s)" --overwrite
+const AnnotationRollback = "swarm.kubeswarm.io/rollback"
 
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status

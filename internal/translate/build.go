@@ -1,13 +1,17 @@
 package translate
 
 import (
+	"encoding/json"
 	"fmt"
+	"hash/fnv"
+	"strconv"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
+	batchv1ac "k8s.io/client-go/applyconfigurations/batch/v1"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
 	"k8s.io/utils/ptr"
@@ -65,6 +69,14 @@ type Inputs struct {
 	// SecretKeys and ConfigKeys map a source to the data key that holds the file; default: the
 	// source name itself.
 	SecretKeys, ConfigKeys map[string]string
+	// Paused stops the rollout where it is (an update paused after a failure).
+	Paused bool
+	// RollingBack takes the rolling-update strategy from rollbackConfig instead of updateConfig.
+	RollingBack bool
+	// JobIteration is the run of a job service; each spec change runs the job again.
+	JobIteration int64
+	// Nodes are the nodes a global-job service runs on: one Job each.
+	Nodes []string
 }
 
 func lookup(m map[string]string, k string) string {
@@ -79,43 +91,58 @@ func (in Inputs) configName(s string) string { return lookup(in.ConfigNames, s) 
 func (in Inputs) secretKey(s string) string  { return lookup(in.SecretKeys, s) }
 func (in Inputs) configKey(s string) string  { return lookup(in.ConfigKeys, s) }
 
-// Objects are the Kubernetes objects that realise a service. Exactly one of Deployment and
-// DaemonSet is set.
+// Objects are the Kubernetes objects that realise a service: a Deployment, a DaemonSet or Jobs.
 type Objects struct {
 	Deployment *appsv1ac.DeploymentApplyConfiguration
 	DaemonSet  *appsv1ac.DaemonSetApplyConfiguration
+	// Jobs run a job service: one for replicated-job, one per node for global-job.
+	Jobs []*batchv1ac.JobApplyConfiguration
+	// TemplateHash identifies the task template; every task carries it in LabelTemplateHash.
+	TemplateHash string
 	// Service gives the service its name in DNS and publishes its ingress ports.
 	Service *corev1ac.ServiceApplyConfiguration
 	// Notes say what the spec asks that Kubernetes can only approximate or cannot do.
 	Notes []string
 }
 
-// WorkloadKind is the kind of the workload object.
+// WorkloadKind is the kind of the workload objects.
 func (o *Objects) WorkloadKind() string {
-	if o.DaemonSet != nil {
+	switch {
+	case o.DaemonSet != nil:
 		return "DaemonSet"
+	case o.Deployment != nil:
+		return "Deployment"
+	default:
+		return "Job"
 	}
-	return "Deployment"
 }
 
 // Build returns the objects that realise svc. An error means the spec cannot be realised at all
 // (it names the field and the fix); nothing should then be changed in the cluster.
 func Build(svc *swarmv1.Service, in Inputs, opts Options) (*Objects, error) {
-	if svc.Spec.Mode.IsJob() {
-		return nil, fmt.Errorf("mode %s: jobs are not implemented by this version of the operator", svc.Spec.Mode)
-	}
 	out := &Objects{}
 	tmpl, err := podTemplate(svc, in, opts, &out.Notes)
 	if err != nil {
 		return nil, err
 	}
+	if svc.Spec.Mode.IsJob() {
+		// Swarm runs a job again after every update of its spec.
+		tmpl.WithAnnotations(map[string]string{AnnotationJobIteration: strconv.FormatInt(in.JobIteration, 10)})
+	}
+	out.TemplateHash = templateHash(tmpl)
+	tmpl.WithLabels(map[string]string{LabelTemplateHash: out.TemplateHash})
 	owner := ownerReference(svc)
 	labels := objectLabels(svc.Name, in.Stack)
 	annotations := serviceAnnotations(svc, &out.Notes)
 	selector := metav1ac.LabelSelector().WithMatchLabels(SelectorLabels(svc.Name))
 	uc := svc.Spec.UpdateConfig
+	if in.RollingBack {
+		uc = svc.Spec.RollbackConfig
+	}
 
 	switch svc.Spec.Mode {
+	case swarmv1.ModeReplicatedJob, swarmv1.ModeGlobalJob:
+		out.Jobs = jobs(svc, in, tmpl, labels, annotations, owner)
 	case swarmv1.ModeGlobal:
 		ds := appsv1ac.DaemonSet(svc.Name, svc.Namespace).
 			WithLabels(labels).WithOwnerReferences(owner).
@@ -123,9 +150,7 @@ func Build(svc *swarmv1.Service, in Inputs, opts Options) (*Objects, error) {
 				WithSelector(selector).
 				WithTemplate(tmpl).
 				WithRevisionHistoryLimit(5).
-				WithUpdateStrategy(appsv1ac.DaemonSetUpdateStrategy().
-					WithType(appsv1.RollingUpdateDaemonSetStrategyType).
-					WithRollingUpdate(daemonSetRollingUpdate(uc))))
+				WithUpdateStrategy(daemonSetStrategy(uc, in.Paused)))
 		if n := minReadySeconds(uc); n > 0 {
 			ds.Spec.WithMinReadySeconds(n)
 		}
@@ -146,6 +171,9 @@ func Build(svc *swarmv1.Service, in Inputs, opts Options) (*Objects, error) {
 					WithRollingUpdate(deploymentRollingUpdate(uc))))
 		if n := minReadySeconds(uc); n > 0 {
 			d.Spec.WithMinReadySeconds(n)
+		}
+		if in.Paused {
+			d.Spec.WithPaused(true)
 		}
 		if len(annotations) > 0 {
 			d.WithAnnotations(annotations)
@@ -223,9 +251,24 @@ func deploymentRollingUpdate(uc *swarmv1.UpdateConfig) *appsv1ac.RollingUpdateDe
 	return appsv1ac.RollingUpdateDeployment().WithMaxSurge(surge).WithMaxUnavailable(unavailable)
 }
 
-func daemonSetRollingUpdate(uc *swarmv1.UpdateConfig) *appsv1ac.RollingUpdateDaemonSetApplyConfiguration {
+// daemonSetStrategy is the rolling update of a global service; a paused update becomes OnDelete,
+// which replaces no more tasks (DaemonSets cannot be paused).
+func daemonSetStrategy(uc *swarmv1.UpdateConfig, paused bool) *appsv1ac.DaemonSetUpdateStrategyApplyConfiguration {
+	if paused {
+		return appsv1ac.DaemonSetUpdateStrategy().WithType(appsv1.OnDeleteDaemonSetStrategyType)
+	}
 	surge, unavailable := surgeAndUnavailable(uc)
-	return appsv1ac.RollingUpdateDaemonSet().WithMaxSurge(surge).WithMaxUnavailable(unavailable)
+	return appsv1ac.DaemonSetUpdateStrategy().WithType(appsv1.RollingUpdateDaemonSetStrategyType).
+		WithRollingUpdate(appsv1ac.RollingUpdateDaemonSet().WithMaxSurge(surge).WithMaxUnavailable(unavailable))
 }
 
-var _ = corev1.ProtocolTCP
+// templateHash identifies a pod template: the same template always gives the same hash.
+func templateHash(t *corev1ac.PodTemplateSpecApplyConfiguration) string {
+	data, err := json.Marshal(t)
+	if err != nil {
+		panic(fmt.Sprintf("marshalling a pod template: %v", err)) // plain data: cannot fail
+	}
+	h := fnv.New64a()
+	_, _ = h.Write(data)
+	return strconv.FormatUint(h.Sum64(), 36)
+}

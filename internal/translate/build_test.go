@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -54,7 +55,7 @@ func TestBuildReplicated(t *testing.T) {
 			WithRevisionHistoryLimit(5).
 			WithStrategy(appsv1ac.DeploymentStrategy().WithType(appsv1.RollingUpdateDeploymentStrategyType).
 				WithRollingUpdate(appsv1ac.RollingUpdateDeployment().WithMaxSurge(intstr.FromInt32(0)).WithMaxUnavailable(intstr.FromInt32(1)))).
-			WithTemplate(corev1ac.PodTemplateSpec().WithLabels(labels).WithSpec(corev1ac.PodSpec().
+			WithTemplate(corev1ac.PodTemplateSpec().WithLabels(labels).WithLabels(map[string]string{LabelTemplateHash: got.TemplateHash}).WithSpec(corev1ac.PodSpec().
 				WithRestartPolicy(corev1.RestartPolicyAlways).
 				WithEnableServiceLinks(false).
 				WithAutomountServiceAccountToken(false).
@@ -109,11 +110,128 @@ func TestBuildGlobal(t *testing.T) {
 	}
 }
 
-func TestBuildJobModesRefused(t *testing.T) {
-	for _, m := range []swarmv1.ServiceMode{swarmv1.ModeReplicatedJob, swarmv1.ModeGlobalJob} {
-		if _, err := Build(testutil.MakeService("j", "ns").Mode(m).Obj(), Inputs{}, wide); err == nil || !strings.Contains(err.Error(), "mode "+string(m)) {
-			t.Errorf("%s: err = %v, want one naming the mode", m, err)
+func TestBuildReplicatedJob(t *testing.T) {
+	svc := testutil.MakeService("migrate", "ns").Mode(swarmv1.ModeReplicatedJob).Replicas(5).Obj()
+	svc.Spec.MaxConcurrent = ptr.To[int32](2)
+	got, err := Build(svc, Inputs{JobIteration: 3}, wide)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Deployment != nil || got.DaemonSet != nil || len(got.Jobs) != 1 || got.WorkloadKind() != "Job" {
+		t.Fatalf("want exactly one Job, got %+v", got)
+	}
+	j := got.Jobs[0]
+	if *j.Name != "migrate" || *j.Spec.Completions != 5 || *j.Spec.Parallelism != 2 || *j.Spec.BackoffLimit != math.MaxInt32 {
+		t.Errorf("Job %s completions %d parallelism %d backoff %d, want migrate 5 2 unlimited", *j.Name, *j.Spec.Completions, *j.Spec.Parallelism, *j.Spec.BackoffLimit)
+	}
+	if rp := *j.Spec.Template.Spec.RestartPolicy; rp != corev1.RestartPolicyOnFailure {
+		t.Errorf("restart policy %s, want OnFailure", rp)
+	}
+	if it := j.Spec.Template.Annotations[AnnotationJobIteration]; it != "3" {
+		t.Errorf("job iteration annotation %q, want 3", it)
+	}
+	if j.Labels[LabelTemplateHash] != got.TemplateHash || j.Spec.Template.Labels[LabelTemplateHash] != got.TemplateHash {
+		t.Errorf("the Job and its template must carry the template hash %s: %v %v", got.TemplateHash, j.Labels, j.Spec.Template.Labels)
+	}
+	again, _ := Build(svc, Inputs{JobIteration: 4}, wide)
+	if again.TemplateHash == got.TemplateHash {
+		t.Errorf("a new job iteration must change the template hash, so the job runs again")
+	}
+
+	svc.Spec.RestartPolicy = &swarmv1.RestartPolicy{Condition: swarmv1.RestartNone}
+	j = build(t, svc, wide).Jobs[0]
+	if *j.Spec.BackoffLimit != 0 || *j.Spec.Template.Spec.RestartPolicy != corev1.RestartPolicyNever {
+		t.Errorf("condition none: backoff %d policy %s, want 0 Never", *j.Spec.BackoffLimit, *j.Spec.Template.Spec.RestartPolicy)
+	}
+	svc.Spec.RestartPolicy = &swarmv1.RestartPolicy{Condition: swarmv1.RestartOnFailure, MaxAttempts: ptr.To[int32](3)}
+	if j = build(t, svc, wide).Jobs[0]; *j.Spec.BackoffLimit != 3 {
+		t.Errorf("maxAttempts 3: backoff %d", *j.Spec.BackoffLimit)
+	}
+}
+
+func TestBuildGlobalJob(t *testing.T) {
+	svc := testutil.MakeService("scan", "ns").Mode(swarmv1.ModeGlobalJob).Constraint("node.role==worker").Obj()
+	got, err := Build(svc, Inputs{Nodes: []string{"worker1", "worker2"}}, wide)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Jobs) != 2 {
+		t.Fatalf("%d Jobs, want one per node", len(got.Jobs))
+	}
+	for i, node := range []string{"worker1", "worker2"} {
+		j := got.Jobs[i]
+		if *j.Name != "scan-"+node || j.Labels[LabelNode] != node || *j.Spec.Completions != 1 {
+			t.Errorf("Job %d: %s labels %v", i, *j.Name, j.Labels)
 		}
+		term := j.Spec.Template.Spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms[0]
+		want := []corev1ac.NodeSelectorRequirementApplyConfiguration{*corev1ac.NodeSelectorRequirement().WithKey("metadata.name").WithOperator(corev1.NodeSelectorOpIn).WithValues(node)}
+		if diff := cmp.Diff(want, term.MatchFields); diff != "" || len(term.MatchExpressions) != 1 {
+			t.Errorf("Job on %s: the term must keep the constraint and pin the node (-want +got):\n%s", node, diff)
+		}
+	}
+	if long := GlobalJobName(strings.Repeat("s", 40), strings.Repeat("n", 40)); len(long) > 63 {
+		t.Errorf("GlobalJobName gave %d characters", len(long))
+	}
+}
+
+func TestEligibleNodes(t *testing.T) {
+	node := func(name, role string, ready bool, taints ...corev1.Taint) corev1.Node {
+		st := corev1.ConditionFalse
+		if ready {
+			st = corev1.ConditionTrue
+		}
+		return corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{NodeLabelRole: role, corev1.LabelHostname: name}},
+			Spec:   corev1.NodeSpec{Taints: taints},
+			Status: corev1.NodeStatus{Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: st}}}}
+	}
+	nodes := []corev1.Node{
+		node("manager1", "manager", true, corev1.Taint{Key: ControlPlaneTaint, Effect: corev1.TaintEffectNoSchedule}),
+		node("worker1", "worker", true),
+		node("worker2", "worker", true, corev1.Taint{Key: "swarm.kubeswarm.io/availability", Value: "drain", Effect: corev1.TaintEffectNoExecute}),
+		node("worker3", "worker", false),
+	}
+	cases := []struct {
+		constraint string
+		want       []string
+	}{
+		{"", []string{"manager1", "worker1"}},
+		{"node.role==worker", []string{"worker1"}},
+		{"node.hostname!=manager1", []string{"worker1"}},
+	}
+	for _, tc := range cases {
+		w := testutil.MakeService("s", "n").Mode(swarmv1.ModeGlobalJob)
+		if tc.constraint != "" {
+			w.Constraint(tc.constraint)
+		}
+		got, err := EligibleNodes(w.Obj(), nodes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(tc.want, got); diff != "" {
+			t.Errorf("%q: eligible nodes (-want +got):\n%s", tc.constraint, diff)
+		}
+	}
+}
+
+func TestPausedAndRollingBack(t *testing.T) {
+	svc := testutil.MakeService("s", "n").Replicas(4).Obj()
+	svc.Spec.UpdateConfig = &swarmv1.UpdateConfig{Parallelism: ptr.To[int32](2)}
+	svc.Spec.RollbackConfig = &swarmv1.UpdateConfig{Parallelism: ptr.To[int32](4), Order: swarmv1.OrderStartFirst}
+	normal := build(t, svc, wide)
+	paused, _ := Build(svc, Inputs{Paused: true}, wide)
+	back, _ := Build(svc, Inputs{RollingBack: true}, wide)
+	if normal.Deployment.Spec.Paused != nil || !*paused.Deployment.Spec.Paused {
+		t.Errorf("paused: %v / %v", normal.Deployment.Spec.Paused, paused.Deployment.Spec.Paused)
+	}
+	if ru := back.Deployment.Spec.Strategy.RollingUpdate; ru.MaxSurge.IntVal != 4 || ru.MaxUnavailable.IntVal != 0 {
+		t.Errorf("rolling back must use rollbackConfig: %+v", ru)
+	}
+	if normal.TemplateHash != paused.TemplateHash || normal.TemplateHash != back.TemplateHash {
+		t.Errorf("pausing or rolling back must not change the task template")
+	}
+	svc.Spec.Mode, svc.Spec.Replicas = swarmv1.ModeGlobal, nil
+	if ds, _ := Build(svc, Inputs{Paused: true}, wide); *ds.DaemonSet.Spec.UpdateStrategy.Type != appsv1.OnDeleteDaemonSetStrategyType {
+		t.Errorf("a paused global service must stop replacing tasks (OnDelete)")
 	}
 }
 

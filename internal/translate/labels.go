@@ -24,6 +24,14 @@ const (
 	// NodeLabelIP is the node label that node.ip constraints match; the Node controller keeps it.
 	NodeLabelIP = "swarm.kubeswarm.io/node-ip"
 
+	// LabelTemplateHash identifies the task template a pod (or Job) was made from, so that the
+	// tasks of the current template can be told from older ones during an update.
+	LabelTemplateHash = "swarm.kubeswarm.io/template-hash"
+	// LabelNode names the node of a global-job service's Job.
+	LabelNode = "swarm.kubeswarm.io/node"
+	// AnnotationJobIteration carries the run of a job service on its pod template.
+	AnnotationJobIteration = "swarm.kubeswarm.io/job-iteration"
+
 	// AnnotationForceUpdate carries spec.forceUpdate on the pod template, so that changing the
 	// counter replaces every task.
 	AnnotationForceUpdate = "swarm.kubeswarm.io/force-update"

@@ -1,0 +1,220 @@
+// Package rollout watches a service's rolling update as Swarm's updater does
+// (swarmkit manager/orchestrator/update): it counts the failures of the tasks that run the new
+// task template, and decides when the update is paused, rolled back or completed. Kubernetes'
+// Deployment and DaemonSet controllers replace the tasks; this package only judges them. Every
+// function is pure.
+package rollout
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/ptr"
+
+	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+)
+
+// Swarm's update defaults (swarmkit api/defaults).
+const (
+	DefaultMonitor = 5 * time.Second
+)
+
+// Config is an update or rollback config with Swarm's defaults filled in.
+type Config struct {
+	Parallelism     int32
+	Delay, Monitor  time.Duration
+	FailureAction   swarmv1.FailureAction
+	MaxFailureRatio float64
+	Order           swarmv1.UpdateOrder
+}
+
+// Effective fills in Swarm's defaults: parallelism 1, delay 0, monitor 5s, failure action pause,
+// ratio 0, stop-first.
+func Effective(uc *swarmv1.UpdateConfig) Config {
+	c := Config{Parallelism: 1, Monitor: DefaultMonitor, FailureAction: swarmv1.FailureActionPause, Order: swarmv1.OrderStopFirst}
+	if uc == nil {
+		return c
+	}
+	c.Parallelism = ptr.Deref(uc.Parallelism, 1)
+	if uc.Delay != nil {
+		c.Delay = uc.Delay.Duration
+	}
+	if uc.Monitor != nil {
+		c.Monitor = uc.Monitor.Duration
+	}
+	if uc.FailureAction != "" {
+		c.FailureAction = uc.FailureAction
+	}
+	if r, err := strconv.ParseFloat(uc.MaxFailureRatio, 64); err == nil {
+		c.MaxFailureRatio = r
+	}
+	if uc.Order != "" {
+		c.Order = uc.Order
+	}
+	return c
+}
+
+// HealthDeadline is how long a new task may run without becoming ready before it counts as
+// failed: Swarm marks a task unhealthy after start period + retries × (interval + timeout); a
+// task without a healthcheck must be ready within the monitor period.
+func HealthDeadline(s *swarmv1.ServiceSpec, monitor time.Duration) time.Duration {
+	d := monitor
+	h := s.Healthcheck
+	if h == nil || h.Disable || len(h.Test) == 0 || h.Test[0] == "NONE" {
+		return d
+	}
+	interval, timeout, start := 30*time.Second, 30*time.Second, time.Duration(0)
+	if h.Interval != nil {
+		interval = h.Interval.Duration
+	}
+	if h.Timeout != nil {
+		timeout = h.Timeout.Duration
+	}
+	if h.StartPeriod != nil {
+		start = h.StartPeriod.Duration
+	}
+	retries := time.Duration(ptr.Deref(h.Retries, 3))
+	return max(d, start+retries*(interval+timeout))
+}
+
+// Progress is what the tasks of the current template show.
+type Progress struct {
+	// Updated is the number of tasks of the new template (not being deleted).
+	Updated int32
+	// UpdatedReady is how many of them are ready.
+	UpdatedReady int32
+	// Old is the number of tasks of other templates still there.
+	Old int32
+	// Failures is the number of new tasks that failed: exited, restarted, could not start, or
+	// did not become ready within the health deadline.
+	Failures int
+	// FirstFailure names the first failed task and why.
+	FirstFailure string
+	// LastReady is when the last new task became ready.
+	LastReady time.Time
+	// NextCheck is the soonest time a task's state may change by the clock alone (a health
+	// deadline passing); zero when none.
+	NextCheck time.Time
+}
+
+// waitingFailures are container waiting reasons that mean the task cannot start.
+var waitingFailures = map[string]bool{
+	"CrashLoopBackOff": true, "ErrImagePull": true, "ImagePullBackOff": true, "InvalidImageName": true,
+	"CreateContainerConfigError": true, "CreateContainerError": true, "RunContainerError": true,
+}
+
+// Observe counts the tasks of the template with hash (label LabelTemplateHash) among pods.
+func Observe(pods []corev1.Pod, hashLabel, hash string, healthDeadline time.Duration, now time.Time) Progress {
+	var p Progress
+	for i := range pods {
+		pod := &pods[i]
+		if pod.DeletionTimestamp != nil {
+			continue
+		}
+		if pod.Labels[hashLabel] != hash {
+			if pod.Status.Phase != corev1.PodSucceeded && pod.Status.Phase != corev1.PodFailed {
+				p.Old++
+			}
+			continue
+		}
+		p.Updated++
+		if why := failure(pod, healthDeadline, now, &p.NextCheck); why != "" {
+			if p.Failures == 0 {
+				p.FirstFailure = fmt.Sprintf("task %s %s", pod.Name, why)
+			}
+			p.Failures++
+			continue
+		}
+		if c := readyCondition(pod); c != nil && c.Status == corev1.ConditionTrue {
+			p.UpdatedReady++
+			if c.LastTransitionTime.After(p.LastReady) {
+				p.LastReady = c.LastTransitionTime.Time
+			}
+		}
+	}
+	return p
+}
+
+func readyCondition(pod *corev1.Pod) *corev1.PodCondition {
+	for i := range pod.Status.Conditions {
+		if pod.Status.Conditions[i].Type == corev1.PodReady {
+			return &pod.Status.Conditions[i]
+		}
+	}
+	return nil
+}
+
+// failure says why a new task failed, or "".
+func failure(pod *corev1.Pod, deadline time.Duration, now time.Time, next *time.Time) string {
+	if pod.Status.Phase == corev1.PodFailed {
+		return "failed: " + pod.Status.Reason
+	}
+	for _, cs := range pod.Status.ContainerStatuses {
+		if cs.RestartCount > 0 {
+			if t := cs.LastTerminationState.Terminated; t != nil {
+				return fmt.Sprintf("exited with code %d (%d restarts)", t.ExitCode, cs.RestartCount)
+			}
+			return fmt.Sprintf("restarted %d times", cs.RestartCount)
+		}
+		if w := cs.State.Waiting; w != nil && waitingFailures[w.Reason] {
+			return "could not start: " + w.Reason
+		}
+		if t := cs.State.Terminated; t != nil && t.ExitCode != 0 {
+			return fmt.Sprintf("exited with code %d", t.ExitCode)
+		}
+		if r := cs.State.Running; r != nil && !cs.Ready {
+			due := r.StartedAt.Add(deadline)
+			if !now.Before(due) {
+				return fmt.Sprintf("did not become healthy within %s", deadline)
+			}
+			if next.IsZero() || due.Before(*next) {
+				*next = due
+			}
+		}
+	}
+	return ""
+}
+
+// Action is what the updater must do.
+type Action int
+
+const (
+	// None: keep watching.
+	None Action = iota
+	// Pause stops the rollout where it is.
+	Pause
+	// Rollback restores the previous spec.
+	Rollback
+	// Complete: every task runs the new spec and stayed up for the monitor period.
+	Complete
+)
+
+// Decide is Swarm's updater step: with state updating or rollback_started, it tells whether
+// the failures exceed the tolerated ratio (then pause, roll back, or for a rollback pause), or
+// whether the update is complete. desired is the number of tasks the update replaces.
+func Decide(state swarmv1.UpdateState, cfg Config, p Progress, desired int32, now time.Time) (Action, string) {
+	if state != swarmv1.UpdateStateUpdating && state != swarmv1.UpdateStateRollbackStarted {
+		return None, ""
+	}
+	if cfg.FailureAction != swarmv1.FailureActionContinue && p.Failures > 0 &&
+		float64(p.Failures) > cfg.MaxFailureRatio*math.Max(float64(desired), 1) {
+		switch {
+		case state == swarmv1.UpdateStateRollbackStarted:
+			return Pause, "rollback paused due to failure or early termination of " + p.FirstFailure
+		case cfg.FailureAction == swarmv1.FailureActionRollback:
+			return Rollback, "update rolled back due to failure or early termination of " + p.FirstFailure
+		default:
+			return Pause, "update paused due to failure or early termination of " + p.FirstFailure
+		}
+	}
+	if p.Updated >= desired && p.UpdatedReady >= desired && p.Old == 0 && !now.Before(p.LastReady.Add(cfg.Monitor)) {
+		if state == swarmv1.UpdateStateRollbackStarted {
+			return Complete, "rollback completed"
+		}
+		return Complete, "update completed"
+	}
+	return None, ""
+}
