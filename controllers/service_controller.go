@@ -10,18 +10,27 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 	"github.com/kubeswarm/kubeswarm/internal/translate"
@@ -42,6 +51,9 @@ const (
 	ReasonNameConflict = "NameConflict"
 	ReasonApplyFailed  = "ApplyFailed"
 	ReasonPortInUse    = "PortInUse"
+	ReasonUpdatePaused = "UpdatePaused"
+	ReasonJobFailed    = "JobFailed"
+	ReasonJobComplete  = "Completed"
 )
 
 // Errors that wait for something outside the Service to change: they are reported in status and
@@ -63,12 +75,23 @@ type ServiceReconciler struct {
 	APIReader client.Reader
 	Recorder  events.EventRecorder
 	Options   translate.Options
+	// Clock tells the time (a fake one in tests); nil means the real clock.
+	Clock clock.PassiveClock
+}
+
+func (r *ServiceReconciler) now() time.Time {
+	if r.Clock == nil {
+		return time.Now()
+	}
+	return r.Clock.Now()
 }
 
 // +kubebuilder:rbac:groups=swarm.kubeswarm.io,resources=services,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=swarm.kubeswarm.io,resources=services/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=apps,resources=deployments;daemonsets,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=pods;nodes,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile makes the Kubernetes objects of a Service match its spec and reports their state.
@@ -85,39 +108,72 @@ func (r *ServiceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	ctx = ctrl.LoggerInto(ctx, log)
 
 	status := svc.Status.DeepCopy()
-	err := r.reconcile(ctx, svc, status)
-	res := ctrl.Result{}
+	requeue, err := r.reconcile(ctx, svc, status)
+	res := ctrl.Result{RequeueAfter: requeue}
 	if errors.Is(err, errNameConflict) || errors.Is(err, errPortInUse) {
 		// Reported in status; retried quietly until the other object goes.
 		res, err = ctrl.Result{RequeueAfter: conflictRetry}, nil
 	}
-	return res, errors.Join(err, r.updateStatus(ctx, svc, status))
+	err = errors.Join(err, r.updateStatus(ctx, svc, status))
+	if apierrors.IsConflict(err) {
+		// This pass read a Service older than the last write (the cache lags behind our own
+		// writes); the next pass reads the newer one.
+		return ctrl.Result{RequeueAfter: staleRetry}, nil
+	}
+	return res, err
 }
 
-// reconcile runs the steps in order and records the outcome in status.
-func (r *ServiceReconciler) reconcile(ctx context.Context, svc *swarmv1.Service, status *swarmv1.ServiceStatus) error {
+// staleRetry is how soon a pass that read a stale Service is done again.
+const staleRetry = 100 * time.Millisecond
+
+// reconcile runs the steps in order and records the outcome in status. It returns when to look
+// again while an update is under way.
+func (r *ServiceReconciler) reconcile(ctx context.Context, svc *swarmv1.Service, status *swarmv1.ServiceStatus) (time.Duration, error) {
 	status.Selector = translate.SelectorString(svc.Name)
-	objs, err := translate.Build(svc, translate.Inputs{Stack: svc.Labels[translate.LabelStack]}, r.Options)
+	if err := r.handleRollbackRequest(ctx, svc, status); err != nil {
+		return 0, err
+	}
+	// The new spec is taken into account only when it can be realised.
+	next := status.DeepCopy()
+	r.trackSpec(svc, next)
+	state := updateState(next)
+	in := translate.Inputs{
+		Stack:        svc.Labels[translate.LabelStack],
+		Paused:       state == swarmv1.UpdateStatePaused || state == swarmv1.UpdateStateRollbackPaused,
+		RollingBack:  state == swarmv1.UpdateStateRollbackStarted || state == swarmv1.UpdateStateRollbackPaused,
+		JobIteration: next.JobIteration,
+	}
+	var err error
+	if svc.Spec.Mode == swarmv1.ModeGlobalJob {
+		if in.Nodes, err = r.globalJobNodes(ctx, svc); err != nil {
+			return 0, err
+		}
+	}
+	objs, err := translate.Build(svc, in, r.Options)
 	if err != nil {
 		// The spec cannot be realised: say so, and leave whatever runs as it is.
 		r.setDegraded(svc, status, ReasonInvalidSpec, fmt.Sprintf("The spec cannot be applied, nothing was changed: %v", err))
-		return r.observeWorkload(ctx, svc, status)
+		return 0, r.observeWorkload(ctx, svc, status, "")
 	}
+	*status = *next
 	if err := r.removeOtherWorkloads(ctx, svc, objs.WorkloadKind()); err != nil {
-		return r.applyFailed(svc, status, fmt.Errorf("removing the previous workload: %w", err))
+		return 0, r.applyFailed(svc, status, fmt.Errorf("removing the previous workload: %w", err))
 	}
 	key := client.ObjectKeyFromObject(svc)
-	if objs.DaemonSet != nil {
+	switch {
+	case objs.DaemonSet != nil:
 		err = applyIfChanged(ctx, r, svc, key, &appsv1.DaemonSet{}, objs.DaemonSet, appsv1ac.ExtractDaemonSet)
-	} else {
+	case objs.Deployment != nil:
 		err = applyIfChanged(ctx, r, svc, key, &appsv1.Deployment{}, objs.Deployment, appsv1ac.ExtractDeployment)
+	default:
+		err = r.applyJobs(ctx, svc, objs.Jobs)
 	}
 	if err != nil {
-		return r.applyFailed(svc, status, err)
+		return 0, r.applyFailed(svc, status, err)
 	}
 	live, err := r.applyService(ctx, svc, objs.Service)
 	if err != nil {
-		return r.applyFailed(svc, status, err)
+		return 0, r.applyFailed(svc, status, err)
 	}
 	meta.SetStatusCondition(&status.Conditions, metav1.Condition{Type: swarmv1.ConditionDegraded, Status: metav1.ConditionFalse,
 		Reason: swarmv1.ReasonAsRequested, Message: "Every object of the service is applied", ObservedGeneration: svc.Generation})
@@ -126,7 +182,10 @@ func (r *ServiceReconciler) reconcile(ctx context.Context, svc *swarmv1.Service,
 	status.PortsSummary = translate.PortsSummary(status.Ports)
 	status.Workload = &swarmv1.WorkloadReference{Kind: objs.WorkloadKind(), Name: svc.Name}
 	status.ObservedGeneration = svc.Generation
-	return r.observeWorkload(ctx, svc, status)
+	if err := r.observeWorkload(ctx, svc, status, objs.TemplateHash); err != nil {
+		return 0, err
+	}
+	return r.watchUpdate(ctx, svc, status, objs.TemplateHash, status.DesiredTasks)
 }
 
 // getOwned reads a child. found is false when there is none; an object of that name that the
@@ -210,6 +269,17 @@ func sameAs[O client.Object](a, b any) (bool, error) {
 // removeOtherWorkloads deletes the service's workload of another kind, left from before a mode
 // change.
 func (r *ServiceReconciler) removeOtherWorkloads(ctx context.Context, svc *swarmv1.Service, keep string) error {
+	if keep != "Job" {
+		jobs, err := r.ownedJobs(ctx, svc)
+		if err != nil {
+			return err
+		}
+		for i := range jobs {
+			if err := r.Delete(ctx, &jobs[i], client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
+				return err
+			}
+		}
+	}
 	key := client.ObjectKeyFromObject(svc)
 	for _, obj := range []client.Object{&appsv1.Deployment{}, &appsv1.DaemonSet{}} {
 		if kindOf(obj) == keep {
@@ -290,13 +360,15 @@ func (r *ServiceReconciler) portInUse(ctx context.Context, svc *swarmv1.Service,
 	return fmt.Errorf("%w: %v", errPortInUse, applyErr)
 }
 
-// observeWorkload reads the workload's state into the status: tasks running/desired, Ready and
-// Progressing.
-func (r *ServiceReconciler) observeWorkload(ctx context.Context, svc *swarmv1.Service, status *swarmv1.ServiceStatus) error {
-	var running, desired int32
-	progressing := false
+// observeWorkload reads the workload's state into the status: tasks running/desired (and
+// completed, for jobs), why tasks are pending, Ready and Progressing. hash is the current task
+// template ("" when the spec could not be built).
+func (r *ServiceReconciler) observeWorkload(ctx context.Context, svc *swarmv1.Service, status *swarmv1.ServiceStatus, hash string) error {
+	var running, desired, completed, total int32
+	progressing, failed := false, ""
 	key := client.ObjectKeyFromObject(svc)
-	if svc.Spec.Mode.IsGlobal() {
+	switch svc.Spec.Mode {
+	case swarmv1.ModeGlobal:
 		ds := &appsv1.DaemonSet{}
 		if err := r.Get(ctx, key, ds); client.IgnoreNotFound(err) != nil {
 			return err
@@ -306,7 +378,19 @@ func (r *ServiceReconciler) observeWorkload(ctx context.Context, svc *swarmv1.Se
 		} else {
 			progressing = true
 		}
-	} else {
+	case swarmv1.ModeReplicatedJob, swarmv1.ModeGlobalJob:
+		jobs, err := r.ownedJobs(ctx, svc)
+		if err != nil {
+			return err
+		}
+		running, completed, total, failed = jobProgress(jobs, hash)
+		desired = total - completed
+		if svc.Spec.Mode == swarmv1.ModeReplicatedJob {
+			// docker shows MaxConcurrent as the desired tasks of a replicated job.
+			desired = ptr.Deref(svc.Spec.MaxConcurrent, ptr.Deref(svc.Spec.Replicas, 1))
+		}
+		progressing = failed == "" && (completed < total || len(jobs) == 0)
+	default:
 		d := &appsv1.Deployment{}
 		if err := r.Get(ctx, key, d); client.IgnoreNotFound(err) != nil {
 			return err
@@ -317,22 +401,67 @@ func (r *ServiceReconciler) observeWorkload(ctx context.Context, svc *swarmv1.Se
 			progressing = true
 		}
 	}
-	status.RunningTasks, status.DesiredTasks = running, desired
-	status.Replicas = translate.ReplicasSummary(&svc.Spec, running, desired)
+	status.RunningTasks, status.DesiredTasks, status.CompletedTasks = running, desired, completed
+	if svc.Spec.Mode.IsJob() {
+		status.Replicas = translate.JobReplicasSummary(running, desired, completed, total)
+	} else {
+		status.Replicas = translate.ReplicasSummary(&svc.Spec, running, desired)
+	}
 
 	ready := metav1.Condition{Type: swarmv1.ConditionReady, Status: metav1.ConditionFalse, Reason: swarmv1.ReasonTasksPending,
 		Message: fmt.Sprintf("%d of %d tasks running", running, desired), ObservedGeneration: svc.Generation}
-	if running >= desired && !progressing && status.ObservedGeneration == svc.Generation {
+	if pending, err := r.pendingReason(ctx, svc); err != nil {
+		return err
+	} else if pending != "" {
+		ready.Message += "; " + pending
+	}
+	switch {
+	case failed != "":
+		ready.Reason, ready.Message = ReasonJobFailed, failed
+	case svc.Spec.Mode.IsJob() && total > 0 && completed >= total:
+		ready.Status, ready.Reason, ready.Message = metav1.ConditionTrue, ReasonJobComplete, fmt.Sprintf("%d of %d tasks completed", completed, total)
+	case !svc.Spec.Mode.IsJob() && running >= desired && !progressing && status.ObservedGeneration == svc.Generation:
 		ready.Status, ready.Reason = metav1.ConditionTrue, swarmv1.ReasonConverged
 	}
 	meta.SetStatusCondition(&status.Conditions, ready)
+
 	prog := metav1.Condition{Type: swarmv1.ConditionProgressing, Status: metav1.ConditionFalse, Reason: swarmv1.ReasonConverged,
 		Message: "Every task runs the current spec", ObservedGeneration: svc.Generation}
-	if progressing {
+	switch state := updateState(status); {
+	case state == swarmv1.UpdateStatePaused || state == swarmv1.UpdateStateRollbackPaused:
+		prog.Reason, prog.Message = ReasonUpdatePaused, status.UpdateStatus.Message
+	case progressing:
 		prog.Status, prog.Reason, prog.Message = metav1.ConditionTrue, swarmv1.ReasonUpdating, "Tasks are being created or updated"
 	}
 	meta.SetStatusCondition(&status.Conditions, prog)
 	return nil
+}
+
+// pendingReason says why tasks wait for a node, from the scheduler's word on the first one
+// (a constraint no node meets is not an error: Swarm leaves such tasks pending too).
+func (r *ServiceReconciler) pendingReason(ctx context.Context, svc *swarmv1.Service) (string, error) {
+	pods := &corev1.PodList{}
+	if err := r.List(ctx, pods, client.InNamespace(svc.Namespace), client.MatchingLabels(translate.SelectorLabels(svc.Name))); err != nil {
+		return "", fmt.Errorf("listing the tasks: %w", err)
+	}
+	n, why := 0, ""
+	for _, p := range pods.Items {
+		if p.DeletionTimestamp != nil || p.Status.Phase != corev1.PodPending {
+			continue
+		}
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse {
+				n++
+				if why == "" {
+					why = c.Message
+				}
+			}
+		}
+	}
+	if n == 0 {
+		return "", nil
+	}
+	return fmt.Sprintf("%d pending: no suitable node (%s)", n, strings.TrimSpace(why)), nil
 }
 
 func (r *ServiceReconciler) applyFailed(svc *swarmv1.Service, status *swarmv1.ServiceStatus, err error) error {
@@ -369,15 +498,16 @@ func (r *ServiceReconciler) setHonored(svc *swarmv1.Service, status *swarmv1.Ser
 	meta.SetStatusCondition(&status.Conditions, cond)
 }
 
-// updateStatus writes the status only when it changed. The controller owns the whole status, so
-// a merge patch without a resourceVersion is safe and never conflicts with spec writers.
+// updateStatus writes the status only when it changed. The status records the update's
+// bookkeeping (applied and previous spec, update state), which must never be computed from a
+// stale read: the patch carries the resourceVersion read, so a stale pass gets a conflict.
 func (r *ServiceReconciler) updateStatus(ctx context.Context, svc *swarmv1.Service, status *swarmv1.ServiceStatus) error {
 	if equality.Semantic.DeepEqual(&svc.Status, status) {
 		return nil
 	}
 	base := svc.DeepCopy()
 	svc.Status = *status
-	if err := r.Status().Patch(ctx, svc, client.MergeFrom(base)); err != nil {
+	if err := r.Status().Patch(ctx, svc, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
 		return fmt.Errorf("updating the status: %w", err)
 	}
 	return nil
@@ -402,13 +532,72 @@ func ptrInt32(i *int32) int32 {
 	return *i
 }
 
-// SetupWithManager registers the controller: it watches Services and the objects they own.
+// indexMode indexes Services by spec.mode, to find the global-job services when nodes change.
+const indexMode = "spec.mode"
+
+// SetupWithManager registers the controller: it watches Services, the objects they own, their
+// tasks, and (for global jobs) the nodes.
 func (r *ServiceReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &swarmv1.Service{}, indexMode, func(o client.Object) []string {
+		return []string{string(o.(*swarmv1.Service).Spec.Mode)}
+	}); err != nil {
+		return fmt.Errorf("indexing Services by mode: %w", err)
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&swarmv1.Service{}).
 		Owns(&appsv1.Deployment{}).
 		Owns(&appsv1.DaemonSet{}).
+		Owns(&batchv1.Job{}).
 		Owns(&corev1.Service{}).
+		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(serviceOfTask)).
+		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(r.globalJobServices), builder.WithPredicates(nodeEligibilityChanged())).
 		Named("service").
 		Complete(r)
+}
+
+// serviceOfTask maps a task (pod) to its service, so that crashes and scheduling failures are
+// seen at once.
+func serviceOfTask(_ context.Context, o client.Object) []reconcile.Request {
+	name := o.GetLabels()[translate.LabelService]
+	if name == "" {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: name}}}
+}
+
+// globalJobServices are the services that run one task per eligible node to completion: a node
+// that joins, or becomes eligible, runs them.
+func (r *ServiceReconciler) globalJobServices(ctx context.Context, _ client.Object) []reconcile.Request {
+	list := &swarmv1.ServiceList{}
+	if err := r.List(ctx, list, client.MatchingFields{indexMode: string(swarmv1.ModeGlobalJob)}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Listing global-job Services")
+		return nil
+	}
+	out := make([]reconcile.Request, 0, len(list.Items))
+	for _, s := range list.Items {
+		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&s)})
+	}
+	return out
+}
+
+// nodeEligibilityChanged lets through only node changes that can change where tasks may run
+// (not the heartbeats that update nodes every few seconds).
+func nodeEligibilityChanged() predicate.Predicate {
+	return predicate.Funcs{
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			a, b := e.ObjectOld.(*corev1.Node), e.ObjectNew.(*corev1.Node)
+			return !equality.Semantic.DeepEqual(a.Labels, b.Labels) || !equality.Semantic.DeepEqual(a.Spec.Taints, b.Spec.Taints) ||
+				a.Spec.Unschedulable != b.Spec.Unschedulable || nodeIsReady(a) != nodeIsReady(b)
+		},
+		GenericFunc: func(event.GenericEvent) bool { return false },
+	}
+}
+
+func nodeIsReady(n *corev1.Node) bool {
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
 }

@@ -96,3 +96,9 @@ func ReplicasSummary(s *swarmv1.ServiceSpec, running, desired int32) string {
 	}
 	return out
 }
+
+// JobReplicasSummary is the REPLICAS column of docker service ls for jobs:
+// "running/desired (completed/total completed)".
+func JobReplicasSummary(running, desired, completed, total int32) string {
+	return fmt.Sprintf("%d/%d (%d/%d completed)", running, desired, completed, total)
+}

@@ -1,0 +1,212 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/testutil"
+	"github.com/kubeswarm/kubeswarm/internal/translate"
+)
+
+// createService creates a Service from a wrapper and waits for its Deployment.
+func createService(t *testing.T, svc *swarmv1.Service) *appsv1.Deployment {
+	t.Helper()
+	svc.UID = ""
+	if err := k8sClient.Create(context.Background(), svc); err != nil {
+		t.Fatalf("creating Service %s: %v", svc.Name, err)
+	}
+	return waitDeployment(t, svc.Namespace, svc.Name, func(*appsv1.Deployment) error { return nil })
+}
+
+func waitDeployment(t *testing.T, ns, name string, check func(*appsv1.Deployment) error) *appsv1.Deployment {
+	t.Helper()
+	var d *appsv1.Deployment
+	eventually(t, "Deployment "+name, func() (err error) {
+		if d, err = get(context.Background(), ns, name, &appsv1.Deployment{}); err != nil {
+			return err
+		}
+		return check(d)
+	})
+	return d
+}
+
+func waitService(t *testing.T, ns, name, what string, check func(*swarmv1.Service) error) *swarmv1.Service {
+	t.Helper()
+	var s *swarmv1.Service
+	eventually(t, what, func() (err error) {
+		if s, err = get(context.Background(), ns, name, &swarmv1.Service{}); err != nil {
+			return err
+		}
+		return check(s)
+	})
+	return s
+}
+
+func image(d *appsv1.Deployment) string { return d.Spec.Template.Spec.Containers[0].Image }
+
+// fakeTask makes a task pod of the given template as the Deployment controller would (it does
+// not run here), in a crash loop.
+func crashingTask(t *testing.T, ns, service, hash string) {
+	t.Helper()
+	ctx := context.Background()
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: service + "-", Namespace: ns, Labels: map[string]string{
+			translate.LabelService: service, translate.LabelManagedBy: translate.ManagedByValue, translate.LabelTemplateHash: hash}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "task", Image: "x"}}},
+	}
+	if err := k8sClient.Create(ctx, pod); err != nil {
+		t.Fatalf("creating a task: %v", err)
+	}
+	pod.Status = corev1.PodStatus{Phase: corev1.PodRunning, ContainerStatuses: []corev1.ContainerStatus{{Name: "task", Image: "x", ImageID: "x", RestartCount: 1,
+		State:                corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}},
+		LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1}}}}}
+	if err := k8sClient.Status().Update(ctx, pod); err != nil {
+		t.Fatalf("setting the task's status: %v", err)
+	}
+}
+
+func updateState(s *swarmv1.Service) swarmv1.UpdateState {
+	if s.Status.UpdateStatus == nil {
+		return ""
+	}
+	return s.Status.UpdateStatus.State
+}
+
+// TestUpdatePausesOnFailure: failure_action pause (the default). A new task that crashes pauses
+// the update: the Deployment is paused and status says why; the next update resumes.
+func TestUpdatePausesOnFailure(t *testing.T) {
+	ns := newNamespace(t)
+	createService(t, testutil.MakeService("web", ns).Image("nginx:1").Replicas(3).Obj())
+	updateService(t, ns, "web", func(s *swarmv1.Service) { s.Spec.Image = "nginx:fail" })
+	d := waitDeployment(t, ns, "web", func(d *appsv1.Deployment) error {
+		if image(d) != "nginx:fail" {
+			return fmt.Errorf("image %s", image(d))
+		}
+		return nil
+	})
+	s := waitService(t, ns, "web", "the update starts", func(s *swarmv1.Service) error {
+		if updateState(s) != swarmv1.UpdateStateUpdating || s.Status.PreviousSpec == nil || s.Status.PreviousSpec.Image != "nginx:1" {
+			return fmt.Errorf("updateStatus %+v previousSpec %v", s.Status.UpdateStatus, s.Status.PreviousSpec)
+		}
+		return nil
+	})
+	if s.Status.UpdateStatus.StartedAt == nil {
+		t.Errorf("updateStatus.startedAt is not set")
+	}
+	crashingTask(t, ns, "web", d.Spec.Template.Labels[translate.LabelTemplateHash])
+	waitService(t, ns, "web", "the update is paused", func(s *swarmv1.Service) error {
+		if u := s.Status.UpdateStatus; updateState(s) != swarmv1.UpdateStatePaused || !strings.Contains(u.Message, "update paused due to failure or early termination of task web-") {
+			return fmt.Errorf("updateStatus %+v", u)
+		}
+		return nil
+	})
+	waitDeployment(t, ns, "web", func(d *appsv1.Deployment) error {
+		if !d.Spec.Paused {
+			return fmt.Errorf("the Deployment is not paused")
+		}
+		return nil
+	})
+	updateService(t, ns, "web", func(s *swarmv1.Service) { s.Spec.Image = "nginx:2" })
+	waitDeployment(t, ns, "web", func(d *appsv1.Deployment) error {
+		if d.Spec.Paused || image(d) != "nginx:2" {
+			return fmt.Errorf("paused %v image %s", d.Spec.Paused, image(d))
+		}
+		return nil
+	})
+	waitService(t, ns, "web", "a new update resumes", func(s *swarmv1.Service) error {
+		if updateState(s) != swarmv1.UpdateStateUpdating {
+			return fmt.Errorf("updateStatus %+v", s.Status.UpdateStatus)
+		}
+		return nil
+	})
+}
+
+// TestAutomaticRollback: failure_action rollback puts the previous spec back by itself and
+// clears it, so a manual rollback right after fails as in Swarm.
+func TestAutomaticRollback(t *testing.T) {
+	ns := newNamespace(t)
+	w := testutil.MakeService("api", ns).Image("api:1").Replicas(2)
+	w.Update(swarmv1.UpdateConfig{FailureAction: swarmv1.FailureActionRollback})
+	createService(t, w.Obj())
+	updateService(t, ns, "api", func(s *swarmv1.Service) { s.Spec.Image = "api:fail" })
+	d := waitDeployment(t, ns, "api", func(d *appsv1.Deployment) error {
+		if image(d) != "api:fail" {
+			return fmt.Errorf("image %s", image(d))
+		}
+		return nil
+	})
+	crashingTask(t, ns, "api", d.Spec.Template.Labels[translate.LabelTemplateHash])
+	waitService(t, ns, "api", "the spec is rolled back", func(s *swarmv1.Service) error {
+		if s.Spec.Image != "api:1" || updateState(s) != swarmv1.UpdateStateRollbackStarted || s.Status.PreviousSpec != nil {
+			return fmt.Errorf("image %s updateStatus %+v previousSpec %v", s.Spec.Image, s.Status.UpdateStatus, s.Status.PreviousSpec)
+		}
+		if !strings.Contains(s.Status.UpdateStatus.Message, "update rolled back due to failure") {
+			return fmt.Errorf("message %q", s.Status.UpdateStatus.Message)
+		}
+		return nil
+	})
+	waitDeployment(t, ns, "api", func(d *appsv1.Deployment) error {
+		if image(d) != "api:1" {
+			return fmt.Errorf("image %s", image(d))
+		}
+		return nil
+	})
+	updateService(t, ns, "api", func(s *swarmv1.Service) {
+		s.Annotations = map[string]string{swarmv1.AnnotationRollback: "1"}
+	})
+	eventually(t, "a manual rollback is refused: no previous spec", func() error {
+		events := &corev1.EventList{}
+		if err := k8sClient.List(context.Background(), events); err != nil {
+			return err
+		}
+		for _, e := range events.Items {
+			if e.InvolvedObject.Namespace == ns && strings.Contains(e.Message, "service api does not have a previous spec") {
+				return nil
+			}
+		}
+		return fmt.Errorf("no such event among %d", len(events.Items))
+	})
+}
+
+// TestManualRollbackTwice: docker service rollback swaps spec and previous spec; twice returns
+// to where it began. Each new annotation value is one rollback.
+func TestManualRollbackTwice(t *testing.T) {
+	ns := newNamespace(t)
+	createService(t, testutil.MakeService("redis", ns).Image("redis:3.0.6").Obj())
+	updateService(t, ns, "redis", func(s *swarmv1.Service) { s.Spec.Image = "redis:3.0.7" })
+	waitService(t, ns, "redis", "the update is recorded", func(s *swarmv1.Service) error {
+		if s.Status.AppliedSpec == nil || s.Status.AppliedSpec.Image != "redis:3.0.7" {
+			return fmt.Errorf("appliedSpec %v", s.Status.AppliedSpec)
+		}
+		return nil
+	})
+	for i, want := range []string{"redis:3.0.6", "redis:3.0.7"} {
+		updateService(t, ns, "redis", func(s *swarmv1.Service) {
+			s.Annotations = map[string]string{swarmv1.AnnotationRollback: fmt.Sprint(time.Now().UnixNano())}
+		})
+		other := map[string]string{"redis:3.0.6": "redis:3.0.7", "redis:3.0.7": "redis:3.0.6"}[want]
+		waitService(t, ns, "redis", fmt.Sprintf("rollback %d", i+1), func(s *swarmv1.Service) error {
+			if s.Spec.Image != want || s.Status.PreviousSpec == nil || s.Status.PreviousSpec.Image != other || updateState(s) != swarmv1.UpdateStateRollbackStarted {
+				return fmt.Errorf("image %s previous %v updateStatus %+v", s.Spec.Image, s.Status.PreviousSpec, s.Status.UpdateStatus)
+			}
+			if s.Status.UpdateStatus.Message != "manually requested rollback" {
+				return fmt.Errorf("message %q", s.Status.UpdateStatus.Message)
+			}
+			return nil
+		})
+		waitDeployment(t, ns, "redis", func(d *appsv1.Deployment) error {
+			if image(d) != want {
+				return fmt.Errorf("image %s", image(d))
+			}
+			return nil
+		})
+	}
+}
