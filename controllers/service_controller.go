@@ -45,15 +45,16 @@ const ConditionHonored = "Honored"
 
 // Condition reasons of the Service controller.
 const (
-	ReasonInvalidSpec  = "InvalidSpec"
-	ReasonIgnored      = "OptionsApproximated"
-	ReasonAllHonored   = "AllOptionsHonored"
-	ReasonNameConflict = "NameConflict"
-	ReasonApplyFailed  = "ApplyFailed"
-	ReasonPortInUse    = "PortInUse"
-	ReasonUpdatePaused = "UpdatePaused"
-	ReasonJobFailed    = "JobFailed"
-	ReasonJobComplete  = "Completed"
+	ReasonInvalidSpec   = "InvalidSpec"
+	ReasonIgnored       = "OptionsApproximated"
+	ReasonAllHonored    = "AllOptionsHonored"
+	ReasonNameConflict  = "NameConflict"
+	ReasonApplyFailed   = "ApplyFailed"
+	ReasonPortInUse     = "PortInUse"
+	ReasonUpdatePaused  = "UpdatePaused"
+	ReasonMissingObject = "MissingObject"
+	ReasonJobFailed     = "JobFailed"
+	ReasonJobComplete   = "Completed"
 )
 
 // Errors that wait for something outside the Service to change: they are reported in status and
@@ -91,7 +92,8 @@ func (r *ServiceReconciler) now() time.Time {
 // +kubebuilder:rbac:groups=apps,resources=deployments;daemonsets,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups="",resources=pods;nodes,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=pods;nodes;secrets;configmaps,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile makes the Kubernetes objects of a Service match its spec and reports their state.
@@ -149,11 +151,21 @@ func (r *ServiceReconciler) reconcile(ctx context.Context, svc *swarmv1.Service,
 			return 0, err
 		}
 	}
+	if err := r.resolveFiles(ctx, svc, &in); errors.Is(err, errMissingObject) {
+		// Wait for it, leaving whatever runs as it is; its creation brings the service back.
+		r.setDegraded(svc, status, ReasonMissingObject, strings.TrimPrefix(err.Error(), errMissingObject.Error()+": ")+"; nothing was changed")
+		return 0, r.observeWorkload(ctx, svc, status, "")
+	} else if err != nil {
+		return 0, err
+	}
 	objs, err := translate.Build(svc, in, r.Options)
 	if err != nil {
 		// The spec cannot be realised: say so, and leave whatever runs as it is.
 		r.setDegraded(svc, status, ReasonInvalidSpec, fmt.Sprintf("The spec cannot be applied, nothing was changed: %v", err))
 		return 0, r.observeWorkload(ctx, svc, status, "")
+	}
+	if err := r.ensureVolumes(ctx, svc, in); err != nil {
+		return 0, r.applyFailed(svc, status, err)
 	}
 	*status = *next
 	if err := r.removeOtherWorkloads(ctx, svc, objs.WorkloadKind()); err != nil {
@@ -532,16 +544,54 @@ func ptrInt32(i *int32) int32 {
 	return *i
 }
 
-// indexMode indexes Services by spec.mode, to find the global-job services when nodes change.
-const indexMode = "spec.mode"
+// Indexes of Services: by mode, to find the global-job services when nodes change; by the
+// Secrets and ConfigMaps they mount, to notice one that was missing being created.
+const (
+	indexMode    = "spec.mode"
+	indexSecrets = "spec.secrets.source"
+	indexConfigs = "spec.configs.source"
+)
+
+func fileSources(refs []swarmv1.FileReference) []string {
+	out := make([]string, 0, len(refs))
+	for _, r := range refs {
+		out = append(out, r.Source)
+	}
+	return out
+}
+
+// servicesUsing maps a Secret or ConfigMap to the services of its namespace that mount it.
+func (r *ServiceReconciler) servicesUsing(index string) handler.MapFunc {
+	return func(ctx context.Context, o client.Object) []reconcile.Request {
+		list := &swarmv1.ServiceList{}
+		if err := r.List(ctx, list, client.InNamespace(o.GetNamespace()), client.MatchingFields{index: o.GetName()}); err != nil {
+			ctrl.LoggerFrom(ctx).Error(err, "Listing Services by mounted object", "index", index)
+			return nil
+		}
+		out := make([]reconcile.Request, 0, len(list.Items))
+		for _, s := range list.Items {
+			out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&s)})
+		}
+		return out
+	}
+}
 
 // SetupWithManager registers the controller: it watches Services, the objects they own, their
 // tasks, and (for global jobs) the nodes.
 func (r *ServiceReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &swarmv1.Service{}, indexMode, func(o client.Object) []string {
-		return []string{string(o.(*swarmv1.Service).Spec.Mode)}
-	}); err != nil {
-		return fmt.Errorf("indexing Services by mode: %w", err)
+	indexes := map[string]client.IndexerFunc{
+		indexMode: func(o client.Object) []string { return []string{string(o.(*swarmv1.Service).Spec.Mode)} },
+		indexSecrets: func(o client.Object) []string {
+			return fileSources(o.(*swarmv1.Service).Spec.Secrets)
+		},
+		indexConfigs: func(o client.Object) []string {
+			return fileSources(o.(*swarmv1.Service).Spec.Configs)
+		},
+	}
+	for field, f := range indexes {
+		if err := mgr.GetFieldIndexer().IndexField(context.Background(), &swarmv1.Service{}, field, f); err != nil {
+			return fmt.Errorf("indexing Services by %s: %w", field, err)
+		}
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&swarmv1.Service{}).
@@ -550,6 +600,8 @@ func (r *ServiceReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&batchv1.Job{}).
 		Owns(&corev1.Service{}).
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(serviceOfTask)).
+		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.servicesUsing(indexSecrets)), builder.WithPredicates(predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }})).
+		WatchesMetadata(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.servicesUsing(indexConfigs)), builder.WithPredicates(predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }})).
 		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(r.globalJobServices), builder.WithPredicates(nodeEligibilityChanged())).
 		Named("service").
 		Complete(r)

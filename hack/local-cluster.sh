@@ -333,6 +333,7 @@ cmd_up() {
   for n in "${names[@]}"; do start_node_process "$n"; done
   wait_for "$UP_TIMEOUT" "nodes ${names[*]} to be Ready" nodes_ready "${names[@]}"
   wait_for 60 "the default ServiceAccount" kc -n default get serviceaccount default -o name
+  kc apply -f "$ROOT/hack/kwok/storageclass.yaml" >/dev/null
   if [[ "$action" == reused ]]; then
     log "cluster $NAME is up (${#names[@]} nodes Ready; checked in $(since "$t0"))"
   else

@@ -27,6 +27,8 @@ const (
 	// LabelTemplateHash identifies the task template a pod (or Job) was made from, so that the
 	// tasks of the current template can be told from older ones during an update.
 	LabelTemplateHash = "swarm.kubeswarm.io/template-hash"
+	// LabelVolume names the volume a PersistentVolumeClaim holds.
+	LabelVolume = "swarm.kubeswarm.io/volume"
 	// LabelNode names the node of a global-job service's Job.
 	LabelNode = "swarm.kubeswarm.io/node"
 	// AnnotationJobIteration carries the run of a job service on its pod template.

@@ -210,3 +210,61 @@ func TestManualRollbackTwice(t *testing.T) {
 		})
 	}
 }
+
+// TestMissingSecret: a service that mounts a Secret that does not exist says which and how to
+// make it, keeps running as it was, and goes on by itself once the Secret is created.
+func TestMissingSecret(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	createService(t, testutil.MakeService("db", ns).Image("mysql:5.7").Obj())
+	updateService(t, ns, "db", func(s *swarmv1.Service) {
+		s.Spec.Image = "mysql:8"
+		s.Spec.Secrets = []swarmv1.FileReference{{Source: "db-pass"}}
+	})
+	waitService(t, ns, "db", "Degraded names the secret", func(s *swarmv1.Service) error {
+		c := condition(s, swarmv1.ConditionDegraded)
+		if c == nil || c.Reason != "MissingObject" || !strings.Contains(c.Message, "secret not found: db-pass") || !strings.Contains(c.Message, "kubectl create secret generic db-pass") {
+			return fmt.Errorf("Degraded = %+v", c)
+		}
+		return nil
+	})
+	if d, _ := get(ctx, ns, "db", &appsv1.Deployment{}); image(d) != "mysql:5.7" {
+		t.Fatalf("the running Deployment was changed to %s while the secret is missing", image(d))
+	}
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "db-pass", Namespace: ns}, Data: map[string][]byte{"password": []byte("s3cret")}}
+	if err := k8sClient.Create(ctx, secret); err != nil {
+		t.Fatal(err)
+	}
+	d := waitDeployment(t, ns, "db", func(d *appsv1.Deployment) error {
+		if image(d) != "mysql:8" {
+			return fmt.Errorf("image %s", image(d))
+		}
+		return nil
+	})
+	var found bool
+	for _, v := range d.Spec.Template.Spec.Volumes {
+		if p := v.Projected; p != nil && len(p.Sources) == 1 && p.Sources[0].Secret.Name == "db-pass" &&
+			p.Sources[0].Secret.Items[0].Key == "password" && p.Sources[0].Secret.Items[0].Path == "db-pass" {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("the Secret's only key is not mounted as /run/secrets/db-pass: %+v", d.Spec.Template.Spec.Volumes)
+	}
+}
+
+// TestNamedVolumeClaim: a named volume gets a PersistentVolumeClaim of that name, which is not
+// owned by the service (docker volumes outlive services).
+func TestNamedVolumeClaim(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	createService(t, testutil.MakeService("db", ns).Mount(swarmv1.Mount{Type: swarmv1.MountVolume, Source: "data", Target: "/var/lib/mysql"}).Obj())
+	var claim *corev1.PersistentVolumeClaim
+	eventually(t, "the claim is created", func() (err error) {
+		claim, err = get(ctx, ns, "data", &corev1.PersistentVolumeClaim{})
+		return err
+	})
+	if len(claim.OwnerReferences) != 0 || claim.Labels[translate.LabelVolume] != "data" {
+		t.Errorf("claim owners %v labels %v: want no owner and the volume label", claim.OwnerReferences, claim.Labels)
+	}
+}

@@ -1,0 +1,147 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/translate"
+)
+
+// errMissingObject: a Secret, ConfigMap or claim the service needs is not there (yet).
+var errMissingObject = errors.New("missing object")
+
+// resolveFiles finds the data key of each secret and config the service mounts: the key named
+// after the secret, or the only key. A missing object, or one whose file cannot be told, is an
+// error naming it and the fix; nothing is changed in the cluster until it is fixed.
+func (r *ServiceReconciler) resolveFiles(ctx context.Context, svc *swarmv1.Service, in *translate.Inputs) error {
+	var problems []string
+	for _, ref := range svc.Spec.Secrets {
+		name := lookupName(in.SecretNames, ref.Source)
+		s := &corev1.Secret{}
+		if err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: svc.Namespace, Name: name}, s); apierrors.IsNotFound(err) {
+			problems = append(problems, fmt.Sprintf("secret not found: %s (create it: kubectl create secret generic %s --from-file=%s=FILE)", name, name, ref.Source))
+			continue
+		} else if err != nil {
+			return fmt.Errorf("reading Secret %s: %w", name, err)
+		}
+		key, problem := fileKey("secret", name, ref.Source, keysOf(s.Data, nil))
+		if problem != "" {
+			problems = append(problems, problem)
+			continue
+		}
+		setKey(&in.SecretKeys, ref.Source, key)
+	}
+	for _, ref := range svc.Spec.Configs {
+		name := lookupName(in.ConfigNames, ref.Source)
+		cm := &corev1.ConfigMap{}
+		if err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: svc.Namespace, Name: name}, cm); apierrors.IsNotFound(err) {
+			problems = append(problems, fmt.Sprintf("config not found: %s (create it: kubectl create configmap %s --from-file=%s=FILE)", name, name, ref.Source))
+			continue
+		} else if err != nil {
+			return fmt.Errorf("reading ConfigMap %s: %w", name, err)
+		}
+		key, problem := fileKey("config", name, ref.Source, keysOf(cm.BinaryData, cm.Data))
+		if problem != "" {
+			problems = append(problems, problem)
+			continue
+		}
+		setKey(&in.ConfigKeys, ref.Source, key)
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%w: %s", errMissingObject, strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+func lookupName(m map[string]string, k string) string {
+	if v, ok := m[k]; ok {
+		return v
+	}
+	return k
+}
+
+func setKey(m *map[string]string, source, key string) {
+	if key == source {
+		return
+	}
+	if *m == nil {
+		*m = map[string]string{}
+	}
+	(*m)[source] = key
+}
+
+func keysOf(a map[string][]byte, b map[string]string) []string {
+	var keys []string
+	for k := range a {
+		keys = append(keys, k)
+	}
+	for k := range b {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// fileKey picks the key that holds a Swarm secret's or config's single file.
+func fileKey(kind, object, source string, keys []string) (string, string) {
+	for _, k := range keys {
+		if k == source {
+			return k, ""
+		}
+	}
+	if len(keys) == 1 {
+		return keys[0], ""
+	}
+	return "", fmt.Sprintf("%s %s has keys [%s]: a %s is one file, so name its key %s", kind, object, strings.Join(keys, ", "), kind, source)
+}
+
+// claimSize is the size of a claim kubeswarm makes for a named volume.
+var claimSize = resource.MustParse("1Gi")
+
+// ensureVolumes makes a PersistentVolumeClaim for each named volume the service mounts, when
+// there is none. Like docker volumes, the claims outlive the service: they are labelled as
+// kubeswarm's, not owned by the service, and `docker volume rm` is `kubectl delete pvc`.
+func (r *ServiceReconciler) ensureVolumes(ctx context.Context, svc *swarmv1.Service, in translate.Inputs) error {
+	for _, m := range svc.Spec.Mounts {
+		if m.Type != swarmv1.MountVolume || m.Source == "" {
+			continue
+		}
+		name := lookupName(in.Claims, m.Source)
+		existing := &corev1.PersistentVolumeClaim{}
+		err := r.Get(ctx, client.ObjectKey{Namespace: svc.Namespace, Name: name}, existing)
+		if apierrors.IsNotFound(err) {
+			err = r.APIReader.Get(ctx, client.ObjectKey{Namespace: svc.Namespace, Name: name}, existing)
+		}
+		if err == nil {
+			continue
+		}
+		if !apierrors.IsNotFound(err) {
+			return fmt.Errorf("reading PersistentVolumeClaim %s: %w", name, err)
+		}
+		labels := map[string]string{translate.LabelManagedBy: translate.ManagedByValue, translate.LabelVolume: m.Source}
+		if m.Volume != nil {
+			for k, v := range m.Volume.Labels {
+				labels[k] = v
+			}
+		}
+		claim := corev1ac.PersistentVolumeClaim(name, svc.Namespace).WithLabels(labels).
+			WithSpec(corev1ac.PersistentVolumeClaimSpec().
+				WithAccessModes(corev1.ReadWriteOnce).
+				WithResources(corev1ac.VolumeResourceRequirements().WithRequests(corev1.ResourceList{corev1.ResourceStorage: claimSize})))
+		if err := r.Apply(ctx, claim, client.FieldOwner(FieldOwner)); err != nil {
+			return fmt.Errorf("creating PersistentVolumeClaim %s for volume %s: %w", name, m.Source, err)
+		}
+		r.Recorder.Eventf(svc, nil, corev1.EventTypeNormal, "Created", "Apply", "Created PersistentVolumeClaim %s for volume %s", name, m.Source)
+	}
+	return nil
+}
