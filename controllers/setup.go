@@ -15,6 +15,7 @@ import (
 // Config is what the operator's flags set for the controllers.
 type Config struct {
 	Translate translate.Options
+	Nodes     NodeOptions
 }
 
 // CacheOptions limit the informers of child kinds to the objects kubeswarm made (labelled
@@ -30,15 +31,31 @@ func CacheOptions() cache.Options {
 		// Tasks carry the label through their pod template.
 		&corev1.Pod{}:                   managed,
 		&corev1.PersistentVolumeClaim{}: managed,
+		// Every node is watched; their image lists are big and of no use to kubeswarm.
+		&corev1.Node{}: {Transform: dropNodeImages},
 	}}
+}
+
+func dropNodeImages(obj any) (any, error) {
+	if n, ok := obj.(*corev1.Node); ok {
+		n.Status.Images = nil
+	}
+	return obj, nil
 }
 
 // Setup registers every kubeswarm controller with the manager.
 func Setup(mgr ctrl.Manager, cfg Config) error {
-	return (&ServiceReconciler{
+	if err := (&ServiceReconciler{
 		Client:    mgr.GetClient(),
 		APIReader: mgr.GetAPIReader(),
 		Recorder:  mgr.GetEventRecorder("kubeswarm"),
 		Options:   cfg.Translate,
+	}).SetupWithManager(mgr); err != nil {
+		return err
+	}
+	return (&NodeReconciler{
+		Client:   mgr.GetClient(),
+		Recorder: mgr.GetEventRecorder("kubeswarm"),
+		Options:  cfg.Nodes,
 	}).SetupWithManager(mgr)
 }

@@ -11,9 +11,13 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/apimachinery/pkg/util/uuid"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -21,19 +25,26 @@ import (
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 	"github.com/kubeswarm/kubeswarm/controllers"
+	"github.com/kubeswarm/kubeswarm/internal/nodes"
 	"github.com/kubeswarm/kubeswarm/internal/translate"
 )
 
 func main() {
 	var (
 		metricsAddr, probeAddr, leaderNamespace, nodePortRange, ingressType string
+		managerSelector, nodeName                                           string
 		leaderElect, allowBind                                              bool
-		nodeFailureTimeout                                                  time.Duration
+		nodeFailureTimeout, leaseDuration, renewDeadline, retryPeriod       time.Duration
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "Address of the metrics endpoint (e.g. :8080); 0 disables it.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address of the health and readiness probes; 0 disables them.")
 	flag.BoolVar(&leaderElect, "leader-elect", false, "Run several replicas with leader election through a Lease; only the leader reconciles.")
 	flag.StringVar(&leaderNamespace, "leader-election-namespace", "", "Namespace of the leader-election Lease (default: the pod's namespace, or kube-system outside a cluster).")
+	flag.DurationVar(&leaseDuration, "leader-elect-lease-duration", 15*time.Second, "How long the other replicas wait after the leader's last renewal before taking over.")
+	flag.DurationVar(&renewDeadline, "leader-elect-renew-deadline", 10*time.Second, "How long the leader keeps trying to renew its lease before it gives up leading.")
+	flag.DurationVar(&retryPeriod, "leader-elect-retry-period", 2*time.Second, "How often replicas try to acquire or renew the lease.")
+	flag.StringVar(&nodeName, "node-name", os.Getenv("NODE_NAME"), "The Kubernetes node this replica runs on (default $NODE_NAME, set by the downward API; else the host name). While this replica leads, that node's MANAGER STATUS is Leader.")
+	flag.StringVar(&managerSelector, "manager-node-selector", nodes.DefaultManagerSelector, "Label selector of the Kubernetes nodes whose Node starts as a manager (afterwards the Node's spec.role decides); empty: none.")
 	flag.StringVar(&nodePortRange, "node-port-range", "30000-32767", "The cluster's service node-port range (kube-apiserver --service-node-port-range): a published port inside it is used as the nodePort.")
 	flag.StringVar(&ingressType, "ingress-service-type", string(corev1.ServiceTypeNodePort), "Kubernetes Service type for ingress-mode ports: NodePort or LoadBalancer.")
 	flag.DurationVar(&nodeFailureTimeout, "node-failure-timeout", 30*time.Second, "How long replicated tasks stay on an unreachable or not-ready node before moving (Kubernetes' default is 5m).")
@@ -59,31 +70,60 @@ func main() {
 	if leaderNamespace == "" {
 		leaderNamespace = "kube-system"
 	}
+	managers, err := labels.Parse(managerSelector)
+	if err != nil {
+		log.Error(err, "invalid --manager-node-selector")
+		os.Exit(2)
+	}
+	if nodeName == "" {
+		// Outside a cluster: a process run on a node by hand is named after the host; on a
+		// laptop the name matches no node, and no node shows Leader.
+		nodeName, _ = os.Hostname()
+	}
+	restCfg := ctrl.GetConfigOrDie()
+	var lock resourcelock.Interface
+	if leaderElect {
+		// The identity starts with the node's name, so that the Lease shows where the leader runs.
+		lock, err = resourcelock.NewFromKubeconfig(resourcelock.LeasesResourceLock, leaderNamespace, leaderElectionID,
+			resourcelock.ResourceLockConfig{Identity: nodes.LeaseIdentity(nodeName, string(uuid.NewUUID()))},
+			rest.AddUserAgent(rest.CopyConfig(restCfg), "leader-election"), renewDeadline)
+		if err != nil {
+			log.Error(err, "unable to create the leader-election lock")
+			os.Exit(1)
+		}
+	}
 
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(swarmv1.AddToScheme(scheme))
 
-	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
-		Scheme:                        scheme,
-		Metrics:                       metricsserver.Options{BindAddress: metricsAddr},
-		HealthProbeBindAddress:        probeAddr,
-		LeaderElection:                leaderElect,
-		LeaderElectionID:              "kubeswarm-operator",
-		LeaderElectionNamespace:       leaderNamespace,
-		LeaderElectionReleaseOnCancel: true,
-		Cache:                         controllers.CacheOptions(),
+	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
+		Scheme:                              scheme,
+		Metrics:                             metricsserver.Options{BindAddress: metricsAddr},
+		HealthProbeBindAddress:              probeAddr,
+		LeaderElection:                      leaderElect,
+		LeaderElectionID:                    leaderElectionID,
+		LeaderElectionNamespace:             leaderNamespace,
+		LeaderElectionResourceLockInterface: lock,
+		LeaderElectionReleaseOnCancel:       true,
+		LeaseDuration:                       &leaseDuration,
+		RenewDeadline:                       &renewDeadline,
+		RetryPeriod:                         &retryPeriod,
+		Cache:                               controllers.CacheOptions(),
 	})
 	if err != nil {
 		log.Error(err, "unable to create the manager")
 		os.Exit(1)
 	}
-	cfg := controllers.Config{Translate: translate.Options{
-		NodePortRange:      rng,
-		IngressServiceType: corev1.ServiceType(ingressType),
-		NodeFailureTimeout: nodeFailureTimeout,
-		AllowBindMounts:    allowBind,
-	}}
+	cfg := controllers.Config{
+		Translate: translate.Options{
+			NodePortRange:      rng,
+			IngressServiceType: corev1.ServiceType(ingressType),
+			NodeFailureTimeout: nodeFailureTimeout,
+			AllowBindMounts:    allowBind,
+		},
+		Nodes: controllers.NodeOptions{ManagerSelector: managers, NodeName: nodeName},
+	}
 	if err := controllers.Setup(mgr, cfg); err != nil {
 		log.Error(err, "unable to set up the controllers")
 		os.Exit(1)
@@ -91,12 +131,16 @@ func main() {
 	utilruntime.Must(mgr.AddHealthzCheck("healthz", healthz.Ping))
 	utilruntime.Must(mgr.AddReadyzCheck("readyz", healthz.Ping))
 
-	log.Info("Starting the manager", "nodePortRange", nodePortRange, "ingressServiceType", ingressType, "leaderElection", leaderElect)
+	log.Info("Starting the manager", "nodePortRange", nodePortRange, "ingressServiceType", ingressType, "leaderElection", leaderElect,
+		"nodeName", nodeName, "managerNodeSelector", managerSelector)
 	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
 		log.Error(err, "the manager stopped")
 		os.Exit(1)
 	}
 }
+
+// leaderElectionID is the name of the leader-election Lease.
+const leaderElectionID = "kubeswarm-operator"
 
 func parsePortRange(s string) (translate.PortRange, error) {
 	lo, hi, ok := strings.Cut(s, "-")
