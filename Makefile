@@ -87,6 +87,12 @@ bench-reconcile: build ## Count the operator's writes while 200 unchanged Servic
 	$(TEST_ENV) $(MAKE) --no-print-directory install KUBECONFIG="$$($(TEST_ENV) hack/local-cluster.sh kubeconfig)"
 	$(TEST_ENV) hack/bench-reconcile.sh
 
+.PHONY: bench-rollout
+bench-rollout: build ## Time a 30-replica rolling update through kubeswarm against a plain Deployment (on the test cluster).
+	$(TEST_ENV) hack/local-cluster.sh up
+	$(TEST_ENV) $(MAKE) --no-print-directory install KUBECONFIG="$$($(TEST_ENV) hack/local-cluster.sh kubeconfig)"
+	$(TEST_ENV) hack/bench-rollout.sh
+
 ##@ Build
 
 .PHONY: build
