@@ -651,3 +651,42 @@ func TestPublishedPorts(t *testing.T) {
 		t.Errorf("PublishedPorts (-want +got):\n%s", diff)
 	}
 }
+
+func TestTemplates(t *testing.T) {
+	svc := testutil.MakeService("web", "n").
+		Env("NODE", "{{.Node.Hostname}}").
+		Env("WHO", "{{.Service.Name}} task {{ .Task.Name }} on {{.Node.ID}}").
+		Env("SLOT", "{{.Task.Slot}}").
+		Env("PLAIN", "x").Obj()
+	svc.Spec.Hostname = "{{.Service.Name}}-host"
+	got := build(t, svc, wide)
+	spec := podSpec(got)
+	field := func(name, path string) corev1ac.EnvVarApplyConfiguration {
+		return *corev1ac.EnvVar().WithName(name).WithValueFrom(corev1ac.EnvVarSource().WithFieldRef(corev1ac.ObjectFieldSelector().WithFieldPath(path)))
+	}
+	value := func(name, v string) corev1ac.EnvVarApplyConfiguration {
+		return *corev1ac.EnvVar().WithName(name).WithValue(v)
+	}
+	want := []corev1ac.EnvVarApplyConfiguration{
+		field("SWARM_NODE_HOSTNAME", "spec.nodeName"),
+		field("SWARM_NODE_ID", "spec.nodeName"),
+		field("SWARM_TASK_NAME", "metadata.name"),
+		value("NODE", "$(SWARM_NODE_HOSTNAME)"),
+		value("WHO", "web task $(SWARM_TASK_NAME) on $(SWARM_NODE_ID)"),
+		value("SLOT", "{{.Task.Slot}}"),
+		value("PLAIN", "x"),
+	}
+	if diff := cmp.Diff(want, spec.Containers[0].Env); diff != "" {
+		t.Errorf("env (-want +got):\n%s", diff)
+	}
+	if *spec.Hostname != "web-host" {
+		t.Errorf("hostname %q", *spec.Hostname)
+	}
+	if len(got.Notes) != 1 || !strings.Contains(got.Notes[0], "{{.Task.Slot}}") {
+		t.Errorf("notes %q, want the unsupported slot template named", got.Notes)
+	}
+	svc.Spec.Hostname = "{{.Node.Hostname}}"
+	if _, err := Build(svc, Inputs{}, wide); err == nil || !strings.Contains(err.Error(), "hostname") {
+		t.Errorf("a node template in the hostname: err = %v", err)
+	}
+}

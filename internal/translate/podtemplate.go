@@ -57,9 +57,7 @@ func podTemplate(svc *swarmv1.Service, in Inputs, opts Options, notes *[]string)
 	if len(s.Command) > 0 {
 		container.WithArgs(s.Command...)
 	}
-	for _, e := range s.Env {
-		container.WithEnv(corev1ac.EnvVar().WithName(e.Name).WithValue(e.Value))
-	}
+	container.WithEnv(envWithTemplates(svc, notes)...)
 	if s.WorkingDir != "" {
 		container.WithWorkingDir(s.WorkingDir)
 	}
@@ -100,10 +98,14 @@ func podTemplate(svc *swarmv1.Service, in Inputs, opts Options, notes *[]string)
 		pod.WithShareProcessNamespace(true)
 	}
 	if s.Hostname != "" {
-		if errs := validation.IsDNS1123Label(s.Hostname); len(errs) > 0 {
-			return nil, fmt.Errorf("hostname %q: %s", s.Hostname, strings.Join(errs, "; "))
+		hostname, err := hostnameTemplate(svc)
+		if err != nil {
+			return nil, err
 		}
-		pod.WithHostname(s.Hostname)
+		if errs := validation.IsDNS1123Label(hostname); len(errs) > 0 {
+			return nil, fmt.Errorf("hostname %q: %s", hostname, strings.Join(errs, "; "))
+		}
+		pod.WithHostname(hostname)
 	}
 	addHostAliases(pod, s.ExtraHosts)
 	if len(s.DNS)+len(s.DNSSearch)+len(s.DNSOptions) > 0 {
