@@ -2,10 +2,8 @@ package controllers
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
 	"strings"
 	"time"
 
@@ -16,11 +14,9 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
-	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
@@ -71,11 +67,8 @@ const conflictRetry = 15 * time.Second
 
 // ServiceReconciler reconciles a Service into a Deployment or DaemonSet and a Kubernetes Service.
 type ServiceReconciler struct {
-	client.Client
-	// APIReader reads objects that the cache does not hold (it holds only kubeswarm's own).
-	APIReader client.Reader
-	Recorder  events.EventRecorder
-	Options   translate.Options
+	childApplier
+	Options translate.Options
 	// Clock tells the time (a fake one in tests); nil means the real clock.
 	Clock clock.PassiveClock
 }
@@ -164,7 +157,10 @@ func (r *ServiceReconciler) reconcile(ctx context.Context, svc *swarmv1.Service,
 		r.setDegraded(svc, status, ReasonInvalidSpec, fmt.Sprintf("The spec cannot be applied, nothing was changed: %v", err))
 		return 0, r.observeWorkload(ctx, svc, status, "")
 	}
-	if err := r.ensureVolumes(ctx, svc, in); err != nil {
+	if err := r.ensureVolumes(ctx, svc, in); errors.Is(err, errMissingObject) {
+		r.setDegraded(svc, status, ReasonMissingObject, strings.TrimPrefix(err.Error(), errMissingObject.Error()+": ")+"; nothing was changed")
+		return 0, r.observeWorkload(ctx, svc, status, "")
+	} else if err != nil {
 		return 0, r.applyFailed(svc, status, err)
 	}
 	*status = *next
@@ -174,9 +170,9 @@ func (r *ServiceReconciler) reconcile(ctx context.Context, svc *swarmv1.Service,
 	key := client.ObjectKeyFromObject(svc)
 	switch {
 	case objs.DaemonSet != nil:
-		err = applyIfChanged(ctx, r, svc, key, &appsv1.DaemonSet{}, objs.DaemonSet, appsv1ac.ExtractDaemonSet)
+		err = applyIfChanged(ctx, &r.childApplier, svc, key, &appsv1.DaemonSet{}, objs.DaemonSet, appsv1ac.ExtractDaemonSet)
 	case objs.Deployment != nil:
-		err = applyIfChanged(ctx, r, svc, key, &appsv1.Deployment{}, objs.Deployment, appsv1ac.ExtractDeployment)
+		err = applyIfChanged(ctx, &r.childApplier, svc, key, &appsv1.Deployment{}, objs.Deployment, appsv1ac.ExtractDeployment)
 	default:
 		err = r.applyJobs(ctx, svc, objs.Jobs)
 	}
@@ -198,84 +194,6 @@ func (r *ServiceReconciler) reconcile(ctx context.Context, svc *swarmv1.Service,
 		return 0, err
 	}
 	return r.watchUpdate(ctx, svc, status, objs.TemplateHash, status.DesiredTasks)
-}
-
-// getOwned reads a child. found is false when there is none; an object of that name that the
-// Service does not control is a name conflict, never taken over.
-func (r *ServiceReconciler) getOwned(ctx context.Context, svc *swarmv1.Service, key client.ObjectKey, obj client.Object) (bool, error) {
-	err := r.Get(ctx, key, obj)
-	if apierrors.IsNotFound(err) {
-		// The cache holds only objects labelled as kubeswarm's; look for a stranger too.
-		err = r.APIReader.Get(ctx, key, obj)
-	}
-	switch {
-	case apierrors.IsNotFound(err):
-		return false, nil
-	case err != nil:
-		return false, err
-	case !metav1.IsControlledBy(obj, svc):
-		return true, fmt.Errorf("%w: %s %s exists and does not belong to this service; rename the service or remove that object",
-			errNameConflict, kindOf(obj), key.Name)
-	}
-	return true, nil
-}
-
-// applyIfChanged applies desired unless the fields kubeswarm owns in the existing object already
-// equal it, so that an unchanged service causes no write. A field someone else changed is no
-// longer owned by kubeswarm, so the comparison fails and the apply restores it.
-func applyIfChanged[O client.Object, A runtime.ApplyConfiguration](ctx context.Context, r *ServiceReconciler, svc *swarmv1.Service,
-	key client.ObjectKey, existing O, desired A, extract func(O, string) (A, error)) error {
-	kind := kindOf(existing)
-	found, err := r.getOwned(ctx, svc, key, existing)
-	if err != nil {
-		return err
-	}
-	if found {
-		current, err := extract(existing, FieldOwner)
-		if err != nil {
-			return fmt.Errorf("reading the fields kubeswarm owns in %s %s: %w", kind, key.Name, err)
-		}
-		same, err := sameAs[O](current, desired)
-		if err != nil {
-			return fmt.Errorf("comparing %s %s: %w", kind, key.Name, err)
-		}
-		if same {
-			return nil
-		}
-	}
-	if err := r.Apply(ctx, desired, client.FieldOwner(FieldOwner), client.ForceOwnership); err != nil {
-		return fmt.Errorf("applying %s %s: %w", kind, key.Name, err)
-	}
-	verb := "Created"
-	if found {
-		verb = "Updated"
-	}
-	r.Recorder.Eventf(svc, nil, corev1.EventTypeNormal, verb, "Apply", "%s %s %s", verb, kind, key.Name)
-	ctrl.LoggerFrom(ctx).V(2).Info(verb+" "+kind, "name", key.Name)
-	return nil
-}
-
-// sameAs tells whether two apply configurations describe the same object of type O. Both are
-// read into O first, so that a field set to its zero value (which the server does not store)
-// compares equal to an absent one.
-func sameAs[O client.Object](a, b any) (bool, error) {
-	typed := func(v any) (any, error) {
-		data, err := json.Marshal(v)
-		if err != nil {
-			return nil, err
-		}
-		obj := reflect.New(reflect.TypeFor[O]().Elem()).Interface()
-		return obj, json.Unmarshal(data, obj)
-	}
-	x, err := typed(a)
-	if err != nil {
-		return false, err
-	}
-	y, err := typed(b)
-	if err != nil {
-		return false, err
-	}
-	return equality.Semantic.DeepEqual(x, y), nil
 }
 
 // removeOtherWorkloads deletes the service's workload of another kind, left from before a mode
@@ -331,7 +249,7 @@ func (r *ServiceReconciler) applyService(ctx context.Context, svc *swarmv1.Servi
 		// The delete event brings the service back here to create the new one.
 		return nil, nil
 	}
-	if err := applyIfChanged(ctx, r, svc, key, &corev1.Service{}, desired, corev1ac.ExtractService); err != nil {
+	if err := applyIfChanged(ctx, &r.childApplier, svc, key, &corev1.Service{}, desired, corev1ac.ExtractService); err != nil {
 		if apierrors.IsInvalid(err) && strings.Contains(err.Error(), "port is already allocated") {
 			return nil, r.portInUse(ctx, svc, desired, err)
 		}

@@ -109,7 +109,7 @@ func fileKey(kind, object, source string, keys []string) (string, string) {
 var claimSize = resource.MustParse("1Gi")
 
 // ensureVolumes makes a PersistentVolumeClaim for each named volume the service mounts, when
-// there is none. Like docker volumes, the claims outlive the service: they are labelled as
+// there is none (for a stack's service, the Stack makes them: a missing one is reported). Like docker volumes, the claims outlive the service: they are labelled as
 // kubeswarm's, not owned by the service, and `docker volume rm` is `kubectl delete pvc`.
 func (r *ServiceReconciler) ensureVolumes(ctx context.Context, svc *swarmv1.Service, in translate.Inputs) error {
 	for _, m := range svc.Spec.Mounts {
@@ -127,6 +127,10 @@ func (r *ServiceReconciler) ensureVolumes(ctx context.Context, svc *swarmv1.Serv
 		}
 		if !apierrors.IsNotFound(err) {
 			return fmt.Errorf("reading PersistentVolumeClaim %s: %w", name, err)
+		}
+		if in.Stack != "" {
+			// A stack's volumes are the Stack's to make (or, external, the user's).
+			return fmt.Errorf("%w: volume claim not found: %s (the stack makes its volumes; an external one must exist)", errMissingObject, name)
 		}
 		labels := map[string]string{translate.LabelManagedBy: translate.ManagedByValue, translate.LabelVolume: m.Source}
 		if m.Volume != nil {

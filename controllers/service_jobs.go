@@ -63,7 +63,7 @@ func (r *ServiceReconciler) applyJobs(ctx context.Context, svc *swarmv1.Service,
 		if waiting[*j.Name] {
 			continue // made again when the old one is gone (its deletion brings us back)
 		}
-		if err := applyIfChanged(ctx, r, svc, client.ObjectKey{Namespace: svc.Namespace, Name: *j.Name}, &batchv1.Job{}, j, batchv1ac.ExtractJob); err != nil {
+		if err := applyIfChanged(ctx, &r.childApplier, svc, client.ObjectKey{Namespace: svc.Namespace, Name: *j.Name}, &batchv1.Job{}, j, batchv1ac.ExtractJob); err != nil {
 			return err
 		}
 	}

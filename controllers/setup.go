@@ -4,6 +4,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -16,6 +17,8 @@ import (
 type Config struct {
 	Translate translate.Options
 	Nodes     NodeOptions
+	// ClusterDomain is the cluster's DNS domain, for the stacks' short names.
+	ClusterDomain string
 }
 
 // CacheOptions limit the informers of child kinds to the objects kubeswarm made (labelled
@@ -31,6 +34,7 @@ func CacheOptions() cache.Options {
 		// Tasks carry the label through their pod template.
 		&corev1.Pod{}:                   managed,
 		&corev1.PersistentVolumeClaim{}: managed,
+		&networkingv1.NetworkPolicy{}:   managed,
 		// Every node is watched; their image lists are big and of no use to kubeswarm.
 		&corev1.Node{}: {Transform: dropNodeImages},
 	}}
@@ -46,10 +50,14 @@ func dropNodeImages(obj any) (any, error) {
 // Setup registers every kubeswarm controller with the manager.
 func Setup(mgr ctrl.Manager, cfg Config) error {
 	if err := (&ServiceReconciler{
-		Client:    mgr.GetClient(),
-		APIReader: mgr.GetAPIReader(),
-		Recorder:  mgr.GetEventRecorder("kubeswarm"),
-		Options:   cfg.Translate,
+		childApplier: newChildApplier(mgr),
+		Options:      cfg.Translate,
+	}).SetupWithManager(mgr); err != nil {
+		return err
+	}
+	if err := (&StackReconciler{
+		childApplier:  newChildApplier(mgr),
+		ClusterDomain: cfg.ClusterDomain,
 	}).SetupWithManager(mgr); err != nil {
 		return err
 	}

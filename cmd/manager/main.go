@@ -30,6 +30,7 @@ import (
 )
 
 func main() {
+	var clusterDomain string
 	var (
 		metricsAddr, probeAddr, leaderNamespace, nodePortRange, ingressType string
 		managerSelector, nodeName                                           string
@@ -49,6 +50,7 @@ func main() {
 	flag.StringVar(&ingressType, "ingress-service-type", string(corev1.ServiceTypeNodePort), "Kubernetes Service type for ingress-mode ports: NodePort or LoadBalancer.")
 	flag.DurationVar(&nodeFailureTimeout, "node-failure-timeout", 30*time.Second, "How long replicated tasks stay on an unreachable or not-ready node before moving (Kubernetes' default is 5m).")
 	flag.BoolVar(&allowBind, "allow-bind-mounts", false, "Allow bind mounts (hostPath volumes). Off by default: a host path gives a task access to the node.")
+	flag.StringVar(&clusterDomain, "cluster-domain", "cluster.local", "The cluster's DNS domain: a stack's services find each other by short names that point at <service>.<namespace>.svc.<domain>.")
 	opts := zap.Options{Development: false}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -116,6 +118,7 @@ func main() {
 		os.Exit(1)
 	}
 	cfg := controllers.Config{
+		ClusterDomain: clusterDomain,
 		Translate: translate.Options{
 			NodePortRange:      rng,
 			IngressServiceType: corev1.ServiceType(ingressType),

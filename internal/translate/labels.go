@@ -27,6 +27,9 @@ const (
 	// LabelTemplateHash identifies the task template a pod (or Job) was made from, so that the
 	// tasks of the current template can be told from older ones during an update.
 	LabelTemplateHash = "swarm.kubeswarm.io/template-hash"
+	// LabelNetworkPrefix + a network's name labels the tasks attached to it; a stack's
+	// NetworkPolicies select them by it.
+	LabelNetworkPrefix = "network.swarm.kubeswarm.io/"
 	// LabelVolume names the volume a PersistentVolumeClaim holds.
 	LabelVolume = "swarm.kubeswarm.io/volume"
 	// LabelNode names the node of a global-job service's Job.

@@ -173,6 +173,13 @@ func podTemplate(svc *swarmv1.Service, in Inputs, opts Options, notes *[]string)
 	}
 
 	labels := objectLabels(svc.Name, in.Stack)
+	for _, n := range s.Networks {
+		key := LabelNetworkPrefix + n.Name
+		if errs := validation.IsQualifiedName(key); len(errs) > 0 {
+			return nil, fmt.Errorf("networks: %q cannot label tasks (%s); use a shorter name of lower-case letters, digits and '-'", n.Name, strings.Join(errs, "; "))
+		}
+		labels[key] = "true"
+	}
 	tmpl := corev1ac.PodTemplateSpec().WithLabels(labels).WithSpec(pod)
 	annotations := map[string]string{}
 	for _, k := range sortedKeys(s.ContainerLabels) {

@@ -1,0 +1,110 @@
+package controllers
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// childApplier writes the objects a kubeswarm object owns: by server-side apply, only when they
+// differ, never over an object someone else owns.
+type childApplier struct {
+	client.Client
+	// APIReader reads objects that the cache does not hold (it holds only kubeswarm's own).
+	APIReader client.Reader
+	Recorder  events.EventRecorder
+}
+
+// getOwned reads a child. found is false when there is none; an object of that name that the
+// owner does not control is a name conflict, never taken over.
+func (r *childApplier) getOwned(ctx context.Context, owner client.Object, key client.ObjectKey, obj client.Object) (bool, error) {
+	err := r.Get(ctx, key, obj)
+	if apierrors.IsNotFound(err) {
+		// The cache holds only objects labelled as kubeswarm's; look for a stranger too.
+		err = r.APIReader.Get(ctx, key, obj)
+	}
+	switch {
+	case apierrors.IsNotFound(err):
+		return false, nil
+	case err != nil:
+		return false, err
+	case !metav1.IsControlledBy(obj, owner):
+		what := strings.ToLower(kindOf(owner))
+		return true, fmt.Errorf("%w: %s %s exists and does not belong to this %s; rename the %s or remove that object",
+			errNameConflict, kindOf(obj), key.Name, what, what)
+	}
+	return true, nil
+}
+
+// applyIfChanged applies desired unless the fields kubeswarm owns in the existing object already
+// equal it, so that an unchanged service causes no write. A field someone else changed is no
+// longer owned by kubeswarm, so the comparison fails and the apply restores it.
+func applyIfChanged[O client.Object, A runtime.ApplyConfiguration](ctx context.Context, r *childApplier, owner client.Object,
+	key client.ObjectKey, existing O, desired A, extract func(O, string) (A, error)) error {
+	kind := kindOf(existing)
+	found, err := r.getOwned(ctx, owner, key, existing)
+	if err != nil {
+		return err
+	}
+	if found {
+		current, err := extract(existing, FieldOwner)
+		if err != nil {
+			return fmt.Errorf("reading the fields kubeswarm owns in %s %s: %w", kind, key.Name, err)
+		}
+		same, err := sameAs[O](current, desired)
+		if err != nil {
+			return fmt.Errorf("comparing %s %s: %w", kind, key.Name, err)
+		}
+		if same {
+			return nil
+		}
+	}
+	if err := r.Apply(ctx, desired, client.FieldOwner(FieldOwner), client.ForceOwnership); err != nil {
+		return fmt.Errorf("applying %s %s: %w", kind, key.Name, err)
+	}
+	verb := "Created"
+	if found {
+		verb = "Updated"
+	}
+	r.Recorder.Eventf(owner, nil, corev1.EventTypeNormal, verb, "Apply", "%s %s %s", verb, kind, key.Name)
+	ctrl.LoggerFrom(ctx).V(2).Info(verb+" "+kind, "name", key.Name)
+	return nil
+}
+
+// sameAs tells whether two apply configurations describe the same object of type O. Both are
+// read into O first, so that a field set to its zero value (which the server does not store)
+// compares equal to an absent one.
+func sameAs[O client.Object](a, b any) (bool, error) {
+	typed := func(v any) (any, error) {
+		data, err := json.Marshal(v)
+		if err != nil {
+			return nil, err
+		}
+		obj := reflect.New(reflect.TypeFor[O]().Elem()).Interface()
+		return obj, json.Unmarshal(data, obj)
+	}
+	x, err := typed(a)
+	if err != nil {
+		return false, err
+	}
+	y, err := typed(b)
+	if err != nil {
+		return false, err
+	}
+	return equality.Semantic.DeepEqual(x, y), nil
+}
+
+func newChildApplier(mgr ctrl.Manager) childApplier {
+	return childApplier{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("kubeswarm")}
+}

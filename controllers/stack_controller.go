@@ -1,0 +1,307 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	networkingv1ac "k8s.io/client-go/applyconfigurations/networking/v1"
+	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/stack"
+	"github.com/kubeswarm/kubeswarm/internal/translate"
+)
+
+// StackReconciler reconciles a Stack into its Services, short names, NetworkPolicies and claims.
+type StackReconciler struct {
+	childApplier
+	// ClusterDomain is the cluster's DNS domain, for the short names (default cluster.local).
+	ClusterDomain string
+}
+
+// +kubebuilder:rbac:groups=swarm.kubeswarm.io,resources=stacks,verbs=get;list;watch
+// +kubebuilder:rbac:groups=swarm.kubeswarm.io,resources=stacks/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=swarm.kubeswarm.io,resources=services,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=get;list;watch;create;update;patch;delete
+
+// Reconcile makes a Stack's objects match its spec and sums up its services in the status.
+func (r *StackReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	st := &swarmv1.Stack{}
+	if err := r.Get(ctx, req.NamespacedName, st); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !st.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, nil // everything it owns goes with it
+	}
+	ctx = ctrl.LoggerInto(ctx, ctrl.LoggerFrom(ctx).WithValues("stack", klog.KObj(st)))
+	status := st.Status.DeepCopy()
+	err := r.reconcile(ctx, st, status)
+	res := ctrl.Result{}
+	if errors.Is(err, errNameConflict) {
+		res, err = ctrl.Result{RequeueAfter: conflictRetry}, nil
+	}
+	err = errors.Join(err, r.updateStatus(ctx, st, status))
+	if apierrors.IsConflict(err) {
+		return ctrl.Result{RequeueAfter: staleRetry}, nil
+	}
+	return res, err
+}
+
+func (r *StackReconciler) reconcile(ctx context.Context, st *swarmv1.Stack, status *swarmv1.StackStatus) error {
+	if err := stack.Validate(st); err != nil {
+		// Leave the running services as they are until the spec is fixed.
+		r.setCondition(st, status, swarmv1.ConditionDegraded, metav1.ConditionTrue, ReasonInvalidSpec,
+			"The stack cannot be deployed, nothing was changed: "+strings.ReplaceAll(err.Error(), "\n", "; "))
+		return r.observe(ctx, st, status, nil)
+	}
+	var problems []string
+	for _, claim := range stack.Claims(st) {
+		key := client.ObjectKey{Namespace: st.Namespace, Name: *claim.Name}
+		if err := applyIfChanged(ctx, &r.childApplier, st, key, &corev1.PersistentVolumeClaim{}, claim, corev1ac.ExtractPersistentVolumeClaim); err != nil {
+			if errors.Is(err, errNameConflict) && claim.OwnerReferences == nil {
+				continue // a retained claim from an earlier deploy: kept as it is
+			}
+			problems = append(problems, err.Error())
+		}
+	}
+	for _, np := range stack.NetworkPolicies(st) {
+		key := client.ObjectKey{Namespace: st.Namespace, Name: *np.Name}
+		if err := applyIfChanged(ctx, &r.childApplier, st, key, &networkingv1.NetworkPolicy{}, np, networkingv1ac.ExtractNetworkPolicy); err != nil {
+			problems = append(problems, err.Error())
+		}
+	}
+	conflict := false
+	for _, sn := range stack.ShortNames(st, r.ClusterDomain) {
+		key := client.ObjectKey{Namespace: st.Namespace, Name: *sn.Name}
+		if err := applyIfChanged(ctx, &r.childApplier, st, key, &corev1.Service{}, sn, corev1ac.ExtractService); err != nil {
+			if errors.Is(err, errNameConflict) {
+				conflict = true
+				err = fmt.Errorf("short name %s is taken by another object (another stack's service?): the stack's other services cannot find %s by it; rename the service", key.Name, key.Name)
+			}
+			problems = append(problems, err.Error())
+		}
+	}
+	children := map[string]bool{}
+	for _, s := range st.Spec.Services {
+		child := stack.Child(st, s)
+		children[child.Name] = true
+		if err := r.applyChild(ctx, st, child); err != nil {
+			if errors.Is(err, errNameConflict) {
+				conflict = true
+			}
+			problems = append(problems, err.Error())
+		}
+	}
+	if err := r.prune(ctx, st, children); err != nil {
+		problems = append(problems, err.Error())
+	}
+	if len(problems) > 0 {
+		reason := ReasonApplyFailed
+		if conflict {
+			reason = ReasonNameConflict
+		}
+		r.setCondition(st, status, swarmv1.ConditionDegraded, metav1.ConditionTrue, reason, strings.Join(problems, "; "))
+	} else {
+		r.setCondition(st, status, swarmv1.ConditionDegraded, metav1.ConditionFalse, swarmv1.ReasonAsRequested, "Every object of the stack is applied")
+	}
+	status.ObservedGeneration = st.Generation
+	if err := r.observe(ctx, st, status, children); err != nil {
+		return err
+	}
+	if conflict {
+		return errNameConflict
+	}
+	return nil
+}
+
+// applyChild creates or updates a stack's Service. An existing one is written only when the
+// Stack changed since it was last written (or it was deleted): a `service update` of a stack's
+// service lasts until the next deploy, as in Swarm.
+func (r *StackReconciler) applyChild(ctx context.Context, st *swarmv1.Stack, want *swarmv1.Service) error {
+	existing := &swarmv1.Service{}
+	err := r.Get(ctx, client.ObjectKeyFromObject(want), existing)
+	switch {
+	case apierrors.IsNotFound(err):
+		if err := r.Create(ctx, want); err != nil {
+			return fmt.Errorf("creating Service %s: %w", want.Name, err)
+		}
+		r.Recorder.Eventf(st, nil, corev1.EventTypeNormal, "Created", "Deploy", "Creating service %s", want.Name)
+		return nil
+	case err != nil:
+		return err
+	case !metav1.IsControlledBy(existing, st):
+		return fmt.Errorf("%w: Service %s exists and does not belong to this stack; remove it or rename the stack", errNameConflict, want.Name)
+	case existing.Annotations[stack.AnnotationStackGeneration] == want.Annotations[stack.AnnotationStackGeneration]:
+		return nil
+	}
+	if equality.Semantic.DeepEqual(existing.Spec, want.Spec) && equality.Semantic.DeepEqual(existing.Labels, want.Labels) {
+		// Only the generation moved on: record it without touching the service.
+		want.Spec = existing.Spec
+	}
+	updated := existing.DeepCopy()
+	updated.Spec = want.Spec
+	updated.Labels = want.Labels
+	if updated.Annotations == nil {
+		updated.Annotations = map[string]string{}
+	}
+	for k, v := range want.Annotations {
+		updated.Annotations[k] = v
+	}
+	if err := r.Update(ctx, updated); err != nil {
+		return fmt.Errorf("updating Service %s: %w", want.Name, err)
+	}
+	if !equality.Semantic.DeepEqual(existing.Spec, updated.Spec) {
+		r.Recorder.Eventf(st, nil, corev1.EventTypeNormal, "Updated", "Deploy", "Updating service %s", want.Name)
+	}
+	return nil
+}
+
+// prune deletes the services (and their short names and policies) that left the stack's spec.
+// Claims stay until the Stack goes: docker stack deploy never removes volumes.
+func (r *StackReconciler) prune(ctx context.Context, st *swarmv1.Stack, children map[string]bool) error {
+	inStack := client.MatchingLabels{translate.LabelStack: st.Name}
+	services := &swarmv1.ServiceList{}
+	if err := r.List(ctx, services, client.InNamespace(st.Namespace), inStack); err != nil {
+		return err
+	}
+	for i := range services.Items {
+		s := &services.Items[i]
+		if children[s.Name] || !metav1.IsControlledBy(s, st) {
+			continue
+		}
+		if err := r.Delete(ctx, s); client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("removing service %s: %w", s.Name, err)
+		}
+		r.Recorder.Eventf(st, nil, corev1.EventTypeNormal, "Deleted", "Deploy", "Removing service %s", s.Name)
+	}
+	wantShort := map[string]bool{}
+	for _, sn := range stack.ShortNames(st, r.ClusterDomain) {
+		wantShort[*sn.Name] = true
+	}
+	kube := &corev1.ServiceList{}
+	if err := r.List(ctx, kube, client.InNamespace(st.Namespace), inStack, client.HasLabels{stack.LabelShortNameOf}); err != nil {
+		return err
+	}
+	for i := range kube.Items {
+		if k := &kube.Items[i]; !wantShort[k.Name] && metav1.IsControlledBy(k, st) {
+			if err := r.Delete(ctx, k); client.IgnoreNotFound(err) != nil {
+				return err
+			}
+		}
+	}
+	wantPolicy := map[string]bool{}
+	for _, np := range stack.NetworkPolicies(st) {
+		wantPolicy[*np.Name] = true
+	}
+	policies := &networkingv1.NetworkPolicyList{}
+	if err := r.List(ctx, policies, client.InNamespace(st.Namespace), inStack); err != nil {
+		return err
+	}
+	for i := range policies.Items {
+		if p := &policies.Items[i]; !wantPolicy[p.Name] && metav1.IsControlledBy(p, st) {
+			if err := r.Delete(ctx, p); client.IgnoreNotFound(err) != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// observe sums up the stack's services (docker stack services) and sets Ready and Progressing.
+func (r *StackReconciler) observe(ctx context.Context, st *swarmv1.Stack, status *swarmv1.StackStatus, children map[string]bool) error {
+	services := &swarmv1.ServiceList{}
+	if err := r.List(ctx, services, client.InNamespace(st.Namespace), client.MatchingLabels{translate.LabelStack: st.Name}); err != nil {
+		return err
+	}
+	status.Services = nil
+	var notReady, progressing, degraded []string
+	for i := range services.Items {
+		s := &services.Items[i]
+		if !metav1.IsControlledBy(s, st) {
+			continue
+		}
+		short := strings.TrimPrefix(s.Name, swarmv1.StackObjectName(st.Name, ""))
+		status.Services = append(status.Services, swarmv1.StackServiceStatus{
+			Name: short, Mode: s.Spec.Mode, Replicas: s.Status.Replicas, Image: s.Spec.Image, Ports: s.Status.PortsSummary})
+		if !meta.IsStatusConditionTrue(s.Status.Conditions, swarmv1.ConditionReady) {
+			notReady = append(notReady, fmt.Sprintf("%s %s", short, s.Status.Replicas))
+		}
+		if meta.IsStatusConditionTrue(s.Status.Conditions, swarmv1.ConditionProgressing) {
+			progressing = append(progressing, short)
+		}
+		if c := meta.FindStatusCondition(s.Status.Conditions, swarmv1.ConditionDegraded); c != nil && c.Status == metav1.ConditionTrue {
+			degraded = append(degraded, fmt.Sprintf("%s: %s", short, c.Message))
+		}
+	}
+	sort.Slice(status.Services, func(i, j int) bool { return status.Services[i].Name < status.Services[j].Name })
+	status.ServiceCount = int32(len(status.Services))
+	if children != nil && len(status.Services) < len(children) {
+		notReady = append(notReady, fmt.Sprintf("%d of %d services created", len(status.Services), len(children)))
+	}
+	if len(notReady) == 0 {
+		r.setCondition(st, status, swarmv1.ConditionReady, metav1.ConditionTrue, swarmv1.ReasonConverged, "Every service runs its desired tasks")
+	} else {
+		r.setCondition(st, status, swarmv1.ConditionReady, metav1.ConditionFalse, swarmv1.ReasonTasksPending, "Not ready: "+strings.Join(notReady, ", "))
+	}
+	if len(progressing) == 0 {
+		r.setCondition(st, status, swarmv1.ConditionProgressing, metav1.ConditionFalse, swarmv1.ReasonConverged, "No service is being updated")
+	} else {
+		r.setCondition(st, status, swarmv1.ConditionProgressing, metav1.ConditionTrue, swarmv1.ReasonUpdating, "Updating: "+strings.Join(progressing, ", "))
+	}
+	if len(degraded) > 0 && !meta.IsStatusConditionTrue(status.Conditions, swarmv1.ConditionDegraded) {
+		r.setCondition(st, status, swarmv1.ConditionDegraded, metav1.ConditionTrue, ReasonServiceDegraded, strings.Join(degraded, "; "))
+	}
+	return nil
+}
+
+// ReasonServiceDegraded: one of the stack's services is Degraded.
+const ReasonServiceDegraded = "ServiceDegraded"
+
+func (r *StackReconciler) setCondition(st *swarmv1.Stack, status *swarmv1.StackStatus, typ string, s metav1.ConditionStatus, reason, msg string) {
+	cond := metav1.Condition{Type: typ, Status: s, Reason: reason, Message: msg, ObservedGeneration: st.Generation}
+	if old := meta.FindStatusCondition(status.Conditions, typ); typ == swarmv1.ConditionDegraded && s == metav1.ConditionTrue &&
+		(old == nil || old.Status != s || old.Message != msg) {
+		r.Recorder.Eventf(st, nil, corev1.EventTypeWarning, reason, "Deploy", "%s", msg)
+	}
+	meta.SetStatusCondition(&status.Conditions, cond)
+}
+
+func (r *StackReconciler) updateStatus(ctx context.Context, st *swarmv1.Stack, status *swarmv1.StackStatus) error {
+	if equality.Semantic.DeepEqual(&st.Status, status) {
+		return nil
+	}
+	base := st.DeepCopy()
+	st.Status = *status
+	if err := r.Status().Patch(ctx, st, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
+		return fmt.Errorf("updating the status: %w", err)
+	}
+	return nil
+}
+
+// SetupWithManager registers the controller: Stacks and everything they own.
+func (r *StackReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if r.ClusterDomain == "" {
+		r.ClusterDomain = "cluster.local"
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&swarmv1.Stack{}).
+		Owns(&swarmv1.Service{}).
+		Owns(&corev1.Service{}).
+		Owns(&networkingv1.NetworkPolicy{}).
+		Owns(&corev1.PersistentVolumeClaim{}).
+		Named("stack").
+		Complete(r)
+}

@@ -1,0 +1,317 @@
+// Package stack builds the objects that realise a Swarm stack (docker stack deploy): a Service
+// per compose service, the short names services find each other by, a NetworkPolicy per network,
+// and the claims of its volumes. Every function is pure.
+package stack
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/validation"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
+	networkingv1ac "k8s.io/client-go/applyconfigurations/networking/v1"
+	"k8s.io/utils/ptr"
+
+	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/translate"
+)
+
+// Label and annotation keys of stack objects.
+const (
+	// LabelShortNameOf marks a short-name Service with the Service it stands for.
+	LabelShortNameOf = "swarm.kubeswarm.io/short-name-of"
+	// AnnotationStackGeneration is the Stack generation a child Service was last written from.
+	// A child is written again only when the Stack changes, so that `docker service update` of
+	// a stack's service lasts until the next `docker stack deploy`, as in Swarm.
+	AnnotationStackGeneration = "swarm.kubeswarm.io/stack-generation"
+	// LabelDockerStackNamespace is the service label docker puts on a stack's services.
+	LabelDockerStackNamespace = "com.docker.stack.namespace"
+	// LabelDockerStackImage is the service label docker puts with the compose image.
+	LabelDockerStackImage = "com.docker.stack.image"
+	// DefaultNetwork is the network of services that name none.
+	DefaultNetwork = "default"
+)
+
+var defaultClaimSize = resource.MustParse("1Gi")
+
+// Labels are the labels of every object of a stack.
+func Labels(stack string) map[string]string {
+	return map[string]string{translate.LabelStack: stack, translate.LabelManagedBy: translate.ManagedByValue}
+}
+
+// Validate checks what the CRD cannot: every network, volume, secret and config a service uses
+// is declared by the stack. The error lists each problem with its service and key.
+func Validate(st *swarmv1.Stack) error {
+	declared := func(names []string) map[string]bool {
+		m := map[string]bool{}
+		for _, n := range names {
+			m[n] = true
+		}
+		return m
+	}
+	networks, volumes, secrets, configs := map[string]bool{DefaultNetwork: true}, declared(nil), declared(nil), declared(nil)
+	for _, n := range st.Spec.Networks {
+		networks[n.Name] = true
+	}
+	for _, v := range st.Spec.Volumes {
+		volumes[v.Name] = true
+	}
+	for _, s := range st.Spec.Secrets {
+		secrets[s.Name] = true
+	}
+	for _, c := range st.Spec.Configs {
+		configs[c.Name] = true
+	}
+	var errs []error
+	for _, s := range st.Spec.Services {
+		for _, n := range s.Networks {
+			if !networks[n.Name] {
+				errs = append(errs, fmt.Errorf("service %s: networks: network %s is not declared in the stack's networks", s.Name, n.Name))
+			}
+		}
+		for i, m := range s.Mounts {
+			if m.Type == swarmv1.MountVolume && m.Source != "" && !volumes[m.Source] {
+				errs = append(errs, fmt.Errorf("service %s: mounts[%d]: volume %s is not declared in the stack's volumes", s.Name, i, m.Source))
+			}
+		}
+		for _, f := range s.Secrets {
+			if !secrets[f.Source] {
+				errs = append(errs, fmt.Errorf("service %s: secrets: secret %s is not declared in the stack's secrets", s.Name, f.Source))
+			}
+		}
+		for _, f := range s.Configs {
+			if !configs[f.Source] {
+				errs = append(errs, fmt.Errorf("service %s: configs: config %s is not declared in the stack's configs", s.Name, f.Source))
+			}
+		}
+		if child := swarmv1.StackObjectName(st.Name, s.Name); len(validation.IsDNS1035Label(child)) > 0 {
+			errs = append(errs, fmt.Errorf("service %s: its Service name %s must be a DNS label of at most 63 characters; use a shorter stack or service name", s.Name, child))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// NetworkName is the Kubernetes name of a stack network (its task label and NetworkPolicy): an
+// external network keeps its own name, so that several stacks can share it.
+func NetworkName(st *swarmv1.Stack, name string) string {
+	for _, n := range st.Spec.Networks {
+		if n.Name == name && n.External {
+			return name
+		}
+	}
+	return swarmv1.StackObjectName(st.Name, name)
+}
+
+func objectName(stack, name string, external bool, externalName string) string {
+	switch {
+	case external && externalName != "":
+		return externalName
+	case external:
+		return name
+	default:
+		return swarmv1.StackObjectName(stack, name)
+	}
+}
+
+// ClaimName is the PersistentVolumeClaim of a stack volume.
+func ClaimName(st *swarmv1.Stack, volume string) string {
+	for _, v := range st.Spec.Volumes {
+		if v.Name == volume {
+			return objectName(st.Name, v.Name, v.External, v.ExternalName)
+		}
+	}
+	return swarmv1.StackObjectName(st.Name, volume)
+}
+
+func fileObjectName(st *swarmv1.Stack, objs []swarmv1.StackObject, name string) string {
+	for _, o := range objs {
+		if o.Name == name {
+			return objectName(st.Name, o.Name, o.External, o.ExternalName)
+		}
+	}
+	return swarmv1.StackObjectName(st.Name, name)
+}
+
+// Child is the Service of one of the stack's services, named <stack>-<service>, with the names of
+// networks, volumes, secrets and configs turned into the Kubernetes objects' names, and docker's
+// stack labels.
+func Child(st *swarmv1.Stack, s swarmv1.StackService) *swarmv1.Service {
+	spec := *s.ServiceSpec.DeepCopy()
+	labels := map[string]string{LabelDockerStackNamespace: st.Name, LabelDockerStackImage: spec.Image}
+	for k, v := range spec.Labels {
+		labels[k] = v
+	}
+	spec.Labels = labels
+	if len(spec.Networks) == 0 {
+		spec.Networks = []swarmv1.NetworkAttachment{{Name: DefaultNetwork}}
+	}
+	for i := range spec.Networks {
+		spec.Networks[i].Name = NetworkName(st, spec.Networks[i].Name)
+	}
+	for i := range spec.Mounts {
+		if m := &spec.Mounts[i]; m.Type == swarmv1.MountVolume && m.Source != "" {
+			m.Source = ClaimName(st, m.Source)
+		}
+	}
+	for i := range spec.Secrets {
+		f := &spec.Secrets[i]
+		if f.Target == "" {
+			f.Target = f.Source // the file keeps the compose name
+		}
+		f.Source = fileObjectName(st, st.Spec.Secrets, f.Source)
+	}
+	for i := range spec.Configs {
+		f := &spec.Configs[i]
+		if f.Target == "" {
+			f.Target = f.Source
+		}
+		f.Source = fileObjectName(st, st.Spec.Configs, f.Source)
+	}
+	return &swarmv1.Service{
+		TypeMeta: metav1.TypeMeta{APIVersion: swarmv1.GroupVersion.String(), Kind: "Service"},
+		ObjectMeta: metav1.ObjectMeta{
+			Name:            swarmv1.StackObjectName(st.Name, s.Name),
+			Namespace:       st.Namespace,
+			Labels:          Labels(st.Name),
+			Annotations:     map[string]string{AnnotationStackGeneration: fmt.Sprint(st.Generation)},
+			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(st, swarmv1.GroupVersion.WithKind("Stack"))},
+		},
+		Spec: spec,
+	}
+}
+
+func ownerRef(st *swarmv1.Stack) *metav1ac.OwnerReferenceApplyConfiguration {
+	return metav1ac.OwnerReference().WithAPIVersion(swarmv1.GroupVersion.String()).WithKind("Stack").
+		WithName(st.Name).WithUID(st.UID).WithController(true).WithBlockOwnerDeletion(true)
+}
+
+// ShortNames are the Services that let the stack's services find each other by their compose
+// name (and network aliases), as Swarm's DNS does: ExternalName Services pointing at
+// <stack>-<service>.<namespace>.svc.<clusterDomain>.
+func ShortNames(st *swarmv1.Stack, clusterDomain string) []*corev1ac.ServiceApplyConfiguration {
+	var out []*corev1ac.ServiceApplyConfiguration
+	seen := map[string]bool{}
+	for _, s := range st.Spec.Services {
+		child := swarmv1.StackObjectName(st.Name, s.Name)
+		names := []string{s.Name}
+		for _, n := range s.Networks {
+			names = append(names, n.Aliases...)
+		}
+		for _, name := range names {
+			if seen[name] || name == child || len(validation.IsDNS1035Label(name)) > 0 {
+				continue
+			}
+			seen[name] = true
+			labels := Labels(st.Name)
+			labels[LabelShortNameOf] = child
+			out = append(out, corev1ac.Service(name, st.Namespace).WithLabels(labels).WithOwnerReferences(ownerRef(st)).
+				WithSpec(corev1ac.ServiceSpec().WithType(corev1.ServiceTypeExternalName).
+					WithExternalName(fmt.Sprintf("%s.%s.svc.%s", child, st.Namespace, clusterDomain))))
+		}
+	}
+	return out
+}
+
+// NetworkPolicies isolate the stack's networks as Swarm's overlay networks do: the tasks on a
+// network take traffic only from tasks on a network they share; the tasks of a service with
+// published ports also take it from anywhere on those ports. An external network's members may
+// be in any namespace.
+func NetworkPolicies(st *swarmv1.Stack) []*networkingv1ac.NetworkPolicyApplyConfiguration {
+	used := map[string]bool{}
+	for _, s := range st.Spec.Services {
+		if len(s.Networks) == 0 {
+			used[DefaultNetwork] = true
+		}
+		for _, n := range s.Networks {
+			used[n.Name] = true
+		}
+	}
+	external := map[string]bool{}
+	for _, n := range st.Spec.Networks {
+		external[n.Name] = n.External
+	}
+	names := make([]string, 0, len(used))
+	for n := range used {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var out []*networkingv1ac.NetworkPolicyApplyConfiguration
+	for _, n := range names {
+		k8sName := NetworkName(st, n)
+		member := map[string]string{translate.LabelNetworkPrefix + k8sName: "true"}
+		selector := metav1ac.LabelSelector().WithMatchLabels(member)
+		peer := networkingv1ac.NetworkPolicyPeer().WithPodSelector(metav1ac.LabelSelector().WithMatchLabels(member))
+		if external[n] {
+			// Only this stack's tasks; other stacks on the network have their own policy.
+			selector.WithMatchLabels(map[string]string{translate.LabelStack: st.Name})
+			peer.WithNamespaceSelector(metav1ac.LabelSelector())
+		}
+		out = append(out, networkingv1ac.NetworkPolicy(swarmv1.StackObjectName(st.Name, "net-"+n), st.Namespace).
+			WithLabels(Labels(st.Name)).WithOwnerReferences(ownerRef(st)).
+			WithSpec(networkingv1ac.NetworkPolicySpec().WithPodSelector(selector).
+				WithPolicyTypes(networkingv1.PolicyTypeIngress).
+				WithIngress(networkingv1ac.NetworkPolicyIngressRule().WithFrom(peer))))
+	}
+	for _, s := range st.Spec.Services {
+		if len(s.Ports) == 0 {
+			continue
+		}
+		child := swarmv1.StackObjectName(st.Name, s.Name)
+		rule := networkingv1ac.NetworkPolicyIngressRule()
+		var seen []string
+		for _, p := range s.Ports {
+			proto := corev1.ProtocolTCP
+			switch p.Protocol {
+			case "udp":
+				proto = corev1.ProtocolUDP
+			case "sctp":
+				proto = corev1.ProtocolSCTP
+			}
+			if key := fmt.Sprint(proto, p.Target); !slices.Contains(seen, key) {
+				seen = append(seen, key)
+				rule.WithPorts(networkingv1ac.NetworkPolicyPort().WithProtocol(proto).WithPort(intstr.FromInt32(p.Target)))
+			}
+		}
+		out = append(out, networkingv1ac.NetworkPolicy(child+"-published", st.Namespace).
+			WithLabels(Labels(st.Name)).WithOwnerReferences(ownerRef(st)).
+			WithSpec(networkingv1ac.NetworkPolicySpec().
+				WithPodSelector(metav1ac.LabelSelector().WithMatchLabels(translate.SelectorLabels(child))).
+				WithPolicyTypes(networkingv1.PolicyTypeIngress).
+				WithIngress(rule)))
+	}
+	return out
+}
+
+// Claims are the PersistentVolumeClaims of the stack's volumes. They belong to the Stack, so
+// deleting the stack deletes its data, unless the volume says retain: then the claim has no
+// owner and stays (as `docker stack rm` leaves volumes). External volumes are the user's.
+func Claims(st *swarmv1.Stack) []*corev1ac.PersistentVolumeClaimApplyConfiguration {
+	var out []*corev1ac.PersistentVolumeClaimApplyConfiguration
+	for _, v := range st.Spec.Volumes {
+		if v.External {
+			continue
+		}
+		labels := Labels(st.Name)
+		labels[translate.LabelVolume] = v.Name
+		spec := corev1ac.PersistentVolumeClaimSpec().WithAccessModes(corev1.ReadWriteOnce).
+			WithResources(corev1ac.VolumeResourceRequirements().WithRequests(corev1.ResourceList{
+				corev1.ResourceStorage: ptr.Deref(v.Size, defaultClaimSize)}))
+		if v.StorageClassName != nil {
+			spec.WithStorageClassName(*v.StorageClassName)
+		}
+		claim := corev1ac.PersistentVolumeClaim(ClaimName(st, v.Name), st.Namespace).WithLabels(labels).WithSpec(spec)
+		if !v.Retain {
+			claim.WithOwnerReferences(ownerRef(st))
+		}
+		out = append(out, claim)
+	}
+	return out
+}
