@@ -60,12 +60,49 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// startOperator runs bin/manager as the operator, with the local cluster's node-port range.
-// With E2E_OPERATOR=external the operator already runs in the cluster (hack/kind-e2e.sh).
+// mainOperatorNode is the node the tests' operator says it runs on (NODE_NAME): the seed's
+// manager, so that docker node ls shows manager1 as the Leader.
+const mainOperatorNode = "manager1"
+
+// mainOperator is the operator TestMain starts; nil when it runs in the cluster.
+var mainOperator *operatorProcess
+
+// startOperator runs bin/manager as the operator, with the local cluster's node-port range, as
+// the one replica on manager1. It runs without leader election, so that its only writes are
+// kubeswarm's (the idle-writes benchmark counts them); TestLeaderFailover starts replicas with
+// leader election of its own. With E2E_OPERATOR=external the operator already runs in the
+// cluster (hack/kind-e2e.sh).
 func startOperator() (func(), error) {
 	if os.Getenv("E2E_OPERATOR") == "external" {
 		return func() {}, nil
 	}
+	old, _ := filepath.Glob(filepath.Join("artifacts", "operator*.log"))
+	for _, f := range old {
+		_ = os.Remove(f) // each run's logs only; a restart within the run appends
+	}
+	var err error
+	mainOperator, err = startOperatorProcess("operator", mainOperatorNode, "--zap-log-level=2", "--metrics-bind-address="+metricsAddr)
+	if err != nil {
+		return nil, err
+	}
+	operatorLog = mainOperator.log
+	return func() { mainOperator.stop() }, nil
+}
+
+// operatorProcess is a bin/manager process started by the tests.
+type operatorProcess struct {
+	name, node string
+	args       []string
+	cmd        *exec.Cmd
+	log        string
+	file       *os.File
+	done       chan struct{}
+}
+
+// startOperatorProcess runs bin/manager (MANAGER_BIN) against KUBECONFIG as if it ran on node
+// (NODE_NAME), with args after the local cluster's node-port range; it logs to
+// artifacts/NAME.log (appended to, so that a restart keeps the earlier log).
+func startOperatorProcess(name, node string, args ...string) (*operatorProcess, error) {
 	bin := os.Getenv("MANAGER_BIN")
 	if bin == "" {
 		bin = "../../bin/manager"
@@ -77,28 +114,64 @@ func startOperator() (func(), error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	operatorLog = filepath.Join(dir, "operator.log")
-	logFile, err := os.Create(operatorLog)
-	if err != nil {
+	p := &operatorProcess{name: name, node: node, args: args, log: filepath.Join(dir, name+".log"), done: make(chan struct{})}
+	if p.file, err = os.OpenFile(p.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644); err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, "--node-port-range=1-32767", "--health-probe-bind-address=0", "--zap-log-level=2",
-		"--metrics-bind-address="+metricsAddr)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
+	p.cmd = exec.Command(bin, append([]string{"--node-port-range=1-32767", "--health-probe-bind-address=0"}, args...)...)
+	p.cmd.Env = append(os.Environ(), "NODE_NAME="+node)
+	p.cmd.Stdout, p.cmd.Stderr = p.file, p.file
+	if err := p.cmd.Start(); err != nil {
+		_ = p.file.Close()
 		return nil, fmt.Errorf("starting %s: %w", bin, err)
 	}
-	return func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
+	go func() { _ = p.cmd.Wait(); _ = p.file.Close(); close(p.done) }()
+	return p, nil
+}
+
+// stop ends the process as Kubernetes stops a pod (SIGINT here), killing it after 10 s.
+func (p *operatorProcess) stop() {
+	_ = p.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+		p.kill()
+	}
+}
+
+// kill ends the process at once, as a machine that loses power: a leader does not give up its
+// lease, the others wait for it to expire.
+func (p *operatorProcess) kill() {
+	_ = p.cmd.Process.Kill()
+	<-p.done
+}
+
+// stopMainOperator stops the tests' operator for the rest of the test and starts it again at
+// the end (a test that runs operators of its own).
+func stopMainOperator(t *testing.T) {
+	t.Helper()
+	if mainOperator == nil {
+		t.Skip("the operator runs in the cluster (E2E_OPERATOR=external)")
+	}
+	mainOperator.stop()
+	t.Cleanup(func() {
+		p, err := startOperatorProcess(mainOperator.name, mainOperator.node, mainOperator.args...)
+		if err != nil {
+			t.Fatalf("starting the operator again: %v", err)
 		}
-		_ = logFile.Close()
-	}, nil
+		mainOperator = p
+		// Wait until it has taken over: it reconciles every Node when it starts.
+		eventually(t, 60*time.Second, "the operator on "+mainOperatorNode+" leads again", func() error {
+			sn := &swarmv1.Node{}
+			if err := k8sClient.Get(context.Background(), client.ObjectKey{Name: mainOperatorNode}, sn); err != nil {
+				return err
+			}
+			if sn.Spec.Role == swarmv1.RoleManager && sn.Status.ManagerStatus != swarmv1.ManagerLeader {
+				return fmt.Errorf("manager status %q", sn.Status.ManagerStatus)
+			}
+			return nil
+		})
+	})
 }
 
 // newNamespace makes a namespace for one test; on failure it prints the namespace's events
