@@ -9,7 +9,8 @@ BIN=$(hack/k8s-binaries.sh)
 export KUBECONFIG=${KUBECONFIG_DEMO:-$(hack/local-cluster.sh kubeconfig)}
 kubectl() { "$BIN/kubectl" "$@"; }
 
-hack/operator.sh start
+# The operator plays the replica on manager1, so that node ls shows manager1 as the Leader.
+hack/operator.sh start --node-name=manager1
 echo "+ kubectl apply -f config/samples/swarm_v1alpha1_service.yaml   # docker service create -d --name nginx --replicas 3 --publish 8000:80 nginx"
 kubectl apply -n default -f config/samples/swarm_v1alpha1_service.yaml
 kubectl wait -n default --for=condition=Ready service.swarm.kubeswarm.io/nginx --timeout=120s >/dev/null

@@ -118,7 +118,12 @@ create_cluster() {
     --kwok-controller-binary "$BIN/kwok" \
     --kubeconfig "$USER_KUBECONFIG" \
     --quiet-pull --wait 2m >&2
+  config_hash > "$WORKDIR/kubeswarm-config.sha"
 }
+
+# config_hash identifies the control-plane configuration a cluster was made with (the kwokctl
+# config and the binaries): a cluster made with another is made anew by `up`.
+config_hash() { cat "$ROOT/hack/kwok/kwokctl.yaml" <(echo "$BIN") | sha256sum | cut -d' ' -f1; }
 
 delete_cluster() {
   stop_all_node_processes
@@ -298,6 +303,10 @@ cmd_up() {
   local t0 t1 action="" names n
   t0=$(now)
   need_bin
+  if cluster_exists && [[ "$(cat "$WORKDIR/kubeswarm-config.sha" 2>/dev/null)" != "$(config_hash)" ]]; then
+    log "cluster $NAME was made with another configuration (hack/kwok/kwokctl.yaml or binaries): recreating it"
+    delete_cluster
+  fi
   if cluster_exists && control_plane_healthy; then
     action=reused
   elif cluster_exists; then
