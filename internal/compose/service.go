@@ -1,0 +1,706 @@
+package compose
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/compose-spec/compose-go/v2/types"
+	"k8s.io/utils/ptr"
+
+	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+)
+
+// serviceConverter converts one compose service, collecting errors (each naming its key) and
+// warnings.
+type serviceConverter struct {
+	name     string // compose name
+	project  *types.Project
+	errs     []error
+	warnings []string
+}
+
+func (c *serviceConverter) fail(key, format string, args ...any) {
+	c.errs = append(c.errs, fieldError(key, format, args...))
+}
+
+func (c *serviceConverter) warn(format string, args ...any) {
+	c.warnings = append(c.warnings, fmt.Sprintf("service %q: ", c.name)+fmt.Sprintf(format, args...))
+}
+
+// convert follows docker/cli's cli/compose/convert/service.go (Service): compose `entrypoint`
+// is the container's command (docker --entrypoint), `command` its args; `labels` are container
+// labels and `deploy.labels` service labels.
+func (c *serviceConverter) convert(s types.ServiceConfig) swarmv1.ServiceSpec {
+	spec := swarmv1.ServiceSpec{
+		Image:           s.Image,
+		Entrypoint:      []string(s.Entrypoint),
+		Command:         []string(s.Command),
+		Env:             c.env(s.Environment),
+		WorkingDir:      s.WorkingDir,
+		User:            c.user(s.User),
+		Groups:          c.groups(s.GroupAdd),
+		Hostname:        s.Hostname,
+		ExtraHosts:      c.extraHosts(s.ExtraHosts),
+		DNS:             []string(s.DNS),
+		DNSSearch:       []string(s.DNSSearch),
+		DNSOptions:      s.DNSOpts,
+		ContainerLabels: nonEmpty(s.Labels),
+		Healthcheck:     c.healthcheck(s.HealthCheck),
+		Ports:           c.ports(s.Ports),
+		Networks:        c.networks(s.Networks),
+		Mounts:          c.mounts(s.Volumes, s.Tmpfs),
+		Secrets:         c.files("secrets", "/run/secrets/", secretRefs(s.Secrets)),
+		Configs:         c.files("configs", "/", configRefs(s.Configs)),
+		StopGracePeriod: duration(s.StopGracePeriod),
+		StopSignal:      s.StopSignal,
+		Init:            s.Init,
+		TTY:             s.Tty,
+		ReadOnly:        s.ReadOnly,
+		Sysctls:         nonEmpty(s.Sysctls),
+		Ulimits:         ulimits(s.Ulimits),
+		Logging:         logging(s.Logging),
+	}
+	spec.CapAdd, spec.CapDrop = effectiveCapAddCapDrop(s.CapAdd, s.CapDrop)
+	c.deploy(&spec, s)
+	return spec
+}
+
+func nonEmpty[M ~map[string]string](m M) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	return map[string]string(m)
+}
+
+// env is the service's environment (env_file first, then environment, as compose-go merged
+// them), sorted. A variable without a value (`- VAR`) that the environment does not set either
+// is left out, as the docker engine leaves it out of the container.
+func (c *serviceConverter) env(m types.MappingWithEquals) []swarmv1.EnvVar {
+	var out []swarmv1.EnvVar
+	for _, k := range sortedKeys(m) {
+		if m[k] == nil {
+			c.warn("environment: %s has no value and is not set in the environment; it is left out", k)
+			continue
+		}
+		out = append(out, swarmv1.EnvVar{Name: k, Value: *m[k]})
+	}
+	return out
+}
+
+var numericUser = regexp.MustCompile(`^[0-9]+(:[0-9]+)?$`)
+
+func (c *serviceConverter) user(u string) string {
+	if u != "" && !numericUser.MatchString(u) {
+		c.fail("user", "%q must be numeric (UID or UID:GID): Kubernetes does not resolve user names", u)
+		return ""
+	}
+	return u
+}
+
+func (c *serviceConverter) groups(gs []string) []string {
+	for _, g := range gs {
+		if _, err := strconv.ParseUint(g, 10, 32); err != nil {
+			c.fail("group_add", "%q must be a numeric group id: Kubernetes does not resolve group names", g)
+			return nil
+		}
+	}
+	return gs
+}
+
+func (c *serviceConverter) extraHosts(hosts types.HostsList) []swarmv1.HostEntry {
+	var out []swarmv1.HostEntry
+	for _, h := range sortedKeys(hosts) {
+		for _, ip := range hosts[h] {
+			if net.ParseIP(ip) == nil {
+				c.fail("extra_hosts", "%s: %q is not an IP address", h, ip)
+				continue
+			}
+			out = append(out, swarmv1.HostEntry{Hostname: h, IP: ip})
+		}
+	}
+	return out
+}
+
+// healthcheck is docker's convertHealthcheck: disable and test are exclusive.
+func (c *serviceConverter) healthcheck(h *types.HealthCheckConfig) *swarmv1.Healthcheck {
+	if h == nil {
+		return nil
+	}
+	if h.Disable {
+		if len(h.Test) != 0 {
+			c.fail("healthcheck", "test and disable can't be set at the same time")
+		}
+		return &swarmv1.Healthcheck{Disable: true}
+	}
+	out := &swarmv1.Healthcheck{
+		Test:          []string(h.Test),
+		Interval:      duration(h.Interval),
+		Timeout:       duration(h.Timeout),
+		StartPeriod:   duration(h.StartPeriod),
+		StartInterval: duration(h.StartInterval),
+	}
+	if len(h.Test) > 0 {
+		switch h.Test[0] {
+		case "CMD", "CMD-SHELL":
+			if len(h.Test) < 2 {
+				c.fail("healthcheck.test", "%s needs a command", h.Test[0])
+			}
+		case "NONE":
+		default:
+			c.fail("healthcheck.test", "must start with CMD, CMD-SHELL or NONE, not %q", h.Test[0])
+		}
+	}
+	if h.Retries != nil && *h.Retries > 0 {
+		if *h.Retries > 1<<31-1 {
+			c.fail("healthcheck.retries", "%d is too large", *h.Retries)
+		} else {
+			out.Retries = ptr.To(int32(*h.Retries))
+		}
+	}
+	return out
+}
+
+// ports are docker's (opts.ConvertPortToPortConfig): a published range expands to one port each,
+// a host IP is ignored with docker's warning.
+func (c *serviceConverter) ports(ports []types.ServicePortConfig) []swarmv1.PortConfig {
+	var out []swarmv1.PortConfig
+	for i, p := range ports {
+		key := fmt.Sprintf("ports[%d]", i)
+		if p.Target < 1 || p.Target > 65535 {
+			c.fail(key, "target port %d is not between 1 and 65535", p.Target)
+			continue
+		}
+		protocol := strings.ToLower(p.Protocol)
+		if protocol == "" {
+			protocol = "tcp"
+		}
+		if protocol != "tcp" && protocol != "udp" && protocol != "sctp" {
+			c.fail(key, "invalid protocol %q: must be tcp, udp or sctp", p.Protocol)
+			continue
+		}
+		mode := swarmv1.PortMode(strings.ToLower(p.Mode))
+		if mode == "" {
+			mode = swarmv1.PortModeIngress
+		}
+		if mode != swarmv1.PortModeIngress && mode != swarmv1.PortModeHost {
+			c.fail(key, "invalid publish mode %q: must be ingress or host", p.Mode)
+			continue
+		}
+		if ip := net.ParseIP(p.HostIP); ip != nil && !ip.IsUnspecified() {
+			c.warnings = append(c.warnings, fmt.Sprintf("ignoring IP-address (%s:%d/%s) service will listen on '0.0.0.0'",
+				net.JoinHostPort(p.HostIP, p.Published), p.Target, protocol))
+		}
+		first, last, err := portRange(p.Published)
+		if err != nil {
+			c.fail(key, "invalid published port %q: %v", p.Published, err)
+			continue
+		}
+		for port := first; port <= last; port++ {
+			out = append(out, swarmv1.PortConfig{Target: int32(p.Target), Published: port, Protocol: protocol, Mode: mode})
+		}
+	}
+	seen := map[string]bool{}
+	for _, p := range out {
+		k := fmt.Sprintf("%d/%s", p.Published, p.Protocol)
+		if p.Published != 0 && seen[k] {
+			c.fail("ports", "published port %s is used more than once", k)
+		}
+		seen[k] = true
+	}
+	return out
+}
+
+// portRange parses a published port: empty (the cluster chooses), a port, or a range.
+func portRange(s string) (first, last int32, err error) {
+	if s == "" {
+		return 0, 0, nil
+	}
+	a, b, isRange := strings.Cut(s, "-")
+	lo, err := strconv.ParseUint(a, 10, 16)
+	if err != nil {
+		return 0, 0, errors.New("not a port number")
+	}
+	hi := lo
+	if isRange {
+		if hi, err = strconv.ParseUint(b, 10, 16); err != nil || hi < lo {
+			return 0, 0, errors.New("not a port range")
+		}
+	}
+	return int32(lo), int32(hi), nil
+}
+
+// networks are the service's networks, sorted, with their aliases; none when the service is
+// only on the implicit default network (the Stack controller attaches it there).
+func (c *serviceConverter) networks(nets map[string]*types.ServiceNetworkConfig) []swarmv1.NetworkAttachment {
+	if len(nets) == 1 {
+		if cfg, ok := nets["default"]; ok && (cfg == nil || len(cfg.Aliases) == 0) {
+			return nil
+		}
+	}
+	var out []swarmv1.NetworkAttachment
+	for _, n := range sortedKeys(nets) {
+		a := swarmv1.NetworkAttachment{Name: n}
+		if cfg := nets[n]; cfg != nil {
+			a.Aliases = cfg.Aliases
+			var ignored []string
+			if cfg.Ipv4Address != "" {
+				ignored = append(ignored, "ipv4_address")
+			}
+			if cfg.Ipv6Address != "" {
+				ignored = append(ignored, "ipv6_address")
+			}
+			if len(cfg.DriverOpts) > 0 {
+				ignored = append(ignored, "driver_opts")
+			}
+			if cfg.MacAddress != "" {
+				ignored = append(ignored, "mac_address")
+			}
+			if len(cfg.LinkLocalIPs) > 0 {
+				ignored = append(ignored, "link_local_ips")
+			}
+			if len(ignored) > 0 {
+				c.warn("networks.%s: ignoring %s: kubeswarm has no equivalent", n, strings.Join(ignored, ", "))
+			}
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// mounts follow docker's cli/compose/convert/volume.go; the service's short `tmpfs` list
+// (which docker silently drops) becomes tmpfs mounts too.
+func (c *serviceConverter) mounts(vols []types.ServiceVolumeConfig, tmpfs []string) []swarmv1.Mount {
+	var out []swarmv1.Mount
+	for i, v := range vols {
+		key := fmt.Sprintf("volumes[%d]", i)
+		m := swarmv1.Mount{Source: v.Source, Target: v.Target, ReadOnly: v.ReadOnly}
+		optionsOf := func(kind string) {
+			if v.Volume != nil && kind != "volume" {
+				c.fail(key, "volume options are incompatible with type %s", kind)
+			}
+			if v.Bind != nil && kind != "bind" {
+				c.fail(key, "bind options are incompatible with type %s", kind)
+			}
+			if v.Tmpfs != nil && kind != "tmpfs" {
+				c.fail(key, "tmpfs options are incompatible with type %s", kind)
+			}
+		}
+		switch v.Type {
+		case types.VolumeTypeVolume, "":
+			m.Type = swarmv1.MountVolume
+			optionsOf("volume")
+			if v.Volume != nil && (v.Volume.NoCopy || v.Volume.Subpath != "") {
+				m.Volume = &swarmv1.VolumeOptions{NoCopy: v.Volume.NoCopy, Subpath: v.Volume.Subpath}
+			}
+		case types.VolumeTypeBind:
+			m.Type = swarmv1.MountBind
+			optionsOf("bind")
+			if v.Source == "" {
+				c.fail(key, "invalid bind source, source cannot be empty")
+			}
+			if v.Bind != nil && v.Bind.Propagation != "" {
+				m.Bind = &swarmv1.BindOptions{Propagation: v.Bind.Propagation}
+			}
+		case types.VolumeTypeTmpfs:
+			m.Type = swarmv1.MountTmpfs
+			optionsOf("tmpfs")
+			if v.Source != "" {
+				c.fail(key, "invalid tmpfs source, source must be empty")
+			}
+			if v.Tmpfs != nil {
+				var mode *int32
+				if v.Tmpfs.Mode != 0 {
+					mode = ptr.To(octalMode(v.Tmpfs.Mode))
+				}
+				m.Tmpfs = c.tmpfsOptions(key, v.Tmpfs.Size, mode)
+			}
+		default:
+			c.fail(key, "volume type %q is not supported: use volume, bind or tmpfs", v.Type)
+			continue
+		}
+		if !strings.HasPrefix(v.Target, "/") {
+			c.fail(key, "target %q must be an absolute path", v.Target)
+		}
+		out = append(out, m)
+	}
+	for _, t := range tmpfs {
+		target, opts, _ := strings.Cut(t, ":")
+		m := swarmv1.Mount{Type: swarmv1.MountTmpfs, Target: target}
+		var size types.UnitBytes
+		var mode *int32
+		for _, o := range strings.Split(opts, ",") {
+			k, v, _ := strings.Cut(o, "=")
+			switch k {
+			case "":
+			case "size":
+				if err := size.DecodeMapstructure(v); err != nil {
+					c.fail("tmpfs", "%s: invalid size %q", t, v)
+				}
+			case "mode":
+				md, err := strconv.ParseUint(v, 8, 32)
+				if err != nil || md > 0o7777 {
+					c.fail("tmpfs", "%s: invalid mode %q", t, v)
+					continue
+				}
+				mode = ptr.To(int32(mustAtoi(strconv.FormatUint(md, 8))))
+			case "ro":
+				m.ReadOnly = true
+			case "rw":
+			default:
+				c.warn("tmpfs: ignoring option %q of %s", k, target)
+			}
+		}
+		m.Tmpfs = c.tmpfsOptions("tmpfs", size, mode)
+		if !strings.HasPrefix(target, "/") {
+			c.fail("tmpfs", "target %q must be an absolute path", target)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func mustAtoi(s string) int {
+	v, _ := strconv.Atoi(s)
+	return v
+}
+
+func (c *serviceConverter) tmpfsOptions(key string, size types.UnitBytes, mode *int32) *swarmv1.TmpfsOptions {
+	o := &swarmv1.TmpfsOptions{Mode: mode}
+	q, err := memory(size)
+	if err != nil {
+		c.fail(key, "tmpfs size: %v", err)
+	}
+	o.Size = q
+	if o.Size == nil && o.Mode == nil {
+		return nil
+	}
+	return o
+}
+
+type fileRef = types.FileReferenceConfig
+
+func secretRefs(refs []types.ServiceSecretConfig) []fileRef {
+	out := make([]fileRef, len(refs))
+	for i, r := range refs {
+		out[i] = fileRef(r)
+	}
+	return out
+}
+
+func configRefs(refs []types.ServiceConfigObjConfig) []fileRef {
+	out := make([]fileRef, len(refs))
+	for i, r := range refs {
+		out[i] = fileRef(r)
+	}
+	return out
+}
+
+// files are the service's secrets (dir "/run/secrets/") or configs (dir "/"), sorted by source
+// as docker sorts them. A target that is the default (compose-go writes "/run/secrets/<source>"
+// for secrets) is left out, so that the Service controller mounts it the default way.
+func (c *serviceConverter) files(key, dir string, refs []fileRef) []swarmv1.FileReference {
+	var out []swarmv1.FileReference
+	for _, r := range refs {
+		f := swarmv1.FileReference{Source: r.Source, Target: r.Target, UID: r.UID, GID: r.GID}
+		if rel, ok := strings.CutPrefix(f.Target, dir); ok && rel != "" && !strings.Contains(rel, "/") {
+			f.Target = rel
+		}
+		if f.Target == f.Source {
+			f.Target = ""
+		}
+		if r.Mode != nil {
+			if *r.Mode < 0 || *r.Mode > 0o777 {
+				c.fail(key, "%s: mode %o is not a file mode (0 to 0777)", r.Source, *r.Mode)
+			} else {
+				f.Mode = ptr.To(int32(*r.Mode))
+			}
+		}
+		out = append(out, f)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Source < out[j].Source })
+	return out
+}
+
+func ulimits(m map[string]*types.UlimitsConfig) []swarmv1.Ulimit {
+	var out []swarmv1.Ulimit
+	for _, name := range sortedKeys(m) {
+		u := m[name]
+		if u == nil {
+			continue
+		}
+		soft, hard := int64(u.Soft), int64(u.Hard)
+		if u.Single != 0 {
+			soft, hard = int64(u.Single), int64(u.Single)
+		}
+		out = append(out, swarmv1.Ulimit{Name: name, Soft: soft, Hard: hard})
+	}
+	return out
+}
+
+func logging(l *types.LoggingConfig) *swarmv1.Logging {
+	if l == nil || (l.Driver == "" && len(l.Options) == 0) {
+		return nil
+	}
+	return &swarmv1.Logging{Driver: l.Driver, Options: nonEmpty(l.Options)}
+}
+
+// effectiveCapAddCapDrop is docker's opts.EffectiveCapAddCapDrop: capabilities upper-cased with
+// the CAP_ prefix, ALL trumping the others, an added capability not dropped, sorted.
+func effectiveCapAddCapDrop(add, drop []string) (capAdd, capDrop []string) {
+	normalize := func(caps []string) map[string]bool {
+		m := map[string]bool{}
+		for _, c := range caps {
+			c = strings.ToUpper(strings.TrimSpace(c))
+			if c != "ALL" && c != "RESET" && !strings.HasPrefix(c, "CAP_") {
+				c = "CAP_" + c
+			}
+			m[c] = true
+		}
+		if m["ALL"] {
+			m = map[string]bool{"ALL": true}
+		}
+		return m
+	}
+	addCaps, dropCaps := normalize(add), normalize(drop)
+	for c := range dropCaps {
+		if !addCaps[c] && c != "RESET" {
+			capDrop = append(capDrop, c)
+		}
+	}
+	for c := range addCaps {
+		if c != "RESET" {
+			capAdd = append(capAdd, c)
+		}
+	}
+	sort.Strings(capAdd)
+	sort.Strings(capDrop)
+	return capAdd, capDrop
+}
+
+// constraintPattern is the CRD's rule for placement constraints (Placement.constraints).
+var constraintPattern = regexp.MustCompile(`^\s*(node\.(id|hostname|role|ip|platform\.os|platform\.arch)|(node|engine)\.labels\.[^=!\s]+)\s*(==|!=)\s*[^=!\s]([^=!]*[^=!\s])?\s*$`)
+
+var roleConstraint = regexp.MustCompile(`^\s*node\.role\s*(==|!=)\s*(?i:manager|worker)\s*$`)
+
+// deploy converts the deploy section: mode and replicas as docker's convertDeployMode, the
+// update and rollback configs as convertUpdateConfig, the restart policy as
+// convertRestartPolicy (with the service's `restart` when deploy.restart_policy is not set).
+func (c *serviceConverter) deploy(spec *swarmv1.ServiceSpec, s types.ServiceConfig) {
+	d := s.Deploy
+	if d == nil {
+		d = &types.DeployConfig{}
+	}
+	replicas := d.Replicas
+	if replicas == nil {
+		replicas = s.Scale
+	}
+	switch mode := swarmv1.ServiceMode(d.Mode); mode {
+	case "", swarmv1.ModeReplicated, swarmv1.ModeReplicatedJob:
+		if mode != "" {
+			spec.Mode = mode
+		}
+		if replicas != nil {
+			if *replicas < 0 || *replicas > 1<<31-1 {
+				c.fail("deploy.replicas", "%d is not a number of replicas", *replicas)
+			} else {
+				spec.Replicas = ptr.To(int32(*replicas))
+			}
+		}
+	case swarmv1.ModeGlobal, swarmv1.ModeGlobalJob:
+		spec.Mode = mode
+		if d.Replicas != nil {
+			c.fail("deploy.replicas", "replicas can only be used with replicated or replicated-job mode")
+		}
+	default:
+		c.fail("deploy.mode", "unknown mode: %s", d.Mode)
+	}
+	spec.Labels = nonEmpty(d.Labels)
+	switch em := strings.ToLower(d.EndpointMode); em {
+	case "":
+	case "vip", "dnsrr":
+		spec.EndpointMode = em
+	default:
+		c.fail("deploy.endpoint_mode", "unknown endpoint mode %q: must be vip or dnsrr", d.EndpointMode)
+	}
+	spec.UpdateConfig = c.updateConfig("deploy.update_config", d.UpdateConfig)
+	spec.RollbackConfig = c.updateConfig("deploy.rollback_config", d.RollbackConfig)
+	if spec.Mode.IsJob() && (spec.UpdateConfig != nil || spec.RollbackConfig != nil) {
+		c.fail("deploy.update_config", "update and rollback configuration is not supported for jobs")
+	}
+	spec.RestartPolicy = c.restartPolicy(s.Restart, d.RestartPolicy)
+	spec.Resources = c.resources(d.Resources)
+	spec.Placement = c.placement(d.Placement, spec.Mode)
+}
+
+func (c *serviceConverter) updateConfig(key string, u *types.UpdateConfig) *swarmv1.UpdateConfig {
+	if u == nil {
+		return nil
+	}
+	out := &swarmv1.UpdateConfig{
+		Delay:           nonZeroDuration(u.Delay),
+		Monitor:         nonZeroDuration(u.Monitor),
+		MaxFailureRatio: ratio(u.MaxFailureRatio),
+		FailureAction:   swarmv1.FailureAction(u.FailureAction),
+		Order:           swarmv1.UpdateOrder(u.Order),
+	}
+	if u.Parallelism != nil {
+		if *u.Parallelism > 1<<31-1 {
+			c.fail(key+".parallelism", "%d is too large", *u.Parallelism)
+		} else {
+			out.Parallelism = ptr.To(int32(*u.Parallelism))
+		}
+	}
+	switch out.FailureAction {
+	case "", swarmv1.FailureActionPause, swarmv1.FailureActionContinue, swarmv1.FailureActionRollback:
+	default:
+		c.fail(key+".failure_action", "unknown failure action %q: must be pause, continue or rollback", u.FailureAction)
+	}
+	if key == "deploy.rollback_config" && out.FailureAction == swarmv1.FailureActionRollback {
+		c.fail(key+".failure_action", "must be pause or continue: a rollback is never rolled back")
+	}
+	switch out.Order {
+	case "", swarmv1.OrderStopFirst, swarmv1.OrderStartFirst:
+	default:
+		c.fail(key+".order", "unknown order %q: must be stop-first or start-first", u.Order)
+	}
+	if u.MaxFailureRatio < 0 || u.MaxFailureRatio > 1 {
+		c.fail(key+".max_failure_ratio", "%s is not between 0 and 1", out.MaxFailureRatio)
+	}
+	return out
+}
+
+func (c *serviceConverter) restartPolicy(restart string, p *types.RestartPolicy) *swarmv1.RestartPolicy {
+	if p != nil {
+		out := &swarmv1.RestartPolicy{
+			Condition: swarmv1.RestartCondition(p.Condition),
+			Delay:     duration(p.Delay),
+			Window:    duration(p.Window),
+		}
+		switch out.Condition {
+		case "", swarmv1.RestartNone, swarmv1.RestartOnFailure, swarmv1.RestartAny:
+		default:
+			c.fail("deploy.restart_policy.condition", "unknown condition %q: must be none, on-failure or any", p.Condition)
+		}
+		if p.MaxAttempts != nil {
+			if *p.MaxAttempts > 1<<31-1 {
+				c.fail("deploy.restart_policy.max_attempts", "%d is too large", *p.MaxAttempts)
+			} else {
+				out.MaxAttempts = ptr.To(int32(*p.MaxAttempts))
+			}
+		}
+		return out
+	}
+	if restart == "" {
+		return nil
+	}
+	name, count, _ := strings.Cut(restart, ":")
+	var attempts *int32
+	if count != "" {
+		n, err := strconv.ParseInt(count, 10, 32)
+		if err != nil || n < 0 {
+			c.fail("restart", "invalid restart policy: maximum retry count must be a non-negative number")
+			return nil
+		}
+		if n > 0 {
+			attempts = ptr.To(int32(n))
+		}
+	}
+	switch name {
+	case "no":
+		return nil
+	case "always", "unless-stopped":
+		return &swarmv1.RestartPolicy{Condition: swarmv1.RestartAny, MaxAttempts: attempts}
+	case "on-failure":
+		return &swarmv1.RestartPolicy{Condition: swarmv1.RestartOnFailure, MaxAttempts: attempts}
+	default:
+		c.fail("restart", "invalid restart policy: unknown policy '%s' (must be one of 'no', 'always', 'on-failure', or 'unless-stopped')", name)
+		return nil
+	}
+}
+
+func (c *serviceConverter) resources(r types.Resources) *swarmv1.Resources {
+	out := &swarmv1.Resources{}
+	if l := r.Limits; l != nil {
+		lim := &swarmv1.ResourceLimits{}
+		var err error
+		if lim.CPUs, err = cpus(l.NanoCPUs); err != nil {
+			c.fail("deploy.resources.limits.cpus", "%v", err)
+		}
+		if lim.Memory, err = memory(l.MemoryBytes); err != nil {
+			c.fail("deploy.resources.limits.memory", "%v", err)
+		}
+		if l.Pids != 0 {
+			lim.Pids = ptr.To(l.Pids)
+		}
+		if len(l.GenericResources) > 0 {
+			c.fail("deploy.resources.limits.generic_resources", "generic resources can only be reserved")
+		}
+		if *lim != (swarmv1.ResourceLimits{}) {
+			out.Limits = lim
+		}
+	}
+	if rs := r.Reservations; rs != nil {
+		res := &swarmv1.ResourceReservations{}
+		var err error
+		if res.CPUs, err = cpus(rs.NanoCPUs); err != nil {
+			c.fail("deploy.resources.reservations.cpus", "%v", err)
+		}
+		if res.Memory, err = memory(rs.MemoryBytes); err != nil {
+			c.fail("deploy.resources.reservations.memory", "%v", err)
+		}
+		for _, g := range rs.GenericResources {
+			if d := g.DiscreteResourceSpec; d != nil {
+				if d.Kind == "" || d.Value < 1 {
+					c.fail("deploy.resources.reservations.generic_resources", "a discrete resource needs a kind and a value of at least 1")
+					continue
+				}
+				res.GenericResources = append(res.GenericResources, swarmv1.GenericResource{Kind: d.Kind, Value: d.Value})
+			}
+		}
+		if res.CPUs != nil || res.Memory != nil || len(res.GenericResources) > 0 {
+			out.Reservations = res
+		}
+	}
+	if out.Limits == nil && out.Reservations == nil {
+		return nil
+	}
+	return out
+}
+
+func (c *serviceConverter) placement(p types.Placement, mode swarmv1.ServiceMode) *swarmv1.Placement {
+	out := &swarmv1.Placement{Constraints: p.Constraints}
+	for _, con := range p.Constraints {
+		switch {
+		case !constraintPattern.MatchString(con):
+			c.fail("deploy.placement.constraints", "invalid constraint %q: must be KEY==VALUE or KEY!=VALUE with KEY one of node.id, node.hostname, node.role, node.ip, node.platform.os, node.platform.arch, node.labels.<label>, engine.labels.<label>", con)
+		case strings.HasPrefix(strings.TrimSpace(con), "node.role") && !roleConstraint.MatchString(con):
+			c.fail("deploy.placement.constraints", "invalid constraint %q: node.role compares with manager or worker", con)
+		}
+	}
+	for _, pref := range p.Preferences {
+		if !strings.HasPrefix(pref.Spread, "node.labels.") && !strings.HasPrefix(pref.Spread, "engine.labels.") {
+			c.fail("deploy.placement.preferences", "invalid spread %q: must be node.labels.<label> or engine.labels.<label>", pref.Spread)
+			continue
+		}
+		out.Preferences = append(out.Preferences, swarmv1.PlacementPreference{Spread: pref.Spread})
+	}
+	if p.MaxReplicas > 0 {
+		if mode.IsGlobal() {
+			c.fail("deploy.placement.max_replicas_per_node", "is only valid for the replicated and replicated-job modes")
+		}
+		if p.MaxReplicas > 1<<31-1 {
+			c.fail("deploy.placement.max_replicas_per_node", "%d is too large", p.MaxReplicas)
+		} else {
+			out.MaxReplicasPerNode = ptr.To(int32(p.MaxReplicas))
+		}
+	}
+	if len(out.Constraints) == 0 && len(out.Preferences) == 0 && out.MaxReplicasPerNode == nil {
+		return nil
+	}
+	return out
+}
