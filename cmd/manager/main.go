@@ -27,10 +27,11 @@ import (
 	"github.com/kubeswarm/kubeswarm/controllers"
 	"github.com/kubeswarm/kubeswarm/internal/nodes"
 	"github.com/kubeswarm/kubeswarm/internal/translate"
+	"github.com/kubeswarm/kubeswarm/internal/viz"
 )
 
 func main() {
-	var clusterDomain string
+	var clusterDomain, vizAddr string
 	var (
 		metricsAddr, probeAddr, leaderNamespace, nodePortRange, ingressType string
 		managerSelector, nodeName                                           string
@@ -50,6 +51,7 @@ func main() {
 	flag.StringVar(&ingressType, "ingress-service-type", string(corev1.ServiceTypeNodePort), "Kubernetes Service type for ingress-mode ports: NodePort or LoadBalancer.")
 	flag.DurationVar(&nodeFailureTimeout, "node-failure-timeout", 30*time.Second, "How long replicated tasks stay on an unreachable or not-ready node before moving (Kubernetes' default is 5m).")
 	flag.BoolVar(&allowBind, "allow-bind-mounts", false, "Allow bind mounts (hostPath volumes). Off by default: a host path gives a task access to the node.")
+	flag.StringVar(&vizAddr, "viz-bind-address", "", "Address to serve the swarm visualizer on, read-only and without authentication (e.g. 127.0.0.1:8090); empty disables it.")
 	flag.StringVar(&clusterDomain, "cluster-domain", "cluster.local", "The cluster's DNS domain: a stack's services find each other by short names that point at <service>.<namespace>.svc.<domain>.")
 	opts := zap.Options{Development: false}
 	opts.BindFlags(flag.CommandLine)
@@ -130,6 +132,9 @@ func main() {
 	if err := controllers.Setup(mgr, cfg); err != nil {
 		log.Error(err, "unable to set up the controllers")
 		os.Exit(1)
+	}
+	if vizAddr != "" {
+		utilruntime.Must(mgr.Add(&viz.Runnable{Cache: mgr.GetCache(), Options: viz.Options{Address: vizAddr}}))
 	}
 	utilruntime.Must(mgr.AddHealthzCheck("healthz", healthz.Ping))
 	utilruntime.Must(mgr.AddReadyzCheck("readyz", healthz.Ping))
