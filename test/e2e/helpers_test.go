@@ -177,4 +177,6 @@ func readyCondition(s *swarmv1.Service) *metav1.Condition {
 
 var metav1Duration10s = metav1.Duration{Duration: 10 * time.Second}
 
-func metav1ObjectMeta(name, ns string) metav1.ObjectMeta { return metav1.ObjectMeta{Name: name, Namespace: ns} }
+func metav1ObjectMeta(name, ns string) metav1.ObjectMeta {
+	return metav1.ObjectMeta{Name: name, Namespace: ns}
+}
