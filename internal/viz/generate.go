@@ -68,7 +68,7 @@ func (c *Cluster) pod(i int) *corev1.Pod {
 	p := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{
 			Namespace: ns, Name: fmt.Sprintf("%s-5d8f7c-%05d", name, i),
-			Labels: map[string]string{translate.LabelService: name, translate.LabelStack: stack, translate.LabelManagedBy: translate.ManagedByValue},
+			Labels:            map[string]string{translate.LabelService: name, translate.LabelStack: stack, translate.LabelManagedBy: translate.ManagedByValue},
 			CreationTimestamp: metav1.NewTime(c.Now.Add(-time.Duration(c.rng.IntN(86400)) * time.Second)),
 		},
 		Spec: corev1.PodSpec{NodeName: c.KubeNodes[c.rng.IntN(len(c.KubeNodes))].Name,
