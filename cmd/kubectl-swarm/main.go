@@ -4,6 +4,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 
 	"github.com/kubeswarm/kubeswarm/internal/cli"
@@ -11,6 +12,7 @@ import (
 
 func main() {
 	if err := cli.NewRootCommand(cli.DefaultIOStreams()).Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "Error:", err)
 		os.Exit(1)
 	}
 }

@@ -23,18 +23,30 @@ func DefaultIOStreams() genericiooptions.IOStreams {
 // --context, -n/--namespace, …).
 func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	flags := genericclioptions.NewConfigFlags(true)
+	cmd := NewRootCommandWithFactory(streams, &configFactory{flags: flags})
+	flags.AddFlags(cmd.PersistentFlags())
+	return cmd
+}
+
+// NewRootCommandWithFactory is the root command with the given clients (tests pass fakes).
+func NewRootCommandWithFactory(streams genericiooptions.IOStreams, f Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:           "kubectl swarm",
 		Short:         "Docker Swarm's commands on Kubernetes",
 		Long:          "kubectl swarm drives kubeswarm's Service, Stack and Node resources with the docker CLI's swarm commands, verbs and flags.",
 		SilenceUsage:  true,
-		SilenceErrors: false,
+		SilenceErrors: true,
 	}
 	cmd.SetIn(streams.In)
 	cmd.SetOut(streams.Out)
 	cmd.SetErr(streams.ErrOut)
-	flags.AddFlags(cmd.PersistentFlags())
-	cmd.AddCommand(newVersionCommand(streams))
+	cmd.AddCommand(
+		newVersionCommand(streams),
+		newServiceCommand(f, streams),
+		newNodeCommand(f, streams),
+	)
+	addSwarmCommands(cmd, f, streams)
+	addStackCommands(cmd, f, streams)
 	return cmd
 }
 

@@ -1,0 +1,569 @@
+package cli
+
+import (
+	"bufio"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"math/big"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+
+	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+)
+
+// flagError is the docker CLI's (and pflag's) message for a bad flag value.
+func flagError(flag, value string, err error) error {
+	return fmt.Errorf("invalid argument %q for %q flag: %w", value, "--"+flag, err)
+}
+
+var ramRegexp = regexp.MustCompile(`^(\d+(?:\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$`)
+
+// parseBytes reads docker's byte sizes (go-units RAMInBytes): "50M" and "50MiB" are both
+// 50×1024×1024 bytes; a bare number is bytes.
+func parseBytes(s string) (int64, error) {
+	m := ramRegexp.FindStringSubmatch(strings.TrimSpace(s))
+	if m == nil {
+		return 0, fmt.Errorf("invalid size: '%s'", s)
+	}
+	size, err := strconv.ParseFloat(m[1], 64)
+	if err != nil {
+		return 0, fmt.Errorf("invalid size: '%s'", s)
+	}
+	mult := map[string]float64{"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}[strings.ToLower(m[2])]
+	return int64(size * mult), nil
+}
+
+// memoryQuantity is docker's byte size as an exact Kubernetes quantity ("50M" → 50Mi).
+func memoryQuantity(s string) (*resource.Quantity, error) {
+	b, err := parseBytes(s)
+	if err != nil {
+		return nil, err
+	}
+	return resource.NewQuantity(b, resource.BinarySI), nil
+}
+
+// cpuQuantity is docker's decimal CPU count ("0.5", "1.25") as an exact Kubernetes quantity:
+// docker keeps nano-CPUs, so does the quantity.
+func cpuQuantity(s string) (*resource.Quantity, error) {
+	r, ok := new(big.Rat).SetString(s)
+	if !ok {
+		return nil, fmt.Errorf("failed to parse %v as a rational number", s)
+	}
+	nano := r.Mul(r, big.NewRat(1e9, 1))
+	if !nano.IsInt() {
+		return nil, fmt.Errorf("value is too precise")
+	}
+	if nano.Sign() < 0 {
+		return nil, fmt.Errorf("value must be positive")
+	}
+	q := resource.NewScaledQuantity(nano.Num().Int64(), resource.Nano)
+	// Re-parse the canonical text so that the quantity compares and prints as the API returns it.
+	c := resource.MustParse(q.String())
+	return &c, nil
+}
+
+// splitCSV splits docker's comma-separated key=value options; quoted fields may hold commas.
+func splitCSV(s string) ([]string, error) {
+	r := csv.NewReader(strings.NewReader(s))
+	fields, err := r.Read()
+	if err != nil {
+		return nil, err
+	}
+	return fields, nil
+}
+
+// parseBool is docker's boolean option value.
+func parseBool(key, v string) (bool, error) {
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("invalid value for %s: %s", key, v)
+	}
+	return b, nil
+}
+
+// parsePorts reads one --publish value: the short form "[published:]target[/proto]" (ranges
+// "8000-8001:80-81") or the long form "published=8000,target=80,protocol=tcp,mode=host".
+func parsePorts(s string) ([]swarmv1.PortConfig, error) {
+	if strings.Contains(s, "=") {
+		p := swarmv1.PortConfig{Protocol: "tcp", Mode: swarmv1.PortModeIngress}
+		fields, err := splitCSV(s)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range fields {
+			k, v, ok := strings.Cut(f, "=")
+			if !ok {
+				return nil, fmt.Errorf("invalid field %s", f)
+			}
+			switch strings.ToLower(k) {
+			case "mode":
+				switch strings.ToLower(v) {
+				case "ingress", "host":
+					p.Mode = swarmv1.PortMode(strings.ToLower(v))
+				default:
+					return nil, fmt.Errorf("invalid publish mode value (%s): must be either '%s' or '%s'", v, "ingress", "host")
+				}
+			case "target":
+				n, err := portNumber(v)
+				if err != nil {
+					return nil, err
+				}
+				p.Target = n
+			case "published":
+				n, err := portNumber(v)
+				if err != nil {
+					return nil, err
+				}
+				p.Published = n
+			case "protocol":
+				switch strings.ToLower(v) {
+				case "tcp", "udp", "sctp":
+					p.Protocol = strings.ToLower(v)
+				default:
+					return nil, fmt.Errorf("invalid protocol value '%s'", v)
+				}
+			default:
+				return nil, fmt.Errorf("invalid field key %s", k)
+			}
+		}
+		if p.Target == 0 {
+			return nil, fmt.Errorf("missing mandatory field %q", "target")
+		}
+		return []swarmv1.PortConfig{p}, nil
+	}
+	proto := "tcp"
+	spec := s
+	if i := strings.LastIndex(s, "/"); i >= 0 {
+		spec, proto = s[:i], strings.ToLower(s[i+1:])
+		if proto != "tcp" && proto != "udp" && proto != "sctp" {
+			return nil, fmt.Errorf("invalid proto: %s", proto)
+		}
+	}
+	parts := strings.Split(spec, ":")
+	var pub, tgt string
+	switch len(parts) {
+	case 1:
+		tgt = parts[0]
+	case 2:
+		pub, tgt = parts[0], parts[1]
+	default:
+		return nil, fmt.Errorf("hostip is not supported")
+	}
+	tlo, thi, err := portRange(tgt)
+	if err != nil {
+		return nil, err
+	}
+	var plo, phi int32
+	if pub != "" {
+		if plo, phi, err = portRange(pub); err != nil {
+			return nil, err
+		}
+		if phi-plo != thi-tlo && plo != phi {
+			return nil, fmt.Errorf("invalid ranges specified for container and host Ports: %s and %s", tgt, pub)
+		}
+	}
+	var out []swarmv1.PortConfig
+	for i := int32(0); i <= thi-tlo; i++ {
+		p := swarmv1.PortConfig{Target: tlo + i, Protocol: proto, Mode: swarmv1.PortModeIngress}
+		if pub != "" {
+			p.Published = plo
+			if phi != plo {
+				p.Published = plo + i
+			}
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func portNumber(s string) (int32, error) {
+	n, err := strconv.ParseUint(strings.TrimSpace(s), 10, 16)
+	if err != nil {
+		return 0, fmt.Errorf("invalid port: %s", s)
+	}
+	return int32(n), nil
+}
+
+func portRange(s string) (int32, int32, error) {
+	lo, hi, isRange := strings.Cut(s, "-")
+	a, err := portNumber(lo)
+	if err != nil || (a == 0 && !isRange) {
+		if err == nil && a == 0 {
+			return 0, 0, fmt.Errorf("invalid port: %s", s)
+		}
+		return 0, 0, err
+	}
+	if !isRange {
+		return a, a, nil
+	}
+	b, err := portNumber(hi)
+	if err != nil {
+		return 0, 0, err
+	}
+	if b < a {
+		return 0, 0, fmt.Errorf("invalid range specified for port: %s", s)
+	}
+	return a, b, nil
+}
+
+// parseMount reads one --mount value: "type=volume,source=x,target=/y,readonly", …
+func parseMount(s string) (swarmv1.Mount, error) {
+	m := swarmv1.Mount{Type: swarmv1.MountVolume}
+	fields, err := splitCSV(s)
+	if err != nil {
+		return m, err
+	}
+	var volOpts swarmv1.VolumeOptions
+	var bindOpts swarmv1.BindOptions
+	var tmpfsOpts swarmv1.TmpfsOptions
+	hasVol, hasBind, hasTmpfs := false, false, false
+	for _, f := range fields {
+		k, v, hasValue := strings.Cut(f, "=")
+		k = strings.ToLower(k)
+		if !hasValue && k != "readonly" && k != "ro" && k != "volume-nocopy" {
+			return m, fmt.Errorf("invalid field '%s' must be a key=value pair", f)
+		}
+		switch k {
+		case "type":
+			switch v {
+			case "volume", "bind", "tmpfs":
+				m.Type = swarmv1.MountType(v)
+			case "npipe", "cluster", "image":
+				return m, fmt.Errorf("mount type %q is not supported on Kubernetes", v)
+			default:
+				return m, fmt.Errorf("invalid mount type %q", v)
+			}
+		case "source", "src":
+			m.Source = v
+		case "target", "dst", "destination":
+			m.Target = v
+		case "readonly", "ro":
+			m.ReadOnly = true
+			if hasValue {
+				if m.ReadOnly, err = parseBool(k, v); err != nil {
+					return m, err
+				}
+			}
+		case "consistency":
+		case "bind-propagation":
+			bindOpts.Propagation, hasBind = strings.ToLower(v), true
+		case "bind-nonrecursive", "bind-recursive":
+			return m, fmt.Errorf("%s is not supported on Kubernetes", k)
+		case "volume-nocopy":
+			volOpts.NoCopy, hasVol = true, true
+			if hasValue {
+				if volOpts.NoCopy, err = parseBool(k, v); err != nil {
+					return m, err
+				}
+			}
+		case "volume-subpath":
+			volOpts.Subpath, hasVol = v, true
+		case "volume-label":
+			lk, lv, _ := strings.Cut(v, "=")
+			if volOpts.Labels == nil {
+				volOpts.Labels = map[string]string{}
+			}
+			volOpts.Labels[lk], hasVol = lv, true
+		case "volume-driver":
+			volOpts.Driver, hasVol = v, true
+		case "volume-opt":
+			ok, ov, _ := strings.Cut(v, "=")
+			if volOpts.DriverOptions == nil {
+				volOpts.DriverOptions = map[string]string{}
+			}
+			volOpts.DriverOptions[ok], hasVol = ov, true
+		case "tmpfs-size":
+			b, err := parseBytes(v)
+			if err != nil {
+				return m, fmt.Errorf("invalid value for %s: %s", k, v)
+			}
+			tmpfsOpts.Size, hasTmpfs = resource.NewQuantity(b, resource.BinarySI), true
+		case "tmpfs-mode":
+			if _, err := strconv.ParseUint(v, 8, 32); err != nil {
+				return m, fmt.Errorf("invalid value for %s: %s", k, v)
+			}
+			n, _ := strconv.Atoi(v)
+			mode := int32(n)
+			tmpfsOpts.Mode, hasTmpfs = &mode, true
+		default:
+			return m, fmt.Errorf("unexpected key '%s' in '%s'", k, f)
+		}
+	}
+	if m.Target == "" {
+		return m, errors.New("target is required")
+	}
+	switch m.Type {
+	case swarmv1.MountVolume:
+		if hasBind || hasTmpfs {
+			return m, fmt.Errorf("cannot mix 'bind-*' or 'tmpfs-*' options with mount type '%s'", m.Type)
+		}
+		if hasVol {
+			m.Volume = &volOpts
+		}
+	case swarmv1.MountBind:
+		if hasVol || hasTmpfs {
+			return m, fmt.Errorf("cannot mix 'volume-*' or 'tmpfs-*' options with mount type '%s'", m.Type)
+		}
+		if m.Source == "" {
+			return m, errors.New("source is required when specifying bind mount")
+		}
+		if hasBind {
+			m.Bind = &bindOpts
+		}
+	case swarmv1.MountTmpfs:
+		if hasVol || hasBind {
+			return m, fmt.Errorf("cannot mix 'volume-*' or 'bind-*' options with mount type '%s'", m.Type)
+		}
+		if m.Source != "" {
+			return m, errors.New("source must not be specified for tmpfs mounts")
+		}
+		if hasTmpfs {
+			m.Tmpfs = &tmpfsOpts
+		}
+	}
+	return m, nil
+}
+
+// parseFileReference reads --secret / --config: "name" or "source=,target=,uid=,gid=,mode=".
+func parseFileReference(s string) (swarmv1.FileReference, error) {
+	ref := swarmv1.FileReference{}
+	if !strings.Contains(s, "=") {
+		ref.Source = s
+		return ref, nil
+	}
+	fields, err := splitCSV(s)
+	if err != nil {
+		return ref, err
+	}
+	for _, f := range fields {
+		k, v, ok := strings.Cut(f, "=")
+		if !ok {
+			return ref, fmt.Errorf("invalid field '%s' must be a key=value pair", f)
+		}
+		switch strings.ToLower(k) {
+		case "source", "src":
+			ref.Source = v
+		case "target":
+			ref.Target = v
+		case "uid":
+			ref.UID = v
+		case "gid":
+			ref.GID = v
+		case "mode":
+			n, err := strconv.ParseUint(v, 8, 32)
+			if err != nil || n > 0o777 {
+				return ref, fmt.Errorf("invalid mode specified: %v", v)
+			}
+			mode := int32(n)
+			ref.Mode = &mode
+		default:
+			return ref, fmt.Errorf("invalid field in secret request: %s", k)
+		}
+	}
+	if ref.Source == "" {
+		return ref, errors.New("source is required")
+	}
+	return ref, nil
+}
+
+// parseNetwork reads --network: "name" or "name=x,alias=y".
+func parseNetwork(s string) (swarmv1.NetworkAttachment, error) {
+	if !strings.Contains(s, "=") {
+		return swarmv1.NetworkAttachment{Name: s}, nil
+	}
+	n := swarmv1.NetworkAttachment{}
+	fields, err := splitCSV(s)
+	if err != nil {
+		return n, err
+	}
+	for _, f := range fields {
+		k, v, _ := strings.Cut(f, "=")
+		switch strings.ToLower(k) {
+		case "name", "target":
+			n.Name = v
+		case "alias":
+			n.Aliases = append(n.Aliases, v)
+		case "driver-opt":
+		default:
+			return n, fmt.Errorf("invalid field key %s", k)
+		}
+	}
+	if n.Name == "" {
+		return n, errors.New("network name/id is not specified")
+	}
+	return n, nil
+}
+
+// parseKeyValue reads "key=value" ("key" alone is an empty value).
+func parseKeyValue(s string) (string, string) {
+	k, v, _ := strings.Cut(s, "=")
+	return k, v
+}
+
+// parseEnv reads -e: "KEY=VALUE", or "KEY" which takes the value from the local environment, as
+// docker does.
+func parseEnv(s string) (swarmv1.EnvVar, error) {
+	k, v, ok := strings.Cut(s, "=")
+	if k == "" {
+		return swarmv1.EnvVar{}, fmt.Errorf("invalid environment variable: %s", s)
+	}
+	if !ok {
+		v = os.Getenv(k)
+	}
+	return swarmv1.EnvVar{Name: k, Value: v}, nil
+}
+
+// readEnvFile reads an --env-file: KEY=VALUE lines, '#' comments and blank lines skipped.
+func readEnvFile(path string) ([]swarmv1.EnvVar, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []swarmv1.EnvVar
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimLeft(sc.Text(), " \t")
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		e, err := parseEnv(line)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, sc.Err()
+}
+
+// parseHost reads --host "host:ip" (or "host=ip").
+func parseHost(s string) (swarmv1.HostEntry, error) {
+	sep := ":"
+	if strings.Contains(s, "=") {
+		sep = "="
+	}
+	h, ip, ok := strings.Cut(s, sep)
+	if !ok || h == "" || ip == "" {
+		return swarmv1.HostEntry{}, fmt.Errorf("bad format for add-host: %q", s)
+	}
+	return swarmv1.HostEntry{Hostname: h, IP: ip}, nil
+}
+
+// parseUlimit reads --ulimit "nofile=1024:2048" (soft:hard; one number is both).
+func parseUlimit(s string) (swarmv1.Ulimit, error) {
+	name, limits, ok := strings.Cut(s, "=")
+	if !ok {
+		return swarmv1.Ulimit{}, fmt.Errorf("invalid ulimit argument: %s", s)
+	}
+	soft, hard, hasHard := strings.Cut(limits, ":")
+	sv, err := strconv.ParseInt(soft, 10, 64)
+	if err != nil {
+		return swarmv1.Ulimit{}, fmt.Errorf("invalid ulimit soft value: %s", soft)
+	}
+	hv := sv
+	if hasHard {
+		if hv, err = strconv.ParseInt(hard, 10, 64); err != nil {
+			return swarmv1.Ulimit{}, fmt.Errorf("invalid ulimit hard value: %s", hard)
+		}
+	}
+	if sv > hv {
+		return swarmv1.Ulimit{}, fmt.Errorf("ulimit soft limit must be less than or equal to hard limit: %d > %d", sv, hv)
+	}
+	return swarmv1.Ulimit{Name: name, Soft: sv, Hard: hv}, nil
+}
+
+// parseGenericResource reads --generic-resource "kind=value".
+func parseGenericResource(s string) (swarmv1.GenericResource, error) {
+	k, v, ok := strings.Cut(s, "=")
+	n, err := strconv.ParseInt(v, 10, 64)
+	if !ok || k == "" || err != nil || n < 1 {
+		return swarmv1.GenericResource{}, fmt.Errorf("invalid generic resource specification: %s", s)
+	}
+	return swarmv1.GenericResource{Kind: k, Value: n}, nil
+}
+
+var constraintRegexp = regexp.MustCompile(`^\s*([^=!\s]+)\s*(==|!=)\s*(\S.*?)\s*$`)
+
+// validateConstraint checks a --constraint as swarmkit does.
+func validateConstraint(c string) error {
+	m := constraintRegexp.FindStringSubmatch(c)
+	if m == nil {
+		return fmt.Errorf("constraint expected one operator from ==, !=")
+	}
+	key := strings.ToLower(m[1])
+	switch {
+	case key == "node.id", key == "node.hostname", key == "node.role", key == "node.ip",
+		key == "node.platform.os", key == "node.platform.arch":
+	case strings.HasPrefix(key, "node.labels.") && len(key) > len("node.labels."),
+		strings.HasPrefix(key, "engine.labels.") && len(key) > len("engine.labels."):
+	default:
+		return fmt.Errorf("constraint key %q is not supported", m[1])
+	}
+	if key == "node.role" && !strings.EqualFold(m[3], "manager") && !strings.EqualFold(m[3], "worker") {
+		return fmt.Errorf("invalid constraint value for node.role: %q (manager or worker)", m[3])
+	}
+	return nil
+}
+
+// parsePlacementPref reads --placement-pref "spread=node.labels.zone".
+func parsePlacementPref(s string) (swarmv1.PlacementPreference, error) {
+	k, v, ok := strings.Cut(s, "=")
+	if !ok {
+		return swarmv1.PlacementPreference{}, errors.New("placement preference must be of the format \"<strategy>=<arg>\"")
+	}
+	if k != "spread" {
+		return swarmv1.PlacementPreference{}, fmt.Errorf("unsupported placement preference %s (only spread is supported)", k)
+	}
+	if !strings.HasPrefix(v, "node.labels.") && !strings.HasPrefix(v, "engine.labels.") {
+		return swarmv1.PlacementPreference{}, fmt.Errorf("invalid spread descriptor %q (node.labels.<label> or engine.labels.<label>)", v)
+	}
+	return swarmv1.PlacementPreference{Spread: v}, nil
+}
+
+// shellSplit splits a command line as docker's shlex does for --entrypoint and --args.
+func shellSplit(s string) ([]string, error) {
+	var out []string
+	var cur strings.Builder
+	inWord, quote, escape := false, rune(0), false
+	for _, r := range s {
+		switch {
+		case escape:
+			cur.WriteRune(r)
+			escape = false
+		case r == '\\' && quote != '\'':
+			escape, inWord = true, true
+		case quote != 0:
+			if r == quote {
+				quote = 0
+			} else {
+				cur.WriteRune(r)
+			}
+		case r == '\'' || r == '"':
+			quote, inWord = r, true
+		case r == ' ' || r == '\t' || r == '\n':
+			if inWord {
+				out = append(out, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		default:
+			cur.WriteRune(r)
+			inWord = true
+		}
+	}
+	if quote != 0 {
+		return nil, errors.New("EOF found when expecting closing quote")
+	}
+	if escape {
+		return nil, errors.New("EOF found after escape character")
+	}
+	if inWord {
+		out = append(out, cur.String())
+	}
+	return out, nil
+}

@@ -1,0 +1,568 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+)
+
+// fieldManager is the plugin's field manager: what it writes shows as kubectl-swarm's.
+const fieldManager = "kubectl-swarm"
+
+func newServiceCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "service",
+		Short: "Manage Swarm services",
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	cmd.AddCommand(
+		newServiceCreateCommand(f, streams),
+		newServiceUpdateCommand(f, streams),
+		newServiceLsCommand(f, streams),
+		newServicePsCommand(f, streams),
+		newServiceInspectCommand(f, streams),
+		newServiceRmCommand(f, streams),
+		newServiceScaleCommand(f, streams),
+		newServiceRollbackCommand(f, streams),
+		newServiceLogsCommand(f, streams),
+	)
+	return cmd
+}
+
+// waitOptions are the flags of commands that wait for convergence.
+type waitOptions struct {
+	detach  bool
+	quiet   bool
+	timeout time.Duration
+	// stable is how long tasks must keep running before the service counts as converged; nil:
+	// the service's update monitor (5 s by default), as docker waits.
+	stable *time.Duration
+	// poll is the interval between two looks at the service.
+	poll time.Duration
+}
+
+func (w *waitOptions) addFlags(cmd *cobra.Command, detachDefault bool) {
+	cmd.Flags().BoolVarP(&w.detach, "detach", "d", detachDefault, "Exit immediately instead of waiting for the service to converge")
+	cmd.Flags().BoolVarP(&w.quiet, "quiet", "q", false, "Suppress progress output")
+	cmd.Flags().DurationVar(&w.timeout, "timeout", 5*time.Minute, "How long to wait for the service to converge (kubectl-swarm only)")
+}
+
+// getService finds a service by name, or by a unique prefix of its ID as docker does.
+func getService(ctx context.Context, c client.Client, ns, ref string) (*swarmv1.Service, error) {
+	s := &swarmv1.Service{}
+	err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: ref}, s)
+	if err == nil {
+		return s, nil
+	}
+	if !apierrors.IsNotFound(err) && !apierrors.IsBadRequest(err) && !apierrors.IsInvalid(err) {
+		return nil, fmt.Errorf("reading service %s: %w", ref, err)
+	}
+	list := &swarmv1.ServiceList{}
+	if err := c.List(ctx, list, client.InNamespace(ns)); err != nil {
+		return nil, fmt.Errorf("listing services: %w", err)
+	}
+	var found []*swarmv1.Service
+	for i := range list.Items {
+		id := shortID(string(list.Items[i].UID), true)
+		if id != "" && strings.HasPrefix(id, strings.ReplaceAll(ref, "-", "")) && len(ref) >= 1 {
+			found = append(found, &list.Items[i])
+		}
+	}
+	switch len(found) {
+	case 1:
+		return found[0], nil
+	case 0:
+		return nil, fmt.Errorf("no such service: %s", ref)
+	}
+	return nil, fmt.Errorf("service %s is ambiguous (%d matches found)", ref, len(found))
+}
+
+// checkPortsFree refuses published ingress ports that another service already publishes, as
+// Swarm does, before anything is written.
+func checkPortsFree(ctx context.Context, c client.Client, ns, name string, spec *swarmv1.ServiceSpec) error {
+	type key struct {
+		port  int32
+		proto string
+	}
+	want := map[key]bool{}
+	for _, p := range spec.Ports {
+		if p.Published != 0 && p.Mode != swarmv1.PortModeHost {
+			want[key{p.Published, protoOf(p.Protocol)}] = true
+		}
+	}
+	if len(want) == 0 {
+		return nil
+	}
+	list := &swarmv1.ServiceList{}
+	if err := c.List(ctx, list, client.InNamespace(ns)); err != nil {
+		return fmt.Errorf("listing services: %w", err)
+	}
+	for _, s := range list.Items {
+		if s.Name == name {
+			continue
+		}
+		for _, p := range s.Spec.Ports {
+			if p.Published != 0 && p.Mode != swarmv1.PortModeHost && want[key{p.Published, protoOf(p.Protocol)}] {
+				return fmt.Errorf("port %d is already in use by service %s", p.Published, s.Name)
+			}
+		}
+	}
+	return nil
+}
+
+func protoOf(p string) string {
+	if p == "" {
+		return "tcp"
+	}
+	return p
+}
+
+// ---- create ----
+
+// ServiceCreateOptions is `service create [OPTIONS] IMAGE [COMMAND] [ARG...]`.
+type ServiceCreateOptions struct {
+	genericiooptions.IOStreams
+	factory Factory
+	flags   serviceFlags
+	wait    waitOptions
+	changed changedFunc
+	rnd     *rand.Rand
+
+	namespace string
+	service   *swarmv1.Service
+}
+
+func newServiceCreateCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &ServiceCreateOptions{IOStreams: streams, factory: f}
+	cmd := &cobra.Command{
+		Use:   "create [OPTIONS] IMAGE [COMMAND] [ARG...]",
+		Short: "Create a new service",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(cmd, args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	cmd.Flags().SetInterspersed(false)
+	o.flags.addFlags(cmd.Flags())
+	o.wait.addFlags(cmd, false)
+	return cmd
+}
+
+// Complete builds the Service from the flags and arguments.
+func (o *ServiceCreateOptions) Complete(cmd *cobra.Command, args []string) error {
+	o.changed = cmd.Flags().Changed
+	ns, err := o.factory.Namespace()
+	if err != nil {
+		return err
+	}
+	o.namespace = ns
+	spec := swarmv1.ServiceSpec{Image: args[0], Command: nilIfEmpty(args[1:])}
+	if err := o.flags.apply(&spec, o.changed); err != nil {
+		return err
+	}
+	o.service = &swarmv1.Service{
+		TypeMeta:   metav1.TypeMeta{APIVersion: swarmv1.GroupVersion.String(), Kind: "Service"},
+		ObjectMeta: metav1.ObjectMeta{Name: o.flags.name, Namespace: ns},
+		Spec:       spec,
+	}
+	return nil
+}
+
+// Validate checks what the API server would refuse, so nothing is written on bad input.
+func (o *ServiceCreateOptions) Validate() error {
+	if n := o.service.Name; n != "" && !isDNSLabel(n) {
+		return flagError("name", n, fmt.Errorf("a service name must be a DNS label (lower-case letters, digits and '-', starting with a letter, at most 63 characters)"))
+	}
+	return validateSpec(&o.service.Spec)
+}
+
+func isDNSLabel(s string) bool {
+	if len(s) == 0 || len(s) > 63 || s[0] < 'a' || s[0] > 'z' || s[len(s)-1] == '-' {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// validateSpec checks the rules the CRD checks (so that the error reads like docker's).
+func validateSpec(s *swarmv1.ServiceSpec) error {
+	if s.Image == "" {
+		return errors.New("image is required")
+	}
+	if s.EndpointMode == "dnsrr" {
+		for _, p := range s.Ports {
+			if p.Mode != swarmv1.PortModeHost {
+				return errors.New("port published with ingress mode can't be used with dnsrr mode")
+			}
+		}
+	}
+	seen := map[string]bool{}
+	for _, p := range s.Ports {
+		if p.Published == 0 {
+			continue
+		}
+		k := fmt.Sprintf("%d/%s", p.Published, protoOf(p.Protocol))
+		if seen[k] {
+			return fmt.Errorf("duplicate published port %s", k)
+		}
+		seen[k] = true
+	}
+	if s.Mode.IsJob() && (s.UpdateConfig != nil || s.RollbackConfig != nil) {
+		return errors.New("update and rollback configuration is not supported for jobs")
+	}
+	return nil
+}
+
+// Run creates the Service (with a generated name when --name is absent) and waits unless -d.
+func (o *ServiceCreateOptions) Run(ctx context.Context) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	c, err := o.factory.Client()
+	if err != nil {
+		return err
+	}
+	if err := checkPortsFree(ctx, c, o.namespace, o.service.Name, &o.service.Spec); err != nil {
+		return err
+	}
+	if o.service.Name == "" {
+		rnd := o.rnd
+		if rnd == nil {
+			rnd = rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0))
+		}
+		for i := 0; ; i++ {
+			name := randomName(rnd)
+			if i > 5 {
+				name += strconv.Itoa(rnd.IntN(10))
+			}
+			err := c.Get(ctx, client.ObjectKey{Namespace: o.namespace, Name: name}, &swarmv1.Service{})
+			if apierrors.IsNotFound(err) {
+				o.service.Name = name
+				break
+			}
+			if err != nil {
+				return fmt.Errorf("reading service %s: %w", name, err)
+			}
+		}
+	}
+	if err := c.Create(ctx, o.service, client.FieldOwner(fieldManager)); err != nil {
+		if apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("service %s already exists", o.service.Name)
+		}
+		return fmt.Errorf("creating service %s: %w", o.service.Name, err)
+	}
+	id := shortID(string(o.service.UID), true)
+	if id == "" {
+		id = o.service.Name
+	}
+	fmt.Fprintln(o.Out, id)
+	if o.wait.detach {
+		return nil
+	}
+	return waitForService(ctx, o.factory, o.IOStreams, o.namespace, o.service.Name, &o.wait, "")
+}
+
+// ---- update ----
+
+// ServiceUpdateOptions is `service update [OPTIONS] SERVICE`.
+type ServiceUpdateOptions struct {
+	genericiooptions.IOStreams
+	factory Factory
+	flags   serviceFlags
+	wait    waitOptions
+	changed changedFunc
+	others  []string
+
+	namespace, ref string
+}
+
+func newServiceUpdateCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &ServiceUpdateOptions{IOStreams: streams, factory: f, flags: serviceFlags{update: true}}
+	cmd := &cobra.Command{
+		Use:   "update [OPTIONS] SERVICE",
+		Short: "Update a service",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(cmd, args); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	o.flags.addFlags(cmd.Flags())
+	o.wait.addFlags(cmd, false)
+	return cmd
+}
+
+// Complete reads the arguments and which flags were given.
+func (o *ServiceUpdateOptions) Complete(cmd *cobra.Command, args []string) error {
+	o.changed = cmd.Flags().Changed
+	o.ref = args[0]
+	cmd.Flags().Visit(func(fl *pflag.Flag) {
+		switch fl.Name {
+		case "detach", "quiet", "rollback", "timeout":
+		default:
+			o.others = append(o.others, fl.Name)
+		}
+	})
+	ns, err := o.factory.Namespace()
+	o.namespace = ns
+	return err
+}
+
+// Validate refuses --rollback with other flags, as docker does.
+func (o *ServiceUpdateOptions) Validate() error {
+	if o.flags.rollback && len(o.others) > 0 {
+		return errors.New("other flags may not be combined with --rollback")
+	}
+	return nil
+}
+
+// Run changes the Service's spec (or requests a rollback) and waits unless -d.
+func (o *ServiceUpdateOptions) Run(ctx context.Context) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if o.flags.rollback {
+		return rollbackService(ctx, o.factory, o.IOStreams, o.namespace, o.ref, &o.wait)
+	}
+	c, err := o.factory.Client()
+	if err != nil {
+		return err
+	}
+	svc, err := getService(ctx, c, o.namespace, o.ref)
+	if err != nil {
+		return err
+	}
+	spec := svc.Spec.DeepCopy()
+	if err := o.flags.apply(spec, o.changed); err != nil {
+		return err
+	}
+	if err := validateSpec(spec); err != nil {
+		return err
+	}
+	if err := checkPortsFree(ctx, c, o.namespace, svc.Name, spec); err != nil {
+		return err
+	}
+	svc.Spec = *spec
+	if err := c.Update(ctx, svc, client.FieldOwner(fieldManager)); err != nil {
+		return fmt.Errorf("updating service %s: %w", svc.Name, err)
+	}
+	fmt.Fprintln(o.Out, o.ref)
+	if o.wait.detach {
+		return nil
+	}
+	return waitForService(ctx, o.factory, o.IOStreams, o.namespace, svc.Name, &o.wait, "")
+}
+
+// ---- rm ----
+
+func newServiceRmCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	return &cobra.Command{
+		Use:     "rm SERVICE [SERVICE...]",
+		Aliases: []string{"remove"},
+		Short:   "Remove one or more services",
+		Args:    cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := contextOf(cmd)
+			c, err := f.Client()
+			if err != nil {
+				return err
+			}
+			ns, err := f.Namespace()
+			if err != nil {
+				return err
+			}
+			var errs []error
+			for _, ref := range args {
+				svc, err := getService(ctx, c, ns, ref)
+				if err == nil {
+					err = client.IgnoreNotFound(c.Delete(ctx, svc, client.PropagationPolicy(metav1.DeletePropagationForeground)))
+				}
+				if err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				fmt.Fprintln(streams.Out, ref)
+			}
+			return errors.Join(errs...)
+		},
+	}
+}
+
+func contextOf(cmd *cobra.Command) context.Context {
+	if ctx := cmd.Context(); ctx != nil {
+		return ctx
+	}
+	return context.Background()
+}
+
+// ---- scale ----
+
+// ServiceScaleOptions is `service scale SERVICE=REPLICAS...`.
+type ServiceScaleOptions struct {
+	genericiooptions.IOStreams
+	factory   Factory
+	wait      waitOptions
+	namespace string
+	targets   []scaleTarget
+}
+
+type scaleTarget struct {
+	ref      string
+	replicas int32
+}
+
+func newServiceScaleCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &ServiceScaleOptions{IOStreams: streams, factory: f}
+	cmd := &cobra.Command{
+		Use:   "scale SERVICE=REPLICAS [SERVICE=REPLICAS...]",
+		Short: "Scale one or multiple replicated services",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(args); err != nil {
+				return err
+			}
+			return o.Run(contextOf(cmd))
+		},
+	}
+	cmd.Flags().BoolVarP(&o.wait.detach, "detach", "d", false, "Exit immediately instead of waiting for the service to converge")
+	cmd.Flags().DurationVar(&o.wait.timeout, "timeout", 5*time.Minute, "How long to wait for the services to converge (kubectl-swarm only)")
+	return cmd
+}
+
+// Complete parses every SERVICE=REPLICAS first, so that a bad one changes nothing.
+func (o *ServiceScaleOptions) Complete(args []string) error {
+	for _, a := range args {
+		name, n, ok := strings.Cut(a, "=")
+		if !ok || name == "" {
+			return fmt.Errorf("invalid scale specifier '%s'.\nSee 'kubectl swarm service scale --help'.\n\nUsage:  kubectl swarm service scale SERVICE=REPLICAS [SERVICE=REPLICAS...]", a)
+		}
+		v, err := strconv.ParseUint(n, 10, 31)
+		if err != nil {
+			return fmt.Errorf("invalid replicas value %s: %w", n, err)
+		}
+		o.targets = append(o.targets, scaleTarget{ref: name, replicas: int32(v)})
+	}
+	ns, err := o.factory.Namespace()
+	o.namespace = ns
+	return err
+}
+
+// Run checks every service, then sets replicas, and waits for each unless -d.
+func (o *ServiceScaleOptions) Run(ctx context.Context) error {
+	c, err := o.factory.Client()
+	if err != nil {
+		return err
+	}
+	var svcs []*swarmv1.Service
+	for _, t := range o.targets {
+		svc, err := getService(ctx, c, o.namespace, t.ref)
+		if err != nil {
+			return err
+		}
+		if m := svc.Spec.Mode; m != "" && m != swarmv1.ModeReplicated && m != swarmv1.ModeReplicatedJob {
+			return fmt.Errorf("scale can only be used with replicated or replicated-job mode")
+		}
+		svcs = append(svcs, svc)
+	}
+	for i, svc := range svcs {
+		patch := client.MergeFrom(svc.DeepCopy())
+		svc.Spec.Replicas = ptr.To(o.targets[i].replicas)
+		if err := c.Patch(ctx, svc, patch, client.FieldOwner(fieldManager)); err != nil {
+			return fmt.Errorf("scaling service %s: %w", svc.Name, err)
+		}
+		fmt.Fprintf(o.Out, "%s scaled to %d\n", o.targets[i].ref, o.targets[i].replicas)
+	}
+	if o.wait.detach {
+		return nil
+	}
+	var errs []error
+	for _, svc := range svcs {
+		if err := waitForService(ctx, o.factory, o.IOStreams, o.namespace, svc.Name, &o.wait, ""); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ---- rollback ----
+
+func newServiceRollbackCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	w := &waitOptions{}
+	cmd := &cobra.Command{
+		Use:   "rollback [OPTIONS] SERVICE",
+		Short: "Revert changes to a service's configuration",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ns, err := f.Namespace()
+			if err != nil {
+				return err
+			}
+			return rollbackService(contextOf(cmd), f, streams, ns, args[0], w)
+		},
+	}
+	w.addFlags(cmd, false)
+	return cmd
+}
+
+// rollbackService requests a rollback: the annotation swarm.kubeswarm.io/rollback gets a new
+// value, and the operator swaps spec and status.previousSpec once for it.
+func rollbackService(ctx context.Context, f Factory, streams genericiooptions.IOStreams, ns, ref string, w *waitOptions) error {
+	c, err := f.Client()
+	if err != nil {
+		return err
+	}
+	svc, err := getService(ctx, c, ns, ref)
+	if err != nil {
+		return err
+	}
+	if svc.Status.PreviousSpec == nil {
+		return fmt.Errorf("service %s does not have a previous spec", svc.Name)
+	}
+	value := strconv.FormatInt(f.Clock().Now().UnixNano(), 10)
+	if value == svc.Annotations[swarmv1.AnnotationRollback] || value == svc.Status.LastRollbackRequest {
+		value += "-1"
+	}
+	patch := client.MergeFrom(svc.DeepCopy())
+	if svc.Annotations == nil {
+		svc.Annotations = map[string]string{}
+	}
+	svc.Annotations[swarmv1.AnnotationRollback] = value
+	if err := c.Patch(ctx, svc, patch, client.FieldOwner(fieldManager)); err != nil {
+		return fmt.Errorf("requesting a rollback of service %s: %w", svc.Name, err)
+	}
+	fmt.Fprintln(streams.Out, ref)
+	if w.detach {
+		return nil
+	}
+	return waitForService(ctx, f, streams, ns, svc.Name, w, value)
+}

@@ -1,0 +1,356 @@
+package cli
+
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+)
+
+func seedServices() []*swarmv1.Service {
+	return []*swarmv1.Service{
+		makeService("web").Replicas(3).Ports(swarmv1.PortConfig{Published: 8000, Target: 80}).Status(2, 3, "*:8000->80/tcp").Obj(),
+		makeService("web10").Replicas(1).Image("nginx:1.27@sha256:abcdef").Status(1, 1, "").Obj(),
+		makeService("web2").Mode(swarmv1.ModeGlobal).Status(3, 3, "").Obj(),
+		makeService("redis").Replicas(3).Image("redis:3.0.6").Status(3, 3, "").Obj(),
+		func() *swarmv1.Service {
+			s := makeService("job").Mode(swarmv1.ModeReplicatedJob).Replicas(10).Obj()
+			s.Status.Replicas = "2/2 (4/10 completed)"
+			s.Spec.Labels = map[string]string{"tier": "batch"}
+			return s
+		}(),
+	}
+}
+
+func factoryWith(svcs []*swarmv1.Service, pods ...*corev1.Pod) *testFactory {
+	var objs []clientObject
+	for _, s := range svcs {
+		objs = append(objs, s)
+	}
+	for _, p := range pods {
+		objs = append(objs, p)
+	}
+	return newTestFactory(objs...)
+}
+
+func TestServiceLs(t *testing.T) {
+	f := factoryWith(seedServices())
+	cases := []struct{ name, golden string }{
+		{"", "service_ls"},
+		{"--format={{.Name}}: {{.Replicas}}", "service_ls_template"},
+		{"--format=table {{.Name}}\t{{.Image}}", "service_ls_table_template"},
+		{"--format=json", "service_ls_json"},
+		{"-q", "service_ls_quiet"},
+		{"--filter=mode=global", "service_ls_filter_mode"},
+		{"--filter=name=web1", "service_ls_filter_name"},
+		{"--filter=label=tier=batch", "service_ls_filter_label"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.golden, func(t *testing.T) {
+			args := []string{"service", "ls"}
+			if tc.name != "" {
+				args = append(args, tc.name)
+			}
+			out, _, err := run(t, f, args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden(t, tc.golden, out)
+		})
+	}
+	if _, _, err := run(t, f, "service", "ls", "--filter", "color=red"); err == nil || err.Error() != "invalid filter 'color'" {
+		t.Errorf("unknown filter: %v", err)
+	}
+}
+
+func TestServicePs(t *testing.T) {
+	svc := makeService("web").Replicas(3).Obj()
+	old := makePod("web", "web-abc-old", "worker1", 3*time.Hour, true)
+	old.DeletionTimestamp = ptr.To(metav1.NewTime(testNow.Add(-10 * time.Second)))
+	old.Finalizers = []string{"test"}
+	pending := makePod("web", "web-abc-3", "", 5*time.Second, false)
+	pending.Status = corev1.PodStatus{Phase: corev1.PodPending, Conditions: []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse,
+		Message: "0/3 nodes are available"}}}
+	crash := makePod("web", "web-abc-4", "worker2", 2*time.Minute, false)
+	crash.Status.ContainerStatuses[0].State = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}}
+	crash.Status.ContainerStatuses[0].LastTerminationState = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1, FinishedAt: metav1.NewTime(testNow.Add(-30 * time.Second))}}
+	host := makePod("web", "web-abc-5", "worker1", 26*time.Hour, true)
+	host.Spec.Containers[0].Ports = []corev1.ContainerPort{{ContainerPort: 80, HostPort: 8000, Protocol: corev1.ProtocolTCP}}
+	f := factoryWith([]*swarmv1.Service{svc},
+		makePod("web", "web-abc-1", "manager1", 5*time.Minute, true),
+		makePod("web", "web-abc-2", "worker1", 4*time.Minute, false),
+		old, pending, crash, host,
+	)
+	out, _, err := run(t, f, "service", "ps", "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "service_ps", out)
+
+	out, _, err = run(t, f, "service", "ps", "--filter", "desired-state=running", "--no-trunc", "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "service_ps_running_notrunc", out)
+
+	if _, _, err := run(t, f, "service", "ps", "nope"); err == nil || err.Error() != "no such service: nope" {
+		t.Errorf("unknown service: %v", err)
+	}
+}
+
+func TestServicePsGlobal(t *testing.T) {
+	svc := makeService("agent").Mode(swarmv1.ModeGlobal).Obj()
+	f := factoryWith([]*swarmv1.Service{svc},
+		makePod("agent", "agent-x", "worker2", time.Minute, true),
+		makePod("agent", "agent-y", "manager1", time.Minute, true),
+		makePod("agent", "agent-z", "worker1", 10*time.Second, false),
+	)
+	out, _, err := run(t, f, "service", "ps", "--format", "{{.Name}} {{.Node}} {{.CurrentState}}", "agent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "agent.manager1 manager1 Running About a minute ago\nagent.worker1 worker1 Starting 10 seconds ago\nagent.worker2 worker2 Running About a minute ago\n"
+	if diff := cmp.Diff(want, out); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+func TestServiceInspect(t *testing.T) {
+	svc := makeService("redis").Replicas(3).Image("redis:3.0.6").Obj()
+	svc.Spec.UpdateConfig = &swarmv1.UpdateConfig{Delay: &metav1.Duration{Duration: 10 * time.Second}}
+	svc.Spec.Ports = []swarmv1.PortConfig{{Published: 8000, Target: 80}}
+	f := factoryWith([]*swarmv1.Service{svc})
+	out, _, err := run(t, f, "service", "inspect", "--pretty", "redis")
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "service_inspect_pretty", out)
+	out, _, err = run(t, f, "service", "inspect", "redis")
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "service_inspect", out)
+	out, _, err = run(t, f, "service", "inspect", "-f", "{{.Spec.Name}} {{.Spec.image}}", "redis")
+	if err != nil || out != "redis redis:3.0.6\n" {
+		t.Errorf("inspect -f = %q, %v", out, err)
+	}
+}
+
+func TestServiceCreateGeneratedNameAndPortInUse(t *testing.T) {
+	f := factoryWith([]*swarmv1.Service{makeService("nginx").Ports(swarmv1.PortConfig{Published: 8000, Target: 80}).Obj()})
+	_, _, err := run(t, f, "service", "create", "-d", "--name", "web", "-p", "8000:80", "nginx")
+	if err == nil || err.Error() != "port 8000 is already in use by service nginx" {
+		t.Fatalf("create with a used port: %v", err)
+	}
+	// Host-mode and another protocol do not clash.
+	if _, _, err := run(t, f, "service", "create", "-d", "--name", "web", "-p", "8000:80/udp", "--publish", "mode=host,published=8000,target=80", "nginx"); err != nil {
+		t.Fatalf("udp and host mode: %v", err)
+	}
+
+	o := &ServiceCreateOptions{factory: f, rnd: rand.New(rand.NewPCG(1, 2))}
+	streams, _, out, _ := newStreams()
+	o.IOStreams = streams
+	cmd := &cobra.Command{}
+	o.flags.addFlags(cmd.Flags())
+	o.wait.detach = true
+	if err := o.Complete(cmd, []string{"nginx"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Run(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	name := strings.TrimSpace(out.String())
+	if !isDNSLabel(name) || !strings.Contains(name, "-") {
+		t.Errorf("generated name %q is not adjective-name", name)
+	}
+	getTestService(t, f, name)
+}
+
+func TestServiceUpdate(t *testing.T) {
+	svc := makeService("web").Replicas(5).Ports(swarmv1.PortConfig{Published: 8000, Target: 80, Protocol: "tcp", Mode: "ingress"}).Obj()
+	svc.Spec.Env = []swarmv1.EnvVar{{Name: "A", Value: "1"}, {Name: "B", Value: "2"}}
+	svc.Spec.Placement = &swarmv1.Placement{Constraints: []string{"node.role==worker"}}
+	f := factoryWith([]*swarmv1.Service{svc, makeService("other").Ports(swarmv1.PortConfig{Published: 9000, Target: 80}).Obj()})
+
+	out, _, err := run(t, f, "service", "update", "-d", "--publish-rm", "8000:80", "--publish-add", "8080:80", "--env-add", "B=3",
+		"--env-rm", "A", "--constraint-rm", "node.role==worker", "--constraint-add", "node.labels.zone==a", "--image", "nginx:1.27",
+		"--args", "nginx -g 'daemon off;'", "--force", "--label-add", "x=y", "--update-delay", "10s", "web")
+	if err != nil || out != "web\n" {
+		t.Fatalf("update: %q %v", out, err)
+	}
+	got := getTestService(t, f, "web").Spec
+	want := svc.Spec.DeepCopy()
+	want.Image = "nginx:1.27"
+	want.Command = []string{"nginx", "-g", "daemon off;"}
+	want.Ports = []swarmv1.PortConfig{{Published: 8080, Target: 80, Protocol: "tcp", Mode: "ingress"}}
+	want.Env = []swarmv1.EnvVar{{Name: "B", Value: "3"}}
+	want.Placement = &swarmv1.Placement{Constraints: []string{"node.labels.zone==a"}}
+	want.ForceUpdate = 1
+	want.Labels = map[string]string{"x": "y"}
+	want.UpdateConfig = &swarmv1.UpdateConfig{Delay: &metav1.Duration{Duration: 10 * time.Second}}
+	if diff := cmp.Diff(*want, got); diff != "" {
+		t.Errorf("spec (-want +got):\n%s", diff)
+	}
+
+	before := getTestService(t, f, "web")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--publish-add", "9000:80", "web"}, "port 9000 is already in use by service other"},
+		{[]string{"--mode", "global", "web"}, "service mode change is not allowed"},
+		{[]string{"--rollback", "--image", "x", "web"}, "other flags may not be combined with --rollback"},
+		{[]string{"--replicas", "x", "web"}, `invalid argument "x" for "--replicas" flag`},
+		{[]string{"--image", "x", "nope"}, "no such service: nope"},
+	} {
+		_, _, err := run(t, f, append([]string{"service", "update", "-d"}, tc.args...)...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("update %v: got %v, want %q", tc.args, err, tc.want)
+		}
+	}
+	after := getTestService(t, f, "web")
+	if diff := cmp.Diff(before.Spec, after.Spec); diff != "" {
+		t.Errorf("a failed update changed the spec:\n%s", diff)
+	}
+}
+
+func TestServiceScaleRollbackRm(t *testing.T) {
+	f := factoryWith([]*swarmv1.Service{
+		makeService("web").Replicas(2).Previous(swarmv1.ServiceSpec{Image: "nginx:old"}).Obj(),
+		makeService("db").Replicas(1).Obj(),
+		makeService("agent").Mode(swarmv1.ModeGlobal).Obj(),
+	})
+	out, _, err := run(t, f, "service", "scale", "-d", "web=4", "db=2")
+	if err != nil || out != "web scaled to 4\ndb scaled to 2\n" {
+		t.Fatalf("scale: %q %v", out, err)
+	}
+	if r := getTestService(t, f, "web").Spec.Replicas; *r != 4 {
+		t.Errorf("replicas %d, want 4", *r)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"web=x"}, "invalid replicas value x"},
+		{[]string{"web"}, "invalid scale specifier 'web'"},
+		{[]string{"web=3", "agent=2"}, "scale can only be used with replicated or replicated-job mode"},
+		{[]string{"web=3", "nope=2"}, "no such service: nope"},
+	} {
+		_, _, err := run(t, f, append([]string{"service", "scale", "-d"}, tc.args...)...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("scale %v: got %v, want %q", tc.args, err, tc.want)
+		}
+	}
+	if r := getTestService(t, f, "web").Spec.Replicas; *r != 4 {
+		t.Errorf("a failed scale changed web's replicas to %d", *r)
+	}
+
+	out, _, err = run(t, f, "service", "rollback", "-d", "web")
+	if err != nil || out != "web\n" {
+		t.Fatalf("rollback: %q %v", out, err)
+	}
+	first := getTestService(t, f, "web").Annotations[swarmv1.AnnotationRollback]
+	if first == "" {
+		t.Fatal("rollback annotation not set")
+	}
+	if _, _, err := run(t, f, "service", "update", "--rollback", "-d", "web"); err != nil {
+		t.Fatal(err)
+	}
+	if second := getTestService(t, f, "web").Annotations[swarmv1.AnnotationRollback]; second == first {
+		t.Errorf("a second rollback kept the value %q", second)
+	}
+	if _, _, err := run(t, f, "service", "rollback", "db"); err == nil || err.Error() != "service db does not have a previous spec" {
+		t.Errorf("rollback without previous spec: %v", err)
+	}
+
+	out, _, err = run(t, f, "service", "rm", "web", "nope", "db")
+	if err == nil || err.Error() != "no such service: nope" || out != "web\ndb\n" {
+		t.Errorf("rm: %q %v", out, err)
+	}
+	list := &swarmv1.ServiceList{}
+	_ = f.c.List(t.Context(), list)
+	if len(list.Items) != 1 || list.Items[0].Name != "agent" {
+		t.Errorf("after rm: %v", list.Items)
+	}
+}
+
+func TestServiceCreateWaitsForConvergence(t *testing.T) {
+	f := factoryWith([]*swarmv1.Service{makeService("web").Replicas(2).Converged().Obj()},
+		makePod("web", "web-1", "manager1", time.Minute, true),
+		makePod("web", "web-2", "worker1", time.Minute, true),
+	)
+	// The service exists and has converged: update waits for it and reports docker's lines.
+	out, _, err := run(t, f, "service", "update", "--label-add", "a=b", "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "web\noverall progress: 2 out of 2 tasks\n1/2: running\n2/2: running\nverify: Service converged\n"
+	if diff := cmp.Diff(want, out); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	// -q keeps only the name.
+	out, _, err = run(t, f, "service", "update", "-q", "--label-add", "a=c", "web")
+	if err != nil || out != "web\n" {
+		t.Errorf("update -q: %q %v", out, err)
+	}
+}
+
+func TestProgressLines(t *testing.T) {
+	svc := makeService("redis").Replicas(3).Obj()
+	svc.Status.UpdateStatus = &swarmv1.UpdateStatus{State: swarmv1.UpdateStateUpdating}
+	pending := makePod("redis", "r3", "worker2", time.Second, false)
+	pending.Status.ContainerStatuses[0].State = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}}
+	tasks := tasksOf(svc, []corev1.Pod{*makePod("redis", "r1", "manager1", time.Minute, true), *makePod("redis", "r2", "worker1", time.Second, false), *pending})
+	lines, converged, err := progressLines(svc, tasks, "")
+	if err != nil || converged {
+		t.Fatalf("converged %v, err %v", converged, err)
+	}
+	var b strings.Builder
+	p := &progressPrinter{out: &b, tty: true}
+	p.draw(lines)
+	golden(t, "progress_tty", b.String())
+
+	svc.Status.UpdateStatus = &swarmv1.UpdateStatus{State: swarmv1.UpdateStatePaused, Message: "update paused due to failure or early termination of task redis-x"}
+	if _, _, err := progressLines(svc, tasks, ""); err == nil || err.Error() != "service update paused: update paused due to failure or early termination of task redis-x" {
+		t.Errorf("paused: %v", err)
+	}
+}
+
+func TestServiceLogs(t *testing.T) {
+	f := factoryWith([]*swarmv1.Service{makeService("web").Replicas(2).Obj()},
+		makePod("web", "web-a", "manager1", 2*time.Minute, true),
+		makePod("web", "web-b", "worker1", time.Minute, true),
+	)
+	out, _, err := run(t, f, "service", "logs", "--tail", "10", "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The fake clientset answers every pods/log request with "fake logs".
+	want := []string{"web.1.80e28a0e93c6@manager1    | fake logs", "web.2.dbb54ebd1478@worker1     | fake logs"}
+	got := strings.Split(strings.TrimSpace(out), "\n")
+	if len(got) != 2 || !((got[0] == want[0] && got[1] == want[1]) || (got[0] == want[1] && got[1] == want[0])) {
+		t.Errorf("logs:\n%s\nwant lines %q", out, want)
+	}
+	out, _, err = run(t, f, "service", "logs", "--no-task-ids", "web.2")
+	if err != nil || out != "web.2@worker1    | fake logs\n" {
+		t.Errorf("logs of one task: %q %v", out, err)
+	}
+	out, _, err = run(t, f, "service", "logs", "--raw", "web.1")
+	if err != nil || out != "fake logs\n" {
+		t.Errorf("logs --raw: %q %v", out, err)
+	}
+	if _, _, err := run(t, f, "service", "logs", "--tail", "x", "web"); err == nil || !strings.Contains(err.Error(), `invalid argument "x" for "--tail" flag`) {
+		t.Errorf("bad tail: %v", err)
+	}
+	if _, _, err := run(t, f, "service", "logs", "nope"); err == nil || err.Error() != "no such service: nope" {
+		t.Errorf("unknown service: %v", err)
+	}
+}
