@@ -30,7 +30,8 @@ const pingInterval = 20 * time.Second
 func Handler(hub *Hub, loopbackOnly bool) http.Handler {
 	mux := http.NewServeMux()
 	files, _ := fs.Sub(static, "static")
-	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(files)))
+	fileServer := http.StripPrefix("/static/", http.FileServerFS(files))
+	mux.HandleFunc("GET /static/{file}", func(w http.ResponseWriter, r *http.Request) { fileServer.ServeHTTP(w, r) })
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.ServeFileFS(w, r, files, "index.html")
 	})
