@@ -44,6 +44,7 @@ func NewRootCommandWithFactory(streams genericiooptions.IOStreams, f Factory) *c
 		newVersionCommand(streams),
 		newServiceCommand(f, streams),
 		newNodeCommand(f, streams),
+		newVizCommand(f, streams),
 	)
 	addSwarmCommands(cmd, f, streams)
 	addStackCommands(cmd, f, streams)

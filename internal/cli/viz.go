@@ -43,7 +43,7 @@ func (f *configFactory) restConfig() (*rest.Config, error) { return f.flags.ToRE
 func newVizCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
 	o := &VizOptions{Factory: f, Streams: streams, Port: 8080, Address: "127.0.0.1", open: openBrowser}
 	cmd := &cobra.Command{
-		Use:   "viz [--port 8080] [--open] [--address 127.0.0.1]",
+		Use:   "viz",
 		Short: "Serve the swarm visualizer: a live page with a column per node and a card per task",
 		Long: "viz serves a web page, like Docker's swarm visualizer, with a column per node (role, availability, state) and a card " +
 			"per task coloured by service, kept live from the cluster with your kubeconfig's credentials. It reads only. " +
