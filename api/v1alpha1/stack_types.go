@@ -22,6 +22,10 @@ import (
 )
 
 // StackSpec is a compose file deployed as one unit (docker stack deploy).
+// +kubebuilder:validation:XValidation:rule="!has(self.services) || self.services.all(s, !has(s.networks) || s.networks.all(n, n.name == 'default' || (has(self.networks) && self.networks.exists(m, m.name == n.name))))",message="a service uses a network that the stack's networks do not declare",fieldPath=".services"
+// +kubebuilder:validation:XValidation:rule="!has(self.services) || self.services.all(s, !has(s.secrets) || s.secrets.all(f, has(self.secrets) && self.secrets.exists(m, m.name == f.source)))",message="a service uses a secret that the stack's secrets do not declare",fieldPath=".services"
+// +kubebuilder:validation:XValidation:rule="!has(self.services) || self.services.all(s, !has(s.configs) || s.configs.all(f, has(self.configs) && self.configs.exists(m, m.name == f.source)))",message="a service uses a config that the stack's configs do not declare",fieldPath=".services"
+// +kubebuilder:validation:XValidation:rule="!has(self.services) || self.services.all(s, !has(s.mounts) || s.mounts.all(v, !has(v.type) || v.type != 'volume' || !has(v.source) || (has(self.volumes) && self.volumes.exists(m, m.name == v.source))))",message="a service mounts a volume that the stack's volumes do not declare",fieldPath=".services"
 type StackSpec struct {
 	// services of the stack; each becomes a Service named <stack>-<name>.
 	// +optional

@@ -195,30 +195,54 @@ func TestStackShortNameClash(t *testing.T) {
 	}
 }
 
-// TestStackInvalidReferences: a service using a network the stack does not declare is
-// reported, and nothing of the running stack changes.
+// TestStackInvalidReferences: a service using a network, secret, config or volume the stack does
+// not declare is refused at apply time.
 func TestStackInvalidReferences(t *testing.T) {
+	ns := newNamespace(t)
+	cases := map[string]func(*swarmv1.Stack){
+		"network": func(st *swarmv1.Stack) { st.Spec.Services[0].Networks = []swarmv1.NetworkAttachment{{Name: "backend"}} },
+		"secret":  func(st *swarmv1.Stack) { st.Spec.Services[0].Secrets = []swarmv1.FileReference{{Source: "db_pass"}} },
+		"config":  func(st *swarmv1.Stack) { st.Spec.Services[0].Configs = []swarmv1.FileReference{{Source: "site"}} },
+		"volume": func(st *swarmv1.Stack) {
+			st.Spec.Services[1].Mounts = []swarmv1.Mount{{Type: swarmv1.MountVolume, Source: "other", Target: "/x"}}
+		},
+	}
+	for what, mutate := range cases {
+		st := seedStack("bad-"+what, ns)
+		mutate(st)
+		err := k8sClient.Create(context.Background(), st)
+		if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "a service uses a "+what) && !strings.Contains(err.Error(), "a service mounts a "+what) {
+			t.Errorf("%s: err = %v, want Invalid naming the undeclared %s", what, err, what)
+		}
+	}
+}
+
+// TestStackNameTooLong: what the CRD cannot check (a <stack>-<service> name over 63
+// characters) is reported on the Stack, and nothing of the running stack changes.
+func TestStackNameTooLong(t *testing.T) {
 	ctx := context.Background()
 	ns := newNamespace(t)
-	if err := k8sClient.Create(ctx, seedStack("wp", ns)); err != nil {
+	stackName := strings.Repeat("s", 30)
+	if err := k8sClient.Create(ctx, seedStack(stackName, ns)); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "the stack is deployed", func() error {
-		_, err := get(ctx, ns, "wp-wordpress", &swarmv1.Service{})
+		_, err := get(ctx, ns, stackName+"-wordpress", &swarmv1.Service{})
 		return err
 	})
-	updateStack(t, ns, "wp", func(st *swarmv1.Stack) {
+	long := strings.Repeat("a", 40)
+	updateStack(t, ns, stackName, func(st *swarmv1.Stack) {
 		st.Spec.Services[0].Image = "wordpress:7"
-		st.Spec.Services[0].Networks = []swarmv1.NetworkAttachment{{Name: "backend"}}
+		st.Spec.Services = append(st.Spec.Services, swarmv1.StackService{Name: long, ServiceSpec: swarmv1.ServiceSpec{Image: "x"}})
 	})
-	waitStack(t, ns, "wp", "Degraded names the service and the network", func(st *swarmv1.Stack) error {
+	waitStack(t, ns, stackName, "Degraded names the service", func(st *swarmv1.Stack) error {
 		c := meta.FindStatusCondition(st.Status.Conditions, swarmv1.ConditionDegraded)
-		if c == nil || c.Reason != "InvalidSpec" || !strings.Contains(c.Message, "service wordpress: networks: network backend is not declared") {
+		if c == nil || c.Reason != "InvalidSpec" || !strings.Contains(c.Message, "service "+long+": its Service name") {
 			return fmt.Errorf("Degraded %+v", c)
 		}
 		return nil
 	})
-	if s, _ := get(ctx, ns, "wp-wordpress", &swarmv1.Service{}); s.Spec.Image != "wordpress" {
+	if s, _ := get(ctx, ns, stackName+"-wordpress", &swarmv1.Service{}); s.Spec.Image != "wordpress" {
 		t.Errorf("the running service was changed to %s", s.Spec.Image)
 	}
 	var list swarmv1.ServiceList
