@@ -115,7 +115,7 @@ func Convert(p *Project, stack string, opts ConvertOptions) (*Result, error) {
 	}
 	c.result.Warnings = append(c.result.Warnings, p.Warnings...)
 	c.inactive = inactiveObjects(p.Project)
-	if err := c.keys(); err != nil {
+	if err := c.keys(p.dockerKeys); err != nil {
 		return nil, err
 	}
 	err := errors.Join(c.services(), c.networks(), c.volumes(), c.secrets(), c.configs())
@@ -145,11 +145,19 @@ func (c *converter) fail(kind, name, key, format string, args ...any) error {
 }
 
 // keys reports the services' keys as docker stack deploy does: forbidden ones refused,
-// unsupported and deprecated ones warned about.
-func (c *converter) keys() error {
+// unsupported and deprecated ones warned about. present are keys of docker's lists that the
+// loader saw set, even to a zero value.
+func (c *converter) keys(present map[string][]string) error {
 	r := newKeyReport()
 	for _, name := range c.project.ServiceNames() {
-		r.add(name, serviceKeys(c.project.Services[name]))
+		keys := map[string]bool{}
+		for _, k := range serviceKeys(c.project.Services[name]) {
+			keys[k] = true
+		}
+		for _, k := range present[name] {
+			keys[k] = true
+		}
+		r.add(name, sortedKeys(keys))
 	}
 	if err := r.refusal(c.loc.fileOf); err != nil {
 		return err

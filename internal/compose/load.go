@@ -16,6 +16,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/dotenv"
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/template"
+	"github.com/compose-spec/compose-go/v2/tree"
 	"github.com/compose-spec/compose-go/v2/types"
 )
 
@@ -49,6 +50,10 @@ type Project struct {
 	*types.Project
 	// Warnings found while loading.
 	Warnings []string
+
+	// dockerKeys are the keys of docker's lists (unsupported, deprecated, forbidden) that each
+	// service's merged model has, whatever their value: docker reports `privileged: false` too.
+	dockerKeys map[string][]string
 }
 
 // Load reads, interpolates and merges the compose files with compose-go (extends, profiles,
@@ -70,7 +75,7 @@ func Load(ctx context.Context, opts LoadOptions) (*Project, error) {
 	if err := checkReferences(project, l.fileOf); err != nil {
 		return nil, err
 	}
-	return &Project{Project: project, Warnings: l.warnings()}, nil
+	return &Project{Project: project, Warnings: l.warnings(), dockerKeys: l.dockerKeys}, nil
 }
 
 // load is one Load call: the resolved files, directory and environment.
@@ -82,8 +87,9 @@ type load struct {
 
 	loc *locator
 
-	mu    sync.Mutex
-	unset map[string]bool // variables interpolated while unset
+	mu         sync.Mutex
+	unset      map[string]bool // variables interpolated while unset
+	dockerKeys map[string][]string
 }
 
 func newLoad(opts LoadOptions) (*load, error) {
@@ -149,6 +155,9 @@ func (l *load) project(ctx context.Context, files []string, record bool) (*types
 			}
 		}),
 	}
+	if record {
+		options = append(options, cli.WithLoadOptions(loader.WithUnsupportedAttributesCheck(dockerKeyPatterns(), l.recordDockerKeys)))
+	}
 	if l.opts.ProjectName != "" {
 		options = append(options, cli.WithName(l.opts.ProjectName))
 	}
@@ -174,6 +183,30 @@ func (l *load) substitute(record bool) func(string, template.Mapping) (string, e
 			}
 		}
 		return template.SubstituteWithOptions(s, mapping, template.WithoutLogging)
+	}
+}
+
+// dockerKeyPatterns find the keys of docker's lists in the merged model.
+func dockerKeyPatterns() []loader.UnsupportedAttributePattern {
+	var keys []string
+	keys = append(keys, dockerUnsupported...)
+	keys = append(keys, sortedKeys(dockerDeprecated)...)
+	keys = append(keys, sortedKeys(dockerForbidden)...)
+	patterns := make([]loader.UnsupportedAttributePattern, 0, len(keys))
+	for _, k := range keys {
+		patterns = append(patterns, loader.UnsupportedAttributePattern{Path: tree.NewPath("services", tree.PathMatchAll, k)})
+	}
+	return patterns
+}
+
+func (l *load) recordDockerKeys(found []loader.UnsupportedAttribute) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.dockerKeys = map[string][]string{}
+	for _, f := range found {
+		if parts := f.Path.Parts(); len(parts) == 3 {
+			l.dockerKeys[parts[1]] = append(l.dockerKeys[parts[1]], parts[2])
+		}
 	}
 }
 
@@ -232,31 +265,25 @@ func (l *load) warnings() []string {
 	return out
 }
 
-// display is how the user named the file at abs.
-func (l *load) display(abs string) string {
-	for i, a := range l.abs {
-		if a == abs {
-			return l.opts.Files[i]
-		}
-	}
-	return abs
-}
-
 func (l *load) allFiles() string { return strings.Join(l.opts.Files, ", ") }
 
 // diagnose turns an error of compose-go into one naming the file, the service and the key. When
 // the message does not name the file, each file is loaded alone to find the one at fault.
 func (l *load) diagnose(ctx context.Context, err error) error {
 	msg := err.Error()
+	file := ""
+	for i, a := range l.abs { // the longest path the message names: /p/data.yml, not /p/a.yml
+		if strings.Contains(msg, a) && len(a) > len(file) {
+			file = l.opts.Files[i]
+		}
+	}
 	for i, a := range l.abs {
 		msg = strings.ReplaceAll(msg, a, l.opts.Files[i])
 	}
 	kind, name, key := pathIn(msg)
-	file := ""
-	for _, f := range l.opts.Files {
-		if strings.Contains(msg, f) {
-			file = f
-		}
+	if m := falseSchema.FindStringSubmatch(msg); m != nil {
+		// compose-go's words for a key the compose specification does not have
+		msg = fmt.Sprintf("unknown key %s (the compose specification has no such key)", m[1])
 	}
 	if file == "" && len(l.abs) > 1 {
 		for i, a := range l.abs {
@@ -280,6 +307,8 @@ func (l *load) diagnose(ctx context.Context, err error) error {
 	}
 	return &Error{File: file, Kind: kind, Name: name, Key: key, Err: errors.New(msg)}
 }
+
+var falseSchema = regexp.MustCompile(`(\S+) false schema$`)
 
 var pathPattern = regexp.MustCompile(`\b(services|networks|volumes|secrets|configs)(?:\.|\[)([a-zA-Z0-9._-]+?)(?:\]|\b)\.?([a-z_]+(?:\.[a-z_]+)*)?`)
 

@@ -306,6 +306,9 @@ func (c *serviceConverter) mounts(vols []types.ServiceVolumeConfig, tmpfs []stri
 			if v.Bind != nil && v.Bind.Propagation != "" {
 				m.Bind = &swarmv1.BindOptions{Propagation: v.Bind.Propagation}
 			}
+			if v.Bind != nil && v.Bind.SELinux != "" {
+				c.warn("%s: ignoring the SELinux relabelling %q: kubeswarm has no equivalent", key, v.Bind.SELinux)
+			}
 		case types.VolumeTypeTmpfs:
 			m.Type = swarmv1.MountTmpfs
 			optionsOf("tmpfs")
