@@ -48,9 +48,13 @@ manifests: $(CONTROLLER_GEN) ## Generate the CRDs and RBAC from the API types an
 generate: $(CONTROLLER_GEN) ## Generate DeepCopy methods.
 	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./api/..."
 
+.PHONY: cli-manifests
+cli-manifests: manifests $(KUSTOMIZE) ## The manifests `kubectl swarm init` embeds: config/default built into internal/cli/manifests.
+	$(KUSTOMIZE) build config/default > internal/cli/manifests/kubeswarm.yaml
+
 .PHONY: verify
-verify: manifests generate ## Fail when generated files are not in step with the sources.
-	@git diff --exit-code -- api config || { echo "run 'make manifests generate' and commit the result" >&2; exit 1; }
+verify: manifests generate cli-manifests ## Fail when generated files are not in step with the sources.
+	@git diff --exit-code -- api config internal/cli/manifests || { echo "run 'make manifests generate cli-manifests' and commit the result" >&2; exit 1; }
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "run gofmt" >&2; exit 1; }
 
 .PHONY: fmt

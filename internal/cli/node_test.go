@@ -18,7 +18,7 @@ func makeNode(name string, role swarmv1.NodeRole, avail swarmv1.NodeAvailability
 	return &swarmv1.Node{
 		ObjectMeta: metav1.ObjectMeta{Name: name, CreationTimestamp: metav1.NewTime(testNow.Add(-24 * time.Hour)), Generation: 1},
 		Spec:       swarmv1.NodeSpec{Role: role, Availability: avail},
-		Status: swarmv1.NodeStatus{ID: string(testUID("node/" + name)), Hostname: name, State: state, Availability: avail, Role: role,
+		Status: swarmv1.NodeStatus{ObservedGeneration: 1, ID: string(testUID("node/" + name)), Hostname: name, State: state, Availability: avail, Role: role,
 			ManagerStatus: ms, EngineVersion: "v1.34.0", Addr: "10.0.0.1", Platform: swarmv1.Platform{OS: "linux", Architecture: "x86_64"},
 			Resources: swarmv1.NodeResources{CPUs: &cpu, Memory: &mem}},
 	}

@@ -5,5 +5,4 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 )
 
-func addSwarmCommands(root *cobra.Command, f Factory, streams genericiooptions.IOStreams) {}
 func addStackCommands(root *cobra.Command, f Factory, streams genericiooptions.IOStreams) {}

@@ -1,0 +1,310 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	appsv1 "k8s.io/api/apps/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/cli/manifests"
+)
+
+// Where `kubectl swarm init` puts the operator (config/default).
+const (
+	operatorNamespace  = "kubeswarm-system"
+	operatorDeployment = "kubeswarm-controller-manager"
+)
+
+func addSwarmCommands(root *cobra.Command, f Factory, streams genericiooptions.IOStreams) {
+	root.AddCommand(newInitCommand(f, streams), newJoinTokenCommand(streams), newInfoCommand(f, streams))
+	// docker's own spelling, `docker swarm init` / `docker swarm join-token`, works too.
+	swarm := &cobra.Command{Use: "swarm", Short: "Manage the swarm (init, join-token)", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() }}
+	swarm.AddCommand(newInitCommand(f, streams), newJoinTokenCommand(streams))
+	root.AddCommand(swarm)
+}
+
+// InitOptions is `init`: server-side apply of the embedded manifests.
+type InitOptions struct {
+	genericiooptions.IOStreams
+	factory Factory
+	dryRun  bool
+	image   string
+	wait    time.Duration
+}
+
+func newInitCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &InitOptions{IOStreams: streams, factory: f}
+	cmd := &cobra.Command{
+		Use:   "init [OPTIONS]",
+		Short: "Install kubeswarm (CRDs and the operator) into the current cluster",
+		Long: "Installs kubeswarm's CRDs, RBAC and operator (the manifests embedded in this binary, `kustomize build config/default`)\n" +
+			"with server-side apply; running it again changes nothing, or upgrades what an older init installed.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return o.Run(contextOf(cmd)) },
+	}
+	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "Print the manifests instead of applying them")
+	cmd.Flags().StringVar(&o.image, "image", "", "The operator's image (default: the one in the manifests)")
+	cmd.Flags().DurationVar(&o.wait, "wait", 0, "Wait up to this long for the operator to be ready (0: do not wait)")
+	for _, name := range []string{"advertise-addr", "listen-addr", "data-path-addr", "availability", "default-addr-pool"} {
+		cmd.Flags().String(name, "", "Accepted for docker compatibility; has no meaning on Kubernetes")
+		_ = cmd.Flags().MarkHidden(name)
+	}
+	return cmd
+}
+
+// initObjects are the embedded manifests as objects, the operator's image replaced when asked.
+func initObjects(image string) ([]*unstructured.Unstructured, error) {
+	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(manifests.KubeSwarm), 4096)
+	var objs []*unstructured.Unstructured
+	for {
+		u := &unstructured.Unstructured{}
+		if err := dec.Decode(&u.Object); err != nil {
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			return nil, fmt.Errorf("reading the embedded manifests: %w", err)
+		}
+		if len(u.Object) == 0 {
+			continue
+		}
+		if image != "" && u.GetKind() == "Deployment" {
+			containers, _, _ := unstructured.NestedSlice(u.Object, "spec", "template", "spec", "containers")
+			for i := range containers {
+				if c, ok := containers[i].(map[string]any); ok && c["name"] == "manager" {
+					c["image"] = image
+				}
+			}
+			_ = unstructured.SetNestedSlice(u.Object, containers, "spec", "template", "spec", "containers")
+		}
+		objs = append(objs, u)
+	}
+	// Namespaces and CRDs first: the rest lives in them or uses them.
+	rank := func(u *unstructured.Unstructured) int {
+		switch u.GetKind() {
+		case "Namespace":
+			return 0
+		case "CustomResourceDefinition":
+			return 1
+		case "Deployment":
+			return 3
+		}
+		return 2
+	}
+	sort.SliceStable(objs, func(i, j int) bool { return rank(objs[i]) < rank(objs[j]) })
+	return objs, nil
+}
+
+// Run applies (or prints) the manifests.
+func (o *InitOptions) Run(ctx context.Context) error {
+	objs, err := initObjects(o.image)
+	if err != nil {
+		return err
+	}
+	if o.dryRun {
+		for i, u := range objs {
+			b, err := yaml.Marshal(u.Object)
+			if err != nil {
+				return err
+			}
+			if i > 0 {
+				fmt.Fprintln(o.Out, "---")
+			}
+			fmt.Fprint(o.Out, string(b))
+		}
+		return nil
+	}
+	c, err := o.factory.Client()
+	if err != nil {
+		return err
+	}
+	for _, u := range objs {
+		if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(fieldManager), client.ForceOwnership); err != nil {
+			return fmt.Errorf("applying %s %s: %w", u.GetKind(), u.GetName(), err)
+		}
+	}
+	fmt.Fprintf(o.Out, "Swarm initialized: kubeswarm's CRDs and operator are installed (namespace %s).\n\n", operatorNamespace)
+	fmt.Fprintln(o.Out, "Every Kubernetes node is a swarm node; the operator creates a Node for each one.")
+	fmt.Fprintln(o.Out, "To add a worker to this swarm, run 'kubectl swarm join-token worker' and follow the instructions.")
+	fmt.Fprintln(o.Out, "To add a manager to this swarm, run 'kubectl swarm join-token manager' and follow the instructions.")
+	if o.wait <= 0 {
+		return nil
+	}
+	deadline := time.Now().Add(o.wait)
+	for {
+		if active, _ := swarmActive(ctx, c); active.active {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the operator is not ready after %s: see `kubectl -n %s get pods`", o.wait, operatorNamespace)
+		}
+		time.Sleep(pollInterval)
+	}
+}
+
+// join-token: Kubernetes nodes join the cluster the cluster's way; there is no swarm token.
+func newJoinTokenCommand(streams genericiooptions.IOStreams) *cobra.Command {
+	var quiet, rotate bool
+	cmd := &cobra.Command{
+		Use:       "join-token [OPTIONS] (worker|manager)",
+		Short:     "Show how nodes join the swarm",
+		Args:      cobra.ExactArgs(1),
+		ValidArgs: []string{"worker", "manager"},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			role := args[0]
+			if role != "worker" && role != "manager" {
+				return fmt.Errorf("unknown role %s", role)
+			}
+			if rotate {
+				return errors.New("--rotate: join tokens are the cluster's own (kubeadm: `kubeadm token delete` / `kubeadm token create`)")
+			}
+			if quiet {
+				fmt.Fprintln(streams.Out, "kubeadm token create --print-join-command")
+				return nil
+			}
+			fmt.Fprintf(streams.Out, "To add a %s to this swarm, join the machine to the Kubernetes cluster as a node:\n\n", role)
+			fmt.Fprintln(streams.Out, "    kubeadm clusters:  run `kubeadm token create --print-join-command` on a control-plane node,")
+			fmt.Fprintln(streams.Out, "                       then the printed `kubeadm join …` on the new machine")
+			fmt.Fprintln(streams.Out, "    managed clusters:  add a node to a node pool")
+			fmt.Fprintln(streams.Out, "    kubeswarm's local cluster:  hack/local-cluster.sh add-node NAME")
+			fmt.Fprintln(streams.Out)
+			if role == "worker" {
+				fmt.Fprintln(streams.Out, "kubeswarm makes a Node for it as soon as it registers; a node joins as a worker")
+				fmt.Fprintln(streams.Out, "(unless it matches the operator's --manager-node-selector, by default control-plane nodes).")
+			} else {
+				fmt.Fprintln(streams.Out, "kubeswarm makes a Node for it as soon as it registers; then make it a manager:")
+				fmt.Fprintln(streams.Out)
+				fmt.Fprintln(streams.Out, "    kubectl swarm node promote NODE")
+				fmt.Fprintln(streams.Out)
+				fmt.Fprintln(streams.Out, "(nodes matching the operator's --manager-node-selector, by default control-plane nodes, join as managers).")
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "Only display the command that prints a join command")
+	cmd.Flags().BoolVar(&rotate, "rotate", false, "Rotate join token (not available: the cluster owns its tokens)")
+	return cmd
+}
+
+// swarmState is what `info` reports.
+type swarmState struct {
+	active          bool
+	reason          string
+	nodes, managers int
+	leader          string
+	operator        string
+}
+
+// swarmActive: the CRDs exist and an operator runs: the in-cluster Deployment has a ready
+// replica, or (an operator run elsewhere, `make run`) the Nodes carry a status for their
+// current spec.
+func swarmActive(ctx context.Context, c client.Client) (swarmState, error) {
+	var st swarmState
+	list := &swarmv1.NodeList{}
+	if err := c.List(ctx, list); err != nil {
+		if meta.IsNoMatchError(err) || apierrors.IsNotFound(err) {
+			st.reason = "kubeswarm's CRDs are not installed: run 'kubectl swarm init'"
+			return st, nil
+		}
+		return st, fmt.Errorf("listing nodes: %w", err)
+	}
+	reconciled := 0
+	for _, n := range list.Items {
+		st.nodes++
+		if nodeRole(&n) == swarmv1.RoleManager {
+			st.managers++
+		}
+		if n.Status.ManagerStatus == swarmv1.ManagerLeader {
+			st.leader = nodeHostname(&n)
+		}
+		if n.Status.ID != "" && n.Status.ObservedGeneration >= n.Generation {
+			reconciled++
+		}
+	}
+	dep := &appsv1.Deployment{}
+	err := c.Get(ctx, client.ObjectKey{Namespace: operatorNamespace, Name: operatorDeployment}, dep)
+	switch {
+	case err == nil:
+		st.operator = fmt.Sprintf("%s/%s, %d/%d ready", operatorNamespace, operatorDeployment, dep.Status.ReadyReplicas, ptrOr(dep.Spec.Replicas, 1))
+		st.active = dep.Status.ReadyReplicas > 0 && reconciled > 0
+	case reconciled > 0:
+		st.operator = "running outside the cluster"
+		st.active = true
+	}
+	if !st.active {
+		st.reason = "no kubeswarm operator is ready"
+	}
+	return st, nil
+}
+
+func ptrOr(p *int32, def int32) int32 {
+	if p == nil {
+		return def
+	}
+	return *p
+}
+
+func newInfoCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   "info",
+		Short: "Display swarm-wide information",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := f.Client()
+			if err != nil {
+				return err
+			}
+			st, err := swarmActive(contextOf(cmd), c)
+			if err != nil {
+				return err
+			}
+			if format != "" {
+				row := map[string]any{"Swarm": map[string]any{"LocalNodeState": stateWord(st), "Nodes": st.nodes, "Managers": st.managers, "Leader": st.leader, "Operator": st.operator}}
+				return writeFormatted(streams.Out, format, "", nil, []any{row})
+			}
+			var b strings.Builder
+			fmt.Fprintf(&b, " Swarm: %s\n", stateWord(st))
+			if st.active || st.nodes > 0 {
+				fmt.Fprintf(&b, "  Is Manager: true\n")
+				fmt.Fprintf(&b, "  Managers: %d\n", st.managers)
+				fmt.Fprintf(&b, "  Nodes: %d\n", st.nodes)
+				if st.leader != "" {
+					fmt.Fprintf(&b, "  Leader: %s\n", st.leader)
+				}
+				if st.operator != "" {
+					fmt.Fprintf(&b, "  Operator: %s\n", st.operator)
+				}
+			}
+			if !st.active && st.reason != "" {
+				fmt.Fprintf(&b, "  (%s)\n", st.reason)
+			}
+			_, err = fmt.Fprint(streams.Out, b.String())
+			return err
+		},
+	}
+	cmd.Flags().StringVarP(&format, "format", "f", "", "Format output using a custom template")
+	return cmd
+}
+
+func stateWord(st swarmState) string {
+	if st.active {
+		return "active"
+	}
+	return "inactive"
+}
