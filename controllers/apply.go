@@ -28,7 +28,7 @@ type childApplier struct {
 
 // getOwned reads a child. found is false when there is none; an object of that name that the
 // owner does not control is a name conflict, never taken over.
-func (r *childApplier) getOwned(ctx context.Context, owner client.Object, key client.ObjectKey, obj client.Object) (bool, error) {
+func (r *childApplier) getOwned(ctx context.Context, owner client.Object, key client.ObjectKey, obj client.Object, opts ...applyOption) (bool, error) {
 	err := r.Get(ctx, key, obj)
 	if apierrors.IsNotFound(err) {
 		// The cache holds only objects labelled as kubeswarm's; look for a stranger too.
@@ -39,6 +39,8 @@ func (r *childApplier) getOwned(ctx context.Context, owner client.Object, key cl
 		return false, nil
 	case err != nil:
 		return false, err
+	case !metav1.IsControlledBy(obj, owner) && metav1.GetControllerOf(obj) == nil && adoptable(obj, opts):
+		return true, nil
 	case !metav1.IsControlledBy(obj, owner):
 		what := strings.ToLower(kindOf(owner))
 		return true, fmt.Errorf("%w: %s %s exists and does not belong to this %s; rename the %s or remove that object",
@@ -51,9 +53,9 @@ func (r *childApplier) getOwned(ctx context.Context, owner client.Object, key cl
 // equal it, so that an unchanged service causes no write. A field someone else changed is no
 // longer owned by kubeswarm, so the comparison fails and the apply restores it.
 func applyIfChanged[O client.Object, A runtime.ApplyConfiguration](ctx context.Context, r *childApplier, owner client.Object,
-	key client.ObjectKey, existing O, desired A, extract func(O, string) (A, error)) error {
+	key client.ObjectKey, existing O, desired A, extract func(O, string) (A, error), opts ...applyOption) error {
 	kind := kindOf(existing)
-	found, err := r.getOwned(ctx, owner, key, existing)
+	found, err := r.getOwned(ctx, owner, key, existing, opts...)
 	if err != nil {
 		return err
 	}
@@ -107,4 +109,23 @@ func sameAs[O client.Object](a, b any) (bool, error) {
 
 func newChildApplier(mgr ctrl.Manager) childApplier {
 	return childApplier{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: mgr.GetEventRecorder("kubeswarm")}
+}
+
+// applyOption changes how a child is applied.
+type applyOption func(*applyOptions)
+
+type applyOptions struct{ adopt func(client.Object) bool }
+
+// adoptIf lets the owner take an object that has no controller when f says it is its own (e.g.
+// a claim a stack made, let go of, and wants back).
+func adoptIf(f func(client.Object) bool) applyOption {
+	return func(o *applyOptions) { o.adopt = f }
+}
+
+func adoptable(obj client.Object, opts []applyOption) bool {
+	var o applyOptions
+	for _, f := range opts {
+		f(&o)
+	}
+	return o.adopt != nil && o.adopt(obj)
 }

@@ -70,10 +70,12 @@ func (r *StackReconciler) reconcile(ctx context.Context, st *swarmv1.Stack, stat
 	var problems []string
 	for _, claim := range stack.Claims(st) {
 		key := client.ObjectKey{Namespace: st.Namespace, Name: *claim.Name}
-		if err := applyIfChanged(ctx, &r.childApplier, st, key, &corev1.PersistentVolumeClaim{}, claim, corev1ac.ExtractPersistentVolumeClaim); err != nil {
-			if errors.Is(err, errNameConflict) && claim.OwnerReferences == nil {
-				continue // a retained claim from an earlier deploy: kept as it is
-			}
+		// A claim of this stack without owner (retained, or left by an earlier deploy of the
+		// same stack) is the stack's again: its data is reused, as docker reuses volumes.
+		ours := adoptIf(func(o client.Object) bool {
+			return o.GetLabels()[translate.LabelStack] == st.Name && o.GetLabels()[translate.LabelManagedBy] == translate.ManagedByValue
+		})
+		if err := applyIfChanged(ctx, &r.childApplier, st, key, &corev1.PersistentVolumeClaim{}, claim, corev1ac.ExtractPersistentVolumeClaim, ours); err != nil {
 			problems = append(problems, err.Error())
 		}
 	}

@@ -251,3 +251,34 @@ func TestStackNameTooLong(t *testing.T) {
 		t.Errorf("%d services, want the 2 of the stack untouched", len(list.Items))
 	}
 }
+
+// TestStackRetainedVolume: a volume marked retain has a claim without owner, so it outlives
+// the stack (docker stack rm leaves volumes); others go with the stack.
+func TestStackRetainedVolume(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	st := seedStack("wp", ns)
+	st.Spec.Volumes[0].Retain = true
+	if err := k8sClient.Create(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	var claim *corev1.PersistentVolumeClaim
+	eventually(t, "the claim is made", func() (err error) {
+		claim, err = get(ctx, ns, "wp-mysql-vol", &corev1.PersistentVolumeClaim{})
+		return err
+	})
+	if len(claim.OwnerReferences) != 0 || claim.Labels["swarm.kubeswarm.io/stack"] != "wp" {
+		t.Errorf("retained claim: owners %v labels %v, want no owner and the stack label", claim.OwnerReferences, claim.Labels)
+	}
+	updateStack(t, ns, "wp", func(st *swarmv1.Stack) { st.Spec.Volumes[0].Retain = false })
+	eventually(t, "the claim belongs to the stack once retain is off", func() error {
+		c, err := get(ctx, ns, "wp-mysql-vol", &corev1.PersistentVolumeClaim{})
+		if err != nil {
+			return err
+		}
+		if len(c.OwnerReferences) != 1 || c.OwnerReferences[0].Kind != "Stack" {
+			return fmt.Errorf("owners %v", c.OwnerReferences)
+		}
+		return nil
+	})
+}
