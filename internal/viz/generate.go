@@ -28,7 +28,7 @@ type Cluster struct {
 // services in a few namespaces and stacks, spread over the nodes; the same seed gives the same
 // cluster.
 func GenerateCluster(nodeCount, taskCount int, seed uint64) *Cluster {
-	c := &Cluster{Now: time.Date(2026, 11, 25, 4, 0, 0, 0, time.UTC), rng: rand.New(rand.NewPCG(seed, 7)), services: max(1, taskCount/20)}
+	c := &Cluster{Now: time.Date(2026, 11, 25, 4, 0, 0, 0, time.UTC), rng: rand.New(rand.NewPCG(seed, 7)), services: max(4, taskCount/20)}
 	for i := range nodeCount {
 		name := fmt.Sprintf("worker%d", i-2)
 		role := swarmv1.RoleWorker

@@ -69,8 +69,10 @@ type Task struct {
 	Message string `json:"message,omitempty"`
 	// Created is when the pod was made; the page shows the age.
 	Created time.Time `json:"created"`
-	// Hue is the service's colour (0-359), the same for every task of a service name.
-	Hue int `json:"hue"`
+	// Hue (0-359) and Tone (0 bright, 1 dark) are the service's colour, the same for every task
+	// of a service name.
+	Hue  int `json:"hue"`
+	Tone int `json:"tone"`
 }
 
 // View is everything the page shows: the JSON snapshot.
@@ -363,8 +365,8 @@ func TaskOf(p *corev1.Pod, slot int) Task {
 		Pod:       p.Name,
 		Node:      p.Spec.NodeName,
 		Created:   p.CreationTimestamp.UTC(),
-		Hue:       Hue(svc),
 	}
+	t.Hue, t.Tone = Colour(svc)
 	if n := global(p); n != "" {
 		t.Name = svc + "." + n
 	} else {
@@ -475,13 +477,14 @@ func firstNonEmpty(s ...string) string {
 	return ""
 }
 
-// Hue is a service's colour on the page: a hue from 0 to 359 hashed from its name, so that a
-// service keeps its colour across reloads, browsers and clusters.
-func Hue(service string) int {
+// Colour is a service's colour on the page, hashed from its name so that a service keeps it
+// across reloads, browsers and clusters: one of 24 (12 hues 30 degrees apart, bright or dark).
+// Two services either share a colour or look clearly different, which close hues would not.
+func Colour(service string) (hue, tone int) {
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(service))
-	// Multiplying by a prime before the modulo spreads close hashes over the circle.
-	return int((uint64(h.Sum32()) * 2654435761) % 360)
+	i := h.Sum32() % 24
+	return int(i%12)*30 + 8, int(i / 12)
 }
 
 // Diff is the delta from old to updated (updated's version and time): the nodes and tasks that
@@ -529,7 +532,7 @@ func Diff(old, updated *View) Delta {
 func sameTask(a, b *Task) bool {
 	return a.ID == b.ID && a.Namespace == b.Namespace && a.Stack == b.Stack && a.Service == b.Service && a.Name == b.Name &&
 		a.Slot == b.Slot && a.Pod == b.Pod && a.Node == b.Node && a.Image == b.Image && a.Tag == b.Tag && a.State == b.State &&
-		a.Message == b.Message && a.Created.Equal(b.Created) && a.Hue == b.Hue
+		a.Message == b.Message && a.Created.Equal(b.Created) && a.Hue == b.Hue && a.Tone == b.Tone
 }
 
 // Apply is Diff's inverse, for tests and for the page's logic written in Go: the view after d.

@@ -278,25 +278,25 @@ func TestAssignSlots(t *testing.T) {
 	}
 }
 
-func TestHueIsStableAndSpread(t *testing.T) {
-	if Hue("web") != Hue("web") {
+func TestColour(t *testing.T) {
+	h1, t1 := Colour("web")
+	if h2, t2 := Colour("web"); h1 != h2 || t1 != t2 {
 		t.Fatal("not stable")
 	}
-	want := map[string]int{"web": Hue("web")}
-	got := map[string]int{"web": TaskOf(taskPod("a", "p", "web").Obj(), 1).Hue}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("a task's hue is its service's (-want +got):\n%s", diff)
+	task := TaskOf(taskPod("a", "p", "web").Obj(), 1)
+	if diff := cmp.Diff([2]int{h1, t1}, [2]int{task.Hue, task.Tone}); diff != "" {
+		t.Errorf("a task's colour is its service's (-want +got):\n%s", diff)
 	}
-	seen := map[int]bool{}
-	for _, s := range []string{"web", "api", "db", "wp-wordpress", "wp-dbcluster", "redis", "nginx", "worker"} {
-		h := Hue(s)
-		if h < 0 || h >= 360 {
-			t.Errorf("Hue(%q) = %d", s, h)
+	seen := map[[2]int]bool{}
+	for _, s := range []string{"web", "api", "db", "wp-wordpress", "wp-dbcluster", "redis", "nginx", "worker", "agent", "batch"} {
+		h, tone := Colour(s)
+		if h%30 != 8 || h >= 360 || tone < 0 || tone > 1 {
+			t.Errorf("Colour(%q) = %d, %d: not in the palette", s, h, tone)
 		}
-		seen[h/20] = true
+		seen[[2]int{h, tone}] = true
 	}
-	if len(seen) < 5 {
-		t.Errorf("8 services fall in only %d of 18 hue sectors", len(seen))
+	if len(seen) < 7 {
+		t.Errorf("10 services share only %d colours", len(seen))
 	}
 }
 

@@ -320,3 +320,50 @@ func TestVisualizerAtScale(t *testing.T) {
 	}
 	vizScreenshot(t, bctx, "viz-scale.png", false)
 }
+
+// TestVisualizerNodeStates shows a drained, a paused and a down node and tasks waiting for a
+// node on a generated cluster, and checks that each is marked.
+func TestVisualizerNodeStates(t *testing.T) {
+	c := viz.GenerateCluster(6, 30, 3) // manager1-3, worker1-3
+	byName := map[string]*swarmv1.Node{}
+	for _, sn := range c.SwarmNodes {
+		byName[sn.Name] = sn
+	}
+	byName["worker1"].Spec.Availability, byName["worker1"].Status.Availability = swarmv1.AvailabilityDrain, swarmv1.AvailabilityDrain
+	byName["worker2"].Spec.Availability, byName["worker2"].Status.Availability = swarmv1.AvailabilityPause, swarmv1.AvailabilityPause
+	byName["worker3"].Status.State = swarmv1.NodeDown
+	for _, p := range c.Pods {
+		if p.Spec.NodeName == "worker1" { // drained: its tasks wait for a node
+			p.Spec.NodeName = ""
+			p.Status.Phase = "Pending"
+			p.Status.Conditions = nil
+		}
+	}
+	hub := viz.NewHub()
+	v, _ := c.View(nil)
+	hub.Publish(v)
+	ctx, cancelServe := context.WithCancel(context.Background())
+	urls, done := make(chan string, 1), make(chan error, 1)
+	go func() { done <- viz.ListenAndServe(ctx, "127.0.0.1:0", hub, func(u string) { urls <- u }) }()
+	t.Cleanup(func() { cancelServe(); <-done })
+	url := <-urls
+
+	bctx := vizBrowser(t)
+	bctx, cancel := context.WithTimeout(bctx, time.Minute)
+	defer cancel()
+	if err := chromedp.Do(bctx, chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS(`body[data-version="1"]`))); err != nil {
+		t.Fatalf("loading the page: %v", err)
+	}
+	for _, sel := range []string{
+		`section.node.avail-drain[data-node="worker1"] .badge.avail-drain`,
+		`section.node.avail-pause[data-node="worker2"] .badge.avail-pause`,
+		`section.node.state-Down[data-node="worker3"] .badge.state-Down`,
+		`section.node.unassigned .task[data-state="pending"]`,
+		`section.node[data-node="manager1"] .badge.leader`,
+	} {
+		if err := chromedp.Do(bctx, chromedp.WaitVisible(chromedp.CSS(sel))); err != nil {
+			t.Errorf("%s: %v", sel, err)
+		}
+	}
+	vizScreenshot(t, bctx, "viz-states.png", false)
+}

@@ -112,7 +112,10 @@
   function renderCard(k, t) {
     const o = k.t;
     k.t = t;
-    if (!o || o.hue !== t.hue) k.el.style.setProperty('--hue', String(t.hue));
+    if (!o || o.hue !== t.hue || o.tone !== t.tone) {
+      k.el.style.setProperty('--hue', String(t.hue));
+      k.el.style.setProperty('--tone', String(t.tone));
+    }
     if (!o || o.name !== t.name) setText(k.name, t.name);
     if (!o || o.tag !== t.tag) setText(k.tag, t.tag);
     if (!o || o.state !== t.state) {
@@ -215,7 +218,7 @@
       if (t.state === 'running') running++;
       const key = t.namespace + '/' + t.service;
       let s = svcs.get(key);
-      if (!s) svcs.set(key, (s = { service: t.service, namespace: t.namespace, hue: t.hue, n: 0, up: 0 }));
+      if (!s) svcs.set(key, (s = { service: t.service, namespace: t.namespace, hue: t.hue, tone: t.tone, n: 0, up: 0 }));
       s.n++;
       if (t.state === 'running' || t.state === 'complete') s.up++;
     }
@@ -241,6 +244,7 @@
         const item = el('span', 'svc');
         const sw = el('span', 'sw');
         sw.style.setProperty('--hue', String(s.hue));
+        sw.style.setProperty('--tone', String(s.tone));
         item.append(sw, el('span', '', multiNs ? s.namespace + '/' + s.service : s.service), el('span', 'n', s.up + '/' + s.n));
         return item;
       }));
