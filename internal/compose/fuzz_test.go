@@ -34,8 +34,18 @@ func FuzzConvert(f *testing.F) {
 		if err := os.WriteFile(path, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
+		files := []string{path}
+		if len(data)%2 == 1 {
+			// Half of the inputs are merged with an override, so that the paths that tell
+			// which of several files is at fault run too.
+			override := filepath.Join(dir, "docker-compose.override.yml")
+			if err := os.WriteFile(override, []byte("services:\n  web:\n    image: nginx\n    ports: [\"80:80\"]\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			files = append(files, override)
+		}
 		p, err := Load(context.Background(), LoadOptions{
-			Files:       []string{path},
+			Files:       files,
 			Environment: map[string]string{"TAG": "1", "REPLICAS": "2"},
 			ProjectName: "fuzz",
 		})

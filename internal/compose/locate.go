@@ -40,12 +40,20 @@ func projectLocator(p *types.Project) *locator {
 	return newLocator(p.ComposeFiles, abs, p.WorkingDir)
 }
 
-func (l *locator) rawModel(abs string) map[string]any {
+func (l *locator) rawModel(abs string) (model map[string]any) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if m, ok := l.raw[abs]; ok {
 		return m
 	}
+	defer func() {
+		// Without validation compose-go may trip over a malformed file; the locator only
+		// helps an error message, so it gives up on that file instead.
+		if recover() != nil {
+			model = nil
+		}
+		l.raw[abs] = model
+	}()
 	m, err := loader.LoadModelWithContext(context.Background(), types.ConfigDetails{
 		WorkingDir:  l.dir,
 		ConfigFiles: []types.ConfigFile{{Filename: abs}},
@@ -62,9 +70,8 @@ func (l *locator) rawModel(abs string) map[string]any {
 		o.SetProjectName("raw", true)
 	})
 	if err != nil {
-		m = nil
+		return nil
 	}
-	l.raw[abs] = m
 	return m
 }
 
