@@ -72,6 +72,12 @@ func getService(ctx context.Context, c client.Client, ns, ref string) (*swarmv1.
 	if !apierrors.IsNotFound(err) && !apierrors.IsBadRequest(err) && !apierrors.IsInvalid(err) {
 		return nil, fmt.Errorf("reading service %s: %w", ref, err)
 	}
+	// docker's name of a stack's service, wp_wordpress, is the Service wp-wordpress.
+	if k8sName := strings.ToLower(strings.NewReplacer("_", "-", ".", "-").Replace(ref)); k8sName != ref {
+		if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: k8sName}, s); err == nil {
+			return s, nil
+		}
+	}
 	list := &swarmv1.ServiceList{}
 	if err := c.List(ctx, list, client.InNamespace(ns)); err != nil {
 		return nil, fmt.Errorf("listing services: %w", err)

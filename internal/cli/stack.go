@@ -1,0 +1,687 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/compose"
+	"github.com/kubeswarm/kubeswarm/internal/translate"
+)
+
+func addStackCommands(root *cobra.Command, f Factory, streams genericiooptions.IOStreams) {
+	stack := &cobra.Command{
+		Use:   "stack",
+		Short: "Manage Swarm stacks",
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	stack.AddCommand(
+		newStackDeployCommand(f, streams),
+		newStackLsCommand(f, streams),
+		newStackPsCommand(f, streams),
+		newStackServicesCommand(f, streams),
+		newStackRmCommand(f, streams),
+		newStackConfigCommand(streams),
+	)
+	root.AddCommand(stack, newConvertCommand(f, streams))
+}
+
+// dockerName is how docker names a stack's object in its messages: <stack>_<name>.
+func dockerName(stack, name string) string { return stack + "_" + name }
+
+// stackSelector selects a stack's Services, Secrets and ConfigMaps.
+func stackSelector(stack string) client.MatchingLabels {
+	return client.MatchingLabels{translate.LabelStack: stack}
+}
+
+// loadStack loads and converts compose files as `docker stack deploy` would.
+func loadStack(ctx context.Context, files []string, stack, namespace string, skipInterpolation bool) (*compose.Result, error) {
+	p, err := compose.Load(ctx, compose.LoadOptions{Files: files, SkipInterpolation: skipInterpolation})
+	if err != nil {
+		return nil, err
+	}
+	if stack == "" {
+		stack = p.Name
+	}
+	return compose.Convert(p, stack, compose.ConvertOptions{Namespace: namespace})
+}
+
+// StackDeployOptions is `stack deploy -c FILE… [--prune] [-d] NAME`.
+type StackDeployOptions struct {
+	genericiooptions.IOStreams
+	factory      Factory
+	files        []string
+	prune        bool
+	detach       bool
+	detachGiven  bool
+	quiet        bool
+	resolveImage string
+	timeout      time.Duration
+
+	name, namespace string
+	result          *compose.Result
+}
+
+func newStackDeployCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &StackDeployOptions{IOStreams: streams, factory: f}
+	cmd := &cobra.Command{
+		Use:     "deploy [OPTIONS] STACK",
+		Aliases: []string{"up"},
+		Short:   "Deploy a new stack or update an existing stack",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.detachGiven = cmd.Flags().Changed("detach")
+			if err := o.Complete(contextOf(cmd), args); err != nil {
+				return err
+			}
+			return o.Run(contextOf(cmd))
+		},
+	}
+	cmd.Flags().StringArrayVarP(&o.files, "compose-file", "c", nil, "Path to a Compose file, or \"-\" to read from stdin")
+	cmd.Flags().BoolVar(&o.prune, "prune", false, "Prune services that are no longer referenced")
+	cmd.Flags().BoolVarP(&o.detach, "detach", "d", true, "Exit immediately instead of waiting for the stack services to converge")
+	cmd.Flags().BoolVarP(&o.quiet, "quiet", "q", false, "Suppress progress output")
+	cmd.Flags().StringVar(&o.resolveImage, "resolve-image", "always", `Query the registry to resolve image digest and supported platforms ("always", "changed", "never")`)
+	cmd.Flags().Bool("with-registry-auth", false, "Send registry authentication details to Swarm agents")
+	cmd.Flags().DurationVar(&o.timeout, "timeout", 5*time.Minute, "How long to wait for each service to converge without -d (kubectl-swarm only)")
+	return cmd
+}
+
+// Complete loads and converts the compose files and checks the ports: nothing is written when
+// any of it fails.
+func (o *StackDeployOptions) Complete(ctx context.Context, args []string) error {
+	if len(o.files) == 0 {
+		return errors.New("Please specify a Compose file (with --compose-file).")
+	}
+	switch o.resolveImage {
+	case "always", "changed", "never":
+	default:
+		return flagError("resolve-image", o.resolveImage, errors.New(`must be "always", "changed" or "never"`))
+	}
+	o.name = args[0]
+	ns, err := o.factory.Namespace()
+	if err != nil {
+		return err
+	}
+	o.namespace = ns
+	if o.result, err = loadStack(ctx, o.files, o.name, ns, false); err != nil {
+		return err
+	}
+	for _, w := range o.result.Warnings {
+		fmt.Fprintf(o.ErrOut, "%s\n\n", w)
+	}
+	c, err := o.factory.Client()
+	if err != nil {
+		return err
+	}
+	for _, s := range o.result.Stack.Spec.Services {
+		err := checkPortsFree(ctx, c, ns, swarmv1.StackObjectName(o.name, s.Name), &s.ServiceSpec)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Run writes the Secrets, ConfigMaps and the Stack (the Stack controller makes the services),
+// printing docker's lines.
+func (o *StackDeployOptions) Run(ctx context.Context) error {
+	c, err := o.factory.Client()
+	if err != nil {
+		return err
+	}
+	stack := o.result.Stack
+	old := &swarmv1.Stack{}
+	err = c.Get(ctx, client.ObjectKey{Namespace: o.namespace, Name: o.name}, old)
+	exists := err == nil
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("reading stack %s: %w", o.name, err)
+	}
+	var oldServices, oldNetworks []string
+	if exists {
+		for _, s := range old.Spec.Services {
+			oldServices = append(oldServices, s.Name)
+		}
+		for _, n := range old.Spec.Networks {
+			oldNetworks = append(oldNetworks, n.Name)
+		}
+	}
+	networks := map[string]bool{}
+	for _, n := range stack.Spec.Networks {
+		if !n.External {
+			networks[n.Name] = true
+		}
+	}
+	for _, s := range stack.Spec.Services {
+		if len(s.Networks) == 0 {
+			networks["default"] = true
+		}
+	}
+	for _, n := range sortedSet(networks) {
+		if !slices.Contains(oldNetworks, n) && !(n == "default" && exists) {
+			fmt.Fprintf(o.Out, "Creating network %s\n", dockerName(o.name, n))
+		}
+	}
+	for _, s := range o.result.Secrets {
+		created, err := createOrUpdate(ctx, c, s, func(cur client.Object) {
+			cs := cur.(*corev1.Secret)
+			cs.Labels, cs.Annotations, cs.Data, cs.StringData, cs.Type = s.Labels, s.Annotations, s.Data, s.StringData, s.Type
+		})
+		if err != nil {
+			return err
+		}
+		if created {
+			fmt.Fprintf(o.Out, "Creating secret %s\n", dockerName(o.name, secretKey(s.Data, s.StringData)))
+		}
+	}
+	for _, cm := range o.result.ConfigMaps {
+		created, err := createOrUpdate(ctx, c, cm, func(cur client.Object) {
+			cc := cur.(*corev1.ConfigMap)
+			cc.Labels, cc.Annotations, cc.Data, cc.BinaryData = cm.Labels, cm.Annotations, cm.Data, cm.BinaryData
+		})
+		if err != nil {
+			return err
+		}
+		if created {
+			key := ""
+			for k := range cm.Data {
+				key = k
+			}
+			for k := range cm.BinaryData {
+				key = k
+			}
+			fmt.Fprintf(o.Out, "Creating config %s\n", dockerName(o.name, key))
+		}
+	}
+	for _, s := range stack.Spec.Services {
+		if slices.Contains(oldServices, s.Name) {
+			id := ""
+			live := &swarmv1.Service{}
+			if err := c.Get(ctx, client.ObjectKey{Namespace: o.namespace, Name: swarmv1.StackObjectName(o.name, s.Name)}, live); err == nil {
+				id = shortID(string(live.UID), true)
+			}
+			fmt.Fprintf(o.Out, "Updating service %s (id: %s)\n", dockerName(o.name, s.Name), id)
+		} else {
+			fmt.Fprintf(o.Out, "Creating service %s\n", dockerName(o.name, s.Name))
+		}
+	}
+	if _, err := createOrUpdate(ctx, c, stack, func(cur client.Object) {
+		cs := cur.(*swarmv1.Stack)
+		cs.Spec = stack.Spec
+		if cs.Labels == nil {
+			cs.Labels = map[string]string{}
+		}
+		for k, v := range stack.Labels {
+			cs.Labels[k] = v
+		}
+	}); err != nil {
+		return err
+	}
+	if o.prune {
+		if err := o.pruneFiles(ctx, c); err != nil {
+			return err
+		}
+	}
+	if o.detach {
+		if !o.detachGiven {
+			fmt.Fprintln(o.ErrOut, "Since --detach=false was not specified, tasks will be created in the background.\nIn a future release, --detach=false will become the default.")
+		}
+		return nil
+	}
+	w := &waitOptions{quiet: o.quiet, timeout: o.timeout}
+	var errs []error
+	for _, s := range stack.Spec.Services {
+		name := swarmv1.StackObjectName(o.name, s.Name)
+		if err := waitExists(ctx, c, o.namespace, name, o.timeout); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		fmt.Fprintf(o.Out, "%s\n", dockerName(o.name, s.Name))
+		if err := waitForService(ctx, o.factory, o.IOStreams, o.namespace, name, w, ""); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// pruneFiles removes the stack's Secrets and ConfigMaps that the files no longer define (the
+// Stack controller already removes its services that are gone).
+func (o *StackDeployOptions) pruneFiles(ctx context.Context, c client.Client) error {
+	keep := map[string]bool{}
+	for _, obj := range o.result.Objects() {
+		keep[obj.GetObjectKind().GroupVersionKind().Kind+"/"+obj.GetName()] = true
+	}
+	secrets := &corev1.SecretList{}
+	if err := c.List(ctx, secrets, client.InNamespace(o.namespace), stackSelector(o.name)); err != nil {
+		return fmt.Errorf("listing secrets: %w", err)
+	}
+	for i := range secrets.Items {
+		s := &secrets.Items[i]
+		if !keep["Secret/"+s.Name] && !keptByName(o.result.Secrets, s.Name) {
+			fmt.Fprintf(o.Out, "Removing secret %s\n", s.Name)
+			if err := client.IgnoreNotFound(c.Delete(ctx, s)); err != nil {
+				return err
+			}
+		}
+	}
+	cms := &corev1.ConfigMapList{}
+	if err := c.List(ctx, cms, client.InNamespace(o.namespace), stackSelector(o.name)); err != nil {
+		return fmt.Errorf("listing configmaps: %w", err)
+	}
+	for i := range cms.Items {
+		cm := &cms.Items[i]
+		found := false
+		for _, x := range o.result.ConfigMaps {
+			found = found || x.Name == cm.Name
+		}
+		if !found {
+			fmt.Fprintf(o.Out, "Removing config %s\n", cm.Name)
+			if err := client.IgnoreNotFound(c.Delete(ctx, cm)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func keptByName(secrets []*corev1.Secret, name string) bool {
+	for _, s := range secrets {
+		if s.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func secretKey(data map[string][]byte, sdata map[string]string) string {
+	for k := range data {
+		return k
+	}
+	for k := range sdata {
+		return k
+	}
+	return ""
+}
+
+func sortedSet(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// createOrUpdate creates obj, or updates the existing object with set; it tells whether it
+// created.
+func createOrUpdate(ctx context.Context, c client.Client, obj client.Object, set func(cur client.Object)) (bool, error) {
+	cur := obj.DeepCopyObject().(client.Object)
+	err := c.Get(ctx, client.ObjectKeyFromObject(obj), cur)
+	if apierrors.IsNotFound(err) {
+		if err := c.Create(ctx, obj, client.FieldOwner(fieldManager)); err != nil {
+			return false, fmt.Errorf("creating %s %s: %w", kindOf(obj), obj.GetName(), err)
+		}
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("reading %s %s: %w", kindOf(obj), obj.GetName(), err)
+	}
+	set(cur)
+	if err := c.Update(ctx, cur, client.FieldOwner(fieldManager)); err != nil {
+		return false, fmt.Errorf("updating %s %s: %w", kindOf(obj), obj.GetName(), err)
+	}
+	return false, nil
+}
+
+func kindOf(obj client.Object) string {
+	switch obj.(type) {
+	case *corev1.Secret:
+		return "secret"
+	case *corev1.ConfigMap:
+		return "configmap"
+	case *swarmv1.Stack:
+		return "stack"
+	}
+	return "object"
+}
+
+func waitExists(ctx context.Context, c client.Client, ns, name string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &swarmv1.Service{})
+		if err == nil {
+			return nil
+		}
+		if !apierrors.IsNotFound(err) {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("service %s was not created within %s: is the kubeswarm operator running? (kubectl swarm info)", name, timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(pollInterval):
+		}
+	}
+}
+
+// stackRow is a row of `stack ls`.
+type stackRow struct {
+	Name     string
+	Services string
+}
+
+func newStackLsCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:     "ls [OPTIONS]",
+		Aliases: []string{"list"},
+		Short:   "List stacks",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := f.Client()
+			if err != nil {
+				return err
+			}
+			ns, err := f.Namespace()
+			if err != nil {
+				return err
+			}
+			list := &swarmv1.StackList{}
+			if err := c.List(contextOf(cmd), list, client.InNamespace(ns)); err != nil {
+				return fmt.Errorf("listing stacks: %w", err)
+			}
+			items := list.Items
+			sortNatural(items, func(s swarmv1.Stack) string { return s.Name })
+			var rows []any
+			for _, s := range items {
+				n := int(s.Status.ServiceCount)
+				if n == 0 {
+					n = len(s.Spec.Services)
+				}
+				rows = append(rows, stackRow{Name: s.Name, Services: fmt.Sprint(n)})
+			}
+			return writeFormatted(streams.Out, format, "table {{.Name}}\t{{.Services}}", map[string]string{"Name": "NAME", "Services": "SERVICES"}, rows)
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "", "Format output using a custom template")
+	return cmd
+}
+
+func newStackPsCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &taskListOptions{}
+	cmd := &cobra.Command{
+		Use:   "ps [OPTIONS] STACK",
+		Short: "List the tasks in the stack",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := f.Client()
+			if err != nil {
+				return err
+			}
+			ns, err := f.Namespace()
+			if err != nil {
+				return err
+			}
+			tasks, err := namespaceTasks(contextOf(cmd), c, ns, stackSelector(args[0]))
+			if err != nil {
+				return err
+			}
+			if len(tasks) == 0 {
+				return fmt.Errorf("nothing found in stack: %s", args[0])
+			}
+			return o.print(streams.Out, f, tasks)
+		},
+	}
+	o.addFlags(cmd)
+	return cmd
+}
+
+func newStackServicesCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &ServiceLsOptions{IOStreams: streams, factory: f}
+	cmd := &cobra.Command{
+		Use:   "services [OPTIONS] STACK",
+		Short: "List the services in the stack",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.selector = stackSelector(args[0])
+			c, err := f.Client()
+			if err != nil {
+				return err
+			}
+			ns, err := f.Namespace()
+			if err != nil {
+				return err
+			}
+			list := &swarmv1.ServiceList{}
+			if err := c.List(contextOf(cmd), list, client.InNamespace(ns), o.selector); err != nil {
+				return fmt.Errorf("listing services: %w", err)
+			}
+			if len(list.Items) == 0 {
+				fmt.Fprintf(streams.ErrOut, "Nothing found in stack: %s\n", args[0])
+				return nil
+			}
+			return o.Run(contextOf(cmd))
+		},
+	}
+	o.addFlags(cmd)
+	return cmd
+}
+
+func newStackRmCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	var detach bool
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:     "rm [OPTIONS] STACK [STACK...]",
+		Aliases: []string{"remove", "down"},
+		Short:   "Remove one or more stacks",
+		Args:    cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := contextOf(cmd)
+			c, err := f.Client()
+			if err != nil {
+				return err
+			}
+			ns, err := f.Namespace()
+			if err != nil {
+				return err
+			}
+			var errs []error
+			for _, name := range args {
+				if err := removeStack(ctx, c, streams, ns, name); err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				if !detach {
+					if err := waitStackGone(ctx, c, ns, name, timeout); err != nil {
+						errs = append(errs, err)
+					}
+				}
+			}
+			return errors.Join(errs...)
+		},
+	}
+	cmd.Flags().BoolVarP(&detach, "detach", "d", true, "Do not wait for stack removal")
+	cmd.Flags().DurationVar(&timeout, "timeout", 5*time.Minute, "How long to wait for the removal without -d (kubectl-swarm only)")
+	return cmd
+}
+
+// removeStack deletes the Stack (its Services, claims and policies go with it: they are owned)
+// and the Secrets and ConfigMaps made for it, printing docker's lines.
+func removeStack(ctx context.Context, c client.Client, streams genericiooptions.IOStreams, ns, name string) error {
+	st := &swarmv1.Stack{}
+	err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, st)
+	if apierrors.IsNotFound(err) {
+		fmt.Fprintf(streams.ErrOut, "Nothing found in stack: %s\n", name)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading stack %s: %w", name, err)
+	}
+	svcs := make([]string, 0, len(st.Spec.Services))
+	for _, s := range st.Spec.Services {
+		svcs = append(svcs, s.Name)
+	}
+	slices.Sort(svcs)
+	for _, s := range svcs {
+		fmt.Fprintf(streams.Out, "Removing service %s\n", dockerName(name, s))
+	}
+	secrets := &corev1.SecretList{}
+	if err := c.List(ctx, secrets, client.InNamespace(ns), stackSelector(name)); err != nil {
+		return fmt.Errorf("listing secrets: %w", err)
+	}
+	cms := &corev1.ConfigMapList{}
+	if err := c.List(ctx, cms, client.InNamespace(ns), stackSelector(name)); err != nil {
+		return fmt.Errorf("listing configmaps: %w", err)
+	}
+	if err := client.IgnoreNotFound(c.Delete(ctx, st, client.PropagationPolicy("Foreground"))); err != nil {
+		return fmt.Errorf("removing stack %s: %w", name, err)
+	}
+	for i := range secrets.Items {
+		s := &secrets.Items[i]
+		if s.Labels[translate.LabelManagedBy] != translate.ManagedByValue {
+			continue
+		}
+		fmt.Fprintf(streams.Out, "Removing secret %s\n", s.Name)
+		if err := client.IgnoreNotFound(c.Delete(ctx, s)); err != nil {
+			return err
+		}
+	}
+	for i := range cms.Items {
+		cm := &cms.Items[i]
+		if cm.Labels[translate.LabelManagedBy] != translate.ManagedByValue {
+			continue
+		}
+		fmt.Fprintf(streams.Out, "Removing config %s\n", cm.Name)
+		if err := client.IgnoreNotFound(c.Delete(ctx, cm)); err != nil {
+			return err
+		}
+	}
+	nets := []string{}
+	seenDefault := false
+	for _, n := range st.Spec.Networks {
+		if !n.External {
+			nets = append(nets, n.Name)
+			seenDefault = seenDefault || n.Name == "default"
+		}
+	}
+	for _, s := range st.Spec.Services {
+		if len(s.Networks) == 0 && !seenDefault {
+			nets, seenDefault = append(nets, "default"), true
+		}
+	}
+	slices.Sort(nets)
+	for _, n := range nets {
+		fmt.Fprintf(streams.Out, "Removing network %s\n", dockerName(name, n))
+	}
+	return nil
+}
+
+func waitStackGone(ctx context.Context, c client.Client, ns, name string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		list := &swarmv1.ServiceList{}
+		if err := c.List(ctx, list, client.InNamespace(ns), stackSelector(name)); err != nil {
+			return err
+		}
+		if len(list.Items) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("stack %s still has %d services after %s", name, len(list.Items), timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(pollInterval):
+		}
+	}
+}
+
+func newStackConfigCommand(streams genericiooptions.IOStreams) *cobra.Command {
+	var files []string
+	var skip bool
+	cmd := &cobra.Command{
+		Use:   "config [OPTIONS]",
+		Short: "Outputs the final config file, after doing merges and interpolations",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if len(files) == 0 {
+				return errors.New("Please specify a Compose file (with --compose-file).")
+			}
+			p, err := compose.Load(contextOf(cmd), compose.LoadOptions{Files: files, SkipInterpolation: skip})
+			if err != nil {
+				return err
+			}
+			for _, w := range p.Warnings {
+				fmt.Fprintf(streams.ErrOut, "%s\n\n", w)
+			}
+			b, err := p.Project.MarshalYAML()
+			if err != nil {
+				return err
+			}
+			_, err = streams.Out.Write(b)
+			return err
+		},
+	}
+	cmd.Flags().StringArrayVarP(&files, "compose-file", "c", nil, "Path to a Compose file, or \"-\" to read from stdin")
+	cmd.Flags().BoolVar(&skip, "skip-interpolation", false, "Skip interpolation and output only merged config")
+	return cmd
+}
+
+// convert prints the Stack and its Secrets/ConfigMaps as YAML, for GitOps; it needs no cluster.
+func newConvertCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	var files []string
+	cmd := &cobra.Command{
+		Use:   "convert -c FILE [-c FILE...] [STACK]",
+		Short: "Print a compose file as kubeswarm's Stack, Secrets and ConfigMaps (YAML)",
+		Long: "convert loads compose files as `stack deploy` does and prints the objects it would write, for kubectl apply -f or a\n" +
+			"GitOps repository. The stack is named STACK (default: the project's name). The namespace is written only when -n is given.",
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(files) == 0 {
+				return errors.New("Please specify a Compose file (with --compose-file).")
+			}
+			ns := ""
+			if fl := cmd.Flags().Lookup("namespace"); fl != nil && fl.Changed {
+				var err error
+				if ns, err = f.Namespace(); err != nil {
+					return err
+				}
+			}
+			name := ""
+			if len(args) == 1 {
+				name = args[0]
+			}
+			r, err := loadStack(contextOf(cmd), files, name, ns, false)
+			if err != nil {
+				return err
+			}
+			for _, w := range r.Warnings {
+				fmt.Fprintf(streams.ErrOut, "%s\n\n", w)
+			}
+			b, err := r.YAML()
+			if err != nil {
+				return err
+			}
+			_, err = streams.Out.Write(b)
+			return err
+		},
+	}
+	cmd.Flags().StringArrayVarP(&files, "compose-file", "c", nil, "Path to a Compose file")
+	return cmd
+}
+
+var _ = strings.TrimSpace

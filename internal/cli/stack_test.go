@@ -1,0 +1,170 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/translate"
+)
+
+const seedCompose = "../../test/compose/seed/docker-compose.yml"
+
+func writeCompose(t *testing.T, text string, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(dir, "docker-compose.yml")
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestStackDeploySeed(t *testing.T) {
+	f := newTestFactory()
+	out, errOut, err := run(t, f, "stack", "deploy", "--compose-file", seedCompose, "wp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "Creating network wp_common\nCreating service wp_dbcluster\nCreating service wp_wordpress\n"
+	if diff := cmp.Diff(want, out); diff != "" {
+		t.Errorf("deploy output (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(errOut, "Since --detach=false was not specified, tasks will be created in the background.") {
+		t.Errorf("stderr lacks docker's detach notice: %q", errOut)
+	}
+	st := &swarmv1.Stack{}
+	if err := f.c.Get(t.Context(), client.ObjectKey{Namespace: "default", Name: "wp"}, st); err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Spec.Services) != 2 || st.Spec.Services[1].Name != "wordpress" {
+		t.Errorf("stack services: %+v", st.Spec.Services)
+	}
+	// Deploying again updates.
+	out, _, err = run(t, f, "stack", "deploy", "-c", seedCompose, "-d", "wp")
+	if err != nil || !strings.Contains(out, "Updating service wp_wordpress (id: ") || strings.Contains(out, "Creating") {
+		t.Errorf("second deploy: %q %v", out, err)
+	}
+	out, _, err = run(t, f, "stack", "ls")
+	if err != nil || out != "NAME      SERVICES\nwp        2\n" {
+		t.Errorf("stack ls: %q %v", out, err)
+	}
+}
+
+func TestStackDeploySecretsPruneAndRm(t *testing.T) {
+	path := writeCompose(t, `
+services:
+  web:
+    image: nginx
+    ports: ["8080:80"]
+    secrets: [db_pass]
+    configs: [site]
+secrets:
+  db_pass:
+    file: ./db_pass.txt
+configs:
+  site:
+    file: ./site.conf
+`, map[string]string{"db_pass.txt": "s3cret", "site.conf": "listen 80;"})
+	// The published port is another service's: nothing is written.
+	f := factoryWith([]*swarmv1.Service{makeService("nginx").Ports(swarmv1.PortConfig{Published: 8080, Target: 80}).Obj()})
+	if _, _, err := run(t, f, "stack", "deploy", "-c", path, "shop"); err == nil || err.Error() != "port 8080 is already in use by service nginx" {
+		t.Fatalf("deploy with a used port: %v", err)
+	}
+	if err := f.c.Get(t.Context(), client.ObjectKey{Namespace: "default", Name: "shop-db-pass"}, &corev1.Secret{}); err == nil {
+		t.Fatal("a refused deploy wrote the secret")
+	}
+
+	f = newTestFactory()
+	out, _, err := run(t, f, "stack", "deploy", "-c", path, "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "Creating network shop_default\nCreating secret shop_db_pass\nCreating config shop_site\nCreating service shop_web\n"
+	if diff := cmp.Diff(want, out); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	sec := &corev1.Secret{}
+	if err := f.c.Get(t.Context(), client.ObjectKey{Namespace: "default", Name: "shop-db-pass"}, sec); err != nil || string(sec.Data["db_pass"]) != "s3cret" {
+		t.Errorf("secret: %v %v", sec.Data, err)
+	}
+
+	// The config leaves the file: --prune removes its ConfigMap.
+	path2 := writeCompose(t, "services:\n  web:\n    image: nginx\n    secrets: [db_pass]\nsecrets:\n  db_pass:\n    file: ./db_pass.txt\n", map[string]string{"db_pass.txt": "s3cret2"})
+	out, _, err = run(t, f, "stack", "deploy", "--prune", "-c", path2, "shop")
+	if err != nil || !strings.Contains(out, "Removing config shop-site") {
+		t.Errorf("deploy --prune: %q %v", out, err)
+	}
+
+	// A service of the stack (as the Stack controller would make it), for services/ps.
+	svc := makeService("shop-web").Obj()
+	svc.Labels = map[string]string{translate.LabelStack: "shop"}
+	if err := f.c.Create(t.Context(), svc); err != nil {
+		t.Fatal(err)
+	}
+	pod := makePod("shop-web", "shop-web-1", "worker1", 0, true)
+	if err := f.c.Create(t.Context(), pod); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err = run(t, f, "stack", "services", "--format", "{{.Name}} {{.Mode}}", "shop")
+	if err != nil || out != "shop-web replicated\n" {
+		t.Errorf("stack services: %q %v", out, err)
+	}
+	out, _, err = run(t, f, "stack", "ps", "--format", "{{.Name}} {{.Node}}", "shop")
+	if err != nil || out != "shop-web.1 worker1\n" {
+		t.Errorf("stack ps: %q %v", out, err)
+	}
+	if _, _, err := run(t, f, "stack", "ps", "nope"); err == nil || err.Error() != "nothing found in stack: nope" {
+		t.Errorf("stack ps nope: %v", err)
+	}
+	// docker's name of the stack's service works too.
+	if out, _, err := run(t, f, "service", "ps", "-q", "shop_web"); err != nil || out == "" {
+		t.Errorf("service ps shop_web: %q %v", out, err)
+	}
+
+	out, errOut, err := run(t, f, "stack", "rm", "shop", "nope")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = "Removing service shop_web\nRemoving secret shop-db-pass\nRemoving network shop_default\n"
+	if diff := cmp.Diff(want, out); diff != "" {
+		t.Errorf("stack rm (-want +got):\n%s", diff)
+	}
+	if errOut != "Nothing found in stack: nope\n" {
+		t.Errorf("stack rm stderr: %q", errOut)
+	}
+}
+
+func TestConvertAndConfig(t *testing.T) {
+	f := newTestFactory()
+	out, _, err := run(t, f, "convert", "-c", seedCompose, "wp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"kind: Stack", "name: wp", "name: wordpress", "name: dbcluster", "node.role == worker"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("convert output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "namespace:") {
+		t.Error("convert wrote a namespace without -n")
+	}
+	out, _, err = run(t, f, "stack", "config", "-c", seedCompose)
+	if err != nil || !strings.Contains(out, "wordpress:") || !strings.Contains(out, "mysql:5.7") {
+		t.Errorf("stack config: %q %v", out, err)
+	}
+	if _, _, err := run(t, f, "stack", "deploy", "wp"); err == nil || !strings.Contains(err.Error(), "Please specify a Compose file") {
+		t.Errorf("deploy without -c: %v", err)
+	}
+}
