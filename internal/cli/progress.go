@@ -12,6 +12,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/translate"
 )
 
 // stateOrder is Swarm's task state order, which sets the length of a task's progress bar
@@ -69,6 +70,16 @@ func (p *progressPrinter) draw(lines []progressLine) {
 			key = "\x00" + strings.SplitN(l.status, ":", 2)[0]
 		}
 		t := l.text(false)
+		if strings.HasPrefix(t, "verify: Waiting") {
+			// A pipe gets the stable wait once, not its countdown.
+			key = "\x00verify-wait"
+			if p.last[key] != "" {
+				continue
+			}
+		}
+		if strings.HasPrefix(t, "verify: Detected") {
+			delete(p.last, "\x00verify-wait")
+		}
 		if p.last[key] != t {
 			p.last[key] = t
 			fmt.Fprintln(p.out, t)
@@ -181,9 +192,20 @@ func progressLines(svc *swarmv1.Service, tasks []task, rollbackValue string) ([]
 			return lines, false, fmt.Errorf("service rollback paused: %s", us.Message)
 		}
 	}
+	// During an update only the tasks of the new template count, as docker counts only
+	// up-to-date tasks: the newest task's template is the new one.
+	newest := ""
+	if us != nil && (us.State == swarmv1.UpdateStateUpdating || us.State == swarmv1.UpdateStateRollbackStarted) {
+		var newestTime time.Time
+		for _, t := range tasks {
+			if !t.history && !t.pod.CreationTimestamp.Time.Before(newestTime) {
+				newestTime, newest = t.pod.CreationTimestamp.Time, t.pod.Labels[translate.LabelTemplateHash]
+			}
+		}
+	}
 	var current []task
 	for _, t := range tasks {
-		if !t.history {
+		if !t.history && (newest == "" || t.pod.Labels[translate.LabelTemplateHash] == newest) {
 			current = append(current, t)
 		}
 	}

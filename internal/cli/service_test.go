@@ -13,6 +13,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/translate"
 )
 
 func seedServices() []*swarmv1.Service {
@@ -117,7 +118,7 @@ func TestServicePsGlobal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "agent.manager1 manager1 Running About a minute ago\nagent.worker1 worker1 Starting 10 seconds ago\nagent.worker2 worker2 Running About a minute ago\n"
+	want := "agent.manager1 manager1 Running about a minute ago\nagent.worker1 worker1 Starting 10 seconds ago\nagent.worker2 worker2 Running about a minute ago\n"
 	if diff := cmp.Diff(want, out); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
@@ -352,5 +353,36 @@ func TestServiceLogs(t *testing.T) {
 	}
 	if _, _, err := run(t, f, "service", "logs", "nope"); err == nil || err.Error() != "no such service: nope" {
 		t.Errorf("unknown service: %v", err)
+	}
+}
+
+func TestProgressCountsOnlyNewTasksDuringAnUpdate(t *testing.T) {
+	svc := makeService("redis").Replicas(2).Obj()
+	svc.Status.UpdateStatus = &swarmv1.UpdateStatus{State: swarmv1.UpdateStateUpdating}
+	old1, old2 := makePod("redis", "old1", "worker1", time.Hour, true), makePod("redis", "old2", "worker2", time.Hour, true)
+	fresh := makePod("redis", "new1", "worker1", time.Second, false)
+	for p, hash := range map[*corev1.Pod]string{old1: "a", old2: "a", fresh: "b"} {
+		p.Labels[translate.LabelTemplateHash] = hash
+	}
+	lines, converged, err := progressLines(svc, tasksOf(svc, []corev1.Pod{*old1, *old2, *fresh}), "")
+	if err != nil || converged {
+		t.Fatalf("converged %v err %v", converged, err)
+	}
+	var b strings.Builder
+	(&progressPrinter{out: &b}).draw(lines)
+	if want := "overall progress: 0 out of 2 tasks\n1/2: starting\n"; b.String() != want {
+		t.Errorf("got %q, want %q", b.String(), want)
+	}
+}
+
+func TestProgressPipePrintsTheStableWaitOnce(t *testing.T) {
+	var b strings.Builder
+	p := &progressPrinter{out: &b}
+	p.draw([]progressLine{{status: "overall progress: 1 out of 1 tasks"}, {status: "verify: Waiting 5 seconds to verify that tasks are stable..."}})
+	p.draw([]progressLine{{status: "overall progress: 1 out of 1 tasks"}, {status: "verify: Waiting 4 seconds to verify that tasks are stable..."}})
+	p.draw([]progressLine{{status: "overall progress: 1 out of 1 tasks"}, {status: "verify: Service converged"}})
+	want := "overall progress: 1 out of 1 tasks\nverify: Waiting 5 seconds to verify that tasks are stable...\nverify: Service converged\n"
+	if b.String() != want {
+		t.Errorf("got %q, want %q", b.String(), want)
 	}
 }

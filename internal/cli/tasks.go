@@ -253,7 +253,7 @@ func newTaskRow(t task, now time.Time, noTrunc bool) taskRow {
 	}
 	current := title(state)
 	if !since.IsZero() {
-		current += " " + humanDuration(now.Sub(since)) + " ago"
+		current += " " + strings.ToLower(humanDuration(now.Sub(since))) + " ago"
 	}
 	image := taskImage(t.pod)
 	if !noTrunc {

@@ -1,0 +1,371 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+)
+
+// The plugin under test: KUBECTL_SWARM_BIN, else bin/kubectl-swarm (make test-e2e builds it),
+// else built here once.
+var (
+	pluginOnce sync.Once
+	pluginPath string
+	pluginErr  error
+)
+
+func pluginBin(t *testing.T) string {
+	t.Helper()
+	pluginOnce.Do(func() {
+		if p := os.Getenv("KUBECTL_SWARM_BIN"); p != "" {
+			pluginPath = p
+			return
+		}
+		if p, _ := filepath.Abs("../../bin/kubectl-swarm"); fileExists(p) {
+			pluginPath = p
+			return
+		}
+		dir, err := os.MkdirTemp("", "kubectl-swarm-")
+		if err != nil {
+			pluginErr = err
+			return
+		}
+		pluginPath = filepath.Join(dir, "kubectl-swarm")
+		out, err := exec.Command("go", "build", "-o", pluginPath, "../../cmd/kubectl-swarm").CombinedOutput()
+		if err != nil {
+			pluginErr = fmt.Errorf("building kubectl-swarm: %v\n%s", err, out)
+		}
+	})
+	if pluginErr != nil {
+		t.Fatal(pluginErr)
+	}
+	return pluginPath
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// swarm runs `kubectl swarm -n ns args…` (ns "" for cluster-wide commands) and returns stdout,
+// stderr and the error (an *exec.ExitError for a non-zero exit).
+func swarm(t *testing.T, ns string, args ...string) (string, string, error) {
+	t.Helper()
+	if ns != "" {
+		args = append([]string{"-n", ns}, args...)
+	}
+	cmd := exec.Command(pluginBin(t), args...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	start := time.Now()
+	err := cmd.Run()
+	t.Logf("$ kubectl swarm %s  (%.1fs)\n%s%s", strings.Join(args, " "), time.Since(start).Seconds(), out.String(), errOut.String())
+	return out.String(), errOut.String(), err
+}
+
+// mustSwarm is swarm that fails the test on a non-zero exit.
+func mustSwarm(t *testing.T, ns string, args ...string) string {
+	t.Helper()
+	out, errOut, err := swarm(t, ns, args...)
+	if err != nil {
+		t.Fatalf("kubectl swarm %s: %v\n%s", strings.Join(args, " "), err, errOut)
+	}
+	return out
+}
+
+// tableRows splits a docker table into rows of fields; the header is the first row.
+func tableRows(out string) [][]string {
+	var rows [][]string
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		rows = append(rows, strings.Fields(l))
+	}
+	return rows
+}
+
+func rowOf(rows [][]string, col int, value string) []string {
+	for _, r := range rows[1:] {
+		if len(r) > col && r[col] == value {
+			return r
+		}
+	}
+	return nil
+}
+
+func portsOf(s *swarmv1.Service) []int32 {
+	var out []int32
+	for _, p := range s.Spec.Ports {
+		out = append(out, p.Published)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// waitObserved waits until the operator has acted on the Service's current spec (and on the
+// given rollback request).
+func waitObserved(t *testing.T, ns, name string) *swarmv1.Service {
+	t.Helper()
+	return waitSvc(t, 60*time.Second, ns, name, "observed", func(s *swarmv1.Service) error {
+		if s.Status.ObservedGeneration < s.Generation {
+			return fmt.Errorf("generation %d observed %d", s.Generation, s.Status.ObservedGeneration)
+		}
+		if v := s.Annotations[swarmv1.AnnotationRollback]; v != "" && s.Status.LastRollbackRequest != v {
+			return fmt.Errorf("rollback %s not acted on yet", v)
+		}
+		return nil
+	})
+}
+
+// TestPluginServiceWalkthrough walks the seed's service commands with the plugin, checking the
+// cluster after each step.
+func TestPluginServiceWalkthrough(t *testing.T) {
+	ns := newNamespace(t)
+
+	// docker service create --replicas 3 --name web -p 8000:80 nginx (waits, with progress).
+	out := mustSwarm(t, ns, "service", "create", "--replicas", "3", "--name", "web", "-p", "8000:80", "--timeout", "2m", "nginx")
+	for _, want := range []string{"overall progress: 3 out of 3 tasks", "verify: Service converged"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("create output lacks %q", want)
+		}
+	}
+	if id := strings.SplitN(out, "\n", 2)[0]; len(id) != 32 {
+		t.Errorf("create printed %q first, want the service ID", id)
+	}
+	byNode := waitRunning(t, 30*time.Second, ns, "web", 3)
+	if len(byNode) < 2 {
+		t.Errorf("3 tasks on %v: not spread", byNode)
+	}
+
+	// docker service ls
+	rows := tableRows(mustSwarm(t, ns, "service", "ls"))
+	if !slices.Equal(rows[0], []string{"ID", "NAME", "MODE", "REPLICAS", "IMAGE", "PORTS"}) {
+		t.Errorf("service ls header %v", rows[0])
+	}
+	if r := rowOf(rows, 1, "web"); !slices.Equal(r[2:], []string{"replicated", "3/3", "nginx", "*:8000->80/tcp"}) {
+		t.Errorf("service ls row %v", r)
+	}
+
+	// docker service ps web
+	rows = tableRows(mustSwarm(t, ns, "service", "ps", "web"))
+	if strings.Join(rows[0], " ") != "ID NAME IMAGE NODE DESIRED STATE CURRENT STATE ERROR PORTS" {
+		t.Errorf("service ps header %v", rows[0])
+	}
+	for i := 1; i <= 3; i++ {
+		if r := rowOf(rows, 1, fmt.Sprintf("web.%d", i)); r == nil || r[4] != "Running" || r[5] != "Running" {
+			t.Errorf("service ps: web.%d is %v", i, r)
+		}
+	}
+
+	// docker service scale web=4
+	out = mustSwarm(t, ns, "service", "scale", "web=4", "--timeout", "2m")
+	if !strings.HasPrefix(out, "web scaled to 4\n") || !strings.Contains(out, "verify: Service converged") {
+		t.Errorf("scale output %q", out)
+	}
+	waitRunning(t, 30*time.Second, ns, "web", 4)
+
+	// docker service update --publish-add 8080:80 --detach=true web
+	mustSwarm(t, ns, "service", "update", "--publish-add", "8080:80", "--detach=true", "web")
+	if p := portsOf(getSvc(t, ns, "web")); !slices.Equal(p, []int32{8000, 8080}) {
+		t.Fatalf("ports after publish-add: %v", p)
+	}
+	waitObserved(t, ns, "web")
+
+	// docker service rollback (twice): back to 8000 only, then to 8000+8080 again.
+	mustSwarm(t, ns, "service", "rollback", "--detach=true", "web")
+	s := waitObserved(t, ns, "web")
+	if p := portsOf(s); !slices.Equal(p, []int32{8000}) {
+		t.Errorf("ports after the first rollback: %v", p)
+	}
+	out = mustSwarm(t, ns, "service", "rollback", "--timeout", "2m", "web")
+	if !strings.Contains(out, "verify: Service converged") {
+		t.Errorf("rollback output lacks convergence: %q", out)
+	}
+	s = waitObserved(t, ns, "web")
+	if p := portsOf(s); !slices.Equal(p, []int32{8000, 8080}) {
+		t.Errorf("ports after the second rollback: %v", p)
+	}
+	waitSvc(t, 30*time.Second, ns, "web", "PORTS shows both", func(s *swarmv1.Service) error {
+		if s.Status.PortsSummary != "*:8000->80/tcp, *:8080->80/tcp" {
+			return fmt.Errorf("PORTS %q", s.Status.PortsSummary)
+		}
+		return nil
+	})
+
+	// docker service update --publish-rm 8080:80 --detach=true web
+	mustSwarm(t, ns, "service", "update", "--publish-rm", "8080:80", "--detach=true", "web")
+	if p := portsOf(getSvc(t, ns, "web")); !slices.Equal(p, []int32{8000}) {
+		t.Errorf("ports after publish-rm: %v", p)
+	}
+
+	// A rolling update that waits: docker service update --image … (progress, converged).
+	out = mustSwarm(t, ns, "service", "update", "--image", "nginx:1.27", "--timeout", "2m", "web")
+	if !strings.HasPrefix(out, "web\n") || !strings.Contains(out, "verify: Service converged") {
+		t.Errorf("update output %q", out)
+	}
+	eventually(t, 30*time.Second, "every task runs nginx:1.27", func() error {
+		for _, p := range tasks(t, ns, "web") {
+			if p.Spec.Containers[0].Image != "nginx:1.27" {
+				return fmt.Errorf("%s runs %s", p.Name, p.Spec.Containers[0].Image)
+			}
+		}
+		return nil
+	})
+
+	// docker service inspect --pretty web
+	out = mustSwarm(t, ns, "service", "inspect", "--pretty", "web")
+	for _, want := range []string{"Name:", "web", "Replicas:", "4", "nginx:1.27", "PublishedPort = 8000"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("inspect --pretty lacks %q", want)
+		}
+	}
+
+	// A published port already in use is refused, and nothing is written.
+	_, errOut, err := swarm(t, ns, "service", "create", "-d", "--name", "web2", "-p", "8000:80", "nginx")
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || !strings.Contains(errOut, "port 8000 is already in use by service web") {
+		t.Errorf("second service on port 8000: %v %q", err, errOut)
+	}
+	list := &swarmv1.ServiceList{}
+	if err := k8sClient.List(t.Context(), list, client.InNamespace(ns)); err != nil || len(list.Items) != 1 {
+		t.Errorf("services after the refused create: %d (%v)", len(list.Items), err)
+	}
+	if _, errOut, err := swarm(t, ns, "service", "scale", "web=x"); err == nil || !strings.Contains(errOut, "invalid replicas value x") {
+		t.Errorf("scale web=x: %v %q", err, errOut)
+	}
+	if _, errOut, err := swarm(t, ns, "service", "ps", "nope"); err == nil || !strings.Contains(errOut, "no such service: nope") {
+		t.Errorf("ps nope: %v %q", err, errOut)
+	}
+
+	// docker service rm web: the Service and its tasks go.
+	if out := mustSwarm(t, ns, "service", "rm", "web"); out != "web\n" {
+		t.Errorf("rm printed %q", out)
+	}
+	eventually(t, 60*time.Second, "web and its tasks are gone", func() error {
+		if n := len(tasks(t, ns, "web")); n > 0 {
+			return fmt.Errorf("%d tasks left", n)
+		}
+		return k8sClient.List(t.Context(), list, client.InNamespace(ns))
+	})
+}
+
+// TestPluginNodes: docker node ls / update --availability / promote / demote, on the Node
+// resources; every node is restored at the end.
+func TestPluginNodes(t *testing.T) {
+	rows := tableRows(mustSwarm(t, "", "node", "ls"))
+	if strings.Join(rows[0], " ") != "ID HOSTNAME STATUS AVAILABILITY MANAGER STATUS ENGINE VERSION" {
+		t.Errorf("node ls header %v", rows[0])
+	}
+	for _, n := range []string{"manager1", "worker1", "worker2"} {
+		if r := rowOf(rows, 1, n); r == nil || r[2] != "Ready" {
+			t.Errorf("node ls row for %s: %v", n, r)
+		}
+	}
+	if r := rowOf(rows, 1, "manager1"); r == nil || r[3] != "Active" || r[4] != "Leader" {
+		t.Errorf("manager1 is %v, want Active Leader", r)
+	}
+	if out := mustSwarm(t, "", "info"); !strings.Contains(out, "Swarm: active") {
+		t.Errorf("info: %q", out)
+	}
+
+	keepNodeSpec(t, "worker2")
+	if out := mustSwarm(t, "", "node", "update", "--availability", "drain", "worker2"); out != "worker2\n" {
+		t.Errorf("node update printed %q", out)
+	}
+	waitSwarmNode(t, 30*time.Second, "worker2", "drained", func(n *swarmv1.Node) error {
+		if n.Status.Availability != swarmv1.AvailabilityDrain {
+			return fmt.Errorf("availability %q", n.Status.Availability)
+		}
+		return nil
+	})
+	if r := rowOf(tableRows(mustSwarm(t, "", "node", "ls")), 1, "worker2"); r == nil || r[3] != "Drain" {
+		t.Errorf("node ls after drain: %v", r)
+	}
+	mustSwarm(t, "", "node", "update", "--availability", "active", "worker2")
+	waitSwarmNode(t, 30*time.Second, "worker2", "active", func(n *swarmv1.Node) error {
+		if n.Status.Availability != swarmv1.AvailabilityActive {
+			return fmt.Errorf("availability %q", n.Status.Availability)
+		}
+		return nil
+	})
+
+	if out := mustSwarm(t, "", "node", "promote", "worker2"); out != "Node worker2 promoted to a manager in the swarm.\n" {
+		t.Errorf("promote printed %q", out)
+	}
+	waitSwarmNode(t, 30*time.Second, "worker2", "a manager", func(n *swarmv1.Node) error {
+		if n.Status.Role != swarmv1.RoleManager || n.Status.ManagerStatus != swarmv1.ManagerReachable {
+			return fmt.Errorf("role %q manager status %q", n.Status.Role, n.Status.ManagerStatus)
+		}
+		return nil
+	})
+	if out := mustSwarm(t, "", "node", "promote", "worker2"); out != "Node worker2 is already a manager.\n" {
+		t.Errorf("second promote printed %q", out)
+	}
+	if out := mustSwarm(t, "", "node", "demote", "worker2"); out != "Manager worker2 demoted in the swarm.\n" {
+		t.Errorf("demote printed %q", out)
+	}
+	waitSwarmNode(t, 30*time.Second, "worker2", "a worker", func(n *swarmv1.Node) error {
+		if n.Status.Role != swarmv1.RoleWorker || n.Status.ManagerStatus != "" {
+			return fmt.Errorf("role %q manager status %q", n.Status.Role, n.Status.ManagerStatus)
+		}
+		return nil
+	})
+	if _, errOut, err := swarm(t, "", "node", "update", "--availability", "off", "worker2"); err == nil || !strings.Contains(errOut, `invalid argument "off" for "--availability" flag`) {
+		t.Errorf("bad availability: %v %q", err, errOut)
+	}
+}
+
+// TestPluginStack: docker stack deploy of the seed's compose file, stack ls/services/ps, rm.
+func TestPluginStack(t *testing.T) {
+	ns := newNamespace(t)
+	out, errOut, err := swarm(t, ns, "stack", "deploy", "--compose-file", "../compose/seed/docker-compose.yml", "wp")
+	if err != nil {
+		t.Fatalf("stack deploy: %v\n%s", err, errOut)
+	}
+	for _, want := range []string{"Creating network wp_common", "Creating service wp_wordpress", "Creating service wp_dbcluster"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stack deploy output lacks %q", want)
+		}
+	}
+	for _, name := range []string{"wp-wordpress", "wp-dbcluster"} {
+		waitSvc(t, 60*time.Second, ns, name, "created by the Stack", func(*swarmv1.Service) error { return nil })
+	}
+	waitRunning(t, 60*time.Second, ns, "wp-dbcluster", 1)
+	rows := tableRows(mustSwarm(t, ns, "stack", "ls"))
+	if r := rowOf(rows, 0, "wp"); !slices.Equal(rows[0], []string{"NAME", "SERVICES"}) || r == nil || r[1] != "2" {
+		t.Errorf("stack ls: %v", rows)
+	}
+	rows = tableRows(mustSwarm(t, ns, "stack", "services", "wp"))
+	if rowOf(rows, 1, "wp-wordpress") == nil || rowOf(rows, 1, "wp-dbcluster") == nil {
+		t.Errorf("stack services: %v", rows)
+	}
+	if r := rowOf(tableRows(mustSwarm(t, ns, "stack", "ps", "wp")), 1, "wp-dbcluster.1"); r == nil || r[3] != "manager1" {
+		t.Errorf("stack ps: wp-dbcluster.1 is %v, want it on manager1", r)
+	}
+	out = mustSwarm(t, ns, "stack", "rm", "wp")
+	if !strings.Contains(out, "Removing service wp_dbcluster\nRemoving service wp_wordpress\n") || !strings.Contains(out, "Removing network wp_common") {
+		t.Errorf("stack rm output %q", out)
+	}
+	eventually(t, 60*time.Second, "the stack's services are gone", func() error {
+		list := &swarmv1.ServiceList{}
+		if err := k8sClient.List(t.Context(), list, client.InNamespace(ns)); err != nil {
+			return err
+		}
+		if len(list.Items) > 0 {
+			return fmt.Errorf("%d services left", len(list.Items))
+		}
+		return nil
+	})
+}
