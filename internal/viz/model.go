@@ -192,12 +192,9 @@ func NodeOf(kn *corev1.Node, sn *swarmv1.Node) Node {
 	if st.State != "" && kn != nil {
 		n.State = string(st.State)
 	}
-	// The status says what is applied; the spec what was asked (shown until the controller
-	// catches up, so that a drain shows at once).
+	// Role and availability as asked (docker node ls shows the spec too): a drain shows at once,
+	// before the Node controller has tainted the node.
 	n.Role = string(nodes.Role(sn))
-	if st.Role != "" && st.Role == sn.Spec.Role {
-		n.Role = string(st.Role)
-	}
 	n.Availability = string(nodes.Availability(sn))
 	n.ManagerStatus = string(st.ManagerStatus)
 	if n.Role != string(swarmv1.RoleManager) {
