@@ -12,7 +12,7 @@ import (
 
 func main() {
 	if err := cli.NewRootCommand(cli.DefaultIOStreams()).Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "Error:", err)
+		fmt.Fprintln(os.Stderr, "Error:", cli.Explain(err))
 		os.Exit(1)
 	}
 }

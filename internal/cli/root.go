@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 )
@@ -49,6 +50,14 @@ func NewRootCommandWithFactory(streams genericiooptions.IOStreams, f Factory) *c
 	addSwarmCommands(cmd, f, streams)
 	addStackCommands(cmd, f, streams)
 	return cmd
+}
+
+// Explain adds what to do to errors a user can fix: kubeswarm not installed in the cluster.
+func Explain(err error) error {
+	if meta.IsNoMatchError(err) {
+		return fmt.Errorf("%w\nkubeswarm is not installed in this cluster: run 'kubectl swarm init'", err)
+	}
+	return err
 }
 
 func newVersionCommand(streams genericiooptions.IOStreams) *cobra.Command {
