@@ -58,7 +58,11 @@ func (p *progressPrinter) draw(lines []progressLine) {
 			fmt.Fprint(p.out, "\x1b[2K")
 			fmt.Fprintln(p.out, l.text(true))
 		}
-		p.drawn = len(lines)
+		// Clear what is left of a longer previous frame.
+		for i := len(lines); i < p.drawn; i++ {
+			fmt.Fprintln(p.out, "\x1b[2K")
+		}
+		p.drawn = max(p.drawn, len(lines))
 		return
 	}
 	if p.last == nil {
@@ -182,6 +186,11 @@ func waitForService(ctx context.Context, f Factory, streams genericiooptions.IOS
 // the error when the update paused.
 func progressLines(svc *swarmv1.Service, tasks []task, rollbackValue string) ([]progressLine, bool, error) {
 	var lines []progressLine
+	// Until the operator has seen the new spec (or the rollback request), the tasks say nothing
+	// about it: nothing to draw yet.
+	if svc.Status.ObservedGeneration < svc.Generation || (rollbackValue != "" && svc.Status.LastRollbackRequest != rollbackValue) {
+		return nil, false, nil
+	}
 	us := svc.Status.UpdateStatus
 	rollingBack := rollbackValue != "" || (us != nil && strings.HasPrefix(string(us.State), "rollback"))
 	if us != nil {

@@ -306,6 +306,7 @@ func TestServiceCreateWaitsForConvergence(t *testing.T) {
 
 func TestProgressLines(t *testing.T) {
 	svc := makeService("redis").Replicas(3).Obj()
+	svc.Status.ObservedGeneration = svc.Generation
 	svc.Status.UpdateStatus = &swarmv1.UpdateStatus{State: swarmv1.UpdateStateUpdating}
 	pending := makePod("redis", "r3", "worker2", time.Second, false)
 	pending.Status.ContainerStatuses[0].State = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}}
@@ -313,6 +314,9 @@ func TestProgressLines(t *testing.T) {
 	lines, converged, err := progressLines(svc, tasks, "")
 	if err != nil || converged {
 		t.Fatalf("converged %v, err %v", converged, err)
+	}
+	if l, _, _ := progressLines(makeService("redis").Obj(), tasks, ""); l != nil {
+		t.Errorf("a spec the operator has not seen yet drew %v", l)
 	}
 	var b strings.Builder
 	p := &progressPrinter{out: &b, tty: true}
@@ -358,6 +362,7 @@ func TestServiceLogs(t *testing.T) {
 
 func TestProgressCountsOnlyNewTasksDuringAnUpdate(t *testing.T) {
 	svc := makeService("redis").Replicas(2).Obj()
+	svc.Status.ObservedGeneration = svc.Generation
 	svc.Status.UpdateStatus = &swarmv1.UpdateStatus{State: swarmv1.UpdateStateUpdating}
 	old1, old2 := makePod("redis", "old1", "worker1", time.Hour, true), makePod("redis", "old2", "worker2", time.Hour, true)
 	fresh := makePod("redis", "new1", "worker1", time.Second, false)
