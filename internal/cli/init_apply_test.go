@@ -1,0 +1,27 @@
+package cli
+
+import (
+	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+func TestInitAppliesIdempotently(t *testing.T) {
+	f := newTestFactory()
+	for i := 0; i < 2; i++ {
+		out, _, err := run(t, f, "init")
+		if err != nil {
+			t.Fatalf("init #%d: %v", i+1, err)
+		}
+		if i == 0 && out == "" {
+			t.Error("init printed nothing")
+		}
+	}
+	dep := &unstructured.Unstructured{}
+	dep.SetGroupVersionKind(schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"})
+	if err := f.c.Get(t.Context(), client.ObjectKey{Namespace: operatorNamespace, Name: operatorDeployment}, dep); err != nil {
+		t.Errorf("the operator's Deployment: %v", err)
+	}
+}
