@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
+	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -20,6 +20,9 @@ import (
 )
 
 func addStackCommands(root *cobra.Command, f Factory, streams genericiooptions.IOStreams) {
+	// compose-go logs its own notices ("the attribute `version` is obsolete"); docker stack
+	// deploy says nothing of the kind, and internal/compose returns what matters as warnings.
+	logrus.SetLevel(logrus.ErrorLevel)
 	stack := &cobra.Command{
 		Use:   "stack",
 		Short: "Manage Swarm stacks",
@@ -684,4 +687,3 @@ func newConvertCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Com
 	return cmd
 }
 
-var _ = strings.TrimSpace
