@@ -686,4 +686,3 @@ func newConvertCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Com
 	cmd.Flags().StringArrayVarP(&files, "compose-file", "c", nil, "Path to a Compose file")
 	return cmd
 }
-
