@@ -169,8 +169,8 @@ func TestVisualizer(t *testing.T) {
 		}
 		return nil
 	})
-	names, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll('.task[data-service="web"] .t-name')].map(e => e.textContent).sort().join(',')`))
-	tags, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`[...new Set([...document.querySelectorAll('.task[data-service="web"] .t-tag')].map(e => e.textContent))].join(',')`))
+	names, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll('.task[data-service="web"]:not([hidden]) .t-name')].map(e => e.textContent).sort().join(',')`))
+	tags, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`[...new Set([...document.querySelectorAll('.task[data-service="web"]:not([hidden]) .t-tag')].map(e => e.textContent))].join(',')`))
 	if names != "web.1,web.2,web.3" || tags != "1.27" {
 		t.Errorf("cards: names %q (want web.1,web.2,web.3), tags %q (want 1.27)", names, tags)
 	}
