@@ -369,3 +369,111 @@ func TestPluginStack(t *testing.T) {
 		return nil
 	})
 }
+
+// podNodes maps the running tasks of a service to their nodes.
+func podNodes(t *testing.T, ns, svc string) map[string]int {
+	t.Helper()
+	out := map[string]int{}
+	for _, p := range tasks(t, ns, svc) {
+		out[p.Spec.NodeName]++
+	}
+	return out
+}
+
+// TestPluginSeedScheduling: the seed's placement, publish mode, global, scale, --force and
+// update-delay commands with the plugin.
+func TestPluginSeedScheduling(t *testing.T) {
+	ns := newNamespace(t)
+
+	// docker service create --name nginx --constraint 'node.role==manager' --replicas 2 --detach=true nginx
+	mustSwarm(t, ns, "service", "create", "--name", "nginx", "--constraint", "node.role==manager", "--replicas", "2", "--detach=true", "nginx")
+	if got := waitRunning(t, 60*time.Second, ns, "nginx", 2); got["manager1"] != 2 {
+		t.Errorf("node.role==manager tasks on %v, want both on manager1", got)
+	}
+
+	// docker service create --name host-nginx --publish mode=host,published=8000,target=80 --replicas 2 nginx
+	mustSwarm(t, ns, "service", "create", "--name", "host-nginx", "--publish", "mode=host,published=8000,target=80", "--replicas", "2", "--timeout", "2m", "nginx")
+	if got := waitRunning(t, 30*time.Second, ns, "host-nginx", 2); len(got) != 2 {
+		t.Errorf("host-mode tasks on %v, want two nodes", got)
+	}
+	rows := tableRows(mustSwarm(t, ns, "service", "ps", "host-nginx"))
+	for _, r := range rows[1:] {
+		if r[len(r)-1] != "*:8000->80/tcp" {
+			t.Errorf("service ps host-nginx row %v lacks the host port", r)
+		}
+	}
+	if r := rowOf(tableRows(mustSwarm(t, ns, "service", "ls")), 1, "host-nginx"); len(r) != 5 {
+		t.Errorf("service ls shows host-mode ports in PORTS: %v", r)
+	}
+
+	// docker service create --name web --mode global nginx
+	mustSwarm(t, ns, "service", "create", "--name", "global-web", "--mode", "global", "--timeout", "2m", "nginx")
+	if got := waitRunning(t, 30*time.Second, ns, "global-web", 3); len(got) != 3 {
+		t.Errorf("global tasks on %v, want one per node", got)
+	}
+	if out := mustSwarm(t, ns, "service", "ps", "--format", "{{.Name}}", "global-web"); out != "global-web.manager1\nglobal-web.worker1\nglobal-web.worker2\n" {
+		t.Errorf("global task names %q", out)
+	}
+	if _, errOut, err := swarm(t, ns, "service", "scale", "global-web=2"); err == nil || !strings.Contains(errOut, "scale can only be used with replicated or replicated-job mode") {
+		t.Errorf("scale of a global service: %v %q", err, errOut)
+	}
+
+	// docker service create --name web --replicas 2 nginx; scale web=4; scale web=2
+	mustSwarm(t, ns, "service", "create", "--name", "web", "--replicas", "2", "--timeout", "2m", "nginx")
+	for _, n := range []int{4, 2} {
+		mustSwarm(t, ns, "service", "scale", fmt.Sprintf("web=%d", n), "--timeout", "2m")
+		waitRunning(t, 30*time.Second, ns, "web", n)
+		if r := rowOf(tableRows(mustSwarm(t, ns, "service", "ls")), 1, "web"); r == nil || r[3] != fmt.Sprintf("%d/%d", n, n) {
+			t.Errorf("service ls after scale web=%d: %v", n, r)
+		}
+	}
+
+	// docker service update --force web: every task is replaced.
+	before := map[string]bool{}
+	for _, p := range tasks(t, ns, "web") {
+		before[string(p.UID)] = true
+	}
+	mustSwarm(t, ns, "service", "update", "--force", "--timeout", "2m", "web")
+	eventually(t, 60*time.Second, "every task of web replaced", func() error {
+		ps := tasks(t, ns, "web")
+		for _, p := range ps {
+			if before[string(p.UID)] {
+				return fmt.Errorf("task %s is still there", p.Name)
+			}
+		}
+		if len(ps) != 2 {
+			return fmt.Errorf("%d tasks", len(ps))
+		}
+		return nil
+	})
+
+	// docker service create --replicas 3 --name redis --update-delay 10s redis:3.0.6, then
+	// docker service update --image redis:3.0.7 redis: one task at a time, 10 s apart.
+	mustSwarm(t, ns, "service", "create", "--replicas", "3", "--name", "redis", "--update-delay", "10s", "--timeout", "2m", "redis:3.0.6")
+	out := mustSwarm(t, ns, "service", "inspect", "--pretty", "redis")
+	if !strings.Contains(out, "Delay:") || !strings.Contains(out, "10s") {
+		t.Errorf("inspect --pretty lacks the update delay:\n%s", out)
+	}
+	start := time.Now()
+	out = mustSwarm(t, ns, "service", "update", "--image", "redis:3.0.7", "--detach=false", "--timeout", "3m", "redis")
+	took := time.Since(start)
+	for _, want := range []string{"overall progress: 2 out of 3 tasks", "overall progress: 3 out of 3 tasks", "verify: Service converged"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("update progress lacks %q", want)
+		}
+	}
+	if took < 20*time.Second {
+		t.Errorf("the rolling update took %s; with --update-delay 10s, 3 tasks take at least 20 s", took)
+	}
+	for _, p := range tasks(t, ns, "redis") {
+		if p.Spec.Containers[0].Image != "redis:3.0.7" {
+			t.Errorf("task %s runs %s after the update", p.Name, p.Spec.Containers[0].Image)
+		}
+	}
+	rows = tableRows(mustSwarm(t, ns, "service", "ps", "redis"))
+	for i := 1; i <= 3; i++ {
+		if r := rowOf(rows, 1, fmt.Sprintf("redis.%d", i)); r == nil || r[2] != "redis:3.0.7" {
+			t.Errorf("service ps: redis.%d is %v", i, r)
+		}
+	}
+}
