@@ -14,6 +14,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -364,23 +365,32 @@ func (o *ServiceUpdateOptions) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	svc, err := getService(ctx, c, o.namespace, o.ref)
+	var svc *swarmv1.Service
+	// The spec is written with the resourceVersion read; when the Service changed meanwhile the
+	// flags are applied again to the fresh one.
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		var err error
+		if svc, err = getService(ctx, c, o.namespace, o.ref); err != nil {
+			return err
+		}
+		spec := svc.Spec.DeepCopy()
+		if err := o.flags.apply(spec, o.changed); err != nil {
+			return err
+		}
+		if err := validateSpec(spec); err != nil {
+			return err
+		}
+		if err := checkPortsFree(ctx, c, o.namespace, svc.Name, spec); err != nil {
+			return err
+		}
+		svc.Spec = *spec
+		return c.Update(ctx, svc, client.FieldOwner(fieldManager))
+	})
+	if apierrors.IsConflict(err) || apierrors.IsInvalid(err) {
+		return fmt.Errorf("updating service %s: %w", o.ref, err)
+	}
 	if err != nil {
 		return err
-	}
-	spec := svc.Spec.DeepCopy()
-	if err := o.flags.apply(spec, o.changed); err != nil {
-		return err
-	}
-	if err := validateSpec(spec); err != nil {
-		return err
-	}
-	if err := checkPortsFree(ctx, c, o.namespace, svc.Name, spec); err != nil {
-		return err
-	}
-	svc.Spec = *spec
-	if err := c.Update(ctx, svc, client.FieldOwner(fieldManager)); err != nil {
-		return fmt.Errorf("updating service %s: %w", svc.Name, err)
 	}
 	fmt.Fprintln(o.Out, o.ref)
 	if o.wait.detach {

@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
@@ -340,8 +341,14 @@ func createOrUpdate(ctx context.Context, c client.Client, obj client.Object, set
 	if err != nil {
 		return false, fmt.Errorf("reading %s %s: %w", kindOf(obj), obj.GetName(), err)
 	}
-	set(cur)
-	if err := c.Update(ctx, cur, client.FieldOwner(fieldManager)); err != nil {
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := c.Get(ctx, client.ObjectKeyFromObject(obj), cur); err != nil {
+			return err
+		}
+		set(cur)
+		return c.Update(ctx, cur, client.FieldOwner(fieldManager))
+	})
+	if err != nil {
 		return false, fmt.Errorf("updating %s %s: %w", kindOf(obj), obj.GetName(), err)
 	}
 	return false, nil
