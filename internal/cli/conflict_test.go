@@ -37,4 +37,3 @@ func TestServiceUpdateRetriesOnConflict(t *testing.T) {
 		t.Errorf("spec after a retried update: forceUpdate %d env %v", s.Spec.ForceUpdate, s.Spec.Env)
 	}
 }
-
