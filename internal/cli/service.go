@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -127,6 +128,44 @@ func checkPortsFree(ctx context.Context, c client.Client, ns, name string, spec 
 			if p.Published != 0 && p.Mode != swarmv1.PortModeHost && want[key{p.Published, protoOf(p.Protocol)}] {
 				return fmt.Errorf("port %d is already in use by service %s", p.Published, s.Name)
 			}
+		}
+	}
+	return nil
+}
+
+// checkFilesExist refuses secrets and configs that do not exist, as docker does ("secret not
+// found: x"), for the references new in spec. Only metadata is read; without the right to read
+// them (namespace RBAC without secrets), the operator reports a missing one instead.
+func checkFilesExist(ctx context.Context, c client.Client, ns string, spec, old *swarmv1.ServiceSpec) error {
+	had := map[string]bool{}
+	if old != nil {
+		for _, r := range old.Secrets {
+			had["Secret/"+r.Source] = true
+		}
+		for _, r := range old.Configs {
+			had["ConfigMap/"+r.Source] = true
+		}
+	}
+	check := func(kind, what, name string) error {
+		if had[kind+"/"+name] {
+			return nil
+		}
+		m := &metav1.PartialObjectMetadata{}
+		m.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind(kind))
+		err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, m)
+		if apierrors.IsNotFound(err) {
+			return fmt.Errorf("%s not found: %s", what, name)
+		}
+		return nil
+	}
+	for _, r := range spec.Secrets {
+		if err := check("Secret", "secret", r.Source); err != nil {
+			return err
+		}
+	}
+	for _, r := range spec.Configs {
+		if err := check("ConfigMap", "config", r.Source); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -257,6 +296,9 @@ func (o *ServiceCreateOptions) Run(ctx context.Context) error {
 	if err := checkPortsFree(ctx, c, o.namespace, o.service.Name, &o.service.Spec); err != nil {
 		return err
 	}
+	if err := checkFilesExist(ctx, c, o.namespace, &o.service.Spec, nil); err != nil {
+		return err
+	}
 	if o.service.Name == "" {
 		rnd := o.rnd
 		if rnd == nil {
@@ -381,6 +423,9 @@ func (o *ServiceUpdateOptions) Run(ctx context.Context) error {
 			return err
 		}
 		if err := checkPortsFree(ctx, c, o.namespace, svc.Name, spec); err != nil {
+			return err
+		}
+		if err := checkFilesExist(ctx, c, o.namespace, spec, &svc.Spec); err != nil {
 			return err
 		}
 		svc.Spec = *spec

@@ -6,9 +6,11 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 )
@@ -104,7 +106,7 @@ func TestServiceCreateFlags(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newTestFactory()
+			f := newTestFactory(existingFiles()...)
 			args, err := shellSplit(tc.args)
 			if err != nil {
 				t.Fatal(err)
@@ -161,6 +163,8 @@ func TestServiceCreateBadInput(t *testing.T) {
 		{"--restart-condition always nginx", `invalid argument "always" for "--restart-condition" flag`},
 		{"--env-file /does/not/exist nginx", `invalid argument "/does/not/exist" for "--env-file" flag`},
 		{"--placement-pref binpack=node.labels.x nginx", "only spread is supported"},
+		{"--secret nope nginx", "secret not found: nope"},
+		{"--config nope nginx", "config not found: nope"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.args, func(t *testing.T) {
@@ -204,4 +208,13 @@ func TestParseHelpers(t *testing.T) {
 	if _, err := shellSplit(`"open`); err == nil {
 		t.Error("shellSplit accepted an open quote")
 	}
+}
+
+// existingFiles are the Secrets and ConfigMaps the examples refer to.
+func existingFiles() []client.Object {
+	var out []client.Object
+	for _, n := range []string{"secret.json", "ssh-key", "app-key"} {
+		out = append(out, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: n, Namespace: "default"}})
+	}
+	return append(out, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "redis-conf", Namespace: "default"}})
 }
