@@ -47,7 +47,8 @@ func newServiceLogsCommand(f Factory, streams genericiooptions.IOStreams) *cobra
 	fl := cmd.Flags()
 	fl.BoolVarP(&o.follow, "follow", "f", false, "Follow log output")
 	fl.StringVar(&o.since, "since", "", "Show logs since timestamp (e.g. \"2013-01-02T13:23:37Z\") or relative (e.g. \"42m\" for 42 minutes)")
-	fl.StringVarP(&o.tail, "tail", "n", "all", "Number of lines to show from the end of the logs")
+	// docker has -n for --tail; kubectl's -n is the namespace.
+	fl.StringVar(&o.tail, "tail", "all", "Number of lines to show from the end of the logs")
 	fl.BoolVarP(&o.timestamps, "timestamps", "t", false, "Show timestamps")
 	fl.BoolVar(&o.noTaskIDs, "no-task-ids", false, "Do not include task IDs in output")
 	fl.BoolVar(&o.noTrunc, "no-trunc", false, "Do not truncate output")

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"github.com/spf13/cobra"
 	"strings"
 	"testing"
 
@@ -27,4 +28,26 @@ func TestRootHasKubectlFlags(t *testing.T) {
 			t.Errorf("flag --%s is missing", name)
 		}
 	}
+}
+
+// TestEveryCommandParsesWithKubectlFlags: docker's flags and kubectl's (-n, --user, …) live
+// together on every command (a shorthand clash panics when the command runs).
+func TestEveryCommandParsesWithKubectlFlags(t *testing.T) {
+	streams, _, _, _ := genericiooptions.NewTestIOStreams()
+	root := NewRootCommand(streams)
+	var walk func(cmd *cobra.Command)
+	walk = func(cmd *cobra.Command) {
+		for _, sub := range cmd.Commands() {
+			path := strings.Fields(sub.CommandPath())[1:]
+			t.Run(strings.Join(path, " "), func(t *testing.T) {
+				r := NewRootCommand(streams)
+				r.SetArgs(append(path, "--help"))
+				if err := r.Execute(); err != nil {
+					t.Errorf("%v --help: %v", path, err)
+				}
+			})
+			walk(sub)
+		}
+	}
+	walk(root)
 }
