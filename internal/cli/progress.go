@@ -145,6 +145,11 @@ func waitForService(ctx context.Context, f Factory, streams genericiooptions.IOS
 			p.draw(lines)
 			return failure
 		}
+		if converged && svc.Spec.Mode.IsJob() {
+			// Jobs end with docker's "job complete", without the stable wait.
+			p.draw(append(lines, progressLine{status: "job complete"}))
+			return nil
+		}
 		if converged {
 			if !verifying {
 				verifying, stableSince = true, time.Now()

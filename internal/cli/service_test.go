@@ -391,3 +391,22 @@ func TestProgressPipePrintsTheStableWaitOnce(t *testing.T) {
 		t.Errorf("got %q, want %q", b.String(), want)
 	}
 }
+
+func TestJobWaitEndsWithJobComplete(t *testing.T) {
+	svc := makeService("job").Mode(swarmv1.ModeReplicatedJob).Replicas(2).Converged().Obj()
+	done := func(name string) *corev1.Pod {
+		p := makePod("job", name, "worker1", time.Minute, false)
+		p.Status.Phase = corev1.PodSucceeded
+		p.Status.ContainerStatuses[0].State = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{FinishedAt: metav1.NewTime(testNow)}}
+		return p
+	}
+	f := factoryWith([]*swarmv1.Service{svc}, done("job-a"), done("job-b"))
+	out, _, err := run(t, f, "service", "update", "--env-add", "A=1", "job")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "job\njob progress: 2 out of 2 complete\nactive tasks: 0 out of 2 tasks\njob complete\n"
+	if out != want {
+		t.Errorf("got %q, want %q", out, want)
+	}
+}
