@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -49,9 +52,45 @@ func stackSelector(stack string) client.MatchingLabels {
 	return client.MatchingLabels{translate.LabelStack: stack}
 }
 
+// loadOptions are the compose loader's options for -c files; "-" is the standard input (its
+// relative paths are relative to the current directory, as docker has them).
+func loadOptions(files []string, in io.Reader, skipInterpolation bool) (compose.LoadOptions, func(), error) {
+	opts := compose.LoadOptions{Files: slices.Clone(files), SkipInterpolation: skipInterpolation}
+	cleanup := func() {}
+	for i, f := range opts.Files {
+		if f != "-" {
+			continue
+		}
+		data, err := io.ReadAll(in)
+		if err != nil {
+			return opts, cleanup, fmt.Errorf("reading the compose file from stdin: %w", err)
+		}
+		dir, err := os.MkdirTemp("", "kubectl-swarm-")
+		if err != nil {
+			return opts, cleanup, err
+		}
+		cleanup = func() { _ = os.RemoveAll(dir) }
+		opts.Files[i] = filepath.Join(dir, "stdin.yml")
+		if err := os.WriteFile(opts.Files[i], data, 0o600); err != nil {
+			return opts, cleanup, err
+		}
+		if i == 0 {
+			if opts.WorkingDir, err = os.Getwd(); err != nil {
+				return opts, cleanup, err
+			}
+		}
+	}
+	return opts, cleanup, nil
+}
+
 // loadStack loads and converts compose files as `docker stack deploy` would.
-func loadStack(ctx context.Context, files []string, stack, namespace string, skipInterpolation bool) (*compose.Result, error) {
-	p, err := compose.Load(ctx, compose.LoadOptions{Files: files, SkipInterpolation: skipInterpolation})
+func loadStack(ctx context.Context, files []string, in io.Reader, stack, namespace string, skipInterpolation bool) (*compose.Result, error) {
+	opts, cleanup, err := loadOptions(files, in, skipInterpolation)
+	defer cleanup()
+	if err != nil {
+		return nil, err
+	}
+	p, err := compose.Load(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -119,7 +158,7 @@ func (o *StackDeployOptions) Complete(ctx context.Context, args []string) error 
 		return err
 	}
 	o.namespace = ns
-	if o.result, err = loadStack(ctx, o.files, o.name, ns, false); err != nil {
+	if o.result, err = loadStack(ctx, o.files, o.In, o.name, ns, false); err != nil {
 		return err
 	}
 	for _, w := range o.result.Warnings {
@@ -631,7 +670,12 @@ func newStackConfigCommand(streams genericiooptions.IOStreams) *cobra.Command {
 			if len(files) == 0 {
 				return errors.New("Please specify a Compose file (with --compose-file).")
 			}
-			p, err := compose.Load(contextOf(cmd), compose.LoadOptions{Files: files, SkipInterpolation: skip})
+			opts, cleanup, err := loadOptions(files, streams.In, skip)
+			defer cleanup()
+			if err != nil {
+				return err
+			}
+			p, err := compose.Load(contextOf(cmd), opts)
 			if err != nil {
 				return err
 			}
@@ -675,7 +719,7 @@ func newConvertCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Com
 			if len(args) == 1 {
 				name = args[0]
 			}
-			r, err := loadStack(contextOf(cmd), files, name, ns, false)
+			r, err := loadStack(contextOf(cmd), files, streams.In, name, ns, false)
 			if err != nil {
 				return err
 			}

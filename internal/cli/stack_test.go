@@ -168,3 +168,16 @@ func TestConvertAndConfig(t *testing.T) {
 		t.Errorf("deploy without -c: %v", err)
 	}
 }
+
+func TestConvertFromStdin(t *testing.T) {
+	streams, in, out, _ := newStreams()
+	in.WriteString("services:\n  web:\n    image: nginx\n")
+	cmd := NewRootCommandWithFactory(streams, newTestFactory())
+	cmd.SetArgs([]string{"convert", "-c", "-", "demo"})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "name: demo") || !strings.Contains(out.String(), "image: nginx") {
+		t.Errorf("convert -c -:\n%s", out.String())
+	}
+}
