@@ -522,8 +522,16 @@ func updateNode(ctx context.Context, f Factory, ref string, mutate func(*swarmv1
 	}
 }
 
-// node promote / demote.
+// NodeRoleOptions is `node promote NODE...` (role manager) and `node demote NODE...` (worker).
+type NodeRoleOptions struct {
+	genericiooptions.IOStreams
+	factory Factory
+	role    swarmv1.NodeRole
+	refs    []string
+}
+
 func newNodeRoleCommand(f Factory, streams genericiooptions.IOStreams, role swarmv1.NodeRole) *cobra.Command {
+	o := &NodeRoleOptions{IOStreams: streams, factory: f, role: role}
 	use, short := "promote NODE [NODE...]", "Promote one or more nodes to manager in the swarm"
 	if role == swarmv1.RoleWorker {
 		use, short = "demote NODE [NODE...]", "Demote one or more nodes from manager in the swarm"
@@ -533,33 +541,39 @@ func newNodeRoleCommand(f Factory, streams genericiooptions.IOStreams, role swar
 		Short: short,
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var errs []error
-			for _, ref := range args {
-				already := false
-				err := updateNode(contextOf(cmd), f, ref, func(n *swarmv1.Node) error {
-					if nodeRole(n) == role {
-						already = true
-						return errAlready
-					}
-					n.Spec.Role = role
-					return nil
-				})
-				switch {
-				case already && role == swarmv1.RoleManager:
-					fmt.Fprintf(streams.Out, "Node %s is already a manager.\n", ref)
-				case already:
-					fmt.Fprintf(streams.Out, "Node %s is already a worker.\n", ref)
-				case err != nil:
-					errs = append(errs, err)
-				case role == swarmv1.RoleManager:
-					fmt.Fprintf(streams.Out, "Node %s promoted to a manager in the swarm.\n", ref)
-				default:
-					fmt.Fprintf(streams.Out, "Manager %s demoted in the swarm.\n", ref)
-				}
-			}
-			return errors.Join(errs...)
+			o.refs = args
+			return o.Run(contextOf(cmd))
 		},
 	}
+}
+
+// Run sets each node's role, with docker's sentences.
+func (o *NodeRoleOptions) Run(ctx context.Context) error {
+	var errs []error
+	for _, ref := range o.refs {
+		already := false
+		err := updateNode(ctx, o.factory, ref, func(n *swarmv1.Node) error {
+			if nodeRole(n) == o.role {
+				already = true
+				return errAlready
+			}
+			n.Spec.Role = o.role
+			return nil
+		})
+		switch {
+		case already && o.role == swarmv1.RoleManager:
+			fmt.Fprintf(o.Out, "Node %s is already a manager.\n", ref)
+		case already:
+			fmt.Fprintf(o.Out, "Node %s is already a worker.\n", ref)
+		case err != nil:
+			errs = append(errs, err)
+		case o.role == swarmv1.RoleManager:
+			fmt.Fprintf(o.Out, "Node %s promoted to a manager in the swarm.\n", ref)
+		default:
+			fmt.Fprintf(o.Out, "Manager %s demoted in the swarm.\n", ref)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 var errAlready = errors.New("already")

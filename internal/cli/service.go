@@ -446,37 +446,70 @@ func (o *ServiceUpdateOptions) Run(ctx context.Context) error {
 
 // ---- rm ----
 
+// clientOptions are what every command that talks to the cluster completes first.
+type clientOptions struct {
+	client    client.Client
+	namespace string
+}
+
+func (o *clientOptions) complete(f Factory) error {
+	c, err := f.Client()
+	if err != nil {
+		return err
+	}
+	ns, err := f.Namespace()
+	if err != nil {
+		return err
+	}
+	o.client, o.namespace = c, ns
+	return nil
+}
+
+// ServiceRmOptions is `service rm SERVICE...`.
+type ServiceRmOptions struct {
+	genericiooptions.IOStreams
+	clientOptions
+	refs []string
+}
+
 func newServiceRmCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &ServiceRmOptions{IOStreams: streams}
 	return &cobra.Command{
 		Use:     "rm SERVICE [SERVICE...]",
 		Aliases: []string{"remove"},
 		Short:   "Remove one or more services",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := contextOf(cmd)
-			c, err := f.Client()
-			if err != nil {
+			if err := o.Complete(f, args); err != nil {
 				return err
 			}
-			ns, err := f.Namespace()
-			if err != nil {
-				return err
-			}
-			var errs []error
-			for _, ref := range args {
-				svc, err := getService(ctx, c, ns, ref)
-				if err == nil {
-					err = client.IgnoreNotFound(c.Delete(ctx, svc, client.PropagationPolicy(metav1.DeletePropagationForeground)))
-				}
-				if err != nil {
-					errs = append(errs, err)
-					continue
-				}
-				fmt.Fprintln(streams.Out, ref)
-			}
-			return errors.Join(errs...)
+			return o.Run(contextOf(cmd))
 		},
 	}
+}
+
+// Complete reads the arguments and makes the client.
+func (o *ServiceRmOptions) Complete(f Factory, args []string) error {
+	o.refs = args
+	return o.complete(f)
+}
+
+// Run deletes each Service (its workload, Kubernetes Service and tasks go with it), printing
+// each name as docker does; the unknown ones are reported together at the end.
+func (o *ServiceRmOptions) Run(ctx context.Context) error {
+	var errs []error
+	for _, ref := range o.refs {
+		svc, err := getService(ctx, o.client, o.namespace, ref)
+		if err == nil {
+			err = client.IgnoreNotFound(o.client.Delete(ctx, svc, client.PropagationPolicy(metav1.DeletePropagationForeground)))
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		fmt.Fprintln(o.Out, ref)
+	}
+	return errors.Join(errs...)
 }
 
 func contextOf(cmd *cobra.Command) context.Context {
@@ -577,22 +610,43 @@ func (o *ServiceScaleOptions) Run(ctx context.Context) error {
 
 // ---- rollback ----
 
+// ServiceRollbackOptions is `service rollback [-d] [-q] SERVICE`.
+type ServiceRollbackOptions struct {
+	genericiooptions.IOStreams
+	factory   Factory
+	wait      waitOptions
+	namespace string
+	ref       string
+}
+
 func newServiceRollbackCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	w := &waitOptions{}
+	o := &ServiceRollbackOptions{IOStreams: streams, factory: f}
 	cmd := &cobra.Command{
 		Use:   "rollback [OPTIONS] SERVICE",
 		Short: "Revert changes to a service's configuration",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ns, err := f.Namespace()
-			if err != nil {
+			if err := o.Complete(args); err != nil {
 				return err
 			}
-			return rollbackService(contextOf(cmd), f, streams, ns, args[0], w)
+			return o.Run(contextOf(cmd))
 		},
 	}
-	w.addFlags(cmd, false)
+	o.wait.addFlags(cmd, false)
 	return cmd
+}
+
+// Complete reads the argument and the namespace.
+func (o *ServiceRollbackOptions) Complete(args []string) error {
+	o.ref = args[0]
+	ns, err := o.factory.Namespace()
+	o.namespace = ns
+	return err
+}
+
+// Run requests the rollback and waits for it unless -d.
+func (o *ServiceRollbackOptions) Run(ctx context.Context) error {
+	return rollbackService(ctx, o.factory, o.IOStreams, o.namespace, o.ref, &o.wait)
 }
 
 // rollbackService requests a rollback: the annotation swarm.kubeswarm.io/rollback gets a new

@@ -215,39 +215,53 @@ func (o *taskListOptions) print(out io.Writer, f Factory, tasks []task) error {
 	return writeFormatted(out, o.format, taskTableFormat, taskHeaders, rows)
 }
 
+// ServicePsOptions is `service ps SERVICE...`.
+type ServicePsOptions struct {
+	genericiooptions.IOStreams
+	clientOptions
+	taskListOptions
+	factory Factory
+	refs    []string
+}
+
 func newServicePsCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &taskListOptions{}
+	o := &ServicePsOptions{IOStreams: streams, factory: f}
 	cmd := &cobra.Command{
 		Use:   "ps [OPTIONS] SERVICE [SERVICE...]",
 		Short: "List the tasks of one or more services",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := contextOf(cmd)
-			c, err := f.Client()
-			if err != nil {
+			if err := o.Complete(args); err != nil {
 				return err
 			}
-			ns, err := f.Namespace()
-			if err != nil {
-				return err
-			}
-			var all []task
-			for _, ref := range args {
-				svc, err := getService(ctx, c, ns, ref)
-				if err != nil {
-					return err
-				}
-				tasks, err := serviceTasks(ctx, c, svc)
-				if err != nil {
-					return err
-				}
-				all = append(all, tasks...)
-			}
-			return o.print(streams.Out, f, all)
+			return o.Run(contextOf(cmd))
 		},
 	}
-	o.addFlags(cmd)
+	o.taskListOptions.addFlags(cmd)
 	return cmd
+}
+
+// Complete reads the arguments and makes the client.
+func (o *ServicePsOptions) Complete(args []string) error {
+	o.refs = args
+	return o.complete(o.factory)
+}
+
+// Run prints the tasks of every service named, in the order named.
+func (o *ServicePsOptions) Run(ctx context.Context) error {
+	var all []task
+	for _, ref := range o.refs {
+		svc, err := getService(ctx, o.client, o.namespace, ref)
+		if err != nil {
+			return err
+		}
+		tasks, err := serviceTasks(ctx, o.client, svc)
+		if err != nil {
+			return err
+		}
+		all = append(all, tasks...)
+	}
+	return o.print(o.Out, o.factory, all)
 }
 
 // ---- inspect ----
