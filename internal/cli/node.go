@@ -123,100 +123,128 @@ func newNodeRow(n *swarmv1.Node) nodeRow {
 		ManagerStatus: string(n.Status.ManagerStatus), EngineVersion: n.Status.EngineVersion, TLSStatus: "Ready"}
 }
 
+// NodeLsOptions is `node ls [-f FILTER] [--format FORMAT] [-q]`.
+type NodeLsOptions struct {
+	genericiooptions.IOStreams
+	factory Factory
+	filter  []string
+	format  string
+	quiet   bool
+	filters filters
+}
+
 func newNodeLsCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	var filter []string
-	var format string
-	var quiet bool
+	o := &NodeLsOptions{IOStreams: streams, factory: f}
 	cmd := &cobra.Command{
 		Use:     "ls [OPTIONS]",
 		Aliases: []string{"list"},
 		Short:   "List nodes in the swarm",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			flt, err := parseFilters(filter, "id", "label", "membership", "name", "node.label", "role")
-			if err != nil {
+			if err := o.Validate(); err != nil {
 				return err
 			}
-			c, err := f.Client()
-			if err != nil {
-				return err
-			}
-			list := &swarmv1.NodeList{}
-			if err := c.List(contextOf(cmd), list); err != nil {
-				return fmt.Errorf("listing nodes: %w", err)
-			}
-			items := list.Items
-			sortNatural(items, func(n swarmv1.Node) string { return nodeHostname(&n) })
-			var rows []any
-			for i := range items {
-				n := &items[i]
-				if !flt.match("id", func(v string) bool { return strings.HasPrefix(nodeID(n), v) }) ||
-					!flt.match("name", func(v string) bool { return strings.HasPrefix(nodeHostname(n), v) || strings.HasPrefix(n.Name, v) }) ||
-					!flt.match("role", func(v string) bool { return string(nodeRole(n)) == v }) ||
-					!flt.match("membership", func(v string) bool { return v == "accepted" }) ||
-					!flt.matchLabels("node.label", n.Spec.Labels) || !flt.matchLabels("label", n.Labels) {
-					continue
-				}
-				if quiet {
-					fmt.Fprintln(streams.Out, nodeID(n))
-					continue
-				}
-				rows = append(rows, newNodeRow(n))
-			}
-			if quiet {
-				return nil
-			}
-			return writeFormatted(streams.Out, format, nodeTableFormat, nodeHeaders, rows)
+			return o.Run(contextOf(cmd))
 		},
 	}
-	cmd.Flags().StringArrayVarP(&filter, "filter", "f", nil, "Filter output based on conditions provided")
-	cmd.Flags().StringVar(&format, "format", "", "Format output using a custom template")
-	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "Only display IDs")
+	cmd.Flags().StringArrayVarP(&o.filter, "filter", "f", nil, "Filter output based on conditions provided")
+	cmd.Flags().StringVar(&o.format, "format", "", "Format output using a custom template")
+	cmd.Flags().BoolVarP(&o.quiet, "quiet", "q", false, "Only display IDs")
 	return cmd
 }
 
-// node ps lists the tasks of the current namespace's services on the nodes (all nodes when none
-// is named: the plugin runs on no node, so there is no "self").
+// Validate parses the filters (docker's: id, label, membership, name, node.label, role).
+func (o *NodeLsOptions) Validate() error {
+	var err error
+	o.filters, err = parseFilters(o.filter, "id", "label", "membership", "name", "node.label", "role")
+	return err
+}
+
+// Run lists the Nodes, natural-sorted by hostname.
+func (o *NodeLsOptions) Run(ctx context.Context) error {
+	c, err := o.factory.Client()
+	if err != nil {
+		return err
+	}
+	list := &swarmv1.NodeList{}
+	if err := c.List(ctx, list); err != nil {
+		return fmt.Errorf("listing nodes: %w", err)
+	}
+	items := list.Items
+	sortNatural(items, func(n swarmv1.Node) string { return nodeHostname(&n) })
+	flt := o.filters
+	var rows []any
+	for i := range items {
+		n := &items[i]
+		if !flt.match("id", func(v string) bool { return strings.HasPrefix(nodeID(n), v) }) ||
+			!flt.match("name", func(v string) bool { return strings.HasPrefix(nodeHostname(n), v) || strings.HasPrefix(n.Name, v) }) ||
+			!flt.match("role", func(v string) bool { return string(nodeRole(n)) == v }) ||
+			!flt.match("membership", func(v string) bool { return v == "accepted" }) ||
+			!flt.matchLabels("node.label", n.Spec.Labels) || !flt.matchLabels("label", n.Labels) {
+			continue
+		}
+		if o.quiet {
+			fmt.Fprintln(o.Out, nodeID(n))
+			continue
+		}
+		rows = append(rows, newNodeRow(n))
+	}
+	if o.quiet {
+		return nil
+	}
+	return writeFormatted(o.Out, o.format, nodeTableFormat, nodeHeaders, rows)
+}
+
+// NodePsOptions is `node ps [NODE...]`: the tasks of the current namespace's services on the
+// nodes (all nodes when none is named: the plugin runs on no node, so there is no "self").
+type NodePsOptions struct {
+	genericiooptions.IOStreams
+	clientOptions
+	taskListOptions
+	factory Factory
+	refs    []string
+}
+
 func newNodePsCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &taskListOptions{}
+	o := &NodePsOptions{IOStreams: streams, factory: f}
 	cmd := &cobra.Command{
 		Use:   "ps [OPTIONS] [NODE...]",
 		Short: "List tasks running on one or more nodes (all nodes by default)",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := contextOf(cmd)
-			c, err := f.Client()
-			if err != nil {
+			o.refs = args
+			if err := o.complete(f); err != nil {
 				return err
 			}
-			ns, err := f.Namespace()
-			if err != nil {
-				return err
-			}
-			var nodes []string
-			for _, ref := range args {
-				n, err := getNode(ctx, c, ref)
-				if err != nil {
-					return err
-				}
-				nodes = append(nodes, n.Name)
-			}
-			tasks, err := namespaceTasks(ctx, c, ns, nil)
-			if err != nil {
-				return err
-			}
-			var out []task
-			for _, n := range orAll(nodes, tasks) {
-				for _, t := range tasks {
-					if taskNode(t.pod) == n {
-						out = append(out, t)
-					}
-				}
-			}
-			return o.print(streams.Out, f, out)
+			return o.Run(contextOf(cmd))
 		},
 	}
-	o.addFlags(cmd)
+	o.taskListOptions.addFlags(cmd)
 	return cmd
+}
+
+// Run prints the tasks node by node.
+func (o *NodePsOptions) Run(ctx context.Context) error {
+	var nodes []string
+	for _, ref := range o.refs {
+		n, err := getNode(ctx, o.client, ref)
+		if err != nil {
+			return err
+		}
+		nodes = append(nodes, n.Name)
+	}
+	tasks, err := namespaceTasks(ctx, o.client, o.namespace, nil)
+	if err != nil {
+		return err
+	}
+	var out []task
+	for _, n := range orAll(nodes, tasks) {
+		for _, t := range tasks {
+			if taskNode(t.pod) == n {
+				out = append(out, t)
+			}
+		}
+	}
+	return o.print(o.Out, o.factory, out)
 }
 
 func orAll(nodes []string, tasks []task) []string {
@@ -315,60 +343,82 @@ func inspectNode(n *swarmv1.Node) inspectedNode {
 	return in
 }
 
+// NodeInspectOptions is `node inspect [--pretty] [-f FORMAT] NODE...`.
+type NodeInspectOptions struct {
+	genericiooptions.IOStreams
+	factory Factory
+	format  string
+	pretty  bool
+	refs    []string
+}
+
 func newNodeInspectCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	var format string
-	var pretty bool
+	o := &NodeInspectOptions{IOStreams: streams, factory: f}
 	cmd := &cobra.Command{
 		Use:   "inspect [OPTIONS] NODE [NODE...]",
 		Short: "Display detailed information on one or more nodes",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if pretty && format != "" {
-				return fmt.Errorf("--format is incompatible with human friendly format")
-			}
-			c, err := f.Client()
-			if err != nil {
+			if err := o.Validate(); err != nil {
 				return err
 			}
-			var nodes []*swarmv1.Node
-			for _, ref := range args {
-				n, err := getNode(contextOf(cmd), c, ref)
-				if err != nil {
-					return err
-				}
-				nodes = append(nodes, n)
-			}
-			items := make([]inspectedNode, len(nodes))
-			for i, n := range nodes {
-				items[i] = inspectNode(n)
-			}
-			switch {
-			case pretty:
-				for i, n := range nodes {
-					if i > 0 {
-						fmt.Fprintln(streams.Out)
-					}
-					prettyNode(streams.Out, n)
-				}
-				return nil
-			case format != "":
-				rows := make([]any, len(items))
-				for i := range items {
-					rows[i] = items[i]
-				}
-				return writeFormatted(streams.Out, format, "", nil, rows)
-			}
-			b, err := json.MarshalIndent(items, "", "    ")
-			if err != nil {
-				return err
-			}
-			_, err = fmt.Fprintln(streams.Out, string(b))
-			return err
+			o.refs = args
+			return o.Run(contextOf(cmd))
 		},
 	}
-	cmd.Flags().StringVarP(&format, "format", "f", "", "Format output using a custom template")
-	cmd.Flags().BoolVar(&pretty, "pretty", false, "Print the information in a human friendly format")
+	cmd.Flags().StringVarP(&o.format, "format", "f", "", "Format output using a custom template")
+	cmd.Flags().BoolVar(&o.pretty, "pretty", false, "Print the information in a human friendly format")
 	return cmd
+}
+
+// Validate refuses --pretty with --format, as docker does.
+func (o *NodeInspectOptions) Validate() error {
+	if o.pretty && o.format != "" {
+		return fmt.Errorf("--format is incompatible with human friendly format")
+	}
+	return nil
+}
+
+// Run prints the nodes as JSON in docker's shape, through the template, or as docker's text.
+func (o *NodeInspectOptions) Run(ctx context.Context) error {
+	c, err := o.factory.Client()
+	if err != nil {
+		return err
+	}
+	var nodes []*swarmv1.Node
+	for _, ref := range o.refs {
+		n, err := getNode(ctx, c, ref)
+		if err != nil {
+			return err
+		}
+		nodes = append(nodes, n)
+	}
+	items := make([]inspectedNode, len(nodes))
+	for i, n := range nodes {
+		items[i] = inspectNode(n)
+	}
+	switch {
+	case o.pretty:
+		for i, n := range nodes {
+			if i > 0 {
+				fmt.Fprintln(o.Out)
+			}
+			prettyNode(o.Out, n)
+		}
+		return nil
+	case o.format != "":
+		rows := make([]any, len(items))
+		for i := range items {
+			rows[i] = items[i]
+		}
+		return writeFormatted(o.Out, o.format, "", nil, rows)
+	}
+	b, err := json.MarshalIndent(items, "", "    ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(o.Out, string(b))
+	return err
 }
 
 func prettyNode(out io.Writer, n *swarmv1.Node) {
@@ -578,47 +628,60 @@ func (o *NodeRoleOptions) Run(ctx context.Context) error {
 
 var errAlready = errors.New("already")
 
-// node rm removes the Kubernetes node (the Node controller then deletes its Node): deleting only
-// the Node would see it come back while the Kubernetes node exists.
+// NodeRmOptions is `node rm [-f] NODE...`. It removes the Kubernetes node (the Node controller
+// then deletes its Node): deleting only the Node would see it come back while the Kubernetes
+// node exists.
+type NodeRmOptions struct {
+	genericiooptions.IOStreams
+	factory Factory
+	force   bool
+	refs    []string
+}
+
 func newNodeRmCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	var force bool
+	o := &NodeRmOptions{IOStreams: streams, factory: f}
 	cmd := &cobra.Command{
 		Use:     "rm [OPTIONS] NODE [NODE...]",
 		Aliases: []string{"remove"},
 		Short:   "Remove one or more nodes from the swarm",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := contextOf(cmd)
-			c, err := f.Client()
-			if err != nil {
-				return err
-			}
-			var errs []error
-			for _, ref := range args {
-				n, err := getNode(ctx, c, ref)
-				if err != nil {
-					errs = append(errs, err)
-					continue
-				}
-				if nodeRole(n) == swarmv1.RoleManager && !force {
-					errs = append(errs, fmt.Errorf("node %s is a cluster manager and is a member of the raft cluster. It must be demoted to worker before removal", ref))
-					continue
-				}
-				if n.Status.State == swarmv1.NodeReady && !force {
-					errs = append(errs, fmt.Errorf("node %s is not down and can't be removed", ref))
-					continue
-				}
-				kn := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: n.Name}}
-				if err := c.Delete(ctx, kn); err != nil && !apierrors.IsNotFound(err) {
-					errs = append(errs, fmt.Errorf("removing node %s: %w", ref, err))
-					continue
-				}
-				_ = c.Delete(ctx, n)
-				fmt.Fprintln(streams.Out, ref)
-			}
-			return errors.Join(errs...)
+			o.refs = args
+			return o.Run(contextOf(cmd))
 		},
 	}
-	cmd.Flags().BoolVarP(&force, "force", "f", false, "Force remove a node from the swarm")
+	cmd.Flags().BoolVarP(&o.force, "force", "f", false, "Force remove a node from the swarm")
 	return cmd
+}
+
+// Run refuses, as docker does, a node that is not down and a manager, unless --force.
+func (o *NodeRmOptions) Run(ctx context.Context) error {
+	c, err := o.factory.Client()
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, ref := range o.refs {
+		n, err := getNode(ctx, c, ref)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if nodeRole(n) == swarmv1.RoleManager && !o.force {
+			errs = append(errs, fmt.Errorf("node %s is a cluster manager and is a member of the raft cluster. It must be demoted to worker before removal", ref))
+			continue
+		}
+		if n.Status.State == swarmv1.NodeReady && !o.force {
+			errs = append(errs, fmt.Errorf("node %s is not down and can't be removed", ref))
+			continue
+		}
+		kn := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: n.Name}}
+		if err := c.Delete(ctx, kn); err != nil && !apierrors.IsNotFound(err) {
+			errs = append(errs, fmt.Errorf("removing node %s: %w", ref, err))
+			continue
+		}
+		_ = c.Delete(ctx, n)
+		fmt.Fprintln(o.Out, ref)
+	}
+	return errors.Join(errs...)
 }

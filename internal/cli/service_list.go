@@ -314,67 +314,90 @@ func inspectService(s *swarmv1.Service) inspectedService {
 	return in
 }
 
+// ServiceInspectOptions is `service inspect [--pretty] [-f FORMAT] SERVICE...`.
+type ServiceInspectOptions struct {
+	genericiooptions.IOStreams
+	clientOptions
+	factory Factory
+	format  string
+	pretty  bool
+	refs    []string
+}
+
 func newServiceInspectCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	var format string
-	var pretty bool
+	o := &ServiceInspectOptions{IOStreams: streams, factory: f}
 	cmd := &cobra.Command{
 		Use:   "inspect [OPTIONS] SERVICE [SERVICE...]",
 		Short: "Display detailed information on one or more services",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if pretty && format != "" {
-				return fmt.Errorf("--format is incompatible with human friendly format")
-			}
-			ctx := contextOf(cmd)
-			c, err := f.Client()
-			if err != nil {
+			if err := o.Validate(); err != nil {
 				return err
 			}
-			ns, err := f.Namespace()
-			if err != nil {
+			if err := o.Complete(args); err != nil {
 				return err
 			}
-			var items []inspectedService
-			var svcs []*swarmv1.Service
-			for _, ref := range args {
-				s, err := getService(ctx, c, ns, ref)
-				if err != nil {
-					return err
-				}
-				svcs = append(svcs, s)
-				items = append(items, inspectService(s))
-			}
-			switch {
-			case pretty:
-				for i, s := range svcs {
-					if i > 0 {
-						fmt.Fprintln(streams.Out)
-					}
-					prettyService(streams.Out, s)
-				}
-				return nil
-			case format != "":
-				rows := make([]any, len(items))
-				for i := range items {
-					// Templates see the JSON shape, as docker's do.
-					var m any
-					b, _ := json.Marshal(items[i])
-					_ = json.Unmarshal(b, &m)
-					rows[i] = m
-				}
-				return writeFormatted(streams.Out, format, "", nil, rows)
-			}
-			b, err := json.MarshalIndent(items, "", "    ")
-			if err != nil {
-				return err
-			}
-			_, err = fmt.Fprintln(streams.Out, string(b))
-			return err
+			return o.Run(contextOf(cmd))
 		},
 	}
-	cmd.Flags().StringVarP(&format, "format", "f", "", "Format output using a custom template")
-	cmd.Flags().BoolVar(&pretty, "pretty", false, "Print the information in a human friendly format")
+	cmd.Flags().StringVarP(&o.format, "format", "f", "", "Format output using a custom template")
+	cmd.Flags().BoolVar(&o.pretty, "pretty", false, "Print the information in a human friendly format")
 	return cmd
+}
+
+// Validate refuses --pretty with --format, as docker does.
+func (o *ServiceInspectOptions) Validate() error {
+	if o.pretty && o.format != "" {
+		return fmt.Errorf("--format is incompatible with human friendly format")
+	}
+	return nil
+}
+
+// Complete reads the arguments and makes the client.
+func (o *ServiceInspectOptions) Complete(args []string) error {
+	o.refs = args
+	return o.complete(o.factory)
+}
+
+// Run prints the services as JSON (docker's shape where it fits), through the template, or as
+// docker's pretty text.
+func (o *ServiceInspectOptions) Run(ctx context.Context) error {
+	var items []inspectedService
+	var svcs []*swarmv1.Service
+	for _, ref := range o.refs {
+		s, err := getService(ctx, o.client, o.namespace, ref)
+		if err != nil {
+			return err
+		}
+		svcs = append(svcs, s)
+		items = append(items, inspectService(s))
+	}
+	switch {
+	case o.pretty:
+		for i, s := range svcs {
+			if i > 0 {
+				fmt.Fprintln(o.Out)
+			}
+			prettyService(o.Out, s)
+		}
+		return nil
+	case o.format != "":
+		rows := make([]any, len(items))
+		for i := range items {
+			// Templates see the JSON shape, as docker's do.
+			var m any
+			b, _ := json.Marshal(items[i])
+			_ = json.Unmarshal(b, &m)
+			rows[i] = m
+		}
+		return writeFormatted(o.Out, o.format, "", nil, rows)
+	}
+	b, err := json.MarshalIndent(items, "", "    ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(o.Out, string(b))
+	return err
 }
 
 // prettyService is `docker service inspect --pretty`.
