@@ -432,95 +432,106 @@ type stackRow struct {
 	Services string
 }
 
+// StackLsOptions is `stack ls [--format FORMAT]`.
+type StackLsOptions struct {
+	genericiooptions.IOStreams
+	clientOptions
+	format string
+}
+
 func newStackLsCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	var format string
+	o := &StackLsOptions{IOStreams: streams}
 	cmd := &cobra.Command{
 		Use:     "ls [OPTIONS]",
 		Aliases: []string{"list"},
 		Short:   "List stacks",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := f.Client()
-			if err != nil {
+			if err := o.complete(f); err != nil {
 				return err
 			}
-			ns, err := f.Namespace()
-			if err != nil {
-				return err
-			}
-			list := &swarmv1.StackList{}
-			if err := c.List(contextOf(cmd), list, client.InNamespace(ns)); err != nil {
-				return fmt.Errorf("listing stacks: %w", err)
-			}
-			items := list.Items
-			sortNatural(items, func(s swarmv1.Stack) string { return s.Name })
-			var rows []any
-			for _, s := range items {
-				n := int(s.Status.ServiceCount)
-				if n == 0 {
-					n = len(s.Spec.Services)
-				}
-				rows = append(rows, stackRow{Name: s.Name, Services: fmt.Sprint(n)})
-			}
-			return writeFormatted(streams.Out, format, "table {{.Name}}\t{{.Services}}", map[string]string{"Name": "NAME", "Services": "SERVICES"}, rows)
+			return o.Run(contextOf(cmd))
 		},
 	}
-	cmd.Flags().StringVar(&format, "format", "", "Format output using a custom template")
+	cmd.Flags().StringVar(&o.format, "format", "", "Format output using a custom template")
 	return cmd
 }
 
+// Run lists the namespace's stacks, natural-sorted, with their number of services.
+func (o *StackLsOptions) Run(ctx context.Context) error {
+	list := &swarmv1.StackList{}
+	if err := o.client.List(ctx, list, client.InNamespace(o.namespace)); err != nil {
+		return fmt.Errorf("listing stacks: %w", err)
+	}
+	items := list.Items
+	sortNatural(items, func(s swarmv1.Stack) string { return s.Name })
+	var rows []any
+	for _, s := range items {
+		n := int(s.Status.ServiceCount)
+		if n == 0 {
+			n = len(s.Spec.Services)
+		}
+		rows = append(rows, stackRow{Name: s.Name, Services: fmt.Sprint(n)})
+	}
+	return writeFormatted(o.Out, o.format, "table {{.Name}}\t{{.Services}}", map[string]string{"Name": "NAME", "Services": "SERVICES"}, rows)
+}
+
+// StackPsOptions is `stack ps STACK`: the tasks of the stack's services.
+type StackPsOptions struct {
+	genericiooptions.IOStreams
+	clientOptions
+	taskListOptions
+	factory Factory
+	stack   string
+}
+
 func newStackPsCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &taskListOptions{}
+	o := &StackPsOptions{IOStreams: streams, factory: f}
 	cmd := &cobra.Command{
 		Use:   "ps [OPTIONS] STACK",
 		Short: "List the tasks in the stack",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := f.Client()
-			if err != nil {
+			o.stack = args[0]
+			if err := o.complete(f); err != nil {
 				return err
 			}
-			ns, err := f.Namespace()
-			if err != nil {
-				return err
-			}
-			tasks, err := namespaceTasks(contextOf(cmd), c, ns, stackSelector(args[0]))
-			if err != nil {
-				return err
-			}
-			if len(tasks) == 0 {
-				return fmt.Errorf("nothing found in stack: %s", args[0])
-			}
-			return o.print(streams.Out, f, tasks)
+			return o.Run(contextOf(cmd))
 		},
 	}
-	o.addFlags(cmd)
+	o.taskListOptions.addFlags(cmd)
 	return cmd
 }
 
+// Run prints the tasks, or docker's "nothing found in stack: X".
+func (o *StackPsOptions) Run(ctx context.Context) error {
+	tasks, err := namespaceTasks(ctx, o.client, o.namespace, stackSelector(o.stack))
+	if err != nil {
+		return err
+	}
+	if len(tasks) == 0 {
+		return fmt.Errorf("nothing found in stack: %s", o.stack)
+	}
+	return o.print(o.Out, o.factory, tasks)
+}
+
+// StackServicesOptions is `stack services STACK`: `service ls` of the stack's services.
+type StackServicesOptions struct {
+	ServiceLsOptions
+	clientOptions
+	stack string
+}
+
 func newStackServicesCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &ServiceLsOptions{IOStreams: streams, factory: f}
+	o := &StackServicesOptions{ServiceLsOptions: ServiceLsOptions{IOStreams: streams, factory: f}}
 	cmd := &cobra.Command{
 		Use:   "services [OPTIONS] STACK",
 		Short: "List the services in the stack",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o.selector = stackSelector(args[0])
-			c, err := f.Client()
-			if err != nil {
+			o.stack, o.selector = args[0], stackSelector(args[0])
+			if err := o.complete(f); err != nil {
 				return err
-			}
-			ns, err := f.Namespace()
-			if err != nil {
-				return err
-			}
-			list := &swarmv1.ServiceList{}
-			if err := c.List(contextOf(cmd), list, client.InNamespace(ns), o.selector); err != nil {
-				return fmt.Errorf("listing services: %w", err)
-			}
-			if len(list.Items) == 0 {
-				fmt.Fprintf(streams.ErrOut, "Nothing found in stack: %s\n", args[0])
-				return nil
 			}
 			return o.Run(contextOf(cmd))
 		},
@@ -529,42 +540,63 @@ func newStackServicesCommand(f Factory, streams genericiooptions.IOStreams) *cob
 	return cmd
 }
 
+// Run prints the services, or (on stderr, as docker) "Nothing found in stack: X".
+func (o *StackServicesOptions) Run(ctx context.Context) error {
+	list := &swarmv1.ServiceList{}
+	if err := o.client.List(ctx, list, client.InNamespace(o.namespace), o.selector); err != nil {
+		return fmt.Errorf("listing services: %w", err)
+	}
+	if len(list.Items) == 0 {
+		fmt.Fprintf(o.ErrOut, "Nothing found in stack: %s\n", o.stack)
+		return nil
+	}
+	return o.ServiceLsOptions.Run(ctx)
+}
+
+// StackRmOptions is `stack rm [-d] STACK...`.
+type StackRmOptions struct {
+	genericiooptions.IOStreams
+	clientOptions
+	detach  bool
+	timeout time.Duration
+	stacks  []string
+}
+
 func newStackRmCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	var detach bool
-	var timeout time.Duration
+	o := &StackRmOptions{IOStreams: streams}
 	cmd := &cobra.Command{
 		Use:     "rm [OPTIONS] STACK [STACK...]",
 		Aliases: []string{"remove", "down"},
 		Short:   "Remove one or more stacks",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := contextOf(cmd)
-			c, err := f.Client()
-			if err != nil {
+			o.stacks = args
+			if err := o.complete(f); err != nil {
 				return err
 			}
-			ns, err := f.Namespace()
-			if err != nil {
-				return err
-			}
-			var errs []error
-			for _, name := range args {
-				if err := removeStack(ctx, c, streams, ns, name); err != nil {
-					errs = append(errs, err)
-					continue
-				}
-				if !detach {
-					if err := waitStackGone(ctx, c, ns, name, timeout); err != nil {
-						errs = append(errs, err)
-					}
-				}
-			}
-			return errors.Join(errs...)
+			return o.Run(contextOf(cmd))
 		},
 	}
-	cmd.Flags().BoolVarP(&detach, "detach", "d", true, "Do not wait for stack removal")
-	cmd.Flags().DurationVar(&timeout, "timeout", 5*time.Minute, "How long to wait for the removal without -d (kubectl-swarm only)")
+	cmd.Flags().BoolVarP(&o.detach, "detach", "d", true, "Do not wait for stack removal")
+	cmd.Flags().DurationVar(&o.timeout, "timeout", 5*time.Minute, "How long to wait for the removal without -d (kubectl-swarm only)")
 	return cmd
+}
+
+// Run removes each stack, then (without -d) waits for its services to be gone.
+func (o *StackRmOptions) Run(ctx context.Context) error {
+	var errs []error
+	for _, name := range o.stacks {
+		if err := removeStack(ctx, o.client, o.IOStreams, o.namespace, name); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if !o.detach {
+			if err := waitStackGone(ctx, o.client, o.namespace, name, o.timeout); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // removeStack deletes the Stack (its Services, claims and policies go with it: they are owned)
