@@ -227,6 +227,9 @@ func (o *ServiceCreateOptions) Complete(cmd *cobra.Command, args []string) error
 	if err := o.flags.apply(&spec, o.changed); err != nil {
 		return err
 	}
+	for _, w := range o.flags.warnings(&spec, o.changed) {
+		fmt.Fprintln(o.ErrOut, "warning:", w)
+	}
 	o.service = &swarmv1.Service{
 		TypeMeta:   metav1.TypeMeta{APIVersion: swarmv1.GroupVersion.String(), Kind: "Service"},
 		ObjectMeta: metav1.ObjectMeta{Name: o.flags.name, Namespace: ns},
@@ -436,6 +439,9 @@ func (o *ServiceUpdateOptions) Run(ctx context.Context) error {
 	}
 	if err != nil {
 		return err
+	}
+	for _, w := range o.flags.warnings(&svc.Spec, o.changed) {
+		fmt.Fprintln(o.ErrOut, "warning:", w)
 	}
 	fmt.Fprintln(o.Out, o.ref)
 	if o.wait.detach {

@@ -633,3 +633,28 @@ func (o *serviceFlags) applyContainer(spec *swarmv1.ServiceSpec, changed changed
 	}
 	return nil
 }
+
+// warnings say which of the given flags Kubernetes cannot honour, so that nothing is dropped
+// silently; the operator reports the same in the Service's Honored condition.
+func (o *serviceFlags) warnings(spec *swarmv1.ServiceSpec, changed changedFunc) []string {
+	var out []string
+	ignored := func(flag, why string) {
+		if changed(flag) || len(o.list(flag)) > 0 {
+			out = append(out, fmt.Sprintf("--%s is ignored: %s", flag, why))
+		}
+	}
+	ignored("ulimit", "Kubernetes has no per-container ulimits")
+	ignored("ulimit-add", "Kubernetes has no per-container ulimits")
+	ignored("limit-pids", "Kubernetes limits processes per node, not per container")
+	ignored("stop-signal", "Kubernetes stops containers with the image's STOPSIGNAL")
+	ignored("isolation", "Windows isolation modes do not exist on Kubernetes")
+	ignored("oom-score-adj", "Kubernetes sets the OOM score from the pod's QoS class")
+	ignored("with-registry-auth", "give the cluster an image pull secret instead")
+	if (changed("log-driver") || len(o.list("log-opt")) > 0) && spec.Logging != nil && spec.Logging.Driver != "" && spec.Logging.Driver != "json-file" {
+		out = append(out, "--log-driver is ignored: Kubernetes keeps container logs itself")
+	}
+	if changed("restart-condition") && spec.RestartPolicy != nil && spec.RestartPolicy.Condition != swarmv1.RestartAny && !spec.Mode.IsJob() {
+		out = append(out, fmt.Sprintf("--restart-condition %s is approximated: a long-running task always restarts on Kubernetes", spec.RestartPolicy.Condition))
+	}
+	return out
+}

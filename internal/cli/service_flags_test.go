@@ -218,3 +218,22 @@ func existingFiles() []client.Object {
 	}
 	return append(out, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "redis-conf", Namespace: "default"}})
 }
+
+func TestServiceCreateWarnsAboutIgnoredFlags(t *testing.T) {
+	f := newTestFactory()
+	_, errOut, err := run(t, f, "service", "create", "-d", "--name", "web", "--ulimit", "nofile=10", "--log-driver", "syslog",
+		"--restart-condition", "none", "--stop-signal", "SIGINT", "nginx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "warning: --ulimit is ignored: Kubernetes has no per-container ulimits\n" +
+		"warning: --stop-signal is ignored: Kubernetes stops containers with the image's STOPSIGNAL\n" +
+		"warning: --log-driver is ignored: Kubernetes keeps container logs itself\n" +
+		"warning: --restart-condition none is approximated: a long-running task always restarts on Kubernetes\n"
+	if diff := cmp.Diff(want, errOut); diff != "" {
+		t.Errorf("warnings (-want +got):\n%s", diff)
+	}
+	if _, errOut, _ := run(t, f, "service", "create", "-d", "--name", "job", "--mode", "replicated-job", "--restart-condition", "none", "busybox"); errOut != "" {
+		t.Errorf("a job's restart condition is honoured, yet: %q", errOut)
+	}
+}
