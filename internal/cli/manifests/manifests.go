@@ -3,6 +3,8 @@
 // and checked by `make verify`.
 package manifests
 
+//go:generate make -C ../../.. cli-manifests
+
 import _ "embed"
 
 // KubeSwarm is the output of `kustomize build config/default`.
