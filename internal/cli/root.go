@@ -32,7 +32,8 @@ func NewRootCommand(streams genericiooptions.IOStreams) *cobra.Command {
 // NewRootCommandWithFactory is the root command with the given clients (tests pass fakes).
 func NewRootCommandWithFactory(streams genericiooptions.IOStreams, f Factory) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:           "kubectl swarm",
+		Use:           "kubectl-swarm",
+		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl swarm"},
 		Short:         "Docker Swarm's commands on Kubernetes",
 		Long:          "kubectl swarm drives kubeswarm's Service, Stack and Node resources with the docker CLI's swarm commands, verbs and flags.",
 		SilenceUsage:  true,
