@@ -4,14 +4,21 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/kubeswarm/kubeswarm/internal/cli"
 )
 
 func main() {
-	if err := cli.NewRootCommand(cli.DefaultIOStreams()).Execute(); err != nil {
+	// Ctrl-C during a wait leaves the update going on, and says so as docker does.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := cli.NewRootCommand(cli.DefaultIOStreams()).ExecuteContext(ctx)
+	stop()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "Error:", cli.Explain(err))
 		os.Exit(1)
 	}

@@ -131,13 +131,23 @@ func waitForService(ctx context.Context, f Factory, streams genericiooptions.IOS
 	deadline := time.Now().Add(timeout)
 	var stableSince time.Time
 	verifying := false
+	interrupted := func() error {
+		fmt.Fprintf(streams.ErrOut, "Operation continuing in background.\nUse `kubectl swarm service ps %s` to check progress.\n", name)
+		return nil
+	}
 	for {
 		svc, err := getService(ctx, c, ns, name)
 		if err != nil {
+			if ctx.Err() != nil {
+				return interrupted()
+			}
 			return err
 		}
 		tasks, err := serviceTasks(ctx, c, svc)
 		if err != nil {
+			if ctx.Err() != nil {
+				return interrupted()
+			}
 			return err
 		}
 		lines, converged, failure := progressLines(svc, tasks, rollbackValue)
@@ -180,8 +190,7 @@ func waitForService(ctx context.Context, f Factory, streams genericiooptions.IOS
 		}
 		select {
 		case <-ctx.Done():
-			fmt.Fprintf(streams.ErrOut, "Operation continuing in background.\nUse `kubectl swarm service ps %s` to check progress.\n", name)
-			return ctx.Err()
+			return interrupted()
 		case <-time.After(pollInterval):
 		}
 	}

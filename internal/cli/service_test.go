@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -408,5 +409,16 @@ func TestJobWaitEndsWithJobComplete(t *testing.T) {
 	want := "job\njob progress: 2 out of 2 complete\nactive tasks: 0 out of 2 tasks\njob complete\n"
 	if out != want {
 		t.Errorf("got %q, want %q", out, want)
+	}
+}
+
+func TestWaitInterrupted(t *testing.T) {
+	f := factoryWith([]*swarmv1.Service{makeService("web").Replicas(2).Obj()})
+	ctx, cancel := context.WithCancel(context.Background())
+	streams, _, out, errOut := newStreams()
+	go func() { time.Sleep(50 * time.Millisecond); cancel() }()
+	err := waitForService(ctx, f, streams, "default", "web", &waitOptions{timeout: time.Minute}, "")
+	if err != nil || !strings.Contains(errOut.String(), "Operation continuing in background.") {
+		t.Errorf("interrupted wait: %v, stdout %q, stderr %q", err, out.String(), errOut.String())
 	}
 }
