@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
@@ -179,5 +180,27 @@ func TestConvertFromStdin(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "name: demo") || !strings.Contains(out.String(), "image: nginx") {
 		t.Errorf("convert -c -:\n%s", out.String())
+	}
+}
+
+func TestStackDeployWaits(t *testing.T) {
+	// The Stack controller is not running here: its services exist already, converged.
+	web := makeService("wp-wordpress").Replicas(2).Converged().Obj()
+	db := makeService("wp-dbcluster").Replicas(1).Converged().Obj()
+	f := factoryWith([]*swarmv1.Service{web, db},
+		makePod("wp-wordpress", "wp-wordpress-1", "worker1", time.Minute, true),
+		makePod("wp-wordpress", "wp-wordpress-2", "worker2", time.Minute, true),
+		makePod("wp-dbcluster", "wp-dbcluster-1", "manager1", time.Minute, true))
+	out, errOut, err := run(t, f, "stack", "deploy", "-c", seedCompose, "--detach=false", "wp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Creating service wp_wordpress\n", "wp_dbcluster\noverall progress: 1 out of 1 tasks\n", "wp_wordpress\noverall progress: 2 out of 2 tasks\n", "verify: Service converged\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("deploy --detach=false lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(errOut, "Since --detach=false was not specified") {
+		t.Error("the detach notice was printed with --detach=false")
 	}
 }
