@@ -259,47 +259,57 @@ func ptrOr(p *int32, def int32) int32 {
 	return *p
 }
 
+// InfoOptions is `info [-f FORMAT]`: the Swarm part of `docker info`.
+type InfoOptions struct {
+	genericiooptions.IOStreams
+	factory Factory
+	format  string
+}
+
 func newInfoCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	var format string
+	o := &InfoOptions{IOStreams: streams, factory: f}
 	cmd := &cobra.Command{
 		Use:   "info",
 		Short: "Display swarm-wide information",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := f.Client()
-			if err != nil {
-				return err
-			}
-			st, err := swarmActive(contextOf(cmd), c)
-			if err != nil {
-				return err
-			}
-			if format != "" {
-				row := map[string]any{"Swarm": map[string]any{"LocalNodeState": stateWord(st), "Nodes": st.nodes, "Managers": st.managers, "Leader": st.leader, "Operator": st.operator}}
-				return writeFormatted(streams.Out, format, "", nil, []any{row})
-			}
-			var b strings.Builder
-			fmt.Fprintf(&b, " Swarm: %s\n", stateWord(st))
-			if st.active || st.nodes > 0 {
-				fmt.Fprintf(&b, "  Is Manager: true\n")
-				fmt.Fprintf(&b, "  Managers: %d\n", st.managers)
-				fmt.Fprintf(&b, "  Nodes: %d\n", st.nodes)
-				if st.leader != "" {
-					fmt.Fprintf(&b, "  Leader: %s\n", st.leader)
-				}
-				if st.operator != "" {
-					fmt.Fprintf(&b, "  Operator: %s\n", st.operator)
-				}
-			}
-			if !st.active && st.reason != "" {
-				fmt.Fprintf(&b, "  (%s)\n", st.reason)
-			}
-			_, err = fmt.Fprint(streams.Out, b.String())
-			return err
-		},
+		RunE:  func(cmd *cobra.Command, _ []string) error { return o.Run(contextOf(cmd)) },
 	}
-	cmd.Flags().StringVarP(&format, "format", "f", "", "Format output using a custom template")
+	cmd.Flags().StringVarP(&o.format, "format", "f", "", "Format output using a custom template")
 	return cmd
+}
+
+// Run prints whether the swarm is active, its managers, nodes, leader and operator.
+func (o *InfoOptions) Run(ctx context.Context) error {
+	c, err := o.factory.Client()
+	if err != nil {
+		return err
+	}
+	st, err := swarmActive(ctx, c)
+	if err != nil {
+		return err
+	}
+	if o.format != "" {
+		row := map[string]any{"Swarm": map[string]any{"LocalNodeState": stateWord(st), "Nodes": st.nodes, "Managers": st.managers, "Leader": st.leader, "Operator": st.operator}}
+		return writeFormatted(o.Out, o.format, "", nil, []any{row})
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, " Swarm: %s\n", stateWord(st))
+	if st.active || st.nodes > 0 {
+		fmt.Fprintf(&b, "  Is Manager: true\n")
+		fmt.Fprintf(&b, "  Managers: %d\n", st.managers)
+		fmt.Fprintf(&b, "  Nodes: %d\n", st.nodes)
+		if st.leader != "" {
+			fmt.Fprintf(&b, "  Leader: %s\n", st.leader)
+		}
+		if st.operator != "" {
+			fmt.Fprintf(&b, "  Operator: %s\n", st.operator)
+		}
+	}
+	if !st.active && st.reason != "" {
+		fmt.Fprintf(&b, "  (%s)\n", st.reason)
+	}
+	_, err = fmt.Fprint(o.Out, b.String())
+	return err
 }
 
 func stateWord(st swarmState) string {
