@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"github.com/kubeswarm/kubeswarm/internal/tasks"
 	"sort"
 	"strings"
 	"time"
@@ -46,22 +47,7 @@ func (t task) displayName() string {
 	return t.name()
 }
 
-func taskNode(p *corev1.Pod) string {
-	if p.Spec.NodeName != "" {
-		return p.Spec.NodeName
-	}
-	// A DaemonSet's pod names its node in its affinity before it is bound.
-	if a := p.Spec.Affinity; a != nil && a.NodeAffinity != nil && a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution != nil {
-		for _, term := range a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms {
-			for _, f := range term.MatchFields {
-				if f.Key == "metadata.name" && len(f.Values) == 1 {
-					return f.Values[0]
-				}
-			}
-		}
-	}
-	return ""
-}
+func taskNode(p *corev1.Pod) string { return tasks.Node(p) }
 
 func podFinished(p *corev1.Pod) bool {
 	return p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed
@@ -106,83 +92,7 @@ func tasksOf(svc *swarmv1.Service, pods []corev1.Pod) []task {
 }
 
 // taskState is a task's state in Swarm's words, the time it entered it and its error.
-func taskState(t task) (state string, since time.Time, errMsg string) {
-	p := t.pod
-	since = p.CreationTimestamp.Time
-	if p.DeletionTimestamp != nil {
-		return "shutdown", p.DeletionTimestamp.Time, ""
-	}
-	var cs *corev1.ContainerStatus
-	for i := range p.Status.ContainerStatuses {
-		if p.Status.ContainerStatuses[i].Name == translate.ContainerName || cs == nil {
-			cs = &p.Status.ContainerStatuses[i]
-		}
-	}
-	exitErr := func(term *corev1.ContainerStateTerminated) string {
-		if term == nil {
-			return ""
-		}
-		if term.ExitCode != 0 {
-			return fmt.Sprintf("task: non-zero exit (%d)", term.ExitCode)
-		}
-		return ""
-	}
-	switch p.Status.Phase {
-	case corev1.PodSucceeded:
-		if cs != nil && cs.State.Terminated != nil {
-			since = cs.State.Terminated.FinishedAt.Time
-		}
-		return "complete", since, ""
-	case corev1.PodFailed:
-		msg := p.Status.Message
-		if cs != nil && cs.State.Terminated != nil {
-			since = cs.State.Terminated.FinishedAt.Time
-			if e := exitErr(cs.State.Terminated); e != "" {
-				msg = e
-			}
-		}
-		return "failed", since, msg
-	}
-	if p.Spec.NodeName == "" {
-		for _, c := range p.Status.Conditions {
-			if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse {
-				return "pending", since, "no suitable node (" + c.Message + ")"
-			}
-		}
-		return "pending", since, ""
-	}
-	if cs == nil {
-		return "assigned", since, ""
-	}
-	switch {
-	case cs.State.Running != nil:
-		since = cs.State.Running.StartedAt.Time
-		if cs.Ready {
-			return "running", since, ""
-		}
-		return "starting", since, ""
-	case cs.State.Waiting != nil:
-		w := cs.State.Waiting
-		switch w.Reason {
-		case "ContainerCreating", "PodInitializing", "":
-			return "preparing", since, ""
-		case "CrashLoopBackOff":
-			if cs.LastTerminationState.Terminated != nil {
-				since = cs.LastTerminationState.Terminated.FinishedAt.Time
-				return "failed", since, exitErr(cs.LastTerminationState.Terminated)
-			}
-			return "failed", since, w.Reason
-		}
-		msg := w.Reason
-		if w.Message != "" {
-			msg += ": " + w.Message
-		}
-		return "rejected", since, msg
-	case cs.State.Terminated != nil:
-		return "failed", cs.State.Terminated.FinishedAt.Time, exitErr(cs.State.Terminated)
-	}
-	return "assigned", since, ""
-}
+func taskState(t task) (state string, since time.Time, errMsg string) { return tasks.State(t.pod) }
 
 func desiredState(t task) string {
 	switch {
@@ -214,17 +124,7 @@ func taskPorts(p *corev1.Pod) string {
 	return strings.Join(parts, ", ")
 }
 
-func taskImage(p *corev1.Pod) string {
-	for _, c := range p.Spec.Containers {
-		if c.Name == translate.ContainerName {
-			return c.Image
-		}
-	}
-	if len(p.Spec.Containers) > 0 {
-		return p.Spec.Containers[0].Image
-	}
-	return ""
-}
+func taskImage(p *corev1.Pod) string { return tasks.Image(p) }
 
 // taskRow is a row of the task table (service ps, node ps, stack ps).
 type taskRow struct {

@@ -9,6 +9,7 @@ package viz
 
 import (
 	"cmp"
+	"github.com/kubeswarm/kubeswarm/internal/tasks"
 	"hash/fnv"
 	"slices"
 	"strconv"
@@ -273,19 +274,10 @@ func global(p *corev1.Pod) string {
 	return ""
 }
 
-// nodeOfDaemonPod reads the node a DaemonSet pod is meant for from its node affinity (the
-// DaemonSet controller pins each pod with a metadata.name field selector), for pods not yet bound.
+// nodeOfDaemonPod is the node a DaemonSet pod is meant for, "?" when it cannot be told.
 func nodeOfDaemonPod(p *corev1.Pod) string {
-	a := p.Spec.Affinity
-	if a == nil || a.NodeAffinity == nil || a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution == nil {
-		return "?"
-	}
-	for _, t := range a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms {
-		for _, f := range t.MatchFields {
-			if f.Key == "metadata.name" && len(f.Values) == 1 {
-				return f.Values[0]
-			}
-		}
+	if n := tasks.Node(p); n != "" {
+		return n
 	}
 	return "?"
 }
@@ -376,17 +368,7 @@ func TaskOf(p *corev1.Pod, slot int) Task {
 	return t
 }
 
-func taskImage(p *corev1.Pod) string {
-	for _, c := range p.Spec.Containers {
-		if c.Name == translate.ContainerName {
-			return c.Image
-		}
-	}
-	if len(p.Spec.Containers) > 0 {
-		return p.Spec.Containers[0].Image
-	}
-	return ""
-}
+func taskImage(p *corev1.Pod) string { return tasks.Image(p) }
 
 // ImageTag is the part of an image reference a card shows: its tag ("latest" when there is
 // none), or the first 12 hex digits of its digest.
@@ -411,67 +393,8 @@ func ImageTag(image string) string {
 // TaskState is docker's state of a task (as docker service ps shows it) and why it is not
 // running, read off its pod.
 func TaskState(p *corev1.Pod) (state, message string) {
-	if p.DeletionTimestamp != nil {
-		return "shutdown", ""
-	}
-	switch p.Status.Phase {
-	case corev1.PodSucceeded:
-		return "complete", ""
-	case corev1.PodFailed:
-		return "failed", firstNonEmpty(p.Status.Message, p.Status.Reason, terminatedReason(p))
-	case corev1.PodUnknown:
-		return "unknown", p.Status.Message
-	}
-	if p.Spec.NodeName == "" {
-		for _, c := range p.Status.Conditions {
-			if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse {
-				return "pending", c.Message
-			}
-		}
-		return "pending", ""
-	}
-	for _, cs := range p.Status.ContainerStatuses {
-		if w := cs.State.Waiting; w != nil {
-			switch w.Reason {
-			case "ContainerCreating", "PodInitializing", "":
-				return "preparing", ""
-			case "CrashLoopBackOff", "RunContainerError", "CreateContainerError", "CreateContainerConfigError":
-				return "failed", firstNonEmpty(w.Reason+": "+w.Message, w.Reason)
-			default: // image pull errors and the like
-				return "rejected", firstNonEmpty(w.Reason+": "+w.Message, w.Reason)
-			}
-		}
-	}
-	if p.Status.Phase == corev1.PodRunning {
-		for _, c := range p.Status.Conditions {
-			if c.Type == corev1.PodReady && c.Status != corev1.ConditionTrue {
-				return "starting", ""
-			}
-		}
-		return "running", ""
-	}
-	if len(p.Status.ContainerStatuses) == 0 {
-		return "assigned", ""
-	}
-	return "preparing", ""
-}
-
-func terminatedReason(p *corev1.Pod) string {
-	for _, cs := range p.Status.ContainerStatuses {
-		if t := cs.State.Terminated; t != nil {
-			return firstNonEmpty(t.Message, t.Reason)
-		}
-	}
-	return ""
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, x := range s {
-		if x != "" && !strings.HasSuffix(x, ": ") {
-			return strings.TrimSuffix(x, ": ")
-		}
-	}
-	return ""
+	state, _, message = tasks.State(p)
+	return state, message
 }
 
 // Colour is a service's colour on the page, hashed from its name so that a service keeps it

@@ -208,7 +208,7 @@ func TestTaskState(t *testing.T) {
 		state     string
 		wantMsgIn string
 	}{
-		{"waiting for a node", taskPod("n", "p", "s").Unschedulable("0/3 nodes").Obj(), "pending", "0/3 nodes"},
+		{"waiting for a node", taskPod("n", "p", "s").Unschedulable("0/3 nodes").Obj(), "pending", "no suitable node (0/3 nodes)"},
 		{"bound, no status yet", taskPod("n", "p", "s").On("w1").Obj(), "assigned", ""},
 		{"creating", taskPod("n", "p", "s").On("w1").Waiting("ContainerCreating", "").Obj(), "preparing", ""},
 		{"image pull error", taskPod("n", "p", "s").On("w1").Waiting("ImagePullBackOff", "no such image").Obj(), "rejected", "ImagePullBackOff: no such image"},
