@@ -16,8 +16,10 @@ $(LOCALBIN):
 ## Tool versions (pinned).
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
 KUSTOMIZE_VERSION ?= v5.8.2
+GOLANGCI_LINT_VERSION ?= v2.6.2
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
 KUSTOMIZE ?= $(LOCALBIN)/kustomize-$(KUSTOMIZE_VERSION)
+GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
 
 ## The local cluster's binaries (kube-apiserver, etcd, kwok, …), built once into a cache outside
 ## the repository by hack/k8s-binaries.sh.
@@ -61,6 +63,10 @@ verify: manifests generate cli-manifests ## Fail when generated files are not in
 fmt: ## Run go fmt.
 	go fmt ./...
 
+.PHONY: lint
+lint: $(GOLANGCI_LINT) ## Run golangci-lint (.golangci.yml), the e2e build tag included.
+	$(GOLANGCI_LINT) run ./...
+
 .PHONY: vet
 vet: ## Run go vet (also over the e2e build tag).
 	go vet ./...
@@ -69,7 +75,7 @@ vet: ## Run go vet (also over the e2e build tag).
 ##@ Test
 
 .PHONY: test
-test: verify vet test-unit test-integration test-e2e ## Run every test: unit, envtest and e2e on the local cluster.
+test: verify vet lint test-unit test-integration test-e2e ## Run every test: unit, envtest and e2e on the local cluster.
 
 .PHONY: test-unit
 test-unit: ## Unit tests (no cluster).
@@ -160,6 +166,9 @@ kind-e2e: docker-build $(KUSTOMIZE) ## For machines with Docker: the e2e tests o
 
 $(CONTROLLER_GEN): | $(LOCALBIN)
 	$(call go-install-tool,$(CONTROLLER_GEN),sigs.k8s.io/controller-tools/cmd/controller-gen,$(CONTROLLER_TOOLS_VERSION))
+
+$(GOLANGCI_LINT): | $(LOCALBIN)
+	$(call go-install-tool,$(GOLANGCI_LINT),github.com/golangci/golangci-lint/v2/cmd/golangci-lint,$(GOLANGCI_LINT_VERSION))
 
 $(KUSTOMIZE): | $(LOCALBIN)
 	$(call go-install-tool,$(KUSTOMIZE),sigs.k8s.io/kustomize/kustomize/v5,$(KUSTOMIZE_VERSION))

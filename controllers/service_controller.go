@@ -266,7 +266,7 @@ func (r *ServiceReconciler) applyService(ctx context.Context, svc *swarmv1.Servi
 func (r *ServiceReconciler) portInUse(ctx context.Context, svc *swarmv1.Service, desired *corev1ac.ServiceApplyConfiguration, applyErr error) error {
 	all := &corev1.ServiceList{}
 	if err := r.APIReader.List(ctx, all); err != nil {
-		return fmt.Errorf("%w: %v", errPortInUse, applyErr)
+		return fmt.Errorf("%w: %w", errPortInUse, applyErr)
 	}
 	for _, p := range desired.Spec.Ports {
 		if p.NodePort == nil {
@@ -287,7 +287,7 @@ func (r *ServiceReconciler) portInUse(ctx context.Context, svc *swarmv1.Service,
 			}
 		}
 	}
-	return fmt.Errorf("%w: %v", errPortInUse, applyErr)
+	return fmt.Errorf("%w: %w", errPortInUse, applyErr)
 }
 
 // observeWorkload reads the workload's state into the status: tasks running/desired (and

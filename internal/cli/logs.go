@@ -145,7 +145,7 @@ func (o *ServiceLogsOptions) Run(ctx context.Context, ref string) error {
 				errs[i] = fmt.Errorf("reading the logs of task %s: %w", t.name(), err)
 				return
 			}
-			defer stream.Close()
+			defer func() { _ = stream.Close() }()
 			prefix := ""
 			if !o.raw {
 				prefix = fmt.Sprintf("%-*s    | ", width, prefixes[i])

@@ -424,7 +424,7 @@ func readEnvFile(path string) ([]swarmv1.EnvVar, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	var out []swarmv1.EnvVar
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {

@@ -43,7 +43,6 @@ type progressPrinter struct {
 	tty   bool
 	drawn int
 	last  map[string]string
-	order []string
 }
 
 // lines are (id, status, bar) triples; an empty id is a plain status line.
@@ -90,9 +89,6 @@ func (p *progressPrinter) draw(lines []progressLine) {
 		}
 	}
 }
-
-// done fixes the lines drawn so far: the next draw starts below them.
-func (p *progressPrinter) done() { p.drawn = 0 }
 
 func (l progressLine) text(withBar bool) string {
 	if l.id == "" {

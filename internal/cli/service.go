@@ -51,11 +51,6 @@ type waitOptions struct {
 	detach  bool
 	quiet   bool
 	timeout time.Duration
-	// stable is how long tasks must keep running before the service counts as converged; nil:
-	// the service's update monitor (5 s by default), as docker waits.
-	stable *time.Duration
-	// poll is the interval between two looks at the service.
-	poll time.Duration
 }
 
 func (w *waitOptions) addFlags(cmd *cobra.Command, detachDefault bool) {

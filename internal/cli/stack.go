@@ -145,7 +145,7 @@ func newStackDeployCommand(f Factory, streams genericiooptions.IOStreams) *cobra
 // any of it fails.
 func (o *StackDeployOptions) Complete(ctx context.Context, args []string) error {
 	if len(o.files) == 0 {
-		return errors.New("Please specify a Compose file (with --compose-file).")
+		return errors.New("Please specify a Compose file (with --compose-file).") //nolint:staticcheck // docker's exact words
 	}
 	switch o.resolveImage {
 	case "always", "changed", "never":
@@ -700,7 +700,7 @@ func newStackConfigCommand(streams genericiooptions.IOStreams) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if len(files) == 0 {
-				return errors.New("Please specify a Compose file (with --compose-file).")
+				return errors.New("Please specify a Compose file (with --compose-file).") //nolint:staticcheck // docker's exact words
 			}
 			opts, cleanup, err := loadOptions(files, streams.In, skip)
 			defer cleanup()
@@ -738,7 +738,7 @@ func newConvertCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Com
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(files) == 0 {
-				return errors.New("Please specify a Compose file (with --compose-file).")
+				return errors.New("Please specify a Compose file (with --compose-file).") //nolint:staticcheck // docker's exact words
 			}
 			ns := ""
 			if fl := cmd.Flags().Lookup("namespace"); fl != nil && fl.Changed {

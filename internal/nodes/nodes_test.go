@@ -36,11 +36,6 @@ func (w *nodeWrapper) ready() *nodeWrapper { return w.condition(corev1.Condition
 
 func (w *nodeWrapper) label(k, v string) *nodeWrapper { w.Labels[k] = v; return w }
 
-func (w *nodeWrapper) taint(t corev1.Taint) *nodeWrapper {
-	w.Spec.Taints = append(w.Spec.Taints, t)
-	return w
-}
-
 func (w *nodeWrapper) addr(typ corev1.NodeAddressType, a string) *nodeWrapper {
 	w.Status.Addresses = append(w.Status.Addresses, corev1.NodeAddress{Type: typ, Address: a})
 	return w

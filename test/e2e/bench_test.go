@@ -96,7 +96,7 @@ func scrape(b *testing.B) counters {
 	if err != nil {
 		b.Fatalf("reading the operator's metrics: %v", err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	var c counters
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {

@@ -424,7 +424,7 @@ func TestLeaderFailover(t *testing.T) {
 	first := start("manager1")
 	eventually(t, 60*time.Second, "the replica on manager1 leads", func() error {
 		if h, err := holder(); err != nil || nodes.NodeOfIdentity(h) != "manager1" {
-			return fmt.Errorf("lease holder %q (%v)", h, err)
+			return fmt.Errorf("lease holder %q (%w)", h, err)
 		}
 		return nil
 	})
@@ -442,7 +442,7 @@ func TestLeaderFailover(t *testing.T) {
 	tookOver := since(t, killed, 60*time.Second, "another replica takes the lease", func() error {
 		h, err := holder()
 		if next = nodes.NodeOfIdentity(h); err != nil || next == "manager1" || next == "" {
-			return fmt.Errorf("lease holder %q (%v)", h, err)
+			return fmt.Errorf("lease holder %q (%w)", h, err)
 		}
 		return nil
 	})

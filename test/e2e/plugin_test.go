@@ -47,7 +47,7 @@ func pluginBin(t *testing.T) string {
 		pluginPath = filepath.Join(dir, "kubectl-swarm")
 		out, err := exec.Command("go", "build", "-o", pluginPath, "../../cmd/kubectl-swarm").CombinedOutput()
 		if err != nil {
-			pluginErr = fmt.Errorf("building kubectl-swarm: %v\n%s", err, out)
+			pluginErr = fmt.Errorf("building kubectl-swarm: %w\n%s", err, out)
 		}
 	})
 	if pluginErr != nil {
@@ -368,16 +368,6 @@ func TestPluginStack(t *testing.T) {
 		}
 		return nil
 	})
-}
-
-// podNodes maps the running tasks of a service to their nodes.
-func podNodes(t *testing.T, ns, svc string) map[string]int {
-	t.Helper()
-	out := map[string]int{}
-	for _, p := range tasks(t, ns, svc) {
-		out[p.Spec.NodeName]++
-	}
-	return out
 }
 
 // TestPluginSeedScheduling: the seed's placement, publish mode, global, scale, --force and

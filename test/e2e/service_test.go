@@ -10,6 +10,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -111,14 +112,18 @@ func TestPublishedPortIsNodePort(t *testing.T) {
 	if ks.Spec.Type != corev1.ServiceTypeNodePort || len(ks.Spec.Ports) != 1 || ks.Spec.Ports[0].NodePort != 8000 || ks.Spec.Ports[0].TargetPort.IntVal != 80 {
 		t.Errorf("Kubernetes Service = %s %+v, want NodePort 8000 → 80", ks.Spec.Type, ks.Spec.Ports)
 	}
-	eps := &corev1.Endpoints{}
-	eventually(t, 30*time.Second, "the Service has the two tasks as endpoints", func() error {
-		if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "web"}, eps); err != nil {
+	eventually(t, 30*time.Second, "the Service has the two tasks as ready endpoints", func() error {
+		slices := &discoveryv1.EndpointSliceList{}
+		if err := k8sClient.List(ctx, slices, client.InNamespace(ns), client.MatchingLabels{discoveryv1.LabelServiceName: "web"}); err != nil {
 			return err
 		}
 		n := 0
-		for _, s := range eps.Subsets {
-			n += len(s.Addresses)
+		for _, sl := range slices.Items {
+			for _, e := range sl.Endpoints {
+				if e.Conditions.Ready == nil || *e.Conditions.Ready {
+					n++
+				}
+			}
 		}
 		if n != 2 {
 			return fmt.Errorf("%d ready endpoints", n)
@@ -142,10 +147,10 @@ func TestRemoveDeletesEverything(t *testing.T) {
 	key := client.ObjectKey{Namespace: ns, Name: "gone"}
 	eventually(t, 60*time.Second, "the Deployment, the Kubernetes Service and the tasks are gone", func() error {
 		if err := k8sClient.Get(ctx, key, &appsv1.Deployment{}); !apierrors.IsNotFound(err) {
-			return fmt.Errorf("Deployment: %v", err)
+			return fmt.Errorf("Deployment: %w", err)
 		}
 		if err := k8sClient.Get(ctx, key, &corev1.Service{}); !apierrors.IsNotFound(err) {
-			return fmt.Errorf("Service: %v", err)
+			return fmt.Errorf("Service: %w", err)
 		}
 		pods := &corev1.PodList{}
 		if err := k8sClient.List(ctx, pods, client.InNamespace(ns)); err != nil {

@@ -138,7 +138,7 @@ func TestSeedStack(t *testing.T) {
 	deployStack(t, ns, "wp", pruned)
 	eventually(t, 60*time.Second, "dbcluster is pruned", func() error {
 		if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "wp-dbcluster"}, &swarmv1.Service{}); !apierrors.IsNotFound(err) {
-			return fmt.Errorf("wp-dbcluster: %v", err)
+			return fmt.Errorf("wp-dbcluster: %w", err)
 		}
 		if n := len(tasks(t, ns, "wp-dbcluster")); n != 0 {
 			return fmt.Errorf("%d dbcluster tasks left", n)
@@ -159,7 +159,7 @@ func TestSeedStack(t *testing.T) {
 		for what, obj := range checks {
 			name := what[strings.LastIndex(what, " ")+1:]
 			if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, obj); !apierrors.IsNotFound(err) {
-				return fmt.Errorf("%s still there (%v)", what, err)
+				return fmt.Errorf("%s still there (%w)", what, err)
 			}
 		}
 		if n := len(tasks(t, ns, "wp-wordpress")); n != 0 {

@@ -49,7 +49,7 @@ func deleteKubeNode(t *testing.T, name string) {
 	// The controller deletes the Node of a node that left (envtest has no garbage collector).
 	eventually(t, "the Node of "+name+" goes", func() error {
 		if err := k8sClient.Get(ctx, client.ObjectKey{Name: name}, &swarmv1.Node{}); !apierrors.IsNotFound(err) {
-			return fmt.Errorf("still there (%v)", err)
+			return fmt.Errorf("still there (%w)", err)
 		}
 		return nil
 	})
@@ -228,7 +228,7 @@ func TestNodeLifecycle(t *testing.T) {
 	}
 	eventually(t, "the Node goes with the Kubernetes node", func() error {
 		if err := k8sClient.Get(ctx, client.ObjectKey{Name: "it-life-manager"}, &swarmv1.Node{}); !apierrors.IsNotFound(err) {
-			return fmt.Errorf("still there (%v)", err)
+			return fmt.Errorf("still there (%w)", err)
 		}
 		return nil
 	})

@@ -172,7 +172,7 @@ func TestServiceLifecycle(t *testing.T) {
 	}
 	eventually(t, "the Service is gone", func() error {
 		if _, err := get(ctx, ns, "web", &swarmv1.Service{}); !apierrors.IsNotFound(err) {
-			return fmt.Errorf("get: %v", err)
+			return fmt.Errorf("get: %w", err)
 		}
 		return nil
 	})
@@ -208,7 +208,7 @@ func TestGlobalAndModeChange(t *testing.T) {
 	})
 	eventually(t, "the DaemonSet is replaced by a Deployment", func() error {
 		if _, err := get(ctx, ns, "agent", &appsv1.DaemonSet{}); !apierrors.IsNotFound(err) {
-			return fmt.Errorf("DaemonSet still there (%v)", err)
+			return fmt.Errorf("DaemonSet still there (%w)", err)
 		}
 		_, err := get(ctx, ns, "agent", &appsv1.Deployment{})
 		return err

@@ -150,10 +150,10 @@ func TestStackDeploy(t *testing.T) {
 	updateStack(t, ns, "wp", func(st *swarmv1.Stack) { st.Spec.Services = st.Spec.Services[:1] })
 	eventually(t, "dbcluster is pruned", func() error {
 		if _, err := get(ctx, ns, "wp-dbcluster", &swarmv1.Service{}); !apierrors.IsNotFound(err) {
-			return fmt.Errorf("wp-dbcluster: %v", err)
+			return fmt.Errorf("wp-dbcluster: %w", err)
 		}
 		if _, err := get(ctx, ns, "dbcluster", &corev1.Service{}); !apierrors.IsNotFound(err) {
-			return fmt.Errorf("short name: %v", err)
+			return fmt.Errorf("short name: %w", err)
 		}
 		return nil
 	})
