@@ -44,8 +44,6 @@ const (
 	ReasonInvalidSpec   = "InvalidSpec"
 	ReasonIgnored       = "OptionsApproximated"
 	ReasonAllHonored    = "AllOptionsHonored"
-	ReasonNameConflict  = "NameConflict"
-	ReasonApplyFailed   = "ApplyFailed"
 	ReasonPortInUse     = "PortInUse"
 	ReasonUpdatePaused  = "UpdatePaused"
 	ReasonMissingObject = "MissingObject"
@@ -395,10 +393,10 @@ func (r *ServiceReconciler) pendingReason(ctx context.Context, svc *swarmv1.Serv
 }
 
 func (r *ServiceReconciler) applyFailed(svc *swarmv1.Service, status *swarmv1.ServiceStatus, err error) error {
-	reason := ReasonApplyFailed
+	reason := swarmv1.ReasonApplyFailed
 	switch {
 	case errors.Is(err, errNameConflict):
-		reason = ReasonNameConflict
+		reason = swarmv1.ReasonNameConflict
 	case errors.Is(err, errPortInUse):
 		reason = ReasonPortInUse
 	}

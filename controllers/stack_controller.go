@@ -111,9 +111,9 @@ func (r *StackReconciler) reconcile(ctx context.Context, st *swarmv1.Stack, stat
 		problems = append(problems, err.Error())
 	}
 	if len(problems) > 0 {
-		reason := ReasonApplyFailed
+		reason := swarmv1.ReasonApplyFailed
 		if conflict {
-			reason = ReasonNameConflict
+			reason = swarmv1.ReasonNameConflict
 		}
 		r.setCondition(st, status, swarmv1.ConditionDegraded, metav1.ConditionTrue, reason, strings.Join(problems, "; "))
 	} else {
@@ -148,10 +148,6 @@ func (r *StackReconciler) applyChild(ctx context.Context, st *swarmv1.Stack, wan
 		return fmt.Errorf("%w: Service %s exists and does not belong to this stack; remove it or rename the stack", errNameConflict, want.Name)
 	case existing.Annotations[stack.AnnotationStackGeneration] == want.Annotations[stack.AnnotationStackGeneration]:
 		return nil
-	}
-	if equality.Semantic.DeepEqual(existing.Spec, want.Spec) && equality.Semantic.DeepEqual(existing.Labels, want.Labels) {
-		// Only the generation moved on: record it without touching the service.
-		want.Spec = existing.Spec
 	}
 	updated := existing.DeepCopy()
 	updated.Spec = want.Spec

@@ -33,15 +33,12 @@ const (
 
 // Condition reasons.
 const (
-	ReasonConverged       = "Converged"
-	ReasonTasksPending    = "TasksPending"
-	ReasonUpdating        = "Updating"
-	ReasonApplyFailed     = "ApplyFailed"
-	ReasonNameConflict    = "NameConflict"
-	ReasonIgnoredOptions  = "IgnoredOptions"
-	ReasonPortFallback    = "PortOutsideNodePortRange"
-	ReasonAsRequested     = "AsRequested"
-	ReasonModeUnsupported = "ModeNotImplemented"
+	ReasonConverged    = "Converged"
+	ReasonTasksPending = "TasksPending"
+	ReasonUpdating     = "Updating"
+	ReasonApplyFailed  = "ApplyFailed"
+	ReasonNameConflict = "NameConflict"
+	ReasonAsRequested  = "AsRequested"
 )
 
 // UpdateState is the state of a service's update, as in docker service inspect's UpdateStatus.
