@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the local test bench's binaries from Go modules, once, into a versioned cache outside
 # the repository:
-#   kube-apiserver, kube-controller-manager, kube-scheduler, kubectl  (k8s.io/kubernetes)
+#   kube-apiserver, kube-controller-manager, kube-scheduler, kubectl,
+#   kubelet, kube-proxy (the real-node cluster)                       (k8s.io/kubernetes)
 #   etcd                                                              (go.etcd.io/etcd/server/v3)
 #   kwok, kwokctl                                                     (sigs.k8s.io/kwok)
 # Later runs find them in the cache and return at once. Prints the bin directory on stdout
@@ -19,7 +20,7 @@ BIN="$CACHE/bin/k8s-${K8S_VERSION}_etcd-${ETCD_VERSION}_kwok-${KWOK_VERSION}"
 
 log() { printf '[k8s-binaries] %s\n' "$*" >&2; }
 
-want=(kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok kwokctl)
+want=(kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kube-proxy etcd kwok kwokctl)
 missing=()
 for b in "${want[@]}"; do [[ -x "$BIN/$b" ]] || missing+=("$b"); done
 if [[ ${#missing[@]} -eq 0 ]]; then
@@ -37,7 +38,7 @@ scratch_module() {
 
 build_kubernetes() {
   local dir="$CACHE/src/kubernetes-$K8S_VERSION" staging=${K8S_VERSION/v1./v0.}
-  log "building kube-apiserver, kube-controller-manager, kube-scheduler, kubectl $K8S_VERSION (several minutes the first time)"
+  log "building kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kubelet, kube-proxy $K8S_VERSION (several minutes the first time)"
   scratch_module "$dir"
   cd "$dir"
   go mod edit -require="k8s.io/kubernetes@$K8S_VERSION"
@@ -59,6 +60,8 @@ import (
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
 	_ "k8s.io/kubernetes/cmd/kube-scheduler"
 	_ "k8s.io/kubernetes/cmd/kubectl"
+	_ "k8s.io/kubernetes/cmd/kubelet"
+	_ "k8s.io/kubernetes/cmd/kube-proxy"
 )
 GO
   go mod tidy -e >/dev/null 2>&1 || true
@@ -67,7 +70,8 @@ GO
   ldflags+=" -X k8s.io/client-go/pkg/version.gitVersion=$K8S_VERSION -X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=$minor"
   go build -trimpath -ldflags "$ldflags" -o "$BIN/" \
     k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
-    k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl
+    k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl \
+    k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy
 }
 
 build_etcd() {
@@ -90,7 +94,7 @@ build_kwok() {
 start=$SECONDS
 for b in "${missing[@]}"; do
   case $b in
-    kube-*|kubectl) [[ ${done_k8s:-} ]] || { build_kubernetes; done_k8s=1; } ;;
+    kube-*|kubectl|kubelet) [[ ${done_k8s:-} ]] || { build_kubernetes; done_k8s=1; } ;;
     etcd) build_etcd ;;
     kwok|kwokctl) [[ ${done_kwok:-} ]] || { build_kwok; done_kwok=1; } ;;
   esac
