@@ -180,3 +180,26 @@ var metav1Duration10s = metav1.Duration{Duration: 10 * time.Second}
 func metav1ObjectMeta(name, ns string) metav1.ObjectMeta {
 	return metav1.ObjectMeta{Name: name, Namespace: ns}
 }
+
+func create(t *testing.T, svc *swarmv1.Service) {
+	t.Helper()
+	if err := k8sClient.Create(context.Background(), svc); err != nil {
+		t.Fatalf("creating Service %s: %v", svc.Name, err)
+	}
+}
+
+func waitReady(t *testing.T, ns, name, replicas string) *swarmv1.Service {
+	t.Helper()
+	svc := &swarmv1.Service{}
+	eventually(t, 90*time.Second, fmt.Sprintf("Service %s is Ready with %s tasks", name, replicas), func() error {
+		if err := k8sClient.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, svc); err != nil {
+			return err
+		}
+		c := meta.FindStatusCondition(svc.Status.Conditions, swarmv1.ConditionReady)
+		if c == nil || c.Status != metav1.ConditionTrue || svc.Status.Replicas != replicas {
+			return fmt.Errorf("replicas %q, Ready %+v", svc.Status.Replicas, c)
+		}
+		return nil
+	})
+	return svc
+}

@@ -12,36 +12,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 )
-
-func create(t *testing.T, svc *swarmv1.Service) {
-	t.Helper()
-	if err := k8sClient.Create(context.Background(), svc); err != nil {
-		t.Fatalf("creating Service %s: %v", svc.Name, err)
-	}
-}
-
-func waitReady(t *testing.T, ns, name, replicas string) *swarmv1.Service {
-	t.Helper()
-	svc := &swarmv1.Service{}
-	eventually(t, 90*time.Second, fmt.Sprintf("Service %s is Ready with %s tasks", name, replicas), func() error {
-		if err := k8sClient.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, svc); err != nil {
-			return err
-		}
-		c := meta.FindStatusCondition(svc.Status.Conditions, swarmv1.ConditionReady)
-		if c == nil || c.Status != metav1.ConditionTrue || svc.Status.Replicas != replicas {
-			return fmt.Errorf("replicas %q, Ready %+v", svc.Status.Replicas, c)
-		}
-		return nil
-	})
-	return svc
-}
 
 // TestReplicatedSpreadsOverNodes: docker service create --replicas 3 nginx. Three tasks run,
 // one on each of the three nodes manager1, worker1 and worker2: managers run tasks, as in Swarm.
