@@ -24,12 +24,22 @@ GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
 ## The local cluster's binaries (kube-apiserver, etcd, kwok, …), built once into a cache outside
 ## the repository by hack/k8s-binaries.sh.
 K8S_BIN = $(shell hack/k8s-binaries.sh)
+## REAL=1: the local cluster's three nodes are real (kubelet, containerd and kube-proxy in network
+## namespaces on this machine; hack/real-cluster.sh) instead of kwok's simulated ones.
+REAL ?=
+ifeq ($(REAL),1)
+CLUSTER_NAME ?= kubeswarm-real
+export KUBESWARM_REAL := 1
+endif
 CLUSTER_NAME ?= kubeswarm
 export KUBESWARM_CLUSTER := $(CLUSTER_NAME)
 ## The tests get a cluster of their own, so that the demo's objects (nginx on port 8000) and the
 ## user's kubeconfig are never in their way: its context goes to a file of its own.
 TEST_CLUSTER ?= kubeswarm-test
 TEST_ENV = KUBESWARM_CLUSTER=$(TEST_CLUSTER) KUBECONFIG=$${XDG_CACHE_HOME:-$$HOME/.cache}/kubeswarm/$(TEST_CLUSTER).kubeconfig
+## The real-node tier's cluster (only one real-node cluster runs at a time).
+REAL_TEST_CLUSTER ?= kubeswarm-real-test
+REAL_TEST_ENV = KUBESWARM_REAL=1 KUBESWARM_CLUSTER=$(REAL_TEST_CLUSTER) KUBECONFIG=$${XDG_CACHE_HOME:-$$HOME/.cache}/kubeswarm/$(REAL_TEST_CLUSTER).kubeconfig
 
 .PHONY: all
 all: build
@@ -75,7 +85,7 @@ vet: ## Run go vet (also over the e2e build tag).
 ##@ Test
 
 .PHONY: test
-test: verify vet lint test-unit test-integration test-e2e ## Run every test: unit, envtest and e2e on the local cluster.
+test: verify vet lint test-unit test-integration test-e2e test-e2e-real ## Run every test: unit, envtest, e2e on kwok and on real nodes.
 
 .PHONY: test-unit
 test-unit: ## Unit tests (no cluster).
@@ -90,6 +100,10 @@ test-e2e: build ## e2e: Swarm scenarios on a local kwok cluster of their own (st
 	$(TEST_ENV) hack/local-cluster.sh up
 	$(TEST_ENV) $(MAKE) --no-print-directory install KUBECONFIG="$$($(TEST_ENV) hack/local-cluster.sh kubeconfig)"
 	$(TEST_ENV) hack/e2e.sh
+
+.PHONY: test-e2e-real
+test-e2e-real: build ## e2e on real nodes (root): the seed's checks with packets; the host is checked to be left as found.
+	$(REAL_TEST_ENV) hack/e2e-real.sh
 
 .PHONY: bench-reconcile
 bench-reconcile: build ## Count the operator's writes while 200 unchanged Services sit for 60 s (on the test cluster).
@@ -125,7 +139,7 @@ k8s-binaries: ## Build kube-apiserver, etcd, kwok, … into the cache (once).
 	@hack/k8s-binaries.sh >/dev/null
 
 .PHONY: cluster-up
-cluster-up: ## Start the local cluster "kubeswarm" (manager1, worker1, worker2); no-op when up.
+cluster-up: ## Start the local cluster "kubeswarm" (manager1, worker1, worker2; REAL=1: "kubeswarm-real", real nodes); no-op when up.
 	hack/local-cluster.sh up
 
 .PHONY: cluster-down
@@ -133,6 +147,8 @@ cluster-down: ## Delete the local cluster (and the tests' cluster).
 	hack/operator.sh stop >/dev/null 2>&1 || true
 	hack/local-cluster.sh down
 	$(TEST_ENV) hack/local-cluster.sh down
+	KUBESWARM_REAL=1 KUBESWARM_CLUSTER=kubeswarm-real hack/local-cluster.sh down
+	$(REAL_TEST_ENV) hack/local-cluster.sh down
 
 .PHONY: demo
 demo: build cluster-up ## Local cluster + CRDs + operator + the seed's `--replicas 3 --publish 8000:80 nginx`.

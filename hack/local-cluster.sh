@@ -9,6 +9,9 @@
 # Stopping that process is like cutting the node's power: after ~20s the node goes NotReady and
 # its pods stop being updated. kwokctl's own kwok-controller is disabled (hack/kwok/kwokctl.yaml).
 #
+# With KUBESWARM_REAL=1 (make cluster-up REAL=1) the nodes are real instead: see
+# hack/real-cluster.sh, which this script hands every command of such a cluster.
+#
 # Usage: hack/local-cluster.sh COMMAND
 #   up                    create the cluster and nodes manager1 (control-plane role and taint),
 #                         worker1, worker2; wait until all nodes are Ready. A no-op when it is
@@ -33,6 +36,11 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 NAME=${KUBESWARM_CLUSTER:-kubeswarm}
+# A cluster whose nodes are real (KUBESWARM_REAL=1 when it is made, then found by its state
+# directory) is run by hack/real-cluster.sh, which takes the same commands.
+if [[ ${KUBESWARM_REAL:-} == 1 || -d "${KUBESWARM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubeswarm}/real/$NAME" ]]; then
+  exec "$ROOT/hack/real-cluster.sh" "$@"
+fi
 CONTEXT="kwok-$NAME"
 export KWOK_WORKDIR=${KWOK_WORKDIR:-$HOME/.kwok}
 WORKDIR="$KWOK_WORKDIR/clusters/$NAME"

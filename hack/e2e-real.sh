@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The real-node tier: brings up the real-node cluster named by KUBESWARM_CLUSTER
+# (hack/real-cluster.sh), installs the CRDs, runs the e2e tests built with the realnodes tag
+# (the tests start bin/manager themselves), takes the cluster down and checks that the host is
+# exactly as it was before (links, routes, namespaces, mounts, cgroups, iptables/nft, sysctls,
+# directories). With KEEP_CLUSTER=1 the cluster stays up (and the host check is skipped); a
+# cluster that was already up is reused and left up. Extra arguments go to `go test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export KUBESWARM_REAL=1
+ARTIFACTS=test/e2e/artifacts
+mkdir -p "$ARTIFACTS"
+log() { printf '[e2e-real] %s\n' "$*" >&2; }
+
+state_dir=${KUBESWARM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubeswarm}/real/${KUBESWARM_CLUSTER:-kubeswarm}
+was_up=
+[[ -d "$state_dir" ]] && was_up=1
+check_host=
+if [[ -z "$was_up" && -z "${KEEP_CLUSTER:-}" ]]; then
+  check_host=1
+  hack/real-cluster.sh deps
+  hack/real-cluster.sh host-state >"$ARTIFACTS/host-before.txt"
+fi
+
+status=0
+hack/real-cluster.sh up || status=$?
+if [[ $status == 0 ]]; then
+  KUBECONFIG=$(hack/real-cluster.sh kubeconfig)
+  export KUBECONFIG
+  make --no-print-directory install >/dev/null || status=$?
+fi
+if [[ $status == 0 ]]; then
+  MANAGER_BIN=$PWD/bin/manager go test -tags 'e2e realnodes' ./test/e2e/... -count=1 -timeout 30m -v "$@" || status=$?
+fi
+[[ $status == 0 ]] || { cp -r "$state_dir/logs" "$ARTIFACTS/real-cluster-logs" 2>/dev/null || true; }
+
+if [[ -z "$was_up" && -z "${KEEP_CLUSTER:-}" ]]; then
+  hack/real-cluster.sh down || status=$?
+fi
+if [[ -n "$check_host" ]]; then
+  hack/real-cluster.sh host-state >"$ARTIFACTS/host-after.txt"
+  if diff -u "$ARTIFACTS/host-before.txt" "$ARTIFACTS/host-after.txt" >"$ARTIFACTS/host-diff.txt"; then
+    log "host left as found (links, routes, netns, mounts, cgroups, iptables/nft, sysctls, directories)"
+  else
+    log "the host differs after down:"; cat "$ARTIFACTS/host-diff.txt" >&2
+    status=1
+  fi
+fi
+exit $status
