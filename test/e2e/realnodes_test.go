@@ -173,25 +173,30 @@ func TestRealSeedStack(t *testing.T) {
 	})
 }
 
-// healthStack has a service with a CMD healthcheck (the image has no shell) and one with an
-// automatic rollback on a failed update.
+// healthStack has services with a CMD healthcheck (the image has no shell): web is healthy,
+// sick's image always fails its healthcheck.
 const healthStack = `
 services:
   web:
     image: kubeswarm.test/web:1
     ports: ["8001:80"]
-    healthcheck:
+    healthcheck: &check
       test: ["CMD", "/web", "healthcheck"]
       interval: 1s
       timeout: 1s
       retries: 2
     deploy:
       replicas: 2
+  sick:
+    image: kubeswarm.test/web:unhealthy
+    ports: ["8004:80"]
+    healthcheck: *check
 `
 
-// TestRealHealthcheckAndRollback: a task whose healthcheck fails leaves the Service's endpoints
-// (no request reaches it) and comes back when it is healthy again; a rolling update to a version
-// that crashes, with failure_action rollback, comes back to the old version, which answers.
+// TestRealHealthcheckAndRollback: a task whose healthcheck fails is kept out of the Service's
+// endpoints (its published port answers nothing) and, as Swarm replaces an unhealthy task, it
+// is restarted and comes back healthy; a rolling update to a version that crashes, with
+// failure_action rollback, comes back to the old version, which answers.
 func TestRealHealthcheckAndRollback(t *testing.T) {
 	t.Parallel()
 	ns := newNamespace(t)
@@ -201,8 +206,39 @@ func TestRealHealthcheckAndRollback(t *testing.T) {
 	mustSwarm(t, ns, "stack", "deploy", "-c", file, "hc")
 	waitRunning(t, 120*time.Second, ns, "hc-web", 2)
 
-	pods := runningTasks(t, ns, "hc-web")
-	sick := pods[0]
+	// sick never passes its healthcheck: never in the endpoints, and :8004 answers nothing,
+	// while web answers on :8001 of every node.
+	eventually(t, 60*time.Second, "sick's task has started", func() error {
+		for _, p := range tasks(t, ns, "hc-sick") {
+			for _, c := range p.Status.ContainerStatuses {
+				if c.State.Running != nil || c.RestartCount > 0 {
+					return nil
+				}
+			}
+		}
+		return fmt.Errorf("not started yet")
+	})
+	for range 3 {
+		ready, err := readyEndpoints(ns, "hc-sick")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ready) > 0 {
+			t.Fatalf("an unhealthy task is in sick's endpoints: %v", ready)
+		}
+		for node, ip := range ips {
+			if body, err := get("http://" + net.JoinHostPort(ip, "8004") + "/"); err == nil {
+				t.Fatalf("%s:8004 answered from an unhealthy task: %q", node, body)
+			}
+			if _, err := get("http://" + net.JoinHostPort(ip, "8001") + "/"); err != nil {
+				t.Fatalf("%s:8001: %v", node, err)
+			}
+		}
+		time.Sleep(time.Second)
+	}
+
+	// One of web's tasks turns unhealthy: it leaves the endpoints, is restarted, comes back.
+	sick := runningTasks(t, ns, "hc-web")[0]
 	if _, err := send("POST", "http://"+net.JoinHostPort(sick.Status.PodIP, "80")+"/healthz/fail", ""); err != nil {
 		t.Fatalf("making %s unhealthy: %v", sick.Name, err)
 	}
@@ -216,21 +252,14 @@ func TestRealHealthcheckAndRollback(t *testing.T) {
 		}
 		return nil
 	})
-	for node, ip := range ips {
-		for range 12 {
-			body, err := get("http://" + net.JoinHostPort(ip, "8001") + "/")
-			if err != nil {
-				t.Fatalf("%s:8001 with one healthy task: %v", node, err)
-			}
-			if h := parseAnswer(body).Host; h == sick.Name {
-				t.Fatalf("%s:8001 answered from the unhealthy task %s", node, h)
-			}
+	eventually(t, 60*time.Second, sick.Name+" is restarted and back in the endpoints", func() error {
+		p := &corev1.Pod{}
+		if err := k8sClient.Get(context.Background(), client.ObjectKeyFromObject(&sick), p); err != nil {
+			return err
 		}
-	}
-	if _, err := send("POST", "http://"+net.JoinHostPort(sick.Status.PodIP, "80")+"/healthz/ok", ""); err != nil {
-		t.Fatalf("making %s healthy again: %v", sick.Name, err)
-	}
-	eventually(t, 30*time.Second, sick.Name+" is back in the endpoints", func() error {
+		if len(p.Status.ContainerStatuses) == 0 || p.Status.ContainerStatuses[0].RestartCount == 0 {
+			return fmt.Errorf("not restarted")
+		}
 		ready, err := readyEndpoints(ns, "hc-web")
 		if err != nil {
 			return err
