@@ -27,7 +27,8 @@ type childApplier struct {
 }
 
 // getOwned reads a child. found is false when there is none; an object of that name that the
-// owner does not control is a name conflict, never taken over.
+// owner does not control is a name conflict, never taken over, unless an adoptIf option says
+// it is the owner's (a stack's claim).
 func (r *childApplier) getOwned(ctx context.Context, owner client.Object, key client.ObjectKey, obj client.Object, opts ...applyOption) (bool, error) {
 	err := r.Get(ctx, key, obj)
 	if apierrors.IsNotFound(err) {
@@ -39,7 +40,7 @@ func (r *childApplier) getOwned(ctx context.Context, owner client.Object, key cl
 		return false, nil
 	case err != nil:
 		return false, err
-	case !metav1.IsControlledBy(obj, owner) && metav1.GetControllerOf(obj) == nil && adoptable(obj, opts):
+	case !metav1.IsControlledBy(obj, owner) && adoptable(obj, opts):
 		return true, nil
 	case !metav1.IsControlledBy(obj, owner):
 		what := strings.ToLower(kindOf(owner))
@@ -116,8 +117,9 @@ type applyOption func(*applyOptions)
 
 type applyOptions struct{ adopt func(client.Object) bool }
 
-// adoptIf lets the owner take an object that has no controller when f says it is its own (e.g.
-// a claim a stack made, let go of, and wants back).
+// adoptIf lets the owner write an object it does not control when f says it is its own (a
+// claim labelled with a stack, which the Stack never owns). f decides about the object's
+// controller too.
 func adoptIf(f func(client.Object) bool) applyOption {
 	return func(o *applyOptions) { o.adopt = f }
 }

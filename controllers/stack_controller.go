@@ -18,6 +18,8 @@ import (
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 	"github.com/kubeswarm/kubeswarm/internal/stack"
@@ -35,7 +37,7 @@ type StackReconciler struct {
 // +kubebuilder:rbac:groups=swarm.kubeswarm.io,resources=stacks/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=swarm.kubeswarm.io,resources=services,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=get;list;watch;create;patch
 
 // Reconcile makes a Stack's objects match its spec and sums up its services in the status.
 func (r *StackReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
@@ -44,7 +46,7 @@ func (r *StackReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !st.DeletionTimestamp.IsZero() {
-		return ctrl.Result{}, nil // everything it owns goes with it
+		return ctrl.Result{}, nil // what it owns goes with it; its claims stay
 	}
 	ctx = ctrl.LoggerInto(ctx, ctrl.LoggerFrom(ctx).WithValues("stack", klog.KObj(st)))
 	status := st.Status.DeepCopy()
@@ -70,11 +72,9 @@ func (r *StackReconciler) reconcile(ctx context.Context, st *swarmv1.Stack, stat
 	var problems []string
 	for _, claim := range stack.Claims(st) {
 		key := client.ObjectKey{Namespace: st.Namespace, Name: *claim.Name}
-		// A claim of this stack without owner (retained, or left by an earlier deploy of the
-		// same stack) is the stack's again: its data is reused, as docker reuses volumes.
-		ours := adoptIf(func(o client.Object) bool {
-			return o.GetLabels()[translate.LabelStack] == st.Name && o.GetLabels()[translate.LabelManagedBy] == translate.ManagedByValue
-		})
+		// The Stack owns no claim (stack rm keeps volumes, as docker does): one labelled with
+		// this stack is its own to update, so a later deploy of the same stack reuses its data.
+		ours := adoptIf(func(o client.Object) bool { return stack.IsClaimOf(st, o) })
 		if err := applyIfChanged(ctx, &r.childApplier, st, key, &corev1.PersistentVolumeClaim{}, claim, corev1ac.ExtractPersistentVolumeClaim, ours); err != nil {
 			problems = append(problems, err.Error())
 		}
@@ -168,7 +168,7 @@ func (r *StackReconciler) applyChild(ctx context.Context, st *swarmv1.Stack, wan
 }
 
 // prune deletes the services (and their short names and policies) that left the stack's spec.
-// Claims stay until the Stack goes: docker stack deploy never removes volumes.
+// Claims are never deleted: docker stack deploy and stack rm never remove volumes.
 func (r *StackReconciler) prune(ctx context.Context, st *swarmv1.Stack, children map[string]bool) error {
 	inStack := client.MatchingLabels{translate.LabelStack: st.Name}
 	services := &swarmv1.ServiceList{}
@@ -265,6 +265,15 @@ func (r *StackReconciler) observe(ctx context.Context, st *swarmv1.Stack, status
 	return nil
 }
 
+// stackOfClaim is the Stack named by a claim's stack label, for claims kubeswarm made.
+func stackOfClaim(_ context.Context, o client.Object) []reconcile.Request {
+	l := o.GetLabels()
+	if l[translate.LabelStack] == "" || l[translate.LabelManagedBy] != translate.ManagedByValue {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: o.GetNamespace(), Name: l[translate.LabelStack]}}}
+}
+
 // ReasonServiceDegraded: one of the stack's services is Degraded.
 const ReasonServiceDegraded = "ServiceDegraded"
 
@@ -289,7 +298,9 @@ func (r *StackReconciler) updateStatus(ctx context.Context, st *swarmv1.Stack, s
 	return nil
 }
 
-// SetupWithManager registers the controller: Stacks and everything they own.
+// SetupWithManager registers the controller: Stacks, everything they own, and the claims
+// labelled with a stack (which it does not own), so that a claim removed by `volume rm` while
+// the stack still declares the volume is made again.
 func (r *StackReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.ClusterDomain == "" {
 		r.ClusterDomain = "cluster.local"
@@ -299,7 +310,7 @@ func (r *StackReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&swarmv1.Service{}).
 		Owns(&corev1.Service{}).
 		Owns(&networkingv1.NetworkPolicy{}).
-		Owns(&corev1.PersistentVolumeClaim{}).
+		Watches(&corev1.PersistentVolumeClaim{}, handler.EnqueueRequestsFromMapFunc(stackOfClaim)).
 		Named("stack").
 		Complete(r)
 }

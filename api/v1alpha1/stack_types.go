@@ -41,7 +41,9 @@ type StackSpec struct {
 	// +kubebuilder:validation:MaxItems=32
 	Networks []StackNetwork `json:"networks,omitempty"`
 
-	// volumes are the stack's named volumes; each becomes a PersistentVolumeClaim.
+	// volumes are the stack's named volumes; each becomes a PersistentVolumeClaim that the Stack
+	// does not own: deleting the Stack keeps it and its data (as docker stack rm keeps volumes),
+	// and the next Stack of the same name uses it again. `kubectl swarm volume rm` removes it.
 	// +optional
 	// +listType=map
 	// +listMapKey=name
@@ -127,7 +129,10 @@ type StackVolume struct {
 	// labels of the volume.
 	// +optional
 	Labels map[string]string `json:"labels,omitempty"`
-	// retain keeps the claim (and its data) when the stack is deleted.
+	// retain is deprecated and has no effect: every claim of a stack is kept when the stack is
+	// deleted. It is accepted so that Stacks written by earlier versions stay valid.
+	//
+	// Deprecated: stack volumes are always retained; remove the field.
 	// +optional
 	Retain bool `json:"retain,omitempty"`
 }

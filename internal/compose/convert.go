@@ -28,7 +28,7 @@ const (
 	// ManagedBy is the value of LabelManagedBy.
 	ManagedBy = "kubeswarm"
 	// ExtensionKey is the compose extension (x-kubeswarm) on a top-level volume that sets what
-	// compose cannot say about a claim: size, storageClassName, retain.
+	// compose cannot say about a claim: size, storageClassName (and the deprecated retain).
 	ExtensionKey = "x-kubeswarm"
 )
 
@@ -291,11 +291,12 @@ func (c *converter) networks() error {
 	return c.checkClash("network", names)
 }
 
-// volumeExtension is what x-kubeswarm on a top-level volume may say.
+// volumeExtension is what x-kubeswarm on a top-level volume may say. Retain is read only to
+// warn that it is no longer needed: every stack volume is kept by stack rm.
 type volumeExtension struct {
 	Size             string  `json:"size,omitempty"`
 	StorageClassName *string `json:"storageClassName,omitempty"`
-	Retain           bool    `json:"retain,omitempty"`
+	Retain           *bool   `json:"retain,omitempty"`
 }
 
 func (c *converter) volumes() error {
@@ -331,7 +332,10 @@ func (c *converter) volumes() error {
 				}
 				sv.Size = &q
 			}
-			sv.StorageClassName, sv.Retain = ext.StorageClassName, ext.Retain
+			sv.StorageClassName = ext.StorageClassName
+			if ext.Retain != nil {
+				c.warn("volume %q: %s.retain is deprecated and ignored: stack rm keeps every volume of a stack (kubectl swarm volume rm removes one)", key, ExtensionKey)
+			}
 		}
 		c.result.Stack.Spec.Volumes = append(c.result.Stack.Spec.Volumes, sv)
 	}

@@ -49,5 +49,8 @@
 //
 //	volumes:
 //	  data:
-//	    x-kubeswarm: {size: 20Gi, storageClassName: fast-ssd, retain: true}
+//	    x-kubeswarm: {size: 20Gi, storageClassName: fast-ssd}
+//
+// A stack's claims are never removed with the stack (docker stack rm keeps volumes), so the
+// former `retain` key is accepted with a warning and ignored.
 package compose

@@ -13,6 +13,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
@@ -290,9 +291,11 @@ func NetworkPolicies(st *swarmv1.Stack) []*networkingv1ac.NetworkPolicyApplyConf
 	return out
 }
 
-// Claims are the PersistentVolumeClaims of the stack's volumes. They belong to the Stack, so
-// deleting the stack deletes its data, unless the volume says retain: then the claim has no
-// owner and stays (as `docker stack rm` leaves volumes). External volumes are the user's.
+// Claims are the PersistentVolumeClaims of the stack's volumes. No claim is owned by the Stack:
+// as `docker stack rm` leaves a stack's volumes, deleting the Stack (by `stack rm` or a GitOps
+// tool) leaves its claims and their data, and the next deploy of the same stack takes them
+// back by their labels (stack and volume name). Removing data takes `kubectl swarm volume rm`.
+// External volumes are the user's.
 func Claims(st *swarmv1.Stack) []*corev1ac.PersistentVolumeClaimApplyConfiguration {
 	var out []*corev1ac.PersistentVolumeClaimApplyConfiguration
 	for _, v := range st.Spec.Volumes {
@@ -307,11 +310,24 @@ func Claims(st *swarmv1.Stack) []*corev1ac.PersistentVolumeClaimApplyConfigurati
 		if v.StorageClassName != nil {
 			spec.WithStorageClassName(*v.StorageClassName)
 		}
-		claim := corev1ac.PersistentVolumeClaim(ClaimName(st, v.Name), st.Namespace).WithLabels(labels).WithSpec(spec)
-		if !v.Retain {
-			claim.WithOwnerReferences(ownerRef(st))
-		}
-		out = append(out, claim)
+		out = append(out, corev1ac.PersistentVolumeClaim(ClaimName(st, v.Name), st.Namespace).WithLabels(labels).WithSpec(spec))
 	}
 	return out
+}
+
+// IsClaimOf tells whether a claim is one of the stack's volumes: labelled with the stack's name
+// by kubeswarm, and controlled by nothing, or by a Stack of that name (a claim made before
+// claims were kept, or owned by an earlier Stack of the same name). Such a claim is the stack's
+// to update, never to delete.
+func IsClaimOf(st *swarmv1.Stack, claim metav1.Object) bool {
+	l := claim.GetLabels()
+	if l[translate.LabelStack] != st.Name || l[translate.LabelManagedBy] != translate.ManagedByValue {
+		return false
+	}
+	c := metav1.GetControllerOfNoCopy(claim)
+	if c == nil {
+		return true
+	}
+	gv, err := schema.ParseGroupVersion(c.APIVersion)
+	return err == nil && gv.Group == swarmv1.GroupVersion.Group && c.Kind == "Stack" && c.Name == st.Name
 }

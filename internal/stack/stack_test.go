@@ -7,7 +7,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	"k8s.io/utils/ptr"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
@@ -28,7 +31,7 @@ func seed() *swarmv1.Stack {
 				{Name: "cron", ServiceSpec: swarmv1.ServiceSpec{Image: "busybox"}},
 			},
 			Networks: []swarmv1.StackNetwork{{Name: "common"}, {Name: "proxy", External: true}},
-			Volumes:  []swarmv1.StackVolume{{Name: "mysql_vol"}, {Name: "keep", Retain: true}, {Name: "old", External: true, ExternalName: "legacy-data"}},
+			Volumes:  []swarmv1.StackVolume{{Name: "mysql_vol"}, {Name: "old", External: true, ExternalName: "legacy-data"}},
 			Secrets:  []swarmv1.StackObject{{Name: "db_pass"}, {Name: "vault_key", External: true, ExternalName: "vault"}},
 		},
 	}
@@ -126,21 +129,86 @@ func TestNetworkPolicies(t *testing.T) {
 	}
 }
 
+// TestClaims: every claim of a stack volume is labelled with the stack and the volume, and owned
+// by nobody (deleting the Stack keeps the data, as docker stack rm keeps volumes), with or
+// without the deprecated retain; external volumes get none.
 func TestClaims(t *testing.T) {
-	claims := Claims(seed())
-	if len(claims) != 2 {
-		t.Fatalf("%d claims, want mysql_vol and keep (external ones are the user's)", len(claims))
+	size := resource.MustParse("20Gi")
+	claim := func(name, volume, quantity string, class *string) *corev1ac.PersistentVolumeClaimApplyConfiguration {
+		spec := corev1ac.PersistentVolumeClaimSpec().WithAccessModes(corev1.ReadWriteOnce).
+			WithResources(corev1ac.VolumeResourceRequirements().WithRequests(corev1.ResourceList{corev1.ResourceStorage: resource.MustParse(quantity)}))
+		if class != nil {
+			spec.WithStorageClassName(*class)
+		}
+		return corev1ac.PersistentVolumeClaim(name, "ns").WithSpec(spec).WithLabels(map[string]string{
+			"swarm.kubeswarm.io/stack": "wp", "app.kubernetes.io/managed-by": "kubeswarm", "swarm.kubeswarm.io/volume": volume})
 	}
-	if *claims[0].Name != "wp-mysql-vol" || len(claims[0].OwnerReferences) != 1 {
-		t.Errorf("mysql_vol: %s owners %v, want wp-mysql-vol owned by the stack", *claims[0].Name, claims[0].OwnerReferences)
-	}
-	if *claims[1].Name != "wp-keep" || claims[1].OwnerReferences != nil {
-		t.Errorf("keep: %s owners %v, want no owner (retain)", *claims[1].Name, claims[1].OwnerReferences)
-	}
-	if got := (*claims[0].Spec.Resources.Requests)[corev1.ResourceStorage]; got.String() != "1Gi" {
-		t.Errorf("default size %s", got.String())
+	for _, tc := range []struct {
+		name    string
+		volumes []swarmv1.StackVolume
+		want    []*corev1ac.PersistentVolumeClaimApplyConfiguration
+	}{
+		{
+			name:    "the seed's volume",
+			volumes: []swarmv1.StackVolume{{Name: "mysql_vol"}},
+			want:    []*corev1ac.PersistentVolumeClaimApplyConfiguration{claim("wp-mysql-vol", "mysql_vol", "1Gi", nil)},
+		},
+		{
+			name:    "size and class",
+			volumes: []swarmv1.StackVolume{{Name: "data", Size: &size, StorageClassName: ptr.To("fast-ssd")}},
+			want:    []*corev1ac.PersistentVolumeClaimApplyConfiguration{claim("wp-data", "data", "20Gi", ptr.To("fast-ssd"))},
+		},
+		{
+			name:    "the deprecated retain changes nothing",
+			volumes: []swarmv1.StackVolume{{Name: "keep", Retain: true}, {Name: "other", Retain: false}},
+			want: []*corev1ac.PersistentVolumeClaimApplyConfiguration{
+				claim("wp-keep", "keep", "1Gi", nil), claim("wp-other", "other", "1Gi", nil)},
+		},
+		{
+			name:    "external volumes are the user's",
+			volumes: []swarmv1.StackVolume{{Name: "old", External: true, ExternalName: "legacy-data"}, {Name: "plain", External: true}},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := seed()
+			st.Spec.Volumes = tc.volumes
+			if diff := cmp.Diff(tc.want, Claims(st)); diff != "" {
+				t.Errorf("claims (-want +got):\n%s", diff)
+			}
+		})
 	}
 	if got := ClaimName(seed(), "old"); got != "legacy-data" {
 		t.Errorf("external volume claim %q, want its externalName", got)
+	}
+}
+
+// TestIsClaimOf: a claim labelled with the stack is the stack's to update when nothing controls
+// it, or a Stack of the same name does (claims of earlier versions, or of an earlier Stack).
+func TestIsClaimOf(t *testing.T) {
+	labels := map[string]string{"swarm.kubeswarm.io/stack": "wp", "app.kubernetes.io/managed-by": "kubeswarm", "swarm.kubeswarm.io/volume": "mysql_vol"}
+	owner := func(apiVersion, kind, name, uid string) []metav1.OwnerReference {
+		return []metav1.OwnerReference{{APIVersion: apiVersion, Kind: kind, Name: name, UID: types.UID(uid), Controller: ptr.To(true)}}
+	}
+	for _, tc := range []struct {
+		name   string
+		labels map[string]string
+		owners []metav1.OwnerReference
+		want   bool
+	}{
+		{name: "labelled, no owner", labels: labels, want: true},
+		{name: "owned by this Stack (made by an earlier version)", labels: labels, owners: owner("swarm.kubeswarm.io/v1alpha1", "Stack", "wp", "uid-wp"), want: true},
+		{name: "owned by an earlier Stack of the same name", labels: labels, owners: owner("swarm.kubeswarm.io/v1alpha1", "Stack", "wp", "uid-old"), want: true},
+		{name: "owned by another stack", labels: labels, owners: owner("swarm.kubeswarm.io/v1alpha1", "Stack", "shop", "uid-shop")},
+		{name: "controlled by something else", labels: labels, owners: owner("apps/v1", "StatefulSet", "wp", "uid-sts")},
+		{name: "another stack's label", labels: map[string]string{"swarm.kubeswarm.io/stack": "shop", "app.kubernetes.io/managed-by": "kubeswarm"}},
+		{name: "not made by kubeswarm", labels: map[string]string{"swarm.kubeswarm.io/stack": "wp"}},
+		{name: "unlabelled"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			claim := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "wp-mysql-vol", Namespace: "ns", Labels: tc.labels, OwnerReferences: tc.owners}}
+			if got := IsClaimOf(seed(), claim); got != tc.want {
+				t.Errorf("IsClaimOf = %v, want %v", got, tc.want)
+			}
+		})
 	}
 }

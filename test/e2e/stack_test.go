@@ -59,7 +59,8 @@ func deployStack(t *testing.T, ns, name string, files ...string) {
 // TestSeedStack: the seed's docker-compose.yml, exactly as the seed has it, deploys as stack
 // wp: wordpress's two tasks only on workers, dbcluster only on manager1, its volume bound, the
 // network's policy and the short names there; deploying a changed file updates in place, a
-// service left out is pruned, and deleting the Stack removes all it owns.
+// service left out is pruned, deleting the Stack removes all it owns but keeps its volume's
+// claim, and deploying the stack again mounts that same claim.
 func TestSeedStack(t *testing.T) {
 	ctx := context.Background()
 	ns := newNamespace(t)
@@ -146,15 +147,14 @@ func TestSeedStack(t *testing.T) {
 		return nil
 	})
 
-	// docker stack rm: everything the stack owns goes.
+	// docker stack rm: everything the stack owns goes; its volume stays, as docker keeps volumes.
 	if err := k8sClient.Delete(ctx, &swarmv1.Stack{ObjectMeta: metav1ObjectMeta("wp", ns)}); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, 90*time.Second, "the stack's objects are gone", func() error {
 		checks := map[string]client.Object{
 			"Service wp-wordpress": &swarmv1.Service{}, "Deployment wp-wordpress": &appsv1.Deployment{},
-			"claim wp-mysql-vol": &corev1.PersistentVolumeClaim{}, "policy wp-net-common": &networkingv1.NetworkPolicy{},
-			"short name wordpress": &corev1.Service{},
+			"policy wp-net-common": &networkingv1.NetworkPolicy{}, "short name wordpress": &corev1.Service{},
 		}
 		for what, obj := range checks {
 			name := what[strings.LastIndex(what, " ")+1:]
@@ -167,4 +167,33 @@ func TestSeedStack(t *testing.T) {
 		}
 		return nil
 	})
+	kept := &corev1.PersistentVolumeClaim{}
+	if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "wp-mysql-vol"}, kept); err != nil || kept.UID != pvc.UID ||
+		kept.DeletionTimestamp != nil || len(kept.OwnerReferences) != 0 {
+		t.Fatalf("after stack rm, claim wp-mysql-vol: %v, UID %s (was %s), deleting %v, owners %v; want the same claim kept",
+			err, kept.UID, pvc.UID, kept.DeletionTimestamp, kept.OwnerReferences)
+	}
+
+	// The same stack again: its database mounts the same claim, bound to the same volume.
+	deployStack(t, ns, "wp", seed)
+	if got := waitRunning(t, 60*time.Second, ns, "wp-dbcluster", 1); got["manager1"] != 1 {
+		t.Errorf("dbcluster tasks by node %v after the second deploy", got)
+	}
+	for _, p := range tasks(t, ns, "wp-dbcluster") {
+		claims := []string{}
+		for _, v := range p.Spec.Volumes {
+			if v.PersistentVolumeClaim != nil {
+				claims = append(claims, v.PersistentVolumeClaim.ClaimName)
+			}
+		}
+		if len(claims) != 1 || claims[0] != "wp-mysql-vol" {
+			t.Errorf("task %s mounts the claims %v, want wp-mysql-vol", p.Name, claims)
+		}
+	}
+	again := &corev1.PersistentVolumeClaim{}
+	if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "wp-mysql-vol"}, again); err != nil || again.UID != pvc.UID ||
+		again.Spec.VolumeName != pvc.Spec.VolumeName || again.Status.Phase != corev1.ClaimBound || len(again.OwnerReferences) != 0 {
+		t.Errorf("after the second deploy, claim wp-mysql-vol: %v, UID %s (was %s), volume %s (was %s), phase %s, owners %v",
+			err, again.UID, pvc.UID, again.Spec.VolumeName, pvc.Spec.VolumeName, again.Status.Phase, again.OwnerReferences)
+	}
 }

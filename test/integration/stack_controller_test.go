@@ -6,15 +6,23 @@ import (
 	"strings"
 	"testing"
 
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/controllers"
+	"github.com/kubeswarm/kubeswarm/internal/stack"
 )
 
 // seedStack is the seed's docker-compose.yml (wordpress + mysql) as a Stack.
@@ -85,8 +93,8 @@ func TestStackDeploy(t *testing.T) {
 		t.Errorf("wp-dbcluster refers to %s and %s, want the claim wp-mysql-vol and network wp-common", db.Spec.Mounts[0].Source, db.Spec.Networks[0].Name)
 	}
 	claim, err := get(ctx, ns, "wp-mysql-vol", &corev1.PersistentVolumeClaim{})
-	if err != nil || !metav1.IsControlledBy(claim, st) {
-		t.Errorf("claim wp-mysql-vol: %v, owners %v", err, claim.OwnerReferences)
+	if err != nil || len(claim.OwnerReferences) != 0 || claim.Labels["swarm.kubeswarm.io/stack"] != "wp" {
+		t.Errorf("claim wp-mysql-vol: %v, owners %v labels %v, want no owner and the stack label", err, claim.OwnerReferences, claim.Labels)
 	}
 	for _, name := range []string{"wp-net-common", "wp-wordpress-published"} {
 		if _, err := get(ctx, ns, name, &networkingv1.NetworkPolicy{}); err != nil {
@@ -158,7 +166,7 @@ func TestStackDeploy(t *testing.T) {
 		return nil
 	})
 	if _, err := get(ctx, ns, "wp-mysql-vol", &corev1.PersistentVolumeClaim{}); err != nil {
-		t.Errorf("the volume went with the service: %v (it stays until the stack goes)", err)
+		t.Errorf("the volume went with the service: %v (docker stack deploy never removes volumes)", err)
 	}
 }
 
@@ -252,33 +260,193 @@ func TestStackNameTooLong(t *testing.T) {
 	}
 }
 
-// TestStackRetainedVolume: a volume marked retain has a claim without owner, so it outlives
-// the stack (docker stack rm leaves volumes); others go with the stack.
-func TestStackRetainedVolume(t *testing.T) {
-	ctx := context.Background()
-	ns := newNamespace(t)
+// volumeStack is the seed stack without published ports (other tests' namespaces are never
+// deleted in envtest, and their services keep port 8080).
+func volumeStack(ns string) *swarmv1.Stack {
 	st := seedStack("wp", ns)
-	st.Spec.Volumes[0].Retain = true
-	if err := k8sClient.Create(ctx, st); err != nil {
-		t.Fatal(err)
-	}
-	var claim *corev1.PersistentVolumeClaim
-	eventually(t, "the claim is made", func() (err error) {
-		claim, err = get(ctx, ns, "wp-mysql-vol", &corev1.PersistentVolumeClaim{})
-		return err
-	})
-	if len(claim.OwnerReferences) != 0 || claim.Labels["swarm.kubeswarm.io/stack"] != "wp" {
-		t.Errorf("retained claim: owners %v labels %v, want no owner and the stack label", claim.OwnerReferences, claim.Labels)
-	}
-	updateStack(t, ns, "wp", func(st *swarmv1.Stack) { st.Spec.Volumes[0].Retain = false })
-	eventually(t, "the claim belongs to the stack once retain is off", func() error {
-		c, err := get(ctx, ns, "wp-mysql-vol", &corev1.PersistentVolumeClaim{})
-		if err != nil {
-			return err
-		}
-		if len(c.OwnerReferences) != 1 || c.OwnerReferences[0].Kind != "Stack" {
-			return fmt.Errorf("owners %v", c.OwnerReferences)
+	st.Spec.Services[0].Ports = nil
+	return st
+}
+
+// stackApplied waits for the Stack to have applied every object of its current generation.
+func stackApplied(t *testing.T, ns, name string) *swarmv1.Stack {
+	t.Helper()
+	return waitStack(t, ns, name, "the stack is applied", func(st *swarmv1.Stack) error {
+		c := meta.FindStatusCondition(st.Status.Conditions, swarmv1.ConditionDegraded)
+		if st.Status.ObservedGeneration != st.Generation || c == nil || (c.Status != metav1.ConditionFalse && c.Reason != controllers.ReasonServiceDegraded) {
+			return fmt.Errorf("observed %d of %d, Degraded %+v", st.Status.ObservedGeneration, st.Generation, c)
 		}
 		return nil
 	})
+}
+
+// deleteStackAsGC deletes a Stack, then what the garbage collector (not running in envtest)
+// would delete with it: the objects it owned, and theirs (the Services' workloads), whatever
+// their kind among those kubeswarm writes.
+func deleteStackAsGC(t *testing.T, ns, name string) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := get(ctx, ns, name, &swarmv1.Stack{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := k8sClient.Delete(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	gone := map[types.UID]bool{st.UID: true}
+	for deleted := true; deleted; {
+		deleted = false
+		for _, list := range []client.ObjectList{&swarmv1.ServiceList{}, &corev1.ServiceList{}, &networkingv1.NetworkPolicyList{},
+			&corev1.PersistentVolumeClaimList{}, &appsv1.DeploymentList{}, &appsv1.DaemonSetList{}, &batchv1.JobList{}} {
+			if err := k8sClient.List(ctx, list, client.InNamespace(ns)); err != nil {
+				t.Fatal(err)
+			}
+			if err := meta.EachListItem(list, func(o runtime.Object) error {
+				obj := o.(client.Object)
+				for _, ref := range obj.GetOwnerReferences() {
+					if gone[ref.UID] && !gone[obj.GetUID()] {
+						gone[obj.GetUID()], deleted = true, true
+						return client.IgnoreNotFound(k8sClient.Delete(ctx, obj))
+					}
+				}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	eventually(t, "stack "+name+" is gone", func() error {
+		if _, err := get(ctx, ns, name, &swarmv1.Stack{}); !apierrors.IsNotFound(err) {
+			return fmt.Errorf("stack %s: %w", name, err)
+		}
+		return nil
+	})
+}
+
+// TestStackKeepsVolumes: deleting a Stack (docker stack rm) leaves its claims, owned by nobody,
+// so the garbage collector keeps them; deploying the same stack again uses the same claim (its
+// data), not a new one. envtest has no garbage collector: the owner references say what it
+// would delete.
+func TestStackKeepsVolumes(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	st := volumeStack(ns)
+	st.Spec.Volumes[0].Retain = true // deprecated: changes nothing
+	if err := k8sClient.Create(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	stackApplied(t, ns, "wp")
+	claim, err := get(ctx, ns, "wp-mysql-vol", &corev1.PersistentVolumeClaim{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(claim.OwnerReferences) != 0 || claim.Labels["swarm.kubeswarm.io/stack"] != "wp" || claim.Labels["swarm.kubeswarm.io/volume"] != "mysql_vol" {
+		t.Errorf("claim: owners %v labels %v, want no owner and the stack and volume labels", claim.OwnerReferences, claim.Labels)
+	}
+	updateStack(t, ns, "wp", func(st *swarmv1.Stack) { st.Spec.Volumes[0].Retain = false })
+	stackApplied(t, ns, "wp")
+	if c, _ := get(ctx, ns, "wp-mysql-vol", &corev1.PersistentVolumeClaim{}); len(c.OwnerReferences) != 0 {
+		t.Errorf("retain: false gave the claim owners %v; the field is deprecated and changes nothing", c.OwnerReferences)
+	}
+
+	deleteStackAsGC(t, ns, "wp")
+	kept, err := get(ctx, ns, "wp-mysql-vol", &corev1.PersistentVolumeClaim{})
+	if err != nil || kept.UID != claim.UID || len(kept.OwnerReferences) != 0 || kept.DeletionTimestamp != nil {
+		t.Fatalf("after the stack went: %v, owners %v, deleting %v; want the same claim, owned by nobody", err, kept.OwnerReferences, kept.DeletionTimestamp)
+	}
+
+	// The same stack again: the new Stack takes its claim back, as docker reuses the volume.
+	if err := k8sClient.Create(ctx, volumeStack(ns)); err != nil {
+		t.Fatal(err)
+	}
+	stackApplied(t, ns, "wp")
+	again, err := get(ctx, ns, "wp-mysql-vol", &corev1.PersistentVolumeClaim{})
+	if err != nil || again.UID != claim.UID || len(again.OwnerReferences) != 0 {
+		t.Errorf("redeployed: %v, UID %s (was %s), owners %v; want the same claim, owned by nobody", err, again.UID, claim.UID, again.OwnerReferences)
+	}
+	eventually(t, "dbcluster mounts the kept claim", func() error {
+		db, err := get(ctx, ns, "wp-dbcluster", &swarmv1.Service{})
+		if err != nil {
+			return err
+		}
+		if len(db.Spec.Mounts) != 1 || db.Spec.Mounts[0].Source != "wp-mysql-vol" {
+			return fmt.Errorf("mounts %+v", db.Spec.Mounts)
+		}
+		return nil
+	})
+}
+
+// TestStackReleasesOwnedClaims: a claim that an earlier kubeswarm made owned by the Stack (or by
+// an earlier Stack of the same name) loses that owner reference at the next reconcile, so that
+// deleting the Stack no longer deletes its data.
+func TestStackReleasesOwnedClaims(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		owner func(st *swarmv1.Stack) metav1.OwnerReference
+	}{
+		{"owned by this Stack", func(st *swarmv1.Stack) metav1.OwnerReference {
+			return *metav1.NewControllerRef(st, swarmv1.GroupVersion.WithKind("Stack"))
+		}},
+		{"owned by an earlier Stack of the same name", func(st *swarmv1.Stack) metav1.OwnerReference {
+			ref := *metav1.NewControllerRef(st, swarmv1.GroupVersion.WithKind("Stack"))
+			ref.UID = "0b4c9f3e-0000-4000-8000-000000000001"
+			return ref
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			ns := newNamespace(t)
+			if err := k8sClient.Create(ctx, volumeStack(ns)); err != nil {
+				t.Fatal(err)
+			}
+			st := stackApplied(t, ns, "wp")
+			// Written as kubeswarm's field manager wrote it before claims were kept.
+			ref := tc.owner(st)
+			old := stack.Claims(st)[0].WithOwnerReferences(metav1ac.OwnerReference().WithAPIVersion(ref.APIVersion).
+				WithKind(ref.Kind).WithName(ref.Name).WithUID(ref.UID).WithController(true).WithBlockOwnerDeletion(true))
+			if err := k8sClient.Apply(ctx, old, client.FieldOwner(controllers.FieldOwner), client.ForceOwnership); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, "the claim is released", func() error {
+				c, err := get(ctx, ns, "wp-mysql-vol", &corev1.PersistentVolumeClaim{})
+				if err != nil {
+					return err
+				}
+				if len(c.OwnerReferences) != 0 {
+					return fmt.Errorf("owners %v", c.OwnerReferences)
+				}
+				return nil
+			})
+			stackApplied(t, ns, "wp")
+		})
+	}
+}
+
+// TestStackClaimOfAnotherStack: a claim of the stack's name labelled with another stack is not
+// taken (a name conflict), and is left as it is.
+func TestStackClaimOfAnotherStack(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	other := &corev1.PersistentVolumeClaim{
+		ObjectMeta: metav1.ObjectMeta{Name: "wp-mysql-vol", Namespace: ns, Labels: map[string]string{
+			"swarm.kubeswarm.io/stack": "shop", "app.kubernetes.io/managed-by": "kubeswarm", "swarm.kubeswarm.io/volume": "x"}},
+		Spec: corev1.PersistentVolumeClaimSpec{AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("5Gi")}}},
+	}
+	if err := k8sClient.Create(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	if err := k8sClient.Create(ctx, volumeStack(ns)); err != nil {
+		t.Fatal(err)
+	}
+	waitStack(t, ns, "wp", "the stack reports the conflict", func(st *swarmv1.Stack) error {
+		c := meta.FindStatusCondition(st.Status.Conditions, swarmv1.ConditionDegraded)
+		if c == nil || c.Status != metav1.ConditionTrue || !strings.Contains(c.Message, "PersistentVolumeClaim wp-mysql-vol exists and does not belong to this stack") {
+			return fmt.Errorf("Degraded %+v", c)
+		}
+		return nil
+	})
+	if c, _ := get(ctx, ns, "wp-mysql-vol", &corev1.PersistentVolumeClaim{}); c.Labels["swarm.kubeswarm.io/stack"] != "shop" || len(c.OwnerReferences) != 0 {
+		t.Errorf("the other stack's claim was changed: labels %v owners %v", c.Labels, c.OwnerReferences)
+	}
 }
