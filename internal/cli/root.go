@@ -46,6 +46,7 @@ func NewRootCommandWithFactory(streams genericiooptions.IOStreams, f Factory) *c
 		newVersionCommand(streams),
 		newServiceCommand(f, streams),
 		newNodeCommand(f, streams),
+		newVolumeCommand(f, streams),
 		newVizCommand(f, streams),
 	)
 	addSwarmCommands(cmd, f, streams)

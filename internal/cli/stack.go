@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -599,8 +600,10 @@ func (o *StackRmOptions) Run(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// removeStack deletes the Stack (its Services, claims and policies go with it: they are owned)
-// and the Secrets and ConfigMaps made for it, printing docker's lines.
+// removeStack deletes the Stack (its Services and policies go with it: they are owned) and the
+// Secrets and ConfigMaps made for it, printing docker's lines. The claims of its volumes stay,
+// as docker stack rm keeps volumes: the Stack does not own them, and a claim that an earlier
+// kubeswarm made owned by the Stack is let go first. `volume rm` removes them.
 func removeStack(ctx context.Context, c client.Client, streams genericiooptions.IOStreams, ns, name string) error {
 	st := &swarmv1.Stack{}
 	err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, st)
@@ -616,6 +619,9 @@ func removeStack(ctx context.Context, c client.Client, streams genericiooptions.
 		svcs = append(svcs, s.Name)
 	}
 	slices.Sort(svcs)
+	if err := releaseClaims(ctx, c, st); err != nil {
+		return err
+	}
 	for _, s := range svcs {
 		fmt.Fprintf(streams.Out, "Removing service %s\n", dockerName(name, s))
 	}
@@ -666,6 +672,32 @@ func removeStack(ctx context.Context, c client.Client, streams genericiooptions.
 	slices.Sort(nets)
 	for _, n := range nets {
 		fmt.Fprintf(streams.Out, "Removing network %s\n", dockerName(name, n))
+	}
+	return nil
+}
+
+// releaseClaims takes the Stack's owner reference off the claims of its volumes, which
+// kubeswarm made owned by the Stack before stack volumes were kept (the operator lets them go at
+// its next reconcile too), so that the garbage collector does not delete them with the Stack.
+// A user who may not list claims has none of those to fear from this plugin: the check is
+// skipped.
+func releaseClaims(ctx context.Context, c client.Client, st *swarmv1.Stack) error {
+	claims := &corev1.PersistentVolumeClaimList{}
+	if err := c.List(ctx, claims, client.InNamespace(st.Namespace), stackSelector(st.Name)); apierrors.IsForbidden(err) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("listing the stack's volumes: %w", err)
+	}
+	for i := range claims.Items {
+		cl := &claims.Items[i]
+		if !slices.ContainsFunc(cl.OwnerReferences, func(r metav1.OwnerReference) bool { return r.UID == st.UID }) {
+			continue
+		}
+		base := cl.DeepCopy()
+		cl.OwnerReferences = slices.DeleteFunc(cl.OwnerReferences, func(r metav1.OwnerReference) bool { return r.UID == st.UID })
+		if err := c.Patch(ctx, cl, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
+			return fmt.Errorf("keeping volume %s: %w (the stack was not removed)", volumeName(cl), err)
+		}
 	}
 	return nil
 }

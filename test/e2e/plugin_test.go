@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
@@ -214,7 +216,8 @@ func TestPluginNodes(t *testing.T) {
 	}
 }
 
-// TestPluginStack: docker stack deploy of the seed's compose file, stack ls/services/ps, rm.
+// TestPluginStack: docker stack deploy of the seed's compose file, stack ls/services/ps, rm;
+// the volume outlives stack rm, is used again by the next deploy, and goes with volume rm.
 func TestPluginStack(t *testing.T) {
 	ns := newNamespace(t)
 	out, errOut, err := swarm(t, ns, "stack", "deploy", "--compose-file", "../compose/seed/docker-compose.yml", "wp")
@@ -241,20 +244,72 @@ func TestPluginStack(t *testing.T) {
 	if r := rowOf(tableRows(mustSwarm(t, ns, "stack", "ps", "wp")), 1, "wp-dbcluster.1"); r == nil || r[3] != "manager1" {
 		t.Errorf("stack ps: wp-dbcluster.1 is %v, want it on manager1", r)
 	}
-	out = mustSwarm(t, ns, "stack", "rm", "wp")
-	if !strings.Contains(out, "Removing service wp_dbcluster\nRemoving service wp_wordpress\n") || !strings.Contains(out, "Removing network wp_common") {
-		t.Errorf("stack rm output %q", out)
+	// The database's volume: in use, so volume rm refuses it, naming the task.
+	if r := rowOf(tableRows(mustSwarm(t, ns, "volume", "ls")), 1, "wp_mysql_vol"); r == nil || r[0] == "" {
+		t.Errorf("volume ls lacks wp_mysql_vol: %v", r)
 	}
-	eventually(t, 60*time.Second, "the stack's services are gone", func() error {
-		list := &swarmv1.ServiceList{}
-		if err := k8sClient.List(t.Context(), list, client.InNamespace(ns)); err != nil {
-			return err
+	if _, errOut, err := swarm(t, ns, "volume", "rm", "wp_mysql_vol"); err == nil || !strings.Contains(errOut, "remove wp_mysql_vol: volume is in use - [wp-dbcluster.1]") {
+		t.Errorf("volume rm of a volume in use: %v %q", err, errOut)
+	}
+	claim := &corev1.PersistentVolumeClaim{}
+	if err := k8sClient.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: "wp-mysql-vol"}, claim); err != nil {
+		t.Fatal(err)
+	}
+
+	removeStack := func() {
+		t.Helper()
+		out := mustSwarm(t, ns, "stack", "rm", "wp")
+		if !strings.Contains(out, "Removing service wp_dbcluster\nRemoving service wp_wordpress\n") || !strings.Contains(out, "Removing network wp_common") {
+			t.Errorf("stack rm output %q", out)
 		}
-		if len(list.Items) > 0 {
-			return fmt.Errorf("%d services left", len(list.Items))
+		if strings.Contains(strings.ToLower(out), "volume") {
+			t.Errorf("stack rm speaks of volumes: %q", out)
+		}
+		eventually(t, 60*time.Second, "the stack's services and tasks are gone", func() error {
+			list := &swarmv1.ServiceList{}
+			if err := k8sClient.List(t.Context(), list, client.InNamespace(ns)); err != nil {
+				return err
+			}
+			if len(list.Items) > 0 {
+				return fmt.Errorf("%d services left", len(list.Items))
+			}
+			// Terminating tasks still hold the volume: wait for every pod to be gone.
+			pods := &corev1.PodList{}
+			if err := k8sClient.List(t.Context(), pods, client.InNamespace(ns), client.MatchingLabels{"swarm.kubeswarm.io/service": "wp-dbcluster"}); err != nil {
+				return err
+			}
+			if n := len(pods.Items); n > 0 {
+				return fmt.Errorf("%d dbcluster pods left", n)
+			}
+			return nil
+		})
+	}
+	removeStack()
+	// docker stack rm keeps volumes: the same claim is there, and the next deploy uses it.
+	if out := mustSwarm(t, ns, "volume", "ls", "-q", "--filter", "dangling=true"); !slices.Contains(strings.Fields(out), "wp_mysql_vol") {
+		t.Errorf("volume ls -q -f dangling=true after stack rm: %q, want wp_mysql_vol", out)
+	}
+	mustSwarm(t, ns, "stack", "deploy", "-c", "../compose/seed/docker-compose.yml", "wp")
+	waitRunning(t, 60*time.Second, ns, "wp-dbcluster", 1)
+	again := &corev1.PersistentVolumeClaim{}
+	if err := k8sClient.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: "wp-mysql-vol"}, again); err != nil || again.UID != claim.UID {
+		t.Errorf("after the second deploy, claim wp-mysql-vol: %v, UID %s, want the first one %s", err, again.UID, claim.UID)
+	}
+
+	// Removing the data is an act of its own: volume rm, once no task uses the volume.
+	removeStack()
+	if out := mustSwarm(t, ns, "volume", "rm", "wp_mysql_vol"); out != "wp_mysql_vol\n" {
+		t.Errorf("volume rm printed %q", out)
+	}
+	eventually(t, 60*time.Second, "the claim is gone", func() error {
+		if err := k8sClient.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: "wp-mysql-vol"}, &corev1.PersistentVolumeClaim{}); !apierrors.IsNotFound(err) {
+			return fmt.Errorf("wp-mysql-vol: %w", err)
 		}
 		return nil
 	})
+	if out := mustSwarm(t, ns, "volume", "ls", "-q"); strings.Contains(out, "wp_mysql_vol") {
+		t.Errorf("volume ls -q after volume rm: %q", out)
+	}
 }
 
 // TestPluginSeedScheduling: the seed's placement, publish mode, global, scale, --force and
