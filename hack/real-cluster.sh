@@ -252,7 +252,7 @@ cmd_host_state() {
   echo "## processes"
   local p
   for p in /proc/[0-9]*; do
-    grep -qaF -- "$REAL_DIR/" "$p/cmdline" 2>/dev/null && tr '\0' ' ' <"$p/cmdline" && echo
+    grep -qaF -- "$REAL_DIR/" "$p/cmdline" 2>/dev/null && tr '\0' ' ' 2>/dev/null <"$p/cmdline" && echo
   done
   true
 }
@@ -566,7 +566,7 @@ crictl_n() {
 shim_pids() { # containerd shims of node N (their command line names the node's socket)
   local d p; d=$(node_dir "$1")
   for p in /proc/[0-9]*; do
-    tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF -- "-address $d/containerd.sock " && echo "${p#/proc/}"
+    tr '\0' ' ' 2>/dev/null <"$p/cmdline" | grep -qF -- "-address $d/containerd.sock " && echo "${p#/proc/}"
   done
   true
 }
@@ -656,13 +656,13 @@ other_real_cluster() { # the name of another real cluster that is up, if any
 }
 
 cluster_up_healthy() {
-  [[ -f "$STATE/up" ]] && control_plane_healthy || return 1
+  [[ -f "$STATE/ready" ]] && control_plane_healthy || return 1
   local n
   for n in "${NODES[@]}"; do running "kubelet-$n" && running "containerd-$n" && running "kube-proxy-$n" || return 1; done
 }
 
 cmd_up() {
-  local t0 t1 n other; t0=$(now)
+  local t0 t1 n other pids=() p failed=; t0=$(now)
   other=$(other_real_cluster)
   [[ -z "$other" ]] || die "the real-node cluster $other is up (only one at a time): KUBESWARM_CLUSTER=$other hack/real-cluster.sh down"
   [[ $(id -u) == 0 ]] || die "the real-node cluster needs root (network namespaces, cgroups, mounts)"
@@ -684,13 +684,15 @@ cmd_up() {
   control_plane_up || die "the control plane did not start (logs in $LOGS)"
   t1=$(now)
   for n in "${NODES[@]}"; do node_object "$n"; done
-  for n in "${NODES[@]}"; do node_up "$n" & done
-  wait
+  for n in "${NODES[@]}"; do node_up "$n" & pids+=($!); done
+  for p in "${pids[@]}"; do wait "$p" || failed=1; done
+  [[ -z "$failed" ]] || die "a node did not start (logs in $LOGS)"
   wait_for 120 "nodes ${NODES[*]} to be Ready" nodes_ready "${NODES[@]}" || die "the nodes did not become Ready (logs in $LOGS)"
   restore_sysctls
   log "nodes ${NODES[*]} Ready in $(since "$t1")"
   addons || die "the cluster add-ons did not start (logs in $LOGS)"
   user_context
+  touch "$STATE/ready"
   log "cluster $NAME up in $(since "$t0") (context $NAME, kubeconfig $KC)"
 }
 
@@ -698,8 +700,9 @@ cmd_down() {
   local t0 n; t0=$(now)
   if [[ ! -d "$STATE" ]]; then log "no real-node cluster $NAME"; return; fi
   need_bin
-  for n in "${NODES[@]}"; do node_down "$n" & done
-  wait
+  local pids=() p
+  for n in "${NODES[@]}"; do node_down "$n" & pids+=($!); done
+  for p in "${pids[@]}"; do wait "$p" || true; done
   for n in kube-scheduler kube-controller-manager kube-apiserver etcd; do stop "$n" KILL; done
   fabric_down
   restore_sysctls

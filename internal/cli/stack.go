@@ -188,6 +188,15 @@ func (o *StackDeployOptions) Run(ctx context.Context) error {
 	stack := o.result.Stack
 	old := &swarmv1.Stack{}
 	err = c.Get(ctx, client.ObjectKey{Namespace: o.namespace, Name: o.name}, old)
+	if err == nil && old.DeletionTimestamp != nil {
+		// A `stack rm` still under way: deploying onto the Stack being deleted would be lost with
+		// it, so the new deploy waits for the removal to finish.
+		fmt.Fprintf(o.ErrOut, "Waiting for the removal of stack %s to finish\n", o.name)
+		if err := waitStackObjectGone(ctx, c, o.namespace, o.name, stackRemovalTimeout); err != nil {
+			return err
+		}
+		err = apierrors.NewNotFound(swarmv1.GroupVersion.WithResource("stacks").GroupResource(), o.name)
+	}
 	exists := err == nil
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("reading stack %s: %w", o.name, err)
@@ -700,6 +709,32 @@ func releaseClaims(ctx context.Context, c client.Client, st *swarmv1.Stack) erro
 		}
 	}
 	return nil
+}
+
+// stackRemovalTimeout bounds how long a deploy waits for an earlier `stack rm` to finish.
+const stackRemovalTimeout = 5 * time.Minute
+
+// waitStackObjectGone waits until the Stack object itself is gone (its owned objects are removed
+// first: stack rm deletes it in the foreground).
+func waitStackObjectGone(ctx context.Context, c client.Client, ns, name string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &swarmv1.Stack{})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("reading stack %s: %w", name, err)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("stack %s is still being removed after %s", name, timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(pollInterval):
+		}
+	}
 }
 
 func waitStackGone(ctx context.Context, c client.Client, ns, name string, timeout time.Duration) error {

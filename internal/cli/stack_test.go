@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
@@ -202,5 +204,45 @@ func TestStackDeployWaits(t *testing.T) {
 	}
 	if strings.Contains(errOut, "Since --detach=false was not specified") {
 		t.Error("the detach notice was printed with --detach=false")
+	}
+}
+
+// A deploy right after `stack rm` (docker's default is not to wait for the removal) waits for
+// the Stack being deleted to go, instead of writing onto it and being deleted with it.
+func TestStackDeployAfterRmWaitsForRemoval(t *testing.T) {
+	f := newTestFactory()
+	if _, _, err := run(t, f, "stack", "deploy", "-c", seedCompose, "wp"); err != nil {
+		t.Fatal(err)
+	}
+	st := &swarmv1.Stack{}
+	key := client.ObjectKey{Namespace: "default", Name: "wp"}
+	if err := f.c.Get(t.Context(), key, st); err != nil {
+		t.Fatal(err)
+	}
+	// A removal under way: the garbage collector's foreground finalizer holds the Stack.
+	st.Finalizers = []string{metav1.FinalizerDeleteDependents}
+	if err := f.c.Update(t.Context(), st); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.c.Delete(t.Context(), st); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		cur := &swarmv1.Stack{}
+		if err := f.c.Get(context.Background(), key, cur); err == nil {
+			cur.Finalizers = nil
+			_ = f.c.Update(context.Background(), cur) // the removal finishes
+		}
+	}()
+	out, errOut, err := run(t, f, "stack", "deploy", "-c", seedCompose, "wp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(errOut, "Waiting for the removal of stack wp to finish") || !strings.Contains(out, "Creating service wp_dbcluster") {
+		t.Errorf("deploy after rm: stdout %q stderr %q", out, errOut)
+	}
+	if err := f.c.Get(t.Context(), key, st); err != nil || st.DeletionTimestamp != nil {
+		t.Errorf("after the deploy: a new, live Stack is wanted: %v, deleting %v", err, st.DeletionTimestamp)
 	}
 }
