@@ -46,10 +46,10 @@ func (m ServiceMode) IsGlobal() bool { return m == ModeGlobal || m == ModeGlobal
 // docker CLI's defaults. Only changes to fields that belong to the task template (image, command,
 // env, mounts, resources, …) or to the published ports replace running tasks; replicas, labels and
 // the update/rollback config do not.
-// +kubebuilder:validation:XValidation:rule="!has(self.replicas) || !has(self.mode) || self.mode in ['replicated', 'replicated-job']",message="replicas is only valid for the replicated and replicated-job modes",fieldPath=".replicas"
-// +kubebuilder:validation:XValidation:rule="!has(self.maxConcurrent) || (has(self.mode) && self.mode == 'replicated-job')",message="maxConcurrent is only valid for the replicated-job mode",fieldPath=".maxConcurrent"
+// +kubebuilder:validation:XValidation:rule="!has(self.replicas) || !has(self.mode) || self.mode in ['replicated', 'replicated-job']",message="replicas can only be used with replicated or replicated-job mode",fieldPath=".replicas"
+// +kubebuilder:validation:XValidation:rule="!has(self.maxConcurrent) || (has(self.mode) && self.mode == 'replicated-job')",message="max-concurrent can only be used with replicated-job mode",fieldPath=".maxConcurrent"
 // +kubebuilder:validation:XValidation:rule="!has(self.mode) || !(self.mode in ['replicated-job', 'global-job']) || (!has(self.updateConfig) && !has(self.rollbackConfig))",message="update and rollback configuration is not supported for jobs",fieldPath=".updateConfig"
-// +kubebuilder:validation:XValidation:rule="!has(self.placement) || !has(self.placement.maxReplicasPerNode) || !has(self.mode) || self.mode in ['replicated', 'replicated-job']",message="maxReplicasPerNode is only valid for the replicated and replicated-job modes",fieldPath=".placement"
+// +kubebuilder:validation:XValidation:rule="!has(self.placement) || !has(self.placement.maxReplicasPerNode) || !has(self.mode) || self.mode in ['replicated', 'replicated-job']",message="replicas-max-per-node can only be used with replicated or replicated-job mode",fieldPath=".placement"
 // +kubebuilder:validation:XValidation:rule="!has(self.endpointMode) || self.endpointMode != 'dnsrr' || !has(self.ports) || self.ports.all(p, has(p.mode) && p.mode == 'host')",message="port published with ingress mode can't be used with dnsrr mode",fieldPath=".endpointMode"
 // +kubebuilder:validation:XValidation:rule="!has(self.ports) || self.ports.all(p, !has(p.published) || p.published == 0 || self.ports.filter(q, has(q.published) && q.published == p.published && q.protocol == p.protocol).size() == 1)",message="a published port may only be used once per protocol",fieldPath=".ports"
 // +kubebuilder:validation:XValidation:rule="!has(self.rollbackConfig) || !has(self.rollbackConfig.failureAction) || self.rollbackConfig.failureAction != 'rollback'",message="failureAction must be pause or continue: a rollback is never rolled back",fieldPath=".rollbackConfig"
@@ -310,13 +310,14 @@ type HostEntry struct {
 type Placement struct {
 	// constraints are "KEY==VALUE" or "KEY!=VALUE" rules a node must meet to run a task. KEY is
 	// node.id, node.hostname, node.role, node.ip, node.platform.os, node.platform.arch,
-	// node.labels.<label> or engine.labels.<label>. Values compare case-insensitively.
+	// node.labels.<label> or engine.labels.<label>, in any case (as in Swarm); a value has no
+	// spaces. Values of node.role, node.hostname and node.platform.* compare case-insensitively.
 	// +optional
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=32
 	// +kubebuilder:validation:items:MaxLength=316
-	// +kubebuilder:validation:XValidation:rule="self.all(c, c.matches('^\\\\s*(node\\\\.(id|hostname|role|ip|platform\\\\.os|platform\\\\.arch)|(node|engine)\\\\.labels\\\\.[^=!\\\\s]+)\\\\s*(==|!=)\\\\s*[^=!\\\\s]([^=!]*[^=!\\\\s])?\\\\s*$'))",message="each constraint must be KEY==VALUE or KEY!=VALUE with KEY one of node.id, node.hostname, node.role, node.ip, node.platform.os, node.platform.arch, node.labels.<label>, engine.labels.<label>"
-	// +kubebuilder:validation:XValidation:rule="self.all(c, !c.matches('^\\\\s*node\\\\.role\\\\s*[=!]') || c.matches('^\\\\s*node\\\\.role\\\\s*(==|!=)\\\\s*(?i:manager|worker)\\\\s*$'))",message="node.role constraints compare with manager or worker"
+	// +kubebuilder:validation:XValidation:rule="self.all(c, c.matches('^\\\\s*(?i:node\\\\.(id|hostname|role|ip|platform\\\\.os|platform\\\\.arch)|(node|engine)\\\\.labels\\\\.[^=!\\\\s]+)\\\\s*(==|!=)\\\\s*[^=!\\\\s]+\\\\s*$'))",message="each constraint must be KEY==VALUE or KEY!=VALUE with KEY one of node.id, node.hostname, node.role, node.ip, node.platform.os, node.platform.arch, node.labels.<label>, engine.labels.<label> (any case) and a VALUE without spaces"
+	// +kubebuilder:validation:XValidation:rule="self.all(c, !c.matches('^\\\\s*(?i:node\\\\.role)\\\\s*[=!]') || c.matches('^\\\\s*(?i:node\\\\.role)\\\\s*(==|!=)\\\\s*(?i:manager|worker)\\\\s*$'))",message="node.role constraints compare with manager or worker"
 	Constraints []string `json:"constraints,omitempty"`
 
 	// preferences spread tasks evenly over the values of a node label.
@@ -336,7 +337,7 @@ type PlacementPreference struct {
 	// spread is node.labels.<label> or engine.labels.<label>.
 	// +required
 	// +kubebuilder:validation:MaxLength=316
-	// +kubebuilder:validation:Pattern=`^(node|engine)\.labels\.\S+$`
+	// +kubebuilder:validation:XValidation:rule="self.matches('^(node|engine)\\\\.labels\\\\.\\\\S+$')",message="spread must be node.labels.<label> or engine.labels.<label>"
 	Spread string `json:"spread"`
 }
 

@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/swarmsyntax"
 )
 
 func newNodeCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
@@ -508,7 +509,7 @@ func (o *NodeUpdateOptions) Validate() error {
 		return flagError("role", o.role, errors.New(`must be "worker" or "manager"`))
 	}
 	for _, l := range o.labelAdd {
-		if k, _ := parseKeyValue(l); k == "" {
+		if k, _ := swarmsyntax.ParseKeyValue(l); k == "" {
 			return flagError("label-add", l, errors.New("bad attribute format"))
 		}
 	}
@@ -531,7 +532,7 @@ func (o *NodeUpdateOptions) Run(ctx context.Context, ref string) error {
 			delete(n.Spec.Labels, k)
 		}
 		for _, l := range o.labelAdd {
-			k, v := parseKeyValue(l)
+			k, v := swarmsyntax.ParseKeyValue(l)
 			if n.Spec.Labels == nil {
 				n.Spec.Labels = map[string]string{}
 			}

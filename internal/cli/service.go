@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/swarmsyntax"
 )
 
 // fieldManager is the plugin's field manager: what it writes shows as kubectl-swarm's.
@@ -258,28 +259,7 @@ func validateSpec(s *swarmv1.ServiceSpec) error {
 	if s.Image == "" {
 		return errors.New("image is required")
 	}
-	if s.EndpointMode == "dnsrr" {
-		for _, p := range s.Ports {
-			if p.Mode != swarmv1.PortModeHost {
-				return errors.New("port published with ingress mode can't be used with dnsrr mode")
-			}
-		}
-	}
-	seen := map[string]bool{}
-	for _, p := range s.Ports {
-		if p.Published == 0 {
-			continue
-		}
-		k := fmt.Sprintf("%d/%s", p.Published, protoOf(p.Protocol))
-		if seen[k] {
-			return fmt.Errorf("duplicate published port %s", k)
-		}
-		seen[k] = true
-	}
-	if s.Mode.IsJob() && (s.UpdateConfig != nil || s.RollbackConfig != nil) {
-		return errors.New("update and rollback configuration is not supported for jobs")
-	}
-	return nil
+	return swarmsyntax.ValidateSpec(s)
 }
 
 // Run creates the Service (with a generated name when --name is absent) and waits unless -d.

@@ -13,6 +13,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/swarmsyntax"
 )
 
 // listValue is a repeatable flag that, like the docker CLI's "list" options, never splits its
@@ -206,7 +207,7 @@ func (o *serviceFlags) apply(spec *swarmv1.ServiceSpec, changed changedFunc) err
 		spec.Image = o.image
 	}
 	if o.update && changed("args") {
-		a, err := shellSplit(o.args)
+		a, err := swarmsyntax.ShellSplit(o.args)
 		if err != nil {
 			return flagError("args", o.args, err)
 		}
@@ -229,13 +230,13 @@ func (o *serviceFlags) apply(spec *swarmv1.ServiceSpec, changed changedFunc) err
 	}
 	if changed("replicas") {
 		if mode != swarmv1.ModeReplicated && mode != swarmv1.ModeReplicatedJob {
-			return fmt.Errorf("replicas can only be used with replicated or replicated-job mode")
+			return errors.New(swarmsyntax.MsgReplicas)
 		}
 		spec.Replicas = ptr.To(int32(o.replicas))
 	}
 	if changed("max-concurrent") {
 		if mode != swarmv1.ModeReplicatedJob {
-			return fmt.Errorf("max-concurrent can only be used with replicated-job mode")
+			return errors.New(swarmsyntax.MsgConcurrent)
 		}
 		spec.MaxConcurrent = ptr.To(int32(o.maxConcurrent))
 	}
@@ -279,13 +280,13 @@ func (o *serviceFlags) applyPlacement(spec *swarmv1.ServiceSpec, changed changed
 	}
 	if changed("replicas-max-per-node") {
 		if mode != swarmv1.ModeReplicated && mode != swarmv1.ModeReplicatedJob {
-			return fmt.Errorf("replicas-max-per-node can only be used with replicated or replicated-job mode")
+			return errors.New(swarmsyntax.MsgMaxPerNode)
 		}
 		pl.MaxReplicasPerNode = ptr.To(int32(o.maxPerNode))
 	}
 	for _, flag := range []string{"constraint", "constraint-add"} {
 		for _, c := range o.list(flag) {
-			if err := validateConstraint(c); err != nil {
+			if _, err := swarmsyntax.ParseConstraint(c); err != nil {
 				return flagError(flag, c, err)
 			}
 			pl.Constraints = removeString(pl.Constraints, c)
@@ -296,7 +297,7 @@ func (o *serviceFlags) applyPlacement(spec *swarmv1.ServiceSpec, changed changed
 		pl.Constraints = removeString(pl.Constraints, c)
 	}
 	for _, p := range o.list("placement-pref-rm") {
-		pp, err := parsePlacementPref(p)
+		pp, err := swarmsyntax.ParsePlacementPref(p)
 		if err != nil {
 			return flagError("placement-pref-rm", p, err)
 		}
@@ -304,7 +305,7 @@ func (o *serviceFlags) applyPlacement(spec *swarmv1.ServiceSpec, changed changed
 	}
 	for _, flag := range []string{"placement-pref", "placement-pref-add"} {
 		for _, p := range o.list(flag) {
-			pp, err := parsePlacementPref(p)
+			pp, err := swarmsyntax.ParsePlacementPref(p)
 			if err != nil {
 				return flagError(flag, p, err)
 			}
@@ -438,7 +439,7 @@ func (o *serviceFlags) applyRestartAndResources(spec *swarmv1.ServiceSpec, chang
 		rsv = &swarmv1.ResourceReservations{}
 	}
 	if changed("limit-cpu") {
-		q, err := cpuQuantity(o.limitCPU)
+		q, err := swarmsyntax.CPUs(o.limitCPU)
 		if err != nil {
 			return flagError("limit-cpu", o.limitCPU, err)
 		}
@@ -448,7 +449,7 @@ func (o *serviceFlags) applyRestartAndResources(spec *swarmv1.ServiceSpec, chang
 		}
 	}
 	if changed("limit-memory") {
-		q, err := memoryQuantity(o.limitMemory)
+		q, err := swarmsyntax.Memory(o.limitMemory)
 		if err != nil {
 			return flagError("limit-memory", o.limitMemory, err)
 		}
@@ -464,7 +465,7 @@ func (o *serviceFlags) applyRestartAndResources(spec *swarmv1.ServiceSpec, chang
 		}
 	}
 	if changed("reserve-cpu") {
-		q, err := cpuQuantity(o.reserveCPU)
+		q, err := swarmsyntax.CPUs(o.reserveCPU)
 		if err != nil {
 			return flagError("reserve-cpu", o.reserveCPU, err)
 		}
@@ -474,7 +475,7 @@ func (o *serviceFlags) applyRestartAndResources(spec *swarmv1.ServiceSpec, chang
 		}
 	}
 	if changed("reserve-memory") {
-		q, err := memoryQuantity(o.reserveMemory)
+		q, err := swarmsyntax.Memory(o.reserveMemory)
 		if err != nil {
 			return flagError("reserve-memory", o.reserveMemory, err)
 		}
@@ -485,7 +486,7 @@ func (o *serviceFlags) applyRestartAndResources(spec *swarmv1.ServiceSpec, chang
 	}
 	for _, flag := range []string{"generic-resource", "generic-resource-add"} {
 		for _, g := range o.list(flag) {
-			gr, err := parseGenericResource(g)
+			gr, err := swarmsyntax.ParseGenericResource(g)
 			if err != nil {
 				return flagError(flag, g, err)
 			}
@@ -494,7 +495,7 @@ func (o *serviceFlags) applyRestartAndResources(spec *swarmv1.ServiceSpec, chang
 		}
 	}
 	for _, g := range o.list("generic-resource-rm") {
-		kind, _ := parseKeyValue(g)
+		kind, _ := swarmsyntax.ParseKeyValue(g)
 		rsv.GenericResources = slices.DeleteFunc(rsv.GenericResources, func(x swarmv1.GenericResource) bool { return x.Kind == kind })
 	}
 	if len(rsv.GenericResources) == 0 {
@@ -575,7 +576,7 @@ func (o *serviceFlags) applyHealth(spec *swarmv1.ServiceSpec, changed changedFun
 
 func (o *serviceFlags) applyContainer(spec *swarmv1.ServiceSpec, changed changedFunc) error {
 	if changed("entrypoint") {
-		e, err := shellSplit(o.entrypoint)
+		e, err := swarmsyntax.ShellSplit(o.entrypoint)
 		if err != nil {
 			return flagError("entrypoint", o.entrypoint, err)
 		}
@@ -623,7 +624,7 @@ func (o *serviceFlags) applyContainer(spec *swarmv1.ServiceSpec, changed changed
 			lg.Driver = o.logDriver
 		}
 		for _, opt := range o.list("log-opt") {
-			k, v := parseKeyValue(opt)
+			k, v := swarmsyntax.ParseKeyValue(opt)
 			if lg.Options == nil {
 				lg.Options = map[string]string{}
 			}
@@ -657,4 +658,9 @@ func (o *serviceFlags) warnings(spec *swarmv1.ServiceSpec, changed changedFunc) 
 		out = append(out, fmt.Sprintf("--restart-condition %s is approximated: a long-running task always restarts on Kubernetes", spec.RestartPolicy.Condition))
 	}
 	return out
+}
+
+// flagError is the docker CLI's (and pflag's) message for a bad flag value.
+func flagError(flag, value string, err error) error {
+	return fmt.Errorf("invalid argument %q for %q flag: %w", value, "--"+flag, err)
 }

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/swarmsyntax"
 )
 
 func q(s string) *resource.Quantity        { v := resource.MustParse(s); return &v }
@@ -107,7 +108,7 @@ func TestServiceCreateFlags(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newTestFactory(existingFiles()...)
-			args, err := shellSplit(tc.args)
+			args, err := swarmsyntax.ShellSplit(tc.args)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -144,8 +145,10 @@ func TestServiceCreateBadInput(t *testing.T) {
 		{"--mode daemon nginx", `invalid replicated mode "daemon"`},
 		{"--max-concurrent 2 nginx", "max-concurrent can only be used with replicated-job mode"},
 		{"--mode replicated-job --update-delay 1s busybox", "update and rollback configuration is not supported for jobs"},
-		{"--constraint node.color==red nginx", `constraint key "node.color" is not supported`},
-		{"--constraint node.role=manager nginx", "constraint expected one operator from ==, !="},
+		{"--constraint node.color==red nginx", `invalid argument "node.color==red" for "--constraint" flag: node.color==red: each constraint must be KEY==VALUE`},
+		{"--constraint NODE.ROLE==boss nginx", "node.role constraints compare with manager or worker"},
+		{"--constraint 'node.labels.type==two words' nginx", "a VALUE without spaces"},
+		{"--constraint node.role=manager nginx", "each constraint must be KEY==VALUE or KEY!=VALUE"},
 		{"--limit-memory lots nginx", `invalid argument "lots" for "--limit-memory" flag`},
 		{"--limit-cpu half nginx", `invalid argument "half" for "--limit-cpu" flag`},
 		{"--name Web_1 nginx", `invalid argument "Web_1" for "--name" flag`},
@@ -159,7 +162,7 @@ func TestServiceCreateBadInput(t *testing.T) {
 		{"--user nobody nginx", `invalid argument "nobody" for "--user" flag`},
 		{"--secret mode=0400 nginx", "source is required"},
 		{"--endpoint-mode dnsrr -p 80:80 nginx", "port published with ingress mode can't be used with dnsrr mode"},
-		{"-p 80:80 -p 80:81 nginx", "duplicate published port 80/tcp"},
+		{"-p 80:80 -p 80:81 nginx", "80/tcp: a published port may only be used once per protocol"},
 		{"--restart-condition always nginx", `invalid argument "always" for "--restart-condition" flag`},
 		{"--env-file /does/not/exist nginx", `invalid argument "/does/not/exist" for "--env-file" flag`},
 		{"--placement-pref binpack=node.labels.x nginx", "only spread is supported"},
@@ -169,7 +172,7 @@ func TestServiceCreateBadInput(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.args, func(t *testing.T) {
 			f := newTestFactory()
-			args, _ := shellSplit(tc.args)
+			args, _ := swarmsyntax.ShellSplit(tc.args)
 			_, _, err := run(t, f, append([]string{"service", "create", "-d", "--name", "web"}, args...)...)
 			if tc.args == "--name Web_1 nginx" {
 				_, _, err = run(t, f, append([]string{"service", "create", "-d"}, args...)...)
@@ -185,28 +188,6 @@ func TestServiceCreateBadInput(t *testing.T) {
 				t.Errorf("a failed create wrote %d services", len(list.Items))
 			}
 		})
-	}
-}
-
-func TestParseHelpers(t *testing.T) {
-	for in, want := range map[string]int64{"0": 0, "512": 512, "1k": 1024, "50M": 50 << 20, "50MiB": 50 << 20, "4GB": 4 << 30, "1.5g": 3 << 29, "2t": 2 << 40} {
-		got, err := parseBytes(in)
-		if err != nil || got != want {
-			t.Errorf("parseBytes(%q) = %d, %v; want %d", in, got, err, want)
-		}
-	}
-	for in, want := range map[string]string{"0.5": "500m", "1": "1", "0.001": "1m", "1.25": "1250m", "0.0000005": "500n"} {
-		got, err := cpuQuantity(in)
-		if err != nil || got.String() != want {
-			t.Errorf("cpuQuantity(%q) = %v, %v; want %s", in, got, err, want)
-		}
-	}
-	split, err := shellSplit(`sh -c "echo 'a b'" c\ d`)
-	if err != nil || !cmp.Equal(split, []string{"sh", "-c", "echo 'a b'", "c d"}) {
-		t.Errorf("shellSplit = %q, %v", split, err)
-	}
-	if _, err := shellSplit(`"open`); err == nil {
-		t.Error("shellSplit accepted an open quote")
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/swarmsyntax"
 )
 
 var regexpUser = regexp.MustCompile(`^[0-9]+(:[0-9]+)?$`)
@@ -44,7 +45,7 @@ func setEnv(env []swarmv1.EnvVar, e swarmv1.EnvVar) []swarmv1.EnvVar {
 func (o *serviceFlags) applyLists(spec *swarmv1.ServiceSpec) error {
 	// Environment: --env-file first, then --env, so that -e wins (docker's order).
 	for _, f := range o.list("env-file") {
-		vars, err := readEnvFile(f)
+		vars, err := swarmsyntax.ReadEnvFile(f)
 		if err != nil {
 			return flagError("env-file", f, err)
 		}
@@ -53,12 +54,12 @@ func (o *serviceFlags) applyLists(spec *swarmv1.ServiceSpec) error {
 		}
 	}
 	for _, name := range o.list("env-rm") {
-		k, _ := parseKeyValue(name)
+		k, _ := swarmsyntax.ParseKeyValue(name)
 		spec.Env = slices.DeleteFunc(spec.Env, func(e swarmv1.EnvVar) bool { return e.Name == k })
 	}
 	for _, flag := range []string{"env", "env-add"} {
 		for _, s := range o.list(flag) {
-			e, err := parseEnv(s)
+			e, err := swarmsyntax.ParseEnv(s)
 			if err != nil {
 				return flagError(flag, s, err)
 			}
@@ -73,7 +74,7 @@ func (o *serviceFlags) applyLists(spec *swarmv1.ServiceSpec) error {
 
 	// Ports: removals match the target port and protocol, and the published port when given.
 	for _, s := range o.list("publish-rm") {
-		ports, err := parsePorts(s)
+		ports, err := swarmsyntax.ParsePublish(s)
 		if err != nil {
 			return flagError("publish-rm", s, err)
 		}
@@ -89,7 +90,7 @@ func (o *serviceFlags) applyLists(spec *swarmv1.ServiceSpec) error {
 	}
 	for _, flag := range []string{"publish", "publish-add"} {
 		for _, s := range o.list(flag) {
-			ports, err := parsePorts(s)
+			ports, err := swarmsyntax.ParsePublish(s)
 			if err != nil {
 				return flagError(flag, s, err)
 			}
@@ -116,7 +117,7 @@ func (o *serviceFlags) applyLists(spec *swarmv1.ServiceSpec) error {
 	}
 	for _, flag := range []string{"mount", "mount-add"} {
 		for _, s := range o.list(flag) {
-			m, err := parseMount(s)
+			m, err := swarmsyntax.ParseMount(s)
 			if err != nil {
 				return flagError(flag, s, err)
 			}
@@ -139,7 +140,7 @@ func (o *serviceFlags) applyLists(spec *swarmv1.ServiceSpec) error {
 	}
 	for _, flag := range []string{"network", "network-add"} {
 		for _, s := range o.list(flag) {
-			n, err := parseNetwork(s)
+			n, err := swarmsyntax.ParseNetwork(s)
 			if err != nil {
 				return flagError(flag, s, err)
 			}
@@ -176,7 +177,7 @@ func (o *serviceFlags) applyLists(spec *swarmv1.ServiceSpec) error {
 	}
 
 	for _, s := range o.list("host-rm") {
-		h, _ := parseHost(s)
+		h, _ := swarmsyntax.ParseHost(s)
 		name := h.Hostname
 		if name == "" {
 			name = s
@@ -187,7 +188,7 @@ func (o *serviceFlags) applyLists(spec *swarmv1.ServiceSpec) error {
 	}
 	for _, flag := range []string{"host", "host-add"} {
 		for _, s := range o.list(flag) {
-			h, err := parseHost(s)
+			h, err := swarmsyntax.ParseHost(s)
 			if err != nil {
 				return flagError(flag, s, err)
 			}
@@ -201,7 +202,7 @@ func (o *serviceFlags) applyLists(spec *swarmv1.ServiceSpec) error {
 	}
 	for _, flag := range []string{"ulimit", "ulimit-add"} {
 		for _, s := range o.list(flag) {
-			u, err := parseUlimit(s)
+			u, err := swarmsyntax.ParseUlimit(s)
 			if err != nil {
 				return flagError(flag, s, err)
 			}
@@ -225,7 +226,7 @@ func (o *serviceFlags) applyRefs(refs []swarmv1.FileReference, kind string) ([]s
 	}
 	for _, flag := range []string{kind, kind + "-add"} {
 		for _, s := range o.list(flag) {
-			r, err := parseFileReference(s)
+			r, err := swarmsyntax.ParseFileReference(s)
 			if err != nil {
 				return nil, flagError(flag, s, err)
 			}
@@ -247,7 +248,7 @@ func applyMap(m map[string]string, add, rm []string) map[string]string {
 		delete(m, k)
 	}
 	for _, s := range add {
-		k, v := parseKeyValue(s)
+		k, v := swarmsyntax.ParseKeyValue(s)
 		if m == nil {
 			m = map[string]string{}
 		}

@@ -89,7 +89,7 @@ func TestErrors(t *testing.T) {
 			name:  "duplicate published port",
 			files: map[string]string{base: "services:\n  web:\n    image: nginx\n    ports: [\"80:80\", \"80:81\"]\n"},
 			file:  base,
-			want:  []string{`service "web"`, "ports", "80/tcp is used more than once"},
+			want:  []string{`service "web"`, "ports", "80/tcp: a published port may only be used once per protocol"},
 		},
 		{
 			name:  "undefined secret",

@@ -1,7 +1,6 @@
 package compose
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"regexp"
@@ -13,6 +12,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/swarmsyntax"
 )
 
 // serviceConverter converts one compose service, collecting errors (each naming its key) and
@@ -56,7 +56,7 @@ func (c *serviceConverter) convert(s types.ServiceConfig) swarmv1.ServiceSpec {
 		Mounts:          c.mounts(s.Volumes, s.Tmpfs),
 		Secrets:         c.files("secrets", "/run/secrets/", secretRefs(s.Secrets)),
 		Configs:         c.files("configs", "/", configRefs(s.Configs)),
-		StopGracePeriod: duration(s.StopGracePeriod),
+		StopGracePeriod: swarmsyntax.Duration(s.StopGracePeriod),
 		StopSignal:      s.StopSignal,
 		Init:            s.Init,
 		TTY:             s.Tty,
@@ -67,7 +67,29 @@ func (c *serviceConverter) convert(s types.ServiceConfig) swarmv1.ServiceSpec {
 	}
 	spec.CapAdd, spec.CapDrop = effectiveCapAddCapDrop(s.CapAdd, s.CapDrop)
 	c.deploy(&spec, s)
+	c.validate(&spec)
 	return spec
+}
+
+// validate applies the rules every front door applies (swarmsyntax.ValidateSpec), each error
+// under its compose key.
+func (c *serviceConverter) validate(spec *swarmv1.ServiceSpec) {
+	for _, e := range swarmsyntax.RuleErrors(swarmsyntax.ValidateSpec(spec)) {
+		c.errs = append(c.errs, &Error{Key: ruleKeys[e.Field], Err: e})
+	}
+}
+
+// ruleKeys are the compose keys of the API fields that swarmsyntax.ValidateSpec names.
+var ruleKeys = map[string]string{
+	"replicas":                     "deploy.replicas",
+	"maxConcurrent":                "deploy.replicas",
+	"updateConfig":                 "deploy.update_config",
+	"rollbackConfig.failureAction": "deploy.rollback_config.failure_action",
+	"placement.maxReplicasPerNode": "deploy.placement.max_replicas_per_node",
+	"placement.constraints":        "deploy.placement.constraints",
+	"placement.preferences":        "deploy.placement.preferences",
+	"endpointMode":                 "deploy.endpoint_mode",
+	"ports":                        "ports",
 }
 
 func nonEmpty[M ~map[string]string](m M) map[string]string {
@@ -139,10 +161,10 @@ func (c *serviceConverter) healthcheck(h *types.HealthCheckConfig) *swarmv1.Heal
 	}
 	out := &swarmv1.Healthcheck{
 		Test:          []string(h.Test),
-		Interval:      duration(h.Interval),
-		Timeout:       duration(h.Timeout),
-		StartPeriod:   duration(h.StartPeriod),
-		StartInterval: duration(h.StartInterval),
+		Interval:      swarmsyntax.Duration(h.Interval),
+		Timeout:       swarmsyntax.Duration(h.Timeout),
+		StartPeriod:   swarmsyntax.Duration(h.StartPeriod),
+		StartInterval: swarmsyntax.Duration(h.StartInterval),
 	}
 	if len(h.Test) > 0 {
 		switch h.Test[0] {
@@ -195,7 +217,7 @@ func (c *serviceConverter) ports(ports []types.ServicePortConfig) []swarmv1.Port
 			c.warnings = append(c.warnings, fmt.Sprintf("ignoring IP-address (%s:%d/%s) service will listen on '0.0.0.0'",
 				net.JoinHostPort(p.HostIP, p.Published), p.Target, protocol))
 		}
-		first, last, err := portRange(p.Published)
+		first, last, err := swarmsyntax.PortRange(p.Published)
 		if err != nil {
 			c.fail(key, "invalid published port %q: %v", p.Published, err)
 			continue
@@ -204,34 +226,7 @@ func (c *serviceConverter) ports(ports []types.ServicePortConfig) []swarmv1.Port
 			out = append(out, swarmv1.PortConfig{Target: int32(p.Target), Published: port, Protocol: protocol, Mode: mode})
 		}
 	}
-	seen := map[string]bool{}
-	for _, p := range out {
-		k := fmt.Sprintf("%d/%s", p.Published, p.Protocol)
-		if p.Published != 0 && seen[k] {
-			c.fail("ports", "published port %s is used more than once", k)
-		}
-		seen[k] = true
-	}
 	return out
-}
-
-// portRange parses a published port: empty (the cluster chooses), a port, or a range.
-func portRange(s string) (first, last int32, err error) {
-	if s == "" {
-		return 0, 0, nil
-	}
-	a, b, isRange := strings.Cut(s, "-")
-	lo, err := strconv.ParseUint(a, 10, 16)
-	if err != nil {
-		return 0, 0, errors.New("not a port number")
-	}
-	hi := lo
-	if isRange {
-		if hi, err = strconv.ParseUint(b, 10, 16); err != nil || hi < lo {
-			return 0, 0, errors.New("not a port range")
-		}
-	}
-	return int32(lo), int32(hi), nil
 }
 
 // networks are the service's networks, sorted, with their aliases; none when the service is
@@ -318,7 +313,7 @@ func (c *serviceConverter) mounts(vols []types.ServiceVolumeConfig, tmpfs []stri
 			if v.Tmpfs != nil {
 				var mode *int32
 				if v.Tmpfs.Mode != 0 {
-					mode = ptr.To(octalMode(v.Tmpfs.Mode))
+					mode = ptr.To(swarmsyntax.OctalDigits(v.Tmpfs.Mode))
 				}
 				m.Tmpfs = c.tmpfsOptions(key, v.Tmpfs.Size, mode)
 			}
@@ -345,12 +340,12 @@ func (c *serviceConverter) mounts(vols []types.ServiceVolumeConfig, tmpfs []stri
 					c.fail("tmpfs", "%s: invalid size %q", t, v)
 				}
 			case "mode":
-				md, err := strconv.ParseUint(v, 8, 32)
-				if err != nil || md > 0o7777 {
+				md, err := swarmsyntax.OctalMode(v, 0o7777)
+				if err != nil {
 					c.fail("tmpfs", "%s: invalid mode %q", t, v)
 					continue
 				}
-				mode = ptr.To(int32(mustAtoi(strconv.FormatUint(md, 8))))
+				mode = ptr.To(swarmsyntax.OctalDigits(md))
 			case "ro":
 				m.ReadOnly = true
 			case "rw":
@@ -367,14 +362,9 @@ func (c *serviceConverter) mounts(vols []types.ServiceVolumeConfig, tmpfs []stri
 	return out
 }
 
-func mustAtoi(s string) int {
-	v, _ := strconv.Atoi(s)
-	return v
-}
-
 func (c *serviceConverter) tmpfsOptions(key string, size types.UnitBytes, mode *int32) *swarmv1.TmpfsOptions {
 	o := &swarmv1.TmpfsOptions{Mode: mode}
-	q, err := memory(size)
+	q, err := swarmsyntax.MemoryQuantity(size)
 	if err != nil {
 		c.fail(key, "tmpfs size: %v", err)
 	}
@@ -485,11 +475,6 @@ func effectiveCapAddCapDrop(add, drop []string) (capAdd, capDrop []string) {
 	return capAdd, capDrop
 }
 
-// constraintPattern is the CRD's rule for placement constraints (Placement.constraints).
-var constraintPattern = regexp.MustCompile(`^\s*(node\.(id|hostname|role|ip|platform\.os|platform\.arch)|(node|engine)\.labels\.[^=!\s]+)\s*(==|!=)\s*[^=!\s]([^=!]*[^=!\s])?\s*$`)
-
-var roleConstraint = regexp.MustCompile(`^\s*node\.role\s*(==|!=)\s*(?i:manager|worker)\s*$`)
-
 // deploy converts the deploy section: mode and replicas as docker's convertDeployMode, the
 // update and rollback configs as convertUpdateConfig, the restart policy as
 // convertRestartPolicy (with the service's `restart` when deploy.restart_policy is not set).
@@ -517,7 +502,7 @@ func (c *serviceConverter) deploy(spec *swarmv1.ServiceSpec, s types.ServiceConf
 	case swarmv1.ModeGlobal, swarmv1.ModeGlobalJob:
 		spec.Mode = mode
 		if d.Replicas != nil {
-			c.fail("deploy.replicas", "replicas can only be used with replicated or replicated-job mode")
+			spec.Replicas = ptr.To(int32(0)) // refused by swarmsyntax.ValidateSpec
 		}
 	default:
 		c.fail("deploy.mode", "unknown mode: %s", d.Mode)
@@ -532,12 +517,9 @@ func (c *serviceConverter) deploy(spec *swarmv1.ServiceSpec, s types.ServiceConf
 	}
 	spec.UpdateConfig = c.updateConfig("deploy.update_config", d.UpdateConfig)
 	spec.RollbackConfig = c.updateConfig("deploy.rollback_config", d.RollbackConfig)
-	if spec.Mode.IsJob() && (spec.UpdateConfig != nil || spec.RollbackConfig != nil) {
-		c.fail("deploy.update_config", "update and rollback configuration is not supported for jobs")
-	}
 	spec.RestartPolicy = c.restartPolicy(s.Restart, d.RestartPolicy)
 	spec.Resources = c.resources(d.Resources)
-	spec.Placement = c.placement(d.Placement, spec.Mode)
+	spec.Placement = c.placement(d.Placement)
 }
 
 func (c *serviceConverter) updateConfig(key string, u *types.UpdateConfig) *swarmv1.UpdateConfig {
@@ -545,9 +527,9 @@ func (c *serviceConverter) updateConfig(key string, u *types.UpdateConfig) *swar
 		return nil
 	}
 	out := &swarmv1.UpdateConfig{
-		Delay:           nonZeroDuration(u.Delay),
-		Monitor:         nonZeroDuration(u.Monitor),
-		MaxFailureRatio: ratio(u.MaxFailureRatio),
+		Delay:           swarmsyntax.NonZeroDuration(u.Delay),
+		Monitor:         swarmsyntax.NonZeroDuration(u.Monitor),
+		MaxFailureRatio: swarmsyntax.Ratio(u.MaxFailureRatio),
 		FailureAction:   swarmv1.FailureAction(u.FailureAction),
 		Order:           swarmv1.UpdateOrder(u.Order),
 	}
@@ -562,9 +544,6 @@ func (c *serviceConverter) updateConfig(key string, u *types.UpdateConfig) *swar
 	case "", swarmv1.FailureActionPause, swarmv1.FailureActionContinue, swarmv1.FailureActionRollback:
 	default:
 		c.fail(key+".failure_action", "unknown failure action %q: must be pause, continue or rollback", u.FailureAction)
-	}
-	if key == "deploy.rollback_config" && out.FailureAction == swarmv1.FailureActionRollback {
-		c.fail(key+".failure_action", "must be pause or continue: a rollback is never rolled back")
 	}
 	switch out.Order {
 	case "", swarmv1.OrderStopFirst, swarmv1.OrderStartFirst:
@@ -581,8 +560,8 @@ func (c *serviceConverter) restartPolicy(restart string, p *types.RestartPolicy)
 	if p != nil {
 		out := &swarmv1.RestartPolicy{
 			Condition: swarmv1.RestartCondition(p.Condition),
-			Delay:     duration(p.Delay),
-			Window:    duration(p.Window),
+			Delay:     swarmsyntax.Duration(p.Delay),
+			Window:    swarmsyntax.Duration(p.Window),
 		}
 		switch out.Condition {
 		case "", swarmv1.RestartNone, swarmv1.RestartOnFailure, swarmv1.RestartAny:
@@ -631,10 +610,10 @@ func (c *serviceConverter) resources(r types.Resources) *swarmv1.Resources {
 	if l := r.Limits; l != nil {
 		lim := &swarmv1.ResourceLimits{}
 		var err error
-		if lim.CPUs, err = cpus(l.NanoCPUs); err != nil {
+		if lim.CPUs, err = swarmsyntax.CPUsQuantity(l.NanoCPUs); err != nil {
 			c.fail("deploy.resources.limits.cpus", "%v", err)
 		}
-		if lim.Memory, err = memory(l.MemoryBytes); err != nil {
+		if lim.Memory, err = swarmsyntax.MemoryQuantity(l.MemoryBytes); err != nil {
 			c.fail("deploy.resources.limits.memory", "%v", err)
 		}
 		if l.Pids != 0 {
@@ -650,10 +629,10 @@ func (c *serviceConverter) resources(r types.Resources) *swarmv1.Resources {
 	if rs := r.Reservations; rs != nil {
 		res := &swarmv1.ResourceReservations{}
 		var err error
-		if res.CPUs, err = cpus(rs.NanoCPUs); err != nil {
+		if res.CPUs, err = swarmsyntax.CPUsQuantity(rs.NanoCPUs); err != nil {
 			c.fail("deploy.resources.reservations.cpus", "%v", err)
 		}
-		if res.Memory, err = memory(rs.MemoryBytes); err != nil {
+		if res.Memory, err = swarmsyntax.MemoryQuantity(rs.MemoryBytes); err != nil {
 			c.fail("deploy.resources.reservations.memory", "%v", err)
 		}
 		for _, g := range rs.GenericResources {
@@ -675,27 +654,12 @@ func (c *serviceConverter) resources(r types.Resources) *swarmv1.Resources {
 	return out
 }
 
-func (c *serviceConverter) placement(p types.Placement, mode swarmv1.ServiceMode) *swarmv1.Placement {
+func (c *serviceConverter) placement(p types.Placement) *swarmv1.Placement {
 	out := &swarmv1.Placement{Constraints: p.Constraints}
-	for _, con := range p.Constraints {
-		switch {
-		case !constraintPattern.MatchString(con):
-			c.fail("deploy.placement.constraints", "invalid constraint %q: must be KEY==VALUE or KEY!=VALUE with KEY one of node.id, node.hostname, node.role, node.ip, node.platform.os, node.platform.arch, node.labels.<label>, engine.labels.<label>", con)
-		case strings.HasPrefix(strings.TrimSpace(con), "node.role") && !roleConstraint.MatchString(con):
-			c.fail("deploy.placement.constraints", "invalid constraint %q: node.role compares with manager or worker", con)
-		}
-	}
 	for _, pref := range p.Preferences {
-		if !strings.HasPrefix(pref.Spread, "node.labels.") && !strings.HasPrefix(pref.Spread, "engine.labels.") {
-			c.fail("deploy.placement.preferences", "invalid spread %q: must be node.labels.<label> or engine.labels.<label>", pref.Spread)
-			continue
-		}
 		out.Preferences = append(out.Preferences, swarmv1.PlacementPreference{Spread: pref.Spread})
 	}
 	if p.MaxReplicas > 0 {
-		if mode.IsGlobal() {
-			c.fail("deploy.placement.max_replicas_per_node", "is only valid for the replicated and replicated-job modes")
-		}
 		if p.MaxReplicas > 1<<31-1 {
 			c.fail("deploy.placement.max_replicas_per_node", "%d is too large", p.MaxReplicas)
 		} else {

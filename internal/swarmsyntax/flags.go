@@ -1,74 +1,21 @@
-package cli
+package swarmsyntax
 
 import (
 	"bufio"
 	"encoding/csv"
 	"errors"
 	"fmt"
-	"math/big"
 	"os"
-	"regexp"
 	"strconv"
 	"strings"
 
-	"k8s.io/apimachinery/pkg/api/resource"
+	"github.com/docker/go-connections/nat"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 )
 
-// flagError is the docker CLI's (and pflag's) message for a bad flag value.
-func flagError(flag, value string, err error) error {
-	return fmt.Errorf("invalid argument %q for %q flag: %w", value, "--"+flag, err)
-}
-
-var ramRegexp = regexp.MustCompile(`^(\d+(?:\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$`)
-
-// parseBytes reads docker's byte sizes (go-units RAMInBytes): "50M" and "50MiB" are both
-// 50×1024×1024 bytes; a bare number is bytes.
-func parseBytes(s string) (int64, error) {
-	m := ramRegexp.FindStringSubmatch(strings.TrimSpace(s))
-	if m == nil {
-		return 0, fmt.Errorf("invalid size: '%s'", s)
-	}
-	size, err := strconv.ParseFloat(m[1], 64)
-	if err != nil {
-		return 0, fmt.Errorf("invalid size: '%s'", s)
-	}
-	mult := map[string]float64{"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}[strings.ToLower(m[2])]
-	return int64(size * mult), nil
-}
-
-// memoryQuantity is docker's byte size as an exact Kubernetes quantity ("50M" → 50Mi).
-func memoryQuantity(s string) (*resource.Quantity, error) {
-	b, err := parseBytes(s)
-	if err != nil {
-		return nil, err
-	}
-	return resource.NewQuantity(b, resource.BinarySI), nil
-}
-
-// cpuQuantity is docker's decimal CPU count ("0.5", "1.25") as an exact Kubernetes quantity:
-// docker keeps nano-CPUs, so does the quantity.
-func cpuQuantity(s string) (*resource.Quantity, error) {
-	r, ok := new(big.Rat).SetString(s)
-	if !ok {
-		return nil, fmt.Errorf("failed to parse %v as a rational number", s)
-	}
-	nano := r.Mul(r, big.NewRat(1e9, 1))
-	if !nano.IsInt() {
-		return nil, fmt.Errorf("value is too precise")
-	}
-	if nano.Sign() < 0 {
-		return nil, fmt.Errorf("value must be positive")
-	}
-	q := resource.NewScaledQuantity(nano.Num().Int64(), resource.Nano)
-	// Re-parse the canonical text so that the quantity compares and prints as the API returns it.
-	c := resource.MustParse(q.String())
-	return &c, nil
-}
-
-// splitCSV splits docker's comma-separated key=value options; quoted fields may hold commas.
-func splitCSV(s string) ([]string, error) {
+// SplitCSV splits docker's comma-separated key=value options; quoted fields may hold commas.
+func SplitCSV(s string) ([]string, error) {
 	r := csv.NewReader(strings.NewReader(s))
 	fields, err := r.Read()
 	if err != nil {
@@ -86,12 +33,12 @@ func parseBool(key, v string) (bool, error) {
 	return b, nil
 }
 
-// parsePorts reads one --publish value: the short form "[published:]target[/proto]" (ranges
+// ParsePublish reads one --publish value: the short form "[published:]target[/proto]" (ranges
 // "8000-8001:80-81") or the long form "published=8000,target=80,protocol=tcp,mode=host".
-func parsePorts(s string) ([]swarmv1.PortConfig, error) {
+func ParsePublish(s string) ([]swarmv1.PortConfig, error) {
 	if strings.Contains(s, "=") {
 		p := swarmv1.PortConfig{Protocol: "tcp", Mode: swarmv1.PortModeIngress}
-		fields, err := splitCSV(s)
+		fields, err := SplitCSV(s)
 		if err != nil {
 			return nil, err
 		}
@@ -154,13 +101,16 @@ func parsePorts(s string) ([]swarmv1.PortConfig, error) {
 	default:
 		return nil, fmt.Errorf("hostip is not supported")
 	}
-	tlo, thi, err := portRange(tgt)
+	tlo, thi, err := PortRange(tgt)
 	if err != nil {
 		return nil, err
 	}
+	if tlo == 0 {
+		return nil, fmt.Errorf("invalid port: %s", tgt)
+	}
 	var plo, phi int32
 	if pub != "" {
-		if plo, phi, err = portRange(pub); err != nil {
+		if plo, phi, err = PortRange(pub); err != nil {
 			return nil, err
 		}
 		if phi-plo != thi-tlo && plo != phi {
@@ -189,32 +139,20 @@ func portNumber(s string) (int32, error) {
 	return int32(n), nil
 }
 
-func portRange(s string) (int32, int32, error) {
-	lo, hi, isRange := strings.Cut(s, "-")
-	a, err := portNumber(lo)
-	if err != nil || (a == 0 && !isRange) {
-		if err == nil && a == 0 {
-			return 0, 0, fmt.Errorf("invalid port: %s", s)
-		}
-		return 0, 0, err
-	}
-	if !isRange {
-		return a, a, nil
-	}
-	b, err := portNumber(hi)
+// PortRange reads a port or a range ("8000", "8000-8010") with docker's parser
+// (go-connections/nat); "" is 0-0: a port the cluster chooses.
+func PortRange(s string) (first, last int32, err error) {
+	lo, hi, err := nat.ParsePortRangeToInt(strings.TrimSpace(s))
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, fmt.Errorf("invalid port: %s", s)
 	}
-	if b < a {
-		return 0, 0, fmt.Errorf("invalid range specified for port: %s", s)
-	}
-	return a, b, nil
+	return int32(lo), int32(hi), nil
 }
 
-// parseMount reads one --mount value: "type=volume,source=x,target=/y,readonly", …
-func parseMount(s string) (swarmv1.Mount, error) {
+// ParseMount reads one --mount value: "type=volume,source=x,target=/y,readonly", …
+func ParseMount(s string) (swarmv1.Mount, error) {
 	m := swarmv1.Mount{Type: swarmv1.MountVolume}
-	fields, err := splitCSV(s)
+	fields, err := SplitCSV(s)
 	if err != nil {
 		return m, err
 	}
@@ -278,17 +216,17 @@ func parseMount(s string) (swarmv1.Mount, error) {
 			}
 			volOpts.DriverOptions[ok], hasVol = ov, true
 		case "tmpfs-size":
-			b, err := parseBytes(v)
+			q, err := Memory(v)
 			if err != nil {
 				return m, fmt.Errorf("invalid value for %s: %s", k, v)
 			}
-			tmpfsOpts.Size, hasTmpfs = resource.NewQuantity(b, resource.BinarySI), true
+			tmpfsOpts.Size, hasTmpfs = q, true
 		case "tmpfs-mode":
-			if _, err := strconv.ParseUint(v, 8, 32); err != nil {
+			n, err := OctalMode(v, 0o7777)
+			if err != nil {
 				return m, fmt.Errorf("invalid value for %s: %s", k, v)
 			}
-			n, _ := strconv.Atoi(v)
-			mode := int32(n)
+			mode := OctalDigits(n)
 			tmpfsOpts.Mode, hasTmpfs = &mode, true
 		default:
 			return m, fmt.Errorf("unexpected key '%s' in '%s'", k, f)
@@ -329,14 +267,14 @@ func parseMount(s string) (swarmv1.Mount, error) {
 	return m, nil
 }
 
-// parseFileReference reads --secret / --config: "name" or "source=,target=,uid=,gid=,mode=".
-func parseFileReference(s string) (swarmv1.FileReference, error) {
+// ParseFileReference reads --secret / --config: "name" or "source=,target=,uid=,gid=,mode=".
+func ParseFileReference(s string) (swarmv1.FileReference, error) {
 	ref := swarmv1.FileReference{}
 	if !strings.Contains(s, "=") {
 		ref.Source = s
 		return ref, nil
 	}
-	fields, err := splitCSV(s)
+	fields, err := SplitCSV(s)
 	if err != nil {
 		return ref, err
 	}
@@ -355,8 +293,8 @@ func parseFileReference(s string) (swarmv1.FileReference, error) {
 		case "gid":
 			ref.GID = v
 		case "mode":
-			n, err := strconv.ParseUint(v, 8, 32)
-			if err != nil || n > 0o777 {
+			n, err := OctalMode(v, 0o777)
+			if err != nil {
 				return ref, fmt.Errorf("invalid mode specified: %v", v)
 			}
 			mode := int32(n)
@@ -371,13 +309,13 @@ func parseFileReference(s string) (swarmv1.FileReference, error) {
 	return ref, nil
 }
 
-// parseNetwork reads --network: "name" or "name=x,alias=y".
-func parseNetwork(s string) (swarmv1.NetworkAttachment, error) {
+// ParseNetwork reads --network: "name" or "name=x,alias=y".
+func ParseNetwork(s string) (swarmv1.NetworkAttachment, error) {
 	if !strings.Contains(s, "=") {
 		return swarmv1.NetworkAttachment{Name: s}, nil
 	}
 	n := swarmv1.NetworkAttachment{}
-	fields, err := splitCSV(s)
+	fields, err := SplitCSV(s)
 	if err != nil {
 		return n, err
 	}
@@ -399,15 +337,15 @@ func parseNetwork(s string) (swarmv1.NetworkAttachment, error) {
 	return n, nil
 }
 
-// parseKeyValue reads "key=value" ("key" alone is an empty value).
-func parseKeyValue(s string) (string, string) {
+// ParseKeyValue reads "key=value" ("key" alone is an empty value).
+func ParseKeyValue(s string) (string, string) {
 	k, v, _ := strings.Cut(s, "=")
 	return k, v
 }
 
-// parseEnv reads -e: "KEY=VALUE", or "KEY" which takes the value from the local environment, as
+// ParseEnv reads -e: "KEY=VALUE", or "KEY" which takes the value from the local environment, as
 // docker does.
-func parseEnv(s string) (swarmv1.EnvVar, error) {
+func ParseEnv(s string) (swarmv1.EnvVar, error) {
 	k, v, ok := strings.Cut(s, "=")
 	if k == "" {
 		return swarmv1.EnvVar{}, fmt.Errorf("invalid environment variable: %s", s)
@@ -418,8 +356,8 @@ func parseEnv(s string) (swarmv1.EnvVar, error) {
 	return swarmv1.EnvVar{Name: k, Value: v}, nil
 }
 
-// readEnvFile reads an --env-file: KEY=VALUE lines, '#' comments and blank lines skipped.
-func readEnvFile(path string) ([]swarmv1.EnvVar, error) {
+// ReadEnvFile reads an --env-file: KEY=VALUE lines, '#' comments and blank lines skipped.
+func ReadEnvFile(path string) ([]swarmv1.EnvVar, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -432,7 +370,7 @@ func readEnvFile(path string) ([]swarmv1.EnvVar, error) {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		e, err := parseEnv(line)
+		e, err := ParseEnv(line)
 		if err != nil {
 			return nil, err
 		}
@@ -441,8 +379,8 @@ func readEnvFile(path string) ([]swarmv1.EnvVar, error) {
 	return out, sc.Err()
 }
 
-// parseHost reads --host "host:ip" (or "host=ip").
-func parseHost(s string) (swarmv1.HostEntry, error) {
+// ParseHost reads --host "host:ip" (or "host=ip").
+func ParseHost(s string) (swarmv1.HostEntry, error) {
 	sep := ":"
 	if strings.Contains(s, "=") {
 		sep = "="
@@ -454,8 +392,8 @@ func parseHost(s string) (swarmv1.HostEntry, error) {
 	return swarmv1.HostEntry{Hostname: h, IP: ip}, nil
 }
 
-// parseUlimit reads --ulimit "nofile=1024:2048" (soft:hard; one number is both).
-func parseUlimit(s string) (swarmv1.Ulimit, error) {
+// ParseUlimit reads --ulimit "nofile=1024:2048" (soft:hard; one number is both).
+func ParseUlimit(s string) (swarmv1.Ulimit, error) {
 	name, limits, ok := strings.Cut(s, "=")
 	if !ok {
 		return swarmv1.Ulimit{}, fmt.Errorf("invalid ulimit argument: %s", s)
@@ -477,8 +415,8 @@ func parseUlimit(s string) (swarmv1.Ulimit, error) {
 	return swarmv1.Ulimit{Name: name, Soft: sv, Hard: hv}, nil
 }
 
-// parseGenericResource reads --generic-resource "kind=value".
-func parseGenericResource(s string) (swarmv1.GenericResource, error) {
+// ParseGenericResource reads --generic-resource "kind=value".
+func ParseGenericResource(s string) (swarmv1.GenericResource, error) {
 	k, v, ok := strings.Cut(s, "=")
 	n, err := strconv.ParseInt(v, 10, 64)
 	if !ok || k == "" || err != nil || n < 1 {
@@ -487,31 +425,8 @@ func parseGenericResource(s string) (swarmv1.GenericResource, error) {
 	return swarmv1.GenericResource{Kind: k, Value: n}, nil
 }
 
-var constraintRegexp = regexp.MustCompile(`^\s*([^=!\s]+)\s*(==|!=)\s*(\S.*?)\s*$`)
-
-// validateConstraint checks a --constraint as swarmkit does.
-func validateConstraint(c string) error {
-	m := constraintRegexp.FindStringSubmatch(c)
-	if m == nil {
-		return fmt.Errorf("constraint expected one operator from ==, !=")
-	}
-	key := strings.ToLower(m[1])
-	switch {
-	case key == "node.id", key == "node.hostname", key == "node.role", key == "node.ip",
-		key == "node.platform.os", key == "node.platform.arch":
-	case strings.HasPrefix(key, "node.labels.") && len(key) > len("node.labels."),
-		strings.HasPrefix(key, "engine.labels.") && len(key) > len("engine.labels."):
-	default:
-		return fmt.Errorf("constraint key %q is not supported", m[1])
-	}
-	if key == "node.role" && !strings.EqualFold(m[3], "manager") && !strings.EqualFold(m[3], "worker") {
-		return fmt.Errorf("invalid constraint value for node.role: %q (manager or worker)", m[3])
-	}
-	return nil
-}
-
-// parsePlacementPref reads --placement-pref "spread=node.labels.zone".
-func parsePlacementPref(s string) (swarmv1.PlacementPreference, error) {
+// ParsePlacementPref reads --placement-pref "spread=node.labels.zone".
+func ParsePlacementPref(s string) (swarmv1.PlacementPreference, error) {
 	k, v, ok := strings.Cut(s, "=")
 	if !ok {
 		return swarmv1.PlacementPreference{}, errors.New("placement preference must be of the format \"<strategy>=<arg>\"")
@@ -519,14 +434,14 @@ func parsePlacementPref(s string) (swarmv1.PlacementPreference, error) {
 	if k != "spread" {
 		return swarmv1.PlacementPreference{}, fmt.Errorf("unsupported placement preference %s (only spread is supported)", k)
 	}
-	if !strings.HasPrefix(v, "node.labels.") && !strings.HasPrefix(v, "engine.labels.") {
-		return swarmv1.PlacementPreference{}, fmt.Errorf("invalid spread descriptor %q (node.labels.<label> or engine.labels.<label>)", v)
+	if _, err := SpreadLabel(v); err != nil {
+		return swarmv1.PlacementPreference{}, err
 	}
 	return swarmv1.PlacementPreference{Spread: v}, nil
 }
 
-// shellSplit splits a command line as docker's shlex does for --entrypoint and --args.
-func shellSplit(s string) ([]string, error) {
+// ShellSplit splits a command line as docker's shlex does for --entrypoint and --args.
+func ShellSplit(s string) ([]string, error) {
 	var out []string
 	var cur strings.Builder
 	inWord, quote, escape := false, rune(0), false

@@ -1,19 +1,36 @@
-package compose
+package swarmsyntax
 
 import (
+	"errors"
 	"fmt"
 	"math/big"
 	"strconv"
 	"time"
 
 	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/docker/go-units"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// memory is a byte count as a Kubernetes quantity: the largest exact binary unit ("50Mi" for
-// docker's "50M", which means 50 MiB), else bytes.
-func memory(bytes types.UnitBytes) (*resource.Quantity, error) {
+// Bytes reads docker's byte sizes with docker's own parser (go-units RAMInBytes): "50M" and
+// "50MiB" are both 50×1024×1024 bytes; a bare number is bytes.
+func Bytes(s string) (int64, error) {
+	return units.RAMInBytes(s)
+}
+
+// Memory is docker's byte size text ("50M") as an exact Kubernetes quantity ("50Mi").
+func Memory(s string) (*resource.Quantity, error) {
+	b, err := Bytes(s)
+	if err != nil {
+		return nil, err
+	}
+	return resource.NewQuantity(b, resource.BinarySI), nil
+}
+
+// MemoryQuantity is a byte count as a Kubernetes quantity: the largest exact binary unit
+// ("50Mi" for docker's "50M", which means 50 MiB), else bytes; nil for 0.
+func MemoryQuantity(bytes types.UnitBytes) (*resource.Quantity, error) {
 	if bytes < 0 {
 		return nil, fmt.Errorf("must not be negative: %d", bytes)
 	}
@@ -23,60 +40,76 @@ func memory(bytes types.UnitBytes) (*resource.Quantity, error) {
 	return resource.NewQuantity(int64(bytes), resource.BinarySI), nil
 }
 
-// cpus is docker's CPU count (e.g. "0.5") as a Kubernetes quantity ("500m"). compose-go holds
-// it as a float32; it is read back as the shortest decimal of that float (what the file said)
-// and, as docker's opts.ParseCPUs, must be a whole number of nano CPUs.
-func cpus(n types.NanoCPUs) (*resource.Quantity, error) {
-	s := strconv.FormatFloat(float64(n), 'f', -1, 32)
+// CPUs is docker's decimal CPU count ("0.5", "1.25") as an exact Kubernetes quantity ("500m"):
+// as docker's opts.ParseCPUs, it must be a whole number of nano CPUs.
+func CPUs(s string) (*resource.Quantity, error) {
 	r, ok := new(big.Rat).SetString(s)
 	if !ok {
-		return nil, fmt.Errorf("invalid value %s", s)
+		return nil, fmt.Errorf("failed to parse %v as a rational number", s)
 	}
 	if r.Sign() < 0 {
-		return nil, fmt.Errorf("must not be negative: %s", s)
+		return nil, errors.New("value must be positive")
 	}
-	if r.Sign() == 0 {
-		return nil, nil
-	}
-	nano := new(big.Rat).Mul(r, big.NewRat(1_000_000_000, 1))
+	nano := new(big.Rat).Mul(r, big.NewRat(1e9, 1))
 	if !nano.IsInt() || !nano.Num().IsInt64() {
 		return nil, fmt.Errorf("value %s is too precise (the unit is a nano CPU)", s)
 	}
 	q := resource.NewScaledQuantity(nano.Num().Int64(), resource.Nano)
-	// Re-parse so the quantity is in its canonical form ("500m", "2").
-	canonical := resource.MustParse(q.String())
-	return &canonical, nil
+	// Re-parse the canonical text so that the quantity compares and prints as the API returns it.
+	c := resource.MustParse(q.String())
+	return &c, nil
 }
 
-// duration is a compose duration as an API duration; nil when d is nil.
-func duration(d *types.Duration) *metav1.Duration {
+// CPUsQuantity is compose's CPU count (a float32) as a Kubernetes quantity; nil for 0. The float
+// is read back as its shortest decimal (what the file said), then as CPUs.
+func CPUsQuantity(n types.NanoCPUs) (*resource.Quantity, error) {
+	s := strconv.FormatFloat(float64(n), 'f', -1, 32)
+	if n < 0 {
+		return nil, fmt.Errorf("must not be negative: %s", s)
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	return CPUs(s)
+}
+
+// Duration is a compose duration as an API duration; nil when d is nil.
+func Duration(d *types.Duration) *metav1.Duration {
 	if d == nil {
 		return nil
 	}
 	return &metav1.Duration{Duration: time.Duration(*d)}
 }
 
-// nonZeroDuration is a compose duration that is absent when zero (update_config's delay and
-// monitor, where docker sends 0 for "not set").
-func nonZeroDuration(d types.Duration) *metav1.Duration {
+// NonZeroDuration is a duration that is absent when zero (update_config's delay and monitor,
+// where docker sends 0 for "not set").
+func NonZeroDuration(d types.Duration) *metav1.Duration {
 	if d == 0 {
 		return nil
 	}
 	return &metav1.Duration{Duration: time.Duration(d)}
 }
 
-// ratio is max_failure_ratio as the API's decimal string.
-func ratio(f float32) string {
+// Ratio is max_failure_ratio as the API's decimal string; "" for 0.
+func Ratio(f float32) string {
 	if f == 0 {
 		return ""
 	}
 	return strconv.FormatFloat(float64(f), 'f', -1, 32)
 }
 
-// octalMode is a tmpfs mode as the API holds it: its octal digits ("1777" for 0o1777). compose
-// reads the mode as a number, so a YAML `mode: 01777` (or 0o1777) is 0o1777, as for docker
-// compose.
-func octalMode(m uint32) int32 {
+// OctalDigits is a file mode as the API holds it: its octal digits (1777 for 0o1777).
+func OctalDigits(m uint32) int32 {
 	v, _ := strconv.ParseInt(strconv.FormatUint(uint64(m), 8), 10, 32)
 	return int32(v)
+}
+
+// OctalMode reads a mode written in octal ("1777", "0400") up to limit, as docker reads
+// tmpfs-mode and the mode of secrets and configs.
+func OctalMode(s string, limit uint32) (uint32, error) {
+	n, err := strconv.ParseUint(s, 8, 32)
+	if err != nil || uint32(n) > limit {
+		return 0, fmt.Errorf("invalid mode %q: an octal mode up to %o", s, limit)
+	}
+	return uint32(n), nil
 }

@@ -335,9 +335,16 @@ func TestConstraints(t *testing.T) {
 		{constraints: []string{"node.id==abc123"}, want: []corev1ac.NodeSelectorRequirementApplyConfiguration{req(NodeLabelID, corev1.NodeSelectorOpIn, "abc123")}},
 		{constraints: []string{"node.ip==10.0.0.7"}, want: []corev1ac.NodeSelectorRequirementApplyConfiguration{req(NodeLabelIP, corev1.NodeSelectorOpIn, "10.0.0.7")}},
 		{constraints: []string{"node.ip==10.0.0.0/8"}, wantErr: "only a single IP address is supported"},
-		{constraints: []string{"node.labels.type==two words"}, wantErr: "not a valid Kubernetes label value"},
-		{constraints: []string{"node.labels.bad key==x"}, wantErr: "not a valid Kubernetes label key"},
-		{constraints: []string{"node.colour==blue"}, wantErr: `constraint key "node.colour" is not one of`},
+		// One verdict at every door (swarmsyntax.ParseConstraint): a value with spaces can never
+		// match a Kubernetes label, so it is refused as the API server and the plugin refuse it.
+		{constraints: []string{"node.labels.type==two words"}, wantErr: "a VALUE without spaces"},
+		{constraints: []string{"node.labels.type==a/b"}, wantErr: "not a valid Kubernetes label value"},
+		{constraints: []string{"node.labels.bad key==x"}, wantErr: "must be KEY==VALUE or KEY!=VALUE"},
+		{constraints: []string{"node.labels.a:b==x"}, wantErr: "not a valid Kubernetes label key"},
+		{constraints: []string{"node.colour==blue"}, wantErr: "must be KEY==VALUE or KEY!=VALUE"},
+		// Swarm compares keys case-insensitively (swarmkit manager/constraint).
+		{constraints: []string{"NODE.ROLE==manager", "Node.Labels.Type==db"}, want: []corev1ac.NodeSelectorRequirementApplyConfiguration{
+			req(NodeLabelRole, corev1.NodeSelectorOpIn, "manager"), req("Type", corev1.NodeSelectorOpIn, "db")}},
 		{constraints: []string{"node.role=manager"}, wantErr: "must be KEY==VALUE or KEY!=VALUE"},
 	}
 	for _, tc := range cases {

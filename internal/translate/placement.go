@@ -11,28 +11,8 @@ import (
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/swarmsyntax"
 )
-
-// Constraint is a parsed placement constraint: Key Op Value, e.g. node.role == manager.
-type Constraint struct {
-	Key   string
-	Equal bool // == when true, != when false
-	Value string
-}
-
-// ParseConstraint parses "key==value" or "key!=value" as Swarm does (manager/constraint).
-func ParseConstraint(s string) (Constraint, error) {
-	for _, op := range []string{"==", "!="} {
-		if k, v, ok := strings.Cut(s, op); ok {
-			k, v = strings.TrimSpace(k), strings.TrimSpace(v)
-			if k == "" || v == "" || strings.ContainsAny(v, "=!") {
-				break
-			}
-			return Constraint{Key: k, Equal: op == "==", Value: v}, nil
-		}
-	}
-	return Constraint{}, fmt.Errorf("invalid constraint %q: must be KEY==VALUE or KEY!=VALUE", s)
-}
 
 // archNames turns docker's architecture names into Kubernetes' (GOARCH) names.
 var archNames = map[string]string{
@@ -56,7 +36,7 @@ var archNames = map[string]string{
 //
 // == becomes In and != NotIn; NotIn also matches nodes without the label, as Swarm compares a
 // missing attribute as "".
-func nodeRequirement(c Constraint) (*corev1ac.NodeSelectorRequirementApplyConfiguration, error) {
+func nodeRequirement(c swarmsyntax.Constraint) (*corev1ac.NodeSelectorRequirementApplyConfiguration, error) {
 	key, value := "", c.Value
 	switch {
 	case c.Key == "node.hostname":
@@ -105,7 +85,7 @@ func nodeAffinity(p *swarmv1.Placement) (*corev1ac.NodeAffinityApplyConfiguratio
 	}
 	term := corev1ac.NodeSelectorTerm()
 	for _, s := range p.Constraints {
-		c, err := ParseConstraint(s)
+		c, err := swarmsyntax.ParseConstraint(s)
 		if err != nil {
 			return nil, err
 		}
@@ -122,12 +102,9 @@ func nodeAffinity(p *swarmv1.Placement) (*corev1ac.NodeAffinityApplyConfiguratio
 // spreadKey is the node label a placement preference spreads over.
 func spreadKey(pref swarmv1.PlacementPreference) (string, error) {
 	d := pref.Spread
-	key, ok := strings.CutPrefix(d, "node.labels.")
-	if !ok {
-		key, ok = strings.CutPrefix(d, "engine.labels.")
-	}
-	if !ok || key == "" {
-		return "", fmt.Errorf("placement preference spread=%s: must be node.labels.<label> or engine.labels.<label>", d)
+	key, err := swarmsyntax.SpreadLabel(d)
+	if err != nil {
+		return "", err
 	}
 	if errs := validation.IsQualifiedName(key); len(errs) > 0 {
 		return "", fmt.Errorf("placement preference spread=%s: %q is not a valid Kubernetes label key", d, key)
