@@ -26,7 +26,8 @@
 # What it changes on the host while up: network namespaces ksw-fabric, ksw-ctl, ksw-<node> and
 # the pods' cni-* namespaces (under /run/netns); a veth ksw0 (10.247.0.1/24) with routes to the
 # pods' /24s; cgroups /ksw-<node> in every hierarchy; mounts below the state directory;
-# /run/containerd (shim sockets), /var/lib/cni, /var/log/{pods,containers}, /tmp/hostpath_pv.
+# /run/containerd (shim sockets), /var/lib/cni, /var/lib/kubelet/device-plugins,
+# /var/log/{pods,containers}, /tmp/hostpath_pv.
 # The kubelet rewrites kernel.panic, kernel.panic_on_oops and vm.overcommit_memory when it
 # starts: the saved values are put back after each start and at `down`. Only one real cluster
 # runs at a time (the namespaces and address ranges are fixed).
@@ -69,7 +70,8 @@ CGROUP_HIERARCHIES=(cpu cpuacct cpuset memory devices freezer blkio pids hugetlb
 # Host-global sysctls the kubelet rewrites when it starts.
 KUBELET_SYSCTLS=(kernel.panic kernel.panic_on_oops vm.overcommit_memory vm.panic_on_oom kernel.keys.root_maxkeys kernel.keys.root_maxbytes)
 # Host directories the nodes write to; `down` removes those that did not exist before `up`.
-HOST_DIRS=(/run/netns /run/containerd /var/lib/cni /var/log/pods /var/log/containers /tmp/hostpath_pv)
+# (The kubelet's device-plugin socket is always /var/lib/kubelet/device-plugins/kubelet.sock.)
+HOST_DIRS=(/run/netns /run/containerd /var/lib/cni /var/lib/kubelet /var/log/pods /var/log/containers /tmp/hostpath_pv)
 
 log() { printf '[real-cluster] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -216,7 +218,7 @@ restore_host_dirs() {
       [[ -z "$(ls -A /run/netns)" ]] || { log "left /run/netns: not empty ($(ls /run/netns | tr '\n' ' '))"; continue; }
       umount /run/netns 2>/dev/null || true
       rmdir /run/netns 2>/dev/null || true
-    elif [[ "$d" == /var/log/containers || "$d" == /tmp/hostpath_pv || "$d" == /var/log/pods ]]; then
+    elif [[ "$d" == /var/log/containers || "$d" == /tmp/hostpath_pv || "$d" == /var/log/pods || "$d" == /var/lib/kubelet ]]; then
       rm -rf "$d"
     elif [[ "$d" == /run/containerd ]] && ! pgrep -f containerd >/dev/null; then
       # Shim sockets of killed shims stay behind; no containerd runs on the host any more.
@@ -251,7 +253,7 @@ cmd_host_state() (
   sysctl -a 2>/dev/null | grep -Ev '^(fs\.(dentry-state|file-nr|inode-nr|inode-state|quota\.)|kernel\.(random\.|ns_last_pid|pty\.nr|sched_domain|perf_event_max)|net\.netfilter\.nf_conntrack_count|vm\.(stat|nr_)|fs\.aio-nr|net\.ipv4\.tcp_fastopen_key|kernel\.tainted|dev\.cdrom)' | sort
   echo "## dirs"
   local d
-  for d in "${HOST_DIRS[@]}" /var/lib/kubelet /etc/cni /opt/cni /var/lib/containerd /opt/containerd /etc/kubernetes; do
+  for d in "${HOST_DIRS[@]}" /etc/cni /opt/cni /var/lib/containerd /opt/containerd /etc/kubernetes; do
     [[ -e "$d" ]] && { echo "$d"; find "$d" -mindepth 1 -maxdepth 2 2>/dev/null | sort; }
   done
   echo "## processes"
