@@ -139,8 +139,11 @@ k8s-binaries: ## Build kube-apiserver, etcd, kwok, … into the cache (once).
 	@hack/k8s-binaries.sh >/dev/null
 
 .PHONY: cluster-up
-cluster-up: ## Start the local cluster "kubeswarm" (manager1, worker1, worker2; REAL=1: "kubeswarm-real", real nodes); no-op when up.
+cluster-up: ## Start the local cluster "kubeswarm" (manager1, worker1, worker2; REAL=1: "kubeswarm-real", real nodes, with the CRDs); no-op when up.
 	hack/local-cluster.sh up
+ifeq ($(REAL),1)
+	KUBECONFIG="$$(hack/local-cluster.sh kubeconfig)" $(MAKE) --no-print-directory install
+endif
 
 .PHONY: cluster-down
 cluster-down: ## Delete the local cluster (and the tests' cluster).
