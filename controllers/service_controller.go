@@ -30,6 +30,7 @@ import (
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 	"github.com/kubeswarm/kubeswarm/internal/translate"
+	"github.com/kubeswarm/kubeswarm/internal/update"
 )
 
 // FieldOwner is the server-side apply field manager of everything kubeswarm writes.
@@ -129,11 +130,9 @@ func (r *ServiceReconciler) reconcile(ctx context.Context, svc *swarmv1.Service,
 	// The new spec is taken into account only when it can be realised.
 	next := status.DeepCopy()
 	r.trackSpec(svc, next)
-	state := updateState(next)
 	in := translate.Inputs{
 		Stack:        svc.Labels[translate.LabelStack],
-		Paused:       state == swarmv1.UpdateStatePaused || state == swarmv1.UpdateStateRollbackPaused,
-		RollingBack:  state == swarmv1.UpdateStateRollbackStarted || state == swarmv1.UpdateStateRollbackPaused,
+		UpdateState:  update.State(next),
 		JobIteration: next.JobIteration,
 	}
 	var err error
@@ -355,7 +354,7 @@ func (r *ServiceReconciler) observeWorkload(ctx context.Context, svc *swarmv1.Se
 
 	prog := metav1.Condition{Type: swarmv1.ConditionProgressing, Status: metav1.ConditionFalse, Reason: swarmv1.ReasonConverged,
 		Message: "Every task runs the current spec", ObservedGeneration: svc.Generation}
-	switch state := updateState(status); {
+	switch state := update.State(status); {
 	case state == swarmv1.UpdateStatePaused || state == swarmv1.UpdateStateRollbackPaused:
 		prog.Reason, prog.Message = ReasonUpdatePaused, status.UpdateStatus.Message
 	case progressing:

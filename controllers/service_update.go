@@ -6,14 +6,12 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
-	"github.com/kubeswarm/kubeswarm/internal/rollout"
 	"github.com/kubeswarm/kubeswarm/internal/translate"
+	"github.com/kubeswarm/kubeswarm/internal/update"
 )
 
 // updateCheck is how often a service under update is looked at again, for the clock-driven
@@ -40,42 +38,16 @@ func (r *ServiceReconciler) handleRollbackRequest(ctx context.Context, svc *swar
 		status.LastRollbackRequest = ""
 		return fmt.Errorf("rolling back to the previous spec: %w", err)
 	}
-	status.PreviousSpec = current.DeepCopy()
-	status.AppliedSpec = svc.Spec.DeepCopy()
-	r.startUpdate(status, swarmv1.UpdateStateRollbackStarted, "manually requested rollback", svc)
+	update.ManualRollback(status, &current, &svc.Spec, r.now())
+	logUpdateStarted(svc, status)
 	r.Recorder.Eventf(svc, nil, corev1.EventTypeNormal, "RollbackStarted", "Rollback", "Rolling back to the previous spec (manually requested)")
 	return nil
 }
 
-// trackSpec notices a new spec, as Swarm's UpdateService does: the spec the tasks ran becomes
-// the previous spec, a changed task template starts an update, and a job runs again.
+// trackSpec notices a new spec (update.Track).
 func (r *ServiceReconciler) trackSpec(svc *swarmv1.Service, status *swarmv1.ServiceStatus) {
-	if status.AppliedSpec == nil {
-		status.AppliedSpec = svc.Spec.DeepCopy()
-		return
-	}
-	if equality.Semantic.DeepEqual(*status.AppliedSpec, svc.Spec) {
-		return
-	}
-	old := status.AppliedSpec
-	status.PreviousSpec = old
-	status.AppliedSpec = svc.Spec.DeepCopy()
-	if svc.Spec.Mode.IsJob() {
-		status.JobIteration++
-		status.UpdateStatus = nil
-		return
-	}
-	state := updateState(status)
-	switch {
-	case r.templateChanged(svc, old):
-		r.startUpdate(status, swarmv1.UpdateStateUpdating, "update in progress", svc)
-	case state == swarmv1.UpdateStatePaused || state == swarmv1.UpdateStateRollbackPaused:
-		// Any update resumes a paused one: the tasks still to replace are replaced.
-		r.startUpdate(status, swarmv1.UpdateStateUpdating, "update in progress", svc)
-	case state == swarmv1.UpdateStateUpdating || state == swarmv1.UpdateStateRollbackStarted:
-		// The update under way goes on.
-	default:
-		status.UpdateStatus = nil
+	if update.Track(status, &svc.Spec, func(old *swarmv1.ServiceSpec) bool { return r.templateChanged(svc, old) }, r.now()) {
+		logUpdateStarted(svc, status)
 	}
 }
 
@@ -88,84 +60,57 @@ func (r *ServiceReconciler) templateChanged(svc *swarmv1.Service, old *swarmv1.S
 	return errA != nil || errB != nil || a.TemplateHash != b.TemplateHash
 }
 
-func (r *ServiceReconciler) startUpdate(status *swarmv1.ServiceStatus, state swarmv1.UpdateState, msg string, svc *swarmv1.Service) {
-	status.UpdateStatus = &swarmv1.UpdateStatus{State: state, Message: msg, StartedAt: ptrTime(r.now())}
-	ctrl.Log.V(2).Info("Started the update of a Service", "service", client.ObjectKeyFromObject(svc), "state", state)
-}
-
-func updateState(status *swarmv1.ServiceStatus) swarmv1.UpdateState {
-	if status.UpdateStatus == nil {
-		return ""
-	}
-	return status.UpdateStatus.State
+func logUpdateStarted(svc *swarmv1.Service, status *swarmv1.ServiceStatus) {
+	ctrl.Log.V(2).Info("Started the update of a Service", "service", client.ObjectKeyFromObject(svc), "state", update.State(status))
 }
 
 // watchUpdate is Swarm's updater for an update or rollback under way: it judges the tasks of the
 // new template and pauses, rolls back or completes. It returns when to look again.
 func (r *ServiceReconciler) watchUpdate(ctx context.Context, svc *swarmv1.Service, status *swarmv1.ServiceStatus, hash string, desired int32) (time.Duration, error) {
-	state := updateState(status)
+	state := update.State(status)
 	if state != swarmv1.UpdateStateUpdating && state != swarmv1.UpdateStateRollbackStarted {
 		return 0, nil
 	}
-	uc := svc.Spec.UpdateConfig
-	if state == swarmv1.UpdateStateRollbackStarted {
-		uc = svc.Spec.RollbackConfig
-	}
-	cfg := rollout.Effective(uc)
+	cfg := update.Effective(update.ConfigInForce(&svc.Spec, state))
 	pods := &corev1.PodList{}
 	if err := r.List(ctx, pods, client.InNamespace(svc.Namespace), client.MatchingLabels(translate.SelectorLabels(svc.Name))); err != nil {
 		return 0, fmt.Errorf("listing the tasks: %w", err)
 	}
 	now := r.now()
-	progress := rollout.Observe(pods.Items, translate.LabelTemplateHash, hash, rollout.HealthDeadline(&svc.Spec, cfg.Monitor), now)
-	action, msg := rollout.Decide(state, cfg, progress, desired, now)
-	switch action {
-	case rollout.Pause:
-		next := swarmv1.UpdateStatePaused
-		if state == swarmv1.UpdateStateRollbackStarted {
-			next = swarmv1.UpdateStateRollbackPaused
+	progress := update.Observe(pods.Items, translate.LabelTemplateHash, hash, update.HealthDeadline(&svc.Spec, cfg.Monitor), now)
+	action, msg := update.Decide(state, cfg, progress, desired, now)
+	if action == update.None {
+		wait := updateCheck
+		if !progress.NextCheck.IsZero() {
+			wait = min(wait, max(progress.NextCheck.Sub(now), 100*time.Millisecond))
 		}
-		status.UpdateStatus = &swarmv1.UpdateStatus{State: next, Message: msg, StartedAt: status.UpdateStatus.StartedAt}
-		r.Recorder.Eventf(svc, nil, corev1.EventTypeWarning, "UpdatePaused", "Update", "%s", msg)
-		// The status change brings the service back to apply the paused workload.
-		return 0, nil
-	case rollout.Rollback:
-		if status.PreviousSpec == nil {
-			msg += "; there is no previous spec to roll back to, so the update is paused"
-			status.UpdateStatus = &swarmv1.UpdateStatus{State: swarmv1.UpdateStatePaused, Message: msg, StartedAt: status.UpdateStatus.StartedAt}
-			r.Recorder.Eventf(svc, nil, corev1.EventTypeWarning, "UpdatePaused", "Update", "%s", msg)
-			return 0, nil
-		}
-		failed := svc.Spec
-		svc.Spec = *status.PreviousSpec.DeepCopy()
-		if err := r.Update(ctx, svc); err != nil {
-			svc.Spec = failed
-			return 0, fmt.Errorf("rolling back after a failed update: %w", err)
-		}
-		// An automatic rollback clears the previous spec: a manual rollback right after it
-		// fails, as in Swarm.
-		status.PreviousSpec = nil
-		status.AppliedSpec = svc.Spec.DeepCopy()
-		r.startUpdate(status, swarmv1.UpdateStateRollbackStarted, msg, svc)
-		r.Recorder.Eventf(svc, nil, corev1.EventTypeWarning, "RollbackStarted", "Update", "%s", msg)
-		return 0, nil
-	case rollout.Complete:
-		next := swarmv1.UpdateStateCompleted
-		if state == swarmv1.UpdateStateRollbackStarted {
-			next = swarmv1.UpdateStateRollbackCompleted
-		}
-		status.UpdateStatus = &swarmv1.UpdateStatus{State: next, Message: msg, StartedAt: status.UpdateStatus.StartedAt, CompletedAt: ptrTime(now)}
-		r.Recorder.Eventf(svc, nil, corev1.EventTypeNormal, "UpdateCompleted", "Update", "%s", msg)
+		return wait, nil
+	}
+	if !update.Step(status, action, msg, now) {
+		// The status change brings the service back to apply the paused or completed workload.
+		r.Recorder.Eventf(svc, nil, eventType[status.UpdateStatus.State], eventReason[status.UpdateStatus.State], "Update", "%s", status.UpdateStatus.Message)
 		return 0, nil
 	}
-	wait := updateCheck
-	if !progress.NextCheck.IsZero() {
-		wait = min(wait, max(progress.NextCheck.Sub(now), 100*time.Millisecond))
+	failed := svc.Spec
+	svc.Spec = *status.PreviousSpec.DeepCopy()
+	if err := r.Update(ctx, svc); err != nil {
+		svc.Spec = failed
+		return 0, fmt.Errorf("rolling back after a failed update: %w", err)
 	}
-	return wait, nil
+	update.RollbackStarted(status, &svc.Spec, msg, now)
+	logUpdateStarted(svc, status)
+	r.Recorder.Eventf(svc, nil, corev1.EventTypeWarning, "RollbackStarted", "Update", "%s", msg)
+	return 0, nil
 }
 
-func ptrTime(t time.Time) *metav1.Time {
-	mt := metav1.NewTime(t)
-	return &mt
-}
+// eventType and eventReason are the event of each state the updater stops in.
+var (
+	eventType = map[swarmv1.UpdateState]string{
+		swarmv1.UpdateStatePaused: corev1.EventTypeWarning, swarmv1.UpdateStateRollbackPaused: corev1.EventTypeWarning,
+		swarmv1.UpdateStateCompleted: corev1.EventTypeNormal, swarmv1.UpdateStateRollbackCompleted: corev1.EventTypeNormal,
+	}
+	eventReason = map[swarmv1.UpdateState]string{
+		swarmv1.UpdateStatePaused: "UpdatePaused", swarmv1.UpdateStateRollbackPaused: "UpdatePaused",
+		swarmv1.UpdateStateCompleted: "UpdateCompleted", swarmv1.UpdateStateRollbackCompleted: "UpdateCompleted",
+	}
+)

@@ -9,7 +9,6 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
 	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
 	batchv1ac "k8s.io/client-go/applyconfigurations/batch/v1"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
@@ -17,6 +16,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/update"
 )
 
 // Options are the operator-wide settings that shape the objects.
@@ -69,10 +69,9 @@ type Inputs struct {
 	// SecretKeys and ConfigKeys map a source to the data key that holds the file; default: the
 	// source name itself.
 	SecretKeys, ConfigKeys map[string]string
-	// Paused stops the rollout where it is (an update paused after a failure).
-	Paused bool
-	// RollingBack takes the rolling-update strategy from rollbackConfig instead of updateConfig.
-	RollingBack bool
+	// UpdateState is where Swarm's updater is (status.updateStatus.state): it picks the
+	// rolling update the workload follows (internal/update.StrategyFor).
+	UpdateState swarmv1.UpdateState
 	// JobIteration is the run of a job service; each spec change runs the job again.
 	JobIteration int64
 	// Nodes are the nodes a global-job service runs on: one Job each.
@@ -135,10 +134,7 @@ func Build(svc *swarmv1.Service, in Inputs, opts Options) (*Objects, error) {
 	labels := objectLabels(svc.Name, in.Stack)
 	annotations := serviceAnnotations(svc, &out.Notes)
 	selector := metav1ac.LabelSelector().WithMatchLabels(SelectorLabels(svc.Name))
-	uc := svc.Spec.UpdateConfig
-	if in.RollingBack {
-		uc = svc.Spec.RollbackConfig
-	}
+	strategy := update.StrategyFor(&svc.Spec, in.UpdateState)
 
 	switch svc.Spec.Mode {
 	case swarmv1.ModeReplicatedJob, swarmv1.ModeGlobalJob:
@@ -150,8 +146,8 @@ func Build(svc *swarmv1.Service, in Inputs, opts Options) (*Objects, error) {
 				WithSelector(selector).
 				WithTemplate(tmpl).
 				WithRevisionHistoryLimit(5).
-				WithUpdateStrategy(daemonSetStrategy(uc, in.Paused)))
-		if n := minReadySeconds(uc); n > 0 {
+				WithUpdateStrategy(daemonSetStrategy(strategy)))
+		if n := strategy.MinReadySeconds; n > 0 {
 			ds.Spec.WithMinReadySeconds(n)
 		}
 		if len(annotations) > 0 {
@@ -168,11 +164,11 @@ func Build(svc *swarmv1.Service, in Inputs, opts Options) (*Objects, error) {
 				WithRevisionHistoryLimit(5).
 				WithStrategy(appsv1ac.DeploymentStrategy().
 					WithType(appsv1.RollingUpdateDeploymentStrategyType).
-					WithRollingUpdate(deploymentRollingUpdate(uc))))
-		if n := minReadySeconds(uc); n > 0 {
+					WithRollingUpdate(appsv1ac.RollingUpdateDeployment().WithMaxSurge(strategy.MaxSurge).WithMaxUnavailable(strategy.MaxUnavailable))))
+		if n := strategy.MinReadySeconds; n > 0 {
 			d.Spec.WithMinReadySeconds(n)
 		}
-		if in.Paused {
+		if strategy.Paused {
 			d.Spec.WithPaused(true)
 		}
 		if len(annotations) > 0 {
@@ -213,53 +209,14 @@ func serviceAnnotations(svc *swarmv1.Service, notes *[]string) map[string]string
 	return out
 }
 
-// minReadySeconds (set only when not 0: a zero is not stored, and would look like a change
-// on every comparison) makes each new task wait the update delay before it counts as available, so
-// the rollout moves to its next batch only after the delay, as Swarm's does.
-func minReadySeconds(uc *swarmv1.UpdateConfig) int32 {
-	if uc == nil || uc.Delay == nil {
-		return 0
-	}
-	return seconds(uc.Delay.Duration, 0)
-}
-
-// surgeAndUnavailable is the rolling update of update_config: stop-first replaces parallelism
-// tasks at a time by stopping them first (maxSurge 0); start-first starts parallelism new tasks
-// before stopping old ones (maxUnavailable 0). Parallelism 0 means all at once.
-func surgeAndUnavailable(uc *swarmv1.UpdateConfig) (surge, unavailable intstr.IntOrString) {
-	n := intstr.FromInt32(1)
-	order := swarmv1.OrderStopFirst
-	if uc != nil {
-		if uc.Parallelism != nil {
-			n = intstr.FromInt32(*uc.Parallelism)
-			if *uc.Parallelism == 0 {
-				n = intstr.FromString("100%")
-			}
-		}
-		if uc.Order != "" {
-			order = uc.Order
-		}
-	}
-	if order == swarmv1.OrderStartFirst {
-		return n, intstr.FromInt32(0)
-	}
-	return intstr.FromInt32(0), n
-}
-
-func deploymentRollingUpdate(uc *swarmv1.UpdateConfig) *appsv1ac.RollingUpdateDeploymentApplyConfiguration {
-	surge, unavailable := surgeAndUnavailable(uc)
-	return appsv1ac.RollingUpdateDeployment().WithMaxSurge(surge).WithMaxUnavailable(unavailable)
-}
-
 // daemonSetStrategy is the rolling update of a global service; a paused update becomes OnDelete,
 // which replaces no more tasks (DaemonSets cannot be paused).
-func daemonSetStrategy(uc *swarmv1.UpdateConfig, paused bool) *appsv1ac.DaemonSetUpdateStrategyApplyConfiguration {
-	if paused {
+func daemonSetStrategy(s update.Strategy) *appsv1ac.DaemonSetUpdateStrategyApplyConfiguration {
+	if s.Paused {
 		return appsv1ac.DaemonSetUpdateStrategy().WithType(appsv1.OnDeleteDaemonSetStrategyType)
 	}
-	surge, unavailable := surgeAndUnavailable(uc)
 	return appsv1ac.DaemonSetUpdateStrategy().WithType(appsv1.RollingUpdateDaemonSetStrategyType).
-		WithRollingUpdate(appsv1ac.RollingUpdateDaemonSet().WithMaxSurge(surge).WithMaxUnavailable(unavailable))
+		WithRollingUpdate(appsv1ac.RollingUpdateDaemonSet().WithMaxSurge(s.MaxSurge).WithMaxUnavailable(s.MaxUnavailable))
 }
 
 // templateHash identifies a pod template: the same template always gives the same hash.

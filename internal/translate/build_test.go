@@ -218,8 +218,8 @@ func TestPausedAndRollingBack(t *testing.T) {
 	svc.Spec.UpdateConfig = &swarmv1.UpdateConfig{Parallelism: ptr.To[int32](2)}
 	svc.Spec.RollbackConfig = &swarmv1.UpdateConfig{Parallelism: ptr.To[int32](4), Order: swarmv1.OrderStartFirst}
 	normal := build(t, svc, wide)
-	paused, _ := Build(svc, Inputs{Paused: true}, wide)
-	back, _ := Build(svc, Inputs{RollingBack: true}, wide)
+	paused, _ := Build(svc, Inputs{UpdateState: swarmv1.UpdateStatePaused}, wide)
+	back, _ := Build(svc, Inputs{UpdateState: swarmv1.UpdateStateRollbackStarted}, wide)
 	if normal.Deployment.Spec.Paused != nil || !*paused.Deployment.Spec.Paused {
 		t.Errorf("paused: %v / %v", normal.Deployment.Spec.Paused, paused.Deployment.Spec.Paused)
 	}
@@ -230,7 +230,7 @@ func TestPausedAndRollingBack(t *testing.T) {
 		t.Errorf("pausing or rolling back must not change the task template")
 	}
 	svc.Spec.Mode, svc.Spec.Replicas = swarmv1.ModeGlobal, nil
-	if ds, _ := Build(svc, Inputs{Paused: true}, wide); *ds.DaemonSet.Spec.UpdateStrategy.Type != appsv1.OnDeleteDaemonSetStrategyType {
+	if ds, _ := Build(svc, Inputs{UpdateState: swarmv1.UpdateStatePaused}, wide); *ds.DaemonSet.Spec.UpdateStrategy.Type != appsv1.OnDeleteDaemonSetStrategyType {
 		t.Errorf("a paused global service must stop replacing tasks (OnDelete)")
 	}
 }

@@ -11,35 +11,21 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	"k8s.io/utils/ptr"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/swarmsyntax"
 )
 
-// Swarm's defaults (swarmkit api/defaults, docker/cli opts).
-const (
-	defaultStopGracePeriod     = 10 * time.Second
-	defaultHealthInterval      = 30 * time.Second
-	defaultHealthTimeout       = 30 * time.Second
-	defaultHealthRetries       = 3
-	defaultHealthStartInterval = 5 * time.Second
-	secretsDir                 = "/run/secrets"
-)
+// secretsDir is where docker mounts a secret without a target.
+const secretsDir = "/run/secrets"
 
 // seconds rounds a duration up to whole seconds, at least min.
 func seconds(d time.Duration, min int32) int32 {
 	s := int32(math.Ceil(d.Seconds()))
 	return max(s, min)
-}
-
-func durationOr(d *metav1.Duration, def time.Duration) time.Duration {
-	if d == nil {
-		return def
-	}
-	return d.Duration
 }
 
 // podTemplate builds the pod template of a service's tasks. Everything here belongs to Swarm's
@@ -83,7 +69,7 @@ func podTemplate(svc *swarmv1.Service, in Inputs, opts Options, notes *[]string)
 		WithRestartPolicy(corev1.RestartPolicyAlways).
 		WithEnableServiceLinks(false).
 		WithAutomountServiceAccountToken(false).
-		WithTerminationGracePeriodSeconds(int64(seconds(durationOr(s.StopGracePeriod, defaultStopGracePeriod), 0)))
+		WithTerminationGracePeriodSeconds(int64(seconds(swarmsyntax.DurationOr(s.StopGracePeriod, swarmsyntax.DefaultStopGracePeriod), 0)))
 	if s.Mode.IsJob() {
 		pod.WithRestartPolicy(jobRestartPolicy(s.RestartPolicy))
 	}
@@ -165,7 +151,7 @@ func podTemplate(svc *swarmv1.Service, in Inputs, opts Options, notes *[]string)
 	if !s.Mode.IsGlobal() {
 		// The DaemonSet controller gives global tasks its own not-ready/unreachable tolerations;
 		// replicated tasks leave a failed node after nodeFailureTimeout instead of 5 minutes.
-		t := int64(seconds(durationOr(s.NodeFailureTimeout, opts.nodeFailureTimeout()), 0))
+		t := int64(seconds(swarmsyntax.DurationOr(s.NodeFailureTimeout, opts.nodeFailureTimeout()), 0))
 		for _, key := range []string{corev1.TaintNodeUnreachable, corev1.TaintNodeNotReady} {
 			pod.WithTolerations(corev1ac.Toleration().WithKey(key).WithOperator(corev1.TolerationOpExists).
 				WithEffect(corev1.TaintEffectNoExecute).WithTolerationSeconds(t))
@@ -387,29 +373,25 @@ func podSecurity(s *swarmv1.ServiceSpec) (*corev1ac.PodSecurityContextApplyConfi
 // addProbes turns a healthcheck into readiness and liveness probes (and a startup probe for the
 // start period). Without a healthcheck no probe is set: Kubernetes ignores an image's
 // HEALTHCHECK, so a service that relies on it should spell it out.
-func addProbes(c *corev1ac.ContainerApplyConfiguration, h *swarmv1.Healthcheck) {
-	if h == nil || h.Disable || len(h.Test) == 0 || h.Test[0] == "NONE" {
+func addProbes(c *corev1ac.ContainerApplyConfiguration, hc *swarmv1.Healthcheck) {
+	h := swarmsyntax.EffectiveHealth(hc)
+	if h == nil {
 		return
 	}
-	cmd := h.Test[1:]
-	if h.Test[0] == "CMD-SHELL" {
-		cmd = []string{"/bin/sh", "-c", strings.Join(h.Test[1:], " ")}
-	}
-	interval := seconds(durationOr(h.Interval, defaultHealthInterval), 1)
-	timeout := seconds(durationOr(h.Timeout, defaultHealthTimeout), 1)
-	retries := ptr.Deref(h.Retries, defaultHealthRetries)
+	interval := seconds(h.Interval, 1)
+	timeout := seconds(h.Timeout, 1)
 	probe := func() *corev1ac.ProbeApplyConfiguration {
 		return corev1ac.Probe().
-			WithExec(corev1ac.ExecAction().WithCommand(cmd...)).
+			WithExec(corev1ac.ExecAction().WithCommand(h.Command...)).
 			WithPeriodSeconds(interval).WithTimeoutSeconds(timeout).
-			WithFailureThreshold(retries).WithSuccessThreshold(1)
+			WithFailureThreshold(h.Retries).WithSuccessThreshold(1)
 	}
 	c.WithReadinessProbe(probe()).WithLivenessProbe(probe())
-	if h.StartPeriod != nil && h.StartPeriod.Duration > 0 {
+	if h.StartPeriod > 0 {
 		// Failures during the start period do not count; after it, retries apply as usual.
-		step := seconds(durationOr(h.StartInterval, defaultHealthStartInterval), 1)
-		n := seconds(h.StartPeriod.Duration, 1)
-		c.WithStartupProbe(probe().WithPeriodSeconds(step).WithFailureThreshold((n+step-1)/step + retries))
+		step := seconds(h.StartInterval, 1)
+		n := seconds(h.StartPeriod, 1)
+		c.WithStartupProbe(probe().WithPeriodSeconds(step).WithFailureThreshold((n+step-1)/step + h.Retries))
 	}
 }
 

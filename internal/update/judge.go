@@ -1,9 +1,4 @@
-// Package rollout watches a service's rolling update as Swarm's updater does
-// (swarmkit manager/orchestrator/update): it counts the failures of the tasks that run the new
-// task template, and decides when the update is paused, rolled back or completed. Kubernetes'
-// Deployment and DaemonSet controllers replace the tasks; this package only judges them. Every
-// function is pure.
-package rollout
+package update
 
 import (
 	"fmt"
@@ -15,6 +10,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/swarmsyntax"
 )
 
 // Swarm's update defaults (swarmkit api/defaults).
@@ -61,23 +57,11 @@ func Effective(uc *swarmv1.UpdateConfig) Config {
 // failed: Swarm marks a task unhealthy after start period + retries × (interval + timeout); a
 // task without a healthcheck must be ready within the monitor period.
 func HealthDeadline(s *swarmv1.ServiceSpec, monitor time.Duration) time.Duration {
-	d := monitor
-	h := s.Healthcheck
-	if h == nil || h.Disable || len(h.Test) == 0 || h.Test[0] == "NONE" {
-		return d
+	h := swarmsyntax.EffectiveHealth(s.Healthcheck)
+	if h == nil {
+		return monitor
 	}
-	interval, timeout, start := 30*time.Second, 30*time.Second, time.Duration(0)
-	if h.Interval != nil {
-		interval = h.Interval.Duration
-	}
-	if h.Timeout != nil {
-		timeout = h.Timeout.Duration
-	}
-	if h.StartPeriod != nil {
-		start = h.StartPeriod.Duration
-	}
-	retries := time.Duration(ptr.Deref(h.Retries, 3))
-	return max(d, start+retries*(interval+timeout))
+	return max(monitor, h.StartPeriod+time.Duration(h.Retries)*(h.Interval+h.Timeout))
 }
 
 // Progress is what the tasks of the current template show.
