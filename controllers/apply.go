@@ -44,8 +44,8 @@ func (r *childApplier) getOwned(ctx context.Context, owner client.Object, key cl
 		return true, nil
 	case !metav1.IsControlledBy(obj, owner):
 		what := strings.ToLower(kindOf(owner))
-		return true, fmt.Errorf("%w: %s %s exists and does not belong to this %s; rename the %s or remove that object",
-			errNameConflict, kindOf(obj), key.Name, what, what)
+		return true, kindError(errNameConflict, nil, "%s %s exists and does not belong to this %s; rename the %s or remove that object",
+			kindOf(obj), key.Name, what, what)
 	}
 	return true, nil
 }
@@ -130,4 +130,45 @@ func adoptable(obj client.Object, opts []applyOption) bool {
 		f(&o)
 	}
 	return o.adopt != nil && o.adopt(obj)
+}
+
+// kindedError is an error of a kind the Degraded condition reports with its own reason
+// (errNameConflict, errPortInUse, errMissingObject): errors.Is finds the kind, and the
+// condition's message is msg, so that neither is parsed out of the error's text.
+type kindedError struct {
+	kind  error
+	msg   string
+	cause error
+}
+
+func (e *kindedError) Error() string { return e.kind.Error() + ": " + e.msg }
+
+func (e *kindedError) Unwrap() []error {
+	if e.cause == nil {
+		return []error{e.kind}
+	}
+	return []error{e.kind, e.cause}
+}
+
+// kindError is an error of kind, saying msg (and wrapping cause, when not nil).
+func kindError(kind, cause error, format string, args ...any) error {
+	return &kindedError{kind: kind, msg: fmt.Sprintf(format, args...), cause: cause}
+}
+
+// conditionMessage is what a condition says of err: the message of a kinded error, without its
+// kind; any other error as it reads.
+func conditionMessage(err error) string {
+	if k, ok := err.(*kindedError); ok {
+		return k.msg
+	}
+	return err.Error()
+}
+
+// joinMessages is the message of several errors, as a condition says them.
+func joinMessages(errs []error) string {
+	msgs := make([]string, len(errs))
+	for i, err := range errs {
+		msgs[i] = err.Error()
+	}
+	return strings.Join(msgs, "; ")
 }

@@ -43,7 +43,7 @@ const ConditionHonored = "Honored"
 // Condition reasons of the Service controller.
 const (
 	ReasonInvalidSpec   = "InvalidSpec"
-	ReasonIgnored       = "OptionsApproximated"
+	ReasonApproximated  = "OptionsApproximated"
 	ReasonAllHonored    = "AllOptionsHonored"
 	ReasonPortInUse     = "PortInUse"
 	ReasonUpdatePaused  = "UpdatePaused"
@@ -59,6 +59,8 @@ var (
 	errNameConflict = errors.New("name conflict")
 	// errPortInUse: a published port is another Service's node port.
 	errPortInUse = errors.New("port in use")
+	// errMissingObject: a Secret, ConfigMap or claim the service needs is not there (yet).
+	errMissingObject = errors.New("missing object")
 )
 
 // conflictRetry is how often a Service blocked by another object's name or port tries again.
@@ -143,7 +145,7 @@ func (r *ServiceReconciler) reconcile(ctx context.Context, svc *swarmv1.Service,
 	}
 	if err := r.resolveFiles(ctx, svc, &in); errors.Is(err, errMissingObject) {
 		// Wait for it, leaving whatever runs as it is; its creation brings the service back.
-		r.setDegraded(svc, status, ReasonMissingObject, strings.TrimPrefix(err.Error(), errMissingObject.Error()+": ")+"; nothing was changed")
+		r.setDegraded(svc, status, ReasonMissingObject, conditionMessage(err)+"; nothing was changed")
 		return 0, r.observeWorkload(ctx, svc, status, "")
 	} else if err != nil {
 		return 0, err
@@ -155,7 +157,7 @@ func (r *ServiceReconciler) reconcile(ctx context.Context, svc *swarmv1.Service,
 		return 0, r.observeWorkload(ctx, svc, status, "")
 	}
 	if err := r.ensureVolumes(ctx, svc, in); errors.Is(err, errMissingObject) {
-		r.setDegraded(svc, status, ReasonMissingObject, strings.TrimPrefix(err.Error(), errMissingObject.Error()+": ")+"; nothing was changed")
+		r.setDegraded(svc, status, ReasonMissingObject, conditionMessage(err)+"; nothing was changed")
 		return 0, r.observeWorkload(ctx, svc, status, "")
 	} else if err != nil {
 		return 0, r.applyFailed(svc, status, err)
@@ -263,7 +265,7 @@ func (r *ServiceReconciler) applyService(ctx context.Context, svc *swarmv1.Servi
 func (r *ServiceReconciler) portInUse(ctx context.Context, svc *swarmv1.Service, desired *corev1ac.ServiceApplyConfiguration, applyErr error) error {
 	all := &corev1.ServiceList{}
 	if err := r.APIReader.List(ctx, all); err != nil {
-		return fmt.Errorf("%w: %w", errPortInUse, applyErr)
+		return kindError(errPortInUse, applyErr, "%v", applyErr)
 	}
 	for _, p := range desired.Spec.Ports {
 		if p.NodePort == nil {
@@ -279,12 +281,12 @@ func (r *ServiceReconciler) portInUse(ctx context.Context, svc *swarmv1.Service,
 					if owner := metav1.GetControllerOf(&other); owner != nil && owner.Kind == "Service" {
 						by = "service " + other.Namespace + "/" + owner.Name
 					}
-					return fmt.Errorf("%w: port %d is already in use by %s; publish another port, or remove that service", errPortInUse, *p.NodePort, by)
+					return kindError(errPortInUse, nil, "port %d is already in use by %s; publish another port, or remove that service", *p.NodePort, by)
 				}
 			}
 		}
 	}
-	return fmt.Errorf("%w: %w", errPortInUse, applyErr)
+	return kindError(errPortInUse, applyErr, "%v", applyErr)
 }
 
 // observeWorkload reads the workload's state into the status: tasks running/desired (and
@@ -322,7 +324,7 @@ func (r *ServiceReconciler) observeWorkload(ctx context.Context, svc *swarmv1.Se
 		if err := r.Get(ctx, key, d); client.IgnoreNotFound(err) != nil {
 			return err
 		} else if err == nil && metav1.IsControlledBy(d, svc) {
-			running, desired = d.Status.ReadyReplicas, ptrInt32(d.Spec.Replicas)
+			running, desired = d.Status.ReadyReplicas, ptr.Deref(d.Spec.Replicas, 1)
 			progressing = d.Status.ObservedGeneration < d.Generation || d.Status.UpdatedReplicas < desired || d.Status.Replicas > desired
 		} else {
 			progressing = true
@@ -399,7 +401,7 @@ func (r *ServiceReconciler) applyFailed(svc *swarmv1.Service, status *swarmv1.Se
 	case errors.Is(err, errPortInUse):
 		reason = ReasonPortInUse
 	}
-	r.setDegraded(svc, status, reason, strings.TrimPrefix(strings.TrimPrefix(err.Error(), errPortInUse.Error()+": "), errNameConflict.Error()+": "))
+	r.setDegraded(svc, status, reason, conditionMessage(err))
 	return err
 }
 
@@ -417,9 +419,9 @@ func (r *ServiceReconciler) setHonored(svc *swarmv1.Service, status *swarmv1.Ser
 	cond := metav1.Condition{Type: ConditionHonored, Status: metav1.ConditionTrue, Reason: ReasonAllHonored,
 		Message: "Every option of the spec is realised as asked", ObservedGeneration: svc.Generation}
 	if len(notes) > 0 {
-		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, ReasonIgnored, strings.Join(notes, "; ")
+		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, ReasonApproximated, strings.Join(notes, "; ")
 		if old := meta.FindStatusCondition(status.Conditions, cond.Type); old == nil || old.Message != cond.Message {
-			r.Recorder.Eventf(svc, nil, corev1.EventTypeWarning, ReasonIgnored, "Reconcile", "%s", cond.Message)
+			r.Recorder.Eventf(svc, nil, corev1.EventTypeWarning, ReasonApproximated, "Reconcile", "%s", cond.Message)
 		}
 	}
 	meta.SetStatusCondition(&status.Conditions, cond)
@@ -450,13 +452,6 @@ func ptrString(s *string) string {
 		return ""
 	}
 	return *s
-}
-
-func ptrInt32(i *int32) int32 {
-	if i == nil {
-		return 1
-	}
-	return *i
 }
 
 // Indexes of Services: by mode, to find the global-job services when nodes change; by the

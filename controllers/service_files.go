@@ -2,7 +2,6 @@ package controllers
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -17,57 +16,47 @@ import (
 	"github.com/kubeswarm/kubeswarm/internal/translate"
 )
 
-// errMissingObject: a Secret, ConfigMap or claim the service needs is not there (yet).
-var errMissingObject = errors.New("missing object")
-
 // resolveFiles finds the data key of each secret and config the service mounts: the key named
 // after the secret, or the only key. A missing object, or one whose file cannot be told, is an
 // error naming it and the fix; nothing is changed in the cluster until it is fixed.
 func (r *ServiceReconciler) resolveFiles(ctx context.Context, svc *swarmv1.Service, in *translate.Inputs) error {
-	var problems []string
+	var missing []error
 	for _, ref := range svc.Spec.Secrets {
-		name := lookupName(in.SecretNames, ref.Source)
+		name := ref.Source
 		s := &corev1.Secret{}
 		if err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: svc.Namespace, Name: name}, s); apierrors.IsNotFound(err) {
-			problems = append(problems, fmt.Sprintf("secret not found: %s (create it: kubectl create secret generic %s --from-file=%s=FILE)", name, name, ref.Source))
+			missing = append(missing, fmt.Errorf("secret not found: %s (create it: kubectl create secret generic %s --from-file=%s=FILE)", name, name, ref.Source))
 			continue
 		} else if err != nil {
 			return fmt.Errorf("reading Secret %s: %w", name, err)
 		}
-		key, problem := fileKey("secret", name, ref.Source, keysOf(s.Data, nil))
-		if problem != "" {
-			problems = append(problems, problem)
+		key, err := fileKey("secret", name, ref.Source, keysOf(s.Data, nil))
+		if err != nil {
+			missing = append(missing, err)
 			continue
 		}
 		setKey(&in.SecretKeys, ref.Source, key)
 	}
 	for _, ref := range svc.Spec.Configs {
-		name := lookupName(in.ConfigNames, ref.Source)
+		name := ref.Source
 		cm := &corev1.ConfigMap{}
 		if err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: svc.Namespace, Name: name}, cm); apierrors.IsNotFound(err) {
-			problems = append(problems, fmt.Sprintf("config not found: %s (create it: kubectl create configmap %s --from-file=%s=FILE)", name, name, ref.Source))
+			missing = append(missing, fmt.Errorf("config not found: %s (create it: kubectl create configmap %s --from-file=%s=FILE)", name, name, ref.Source))
 			continue
 		} else if err != nil {
 			return fmt.Errorf("reading ConfigMap %s: %w", name, err)
 		}
-		key, problem := fileKey("config", name, ref.Source, keysOf(cm.BinaryData, cm.Data))
-		if problem != "" {
-			problems = append(problems, problem)
+		key, err := fileKey("config", name, ref.Source, keysOf(cm.BinaryData, cm.Data))
+		if err != nil {
+			missing = append(missing, err)
 			continue
 		}
 		setKey(&in.ConfigKeys, ref.Source, key)
 	}
-	if len(problems) > 0 {
-		return fmt.Errorf("%w: %s", errMissingObject, strings.Join(problems, "; "))
+	if len(missing) > 0 {
+		return kindError(errMissingObject, nil, "%s", joinMessages(missing))
 	}
 	return nil
-}
-
-func lookupName(m map[string]string, k string) string {
-	if v, ok := m[k]; ok {
-		return v
-	}
-	return k
 }
 
 func setKey(m *map[string]string, source, key string) {
@@ -93,16 +82,16 @@ func keysOf(a map[string][]byte, b map[string]string) []string {
 }
 
 // fileKey picks the key that holds a Swarm secret's or config's single file.
-func fileKey(kind, object, source string, keys []string) (string, string) {
+func fileKey(kind, object, source string, keys []string) (string, error) {
 	for _, k := range keys {
 		if k == source {
-			return k, ""
+			return k, nil
 		}
 	}
 	if len(keys) == 1 {
-		return keys[0], ""
+		return keys[0], nil
 	}
-	return "", fmt.Sprintf("%s %s has keys [%s]: a %s is one file, so name its key %s", kind, object, strings.Join(keys, ", "), kind, source)
+	return "", fmt.Errorf("%s %s has keys [%s]: a %s is one file, so name its key %s", kind, object, strings.Join(keys, ", "), kind, source)
 }
 
 // claimSize is the size of a claim kubeswarm makes for a named volume.
@@ -116,7 +105,7 @@ func (r *ServiceReconciler) ensureVolumes(ctx context.Context, svc *swarmv1.Serv
 		if m.Type != swarmv1.MountVolume || m.Source == "" {
 			continue
 		}
-		name := lookupName(in.Claims, m.Source)
+		name := m.Source
 		existing := &corev1.PersistentVolumeClaim{}
 		err := r.Get(ctx, client.ObjectKey{Namespace: svc.Namespace, Name: name}, existing)
 		if apierrors.IsNotFound(err) {
@@ -130,7 +119,7 @@ func (r *ServiceReconciler) ensureVolumes(ctx context.Context, svc *swarmv1.Serv
 		}
 		if in.Stack != "" {
 			// A stack's volumes are the Stack's to make (or, external, the user's).
-			return fmt.Errorf("%w: volume claim not found: %s (the stack makes its volumes; an external one must exist)", errMissingObject, name)
+			return kindError(errMissingObject, nil, "volume claim not found: %s (the stack makes its volumes; an external one must exist)", name)
 		}
 		labels := map[string]string{translate.LabelManagedBy: translate.ManagedByValue, translate.LabelVolume: m.Source}
 		if m.Volume != nil {

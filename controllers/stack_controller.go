@@ -69,20 +69,20 @@ func (r *StackReconciler) reconcile(ctx context.Context, st *swarmv1.Stack, stat
 			"The stack cannot be deployed, nothing was changed: "+strings.ReplaceAll(err.Error(), "\n", "; "))
 		return r.observe(ctx, st, status, nil)
 	}
-	var problems []string
+	var problems []error
 	for _, claim := range stack.Claims(st) {
 		key := client.ObjectKey{Namespace: st.Namespace, Name: *claim.Name}
 		// The Stack owns no claim (stack rm keeps volumes, as docker does): one labelled with
 		// this stack is its own to update, so a later deploy of the same stack reuses its data.
 		ours := adoptIf(func(o client.Object) bool { return stack.IsClaimOf(st, o) })
 		if err := applyIfChanged(ctx, &r.childApplier, st, key, &corev1.PersistentVolumeClaim{}, claim, corev1ac.ExtractPersistentVolumeClaim, ours); err != nil {
-			problems = append(problems, err.Error())
+			problems = append(problems, err)
 		}
 	}
 	for _, np := range stack.NetworkPolicies(st) {
 		key := client.ObjectKey{Namespace: st.Namespace, Name: *np.Name}
 		if err := applyIfChanged(ctx, &r.childApplier, st, key, &networkingv1.NetworkPolicy{}, np, networkingv1ac.ExtractNetworkPolicy); err != nil {
-			problems = append(problems, err.Error())
+			problems = append(problems, err)
 		}
 	}
 	conflict := false
@@ -93,7 +93,7 @@ func (r *StackReconciler) reconcile(ctx context.Context, st *swarmv1.Stack, stat
 				conflict = true
 				err = fmt.Errorf("short name %s is taken by another object (another stack's service?): the stack's other services cannot find %s by it; rename the service", key.Name, key.Name)
 			}
-			problems = append(problems, err.Error())
+			problems = append(problems, err)
 		}
 	}
 	children := map[string]bool{}
@@ -104,18 +104,18 @@ func (r *StackReconciler) reconcile(ctx context.Context, st *swarmv1.Stack, stat
 			if errors.Is(err, errNameConflict) {
 				conflict = true
 			}
-			problems = append(problems, err.Error())
+			problems = append(problems, err)
 		}
 	}
 	if err := r.prune(ctx, st, children); err != nil {
-		problems = append(problems, err.Error())
+		problems = append(problems, err)
 	}
 	if len(problems) > 0 {
 		reason := swarmv1.ReasonApplyFailed
 		if conflict {
 			reason = swarmv1.ReasonNameConflict
 		}
-		r.setCondition(st, status, swarmv1.ConditionDegraded, metav1.ConditionTrue, reason, strings.Join(problems, "; "))
+		r.setCondition(st, status, swarmv1.ConditionDegraded, metav1.ConditionTrue, reason, joinMessages(problems))
 	} else {
 		r.setCondition(st, status, swarmv1.ConditionDegraded, metav1.ConditionFalse, swarmv1.ReasonAsRequested, "Every object of the stack is applied")
 	}

@@ -61,11 +61,6 @@ func (o Options) nodePortRange() PortRange {
 type Inputs struct {
 	// Stack is the name of the Stack the service belongs to, if any.
 	Stack string
-	// Claims maps a volume source to the PersistentVolumeClaim that holds it, where they differ.
-	Claims map[string]string
-	// SecretNames and ConfigNames map a secret's or config's source to the Kubernetes object,
-	// where they differ (a stack's objects are named after the stack).
-	SecretNames, ConfigNames map[string]string
 	// SecretKeys and ConfigKeys map a source to the data key that holds the file; default: the
 	// source name itself.
 	SecretKeys, ConfigKeys map[string]string
@@ -85,10 +80,8 @@ func lookup(m map[string]string, k string) string {
 	return k
 }
 
-func (in Inputs) secretName(s string) string { return lookup(in.SecretNames, s) }
-func (in Inputs) configName(s string) string { return lookup(in.ConfigNames, s) }
-func (in Inputs) secretKey(s string) string  { return lookup(in.SecretKeys, s) }
-func (in Inputs) configKey(s string) string  { return lookup(in.ConfigKeys, s) }
+func (in Inputs) secretKey(s string) string { return lookup(in.SecretKeys, s) }
+func (in Inputs) configKey(s string) string { return lookup(in.ConfigKeys, s) }
 
 // Objects are the Kubernetes objects that realise a service: a Deployment, a DaemonSet or Jobs.
 type Objects struct {

@@ -411,8 +411,8 @@ func addHostAliases(pod *corev1ac.PodSpecApplyConfiguration, hosts []swarmv1.Hos
 
 // addMounts adds volumes, bind mounts, tmpfs, secrets and configs.
 //
-//   - volume with a source: the PersistentVolumeClaim of that name (Inputs.Claims may rename it,
-//     e.g. to the stack's claim); without a source, an anonymous emptyDir.
+//   - volume with a source: the PersistentVolumeClaim of that name; without a
+//     source, an anonymous emptyDir.
 //   - bind: a hostPath, only when the operator allows bind mounts (--allow-bind-mounts).
 //   - tmpfs: a memory-backed emptyDir.
 //   - secrets: one projected volume at /run/secrets holding a file per secret (as docker), and a
@@ -453,11 +453,7 @@ func addMounts(pod *corev1ac.PodSpecApplyConfiguration, c *corev1ac.ContainerApp
 			if m.Source == "" {
 				vol.WithEmptyDir(corev1ac.EmptyDirVolumeSource())
 			} else {
-				claim := m.Source
-				if c, ok := in.Claims[m.Source]; ok {
-					claim = c
-				}
-				vol.WithPersistentVolumeClaim(corev1ac.PersistentVolumeClaimVolumeSource().WithClaimName(claim))
+				vol.WithPersistentVolumeClaim(corev1ac.PersistentVolumeClaimVolumeSource().WithClaimName(m.Source))
 			}
 			if m.Volume != nil && m.Volume.Subpath != "" {
 				vm.WithSubPath(m.Volume.Subpath)
@@ -478,12 +474,12 @@ func addMounts(pod *corev1ac.PodSpecApplyConfiguration, c *corev1ac.ContainerApp
 		item := corev1ac.KeyToPath().WithKey(key).WithPath(key).WithMode(fileMode(ref.Mode))
 		if !path.IsAbs(target) {
 			projected.WithSources(corev1ac.VolumeProjection().WithSecret(corev1ac.SecretProjection().
-				WithName(in.secretName(ref.Source)).WithItems(item.WithPath(path.Clean(target)))))
+				WithName(ref.Source).WithItems(item.WithPath(path.Clean(target)))))
 			hasProjected = true
 		} else {
 			name := fmt.Sprintf("secret-%d", i)
 			pod.WithVolumes(corev1ac.Volume().WithName(name).WithSecret(corev1ac.SecretVolumeSource().
-				WithSecretName(in.secretName(ref.Source)).WithItems(item)))
+				WithSecretName(ref.Source).WithItems(item)))
 			c.WithVolumeMounts(corev1ac.VolumeMount().WithName(name).WithMountPath(path.Clean(target)).WithSubPath(key).WithReadOnly(true))
 		}
 		ownerNote(i, "secrets", ref, notes)
@@ -503,7 +499,7 @@ func addMounts(pod *corev1ac.PodSpecApplyConfiguration, c *corev1ac.ContainerApp
 		key := in.configKey(ref.Source)
 		name := fmt.Sprintf("config-%d", i)
 		pod.WithVolumes(corev1ac.Volume().WithName(name).WithConfigMap(corev1ac.ConfigMapVolumeSource().
-			WithName(in.configName(ref.Source)).WithItems(corev1ac.KeyToPath().WithKey(key).WithPath(key).WithMode(fileMode(ref.Mode)))))
+			WithName(ref.Source).WithItems(corev1ac.KeyToPath().WithKey(key).WithPath(key).WithMode(fileMode(ref.Mode)))))
 		c.WithVolumeMounts(corev1ac.VolumeMount().WithName(name).WithMountPath(path.Clean(target)).WithSubPath(key).WithReadOnly(true))
 		ownerNote(i, "configs", ref, notes)
 	}
