@@ -199,7 +199,22 @@ save_host_dirs() {
   local d
   for d in "${HOST_DIRS[@]}"; do [[ -e "$d" ]] && echo "$d"; done >"$STATE/host-dirs"
   if [[ -d /tmp/hostpath_pv ]]; then ls -A /tmp/hostpath_pv >"$STATE/hostpath-entries"; fi
+  if [[ -d /run/containerd/s ]]; then ls -A /run/containerd/s >"$STATE/shim-sockets"; fi
   true
+}
+
+# remove_shim_sockets: containerd 1.6 puts every shim's socket in /run/containerd/s, whatever
+# its state directory; a killed shim leaves its socket behind. Remove those that appeared since
+# `up` and that no live process (in any network namespace) has bound.
+remove_shim_sockets() {
+  [[ -d /run/containerd/s ]] || return 0
+  local bound e
+  bound=$(cat /proc/[0-9]*/net/unix 2>/dev/null | awk '$8 ~ "^/run/containerd/s/" { print $8 }' | sort -u)
+  for e in $(ls -A /run/containerd/s); do
+    grep -qxF -- "$e" "$STATE/shim-sockets" 2>/dev/null && continue
+    grep -qxF -- "/run/containerd/s/$e" <<<"$bound" && continue
+    rm -f "/run/containerd/s/$e"
+  done
 }
 restore_host_dirs() {
   [[ -f "$STATE/host-dirs" ]] || return 0
@@ -211,6 +226,7 @@ restore_host_dirs() {
     done
   fi
   rm -f /var/lib/cni/results/ksw-* 2>/dev/null || true
+  remove_shim_sockets
   for d in "${HOST_DIRS[@]}"; do
     grep -qxF -- "$d" "$STATE/host-dirs" && continue
     [[ -e "$d" ]] || continue
@@ -219,9 +235,6 @@ restore_host_dirs() {
       umount /run/netns 2>/dev/null || true
       rmdir /run/netns 2>/dev/null || true
     elif [[ "$d" == /var/log/containers || "$d" == /tmp/hostpath_pv || "$d" == /var/log/pods || "$d" == /var/lib/kubelet ]]; then
-      rm -rf "$d"
-    elif [[ "$d" == /run/containerd ]] && ! pgrep -f containerd >/dev/null; then
-      # Shim sockets of killed shims stay behind; no containerd runs on the host any more.
       rm -rf "$d"
     else
       find "$d" -depth -type d -empty -delete 2>/dev/null || true
