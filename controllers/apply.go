@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -156,9 +157,10 @@ func kindError(kind, cause error, format string, args ...any) error {
 }
 
 // conditionMessage is what a condition says of err: the message of a kinded error, without its
-// kind; any other error as it reads.
+// kind; any other error (or a kinded one wrapped with more words) as it reads.
 func conditionMessage(err error) string {
-	if k, ok := err.(*kindedError); ok {
+	var k *kindedError
+	if errors.As(err, &k) && k.Error() == err.Error() {
 		return k.msg
 	}
 	return err.Error()

@@ -25,10 +25,12 @@ import (
 // envtestFactory gives the plugin the envtest API server.
 type envtestFactory struct{ ns string }
 
-func (f envtestFactory) Client() (client.Client, error)           { return k8sClient, nil }
-func (f envtestFactory) Clientset() (kubernetes.Interface, error) { return nil, fmt.Errorf("no clientset") }
-func (f envtestFactory) Namespace() (string, error)               { return f.ns, nil }
-func (f envtestFactory) Clock() clock.Clock                       { return clock.RealClock{} }
+func (f envtestFactory) Client() (client.Client, error) { return k8sClient, nil }
+func (f envtestFactory) Clientset() (kubernetes.Interface, error) {
+	return nil, fmt.Errorf("no clientset")
+}
+func (f envtestFactory) Namespace() (string, error) { return f.ns, nil }
+func (f envtestFactory) Clock() clock.Clock         { return clock.RealClock{} }
 
 // TestOneVerdict: the same bad input gets the same verdict, in the same words, at every front
 // door: the CRD's CEL rules (kubectl apply), the plugin's flags and the compose converter. The
