@@ -74,13 +74,15 @@ fmt: ## Run go fmt.
 	go fmt ./...
 
 .PHONY: lint
-lint: $(GOLANGCI_LINT) ## Run golangci-lint (.golangci.yml), the e2e build tag included.
+lint: $(GOLANGCI_LINT) ## Run golangci-lint (.golangci.yml), the e2e build tag included (and the real-node tier's).
 	$(GOLANGCI_LINT) run ./...
+	$(GOLANGCI_LINT) run --build-tags e2e,realnodes --disable unused ./test/e2e/... # its helpers serve the kwok tier too
 
 .PHONY: vet
 vet: ## Run go vet (also over the e2e build tag).
 	go vet ./...
 	go vet -tags e2e ./test/e2e/...
+	go vet -tags e2e,realnodes ./test/e2e/...
 
 ##@ Test
 

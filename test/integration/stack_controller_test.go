@@ -331,7 +331,7 @@ func TestStackKeepsVolumes(t *testing.T) {
 	ctx := context.Background()
 	ns := newNamespace(t)
 	st := volumeStack(ns)
-	st.Spec.Volumes[0].Retain = true // deprecated: changes nothing
+	st.Spec.Volumes[0].Retain = true //nolint:staticcheck // the deprecated field is still accepted
 	if err := k8sClient.Create(ctx, st); err != nil {
 		t.Fatal(err)
 	}
@@ -343,7 +343,7 @@ func TestStackKeepsVolumes(t *testing.T) {
 	if len(claim.OwnerReferences) != 0 || claim.Labels["swarm.kubeswarm.io/stack"] != "wp" || claim.Labels["swarm.kubeswarm.io/volume"] != "mysql_vol" {
 		t.Errorf("claim: owners %v labels %v, want no owner and the stack and volume labels", claim.OwnerReferences, claim.Labels)
 	}
-	updateStack(t, ns, "wp", func(st *swarmv1.Stack) { st.Spec.Volumes[0].Retain = false })
+	updateStack(t, ns, "wp", func(st *swarmv1.Stack) { st.Spec.Volumes[0].Retain = false }) //nolint:staticcheck // the deprecated field is still accepted
 	stackApplied(t, ns, "wp")
 	if c, _ := get(ctx, ns, "wp-mysql-vol", &corev1.PersistentVolumeClaim{}); len(c.OwnerReferences) != 0 {
 		t.Errorf("retain: false gave the claim owners %v; the field is deprecated and changes nothing", c.OwnerReferences)
