@@ -150,6 +150,7 @@ endif
 .PHONY: cluster-down
 cluster-down: ## Delete the local cluster (and the tests' cluster).
 	hack/operator.sh stop >/dev/null 2>&1 || true
+	KUBESWARM_CLUSTER=kubeswarm-real hack/operator.sh stop >/dev/null 2>&1 || true
 	hack/local-cluster.sh down
 	$(TEST_ENV) hack/local-cluster.sh down
 	KUBESWARM_REAL=1 KUBESWARM_CLUSTER=kubeswarm-real hack/local-cluster.sh down

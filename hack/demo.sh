@@ -26,4 +26,8 @@ kubectl get -n default service nginx
 echo
 nodes=$(kubectl get nodes -o jsonpath='{range .items[*]}{.metadata.name}{" "}{end}')
 echo "nginx runs 3 tasks; port 8000 is published on every node (${nodes% }) as NodePort 8000."
+if [[ ${KUBESWARM_REAL:-} == 1 ]]; then
+  ips=$(kubectl get nodes -o jsonpath='{range .items[*]}{.status.addresses[?(@.type=="InternalIP")].address}{" "}{end}')
+  echo "The nodes are real: curl http://IP:8000/ answers on each of ${ips% } (from tasks on every node)."
+fi
 echo "The operator keeps running in the background: hack/operator.sh logs | stop. Remove the demo: kubectl delete ssvc nginx; make cluster-down."
