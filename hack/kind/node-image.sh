@@ -77,7 +77,7 @@ UNIT
 chroot "$S" systemctl enable kind-preload.service
 for m in "$(dirname "$0")"/manifests/*.yaml; do [[ -e $m ]] && install -m 0644 "$m" "$S/kind/manifests/"; done
 for u in "$(dirname "$0")"/units/*; do [[ -e $u ]] && install -m 0644 "$u" "$S/etc/systemd/system/" && chroot "$S" systemctl enable "$(basename "$u")"; done
-for b in "$(dirname "$0")"/bin/*; do [[ -e $b ]] && install -m 0755 "$b" "$S/kind/bin/"; done
+for b in "$(dirname "$0")"/node-bin/*; do [[ -e $b ]] && install -m 0755 "$b" "$S/kind/bin/"; done
 log "importing $S as $TAG"
 tar -C "$S" -c . | docker import - "$TAG-rootfs" >&2
 # docker import takes no STOPSIGNAL: a one-line build on top (legacy builder, FROM a local image)
