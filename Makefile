@@ -181,8 +181,8 @@ undeploy: $(KUSTOMIZE) ## Remove the operator from the current cluster.
 	$(KUSTOMIZE) build config/default | $(K8S_BIN)/kubectl delete --ignore-not-found -f -
 
 .PHONY: kind-e2e
-kind-e2e: docker-build $(KUSTOMIZE) ## For machines with Docker: the e2e tests on a kind cluster with the operator in-cluster.
-	hack/kind-e2e.sh $(IMG)
+kind-e2e: $(KUSTOMIZE) ## For machines with Docker (root): the e2e tests on a kind cluster (node image built offline) with the operator in-cluster.
+	KUSTOMIZE=$(KUSTOMIZE) IMG=$(IMG) hack/kind-e2e.sh
 
 ##@ Tools
 

@@ -129,9 +129,8 @@ cmd_up() {
   CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o "$K/manager" ./cmd/manager
   "$K/kindtool" manager -o "$K/manager.tar" --binary "$K/manager" --ref "$IMG" >/dev/null
   "$K/kindtool" load --name "$NAME" --archive "$K/manager.tar"
-  local kustomize
-  kustomize=$(ls bin/kustomize-* 2>/dev/null | head -1)
-  [[ -n $kustomize ]] || die "no bin/kustomize-* (make kustomize)"
+  local kustomize=${KUSTOMIZE:-$(ls bin/kustomize-* 2>/dev/null | head -1)}
+  [[ -x $kustomize ]] || die "no kustomize (make kind-e2e builds it; or KUSTOMIZE=PATH)"
   "$kustomize" build config/default | sed "s#image: controller:latest#image: $IMG#" |
     kc apply --server-side --force-conflicts -f - >/dev/null
   kc -n kubeswarm-system patch deployment kubeswarm-controller-manager --type=json \
