@@ -5,12 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"text/tabwriter"
 	"text/template"
 	"time"
-	"unicode"
 )
 
 // templateFuncs are the docker CLI's template functions (cli/templates).
@@ -140,44 +138,6 @@ func humanDuration(d time.Duration) string {
 		return fmt.Sprintf("%d months", hours/24/30)
 	}
 	return fmt.Sprintf("%d years", int(d.Hours())/24/365)
-}
-
-// naturalLess orders names as docker's natural sort does: digit runs compare as numbers, so
-// web2 comes before web10.
-func naturalLess(a, b string) bool {
-	for a != "" && b != "" {
-		ca, cb := rune(a[0]), rune(b[0])
-		if unicode.IsDigit(ca) && unicode.IsDigit(cb) {
-			na, ra := leadingDigits(a)
-			nb, rb := leadingDigits(b)
-			ta, tb := strings.TrimLeft(na, "0"), strings.TrimLeft(nb, "0")
-			if len(ta) != len(tb) {
-				return len(ta) < len(tb)
-			}
-			if ta != tb {
-				return ta < tb
-			}
-			a, b = ra, rb
-			continue
-		}
-		if ca != cb {
-			return ca < cb
-		}
-		a, b = a[1:], b[1:]
-	}
-	return len(a) < len(b)
-}
-
-func leadingDigits(s string) (string, string) {
-	i := 0
-	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-		i++
-	}
-	return s[:i], s[i:]
-}
-
-func sortNatural[T any](items []T, key func(T) string) {
-	sort.SliceStable(items, func(i, j int) bool { return naturalLess(key(items[i]), key(items[j])) })
 }
 
 // filters are docker's --filter key=value pairs.

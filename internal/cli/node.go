@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/sortorder"
 	"github.com/kubeswarm/kubeswarm/internal/swarmsyntax"
 )
 
@@ -172,7 +173,7 @@ func (o *NodeLsOptions) Run(ctx context.Context) error {
 		return fmt.Errorf("listing nodes: %w", err)
 	}
 	items := list.Items
-	sortNatural(items, func(n swarmv1.Node) string { return nodeHostname(&n) })
+	sortorder.Sort(items, func(n swarmv1.Node) string { return nodeHostname(&n) })
 	flt := o.filters
 	var rows []any
 	for i := range items {
@@ -259,7 +260,7 @@ func orAll(nodes []string, tasks []task) []string {
 			nodes = append(nodes, n)
 		}
 	}
-	sortNatural(nodes, func(s string) string { return s })
+	sortorder.Sort(nodes, func(s string) string { return s })
 	return nodes
 }
 
@@ -274,7 +275,7 @@ func namespaceTasks(ctx context.Context, c client.Client, ns string, sel client.
 		return nil, fmt.Errorf("listing services: %w", err)
 	}
 	items := list.Items
-	sortNatural(items, func(s swarmv1.Service) string { return s.Name })
+	sortorder.Sort(items, func(s swarmv1.Service) string { return s.Name })
 	var all []task
 	for i := range items {
 		tasks, err := serviceTasks(ctx, c, &items[i])

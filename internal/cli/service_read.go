@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/sortorder"
 	"github.com/kubeswarm/kubeswarm/internal/translate"
 )
 
@@ -136,7 +137,7 @@ func (o *ServiceLsOptions) Run(ctx context.Context) error {
 	}
 	var rows []any
 	items := list.Items
-	sortNatural(items, func(s swarmv1.Service) string { return s.Name })
+	sortorder.Sort(items, func(s swarmv1.Service) string { return s.Name })
 	for i := range items {
 		s := &items[i]
 		id := shortID(string(s.UID), true)

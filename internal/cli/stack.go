@@ -21,6 +21,7 @@ import (
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 	"github.com/kubeswarm/kubeswarm/internal/compose"
+	"github.com/kubeswarm/kubeswarm/internal/sortorder"
 	"github.com/kubeswarm/kubeswarm/internal/translate"
 )
 
@@ -474,7 +475,7 @@ func (o *StackLsOptions) Run(ctx context.Context) error {
 		return fmt.Errorf("listing stacks: %w", err)
 	}
 	items := list.Items
-	sortNatural(items, func(s swarmv1.Stack) string { return s.Name })
+	sortorder.Sort(items, func(s swarmv1.Stack) string { return s.Name })
 	var rows []any
 	for _, s := range items {
 		n := int(s.Status.ServiceCount)

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"github.com/kubeswarm/kubeswarm/internal/sortorder"
 	"github.com/kubeswarm/kubeswarm/internal/tasks"
 	"sort"
 	"strings"
@@ -81,7 +82,7 @@ func tasksOf(svc *swarmv1.Service, pods []corev1.Pod) []task {
 		current = append(current, task{pod: p, service: svc, slot: len(current) + 1})
 	}
 	if svc.Spec.Mode.IsGlobal() {
-		sort.SliceStable(current, func(i, j int) bool { return naturalLess(taskNode(current[i].pod), taskNode(current[j].pod)) })
+		sortorder.Sort(current, func(t task) string { return taskNode(t.pod) })
 	}
 	// History: newest first, as docker lists older tasks of a slot.
 	sort.SliceStable(history, func(i, j int) bool {

@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/sortorder"
 	"github.com/kubeswarm/kubeswarm/internal/stack"
 	"github.com/kubeswarm/kubeswarm/internal/translate"
 )
@@ -119,7 +120,7 @@ func listVolumes(ctx context.Context, c client.Client, ns string) ([]*volume, er
 		}
 		out = append(out, &volume{claim: cl, name: volumeName(cl), users: users[cl.Name]})
 	}
-	sortNatural(out, func(v *volume) string { return v.name })
+	sortorder.Sort(out, func(v *volume) string { return v.name })
 	return out, nil
 }
 
@@ -153,7 +154,7 @@ func claimUsers(services []swarmv1.Service, pods []corev1.Pod) map[string][]stri
 		}
 	}
 	for k := range out {
-		sortNatural(out[k], func(s string) string { return s })
+		sortorder.Sort(out[k], func(s string) string { return s })
 	}
 	return out
 }

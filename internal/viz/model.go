@@ -9,6 +9,7 @@ package viz
 
 import (
 	"cmp"
+	"github.com/kubeswarm/kubeswarm/internal/sortorder"
 	"github.com/kubeswarm/kubeswarm/internal/tasks"
 	"hash/fnv"
 	"slices"
@@ -212,41 +213,10 @@ func compareNodes(a, b Node) int {
 		}
 		return 1
 	}
-	if c := NaturalCompare(a.Hostname, b.Hostname); c != 0 {
+	if c := sortorder.Compare(a.Hostname, b.Hostname); c != 0 {
 		return c
 	}
 	return strings.Compare(a.Name, b.Name)
-}
-
-// NaturalCompare orders strings with runs of digits compared as numbers: worker2 < worker10.
-func NaturalCompare(a, b string) int {
-	for a != "" && b != "" {
-		da, db := digitRun(a), digitRun(b)
-		if da > 0 && db > 0 {
-			na, nb := strings.TrimLeft(a[:da], "0"), strings.TrimLeft(b[:db], "0")
-			if c := cmp.Compare(len(na), len(nb)); c != 0 {
-				return c
-			}
-			if c := strings.Compare(na, nb); c != 0 {
-				return c
-			}
-			a, b = a[da:], b[db:]
-			continue
-		}
-		if a[0] != b[0] {
-			return cmp.Compare(a[0], b[0])
-		}
-		a, b = a[1:], b[1:]
-	}
-	return cmp.Compare(len(a), len(b))
-}
-
-func digitRun(s string) int {
-	i := 0
-	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-		i++
-	}
-	return i
 }
 
 // isTask tells whether a pod is a kubeswarm task (finished ones included: a job's tasks show as

@@ -300,21 +300,6 @@ func TestColour(t *testing.T) {
 	}
 }
 
-func TestNaturalCompare(t *testing.T) {
-	cases := []struct {
-		a, b string
-		want int
-	}{
-		{"worker2", "worker10", -1}, {"worker10", "worker2", 1}, {"worker02", "worker2", 0}, {"a", "b", -1},
-		{"manager1", "manager1", 0}, {"node", "node1", -1},
-	}
-	for _, tc := range cases {
-		if got := NaturalCompare(tc.a, tc.b); got != tc.want {
-			t.Errorf("NaturalCompare(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
-		}
-	}
-}
-
 func TestDiff(t *testing.T) {
 	kn, sn, pods := seed()
 	old, slots := Build(t0, kn, sn, pods, nil)
