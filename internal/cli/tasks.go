@@ -18,11 +18,10 @@ import (
 
 // task is a pod seen as a Swarm task.
 //
-// Slots: Kubernetes pods of a Deployment have no slot, so kubeswarm numbers a service's current
-// tasks (pods neither terminating nor finished) 1…N in the order they were created (then by
-// name): `web.1` is the oldest running task. Tasks of a job are numbered over all its pods the
-// same way. Terminating and failed pods of long-running services are shown as history lines,
-// `\_ web`, after the current ones. Global tasks are named `svc.<node>`.
+// Slots: a replicated task keeps its slot for its life, as in Swarm, and a replacement takes the
+// slot its predecessor left (tasks.AssignSlots, the visualizer's rule too: the Service controller
+// writes each slot on its pod). Terminating and failed pods of long-running services are shown as
+// history lines, `\_ web`, after the current ones. Global tasks are named `svc.<node>`.
 type task struct {
 	pod     *corev1.Pod
 	service *swarmv1.Service
@@ -71,6 +70,14 @@ func tasksOf(svc *swarmv1.Service, pods []corev1.Pod) []task {
 		}
 		return pods[i].Name < pods[j].Name
 	})
+	var slots tasks.Slots
+	if !svc.Spec.Mode.IsGlobal() {
+		ptrs := make([]*corev1.Pod, len(pods))
+		for i := range pods {
+			ptrs[i] = &pods[i]
+		}
+		slots = tasks.AssignSlots(ptrs, nil)
+	}
 	var current, history []task
 	job := svc.Spec.Mode.IsJob()
 	for i := range pods {
@@ -79,10 +86,12 @@ func tasksOf(svc *swarmv1.Service, pods []corev1.Pod) []task {
 			history = append(history, task{pod: p, service: svc, history: true})
 			continue
 		}
-		current = append(current, task{pod: p, service: svc, slot: len(current) + 1})
+		current = append(current, task{pod: p, service: svc, slot: slots[tasks.Key(p)]})
 	}
 	if svc.Spec.Mode.IsGlobal() {
 		sortorder.Sort(current, func(t task) string { return taskNode(t.pod) })
+	} else {
+		sort.SliceStable(current, func(i, j int) bool { return current[i].slot < current[j].slot })
 	}
 	// History: newest first, as docker lists older tasks of a slot.
 	sort.SliceStable(history, func(i, j int) bool {

@@ -8,7 +8,6 @@
 package viz
 
 import (
-	"cmp"
 	"github.com/kubeswarm/kubeswarm/internal/sortorder"
 	"github.com/kubeswarm/kubeswarm/internal/tasks"
 	"hash/fnv"
@@ -104,9 +103,9 @@ func (d *Delta) Empty() bool {
 	return len(d.Nodes) == 0 && len(d.RemovedNodes) == 0 && len(d.Tasks) == 0 && len(d.RemovedTasks) == 0
 }
 
-// Slots remembers the slot of each task (by ID) between two builds, so that a task keeps its
-// slot and a replacement takes the slot its predecessor left, as in Swarm.
-type Slots map[string]int
+// Slots remembers the slot of each task (by ID) between two builds (tasks.AssignSlots), for the
+// tasks whose pods carry none yet.
+type Slots = tasks.Slots
 
 // Build turns the cluster's state into the view. Kubernetes nodes and kubeswarm Nodes are joined
 // by name (a kubeswarm Node tells role, availability and state as docker node ls does; without one,
@@ -122,7 +121,7 @@ func Build(now time.Time, kubeNodes []*corev1.Node, swarmNodes []*swarmv1.Node, 
 	var replicated []*corev1.Pod
 	items := make([]item, 0, len(pods))
 	for _, p := range pods {
-		if !isTask(p) {
+		if !tasks.IsTask(p) {
 			continue
 		}
 		items = append(items, item{taskID(p), p})
@@ -130,7 +129,7 @@ func Build(now time.Time, kubeNodes []*corev1.Node, swarmNodes []*swarmv1.Node, 
 			replicated = append(replicated, p)
 		}
 	}
-	slots := AssignSlots(replicated, prev)
+	slots := tasks.AssignSlots(replicated, prev)
 	// Sorting the pods rather than the (bigger) tasks.
 	slices.SortFunc(items, func(a, b item) int { return strings.Compare(a.id, b.id) })
 	v.Tasks = make([]Task, len(items))
@@ -219,13 +218,7 @@ func compareNodes(a, b Node) int {
 	return strings.Compare(a.Name, b.Name)
 }
 
-// isTask tells whether a pod is a kubeswarm task (finished ones included: a job's tasks show as
-// complete).
-func isTask(p *corev1.Pod) bool {
-	return p.Labels[translate.LabelService] != "" && p.Labels[translate.LabelManagedBy] == translate.ManagedByValue
-}
-
-func taskID(p *corev1.Pod) string { return p.Namespace + "/" + p.Name }
+func taskID(p *corev1.Pod) string { return tasks.Key(p) }
 
 // global is the node a global service's task belongs to ("" for replicated tasks): a
 // DaemonSet's pod, or the pod of a global job's per-node Job.
@@ -250,67 +243,6 @@ func nodeOfDaemonPod(p *corev1.Pod) string {
 		return n
 	}
 	return "?"
-}
-
-// AssignSlots gives each replicated task a slot, Swarm's task number within its service: a task
-// keeps the slot it had in prev; the others, oldest first, take the lowest free slots of their
-// service. A task being deleted keeps its slot but does not hold it, so its replacement shows
-// the same number (docker service ps shows the old task shut down in the same slot).
-func AssignSlots(pods []*corev1.Pod, prev Slots) Slots {
-	type key struct{ ns, svc string }
-	byService := map[key][]*corev1.Pod{}
-	for _, p := range pods {
-		k := key{p.Namespace, p.Labels[translate.LabelService]}
-		byService[k] = append(byService[k], p)
-	}
-	out := Slots{}
-	for _, ps := range byService {
-		slices.SortFunc(ps, func(a, b *corev1.Pod) int {
-			if c := a.CreationTimestamp.Compare(b.CreationTimestamp.Time); c != 0 {
-				return c
-			}
-			return strings.Compare(a.Name, b.Name)
-		})
-		held := map[int]bool{}
-		var fresh []*corev1.Pod
-		// Live tasks first, so that a task being deleted never blocks its own replacement.
-		for _, p := range ps {
-			if s := prev[taskID(p)]; s > 0 && p.DeletionTimestamp == nil && !held[s] {
-				held[s] = true
-				out[taskID(p)] = s
-			}
-		}
-		for _, p := range ps {
-			if _, ok := out[taskID(p)]; ok {
-				continue
-			}
-			if s := prev[taskID(p)]; s > 0 && p.DeletionTimestamp != nil {
-				out[taskID(p)] = s
-				continue
-			}
-			fresh = append(fresh, p)
-		}
-		// Tasks being deleted that had no slot yet (the first build) number after the live ones.
-		slices.SortStableFunc(fresh, func(a, b *corev1.Pod) int {
-			return cmp.Compare(boolInt(a.DeletionTimestamp != nil), boolInt(b.DeletionTimestamp != nil))
-		})
-		next := 1
-		for _, p := range fresh {
-			for held[next] {
-				next++
-			}
-			held[next] = true
-			out[taskID(p)] = next
-		}
-	}
-	return out
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // TaskOf is a pod's card, with its slot (0 for global services).

@@ -245,39 +245,6 @@ func TestImageTag(t *testing.T) {
 	}
 }
 
-func TestAssignSlots(t *testing.T) {
-	a := taskPod("n", "a", "web").Created(3 * time.Minute).Obj()
-	b := taskPod("n", "b", "web").Created(2 * time.Minute).Obj()
-	c := taskPod("n", "c", "web").Created(time.Minute).Obj()
-	other := taskPod("n", "z", "api").Created(time.Minute).Obj()
-	bGone := taskPod("n", "b", "web").Created(2 * time.Minute).Deleting().Obj()
-	d := taskPod("n", "d", "web").Obj()
-	cases := []struct {
-		name string
-		pods []*corev1.Pod
-		prev Slots
-		want Slots
-	}{
-		{"first build: oldest first, per service", []*corev1.Pod{c, other, a, b}, nil,
-			Slots{"n/a": 1, "n/b": 2, "n/c": 3, "n/z": 1}},
-		{"kept across builds whatever the age", []*corev1.Pod{a, b, c}, Slots{"n/a": 3, "n/b": 1, "n/c": 2},
-			Slots{"n/a": 3, "n/b": 1, "n/c": 2}},
-		{"a replacement takes the slot of the task it replaces", []*corev1.Pod{a, c, d}, Slots{"n/a": 1, "n/b": 2, "n/c": 3},
-			Slots{"n/a": 1, "n/c": 3, "n/d": 2}},
-		{"a task being deleted keeps its number without holding it", []*corev1.Pod{a, bGone, c, d}, Slots{"n/a": 1, "n/b": 2, "n/c": 3},
-			Slots{"n/a": 1, "n/b": 2, "n/c": 3, "n/d": 2}},
-		{"scaled up: the lowest free slots", []*corev1.Pod{a, d}, Slots{"n/a": 2},
-			Slots{"n/a": 2, "n/d": 1}},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			if diff := cmp.Diff(tc.want, AssignSlots(tc.pods, tc.prev)); diff != "" {
-				t.Errorf("(-want +got):\n%s", diff)
-			}
-		})
-	}
-}
-
 func TestColour(t *testing.T) {
 	h1, t1 := Colour("web")
 	if h2, t2 := Colour("web"); h1 != h2 || t1 != t2 {

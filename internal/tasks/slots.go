@@ -1,0 +1,122 @@
+package tasks
+
+import (
+	"cmp"
+	"slices"
+	"strconv"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/kubeswarm/kubeswarm/internal/translate"
+)
+
+// AnnotationSlot carries a replicated task's slot on its pod. Deployment pods have no slot, so
+// the Service controller writes the one AssignSlots gives; `service ps` and the visualizer read
+// it, so that both number a task the same way and a task keeps its number for its life.
+const AnnotationSlot = "swarm.kubeswarm.io/slot"
+
+// IsTask tells whether a pod is a kubeswarm task: a pod of a kubeswarm service, finished ones
+// included (a job's tasks show as complete).
+func IsTask(p *corev1.Pod) bool {
+	return p.Labels[translate.LabelService] != "" && p.Labels[translate.LabelManagedBy] == translate.ManagedByValue
+}
+
+// Key is a task's key in Slots: namespace/pod.
+func Key(p *corev1.Pod) string { return p.Namespace + "/" + p.Name }
+
+// Slot is the slot written on the pod, 0 when none is.
+func Slot(p *corev1.Pod) int {
+	s, err := strconv.Atoi(p.Annotations[AnnotationSlot])
+	if err != nil || s < 1 {
+		return 0
+	}
+	return s
+}
+
+// Slots maps tasks (by Key) to their slots.
+type Slots map[string]int
+
+// AssignSlots gives each replicated task a slot, Swarm's task number within its service. As in
+// Swarm, a task keeps its slot for its life: the one written on its pod, else the one it had in
+// prev. The others, oldest first, take the lowest free slots of their service, so that a
+// replacement takes the slot its predecessor left. A task that is over (being deleted, or
+// finished in a long-running service) keeps its slot but does not hold it: its replacement
+// shows the same number, and docker service ps shows the old task shut down in that slot. Tasks
+// that are over and had no slot yet number after the others.
+func AssignSlots(pods []*corev1.Pod, prev Slots) Slots {
+	type key struct{ ns, svc string }
+	byService := map[key][]*corev1.Pod{}
+	for _, p := range pods {
+		k := key{p.Namespace, p.Labels[translate.LabelService]}
+		byService[k] = append(byService[k], p)
+	}
+	known := func(p *corev1.Pod) int {
+		if s := Slot(p); s > 0 {
+			return s
+		}
+		return prev[Key(p)]
+	}
+	out := Slots{}
+	for _, ps := range byService {
+		slices.SortFunc(ps, func(a, b *corev1.Pod) int {
+			if c := a.CreationTimestamp.Compare(b.CreationTimestamp.Time); c != 0 {
+				return c
+			}
+			return strings.Compare(a.Name, b.Name)
+		})
+		held := map[int]bool{}
+		// Live tasks first, so that a task that is over never blocks its own replacement.
+		for _, p := range ps {
+			if s := known(p); s > 0 && !over(p) && !held[s] {
+				held[s] = true
+				out[Key(p)] = s
+			}
+		}
+		var fresh []*corev1.Pod
+		for _, p := range ps {
+			if _, ok := out[Key(p)]; ok {
+				continue
+			}
+			if s := known(p); s > 0 && over(p) {
+				out[Key(p)] = s
+				continue
+			}
+			fresh = append(fresh, p)
+		}
+		slices.SortStableFunc(fresh, func(a, b *corev1.Pod) int { return cmp.Compare(boolInt(over(a)), boolInt(over(b))) })
+		next := 1
+		for _, p := range fresh {
+			for held[next] {
+				next++
+			}
+			held[next] = true
+			out[Key(p)] = next
+		}
+	}
+	return out
+}
+
+// over tells whether a task no longer holds its slot: it is being deleted, or it finished and is
+// not a job's (a job's finished tasks are its completions).
+func over(p *corev1.Pod) bool {
+	if p.DeletionTimestamp != nil {
+		return true
+	}
+	if p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed {
+		return false
+	}
+	for _, o := range p.OwnerReferences {
+		if o.Kind == "Job" {
+			return false
+		}
+	}
+	return true
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

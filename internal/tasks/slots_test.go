@@ -1,0 +1,71 @@
+package tasks
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubeswarm/kubeswarm/internal/translate"
+)
+
+func TestAssignSlots(t *testing.T) {
+	t0 := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	pod := func(name, service string, age time.Duration, mutate ...func(*corev1.Pod)) *corev1.Pod {
+		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "n", Name: name, CreationTimestamp: metav1.NewTime(t0.Add(-age)),
+			Labels: map[string]string{translate.LabelService: service, translate.LabelManagedBy: translate.ManagedByValue}}}
+		for _, m := range mutate {
+			m(p)
+		}
+		return p
+	}
+	deleting := func(p *corev1.Pod) { p.DeletionTimestamp = &metav1.Time{Time: t0} }
+	failed := func(p *corev1.Pod) { p.Status.Phase = corev1.PodFailed }
+	ofJob := func(p *corev1.Pod) {
+		p.OwnerReferences = []metav1.OwnerReference{{Kind: "Job", Name: "j", APIVersion: "batch/v1"}}
+	}
+	slot := func(s string) func(*corev1.Pod) {
+		return func(p *corev1.Pod) { p.Annotations = map[string]string{AnnotationSlot: s} }
+	}
+	a := pod("a", "web", 3*time.Minute)
+	b := pod("b", "web", 2*time.Minute)
+	c := pod("c", "web", time.Minute)
+	other := pod("z", "api", time.Minute)
+	bGone := pod("b", "web", 2*time.Minute, deleting)
+	bFailed := pod("b", "web", 2*time.Minute, failed)
+	d := pod("d", "web", 0)
+	cases := []struct {
+		name string
+		pods []*corev1.Pod
+		prev Slots
+		want Slots
+	}{
+		{"first build: oldest first, per service", []*corev1.Pod{c, other, a, b}, nil,
+			Slots{"n/a": 1, "n/b": 2, "n/c": 3, "n/z": 1}},
+		{"kept across builds whatever the age", []*corev1.Pod{a, b, c}, Slots{"n/a": 3, "n/b": 1, "n/c": 2},
+			Slots{"n/a": 3, "n/b": 1, "n/c": 2}},
+		{"a replacement takes the slot of the task it replaces", []*corev1.Pod{a, c, d}, Slots{"n/a": 1, "n/b": 2, "n/c": 3},
+			Slots{"n/a": 1, "n/c": 3, "n/d": 2}},
+		{"a task being deleted keeps its number without holding it", []*corev1.Pod{a, bGone, c, d}, Slots{"n/a": 1, "n/b": 2, "n/c": 3},
+			Slots{"n/a": 1, "n/b": 2, "n/c": 3, "n/d": 2}},
+		{"a failed task of a long-running service does not hold its slot", []*corev1.Pod{a, bFailed, c, d}, Slots{"n/a": 1, "n/b": 2, "n/c": 3},
+			Slots{"n/a": 1, "n/b": 2, "n/c": 3, "n/d": 2}},
+		{"a job's finished tasks hold their slots", []*corev1.Pod{pod("a", "job", 2*time.Minute, ofJob, failed), pod("b", "job", time.Minute, ofJob)}, nil,
+			Slots{"n/a": 1, "n/b": 2}},
+		{"scaled up: the lowest free slots", []*corev1.Pod{a, d}, Slots{"n/a": 2},
+			Slots{"n/a": 2, "n/d": 1}},
+		{"the slot written on the pod wins over memory", []*corev1.Pod{pod("a", "web", time.Minute, slot("2")), pod("b", "web", 0)}, Slots{"n/a": 1},
+			Slots{"n/a": 2, "n/b": 1}},
+		{"without memory, the slots written on the pods", []*corev1.Pod{pod("a", "web", time.Minute, slot("3")), pod("b", "web", 0, slot("1")), pod("c", "web", 0)}, nil,
+			Slots{"n/a": 3, "n/b": 1, "n/c": 2}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, AssignSlots(tc.pods, tc.prev)); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
