@@ -29,6 +29,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/nodes"
 	"github.com/kubeswarm/kubeswarm/internal/translate"
 	"github.com/kubeswarm/kubeswarm/internal/update"
 )
@@ -553,17 +554,8 @@ func nodeEligibilityChanged() predicate.Predicate {
 		UpdateFunc: func(e event.UpdateEvent) bool {
 			a, b := e.ObjectOld.(*corev1.Node), e.ObjectNew.(*corev1.Node)
 			return !equality.Semantic.DeepEqual(a.Labels, b.Labels) || !equality.Semantic.DeepEqual(a.Spec.Taints, b.Spec.Taints) ||
-				a.Spec.Unschedulable != b.Spec.Unschedulable || nodeIsReady(a) != nodeIsReady(b)
+				a.Spec.Unschedulable != b.Spec.Unschedulable || nodes.Ready(a) != nodes.Ready(b)
 		},
 		GenericFunc: func(event.GenericEvent) bool { return false },
 	}
-}
-
-func nodeIsReady(n *corev1.Node) bool {
-	for _, c := range n.Status.Conditions {
-		if c.Type == corev1.NodeReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/nodes"
 	"github.com/kubeswarm/kubeswarm/internal/translate"
 )
 
@@ -73,11 +74,11 @@ func (r *ServiceReconciler) applyJobs(ctx context.Context, svc *swarmv1.Service,
 // globalJobNodes are the nodes a global-job service runs on: the eligible nodes, and the nodes
 // that already ran it (a node drained after its run keeps its completed task).
 func (r *ServiceReconciler) globalJobNodes(ctx context.Context, svc *swarmv1.Service) ([]string, error) {
-	nodes := &corev1.NodeList{}
-	if err := r.List(ctx, nodes); err != nil {
+	nodeList := &corev1.NodeList{}
+	if err := r.List(ctx, nodeList); err != nil {
 		return nil, fmt.Errorf("listing the nodes: %w", err)
 	}
-	eligible, err := translate.EligibleNodes(svc, nodes.Items)
+	eligible, err := nodes.Eligible(svc, nodeList.Items)
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +87,7 @@ func (r *ServiceReconciler) globalJobNodes(ctx context.Context, svc *swarmv1.Ser
 		set[n] = true
 	}
 	exists := map[string]bool{}
-	for _, n := range nodes.Items {
+	for _, n := range nodeList.Items {
 		exists[n.Name] = true
 	}
 	jobs, err := r.ownedJobs(ctx, svc)

@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/tasks"
 	"github.com/kubeswarm/kubeswarm/internal/translate"
 )
 
@@ -278,8 +279,7 @@ func Resources(node *corev1.Node) swarmv1.NodeResources {
 // IsTask tells whether a pod counts as a swarm task on its node: a pod of a kubeswarm service,
 // bound to a node, neither finished nor being deleted.
 func IsTask(pod *corev1.Pod) bool {
-	return pod.Labels[translate.LabelService] != "" && pod.Labels[translate.LabelManagedBy] == translate.ManagedByValue &&
-		pod.Spec.NodeName != "" && pod.DeletionTimestamp == nil &&
+	return tasks.IsTask(pod) && pod.Spec.NodeName != "" && pod.DeletionTimestamp == nil &&
 		pod.Status.Phase != corev1.PodSucceeded && pod.Status.Phase != corev1.PodFailed
 }
 

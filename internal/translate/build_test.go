@@ -174,45 +174,6 @@ func TestBuildGlobalJob(t *testing.T) {
 	}
 }
 
-func TestEligibleNodes(t *testing.T) {
-	node := func(name, role string, ready bool, taints ...corev1.Taint) corev1.Node {
-		st := corev1.ConditionFalse
-		if ready {
-			st = corev1.ConditionTrue
-		}
-		return corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{NodeLabelRole: role, corev1.LabelHostname: name}},
-			Spec:   corev1.NodeSpec{Taints: taints},
-			Status: corev1.NodeStatus{Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: st}}}}
-	}
-	nodes := []corev1.Node{
-		node("manager1", "manager", true, corev1.Taint{Key: ControlPlaneTaint, Effect: corev1.TaintEffectNoSchedule}),
-		node("worker1", "worker", true),
-		node("worker2", "worker", true, corev1.Taint{Key: "swarm.kubeswarm.io/availability", Value: "drain", Effect: corev1.TaintEffectNoExecute}),
-		node("worker3", "worker", false),
-	}
-	cases := []struct {
-		constraint string
-		want       []string
-	}{
-		{"", []string{"manager1", "worker1"}},
-		{"node.role==worker", []string{"worker1"}},
-		{"node.hostname!=manager1", []string{"worker1"}},
-	}
-	for _, tc := range cases {
-		w := testutil.MakeService("s", "n").Mode(swarmv1.ModeGlobalJob)
-		if tc.constraint != "" {
-			w.Constraint(tc.constraint)
-		}
-		got, err := EligibleNodes(w.Obj(), nodes)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if diff := cmp.Diff(tc.want, got); diff != "" {
-			t.Errorf("%q: eligible nodes (-want +got):\n%s", tc.constraint, diff)
-		}
-	}
-}
-
 func TestPausedAndRollingBack(t *testing.T) {
 	svc := testutil.MakeService("s", "n").Replicas(4).Obj()
 	svc.Spec.UpdateConfig = &swarmv1.UpdateConfig{Parallelism: ptr.To[int32](2)}

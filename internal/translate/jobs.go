@@ -11,9 +11,6 @@ import (
 	batchv1ac "k8s.io/client-go/applyconfigurations/batch/v1"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
-	v1helper "k8s.io/component-helpers/scheduling/corev1"
-	"k8s.io/component-helpers/scheduling/corev1/nodeaffinity"
-	klog "k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
@@ -100,49 +97,16 @@ func pinToNode(tmpl *corev1ac.PodTemplateSpecApplyConfiguration, node string) *c
 	return t
 }
 
-// EligibleNodes are the nodes a global-job service runs on: Ready, schedulable, meeting the
-// placement constraints and with no taint its tasks do not tolerate (a paused or drained node).
-func EligibleNodes(svc *swarmv1.Service, nodes []corev1.Node) ([]string, error) {
+// TaskPodSpec is the pod spec of a service's tasks as the scheduler reads it: its node affinity
+// (the placement constraints) and tolerations (availability) say where the tasks may run.
+func TaskPodSpec(svc *swarmv1.Service) (corev1.PodSpec, error) {
 	var notes []string
+	var spec corev1.PodSpec
 	tmpl, err := podTemplate(svc, Inputs{}, Options{}, &notes)
 	if err != nil {
-		return nil, err
+		return spec, err
 	}
-	var spec corev1.PodSpec
 	data, _ := json.Marshal(tmpl.Spec)
-	if err := json.Unmarshal(data, &spec); err != nil {
-		return nil, err
-	}
-	var selector *nodeaffinity.LazyErrorNodeSelector
-	if a := spec.Affinity; a != nil && a.NodeAffinity != nil && a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution != nil {
-		selector = nodeaffinity.NewLazyErrorNodeSelector(a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution)
-	}
-	var out []string
-	for i := range nodes {
-		n := &nodes[i]
-		if n.Spec.Unschedulable || !nodeReady(n) || n.DeletionTimestamp != nil {
-			continue
-		}
-		if selector != nil {
-			if ok, _ := selector.Match(n); !ok {
-				continue
-			}
-		}
-		if _, untolerated := v1helper.FindMatchingUntoleratedTaint(klog.Background(), n.Spec.Taints, spec.Tolerations, func(t *corev1.Taint) bool {
-			return t.Effect == corev1.TaintEffectNoSchedule || t.Effect == corev1.TaintEffectNoExecute
-		}, false); untolerated {
-			continue
-		}
-		out = append(out, n.Name)
-	}
-	return out, nil
-}
-
-func nodeReady(n *corev1.Node) bool {
-	for _, c := range n.Status.Conditions {
-		if c.Type == corev1.NodeReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
+	err = json.Unmarshal(data, &spec)
+	return spec, err
 }
