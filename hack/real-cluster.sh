@@ -209,7 +209,8 @@ save_host_dirs() {
 remove_shim_sockets() {
   [[ -d /run/containerd/s ]] || return 0
   local bound e
-  bound=$(cat /proc/[0-9]*/net/unix 2>/dev/null | awk '$8 ~ "^/run/containerd/s/" { print $8 }' | sort -u)
+  # (Processes come and go while cat reads /proc: some of its reads fail, which is no error here.)
+  bound=$({ cat /proc/[0-9]*/net/unix 2>/dev/null || true; } | awk '$8 ~ "^/run/containerd/s/" { print $8 }' | sort -u)
   for e in $(ls -A /run/containerd/s); do
     grep -qxF -- "$e" "$STATE/shim-sockets" 2>/dev/null && continue
     grep -qxF -- "/run/containerd/s/$e" <<<"$bound" && continue
