@@ -231,7 +231,7 @@ func (r *StackReconciler) observe(ctx context.Context, st *swarmv1.Stack, status
 		if !metav1.IsControlledBy(s, st) {
 			continue
 		}
-		short := strings.TrimPrefix(s.Name, swarmv1.StackObjectName(st.Name, ""))
+		short := swarmv1.StackServiceShortName(st.Name, s.Name)
 		status.Services = append(status.Services, swarmv1.StackServiceStatus{
 			Name: short, Mode: s.Spec.Mode, Replicas: s.Status.Replicas, Image: s.Spec.Image, Ports: s.Status.PortsSummary})
 		if !meta.IsStatusConditionTrue(s.Status.Conditions, swarmv1.ConditionReady) {

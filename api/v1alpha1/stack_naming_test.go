@@ -14,3 +14,21 @@ func TestStackObjectName(t *testing.T) {
 		}
 	}
 }
+
+func TestStackNames(t *testing.T) {
+	if got := KubernetesName("wp_Web.v2"); got != "wp-web-v2" {
+		t.Errorf("KubernetesName = %q", got)
+	}
+	if got := StackDockerName("wp", "web"); got != "wp_web" {
+		t.Errorf("StackDockerName = %q", got)
+	}
+	if got := StackServiceShortName("wp", StackObjectName("wp", "web")); got != "web" {
+		t.Errorf("StackServiceShortName = %q, want StackObjectName's inverse", got)
+	}
+	if err := ValidateStackServiceName("wp", "web"); err != nil {
+		t.Errorf("ValidateStackServiceName(wp, web) = %v", err)
+	}
+	if err := ValidateStackServiceName("9wp", "web"); err == nil {
+		t.Error("a Service name starting with a digit passed")
+	}
+}

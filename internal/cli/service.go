@@ -71,7 +71,7 @@ func getService(ctx context.Context, c client.Client, ns, ref string) (*swarmv1.
 		return nil, fmt.Errorf("reading service %s: %w", ref, err)
 	}
 	// docker's name of a stack's service, wp_wordpress, is the Service wp-wordpress.
-	if k8sName := strings.ToLower(strings.NewReplacer("_", "-", ".", "-").Replace(ref)); k8sName != ref {
+	if k8sName := swarmv1.KubernetesName(ref); k8sName != ref {
 		if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: k8sName}, s); err == nil {
 			return s, nil
 		}

@@ -46,9 +46,6 @@ func addStackCommands(root *cobra.Command, f Factory, streams genericiooptions.I
 	root.AddCommand(stack, newConvertCommand(f, streams))
 }
 
-// dockerName is how docker names a stack's object in its messages: <stack>_<name>.
-func dockerName(stack, name string) string { return stack + "_" + name }
-
 // stackSelector selects a stack's Services, Secrets and ConfigMaps.
 func stackSelector(stack string) client.MatchingLabels {
 	return client.MatchingLabels{translate.LabelStack: stack}
@@ -224,7 +221,7 @@ func (o *StackDeployOptions) Run(ctx context.Context) error {
 	}
 	for _, n := range sortedSet(networks) {
 		if !slices.Contains(oldNetworks, n) && !(n == "default" && exists) {
-			fmt.Fprintf(o.Out, "Creating network %s\n", dockerName(o.name, n))
+			fmt.Fprintf(o.Out, "Creating network %s\n", swarmv1.StackDockerName(o.name, n))
 		}
 	}
 	for _, s := range o.result.Secrets {
@@ -236,7 +233,7 @@ func (o *StackDeployOptions) Run(ctx context.Context) error {
 			return err
 		}
 		if created {
-			fmt.Fprintf(o.Out, "Creating secret %s\n", dockerName(o.name, secretKey(s.Data, s.StringData)))
+			fmt.Fprintf(o.Out, "Creating secret %s\n", swarmv1.StackDockerName(o.name, secretKey(s.Data, s.StringData)))
 		}
 	}
 	for _, cm := range o.result.ConfigMaps {
@@ -255,7 +252,7 @@ func (o *StackDeployOptions) Run(ctx context.Context) error {
 			for k := range cm.BinaryData {
 				key = k
 			}
-			fmt.Fprintf(o.Out, "Creating config %s\n", dockerName(o.name, key))
+			fmt.Fprintf(o.Out, "Creating config %s\n", swarmv1.StackDockerName(o.name, key))
 		}
 	}
 	for _, s := range stack.Spec.Services {
@@ -265,9 +262,9 @@ func (o *StackDeployOptions) Run(ctx context.Context) error {
 			if err := c.Get(ctx, client.ObjectKey{Namespace: o.namespace, Name: swarmv1.StackObjectName(o.name, s.Name)}, live); err == nil {
 				id = shortID(string(live.UID), true)
 			}
-			fmt.Fprintf(o.Out, "Updating service %s (id: %s)\n", dockerName(o.name, s.Name), id)
+			fmt.Fprintf(o.Out, "Updating service %s (id: %s)\n", swarmv1.StackDockerName(o.name, s.Name), id)
 		} else {
-			fmt.Fprintf(o.Out, "Creating service %s\n", dockerName(o.name, s.Name))
+			fmt.Fprintf(o.Out, "Creating service %s\n", swarmv1.StackDockerName(o.name, s.Name))
 		}
 	}
 	if _, err := createOrUpdate(ctx, c, stack, func(cur client.Object) {
@@ -301,7 +298,7 @@ func (o *StackDeployOptions) Run(ctx context.Context) error {
 			errs = append(errs, err)
 			continue
 		}
-		fmt.Fprintf(o.Out, "%s\n", dockerName(o.name, s.Name))
+		fmt.Fprintf(o.Out, "%s\n", swarmv1.StackDockerName(o.name, s.Name))
 		if err := waitForService(ctx, o.factory, o.IOStreams, o.namespace, name, w, ""); err != nil {
 			errs = append(errs, err)
 		}
@@ -633,7 +630,7 @@ func removeStack(ctx context.Context, c client.Client, streams genericiooptions.
 		return err
 	}
 	for _, s := range svcs {
-		fmt.Fprintf(streams.Out, "Removing service %s\n", dockerName(name, s))
+		fmt.Fprintf(streams.Out, "Removing service %s\n", swarmv1.StackDockerName(name, s))
 	}
 	secrets := &corev1.SecretList{}
 	if err := c.List(ctx, secrets, client.InNamespace(ns), stackSelector(name)); err != nil {
@@ -681,7 +678,7 @@ func removeStack(ctx context.Context, c client.Client, streams genericiooptions.
 	}
 	slices.Sort(nets)
 	for _, n := range nets {
-		fmt.Fprintf(streams.Out, "Removing network %s\n", dockerName(name, n))
+		fmt.Fprintf(streams.Out, "Removing network %s\n", swarmv1.StackDockerName(name, n))
 	}
 	return nil
 }

@@ -83,7 +83,7 @@ func stackOfVolume(c *corev1.PersistentVolumeClaim) string {
 
 func volumeName(c *corev1.PersistentVolumeClaim) string {
 	if s := stackOfVolume(c); s != "" {
-		return dockerName(s, c.Labels[translate.LabelVolume])
+		return swarmv1.StackDockerName(s, c.Labels[translate.LabelVolume])
 	}
 	return c.Name
 }

@@ -43,7 +43,7 @@ type ConvertOptions struct {
 type Result struct {
 	// Stack is the stack's services, networks, volumes, secrets and configs.
 	Stack *swarmv1.Stack
-	// Secrets hold the stack's file- and environment-based secrets, named ObjectName(stack,
+	// Secrets hold the stack's file- and environment-based secrets, named swarmv1.StackObjectName(stack,
 	// secret), each with one key: the compose name.
 	Secrets []*corev1.Secret
 	// ConfigMaps hold the stack's file-, environment- and content-based configs, named and keyed
@@ -241,7 +241,7 @@ func (c *converter) checkClash(kind string, names []string) error {
 	var errs []error
 	seen := map[string]string{}
 	for _, n := range names {
-		k := ObjectName(c.stack, n)
+		k := swarmv1.StackObjectName(c.stack, n)
 		if other, ok := seen[k]; ok {
 			errs = append(errs, c.fail(kind, n, "", "its Kubernetes name %q is also %s %q's", k, kind, other))
 		}
@@ -316,7 +316,7 @@ func (c *converter) volumes() error {
 				sv.ExternalName = en
 			}
 		} else if !c.implicitName(key, v.Name) {
-			c.warn("volume %q: name %q is not kept: the stack's claims are named after the stack (%s)", key, v.Name, ObjectName(c.stack, key))
+			c.warn("volume %q: name %q is not kept: the stack's claims are named after the stack (%s)", key, v.Name, swarmv1.StackObjectName(c.stack, key))
 		}
 		if raw, ok := v.Extensions[ExtensionKey]; ok {
 			var ext volumeExtension
@@ -372,7 +372,7 @@ type fileObject struct {
 // stackObject turns a top-level secret or config into its Stack entry, and reads its data
 // unless it is external. External objects keep their own name (made a valid Kubernetes name in
 // externalName); file-, environment- and content-based ones become the object
-// ObjectName(stack, key) with the single key `key`, as docker's <stack>_<key> objects.
+// swarmv1.StackObjectName(stack, key) with the single key `key`, as docker's <stack>_<key> objects.
 func (c *converter) stackObject(f fileObject) (swarmv1.StackObject, []byte, error) {
 	so := swarmv1.StackObject{Name: f.key, External: bool(f.obj.External), Labels: nonEmpty(f.obj.Labels)}
 	if len(f.key) > 63 {
@@ -385,7 +385,7 @@ func (c *converter) stackObject(f fileObject) (swarmv1.StackObject, []byte, erro
 		return so, nil, nil
 	}
 	if !c.implicitName(f.key, f.obj.Name) {
-		c.warn("%s %q: name %q is not kept: the stack's %ss are named after the stack (%s)", f.kind, f.key, f.obj.Name, f.kind, ObjectName(c.stack, f.key))
+		c.warn("%s %q: name %q is not kept: the stack's %ss are named after the stack (%s)", f.kind, f.key, f.obj.Name, f.kind, swarmv1.StackObjectName(c.stack, f.key))
 	}
 	if f.obj.Driver != "" {
 		return so, nil, c.fail(f.kind, f.key, "driver", "%s drivers are not supported: give a file, or create the Secret and mark the secret external", f.kind)
@@ -473,7 +473,7 @@ func (c *converter) configs() error {
 // objectMeta of a Secret or ConfigMap: the stack's labels; the compose labels, which docker
 // allows to hold any text, as annotations.
 func (c *converter) objectMeta(key string, composeLabels map[string]string) metav1.ObjectMeta {
-	m := metav1.ObjectMeta{Name: ObjectName(c.stack, key), Namespace: c.opts.Namespace, Labels: c.objectLabels()}
+	m := metav1.ObjectMeta{Name: swarmv1.StackObjectName(c.stack, key), Namespace: c.opts.Namespace, Labels: c.objectLabels()}
 	if len(composeLabels) > 0 {
 		m.Annotations = map[string]string{}
 		for k, v := range composeLabels {

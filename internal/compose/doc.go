@@ -27,11 +27,11 @@
 //
 // Names. The Stack keeps the compose names of services, networks, volumes, secrets and configs,
 // and services refer to them by those names; the Stack controller maps them to Kubernetes objects
-// with ObjectName (docker's <stack>_<name> as <stack>-<name>, lower-cased, "_" and "." as "-":
+// with swarmv1.StackObjectName (docker's <stack>_<name> as <stack>-<name>, lower-cased, "_" and "." as "-":
 // secret db_pass of stack wp is the Secret wp-db-pass). A service name that is no DNS label
 // (Web_Front) is written as one (web-front), with a warning, since other services find it by that
 // name; two names that become the same object are an error. An explicit `name:` of a stack's own
-// object is not kept (warning): its Kubernetes name is always ObjectName(stack, key). External
+// object is not kept (warning): its Kubernetes name is always swarmv1.StackObjectName(stack, key). External
 // objects keep their name, made a valid Kubernetes name (externalName) when it is not one.
 //
 // Units. Memory (docker's "50M" is 50 MiB) becomes an exact quantity in the largest exact binary
@@ -39,7 +39,7 @@
 // docker requires); durations become metav1.Duration.
 //
 // Secrets and configs from a file, an environment variable (`environment:`) or inline `content:`
-// (configs) become a Secret or ConfigMap named ObjectName(stack, name) holding one key, the
+// (configs) become a Secret or ConfigMap named swarmv1.StackObjectName(stack, name) holding one key, the
 // compose name (the Service controller mounts the key named after the secret, or the only key),
 // labelled swarm.kubeswarm.io/stack=<stack> and app.kubernetes.io/managed-by=kubeswarm; their
 // compose labels become annotations (docker labels may hold any text). Objects only services of

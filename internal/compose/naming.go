@@ -9,12 +9,6 @@ import (
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 )
 
-// ObjectName is the Kubernetes name of a stack's object (Service, Secret, ConfigMap, claim):
-// docker's "<stack>_<name>" as "<stack>-<name>", lower-cased, with "_" and "." as "-". It is
-// swarmv1.StackObjectName, the rule the Stack controller uses, so that what the converter writes
-// is what the controller looks for.
-func ObjectName(stack, name string) string { return swarmv1.StackObjectName(stack, name) }
-
 // maxServiceName is the longest compose service name a Stack takes (StackService.name).
 const maxServiceName = 52
 
@@ -30,15 +24,15 @@ func ValidateStackName(stack string) error {
 // serviceName is the name of a compose service in the Stack: the compose name where it is a DNS
 // label (the name other services find it by), else lower-cased with "_" and "." as "-".
 func serviceName(stack, name string) (string, error) {
-	n := strings.ToLower(strings.NewReplacer("_", "-", ".", "-").Replace(name))
+	n := swarmv1.KubernetesName(name)
 	if errs := validation.IsDNS1123Label(n); len(errs) > 0 {
 		return "", fmt.Errorf("the service name cannot become a DNS label (%q: %s)", n, strings.Join(errs, "; "))
 	}
 	if len(n) > maxServiceName {
 		return "", fmt.Errorf("the service name is longer than %d characters", maxServiceName)
 	}
-	if child := ObjectName(stack, n); len(validation.IsDNS1035Label(child)) > 0 {
-		return "", fmt.Errorf("its Kubernetes Service name %q must be a DNS label of at most 63 characters starting with a letter; use a shorter stack or service name", child)
+	if err := swarmv1.ValidateStackServiceName(stack, n); err != nil {
+		return "", err
 	}
 	return n, nil
 }

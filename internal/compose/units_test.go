@@ -128,8 +128,8 @@ func TestNaming(t *testing.T) {
 		{"wp", "site.conf", "wp-site-conf"},
 	}
 	for _, tc := range objects {
-		if got := ObjectName(tc.stack, tc.name); got != tc.want {
-			t.Errorf("ObjectName(%q, %q) = %q, want %q", tc.stack, tc.name, got, tc.want)
+		if got := swarmv1.StackObjectName(tc.stack, tc.name); got != tc.want {
+			t.Errorf("swarmv1.StackObjectName(%q, %q) = %q, want %q", tc.stack, tc.name, got, tc.want)
 		}
 	}
 

@@ -93,8 +93,8 @@ func Validate(st *swarmv1.Stack) error {
 				errs = append(errs, fmt.Errorf("service %s: configs: config %s is not declared in the stack's configs", s.Name, f.Source))
 			}
 		}
-		if child := swarmv1.StackObjectName(st.Name, s.Name); len(validation.IsDNS1035Label(child)) > 0 {
-			errs = append(errs, fmt.Errorf("service %s: its Service name %s must be a DNS label of at most 63 characters; use a shorter stack or service name", s.Name, child))
+		if err := swarmv1.ValidateStackServiceName(st.Name, s.Name); err != nil {
+			errs = append(errs, fmt.Errorf("service %s: %w", s.Name, err))
 		}
 	}
 	return errors.Join(errs...)
