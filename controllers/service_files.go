@@ -8,8 +8,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/resource"
-	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
@@ -94,9 +92,6 @@ func fileKey(kind, object, source string, keys []string) (string, error) {
 	return "", fmt.Errorf("%s %s has keys [%s]: a %s is one file, so name its key %s", kind, object, strings.Join(keys, ", "), kind, source)
 }
 
-// claimSize is the size of a claim kubeswarm makes for a named volume.
-var claimSize = resource.MustParse("1Gi")
-
 // ensureVolumes makes a PersistentVolumeClaim for each named volume the service mounts, when
 // there is none (for a stack's service, the Stack makes them: a missing one is reported). Like docker volumes, the claims outlive the service: they are labelled as
 // kubeswarm's, not owned by the service, and `docker volume rm` is `kubectl delete pvc`.
@@ -127,10 +122,7 @@ func (r *ServiceReconciler) ensureVolumes(ctx context.Context, svc *swarmv1.Serv
 				labels[k] = v
 			}
 		}
-		claim := corev1ac.PersistentVolumeClaim(name, svc.Namespace).WithLabels(labels).
-			WithSpec(corev1ac.PersistentVolumeClaimSpec().
-				WithAccessModes(corev1.ReadWriteOnce).
-				WithResources(corev1ac.VolumeResourceRequirements().WithRequests(corev1.ResourceList{corev1.ResourceStorage: claimSize})))
+		claim := translate.VolumeClaim(name, svc.Namespace, labels, nil, nil)
 		if err := r.Apply(ctx, claim, client.FieldOwner(FieldOwner)); err != nil {
 			return fmt.Errorf("creating PersistentVolumeClaim %s for volume %s: %w", name, m.Source, err)
 		}

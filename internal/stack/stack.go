@@ -11,7 +11,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -19,7 +18,6 @@ import (
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
 	networkingv1ac "k8s.io/client-go/applyconfigurations/networking/v1"
-	"k8s.io/utils/ptr"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 	"github.com/kubeswarm/kubeswarm/internal/translate"
@@ -40,8 +38,6 @@ const (
 	// DefaultNetwork is the network of services that name none.
 	DefaultNetwork = "default"
 )
-
-var defaultClaimSize = resource.MustParse("1Gi")
 
 // Labels are the labels of every object of a stack.
 func Labels(stack string) map[string]string {
@@ -304,13 +300,7 @@ func Claims(st *swarmv1.Stack) []*corev1ac.PersistentVolumeClaimApplyConfigurati
 		}
 		labels := Labels(st.Name)
 		labels[translate.LabelVolume] = v.Name
-		spec := corev1ac.PersistentVolumeClaimSpec().WithAccessModes(corev1.ReadWriteOnce).
-			WithResources(corev1ac.VolumeResourceRequirements().WithRequests(corev1.ResourceList{
-				corev1.ResourceStorage: ptr.Deref(v.Size, defaultClaimSize)}))
-		if v.StorageClassName != nil {
-			spec.WithStorageClassName(*v.StorageClassName)
-		}
-		out = append(out, corev1ac.PersistentVolumeClaim(ClaimName(st, v.Name), st.Namespace).WithLabels(labels).WithSpec(spec))
+		out = append(out, translate.VolumeClaim(ClaimName(st, v.Name), st.Namespace, labels, v.Size, v.StorageClassName))
 	}
 	return out
 }
