@@ -654,6 +654,13 @@ func (o *serviceFlags) warnings(spec *swarmv1.ServiceSpec, changed changedFunc) 
 	if (changed("log-driver") || len(o.list("log-opt")) > 0) && spec.Logging != nil && spec.Logging.Driver != "" && spec.Logging.Driver != "json-file" {
 		out = append(out, "--log-driver is ignored: Kubernetes keeps container logs itself")
 	}
+	for _, flag := range []string{"publish", "publish-add"} {
+		for _, v := range o.list(flag) {
+			if w := swarmsyntax.PublishWarning(v); w != "" {
+				out = append(out, w)
+			}
+		}
+	}
 	if changed("restart-condition") && spec.RestartPolicy != nil && spec.RestartPolicy.Condition != swarmv1.RestartAny && !spec.Mode.IsJob() {
 		out = append(out, fmt.Sprintf("--restart-condition %s is approximated: a long-running task always restarts on Kubernetes", spec.RestartPolicy.Condition))
 	}

@@ -137,7 +137,7 @@ func TestServiceCreateBadInput(t *testing.T) {
 		{"--replicas x nginx", `invalid argument "x" for "--replicas" flag`},
 		{"--replicas -1 nginx", `invalid argument "-1" for "--replicas" flag`},
 		{"--update-delay soon nginx", `invalid argument "soon" for "--update-delay" flag`},
-		{"-p 127.0.0.1:80:80 nginx", `hostip is not supported`},
+		{"-p 300.0.0.1:80:80 nginx", `invalid IP address: 300.0.0.1`},
 		{"-p 80:http nginx", `invalid argument "80:http" for "--publish" flag: invalid port: http`},
 		{"--publish published=8000 nginx", `missing mandatory field "target"`},
 		{"--publish mode=bridge,target=80 nginx", `invalid publish mode value (bridge)`},
@@ -198,6 +198,23 @@ func existingFiles() []client.Object {
 		out = append(out, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: n, Namespace: "default"}})
 	}
 	return append(out, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "redis-conf", Namespace: "default"}})
+}
+
+// TestPublishHostIPIsIgnored: a host IP in --publish is ignored with docker's warning, the
+// compose converter's answer too (Swarm's ingress listens on every address).
+func TestPublishHostIPIsIgnored(t *testing.T) {
+	f := newTestFactory()
+	_, errOut, err := run(t, f, "service", "create", "-d", "--name", "web", "-p", "127.0.0.1:8080:80", "nginx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff("warning: ignoring IP-address (127.0.0.1:8080:80/tcp) service will listen on '0.0.0.0'\n", errOut); diff != "" {
+		t.Errorf("warnings (-want +got):\n%s", diff)
+	}
+	want := []swarmv1.PortConfig{{Target: 80, Published: 8080, Protocol: "tcp", Mode: swarmv1.PortModeIngress}}
+	if diff := cmp.Diff(want, getTestService(t, f, "web").Spec.Ports); diff != "" {
+		t.Errorf("ports (-want +got):\n%s", diff)
+	}
 }
 
 func TestServiceCreateWarnsAboutIgnoredFlags(t *testing.T) {

@@ -213,9 +213,8 @@ func (c *serviceConverter) ports(ports []types.ServicePortConfig) []swarmv1.Port
 			c.fail(key, "invalid publish mode %q: must be ingress or host", p.Mode)
 			continue
 		}
-		if ip := net.ParseIP(p.HostIP); ip != nil && !ip.IsUnspecified() {
-			c.warnings = append(c.warnings, fmt.Sprintf("ignoring IP-address (%s:%d/%s) service will listen on '0.0.0.0'",
-				net.JoinHostPort(p.HostIP, p.Published), p.Target, protocol))
+		if w := swarmsyntax.IgnoredHostIP(p.HostIP, p.Published, strconv.Itoa(int(p.Target)), protocol); w != "" {
+			c.warnings = append(c.warnings, w)
 		}
 		first, last, err := swarmsyntax.PortRange(p.Published)
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -91,15 +92,9 @@ func ParsePublish(s string) ([]swarmv1.PortConfig, error) {
 			return nil, fmt.Errorf("invalid proto: %s", proto)
 		}
 	}
-	parts := strings.Split(spec, ":")
-	var pub, tgt string
-	switch len(parts) {
-	case 1:
-		tgt = parts[0]
-	case 2:
-		pub, tgt = parts[0], parts[1]
-	default:
-		return nil, fmt.Errorf("hostip is not supported")
+	_, pub, tgt, err := splitShortPublish(spec)
+	if err != nil {
+		return nil, err
 	}
 	tlo, thi, err := PortRange(tgt)
 	if err != nil {
@@ -129,6 +124,55 @@ func ParsePublish(s string) ([]swarmv1.PortConfig, error) {
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+// splitShortPublish splits the short form "[[hostip:]published:]target" (an IPv6 host IP in
+// brackets). The host IP is read, and checked, only to be ignored (IgnoredHostIP).
+func splitShortPublish(spec string) (hostIP, published, target string, err error) {
+	parts := strings.Split(spec, ":")
+	switch n := len(parts); n {
+	case 1:
+		return "", "", parts[0], nil
+	case 2:
+		return "", parts[0], parts[1], nil
+	default:
+		hostIP = strings.Join(parts[:n-2], ":")
+		if strings.HasPrefix(hostIP, "[") && strings.HasSuffix(hostIP, "]") {
+			hostIP = hostIP[1 : len(hostIP)-1]
+		}
+		if hostIP != "" && net.ParseIP(hostIP) == nil {
+			return "", "", "", fmt.Errorf("invalid IP address: %s", hostIP)
+		}
+		return hostIP, parts[n-2], parts[n-1], nil
+	}
+}
+
+// IgnoredHostIP is docker's warning for a published port bound to a host IP, "" when the IP is
+// empty or unspecified (0.0.0.0, ::). Swarm's ingress listens on every address, so docker
+// ignores the IP (opts.ConvertPortToPortConfig); kubeswarm does the same, in the compose
+// converter and the plugin's --publish alike.
+func IgnoredHostIP(hostIP, published, target, protocol string) string {
+	if ip := net.ParseIP(hostIP); ip == nil || ip.IsUnspecified() {
+		return ""
+	}
+	return fmt.Sprintf("ignoring IP-address (%s:%s/%s) service will listen on '0.0.0.0'", net.JoinHostPort(hostIP, published), target, protocol)
+}
+
+// PublishWarning is the warning for one --publish value: IgnoredHostIP's, for a short form with
+// a host IP; "" otherwise (and for a value ParsePublish refuses).
+func PublishWarning(s string) string {
+	if strings.Contains(s, "=") {
+		return ""
+	}
+	spec, proto, _ := strings.Cut(s, "/")
+	if proto == "" {
+		proto = "tcp"
+	}
+	hostIP, pub, tgt, err := splitShortPublish(spec)
+	if err != nil {
+		return ""
+	}
+	return IgnoredHostIP(hostIP, pub, tgt, strings.ToLower(proto))
 }
 
 func portNumber(s string) (int32, error) {

@@ -27,3 +27,30 @@ func TestParseHelpers(t *testing.T) {
 		t.Error("shellSplit accepted an open quote")
 	}
 }
+
+// TestPublishHostIP: a host IP is ignored with docker's warning (the plugin's --publish and the
+// compose converter give the same answer), and a malformed one is refused.
+func TestPublishHostIP(t *testing.T) {
+	cases := []struct{ value, warning, err string }{
+		{"8080:80", "", ""},
+		{"0.0.0.0:8080:80", "", ""},
+		{"127.0.0.1:8080:80", "ignoring IP-address (127.0.0.1:8080:80/tcp) service will listen on '0.0.0.0'", ""},
+		{"[::1]:53:53/udp", "ignoring IP-address ([::1]:53:53/udp) service will listen on '0.0.0.0'", ""},
+		{"300.1.1.1:8080:80", "", "invalid IP address: 300.1.1.1"},
+	}
+	for _, tc := range cases {
+		ports, err := ParsePublish(tc.value)
+		if tc.err != "" {
+			if err == nil || err.Error() != tc.err {
+				t.Errorf("ParsePublish(%q) error %v, want %q", tc.value, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || len(ports) != 1 {
+			t.Errorf("ParsePublish(%q) = %v, %v", tc.value, ports, err)
+		}
+		if got := PublishWarning(tc.value); got != tc.warning {
+			t.Errorf("PublishWarning(%q) = %q, want %q", tc.value, got, tc.warning)
+		}
+	}
+}
