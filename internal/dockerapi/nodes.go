@@ -1,0 +1,185 @@
+package dockerapi
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/moby/moby/api/types/swarm"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/nodes"
+)
+
+func nodeID(n *swarmv1.Node) string {
+	if n.Status.ID != "" {
+		return ID(types.UID(n.Status.ID))
+	}
+	return ID(n.UID)
+}
+
+// ToDockerNode is what the Engine API shows of a Node.
+func ToDockerNode(n *swarmv1.Node) swarm.Node {
+	role := nodes.Role(n)
+	out := swarm.Node{
+		ID:   nodeID(n),
+		Meta: swarm.Meta{Version: swarm.Version{Index: uint64(n.Generation)}, CreatedAt: n.CreationTimestamp.UTC(), UpdatedAt: updatedAt(n)},
+		Spec: swarm.NodeSpec{Annotations: swarm.Annotations{Labels: n.Spec.Labels}, Role: swarm.NodeRole(role),
+			Availability: swarm.NodeAvailability(nodes.Availability(n))},
+		Description: swarm.NodeDescription{
+			Hostname: n.Status.Hostname,
+			Platform: swarm.Platform{Architecture: n.Status.Platform.Architecture, OS: n.Status.Platform.OS},
+			Resources: swarm.Resources{NanoCPUs: quantityNano(n.Status.Resources.CPUs), MemoryBytes: quantityValue(n.Status.Resources.Memory)},
+			Engine: swarm.EngineDescription{EngineVersion: n.Status.EngineVersion},
+		},
+		Status: swarm.NodeStatus{State: swarm.NodeState(strings.ToLower(string(n.Status.State))), Addr: n.Status.Addr},
+	}
+	if out.Spec.Labels == nil {
+		out.Spec.Labels = map[string]string{}
+	}
+	if out.Description.Hostname == "" {
+		out.Description.Hostname = n.Name
+	}
+	if out.Status.State == "" {
+		out.Status.State = swarm.NodeStateUnknown
+	}
+	if role == swarmv1.RoleManager {
+		ms := &swarm.ManagerStatus{Leader: n.Status.ManagerStatus == swarmv1.ManagerLeader, Reachability: swarm.ReachabilityReachable}
+		if n.Status.ManagerStatus == swarmv1.ManagerUnreachable {
+			ms.Reachability = swarm.ReachabilityUnreachable
+		}
+		if n.Status.Addr != "" {
+			ms.Addr = n.Status.Addr + ":2377"
+		}
+		out.ManagerStatus = ms
+	}
+	return out
+}
+
+func (s *Server) listNodes(ctx context.Context) ([]swarmv1.Node, error) {
+	list := &swarmv1.NodeList{}
+	if err := s.Client.List(ctx, list); err != nil {
+		return nil, fmt.Errorf("listing nodes: %w", err)
+	}
+	sort.Slice(list.Items, func(i, j int) bool { return list.Items[i].Name < list.Items[j].Name })
+	return list.Items, nil
+}
+
+func (s *Server) nodes(ctx context.Context) ([]swarm.Node, error) {
+	items, err := s.listNodes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]swarm.Node, 0, len(items))
+	for i := range items {
+		out = append(out, ToDockerNode(&items[i]))
+	}
+	return out, nil
+}
+
+func (s *Server) findNode(ctx context.Context, ref string) (*swarmv1.Node, error) {
+	items, err := s.listNodes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	n, ok, ambiguous := match(items, ref, func(x swarmv1.Node) string { return nodeID(&x) }, func(x swarmv1.Node) string {
+		if x.Status.Hostname != "" {
+			return x.Status.Hostname
+		}
+		return x.Name
+	})
+	if !ok {
+		for i := range items {
+			if items[i].Name == ref {
+				return &items[i], nil
+			}
+		}
+		if ambiguous {
+			return nil, invalid("node %s is ambiguous", ref)
+		}
+		return nil, notFound("node %s not found", ref)
+	}
+	return &n, nil
+}
+
+func (s *Server) nodeList(w http.ResponseWriter, r *http.Request) error {
+	f, err := readFilters(r)
+	if err != nil {
+		return err
+	}
+	all, err := s.nodes(r.Context())
+	if err != nil {
+		return err
+	}
+	out := []swarm.Node{}
+	for _, n := range all {
+		if !f.any("id", func(v string) bool { return strings.HasPrefix(n.ID, v) }) ||
+			!f.any("name", func(v string) bool { return strings.HasPrefix(n.Description.Hostname, v) }) ||
+			!f.any("role", func(v string) bool { return v == string(n.Spec.Role) }) ||
+			!f.any("membership", func(v string) bool { return v == "accepted" }) ||
+			!f.labels("node.label", n.Spec.Labels) {
+			continue
+		}
+		out = append(out, n)
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) nodeInspect(w http.ResponseWriter, r *http.Request) error {
+	n, err := s.findNode(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, ToDockerNode(n))
+}
+
+func (s *Server) nodeUpdate(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	n, err := s.findNode(ctx, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	version, err := strconv.ParseUint(r.URL.Query().Get("version"), 10, 64)
+	if err != nil {
+		return invalid("invalid node version '%s': %v", r.URL.Query().Get("version"), err)
+	}
+	if version != uint64(n.Generation) {
+		return errorf(http.StatusInternalServerError, "rpc error: code = Unknown desc = update out of sequence")
+	}
+	var spec swarm.NodeSpec
+	if err := decode(r, &spec); err != nil {
+		return err
+	}
+	n.Spec = swarmv1.NodeSpec{Role: swarmv1.NodeRole(spec.Role), Availability: swarmv1.NodeAvailability(spec.Availability), Labels: nonEmpty(spec.Labels)}
+	if err := s.Client.Update(ctx, n, client.FieldOwner(fieldManager)); err != nil {
+		if apierrors.IsConflict(err) {
+			return errorf(http.StatusInternalServerError, "rpc error: code = Unknown desc = update out of sequence")
+		}
+		return fmt.Errorf("updating node %s: %w", n.Name, err)
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+func (s *Server) nodeDelete(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	n, err := s.findNode(ctx, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	force := boolParam(r, "force")
+	if n.Status.State == swarmv1.NodeReady && !force {
+		return errorf(http.StatusInternalServerError, "rpc error: code = FailedPrecondition desc = node %s is not down and can't be removed", nodeID(n))
+	}
+	if nodes.Role(n) == swarmv1.RoleManager && !force {
+		return errorf(http.StatusInternalServerError, "rpc error: code = FailedPrecondition desc = node %s is a cluster manager and is a member of the raft cluster. It must be demoted to worker before removal", nodeID(n))
+	}
+	// kubeswarm's Node mirrors a Kubernetes node; removing a machine is Kubernetes' business.
+	return errorf(http.StatusForbidden, "kubeswarm: node %s is a Kubernetes node; remove it with kubectl delete node %s", n.Name, n.Name)
+}

@@ -1,0 +1,431 @@
+package dockerapi
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/api/types/swarm"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+)
+
+// LabelDockerObject marks the Kubernetes objects that hold what the Engine API made and has no
+// kubeswarm kind for: a network (a ConfigMap with its spec), a secret (a Secret), a config (a
+// ConfigMap). The value is the docker kind.
+const LabelDockerObject = "swarm.kubeswarm.io/docker-object"
+
+const networkSpecKey = "network.json"
+
+// ---- networks ----
+
+type networkObj struct {
+	cm   corev1.ConfigMap
+	spec network.CreateRequest
+}
+
+func (s *Server) listNetworks(ctx context.Context) ([]networkObj, error) {
+	list := &corev1.ConfigMapList{}
+	if err := s.Client.List(ctx, list, client.InNamespace(s.Namespace), client.MatchingLabels{LabelDockerObject: "network"}); err != nil {
+		return nil, fmt.Errorf("listing networks: %w", err)
+	}
+	out := make([]networkObj, 0, len(list.Items))
+	for _, cm := range list.Items {
+		n := networkObj{cm: cm}
+		_ = jsonUnmarshal(cm.Data[networkSpecKey], &n.spec)
+		out = append(out, n)
+	}
+	sort.Slice(out, func(i, j int) bool { return dockerName(&out[i].cm) < dockerName(&out[j].cm) })
+	return out, nil
+}
+
+func toNetwork(n networkObj) network.Inspect {
+	out := network.Inspect{Network: network.Network{
+		Name: dockerName(&n.cm), ID: ID(n.cm.UID), Created: n.cm.CreationTimestamp.UTC(), Scope: "swarm",
+		Driver: n.spec.Driver, Internal: n.spec.Internal, Attachable: n.spec.Attachable,
+		Options: n.spec.Options, Labels: n.spec.Labels,
+	}}
+	if out.Driver == "" {
+		out.Driver = "overlay"
+	}
+	if out.Labels == nil {
+		out.Labels = map[string]string{}
+	}
+	if out.Options == nil {
+		out.Options = map[string]string{}
+	}
+	if n.spec.IPAM != nil {
+		out.IPAM = *n.spec.IPAM
+	} else {
+		out.IPAM = network.IPAM{Driver: "default"}
+	}
+	return out
+}
+
+func (s *Server) findNetwork(ctx context.Context, ref string) (*networkObj, error) {
+	items, err := s.listNetworks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	n, ok, _ := match(items, ref, func(x networkObj) string { return ID(x.cm.UID) }, func(x networkObj) string { return dockerName(&x.cm) })
+	if !ok {
+		return nil, notFound("network %s not found", ref)
+	}
+	return &n, nil
+}
+
+func (s *Server) networkList(w http.ResponseWriter, r *http.Request) error {
+	f, err := readFilters(r)
+	if err != nil {
+		return err
+	}
+	items, err := s.listNetworks(r.Context())
+	if err != nil {
+		return err
+	}
+	out := []network.Summary{}
+	for _, n := range items {
+		d := toNetwork(n)
+		if !f.any("id", func(v string) bool { return strings.HasPrefix(d.ID, v) }) ||
+			!f.any("name", func(v string) bool { return strings.Contains(d.Name, v) }) ||
+			!f.any("driver", func(v string) bool { return v == d.Driver }) ||
+			!f.any("scope", func(v string) bool { return v == "swarm" }) ||
+			!f.labels("label", d.Labels) {
+			continue
+		}
+		out = append(out, network.Summary{Network: d.Network})
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) networkInspect(w http.ResponseWriter, r *http.Request) error {
+	n, err := s.findNetwork(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, toNetwork(*n))
+}
+
+func (s *Server) networkCreate(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	var req network.CreateRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	if req.Driver != "" && req.Driver != "overlay" {
+		return invalid("kubeswarm: network driver %q is not served; swarm networks are overlay networks", req.Driver)
+	}
+	if err := checkName("network", req.Name); err != nil {
+		return err
+	}
+	if _, err := s.findNetwork(ctx, req.Name); err == nil {
+		return errorf(http.StatusConflict, "network with name %s already exists", req.Name)
+	}
+	data, err := jsonMarshal(req)
+	if err != nil {
+		return err
+	}
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "network-" + KubeName(req.Name), Namespace: s.Namespace,
+		Labels: map[string]string{LabelDockerObject: "network"}, Annotations: map[string]string{AnnotationDockerName: req.Name}},
+		Data: map[string]string{networkSpecKey: data}}
+	if err := s.Client.Create(ctx, cm, client.FieldOwner(fieldManager)); err != nil {
+		if apierrors.IsAlreadyExists(err) {
+			return errorf(http.StatusConflict, "network with name %s already exists", req.Name)
+		}
+		return fmt.Errorf("creating network %s: %w", req.Name, err)
+	}
+	return writeJSON(w, http.StatusCreated, network.CreateResponse{ID: ID(cm.UID)})
+}
+
+func (s *Server) networkDelete(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	n, err := s.findNetwork(ctx, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	services, err := s.listServices(ctx)
+	if err != nil {
+		return err
+	}
+	name := dockerName(&n.cm)
+	for i := range services {
+		for _, a := range services[i].Spec.Networks {
+			if a.Name == name {
+				return errorf(http.StatusForbidden, "rpc error: code = FailedPrecondition desc = network %s is in use by service %s", ID(n.cm.UID), ID(services[i].UID))
+			}
+		}
+	}
+	if err := s.Client.Delete(ctx, &n.cm); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("removing network %s: %w", name, err)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// ---- names ----
+
+type resolver struct {
+	netByID, netByName map[string]string
+	files              map[string][2]string // kind/kubeName → id, docker name
+}
+
+func (r resolver) NetworkName(s string) string {
+	if n, ok := r.netByID[s]; ok {
+		return n
+	}
+	return s
+}
+
+func (r resolver) NetworkID(s string) string {
+	if id, ok := r.netByName[s]; ok {
+		return id
+	}
+	return s
+}
+
+func (r resolver) File(kind, kubeName string) (string, string) {
+	if f, ok := r.files[kind+"/"+kubeName]; ok {
+		return f[0], f[1]
+	}
+	return "", kubeName
+}
+
+// names reads the networks, secrets and configs that service specs name.
+func (s *Server) names(ctx context.Context) (Names, error) {
+	r := resolver{netByID: map[string]string{}, netByName: map[string]string{}, files: map[string][2]string{}}
+	nets, err := s.listNetworks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range nets {
+		r.netByID[ID(n.cm.UID)] = dockerName(&n.cm)
+		r.netByName[dockerName(&n.cm)] = ID(n.cm.UID)
+	}
+	for _, k := range []fileKind{secretKind, configKind} {
+		objs, err := s.listFiles(ctx, k)
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range objs {
+			r.files[k.singular+"/"+o.GetName()] = [2]string{ID(o.GetUID()), dockerName(o)}
+		}
+	}
+	return r, nil
+}
+
+// checkFiles refuses secrets and configs that do not exist, in Swarm's words.
+func (s *Server) checkFiles(ctx context.Context, spec *swarmv1.ServiceSpec) error {
+	for _, k := range []fileKind{secretKind, configKind} {
+		refs := spec.Secrets
+		if k == configKind {
+			refs = spec.Configs
+		}
+		for _, ref := range refs {
+			m := &metav1.PartialObjectMetadata{}
+			m.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind(k.kube))
+			if err := s.Client.Get(ctx, client.ObjectKey{Namespace: s.Namespace, Name: ref.Source}, m); apierrors.IsNotFound(err) {
+				return notFound("rpc error: code = InvalidArgument desc = %s reference not found: %s", k.singular, ref.Source)
+			}
+		}
+	}
+	return nil
+}
+
+// ---- secrets and configs ----
+
+type fileKind struct{ singular, plural, kube string }
+
+var (
+	secretKind = fileKind{"secret", "secrets", "Secret"}
+	configKind = fileKind{"config", "configs", "ConfigMap"}
+)
+
+func (s *Server) listFiles(ctx context.Context, k fileKind) ([]client.Object, error) {
+	var out []client.Object
+	opts := []client.ListOption{client.InNamespace(s.Namespace), client.MatchingLabels{LabelDockerObject: k.singular}}
+	if k == secretKind {
+		list := &corev1.SecretList{}
+		if err := s.Client.List(ctx, list, opts...); err != nil {
+			return nil, fmt.Errorf("listing secrets: %w", err)
+		}
+		for i := range list.Items {
+			out = append(out, &list.Items[i])
+		}
+	} else {
+		list := &corev1.ConfigMapList{}
+		if err := s.Client.List(ctx, list, opts...); err != nil {
+			return nil, fmt.Errorf("listing configs: %w", err)
+		}
+		for i := range list.Items {
+			out = append(out, &list.Items[i])
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return dockerName(out[i]) < dockerName(out[j]) })
+	return out, nil
+}
+
+func fileLabels(o client.Object) map[string]string {
+	l := map[string]string{}
+	if v := o.GetAnnotations()["swarm.kubeswarm.io/docker-labels"]; v != "" {
+		_ = jsonUnmarshal(v, &l)
+	}
+	return l
+}
+
+// toFile is the docker object of a Secret or ConfigMap: a secret's data is never shown.
+func toFile(o client.Object) (swarm.Meta, swarm.Annotations, []byte) {
+	meta := swarm.Meta{Version: swarm.Version{Index: uint64(o.GetGeneration())}, CreatedAt: o.GetCreationTimestamp().UTC(), UpdatedAt: updatedAt(o)}
+	if meta.Version.Index == 0 {
+		v, _ := strconv.ParseUint(o.GetResourceVersion(), 10, 64)
+		meta.Version.Index = v
+	}
+	ann := swarm.Annotations{Name: dockerName(o), Labels: fileLabels(o)}
+	if cm, ok := o.(*corev1.ConfigMap); ok {
+		for _, v := range cm.BinaryData {
+			return meta, ann, v
+		}
+		for _, v := range cm.Data {
+			return meta, ann, []byte(v)
+		}
+	}
+	return meta, ann, nil
+}
+
+func fileJSON(k fileKind, o client.Object) any {
+	meta, ann, data := toFile(o)
+	if k == secretKind {
+		return swarm.Secret{ID: ID(o.GetUID()), Meta: meta, Spec: swarm.SecretSpec{Annotations: ann}}
+	}
+	return swarm.Config{ID: ID(o.GetUID()), Meta: meta, Spec: swarm.ConfigSpec{Annotations: ann, Data: data}}
+}
+
+func (s *Server) findFile(ctx context.Context, k fileKind, ref string) (client.Object, error) {
+	items, err := s.listFiles(ctx, k)
+	if err != nil {
+		return nil, err
+	}
+	o, ok, _ := match(items, ref, func(x client.Object) string { return ID(x.GetUID()) }, func(x client.Object) string { return dockerName(x) })
+	if !ok {
+		return nil, notFound("%s %s not found", k.singular, ref)
+	}
+	return o, nil
+}
+
+func (s *Server) fileList(w http.ResponseWriter, r *http.Request, k fileKind) error {
+	f, err := readFilters(r)
+	if err != nil {
+		return err
+	}
+	items, err := s.listFiles(r.Context(), k)
+	if err != nil {
+		return err
+	}
+	out := []any{}
+	for _, o := range items {
+		id, name := ID(o.GetUID()), dockerName(o)
+		if !f.any("id", func(v string) bool { return strings.HasPrefix(id, v) }) ||
+			!f.any("name", func(v string) bool { return strings.HasPrefix(name, v) }) ||
+			!f.any("names", func(v string) bool { return v == name }) ||
+			!f.labels("label", fileLabels(o)) {
+			continue
+		}
+		out = append(out, fileJSON(k, o))
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) fileInspect(w http.ResponseWriter, r *http.Request, k fileKind) error {
+	o, err := s.findFile(r.Context(), k, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, fileJSON(k, o))
+}
+
+func (s *Server) fileCreate(w http.ResponseWriter, r *http.Request, k fileKind) error {
+	ctx := r.Context()
+	var spec swarm.SecretSpec // a ConfigSpec has the same fields, less the driver
+	if err := decode(r, &spec); err != nil {
+		return err
+	}
+	if err := checkName(k.singular, spec.Name); err != nil {
+		return err
+	}
+	labels, err := jsonMarshal(spec.Labels)
+	if err != nil {
+		return err
+	}
+	meta := metav1.ObjectMeta{Name: KubeName(spec.Name), Namespace: s.Namespace, Labels: map[string]string{LabelDockerObject: k.singular},
+		Annotations: map[string]string{"swarm.kubeswarm.io/docker-labels": labels}}
+	setDockerName(&meta, spec.Name)
+	key := spec.Name
+	var obj client.Object
+	if k == secretKind {
+		obj = &corev1.Secret{ObjectMeta: meta, Data: map[string][]byte{key: spec.Data}}
+	} else {
+		obj = &corev1.ConfigMap{ObjectMeta: meta, BinaryData: map[string][]byte{key: spec.Data}}
+	}
+	if err := s.Client.Create(ctx, obj, client.FieldOwner(fieldManager)); err != nil {
+		if apierrors.IsAlreadyExists(err) {
+			return errorf(http.StatusConflict, "rpc error: code = AlreadyExists desc = %s %s already exists", k.singular, spec.Name)
+		}
+		return fmt.Errorf("creating %s %s: %w", k.singular, spec.Name, err)
+	}
+	return writeJSON(w, http.StatusCreated, swarm.SecretCreateResponse{ID: ID(obj.GetUID())})
+}
+
+func (s *Server) fileUpdate(w http.ResponseWriter, r *http.Request, k fileKind) error {
+	ctx := r.Context()
+	o, err := s.findFile(ctx, k, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	var spec swarm.SecretSpec
+	if err := decode(r, &spec); err != nil {
+		return err
+	}
+	_, _, data := toFile(o)
+	if spec.Data != nil && string(spec.Data) != string(data) && k == configKind {
+		return invalid("rpc error: code = InvalidArgument desc = only updates to Labels are allowed")
+	}
+	labels, err := jsonMarshal(spec.Labels)
+	if err != nil {
+		return err
+	}
+	a := o.GetAnnotations()
+	a["swarm.kubeswarm.io/docker-labels"] = labels
+	o.SetAnnotations(a)
+	if err := s.Client.Update(ctx, o, client.FieldOwner(fieldManager)); err != nil {
+		return fmt.Errorf("updating %s %s: %w", k.singular, dockerName(o), err)
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+func (s *Server) fileDelete(w http.ResponseWriter, r *http.Request, k fileKind) error {
+	ctx := r.Context()
+	o, err := s.findFile(ctx, k, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if err := s.Client.Delete(ctx, o); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("removing %s %s: %w", k.singular, dockerName(o), err)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// distribution answers as a Swarm with no registry in reach does: the image cannot be looked
+// up, so the client warns and leaves the image unpinned (each node uses what it has). A digest
+// made up here would pin an image that no registry vouches for.
+func (s *Server) distribution(http.ResponseWriter, *http.Request) error {
+	return errorf(http.StatusInternalServerError, "kubeswarm: no registry is consulted to pin image digests")
+}

@@ -1,0 +1,362 @@
+package dockerapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/moby/moby/api/types/swarm"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/swarmsyntax"
+)
+
+// AnnotationDockerName keeps the name a client gave a service, a network, a secret or a config
+// when it is not a Kubernetes name (a stack's demo_web is the Service demo-web).
+const AnnotationDockerName = "swarm.kubeswarm.io/docker-name"
+
+// fieldManager is the endpoint's field manager.
+const fieldManager = "kubectl-swarm-docker-api"
+
+// KubeName is the Kubernetes name of a docker name: demo_web is demo-web, as the plugin reads it.
+func KubeName(name string) string {
+	return strings.ToLower(strings.NewReplacer("_", "-", ".", "-").Replace(name))
+}
+
+func dockerName(o metav1.Object) string {
+	if n := o.GetAnnotations()[AnnotationDockerName]; n != "" {
+		return n
+	}
+	return o.GetName()
+}
+
+func setDockerName(o metav1.Object, name string) {
+	if name == o.GetName() {
+		return
+	}
+	a := o.GetAnnotations()
+	if a == nil {
+		a = map[string]string{}
+	}
+	a[AnnotationDockerName] = name
+	o.SetAnnotations(a)
+}
+
+func checkName(what, name string) error {
+	if errs := validation.IsDNS1123Label(KubeName(name)); len(errs) > 0 {
+		return invalid("rpc error: code = InvalidArgument desc = name must be valid as a DNS name component (kubeswarm: %s name %q: %s)", what, name, strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+func updatedAt(o metav1.Object) time.Time {
+	t := o.GetCreationTimestamp().Time
+	for _, mf := range o.GetManagedFields() {
+		if mf.Time != nil && mf.Time.After(t) && mf.Subresource == "" {
+			t = mf.Time.Time
+		}
+	}
+	return t.UTC()
+}
+
+func (s *Server) listServices(ctx context.Context) ([]swarmv1.Service, error) {
+	list := &swarmv1.ServiceList{}
+	if err := s.Client.List(ctx, list, client.InNamespace(s.Namespace)); err != nil {
+		return nil, fmt.Errorf("listing services: %w", err)
+	}
+	sort.Slice(list.Items, func(i, j int) bool { return list.Items[i].Name < list.Items[j].Name })
+	return list.Items, nil
+}
+
+// findService finds a service by ID, name or unique ID prefix.
+func (s *Server) findService(ctx context.Context, ref string) (*swarmv1.Service, error) {
+	items, err := s.listServices(ctx)
+	if err != nil {
+		return nil, err
+	}
+	svc, ok, ambiguous := match(items, ref, func(x swarmv1.Service) string { return ID(x.UID) },
+		func(x swarmv1.Service) string { return dockerName(&x) })
+	if !ok {
+		// The Kubernetes name works too (the plugin's names).
+		for i := range items {
+			if items[i].Name == ref {
+				return &items[i], nil
+			}
+		}
+		if ambiguous {
+			return nil, invalid("service %s is ambiguous (%d matches found)", ref, 2)
+		}
+		return nil, notFound("service %s not found", ref)
+	}
+	return &svc, nil
+}
+
+// toService is what the Engine API shows of a Service.
+func (s *Server) toService(svc *swarmv1.Service, names Names, defaults bool) swarm.Service {
+	out := swarm.Service{
+		ID: ID(svc.UID),
+		Meta: swarm.Meta{Version: swarm.Version{Index: uint64(svc.Generation)},
+			CreatedAt: svc.CreationTimestamp.UTC(), UpdatedAt: updatedAt(svc)},
+		Spec: ToDocker(dockerName(svc), &svc.Spec, names),
+	}
+	if svc.Status.PreviousSpec != nil {
+		prev := ToDocker(dockerName(svc), svc.Status.PreviousSpec, names)
+		out.PreviousSpec = &prev
+	}
+	if defaults {
+		InsertDefaults(&out.Spec)
+		if out.PreviousSpec != nil {
+			InsertDefaults(out.PreviousSpec)
+		}
+	}
+	if len(svc.Spec.Ports) > 0 {
+		out.Endpoint.Spec = swarm.EndpointSpec{Mode: swarm.ResolutionMode(svc.Spec.EndpointMode)}
+		if out.Endpoint.Spec.Mode == "" {
+			out.Endpoint.Spec.Mode = swarm.ResolutionModeVIP
+		}
+		for _, p := range svc.Spec.Ports {
+			out.Endpoint.Spec.Ports = append(out.Endpoint.Spec.Ports, dockerPort(p))
+		}
+		for _, p := range svc.Status.Ports {
+			out.Endpoint.Ports = append(out.Endpoint.Ports, dockerPort(swarmv1.PortConfig{Target: p.Target, Published: p.Published, Protocol: p.Protocol, Mode: p.Mode}))
+		}
+		if len(out.Endpoint.Ports) == 0 {
+			out.Endpoint.Ports = out.Endpoint.Spec.Ports
+		}
+	}
+	if u := svc.Status.UpdateStatus; u != nil && u.State != "" {
+		out.UpdateStatus = &swarm.UpdateStatus{State: swarm.UpdateState(u.State), Message: u.Message}
+		if u.StartedAt != nil {
+			t := u.StartedAt.UTC()
+			out.UpdateStatus.StartedAt = &t
+		}
+		if u.CompletedAt != nil {
+			t := u.CompletedAt.UTC()
+			out.UpdateStatus.CompletedAt = &t
+		}
+	}
+	if svc.Spec.Mode.IsJob() {
+		out.JobStatus = &swarm.JobStatus{JobIteration: swarm.Version{Index: uint64(svc.Status.JobIteration)}}
+	}
+	return out
+}
+
+func (s *Server) serviceList(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	f, err := readFilters(r)
+	if err != nil {
+		return err
+	}
+	items, err := s.listServices(ctx)
+	if err != nil {
+		return err
+	}
+	names, err := s.names(ctx)
+	if err != nil {
+		return err
+	}
+	status := boolParam(r, "status")
+	out := []swarm.Service{}
+	for i := range items {
+		svc := &items[i]
+		id, name := ID(svc.UID), dockerName(svc)
+		mode := string(svc.Spec.Mode)
+		if mode == "" {
+			mode = string(swarmv1.ModeReplicated)
+		}
+		if !f.any("id", func(v string) bool { return strings.HasPrefix(id, v) }) ||
+			!f.any("name", func(v string) bool { return strings.HasPrefix(name, v) || strings.HasPrefix(svc.Name, v) }) ||
+			!f.any("mode", func(v string) bool { return v == mode }) ||
+			!f.labels("label", svc.Spec.Labels) {
+			continue
+		}
+		d := s.toService(svc, names, false)
+		if status {
+			d.ServiceStatus = &swarm.ServiceStatus{RunningTasks: uint64(svc.Status.RunningTasks),
+				DesiredTasks: uint64(svc.Status.DesiredTasks), CompletedTasks: uint64(svc.Status.CompletedTasks)}
+		}
+		out = append(out, d)
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) serviceInspect(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	svc, err := s.findService(ctx, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	names, err := s.names(ctx)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, s.toService(svc, names, boolParam(r, "insertDefaults")))
+}
+
+// kubeSpec reads a request's ServiceSpec through the one translation, with the rules' errors in
+// the words the plugin gives.
+func (s *Server) kubeSpec(ctx context.Context, spec swarm.ServiceSpec) (swarmv1.ServiceSpec, error) {
+	names, err := s.names(ctx)
+	if err != nil {
+		return swarmv1.ServiceSpec{}, err
+	}
+	ks, err := ToKube(spec, names)
+	if err != nil {
+		return ks, invalid("rpc error: code = InvalidArgument desc = %v", err)
+	}
+	if err := s.checkFiles(ctx, &ks); err != nil {
+		return ks, err
+	}
+	return ks, nil
+}
+
+// checkPorts refuses a published ingress port that another service publishes, in Swarm's words.
+func (s *Server) checkPorts(ctx context.Context, self string, spec *swarmv1.ServiceSpec) error {
+	items, err := s.listServices(ctx)
+	if err != nil {
+		return err
+	}
+	for _, p := range spec.Ports {
+		if p.Published == 0 || p.Mode == swarmv1.PortModeHost {
+			continue
+		}
+		for i := range items {
+			o := &items[i]
+			if o.Name == self {
+				continue
+			}
+			for _, q := range o.Spec.Ports {
+				if q.Mode != swarmv1.PortModeHost && q.Published == p.Published && swarmsyntax.PortKey(q) == swarmsyntax.PortKey(p) {
+					return invalid("rpc error: code = InvalidArgument desc = port '%d' is already in use by service '%s' (%s) as an ingress port", p.Published, dockerName(o), ID(o.UID))
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Server) serviceCreate(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	var spec swarm.ServiceSpec
+	if err := decode(r, &spec); err != nil {
+		return err
+	}
+	if spec.Name == "" {
+		spec.Name = fmt.Sprintf("service-%d", s.Now().UnixNano()%100000)
+	}
+	if err := checkName("service", spec.Name); err != nil {
+		return err
+	}
+	ks, err := s.kubeSpec(ctx, spec)
+	if err != nil {
+		return err
+	}
+	name := KubeName(spec.Name)
+	if err := s.checkPorts(ctx, name, &ks); err != nil {
+		return err
+	}
+	svc := &swarmv1.Service{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: s.Namespace}, Spec: ks}
+	setDockerName(svc, spec.Name)
+	if err := s.Client.Create(ctx, svc, client.FieldOwner(fieldManager)); err != nil {
+		if apierrors.IsAlreadyExists(err) {
+			return errorf(http.StatusConflict, "rpc error: code = AlreadyExists desc = name conflicts with an existing object: service %s already exists", spec.Name)
+		}
+		if apierrors.IsInvalid(err) {
+			return invalid("rpc error: code = InvalidArgument desc = %v", err)
+		}
+		return fmt.Errorf("creating service %s: %w", spec.Name, err)
+	}
+	return writeJSON(w, http.StatusCreated, swarm.ServiceCreateResponse{ID: ID(svc.UID)})
+}
+
+func (s *Server) serviceUpdate(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	svc, err := s.findService(ctx, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	version, err := strconv.ParseUint(q.Get("version"), 10, 64)
+	if err != nil {
+		return invalid("invalid service version '%s': %v", q.Get("version"), err)
+	}
+	if version != uint64(svc.Generation) {
+		return errorf(http.StatusInternalServerError, "rpc error: code = Unknown desc = update out of sequence")
+	}
+	var spec swarm.ServiceSpec
+	if err := decode(r, &spec); err != nil {
+		return err
+	}
+	if q.Get("rollback") == "previous" {
+		if svc.Status.PreviousSpec == nil {
+			return errorf(http.StatusInternalServerError, "rpc error: code = FailedPrecondition desc = service %s does not have a previous spec", ID(svc.UID))
+		}
+		patch := client.MergeFrom(svc.DeepCopy())
+		if svc.Annotations == nil {
+			svc.Annotations = map[string]string{}
+		}
+		svc.Annotations[swarmv1.AnnotationRollback] = strconv.FormatInt(s.Now().UnixNano(), 10)
+		if err := s.Client.Patch(ctx, svc, patch, client.FieldOwner(fieldManager)); err != nil {
+			return fmt.Errorf("requesting a rollback of service %s: %w", dockerName(svc), err)
+		}
+		return writeJSON(w, http.StatusOK, swarm.ServiceUpdateResponse{})
+	}
+	if spec.Name != "" && spec.Name != dockerName(svc) && spec.Name != svc.Name {
+		return errorf(http.StatusInternalServerError, "rpc error: code = Unimplemented desc = renaming services is not supported")
+	}
+	ks, err := s.kubeSpec(ctx, spec)
+	if err != nil {
+		return err
+	}
+	oldMode := svc.Spec.Mode
+	if oldMode == "" {
+		oldMode = swarmv1.ModeReplicated
+	}
+	if ks.Mode != oldMode {
+		return errorf(http.StatusInternalServerError, "rpc error: code = Unimplemented desc = service mode change is not allowed")
+	}
+	if err := s.checkPorts(ctx, svc.Name, &ks); err != nil {
+		return err
+	}
+	// What the Engine API has no words for stays as it was.
+	ks.NodeFailureTimeout = svc.Spec.NodeFailureTimeout
+	svc.Spec = ks
+	if err := s.Client.Update(ctx, svc, client.FieldOwner(fieldManager)); err != nil {
+		if apierrors.IsConflict(err) {
+			return errorf(http.StatusInternalServerError, "rpc error: code = Unknown desc = update out of sequence")
+		}
+		if apierrors.IsInvalid(err) {
+			return invalid("rpc error: code = InvalidArgument desc = %v", err)
+		}
+		return fmt.Errorf("updating service %s: %w", dockerName(svc), err)
+	}
+	return writeJSON(w, http.StatusOK, swarm.ServiceUpdateResponse{})
+}
+
+func (s *Server) serviceDelete(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	svc, err := s.findService(ctx, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if err := s.Client.Delete(ctx, svc); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("removing service %s: %w", dockerName(svc), err)
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+func (s *Server) serviceLogs(http.ResponseWriter, *http.Request) error {
+	return errorf(http.StatusNotImplemented, "kubeswarm: docker service logs is not served by the Engine API endpoint yet; use kubectl swarm service logs")
+}
+
+var errNoSuchFile = errors.New("not found")

@@ -1,0 +1,187 @@
+package dockerapi
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/moby/moby/api/types/swarm"
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/tasks"
+	"github.com/kubeswarm/kubeswarm/internal/translate"
+)
+
+// ToTasks are a service's pods seen as Swarm tasks. Pods have no slot: the current ones (not
+// terminating, not finished) are numbered 1…N by age, as `kubectl swarm service ps` does; the
+// others are shut down history in the slots after them. Up to date are the tasks of the newest
+// template.
+func ToTasks(svc *swarmv1.Service, spec swarm.ServiceSpec, pods []corev1.Pod, nodeIDs map[string]string) []swarm.Task {
+	sort.SliceStable(pods, func(i, j int) bool {
+		a, b := pods[i].CreationTimestamp, pods[j].CreationTimestamp
+		if !a.Equal(&b) {
+			return a.Before(&b)
+		}
+		return pods[i].Name < pods[j].Name
+	})
+	newest := ""
+	for i := range pods {
+		if h := pods[i].Labels[translate.LabelTemplateHash]; h != "" {
+			newest = h
+		}
+	}
+	job, global := svc.Spec.Mode.IsJob(), svc.Spec.Mode.IsGlobal()
+	var out []swarm.Task
+	slot := 0
+	current := 0
+	for i := range pods {
+		p := &pods[i]
+		if p.DeletionTimestamp == nil && (job || (p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed)) {
+			current++
+		}
+	}
+	for i := range pods {
+		p := &pods[i]
+		state, since, msg := tasks.State(p)
+		history := p.DeletionTimestamp != nil || (!job && (p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed))
+		desired := swarm.TaskStateRunning
+		if job {
+			desired = swarm.TaskStateComplete
+		}
+		t := swarm.Task{
+			ID:        ID(p.UID),
+			Meta:      swarm.Meta{Version: swarm.Version{Index: 1}, CreatedAt: p.CreationTimestamp.UTC(), UpdatedAt: since.UTC()},
+			ServiceID: ID(svc.UID),
+			NodeID:    nodeIDs[tasks.Node(p)],
+			Status:    swarm.TaskStatus{Timestamp: since.UTC(), State: swarm.TaskState(state), Message: state, Err: msg},
+			Spec:      spec.TaskTemplate,
+		}
+		t.Annotations.Labels = map[string]string{}
+		img := tasks.Image(p)
+		if img != "" {
+			c := *t.Spec.ContainerSpec
+			c.Image = img
+			t.Spec.ContainerSpec = &c
+		}
+		if history {
+			desired = swarm.TaskStateShutdown
+		}
+		if !global {
+			if history {
+				if current > 0 {
+					t.Slot = 1 + (i % current)
+				} else {
+					t.Slot = 1
+				}
+			} else {
+				slot++
+				t.Slot = slot
+			}
+		}
+		t.DesiredState = desired
+		if h := p.Labels[translate.LabelTemplateHash]; h != "" && h != newest && !history {
+			t.Annotations.Labels["kubeswarm.outdated"] = "true"
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+func (s *Server) allTasks(ctx context.Context) ([]swarm.Task, map[string]*swarmv1.Service, error) {
+	services, err := s.listServices(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	pods := &corev1.PodList{}
+	if err := s.Client.List(ctx, pods, client.InNamespace(s.Namespace), client.HasLabels{translate.LabelService}); err != nil {
+		return nil, nil, fmt.Errorf("listing tasks: %w", err)
+	}
+	byService := map[string][]corev1.Pod{}
+	for _, p := range pods.Items {
+		byService[p.Labels[translate.LabelService]] = append(byService[p.Labels[translate.LabelService]], p)
+	}
+	nodeList, err := s.listNodes(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	nodeIDs := map[string]string{}
+	for i := range nodeList {
+		nodeIDs[nodeList[i].Name] = nodeID(&nodeList[i])
+	}
+	names, err := s.names(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	byID := map[string]*swarmv1.Service{}
+	var out []swarm.Task
+	for i := range services {
+		svc := &services[i]
+		byID[ID(svc.UID)] = svc
+		spec := ToDocker(dockerName(svc), &svc.Spec, names)
+		out = append(out, ToTasks(svc, spec, byService[svc.Name], nodeIDs)...)
+	}
+	return out, byID, nil
+}
+
+func (s *Server) taskList(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	f, err := readFilters(r)
+	if err != nil {
+		return err
+	}
+	all, services, err := s.allTasks(ctx)
+	if err != nil {
+		return err
+	}
+	nodeList, err := s.nodes(ctx)
+	if err != nil {
+		return err
+	}
+	out := []swarm.Task{}
+	for _, t := range all {
+		svc := services[t.ServiceID]
+		outdated := t.Annotations.Labels["kubeswarm.outdated"] == "true"
+		t.Annotations.Labels = map[string]string{}
+		if !f.any("id", func(v string) bool { return strings.HasPrefix(t.ID, v) }) ||
+			!f.any("service", func(v string) bool {
+				return v == t.ServiceID || v == dockerName(svc) || v == svc.Name || (len(v) < 25 && strings.HasPrefix(t.ServiceID, v))
+			}) ||
+			!f.any("node", func(v string) bool {
+				if v == t.NodeID {
+					return true
+				}
+				for _, n := range nodeList {
+					if n.ID == t.NodeID && (n.Description.Hostname == v || strings.HasPrefix(n.ID, v)) {
+						return true
+					}
+				}
+				return false
+			}) ||
+			!f.any("desired-state", func(v string) bool {
+				return v == string(t.DesiredState) || (v == "accepted" && t.DesiredState == swarm.TaskStateRunning)
+			}) ||
+			!f.any("_up-to-date", func(v string) bool { return v != "true" || (!outdated && t.DesiredState != swarm.TaskStateShutdown) }) ||
+			!f.labels("label", svc.Spec.Labels) {
+			continue
+		}
+		out = append(out, t)
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) taskInspect(w http.ResponseWriter, r *http.Request) error {
+	all, _, err := s.allTasks(r.Context())
+	if err != nil {
+		return err
+	}
+	t, ok, _ := match(all, r.PathValue("id"), func(x swarm.Task) string { return x.ID }, func(swarm.Task) string { return "" })
+	if !ok {
+		return notFound("task %s not found", r.PathValue("id"))
+	}
+	t.Annotations.Labels = map[string]string{}
+	return writeJSON(w, http.StatusOK, t)
+}
