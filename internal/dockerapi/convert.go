@@ -32,8 +32,8 @@ type Names interface {
 
 type identity struct{}
 
-func (identity) NetworkName(s string) string         { return s }
-func (identity) NetworkID(s string) string           { return s }
+func (identity) NetworkName(s string) string          { return s }
+func (identity) NetworkID(s string) string            { return s }
 func (identity) File(_, name string) (string, string) { return "", name }
 
 // ToKube turns a docker ServiceSpec into kubeswarm's: the one translation of the Engine API's

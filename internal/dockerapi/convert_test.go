@@ -21,7 +21,7 @@ func TestRoundTrip(t *testing.T) {
 				ContainerSpec: &swarm.ContainerSpec{Image: "nginx:latest", Env: []string{"A=1"}, Args: []string{"-g", "daemon off;"},
 					StopGracePeriod: ptr.To(20 * time.Second),
 					Mounts:          []mount.Mount{{Type: mount.TypeVolume, Source: "data", Target: "/data"}},
-					Secrets: []*swarm.SecretReference{{SecretName: "db", File: &swarm.SecretReferenceFileTarget{Name: "db", UID: "0", GID: "0", Mode: 0o444}}}},
+					Secrets:         []*swarm.SecretReference{{SecretName: "db", File: &swarm.SecretReferenceFileTarget{Name: "db", UID: "0", GID: "0", Mode: 0o444}}}},
 				Resources:     &swarm.ResourceRequirements{Limits: &swarm.Limit{NanoCPUs: 500_000_000, MemoryBytes: 64 << 20}},
 				RestartPolicy: &swarm.RestartPolicy{Condition: swarm.RestartPolicyConditionOnFailure, Delay: ptr.To(time.Second), MaxAttempts: ptr.To(uint64(3))},
 				Placement:     &swarm.Placement{Constraints: []string{"node.role==worker"}, Preferences: []swarm.PlacementPreference{{Spread: &swarm.SpreadOver{SpreadDescriptor: "node.labels.zone"}}}},

@@ -33,10 +33,10 @@ func ToDockerNode(n *swarmv1.Node) swarm.Node {
 		Spec: swarm.NodeSpec{Annotations: swarm.Annotations{Labels: n.Spec.Labels}, Role: swarm.NodeRole(role),
 			Availability: swarm.NodeAvailability(nodes.Availability(n))},
 		Description: swarm.NodeDescription{
-			Hostname: n.Status.Hostname,
-			Platform: swarm.Platform{Architecture: n.Status.Platform.Architecture, OS: n.Status.Platform.OS},
+			Hostname:  n.Status.Hostname,
+			Platform:  swarm.Platform{Architecture: n.Status.Platform.Architecture, OS: n.Status.Platform.OS},
 			Resources: swarm.Resources{NanoCPUs: quantityNano(n.Status.Resources.CPUs), MemoryBytes: quantityValue(n.Status.Resources.Memory)},
-			Engine: swarm.EngineDescription{EngineVersion: n.Status.EngineVersion},
+			Engine:    swarm.EngineDescription{EngineVersion: n.Status.EngineVersion},
 		},
 		Status: swarm.NodeStatus{State: swarm.NodeState(strings.ToLower(string(n.Status.State))), Addr: n.Status.Addr},
 	}
