@@ -32,6 +32,9 @@
 # starts: the saved values are put back after each start and at `down`. Only one real cluster
 # runs at a time (the namespaces and address ranges are fixed).
 #
+# Images: the project's test images (test/images) are imported into every node and served by the
+# cluster's registry at 10.247.0.10:5000, the nodes' mirror for docker.io and kubeswarm.test.
+#
 # Addresses: nodes 10.247.0.0/24 (control plane .10, nodes .11-.13), pods 10.248.N.0/24 per
 # node, Services 10.249.0.0/16 (cluster DNS 10.249.0.10). `up` refuses to start when the host
 # already routes any of them.
@@ -138,8 +141,22 @@ build_tools() {
 
 # images: the project's test images (test/images) as one archive, imported into every node.
 IMAGES="$CACHE/images/images.tar"
+REGISTRY_BIN="$CACHE/images/registry"
 build_images() {
-  (cd "$ROOT" && go run ./test/images/build -o "$CACHE/images" --coredns "$TOOLS/coredns" >&2)
+  (cd "$ROOT" && go run ./test/images/build -o "$CACHE/images" --coredns "$TOOLS/coredns" >&2 &&
+    CGO_ENABLED=0 go build -o "$REGISTRY_BIN" ./test/images/registry)
+}
+
+# The cluster's registry (test/images/registry) in the control plane's namespace, the nodes'
+# mirror for docker.io and kubeswarm.test: images pull as from Docker Hub, and a test can push
+# a new image under a running tag. The test images are pushed to it at start.
+REGISTRY_PORT=5000
+registry_up() {
+  local c; c=$(ns ctl)
+  start registry "$c" "" -- "$REGISTRY_BIN" serve --address "${IP[ctl]}:$REGISTRY_PORT" --dir "$STATE/registry"
+  wait_for 30 "the registry" curl -sf "http://${IP[ctl]}:$REGISTRY_PORT/v2/" || return 1
+  "$REGISTRY_BIN" push --registry "${IP[ctl]}:$REGISTRY_PORT" "$IMAGES" >"$LOGS/registry-push.log" 2>&1 ||
+    { log "pushing the test images failed: $(tail -3 "$LOGS/registry-push.log")"; return 1; }
 }
 
 cmd_deps() { install_packages; build_tools; }
@@ -391,7 +408,7 @@ control_plane_up() {
 
 control_plane_healthy() {
   local c
-  for c in etcd kube-apiserver kube-controller-manager kube-scheduler; do running "$c" || return 1; done
+  for c in etcd kube-apiserver kube-controller-manager kube-scheduler registry; do running "$c" || return 1; done
   [[ "$(kc get --raw /readyz 2>/dev/null)" == ok ]]
 }
 
@@ -427,6 +444,10 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
         SystemdCgroup = false
         Root = "$d/runc"
+  [plugins."io.containerd.grpc.v1.cri".registry.mirrors."docker.io"]
+    endpoint = ["http://${IP[ctl]}:$REGISTRY_PORT"]
+  [plugins."io.containerd.grpc.v1.cri".registry.mirrors."kubeswarm.test"]
+    endpoint = ["http://${IP[ctl]}:$REGISTRY_PORT"]
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
     conf_dir = "$d/cni/net.d"
@@ -703,6 +724,7 @@ cmd_up() {
   pki
   fabric_up
   control_plane_up || die "the control plane did not start (logs in $LOGS)"
+  registry_up || die "the registry did not start (logs in $LOGS)"
   t1=$(now)
   for n in "${NODES[@]}"; do node_object "$n"; done
   for n in "${NODES[@]}"; do node_up "$n" & pids+=($!); done
@@ -724,7 +746,7 @@ cmd_down() {
   local pids=() p
   for n in "${NODES[@]}"; do node_down "$n" & pids+=($!); done
   for p in "${pids[@]}"; do wait "$p" || true; done
-  for n in kube-scheduler kube-controller-manager kube-apiserver etcd; do stop "$n" KILL; done
+  for n in registry kube-scheduler kube-controller-manager kube-apiserver etcd; do stop "$n" KILL; done
   fabric_down
   restore_sysctls
   restore_host_dirs
@@ -744,7 +766,7 @@ cmd_status() {
   echo "nodes:"; kc get nodes -o wide | sed 's/^/  /' || true
   echo "processes:"
   local c
-  for c in etcd kube-apiserver kube-controller-manager kube-scheduler \
+  for c in etcd kube-apiserver kube-controller-manager kube-scheduler registry \
     $(for n in "${NODES[@]}"; do echo "containerd-$n kubelet-$n kube-proxy-$n"; done); do
     if running "$c"; then printf '  %-26s running (pid %s)\n' "$c" "$(cat "$PIDS/$c.pid")"; else printf '  %-26s stopped\n' "$c"; fi
   done
