@@ -26,7 +26,8 @@ status=0
 hack/real-cluster.sh up || status=$?
 if [[ $status == 0 ]]; then
   KUBECONFIG=$(hack/real-cluster.sh kubeconfig)
-  export KUBECONFIG
+  KUBESWARM_REGISTRY=$(hack/real-cluster.sh registry)
+  export KUBECONFIG KUBESWARM_REGISTRY
   make --no-print-directory install >/dev/null || status=$?
 fi
 if [[ $status == 0 ]]; then

@@ -17,6 +17,7 @@
 #                             it (kubelet, kube-proxy, containerd, containers) is killed
 #                             (--wait: until the node is NotReady)
 #   start-node NAME [--wait]  the machine comes back (--wait: until the node is Ready)
+#   registry                  print the HOST:PORT of the cluster's registry
 #   host-state                print the host state `down` must restore (links, routes, netns,
 #                             mounts, cgroups, iptables/nft, sysctls, directories); a test
 #                             compares it before `up` and after `down`
@@ -820,6 +821,7 @@ main() {
     stop-node) cmd_stop_node "$@" ;;
     start-node) cmd_start_node "$@" ;;
     host-state) cmd_host_state ;;
+    registry) echo "${IP[ctl]}:$REGISTRY_PORT" ;;
     deps) cmd_deps ;;
     add-node|remove-node) die "$cmd is not available on the real-node cluster (three nodes: ${NODES[*]})" ;;
     -h|--help|help) usage ;;

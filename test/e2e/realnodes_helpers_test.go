@@ -11,11 +11,15 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
@@ -196,5 +200,36 @@ func writeFile(t *testing.T, path, content string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// pushVersion pushes a copy of the registry's image from under the tag to, with VERSION=version
+// in its config: a new image the nodes have not seen.
+func pushVersion(t *testing.T, reg, from, to, version string) {
+	t.Helper()
+	src, err := name.NewTag(reg+"/"+from, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := remote.Image(src)
+	if err != nil {
+		t.Fatalf("reading %s: %v", src, err)
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := cfg.Config.DeepCopy()
+	c.Env = append(slices.DeleteFunc(c.Env, func(e string) bool { return strings.HasPrefix(e, "VERSION=") }), "VERSION="+version)
+	img, err = mutate.Config(img, *c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst, err := name.NewTag(reg+"/"+to, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(dst, img); err != nil {
+		t.Fatalf("pushing %s: %v", dst, err)
 	}
 }

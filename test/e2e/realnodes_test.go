@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -449,6 +450,39 @@ func TestRealNodeFailure(t *testing.T) {
 		}
 		if n != 3 || byNode["manager1"] != 1 || len(tasks(t, ns, "web")) != 3 {
 			return fmt.Errorf("%d running: %v", n, byNode)
+		}
+		return nil
+	})
+}
+
+// TestRealPushedImageRollsOut: an image pushed to the registry after the service was created
+// (the nodes have never seen it) rolls out with `service update --image`: the nodes pull it
+// from the cluster's registry, as Swarm nodes pull from Docker Hub.
+func TestRealPushedImageRollsOut(t *testing.T) {
+	t.Parallel()
+	reg := os.Getenv("KUBESWARM_REGISTRY")
+	if reg == "" {
+		t.Skip("KUBESWARM_REGISTRY is not set (hack/e2e-real.sh sets it)")
+	}
+	ns := newNamespace(t)
+	ips := nodeIPs(t)
+	mustSwarm(t, ns, "service", "create", "-d", "--name", "pushed", "--replicas", "2", "--publish", "8005:80", "kubeswarm.test/web:1")
+	waitReady(t, ns, "pushed", "2/2")
+
+	version := "pushed-" + ns
+	pushVersion(t, reg, "web:1", "web:"+version, version)
+	mustSwarm(t, ns, "service", "update", "-d", "--image", "kubeswarm.test/web:"+version, "pushed")
+	eventually(t, 120*time.Second, "every node's :8005 answers from the pushed image", func() error {
+		for node, ip := range ips {
+			for range 6 {
+				body, err := get("http://" + net.JoinHostPort(ip, "8005") + "/")
+				if err != nil {
+					return fmt.Errorf("%s: %w", node, err)
+				}
+				if v := parseAnswer(body).Version; v != version {
+					return fmt.Errorf("%s answered version %q", node, v)
+				}
+			}
 		}
 		return nil
 	})
