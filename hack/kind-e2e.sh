@@ -17,7 +17,8 @@
 #
 # Environment: KIND_CLUSTER (default kubeswarm-e2e), KIND_DIR (engine state, default
 # /tmp/ksk-kind), KUBESWARM_CACHE (default ~/.cache/kubeswarm: root file system, kubeadm,
-# images), IMG (operator image name, default kubeswarm/manager:dev), E2E_RUN (go test -run).
+# images), IMG (operator image name, default kubeswarm/manager:dev), E2E_TAGS (build tags, default
+# e2e; e2e,realnodes adds the real-node checks), E2E_RUN (go test -run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -30,6 +31,11 @@ CRICTL_VERSION=${CRICTL_VERSION:-v1.37.0}
 COREDNS_VERSION=${COREDNS_VERSION:-v1.15.0}
 IMG=${IMG:-kubeswarm/manager:dev}
 K=$CACHE/kind
+# Images the e2e tests name (the kwok tier runs no containers), answered by the web test image as
+# the real-node tier does for nginx, wordpress and mysql. (nginx:fail stays missing on purpose.)
+STANDINS=(docker.io/library/busybox:latest docker.io/library/redis:latest docker.io/library/redis:3.0.6
+  docker.io/library/redis:3.0.7 docker.io/library/nginx:1.26 docker.io/library/nginx:1.27
+  docker.io/library/wordpress:6 $(for i in 0 1 2 3 4 5; do echo docker.io/library/nginx:v$i; done))
 NODE_IMAGE=kubeswarm.test/kind-node:$K8S_VERSION
 KUBECONFIG_FILE=$KIND_DIR/kubeconfig
 export DOCKER_HOST=unix://$KIND_DIR/docker/docker.sock
@@ -104,7 +110,8 @@ build_images() {
     --exclude=./usr/bin/ctr --exclude=./usr/sbin/runc --exclude=./var/cache/apt \
     --exclude=./var/lib/apt/lists -cf "$K/base.tar" .
   "$K/kindtool" images -o "$K/images.tar" --k8s-bin "$BIN" --version "$K8S_VERSION" \
-    --etcd-tag "$ETCD_TAG" --base-tar "$K/base.tar" --test-images "$CACHE/images/images.tar" >/dev/null
+    --etcd-tag "$ETCD_TAG" --base-tar "$K/base.tar" --test-images "$CACHE/images/images.tar" \
+    $(for s in "${STANDINS[@]}"; do printf ' --standin %s' "$s"; done) >/dev/null
 }
 
 cmd_up() {
@@ -136,6 +143,10 @@ cmd_up() {
   kc -n kubeswarm-system patch deployment kubeswarm-controller-manager --type=json \
     -p '[{"op":"add","path":"/spec/template/spec/containers/0/args/-","value":"--node-port-range=1-32767"}]' >/dev/null
   kc -n kubeswarm-system rollout status deployment/kubeswarm-controller-manager --timeout=180s >&2
+  # the tests run in the engine's namespace: reach each node's pods as the host reaches them on
+  # the real-node tier (a route to each pod /24 through its node)
+  kc get nodes -o jsonpath='{range .items[*]}{.spec.podCIDR} {.status.addresses[?(@.type=="InternalIP")].address}{"\n"}{end}' |
+    while read -r cidr ip; do [[ -n $cidr && -n $ip ]] && in_ns ip route replace "$cidr" via "$ip"; done
   kc get nodes -o wide >&2
   log "up in $(since "$t0") (kubeconfig $KUBECONFIG_FILE, in network namespace ksk-docker)"
 }
@@ -143,7 +154,7 @@ cmd_up() {
 cmd_test() {
   need
   go build -o "$K/kubectl-swarm" ./cmd/kubectl-swarm
-  go test -c -tags e2e -o "$K/e2e.test" ./test/e2e
+  go test -c -tags "${E2E_TAGS:-e2e}" -o "$K/e2e.test" ./test/e2e
   (cd test/e2e && in_ns env KUBECONFIG="$KUBECONFIG_FILE" E2E_OPERATOR=external \
     KUBECTL_SWARM_BIN="$K/kubectl-swarm" PATH="$BIN:$PATH" \
     "$K/e2e.test" -test.v -test.count=1 -test.timeout 30m ${E2E_RUN:+-test.run "$E2E_RUN"})

@@ -78,6 +78,8 @@ func images(args []string) error {
 	testImages := fs.String("test-images", "", "docker archive of test/images/build")
 	pauseRef := fs.String("pause", "registry.k8s.io/pause:3.10.2", "name of the pause image")
 	corednsRef := fs.String("coredns", "registry.k8s.io/coredns/coredns:v1.15.0", "name of the CoreDNS image")
+	var standins multiFlag
+	fs.Var(&standins, "standin", "another name for kubeswarm.test/web:1 (repeatable): the images the e2e tests name, which no registry serves here")
 	_ = fs.Parse(args)
 	if *out == "" || *bin == "" || *version == "" || *etcdTag == "" || *baseTar == "" || *testImages == "" {
 		return fmt.Errorf("images: -o, --k8s-bin, --version, --etcd-tag, --base-tar and --test-images are required")
@@ -136,7 +138,11 @@ func images(args []string) error {
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", *testImages, err)
 	}
-	alias := map[string]string{"kubeswarm.test/pause:1": *pauseRef, "kubeswarm.test/coredns:1.15.0": *corednsRef}
+	alias := map[string][]string{
+		"kubeswarm.test/pause:1":        {*pauseRef},
+		"kubeswarm.test/coredns:1.15.0": {*corednsRef},
+		"kubeswarm.test/web:1":          standins,
+	}
 	for _, desc := range manifest {
 		for _, t := range desc.RepoTags {
 			tag, err := name.NewTag(t)
@@ -150,7 +156,7 @@ func images(args []string) error {
 			if err := add(t, img); err != nil {
 				return err
 			}
-			if a, ok := alias[t]; ok {
+			for _, a := range alias[t] {
 				if err := add(a, img); err != nil {
 					return err
 				}
@@ -158,12 +164,17 @@ func images(args []string) error {
 		}
 	}
 	for a := range alias {
-		if _, ok := find(refs, a); !ok {
+		if _, ok := find(refs, a); !ok && a != "kubeswarm.test/web:1" {
 			return fmt.Errorf("%s has no %s (build it with --coredns)", *testImages, a)
 		}
 	}
 	return writeArchive(*out, refs)
 }
+
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return fmt.Sprint(*m) }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
 func find(refs map[name.Reference]v1.Image, ref string) (v1.Image, bool) {
 	for r, img := range refs {
