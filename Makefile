@@ -107,6 +107,14 @@ test-e2e: build ## e2e: Swarm scenarios on a local kwok cluster of their own (st
 test-e2e-real: build ## e2e on real nodes (root): the seed's checks with packets; the host is checked to be left as found.
 	$(REAL_TEST_ENV) hack/e2e-real.sh
 
+.PHONY: test-parity
+test-parity: build ## The docker CLI against a real Swarm (hack/swarm-reference.sh, root) and against kubeswarm's Engine API on the tests' cluster; fails on an unlisted difference.
+	hack/swarm-reference.sh up >/dev/null
+	$(TEST_ENV) hack/local-cluster.sh up
+	$(TEST_ENV) $(MAKE) --no-print-directory install KUBECONFIG="$$($(TEST_ENV) hack/local-cluster.sh kubeconfig)"
+	REFERENCE_DOCKER_HOST="$$(hack/swarm-reference.sh env | sed 's/^export DOCKER_HOST=//')" MANAGER_BIN=$(LOCALBIN)/manager \
+	  KUBECONFIG="$$($(TEST_ENV) hack/local-cluster.sh kubeconfig)" go test -tags parity ./test/parity/... -count=1 -timeout 15m -v
+
 .PHONY: bench-reconcile
 bench-reconcile: build ## Count the operator's writes while 200 unchanged Services sit for 60 s (on the test cluster).
 	$(TEST_ENV) hack/local-cluster.sh up

@@ -48,6 +48,7 @@ func NewRootCommandWithFactory(streams genericiooptions.IOStreams, f Factory) *c
 		newNodeCommand(f, streams),
 		newVolumeCommand(f, streams),
 		newVizCommand(f, streams),
+		newDockerAPICommand(f, streams),
 	)
 	addSwarmCommands(cmd, f, streams)
 	addStackCommands(cmd, f, streams)

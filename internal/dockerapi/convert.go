@@ -97,6 +97,10 @@ func ToKube(in swarm.ServiceSpec, names Names) (swarmv1.ServiceSpec, error) {
 	}
 	for _, m := range c.Mounts {
 		km := swarmv1.Mount{Type: swarmv1.MountType(m.Type), Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly}
+		if m.Type == mount.TypeVolume || m.Type == "" {
+			// A named volume is a claim: a stack's wp_mysql_vol is the claim wp-mysql-vol.
+			km.Source = KubeName(m.Source)
+		}
 		if o := m.VolumeOptions; o != nil {
 			km.Volume = &swarmv1.VolumeOptions{NoCopy: o.NoCopy, Subpath: o.Subpath, Labels: o.Labels}
 			if o.DriverConfig != nil {

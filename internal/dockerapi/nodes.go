@@ -2,6 +2,7 @@ package dockerapi
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"sort"
@@ -11,6 +12,7 @@ import (
 	"github.com/moby/moby/api/types/swarm"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
@@ -156,9 +158,20 @@ func (s *Server) nodeUpdate(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &spec); err != nil {
 		return err
 	}
-	n.Spec = swarmv1.NodeSpec{Role: swarmv1.NodeRole(spec.Role), Availability: swarmv1.NodeAvailability(spec.Availability), Labels: nonEmpty(spec.Labels)}
-	if err := s.Client.Update(ctx, n, client.FieldOwner(fieldManager)); err != nil {
-		if apierrors.IsConflict(err) {
+	// The operator writes the Node's status all the time: a conflict with a status write is
+	// retried, a change of the spec (the generation) is Swarm's "update out of sequence".
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := s.Client.Get(ctx, client.ObjectKeyFromObject(n), n); err != nil {
+			return err
+		}
+		if version != uint64(n.Generation) {
+			return errOutOfSequence
+		}
+		n.Spec = swarmv1.NodeSpec{Role: swarmv1.NodeRole(spec.Role), Availability: swarmv1.NodeAvailability(spec.Availability), Labels: nonEmpty(spec.Labels)}
+		return s.Client.Update(ctx, n, client.FieldOwner(fieldManager))
+	})
+	if err != nil {
+		if errors.Is(err, errOutOfSequence) || apierrors.IsConflict(err) {
 			return errorf(http.StatusInternalServerError, "rpc error: code = Unknown desc = update out of sequence")
 		}
 		return fmt.Errorf("updating node %s: %w", n.Name, err)

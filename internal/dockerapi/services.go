@@ -14,6 +14,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
@@ -327,11 +328,22 @@ func (s *Server) serviceUpdate(w http.ResponseWriter, r *http.Request) error {
 	if err := s.checkPorts(ctx, svc.Name, &ks); err != nil {
 		return err
 	}
-	// What the Engine API has no words for stays as it was.
-	ks.NodeFailureTimeout = svc.Spec.NodeFailureTimeout
-	svc.Spec = ks
-	if err := s.Client.Update(ctx, svc, client.FieldOwner(fieldManager)); err != nil {
-		if apierrors.IsConflict(err) {
+	// A conflict with the operator's status writes is retried; a change of the spec (the
+	// generation) is Swarm's "update out of sequence".
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := s.Client.Get(ctx, client.ObjectKeyFromObject(svc), svc); err != nil {
+			return err
+		}
+		if version != uint64(svc.Generation) {
+			return errOutOfSequence
+		}
+		// What the Engine API has no words for stays as it was.
+		ks.NodeFailureTimeout = svc.Spec.NodeFailureTimeout
+		svc.Spec = ks
+		return s.Client.Update(ctx, svc, client.FieldOwner(fieldManager))
+	})
+	if err != nil {
+		if errors.Is(err, errOutOfSequence) || apierrors.IsConflict(err) {
 			return errorf(http.StatusInternalServerError, "rpc error: code = Unknown desc = update out of sequence")
 		}
 		if apierrors.IsInvalid(err) {
@@ -359,4 +371,4 @@ func (s *Server) serviceLogs(http.ResponseWriter, *http.Request) error {
 	return errorf(http.StatusNotImplemented, "kubeswarm: docker service logs is not served by the Engine API endpoint yet; use kubectl swarm service logs")
 }
 
-var errNoSuchFile = errors.New("not found")
+var errOutOfSequence = errors.New("update out of sequence")
