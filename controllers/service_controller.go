@@ -88,7 +88,6 @@ func (r *ServiceReconciler) now() time.Time {
 // +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups="",resources=pods;nodes;secrets;configmaps,verbs=get;list;watch
-// +kubebuilder:rbac:groups="",resources=pods,verbs=patch
 // +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
@@ -191,9 +190,6 @@ func (r *ServiceReconciler) reconcile(ctx context.Context, svc *swarmv1.Service,
 	status.PortsSummary = translate.PortsSummary(status.Ports)
 	status.Workload = &swarmv1.WorkloadReference{Kind: objs.WorkloadKind(), Name: svc.Name}
 	status.ObservedGeneration = svc.Generation
-	if err := r.numberTasks(ctx, svc); err != nil {
-		return 0, err
-	}
 	if err := r.observeWorkload(ctx, svc, status, objs.TemplateHash); err != nil {
 		return 0, err
 	}

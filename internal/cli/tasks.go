@@ -18,10 +18,12 @@ import (
 
 // task is a pod seen as a Swarm task.
 //
-// Slots: a replicated task keeps its slot for its life, as in Swarm, and a replacement takes the
-// slot its predecessor left (tasks.AssignSlots, the visualizer's rule too: the Service controller
-// writes each slot on its pod). Terminating and failed pods of long-running services are shown as
-// history lines, `\_ web`, after the current ones. Global tasks are named `svc.<node>`.
+// Slots: Deployment pods have none, so tasks.AssignSlots, the visualizer's rule too, numbers
+// them as Swarm would: oldest first, a task that is over (terminating, or failed in a
+// long-running service) leaving its slot to its replacement. The visualizer also remembers slots
+// between builds; `service ps`, run once, numbers as its first build does. Terminating and failed
+// pods of long-running services are shown as history lines, `\_ web`, after the current ones.
+// Global tasks are named `svc.<node>`.
 type task struct {
 	pod     *corev1.Pod
 	service *swarmv1.Service

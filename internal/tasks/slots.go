@@ -3,18 +3,12 @@ package tasks
 import (
 	"cmp"
 	"slices"
-	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kubeswarm/kubeswarm/internal/translate"
 )
-
-// AnnotationSlot carries a replicated task's slot on its pod. Deployment pods have no slot, so
-// the Service controller writes the one AssignSlots gives; `service ps` and the visualizer read
-// it, so that both number a task the same way and a task keeps its number for its life.
-const AnnotationSlot = "swarm.kubeswarm.io/slot"
 
 // IsTask tells whether a pod is a kubeswarm task: a pod of a kubeswarm service, finished ones
 // included (a job's tasks show as complete).
@@ -25,21 +19,12 @@ func IsTask(p *corev1.Pod) bool {
 // Key is a task's key in Slots: namespace/pod.
 func Key(p *corev1.Pod) string { return p.Namespace + "/" + p.Name }
 
-// Slot is the slot written on the pod, 0 when none is.
-func Slot(p *corev1.Pod) int {
-	s, err := strconv.Atoi(p.Annotations[AnnotationSlot])
-	if err != nil || s < 1 {
-		return 0
-	}
-	return s
-}
-
 // Slots maps tasks (by Key) to their slots.
 type Slots map[string]int
 
-// AssignSlots gives each replicated task a slot, Swarm's task number within its service. As in
-// Swarm, a task keeps its slot for its life: the one written on its pod, else the one it had in
-// prev. The others, oldest first, take the lowest free slots of their service, so that a
+// AssignSlots gives each replicated task a slot, Swarm's task number within its service: the
+// one rule of `service ps` and the visualizer. As in Swarm, a task keeps the slot it had in prev
+// (the visualizer's previous build; `service ps`, run once, has none). The others, oldest first, take the lowest free slots of their service, so that a
 // replacement takes the slot its predecessor left. A task that is over (being deleted, or
 // finished in a long-running service) keeps its slot but does not hold it: its replacement
 // shows the same number, and docker service ps shows the old task shut down in that slot. Tasks
@@ -51,12 +36,7 @@ func AssignSlots(pods []*corev1.Pod, prev Slots) Slots {
 		k := key{p.Namespace, p.Labels[translate.LabelService]}
 		byService[k] = append(byService[k], p)
 	}
-	known := func(p *corev1.Pod) int {
-		if s := Slot(p); s > 0 {
-			return s
-		}
-		return prev[Key(p)]
-	}
+	known := func(p *corev1.Pod) int { return prev[Key(p)] }
 	out := Slots{}
 	for _, ps := range byService {
 		slices.SortFunc(ps, func(a, b *corev1.Pod) int {

@@ -26,9 +26,6 @@ func TestAssignSlots(t *testing.T) {
 	ofJob := func(p *corev1.Pod) {
 		p.OwnerReferences = []metav1.OwnerReference{{Kind: "Job", Name: "j", APIVersion: "batch/v1"}}
 	}
-	slot := func(s string) func(*corev1.Pod) {
-		return func(p *corev1.Pod) { p.Annotations = map[string]string{AnnotationSlot: s} }
-	}
 	a := pod("a", "web", 3*time.Minute)
 	b := pod("b", "web", 2*time.Minute)
 	c := pod("c", "web", time.Minute)
@@ -56,10 +53,6 @@ func TestAssignSlots(t *testing.T) {
 			Slots{"n/a": 1, "n/b": 2}},
 		{"scaled up: the lowest free slots", []*corev1.Pod{a, d}, Slots{"n/a": 2},
 			Slots{"n/a": 2, "n/d": 1}},
-		{"the slot written on the pod wins over memory", []*corev1.Pod{pod("a", "web", time.Minute, slot("2")), pod("b", "web", 0)}, Slots{"n/a": 1},
-			Slots{"n/a": 2, "n/b": 1}},
-		{"without memory, the slots written on the pods", []*corev1.Pod{pod("a", "web", time.Minute, slot("3")), pod("b", "web", 0, slot("1")), pod("c", "web", 0)}, nil,
-			Slots{"n/a": 3, "n/b": 1, "n/c": 2}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
