@@ -128,7 +128,7 @@ func (s *Server) toService(svc *swarmv1.Service, names Names, defaults bool) swa
 			out.Endpoint.Spec.Ports = append(out.Endpoint.Spec.Ports, dockerPort(p))
 		}
 		for _, p := range svc.Status.Ports {
-			out.Endpoint.Ports = append(out.Endpoint.Ports, dockerPort(swarmv1.PortConfig{Target: p.Target, Published: p.Published, Protocol: p.Protocol, Mode: p.Mode}))
+			out.Endpoint.Ports = append(out.Endpoint.Ports, dockerPort(swarmv1.PortConfig(p)))
 		}
 		if len(out.Endpoint.Ports) == 0 {
 			out.Endpoint.Ports = out.Endpoint.Spec.Ports

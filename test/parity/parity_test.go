@@ -16,6 +16,7 @@ package parity
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -117,7 +118,8 @@ func run(ctx context.Context, root, host string, args []string) result {
 	t := time.Now()
 	err := cmd.Run()
 	r := result{out: buf.String(), took: time.Since(t)}
-	if ee, ok := err.(*exec.ExitError); ok {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
 		r.code = ee.ExitCode()
 	} else if err != nil {
 		r.out += err.Error()
