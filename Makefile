@@ -87,7 +87,7 @@ vet: ## Run go vet (also over the e2e build tag).
 ##@ Test
 
 .PHONY: test
-test: verify vet lint test-unit test-integration test-e2e test-e2e-real ## Run every test: unit, envtest, e2e on kwok and on real nodes.
+test: verify vet lint test-unit test-integration test-e2e test-e2e-real test-parity ## Run every test: unit, envtest, e2e on kwok and on real nodes, docker CLI parity with a real Swarm.
 
 .PHONY: test-unit
 test-unit: ## Unit tests (no cluster).
@@ -109,11 +109,7 @@ test-e2e-real: build ## e2e on real nodes (root): the seed's checks with packets
 
 .PHONY: test-parity
 test-parity: build ## The docker CLI against a real Swarm (hack/swarm-reference.sh, root) and against kubeswarm's Engine API on the tests' cluster; fails on an unlisted difference.
-	hack/swarm-reference.sh up >/dev/null
-	$(TEST_ENV) hack/local-cluster.sh up
-	$(TEST_ENV) $(MAKE) --no-print-directory install KUBECONFIG="$$($(TEST_ENV) hack/local-cluster.sh kubeconfig)"
-	REFERENCE_DOCKER_HOST="$$(hack/swarm-reference.sh env | sed 's/^export DOCKER_HOST=//')" MANAGER_BIN=$(LOCALBIN)/manager \
-	  KUBECONFIG="$$($(TEST_ENV) hack/local-cluster.sh kubeconfig)" go test -tags parity ./test/parity/... -count=1 -timeout 15m -v
+	$(TEST_ENV) hack/parity.sh
 
 .PHONY: bench-reconcile
 bench-reconcile: build ## Count the operator's writes while 200 unchanged Services sit for 60 s (on the test cluster).
