@@ -349,7 +349,7 @@ func load(args []string) error {
 			return err
 		}
 		err = nodeutils.LoadImageArchive(n, f)
-		f.Close()
+		_ = f.Close()
 		if err != nil {
 			return fmt.Errorf("loading %s into %s: %w", *archive, n, err)
 		}
