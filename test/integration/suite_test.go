@@ -10,7 +10,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"sync/atomic"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -35,9 +36,43 @@ import (
 var (
 	k8sClient client.Client
 	scheme    = runtime.NewScheme()
-	// operatorWrites counts the write requests (anything but GET/LIST/WATCH) the operator sends.
-	operatorWrites atomic.Int64
+	// operatorWrites records the paths of the write requests (anything but GET/LIST/WATCH) the
+	// operator sends. envtest has no namespace controller, so objects of earlier tests stay and
+	// may still be written to: a test counts only the writes to its own objects (writesSince).
+	operatorWrites writeLog
 )
+
+type writeLog struct {
+	mu    sync.Mutex
+	paths []string
+}
+
+func (l *writeLog) add(path string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.paths = append(l.paths, path)
+}
+
+// mark is the position to count writes from.
+func (l *writeLog) mark() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.paths)
+}
+
+// writesSince lists the writes after mark whose path contains part (a namespace's
+// "/namespaces/NS/", a node's "/nodes/NAME").
+func (l *writeLog) writesSince(mark int, part string) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, p := range l.paths[mark:] {
+		if strings.Contains(p, part) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
 
 // nodePortRange is the apiserver's node-port range here, as on the local kwok cluster, so that
 // the seed's published ports (8000, 8080) are node ports.
@@ -124,7 +159,7 @@ func (c countingTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	switch req.Method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions:
 	default:
-		operatorWrites.Add(1)
+		operatorWrites.add(req.Method + " " + req.URL.Path)
 		if os.Getenv("LOG_WRITES") != "" {
 			fmt.Fprintf(os.Stderr, "operator write: %s %s\n", req.Method, req.URL.Path)
 		}
