@@ -1,8 +1,11 @@
 package controllers
 
 import (
+	"time"
+
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -19,6 +22,10 @@ type Config struct {
 	Nodes     NodeOptions
 	// ClusterDomain is the cluster's DNS domain, for the stacks' short names.
 	ClusterDomain string
+	// NodeDownAfter is how long a node's kubelet may go without renewing its Lease before the
+	// node is down and its replicated tasks move (NodeFailureReconciler); 0: the Lease's own
+	// duration; negative: never (Kubernetes' own node failure handling only).
+	NodeDownAfter time.Duration
 }
 
 // CacheOptions limit the informers of child kinds to the objects kubeswarm made (labelled
@@ -37,6 +44,8 @@ func CacheOptions() cache.Options {
 		&networkingv1.NetworkPolicy{}:   managed,
 		// Every node is watched; their image lists are big and of no use to kubeswarm.
 		&corev1.Node{}: {Transform: dropNodeImages},
+		// Only the kubelets' Leases (the leader election's Lease is read without the cache).
+		&coordinationv1.Lease{}: {Namespaces: map[string]cache.Config{corev1.NamespaceNodeLease: {}}},
 	}}
 }
 
@@ -61,9 +70,20 @@ func Setup(mgr ctrl.Manager, cfg Config) error {
 	}).SetupWithManager(mgr); err != nil {
 		return err
 	}
-	return (&NodeReconciler{
+	if err := (&NodeReconciler{
 		Client:   mgr.GetClient(),
 		Recorder: mgr.GetEventRecorder("kubeswarm"),
 		Options:  cfg.Nodes,
+	}).SetupWithManager(mgr); err != nil {
+		return err
+	}
+	if cfg.NodeDownAfter < 0 {
+		return nil
+	}
+	// After the Node controller: it indexes the task pods by node.
+	return (&NodeFailureReconciler{
+		Client:    mgr.GetClient(),
+		Recorder:  mgr.GetEventRecorder("kubeswarm"),
+		DownAfter: cfg.NodeDownAfter,
 	}).SetupWithManager(mgr)
 }

@@ -37,6 +37,7 @@ func main() {
 		managerSelector, nodeName                                           string
 		leaderElect, allowBind                                              bool
 		nodeFailureTimeout, leaseDuration, renewDeadline, retryPeriod       time.Duration
+		nodeDownAfter                                                       time.Duration
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "Address of the metrics endpoint (e.g. :8080); 0 disables it.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address of the health and readiness probes; 0 disables them.")
@@ -50,6 +51,7 @@ func main() {
 	flag.StringVar(&nodePortRange, "node-port-range", "30000-32767", "The cluster's service node-port range (kube-apiserver --service-node-port-range): a published port inside it is used as the nodePort.")
 	flag.StringVar(&ingressType, "ingress-service-type", string(corev1.ServiceTypeNodePort), "Kubernetes Service type for ingress-mode ports: NodePort or LoadBalancer.")
 	flag.DurationVar(&nodeFailureTimeout, "node-failure-timeout", 30*time.Second, "How long replicated tasks stay on an unreachable or not-ready node before moving (Kubernetes' default is 5m).")
+	flag.DurationVar(&nodeDownAfter, "node-down-after", 0, "How long a node's kubelet may go without renewing its Lease before kubeswarm marks the node down and moves its replicated tasks, as Swarm does with a node that missed its heartbeats; 0: the Lease's own duration (10-40 s), a negative value: never (Kubernetes' node failure handling and --node-failure-timeout only). Shorter moves tasks sooner but may start a second copy of the tasks of a node that is only cut off.")
 	flag.BoolVar(&allowBind, "allow-bind-mounts", false, "Allow bind mounts (hostPath volumes). Off by default: a host path gives a task access to the node.")
 	flag.StringVar(&vizAddr, "viz-bind-address", "", "Address to serve the swarm visualizer on, read-only and without authentication (e.g. 127.0.0.1:8090); empty disables it.")
 	flag.StringVar(&clusterDomain, "cluster-domain", "cluster.local", "The cluster's DNS domain: a stack's services find each other by short names that point at <service>.<namespace>.svc.<domain>.")
@@ -127,7 +129,8 @@ func main() {
 			NodeFailureTimeout: nodeFailureTimeout,
 			AllowBindMounts:    allowBind,
 		},
-		Nodes: controllers.NodeOptions{ManagerSelector: managers, NodeName: nodeName},
+		Nodes:         controllers.NodeOptions{ManagerSelector: managers, NodeName: nodeName},
+		NodeDownAfter: nodeDownAfter,
 	}
 	if err := controllers.Setup(mgr, cfg); err != nil {
 		log.Error(err, "unable to set up the controllers")

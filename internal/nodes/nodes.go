@@ -185,6 +185,8 @@ func ApplicableLabels(want, live, owned map[string]string) (apply map[string]str
 func State(node *corev1.Node) swarmv1.NodeState {
 	c := readyCondition(node)
 	switch {
+	case IsMarkedDown(node):
+		return swarmv1.NodeDown
 	case c == nil:
 		return swarmv1.NodeUnknown
 	case c.Status == corev1.ConditionTrue:

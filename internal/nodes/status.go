@@ -60,6 +60,9 @@ func Status(node *corev1.Node, sn *swarmv1.Node, obs Observed) swarmv1.NodeStatu
 	switch c := readyCondition(node); {
 	case st.State == swarmv1.NodeReady:
 		ready.Status, ready.Reason, ready.Message = metav1.ConditionTrue, ReasonNodeReady, "The Kubernetes node is Ready"
+	case IsMarkedDown(node):
+		ready.Status, ready.Reason = metav1.ConditionFalse, ReasonNodeDown
+		ready.Message = "The node's kubelet stopped renewing its lease: its replicated tasks were moved elsewhere"
 	case c == nil:
 		ready.Status, ready.Reason, ready.Message = metav1.ConditionUnknown, ReasonNodeStatusUnknown, "The Kubernetes node has not reported whether it is Ready"
 	default:
