@@ -2,7 +2,9 @@
 # A private Docker engine for the kind tier, isolated from the host: its own network namespace
 # (ksk-docker), its own mount namespace (ip netns exec), data-root, exec-root, pidfile and unix
 # socket under $KIND_DIR, cgroups under /ksk-docker. The host's iptables, bridges and sysctls
-# are not touched (docker's rules and bridges live in the namespace).
+# are not touched (docker's rules and bridges live in the namespace). Left on the host while up:
+# the namespace, cgroups /ksk-docker, /opt/containerd (made by dockerd's containerd) and
+# /lib/modules (kind mounts it; hack/kind-e2e.sh removes it at down if it made it).
 #   hack/kind/dockerd.sh start|stop|env
 # Environment: KIND_DIR (default /tmp/ksk-kind).
 set -euo pipefail
@@ -31,6 +33,8 @@ case ${1:-} in
   start)
     command -v dockerd >/dev/null || { log "dockerd is needed (apt-get install docker.io)"; exit 1; }
     mkdir -p "$D"
+    # dockerd's own containerd makes /opt/containerd (its "opt" plugin): remove it at stop if so
+    [[ -e /opt/containerd ]] || touch "$D/opt-containerd-made"
     # the capabilities outside this process's bounding set, which runc cannot give (runc-caps.sh)
     bnd=$((16#$(awk '/^CapBnd/ {print $2}' /proc/self/status)))
     last=$(cat /proc/sys/kernel/cap_last_cap)
@@ -57,6 +61,10 @@ case ${1:-} in
     for h in /sys/fs/cgroup/*/; do
       [[ -d $h/ksk-docker ]] && find "$h/ksk-docker" -depth -type d -exec rmdir {} + 2>/dev/null || true
     done
+    if [[ -f $D/opt-containerd-made ]]; then
+      rmdir /opt/containerd/bin /opt/containerd/lib /opt/containerd 2>/dev/null || true
+      rm -f "$D/opt-containerd-made"
+    fi
     rm -rf "$D/data" "$D/exec" "$D/dockerd.pid" ;;
   env) echo "export DOCKER_HOST=unix://$SOCK" ;;
   *) echo "usage: $0 start|stop|env" >&2; exit 2 ;;
