@@ -184,6 +184,10 @@ deploy: manifests $(KUSTOMIZE) ## Deploy the operator (image $(IMG)) into the cu
 undeploy: $(KUSTOMIZE) ## Remove the operator from the current cluster.
 	$(KUSTOMIZE) build config/default | $(K8S_BIN)/kubectl delete --ignore-not-found -f -
 
+.PHONY: test-e2e-kind
+test-e2e-kind: $(KUSTOMIZE) ## The real-node checks on a kind cluster (node image built offline, operator in-cluster; root); the host is checked to be left as found.
+	hack/host-check.sh kind env KUSTOMIZE=$(KUSTOMIZE) IMG=$(IMG) E2E_TAGS=e2e,realnodes E2E_SKIP=TestRealNodeFailure hack/kind-e2e.sh
+
 .PHONY: kind-e2e
 kind-e2e: $(KUSTOMIZE) ## For machines with Docker (root): the e2e tests on a kind cluster (node image built offline) with the operator in-cluster.
 	KUSTOMIZE=$(KUSTOMIZE) IMG=$(IMG) hack/kind-e2e.sh

@@ -18,7 +18,7 @@
 # Environment: KIND_CLUSTER (default kubeswarm-e2e), KIND_DIR (engine state, default
 # /tmp/ksk-kind), KUBESWARM_CACHE (default ~/.cache/kubeswarm: root file system, kubeadm,
 # images), IMG (operator image name, default kubeswarm/manager:dev), E2E_TAGS (build tags, default
-# e2e; e2e,realnodes adds the real-node checks), E2E_RUN (go test -run).
+# e2e; e2e,realnodes adds the real-node checks), E2E_RUN (go test -run), E2E_SKIP (go test -skip).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -157,7 +157,7 @@ cmd_test() {
   go test -c -tags "${E2E_TAGS:-e2e}" -o "$K/e2e.test" ./test/e2e
   (cd test/e2e && in_ns env KUBECONFIG="$KUBECONFIG_FILE" E2E_OPERATOR=external \
     KUBECTL_SWARM_BIN="$K/kubectl-swarm" PATH="$BIN:$PATH" \
-    "$K/e2e.test" -test.v -test.count=1 -test.timeout 30m ${E2E_RUN:+-test.run "$E2E_RUN"})
+    "$K/e2e.test" -test.v -test.count=1 -test.timeout 30m ${E2E_RUN:+-test.run "$E2E_RUN"} ${E2E_SKIP:+-test.skip "$E2E_SKIP"})
 }
 
 cmd_down() {
