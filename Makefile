@@ -87,7 +87,7 @@ vet: ## Run go vet (also over the e2e build tag).
 ##@ Test
 
 .PHONY: test
-test: verify vet lint test-unit test-integration test-e2e test-e2e-real test-parity ## Run every test: unit, envtest, e2e on kwok and on real nodes, docker CLI parity with a real Swarm.
+test: verify vet lint test-unit test-integration test-e2e test-e2e-real test-e2e-kind test-parity ## Run every test: unit, envtest, e2e on kwok, on real nodes and on kind, docker CLI parity with a real Swarm.
 
 .PHONY: test-unit
 test-unit: ## Unit tests (no cluster).
