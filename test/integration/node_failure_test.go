@@ -85,10 +85,13 @@ func TestNodeDownWhenLeaseStops(t *testing.T) {
 	eventually(t, "the replicated task is deleted", func() error {
 		p := &corev1.Pod{}
 		err := k8sClient.Get(ctx, client.ObjectKeyFromObject(replicated), p)
-		if apierrors.IsNotFound(err) || (err == nil && p.DeletionTimestamp != nil) {
+		switch {
+		case apierrors.IsNotFound(err) || (err == nil && p.DeletionTimestamp != nil):
 			return nil
+		case err != nil:
+			return err
 		}
-		return fmt.Errorf("still there: %v", err)
+		return fmt.Errorf("not deleted yet")
 	})
 	p := &corev1.Pod{}
 	if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(global), p); err != nil || p.DeletionTimestamp != nil {
