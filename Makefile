@@ -186,7 +186,7 @@ undeploy: $(KUSTOMIZE) ## Remove the operator from the current cluster.
 
 .PHONY: test-e2e-kind
 test-e2e-kind: $(KUSTOMIZE) ## The real-node checks on a kind cluster (node image built offline, operator in-cluster; root); the host is checked to be left as found.
-	hack/host-check.sh kind env KUSTOMIZE=$(KUSTOMIZE) IMG=$(IMG) E2E_TAGS=e2e,realnodes E2E_SKIP=TestRealNodeFailure hack/kind-e2e.sh
+	hack/host-check.sh run kind env KUSTOMIZE=$(KUSTOMIZE) IMG=$(IMG) E2E_TAGS=e2e,realnodes E2E_SKIP=TestRealNodeFailure hack/kind-e2e.sh
 
 .PHONY: kind-e2e
 kind-e2e: $(KUSTOMIZE) ## For machines with Docker (root): the e2e tests on a kind cluster (node image built offline) with the operator in-cluster.

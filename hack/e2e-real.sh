@@ -10,7 +10,6 @@ cd "$(dirname "$0")/.."
 export KUBESWARM_REAL=1
 ARTIFACTS=test/e2e/artifacts
 mkdir -p "$ARTIFACTS"
-log() { printf '[e2e-real] %s\n' "$*" >&2; }
 
 state_dir=${KUBESWARM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubeswarm}/real/${KUBESWARM_CLUSTER:-kubeswarm}
 was_up=
@@ -19,7 +18,7 @@ check_host=
 if [[ -z "$was_up" && -z "${KEEP_CLUSTER:-}" ]]; then
   check_host=1
   hack/real-cluster.sh deps
-  hack/real-cluster.sh host-state >"$ARTIFACTS/host-before.txt"
+  hack/host-check.sh before real-nodes
 fi
 
 status=0
@@ -39,12 +38,6 @@ if [[ -z "$was_up" && -z "${KEEP_CLUSTER:-}" ]]; then
   hack/real-cluster.sh down || status=$?
 fi
 if [[ -n "$check_host" ]]; then
-  hack/real-cluster.sh host-state >"$ARTIFACTS/host-after.txt"
-  if diff -u "$ARTIFACTS/host-before.txt" "$ARTIFACTS/host-after.txt" >"$ARTIFACTS/host-diff.txt"; then
-    log "host left as found (links, routes, netns, mounts, cgroups, iptables/nft, sysctls, directories)"
-  else
-    log "the host differs after down:"; cat "$ARTIFACTS/host-diff.txt" >&2
-    status=1
-  fi
+  hack/host-check.sh after real-nodes || status=1
 fi
 exit $status

@@ -1,25 +1,39 @@
 #!/usr/bin/env bash
-# Runs a test command that changes the host while it runs (network namespaces, cgroups, mounts,
-# a Docker engine) and checks that the host is exactly as it was before once the command is done:
-# links, routes, namespaces, mounts, cgroups, iptables/nft, sysctls and the directories the
-# node runtimes write to (hack/real-cluster.sh host-state). The states and their difference go
-# to test/e2e/artifacts/host-NAME-{before,after,diff}.txt. Exits with the command's status, or 1
-# when the host differs.
-#   hack/host-check.sh NAME COMMAND [ARG...]
+# Checks that tests which change the host while they run (network namespaces, cgroups, mounts, a
+# Docker engine) leave it exactly as they found it: links, routes, namespaces, mounts, cgroups,
+# iptables/nft, sysctls and the directories the node runtimes write to (hack/real-cluster.sh
+# host-state). The states and their difference go to test/e2e/artifacts/host-NAME-{before,
+# after,diff}.txt.
+#   hack/host-check.sh before NAME           record the host state
+#   hack/host-check.sh after NAME            compare with it; exit 1 when the host differs
+#   hack/host-check.sh run NAME COMMAND...   before, COMMAND, after: COMMAND's status, or 1
 set -euo pipefail
 cd "$(dirname "$0")/.."
-name=${1:?usage: $0 NAME COMMAND [ARG...]}; shift
+cmd=${1:-}; name=${2:?usage: $0 before|after NAME | run NAME COMMAND...}
 out=test/e2e/artifacts/host-$name
 mkdir -p "$(dirname "$out")"
-hack/real-cluster.sh host-state >"$out-before.txt"
-status=0
-"$@" || status=$?
-hack/real-cluster.sh host-state >"$out-after.txt"
-if diff -u "$out-before.txt" "$out-after.txt" >"$out-diff.txt"; then
-  printf '[host-check] %s: host left as found\n' "$name" >&2
-else
-  printf '[host-check] %s: the host differs afterwards:\n' "$name" >&2
-  cat "$out-diff.txt" >&2
-  status=1
-fi
-exit $status
+
+before() { hack/real-cluster.sh host-state >"$out-before.txt"; }
+after() {
+  hack/real-cluster.sh host-state >"$out-after.txt"
+  if diff -u "$out-before.txt" "$out-after.txt" >"$out-diff.txt"; then
+    printf '[host-check] %s: host left as found (links, routes, netns, mounts, cgroups, iptables/nft, sysctls, directories)\n' "$name" >&2
+  else
+    printf '[host-check] %s: the host differs afterwards:\n' "$name" >&2
+    cat "$out-diff.txt" >&2
+    return 1
+  fi
+}
+
+case $cmd in
+  before) before ;;
+  after) after ;;
+  run)
+    shift 2
+    before
+    status=0
+    "$@" || status=$?
+    after || status=1
+    exit $status ;;
+  *) echo "usage: $0 before|after NAME | run NAME COMMAND..." >&2; exit 2 ;;
+esac

@@ -7,15 +7,12 @@
 # Extra arguments go to `go test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ARTIFACTS=test/parity/artifacts
-mkdir -p "$ARTIFACTS"
-log() { printf '[parity] %s\n' "$*" >&2; }
 
 state_dir=${KUBESWARM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubeswarm}/swarm-reference
 check_host=
 if [[ ! -f "$state_dir/up" && -z "${KEEP_CLUSTER:-}" ]]; then
   check_host=1
-  hack/real-cluster.sh host-state >"$ARTIFACTS/host-before.txt"
+  hack/host-check.sh before parity
 fi
 
 status=0
@@ -29,12 +26,6 @@ if [[ $status == 0 ]]; then
 fi
 if [[ -n "$check_host" ]]; then
   hack/swarm-reference.sh down >/dev/null || status=$?
-  hack/real-cluster.sh host-state >"$ARTIFACTS/host-after.txt"
-  if diff -u "$ARTIFACTS/host-before.txt" "$ARTIFACTS/host-after.txt" >"$ARTIFACTS/host-diff.txt"; then
-    log "host left as found after the reference Swarm"
-  else
-    log "the host differs after the reference Swarm went down:"; cat "$ARTIFACTS/host-diff.txt" >&2
-    status=1
-  fi
+  hack/host-check.sh after parity || status=1
 fi
 exit $status
