@@ -219,6 +219,14 @@ func TestRealHealthcheckAndRollback(t *testing.T) {
 		}
 		return fmt.Errorf("not started yet")
 	})
+	eventually(t, 60*time.Second, "web answers on :8001 of every node", func() error {
+		for node, ip := range ips {
+			if _, err := get("http://" + net.JoinHostPort(ip, "8001") + "/"); err != nil {
+				return fmt.Errorf("%s: %w", node, err)
+			}
+		}
+		return nil
+	})
 	for range 3 {
 		ready, err := readyEndpoints(ns, "hc-sick")
 		if err != nil {
