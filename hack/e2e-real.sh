@@ -4,7 +4,8 @@
 # (the tests start bin/manager themselves), takes the cluster down and checks that the host is
 # exactly as it was before (links, routes, namespaces, mounts, cgroups, iptables/nft, sysctls,
 # directories). With KEEP_CLUSTER=1 the cluster stays up (and the host check is skipped); a
-# cluster that was already up is reused and left up. Extra arguments go to `go test`.
+# cluster that was already up is reused and left up, except under CI (CI=true), where it is
+# taken down first. Extra arguments go to `go test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export KUBESWARM_REAL=1
@@ -13,6 +14,10 @@ mkdir -p "$ARTIFACTS"
 
 state_dir=${KUBESWARM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubeswarm}/real/${KUBESWARM_CLUSTER:-kubeswarm}
 was_up=
+if [[ -d "$state_dir" && -n "${CI:-}" ]]; then
+  # CI starts from nothing: a cluster left by an interrupted run is taken down first.
+  hack/real-cluster.sh down
+fi
 [[ -d "$state_dir" ]] && was_up=1
 check_host=
 if [[ -z "$was_up" && -z "${KEEP_CLUSTER:-}" ]]; then
