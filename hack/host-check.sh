@@ -7,9 +7,29 @@
 #   hack/host-check.sh before NAME           record the host state
 #   hack/host-check.sh after NAME            compare with it; exit 1 when the host differs
 #   hack/host-check.sh run NAME COMMAND...   before, COMMAND, after: COMMAND's status, or 1
+#   hack/host-check.sh tidy DIR...           remove host directories a test's engines made, once
+#                                            nothing is left in them (/run/netns: unmounted too)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cmd=${1:-}; name=${2:?usage: $0 before|after NAME | run NAME COMMAND...}
+
+# tidy DIR...: /run/netns is a mount point of its own (made by `ip netns add`); the others go
+# with their empty subdirectories, and stay when anything is left in them.
+tidy() {
+  local d
+  for d in "$@"; do
+    [[ -d $d ]] || continue
+    if [[ $d == /run/netns ]]; then
+      [[ -z "$(ls -A /run/netns)" ]] || continue
+      umount /run/netns 2>/dev/null || true
+      rmdir /run/netns 2>/dev/null || true
+    else
+      find "$d" -depth -type d -empty -delete 2>/dev/null || true
+    fi
+  done
+}
+[[ ${1:-} == tidy ]] && { shift; tidy "$@"; exit 0; }
+
+cmd=${1:-}; name=${2:?usage: $0 before|after NAME | run NAME COMMAND... | tidy DIR...}
 out=test/e2e/artifacts/host-$name
 mkdir -p "$(dirname "$out")"
 

@@ -33,6 +33,7 @@
 # $KUBESWARM_CACHE/swarm-reference), DOCKER (the docker client, default the first in PATH).
 set -euo pipefail
 
+
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE=${KUBESWARM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubeswarm}
 STATE="$CACHE/swarm-reference"
@@ -136,6 +137,10 @@ cmd_up() {
   build_images
   mkdir -p "$STATE/nodes"
   for n in "${NODES[@]}"; do mkdir -p "$(node_dir "$n")"; done
+  # The engines' containerd makes /opt/containerd (its "opt" plugin) and /run/containerd (shim
+  # sockets), and `ip netns add` makes /run/netns, on the host: `down` removes those it made, once
+  # empty.
+  for p in /opt/containerd /run/containerd /run/netns; do [[ -e $p ]] || echo "$p"; done >"$STATE/nodes/host-dirs-made"
   fabric_up
   for n in "${NODES[@]}"; do
     setsid ip netns exec "$(ns "$n")" unshare --uts "$ROOT/hack/swarm-reference.sh" _node "$n" \
@@ -189,6 +194,9 @@ cmd_down() {
     cgroup_remove "$n"
   done
   [[ -e "/run/netns/$(ns fabric)" ]] && ip netns del "$(ns fabric)"
+  if [[ -f "$STATE/nodes/host-dirs-made" ]]; then
+    xargs -r "$ROOT/hack/host-check.sh" tidy <"$STATE/nodes/host-dirs-made"
+  fi
   # The data roots hold overlay layers, but their mounts lived in the nodes' mount namespaces.
   rm -rf "$STATE/nodes" "$STATE/up"
   log "down"

@@ -8,6 +8,7 @@
 #   hack/kind/dockerd.sh start|stop|env
 # Environment: KIND_DIR (default /tmp/ksk-kind).
 set -euo pipefail
+
 D=${KIND_DIR:-/tmp/ksk-kind}/docker
 NS=ksk-docker
 SOCK=$D/docker.sock
@@ -33,8 +34,9 @@ case ${1:-} in
   start)
     command -v dockerd >/dev/null || { log "dockerd is needed (apt-get install docker.io)"; exit 1; }
     mkdir -p "$D"
-    # dockerd's own containerd makes /opt/containerd (its "opt" plugin): remove it at stop if so
-    [[ -e /opt/containerd ]] || touch "$D/opt-containerd-made"
+    # dockerd's own containerd makes /opt/containerd (its "opt" plugin) and /run/containerd (shim
+    # sockets), and `ip netns add` makes /run/netns, on the host: stop removes those it made, once empty
+    for p in /opt/containerd /run/containerd /run/netns; do [[ -e $p ]] || echo "$p"; done >"$D/host-dirs-made"
     # the capabilities outside this process's bounding set, which runc cannot give (runc-caps.sh)
     bnd=$((16#$(awk '/^CapBnd/ {print $2}' /proc/self/status)))
     last=$(cat /proc/sys/kernel/cap_last_cap)
@@ -61,9 +63,9 @@ case ${1:-} in
     for h in /sys/fs/cgroup/*/; do
       [[ -d $h/ksk-docker ]] && find "$h/ksk-docker" -depth -type d -exec rmdir {} + 2>/dev/null || true
     done
-    if [[ -f $D/opt-containerd-made ]]; then
-      rmdir /opt/containerd/bin /opt/containerd/lib /opt/containerd 2>/dev/null || true
-      rm -f "$D/opt-containerd-made"
+    if [[ -f $D/host-dirs-made ]]; then
+      xargs -r "$(dirname "$0")/../host-check.sh" tidy <"$D/host-dirs-made"
+      rm -f "$D/host-dirs-made"
     fi
     rm -rf "$D/data" "$D/exec" "$D/dockerd.pid" ;;
   env) echo "export DOCKER_HOST=unix://$SOCK" ;;
