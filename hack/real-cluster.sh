@@ -671,6 +671,7 @@ addons() {
 # user_context adds the cluster to the user's kubeconfig as context NAME and makes it current;
 # drop_user_context removes it again.
 user_context() {
+  [[ -e "$USER_KUBECONFIG" ]] || touch "$STATE/user-kubeconfig-made"
   mkdir -p "$(dirname "$USER_KUBECONFIG")"
   KUBECONFIG="$USER_KUBECONFIG:$KC" "$BIN/kubectl" config view --flatten >"$STATE/merged.kubeconfig"
   mv "$STATE/merged.kubeconfig" "$USER_KUBECONFIG"
@@ -685,6 +686,10 @@ drop_user_context() {
   "${k[@]}" delete-cluster "$NAME" >/dev/null 2>&1 || true
   "${k[@]}" delete-user "$NAME-admin" >/dev/null 2>&1 || true
   [[ "$("${k[@]}" current-context 2>/dev/null)" == "$NAME" ]] && "${k[@]}" unset current-context >/dev/null 2>&1
+  # A kubeconfig file `up` made, with nothing else in it now, goes too.
+  if [[ -f "$STATE/user-kubeconfig-made" && -z "$("${k[@]}" get-contexts -o name 2>/dev/null)" ]]; then
+    rm -f "$USER_KUBECONFIG"
+  fi
   true
 }
 
