@@ -168,21 +168,29 @@ func (r *NodeReconciler) removeNode(ctx context.Context, name string) error {
 	return nil
 }
 
-// applyTaint sets kubeswarm's availability taint, leaving every other taint as it is. Taints are
-// an atomic list for server-side apply, so the list is written whole with the resourceVersion
-// that was read: a taint someone added meanwhile makes the write fail, never disappear.
+// applyTaint sets kubeswarm's availability taint, leaving every other taint as it is.
 func (r *NodeReconciler) applyTaint(ctx context.Context, node *corev1.Node, sn *swarmv1.Node) error {
 	taints, changed := nodes.Taints(node.Spec.Taints, nodes.Availability(sn))
 	if !changed {
 		return nil
 	}
-	base := node.DeepCopy()
-	node.Spec.Taints = taints
-	if err := r.Patch(ctx, node, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}), client.FieldOwner(NodeFieldOwner)); err != nil {
-		node.Spec.Taints = base.Spec.Taints
+	if err := patchTaints(ctx, r.Client, node, taints); err != nil {
 		return err
 	}
 	ctrl.LoggerFrom(ctx).V(2).Info("Updated the availability taint", "availability", nodes.Availability(sn))
+	return nil
+}
+
+// patchTaints writes a node's taints. Taints are an atomic list for server-side apply, so the
+// list is written whole with the resourceVersion that was read: a taint someone added meanwhile
+// makes the write fail, never disappear. On failure node keeps the taints it had.
+func patchTaints(ctx context.Context, c client.Client, node *corev1.Node, taints []corev1.Taint) error {
+	base := node.DeepCopy()
+	node.Spec.Taints = taints
+	if err := c.Patch(ctx, node, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}), client.FieldOwner(NodeFieldOwner)); err != nil {
+		node.Spec.Taints = base.Spec.Taints
+		return err
+	}
 	return nil
 }
 

@@ -86,16 +86,13 @@ func (r *NodeFailureReconciler) clock() time.Time {
 	return time.Now()
 }
 
-// mark sets or removes the down taint, leaving every other taint as it is (written with the
-// resourceVersion read, so that a taint someone added meanwhile makes the write fail).
+// mark sets or removes the down taint, leaving every other taint as it is.
 func (r *NodeFailureReconciler) mark(ctx context.Context, node *corev1.Node, down bool, now time.Time) error {
 	taints, changed := nodes.DownTaints(node.Spec.Taints, down, now)
 	if !changed {
 		return nil
 	}
-	base := node.DeepCopy()
-	node.Spec.Taints = taints
-	if err := r.Patch(ctx, node, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}), client.FieldOwner(NodeFieldOwner)); err != nil {
+	if err := patchTaints(ctx, r.Client, node, taints); err != nil {
 		return err
 	}
 	if down {

@@ -249,16 +249,11 @@ restore_host_dirs() {
   for d in "${HOST_DIRS[@]}"; do
     grep -qxF -- "$d" "$STATE/host-dirs" && continue
     [[ -e "$d" ]] || continue
-    if [[ "$d" == /run/netns ]]; then
-      [[ -z "$(ls -A /run/netns)" ]] || { log "left /run/netns: not empty ($(ls /run/netns | tr '\n' ' '))"; continue; }
-      umount /run/netns 2>/dev/null || true
-      rmdir /run/netns 2>/dev/null || true
-    elif [[ "$d" == /var/log/containers || "$d" == /tmp/hostpath_pv || "$d" == /var/log/pods || "$d" == /var/lib/kubelet ]]; then
-      rm -rf "$d"
-    else
-      find "$d" -depth -type d -empty -delete 2>/dev/null || true
-      [[ -e "$d" ]] && log "left $d: not empty"
-    fi
+    case $d in
+      # Only the nodes write there: what is left is theirs (log links, the device-plugin socket).
+      /var/log/containers | /var/log/pods | /var/lib/kubelet | /tmp/hostpath_pv) rm -rf "$d" ;;
+      *) "$ROOT/hack/host-check.sh" tidy "$d"; [[ -e "$d" ]] && log "left $d: not empty" ;;
+    esac
   done
 }
 

@@ -38,23 +38,10 @@ var httpClient = &http.Client{
 }
 
 // get returns the body of GET url, an error for a failed request or a status other than 2xx.
-func get(url string) (string, error) {
-	resp, err := httpClient.Get(url)
-	if err != nil {
-		return "", err
-	}
-	defer func() { _ = resp.Body.Close() }()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return "", err
-	}
-	if resp.StatusCode/100 != 2 {
-		return string(body), fmt.Errorf("GET %s: %s: %s", url, resp.Status, strings.TrimSpace(string(body)))
-	}
-	return string(body), nil
-}
+func get(url string) (string, error) { return send(http.MethodGet, url, "") }
 
-// send makes a request with a body and returns the body of the answer.
+// send makes a request with a body and returns the body of the answer; an error for a failed
+// request or a status other than 2xx.
 func send(method, url, body string) (string, error) {
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
@@ -65,7 +52,10 @@ func send(method, url, body string) (string, error) {
 		return "", err
 	}
 	defer func() { _ = resp.Body.Close() }()
-	out, _ := io.ReadAll(resp.Body)
+	out, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", err
+	}
 	if resp.StatusCode/100 != 2 {
 		return string(out), fmt.Errorf("%s %s: %s: %s", method, url, resp.Status, strings.TrimSpace(string(out)))
 	}
