@@ -48,7 +48,7 @@ type NodeFailureReconciler struct {
 // mark from a node whose Lease is renewed again; then it comes back when the Lease would go stale.
 func (r *NodeFailureReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	lease := &coordinationv1.Lease{}
-	if err := r.Get(ctx, client.ObjectKey{Namespace: nodes.NodeLeaseNamespace, Name: req.Name}, lease); err != nil {
+	if err := r.Get(ctx, client.ObjectKey{Namespace: corev1.NamespaceNodeLease, Name: req.Name}, lease); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	node := &corev1.Node{}
@@ -132,7 +132,7 @@ func (r *NodeFailureReconciler) moveTasks(ctx context.Context, node *corev1.Node
 // renewal after the Lease went stale (the node is back); every other renewal is left out, the
 // controller looks again by itself when a Lease would go stale.
 func (r *NodeFailureReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	inNodeLeases := predicate.NewPredicateFuncs(func(o client.Object) bool { return o.GetNamespace() == nodes.NodeLeaseNamespace })
+	inNodeLeases := predicate.NewPredicateFuncs(func(o client.Object) bool { return o.GetNamespace() == corev1.NamespaceNodeLease })
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("nodefailure").
 		For(&coordinationv1.Lease{}, builder.WithPredicates(inNodeLeases, predicate.Funcs{

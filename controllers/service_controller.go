@@ -358,7 +358,7 @@ func (r *ServiceReconciler) observeWorkload(ctx context.Context, svc *swarmv1.Se
 	prog := metav1.Condition{Type: swarmv1.ConditionProgressing, Status: metav1.ConditionFalse, Reason: swarmv1.ReasonConverged,
 		Message: "Every task runs the current spec", ObservedGeneration: svc.Generation}
 	switch state := update.State(status); {
-	case state == swarmv1.UpdateStatePaused || state == swarmv1.UpdateStateRollbackPaused:
+	case update.Paused(state):
 		prog.Reason, prog.Message = ReasonUpdatePaused, status.UpdateStatus.Message
 	case progressing:
 		prog.Status, prog.Reason, prog.Message = metav1.ConditionTrue, swarmv1.ReasonUpdating, "Tasks are being created or updated"

@@ -98,7 +98,7 @@ func ToKube(in swarm.ServiceSpec, names Names) (swarmv1.ServiceSpec, error) {
 		km := swarmv1.Mount{Type: swarmv1.MountType(m.Type), Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly}
 		if m.Type == mount.TypeVolume || m.Type == "" {
 			// A named volume is a claim: a stack's wp_mysql_vol is the claim wp-mysql-vol.
-			km.Source = KubeName(m.Source)
+			km.Source = swarmv1.KubernetesName(m.Source)
 		}
 		if o := m.VolumeOptions; o != nil {
 			km.Volume = &swarmv1.VolumeOptions{NoCopy: o.NoCopy, Subpath: o.Subpath, Labels: o.Labels}
@@ -121,13 +121,13 @@ func ToKube(in swarm.ServiceSpec, names Names) (swarmv1.ServiceSpec, error) {
 		out.Mounts = append(out.Mounts, km)
 	}
 	for _, s := range c.Secrets {
-		out.Secrets = append(out.Secrets, fileRef(KubeName(s.SecretName), s.File))
+		out.Secrets = append(out.Secrets, fileRef(swarmv1.KubernetesName(s.SecretName), s.File))
 	}
 	for _, s := range c.Configs {
 		if s.File == nil {
 			continue // runtime configs (credential specs) are Windows only
 		}
-		out.Configs = append(out.Configs, fileRef(KubeName(s.ConfigName), (*swarm.SecretReferenceFileTarget)(s.File)))
+		out.Configs = append(out.Configs, fileRef(swarmv1.KubernetesName(s.ConfigName), (*swarm.SecretReferenceFileTarget)(s.File)))
 	}
 	out.CapAdd, out.CapDrop = c.CapabilityAdd, c.CapabilityDrop
 	out.Sysctls = nonEmpty(c.Sysctls)

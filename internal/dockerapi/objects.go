@@ -133,7 +133,7 @@ func (s *Server) networkCreate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "network-" + KubeName(req.Name), Namespace: s.Namespace,
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "network-" + swarmv1.KubernetesName(req.Name), Namespace: s.Namespace,
 		Labels: map[string]string{LabelDockerObject: "network"}, Annotations: map[string]string{AnnotationDockerName: req.Name}},
 		Data: map[string]string{networkSpecKey: data}}
 	if err := s.Client.Create(ctx, cm, client.FieldOwner(fieldManager)); err != nil {
@@ -363,7 +363,7 @@ func (s *Server) fileCreate(w http.ResponseWriter, r *http.Request, k fileKind) 
 	if err != nil {
 		return err
 	}
-	meta := metav1.ObjectMeta{Name: KubeName(spec.Name), Namespace: s.Namespace, Labels: map[string]string{LabelDockerObject: k.singular},
+	meta := metav1.ObjectMeta{Name: swarmv1.KubernetesName(spec.Name), Namespace: s.Namespace, Labels: map[string]string{LabelDockerObject: k.singular},
 		Annotations: map[string]string{"swarm.kubeswarm.io/docker-labels": labels}}
 	setDockerName(&meta, spec.Name)
 	key := spec.Name

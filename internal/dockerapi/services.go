@@ -28,11 +28,6 @@ const AnnotationDockerName = "swarm.kubeswarm.io/docker-name"
 // fieldManager is the endpoint's field manager.
 const fieldManager = "kubectl-swarm-docker-api"
 
-// KubeName is the Kubernetes name of a docker name: demo_web is demo-web, as the plugin reads it.
-func KubeName(name string) string {
-	return strings.ToLower(strings.NewReplacer("_", "-", ".", "-").Replace(name))
-}
-
 func dockerName(o metav1.Object) string {
 	if n := o.GetAnnotations()[AnnotationDockerName]; n != "" {
 		return n
@@ -53,7 +48,7 @@ func setDockerName(o metav1.Object, name string) {
 }
 
 func checkName(what, name string) error {
-	if errs := validation.IsDNS1123Label(KubeName(name)); len(errs) > 0 {
+	if errs := validation.IsDNS1123Label(swarmv1.KubernetesName(name)); len(errs) > 0 {
 		return invalid("rpc error: code = InvalidArgument desc = name must be valid as a DNS name component (kubeswarm: %s name %q: %s)", what, name, strings.Join(errs, "; "))
 	}
 	return nil
@@ -261,7 +256,7 @@ func (s *Server) serviceCreate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	name := KubeName(spec.Name)
+	name := swarmv1.KubernetesName(spec.Name)
 	if err := s.checkPorts(ctx, name, &ks); err != nil {
 		return err
 	}

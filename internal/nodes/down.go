@@ -7,8 +7,6 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	"github.com/kubeswarm/kubeswarm/internal/tasks"
 )
 
 // Swarm's dispatcher marks a node down after it missed its heartbeats for a few seconds and its
@@ -21,9 +19,6 @@ import (
 // TaintDownKey is kubeswarm's NoSchedule taint on a node whose kubelet stopped renewing its
 // Lease: no new task goes there until it renews it again.
 const TaintDownKey = "swarm.kubeswarm.io/down"
-
-// NodeLeaseNamespace holds the kubelets' Leases, one per node, named after the node.
-const NodeLeaseNamespace = corev1.NamespaceNodeLease
 
 // LeaseDeadline is when a node's Lease goes stale if it is not renewed: its last renewal plus
 // downAfter, or plus the Lease's own duration when downAfter is 0. ok is false when the Lease
@@ -78,10 +73,7 @@ func IsMarkedDown(node *corev1.Node) bool {
 // going away. A global service's task stays with its node, as in Swarm, and a job's task is
 // left to the Job.
 func MovesWhenDown(pod *corev1.Pod) bool {
-	if !tasks.IsTask(pod) || pod.DeletionTimestamp != nil {
-		return false
-	}
-	if pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
+	if !IsTask(pod) {
 		return false
 	}
 	c := metav1.GetControllerOf(pod)

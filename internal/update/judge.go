@@ -35,12 +35,8 @@ func Effective(uc *swarmv1.UpdateConfig) Config {
 		return c
 	}
 	c.Parallelism = ptr.Deref(uc.Parallelism, 1)
-	if uc.Delay != nil {
-		c.Delay = uc.Delay.Duration
-	}
-	if uc.Monitor != nil {
-		c.Monitor = uc.Monitor.Duration
-	}
+	c.Delay = swarmsyntax.DurationOr(uc.Delay, 0)
+	c.Monitor = swarmsyntax.DurationOr(uc.Monitor, DefaultMonitor)
 	if uc.FailureAction != "" {
 		c.FailureAction = uc.FailureAction
 	}
