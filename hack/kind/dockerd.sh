@@ -32,6 +32,8 @@ inner() { # runs inside `ip netns exec`: /sys was remounted, put the cgroup hier
 case ${1:-} in
   inner) inner ;;
   start)
+    # Already up: a second start would forget which host directories the first one made.
+    docker -H "unix://$SOCK" version >/dev/null 2>&1 && { log "dockerd up"; exit 0; }
     command -v dockerd >/dev/null || { log "dockerd is needed (apt-get install docker.io)"; exit 1; }
     mkdir -p "$D"
     # dockerd's own containerd makes /opt/containerd (its "opt" plugin) and /run/containerd (shim
