@@ -68,7 +68,7 @@ func logUpdateStarted(svc *swarmv1.Service, status *swarmv1.ServiceStatus) {
 // new template and pauses, rolls back or completes. It returns when to look again.
 func (r *ServiceReconciler) watchUpdate(ctx context.Context, svc *swarmv1.Service, status *swarmv1.ServiceStatus, hash string, desired int32) (time.Duration, error) {
 	state := update.State(status)
-	if state != swarmv1.UpdateStateUpdating && state != swarmv1.UpdateStateRollbackStarted {
+	if !update.Active(state) {
 		return 0, nil
 	}
 	cfg := update.Effective(update.ConfigInForce(&svc.Spec, state))

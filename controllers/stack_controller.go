@@ -267,11 +267,11 @@ func (r *StackReconciler) observe(ctx context.Context, st *swarmv1.Stack, status
 
 // stackOfClaim is the Stack named by a claim's stack label, for claims kubeswarm made.
 func stackOfClaim(_ context.Context, o client.Object) []reconcile.Request {
-	l := o.GetLabels()
-	if l[translate.LabelStack] == "" || l[translate.LabelManagedBy] != translate.ManagedByValue {
+	name := stack.ClaimStack(o)
+	if name == "" {
 		return nil
 	}
-	return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: o.GetNamespace(), Name: l[translate.LabelStack]}}}
+	return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: o.GetNamespace(), Name: name}}}
 }
 
 // ReasonServiceDegraded: one of the stack's services is Degraded.

@@ -310,8 +310,7 @@ func Claims(st *swarmv1.Stack) []*corev1ac.PersistentVolumeClaimApplyConfigurati
 // claims were kept, or owned by an earlier Stack of the same name). Such a claim is the stack's
 // to update, never to delete.
 func IsClaimOf(st *swarmv1.Stack, claim metav1.Object) bool {
-	l := claim.GetLabels()
-	if l[translate.LabelStack] != st.Name || l[translate.LabelManagedBy] != translate.ManagedByValue {
+	if ClaimStack(claim) != st.Name {
 		return false
 	}
 	c := metav1.GetControllerOfNoCopy(claim)
@@ -320,4 +319,14 @@ func IsClaimOf(st *swarmv1.Stack, claim metav1.Object) bool {
 	}
 	gv, err := schema.ParseGroupVersion(c.APIVersion)
 	return err == nil && gv.Group == swarmv1.GroupVersion.Group && c.Kind == "Stack" && c.Name == st.Name
+}
+
+// ClaimStack is the stack a claim kubeswarm made belongs to (its stack label); "" for any other
+// claim.
+func ClaimStack(claim metav1.Object) string {
+	l := claim.GetLabels()
+	if l[translate.LabelManagedBy] != translate.ManagedByValue {
+		return ""
+	}
+	return l[translate.LabelStack]
 }

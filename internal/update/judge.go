@@ -176,7 +176,7 @@ const (
 // the failures exceed the tolerated ratio (then pause, roll back, or for a rollback pause), or
 // whether the update is complete. desired is the number of tasks the update replaces.
 func Decide(state swarmv1.UpdateState, cfg Config, p Progress, desired int32, now time.Time) (Action, string) {
-	if state != swarmv1.UpdateStateUpdating && state != swarmv1.UpdateStateRollbackStarted {
+	if !Active(state) {
 		return None, ""
 	}
 	if cfg.FailureAction != swarmv1.FailureActionContinue && p.Failures > 0 &&

@@ -48,7 +48,7 @@ func Track(status *swarmv1.ServiceStatus, spec *swarmv1.ServiceSpec, templateCha
 		// Any update resumes a paused one: the tasks still to replace are replaced.
 		Start(status, swarmv1.UpdateStateUpdating, "update in progress", now)
 		return true
-	case state == swarmv1.UpdateStateUpdating || state == swarmv1.UpdateStateRollbackStarted:
+	case Active(state):
 		// The update under way goes on.
 	default:
 		status.UpdateStatus = nil

@@ -28,6 +28,11 @@ func Paused(state swarmv1.UpdateState) bool {
 	return state == swarmv1.UpdateStatePaused || state == swarmv1.UpdateStateRollbackPaused
 }
 
+// Active tells whether an update or a rollback is under way (neither paused nor done).
+func Active(state swarmv1.UpdateState) bool {
+	return state == swarmv1.UpdateStateUpdating || state == swarmv1.UpdateStateRollbackStarted
+}
+
 // RollingBack tells whether the updater is restoring the previous spec.
 func RollingBack(state swarmv1.UpdateState) bool {
 	return state == swarmv1.UpdateStateRollbackStarted || state == swarmv1.UpdateStateRollbackPaused
