@@ -91,14 +91,16 @@ func ToTasks(svc *swarmv1.Service, spec swarm.ServiceSpec, pods []corev1.Pod, no
 	return out
 }
 
-func (s *Server) allTasks(ctx context.Context) ([]swarm.Task, map[string]*swarmv1.Service, error) {
+// allTasks lists every task, with the services by ID and the nodes' host names by ID that the
+// filters of GET /tasks read.
+func (s *Server) allTasks(ctx context.Context) ([]swarm.Task, map[string]*swarmv1.Service, map[string]string, error) {
 	services, err := s.listServices(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	pods := &corev1.PodList{}
 	if err := s.Client.List(ctx, pods, client.InNamespace(s.Namespace), client.HasLabels{translate.LabelService}); err != nil {
-		return nil, nil, fmt.Errorf("listing tasks: %w", err)
+		return nil, nil, nil, fmt.Errorf("listing tasks: %w", err)
 	}
 	byService := map[string][]corev1.Pod{}
 	for _, p := range pods.Items {
@@ -106,15 +108,17 @@ func (s *Server) allTasks(ctx context.Context) ([]swarm.Task, map[string]*swarmv
 	}
 	nodeList, err := s.listNodes(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	nodeIDs := map[string]string{}
+	nodeIDs, hosts := map[string]string{}, map[string]string{}
 	for i := range nodeList {
-		nodeIDs[nodeList[i].Name] = nodeID(&nodeList[i])
+		id := nodeID(&nodeList[i])
+		nodeIDs[nodeList[i].Name] = id
+		hosts[id] = ToDockerNode(&nodeList[i]).Description.Hostname
 	}
 	names, err := s.names(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	byID := map[string]*swarmv1.Service{}
 	var out []swarm.Task
@@ -124,7 +128,7 @@ func (s *Server) allTasks(ctx context.Context) ([]swarm.Task, map[string]*swarmv
 		spec := ToDocker(dockerName(svc), &svc.Spec, names)
 		out = append(out, ToTasks(svc, spec, byService[svc.Name], nodeIDs)...)
 	}
-	return out, byID, nil
+	return out, byID, hosts, nil
 }
 
 func (s *Server) taskList(w http.ResponseWriter, r *http.Request) error {
@@ -133,11 +137,7 @@ func (s *Server) taskList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	all, services, err := s.allTasks(ctx)
-	if err != nil {
-		return err
-	}
-	nodeList, err := s.nodes(ctx)
+	all, services, hosts, err := s.allTasks(ctx)
 	if err != nil {
 		return err
 	}
@@ -151,15 +151,8 @@ func (s *Server) taskList(w http.ResponseWriter, r *http.Request) error {
 				return v == t.ServiceID || v == dockerName(svc) || v == svc.Name || (len(v) < 25 && strings.HasPrefix(t.ServiceID, v))
 			}) ||
 			!f.any("node", func(v string) bool {
-				if v == t.NodeID {
-					return true
-				}
-				for _, n := range nodeList {
-					if n.ID == t.NodeID && (n.Description.Hostname == v || strings.HasPrefix(n.ID, v)) {
-						return true
-					}
-				}
-				return false
+				host, known := hosts[t.NodeID]
+				return v == t.NodeID || (known && (host == v || strings.HasPrefix(t.NodeID, v)))
 			}) ||
 			!f.any("desired-state", func(v string) bool {
 				return v == string(t.DesiredState) || (v == "accepted" && t.DesiredState == swarm.TaskStateRunning)
@@ -174,7 +167,7 @@ func (s *Server) taskList(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) taskInspect(w http.ResponseWriter, r *http.Request) error {
-	all, _, err := s.allTasks(r.Context())
+	all, _, _, err := s.allTasks(r.Context())
 	if err != nil {
 		return err
 	}
