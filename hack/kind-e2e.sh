@@ -27,8 +27,6 @@ export KIND_DIR=${KIND_DIR:-/tmp/ksk-kind}
 CACHE=${KUBESWARM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubeswarm}
 K8S_VERSION=${K8S_VERSION:-v1.37.2}
 ETCD_TAG=${ETCD_TAG:-3.6.16-0}
-CRICTL_VERSION=${CRICTL_VERSION:-v1.37.0}
-COREDNS_VERSION=${COREDNS_VERSION:-v1.15.0}
 IMG=${IMG:-kubeswarm/manager:dev}
 K=$CACHE/kind
 # Images the e2e tests name (the kwok tier runs no containers), answered by the web test image as
@@ -43,7 +41,7 @@ export DOCKER_HOST=unix://$KIND_DIR/docker/docker.sock
 log() { printf '[kind-e2e] %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
 now() { date +%s.%N; }
-since() { printf '%.1fs' "$(echo "$(now) - $1" | bc)"; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1fs", b - a }'; }
 in_ns() { ip netns exec ksk-docker "$@"; }
 kc() { in_ns "$BIN/kubectl" --kubeconfig "$KUBECONFIG_FILE" "$@"; }
 
@@ -54,7 +52,6 @@ need() {
   command -v debootstrap >/dev/null || p+=(debootstrap)
   command -v jq >/dev/null || p+=(jq)
   command -v capsh >/dev/null || p+=(libcap2-bin)
-  command -v bc >/dev/null || p+=(bc)
   if [[ ${#p[@]} -gt 0 ]]; then
     log "installing ${p[*]} (Debian's packages)"
     DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${p[@]}" >&2
@@ -63,16 +60,10 @@ need() {
   BIN=$(hack/k8s-binaries.sh)
 }
 
-# tools: crictl and CoreDNS from their Go modules (the same cache as hack/real-cluster.sh), and
-# kubeadm, which hack/k8s-binaries.sh does not build, from the same k8s.io/kubernetes module.
+# tools: crictl and CoreDNS as the real-node cluster builds them, and kubeadm, which
+# hack/k8s-binaries.sh does not build, from the same k8s.io/kubernetes module.
 build_tools() {
-  TOOLS="$CACHE/bin/real-crictl-${CRICTL_VERSION}_coredns-${COREDNS_VERSION}"
-  if [[ ! -x $TOOLS/crictl || ! -x $TOOLS/coredns ]]; then
-    log "building crictl $CRICTL_VERSION and CoreDNS $COREDNS_VERSION"
-    mkdir -p "$TOOLS"
-    GOFLAGS=-mod=mod CGO_ENABLED=0 GOBIN="$TOOLS" go install -trimpath -ldflags "-s -w" \
-      "sigs.k8s.io/cri-tools/cmd/crictl@$CRICTL_VERSION" "github.com/coredns/coredns@$COREDNS_VERSION" >&2
-  fi
+  TOOLS=$(hack/real-cluster.sh tools)
   KUBEADM="$CACHE/bin/kind-kubeadm-$K8S_VERSION/kubeadm"
   if [[ ! -x $KUBEADM ]]; then
     local src="$CACHE/src/kubernetes-$K8S_VERSION" dir="$K/kubeadm-src" t0

@@ -18,6 +18,7 @@
 #                             (--wait: until the node is NotReady)
 #   start-node NAME [--wait]  the machine comes back (--wait: until the node is Ready)
 #   registry                  print the HOST:PORT of the cluster's registry
+#   tools                     build crictl and CoreDNS (once) and print their directory
 #   host-state                print the host state `down` must restore (links, routes, netns,
 #                             mounts, cgroups, iptables/nft, sysctls, directories); a test
 #                             compares it before `up` and after `down`
@@ -822,6 +823,7 @@ main() {
     start-node) cmd_start_node "$@" ;;
     host-state) cmd_host_state ;;
     registry) echo "${IP[ctl]}:$REGISTRY_PORT" ;;
+    tools) build_tools; echo "$TOOLS" ;;
     deps) cmd_deps ;;
     add-node|remove-node) die "$cmd is not available on the real-node cluster (three nodes: ${NODES[*]})" ;;
     -h|--help|help) usage ;;

@@ -164,25 +164,29 @@ func images(args []string) error {
 		}
 	}
 	for a := range alias {
-		if _, ok := find(refs, a); !ok && a != "kubeswarm.test/web:1" {
+		if !has(refs, a) {
 			return fmt.Errorf("%s has no %s (build it with --coredns)", *testImages, a)
 		}
 	}
 	return writeArchive(*out, refs)
 }
 
+// defaultCluster is the cluster's name when --name is not given (hack/kind-e2e.sh gives it).
+const defaultCluster = "kubeswarm-e2e"
+
 type multiFlag []string
 
 func (m *multiFlag) String() string     { return fmt.Sprint(*m) }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
-func find(refs map[name.Reference]v1.Image, ref string) (v1.Image, bool) {
-	for r, img := range refs {
+// has tells whether refs holds an image named ref.
+func has(refs map[name.Reference]v1.Image, ref string) bool {
+	for r := range refs {
 		if r.Name() == ref || r.String() == ref {
-			return img, true
+			return true
 		}
 	}
-	return nil, false
+	return false
 }
 
 // manager writes the operator's image (what the Dockerfile builds, without its registry images):
@@ -300,7 +304,7 @@ func provider() *cluster.Provider {
 
 func create(args []string) error {
 	fs := flag.NewFlagSet("create", flag.ExitOnError)
-	clusterName := fs.String("name", "kubeswarm-e2e", "cluster name")
+	clusterName := fs.String("name", defaultCluster, "cluster name")
 	image := fs.String("image", "", "node image")
 	config := fs.String("config", "", "kind cluster config file")
 	kubeconfig := fs.String("kubeconfig", "", "kubeconfig to write")
@@ -336,7 +340,7 @@ func create(args []string) error {
 // load imports a docker archive into every node's containerd (kind load image-archive).
 func load(args []string) error {
 	fs := flag.NewFlagSet("load", flag.ExitOnError)
-	clusterName := fs.String("name", "kubeswarm-e2e", "cluster name")
+	clusterName := fs.String("name", defaultCluster, "cluster name")
 	archive := fs.String("archive", "", "docker archive")
 	_ = fs.Parse(args)
 	nodes, err := provider().ListInternalNodes(*clusterName)
@@ -359,7 +363,7 @@ func load(args []string) error {
 
 func deleteCluster(args []string) error {
 	fs := flag.NewFlagSet("delete", flag.ExitOnError)
-	clusterName := fs.String("name", "kubeswarm-e2e", "cluster name")
+	clusterName := fs.String("name", defaultCluster, "cluster name")
 	kubeconfig := fs.String("kubeconfig", "", "kubeconfig to remove the cluster from")
 	_ = fs.Parse(args)
 	return provider().Delete(*clusterName, *kubeconfig)
