@@ -21,8 +21,10 @@ import (
 	"github.com/kubeswarm/kubeswarm/internal/dockerapi"
 )
 
-// dockerAPIOptions are the flags of `kubectl swarm docker-api`.
-type dockerAPIOptions struct {
+// DockerAPIOptions is `kubectl swarm docker-api [--listen ADDR] [--tlscacert --tlscert --tlskey]`.
+type DockerAPIOptions struct {
+	genericiooptions.IOStreams
+	clientOptions
 	listen                 string
 	tlsCA, tlsCert, tlsKey string
 
@@ -31,24 +33,15 @@ type dockerAPIOptions struct {
 }
 
 func newDockerAPICommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &dockerAPIOptions{}
+	o := &DockerAPIOptions{IOStreams: streams}
 	cmd := &cobra.Command{
 		Use:   "docker-api [--listen unix:///PATH | tcp://127.0.0.1:PORT]",
 		Short: "Serve Swarm's Docker Engine API, so that the docker CLI itself drives kubeswarm",
 		Long: "docker-api serves Swarm's part of the Docker Engine API (services, tasks, nodes, networks, secrets,\n" +
 			"configs) on this machine with your kubeconfig's identity; point the docker CLI at it with the\n" +
 			"printed DOCKER_HOST. TCP is served on loopback only, unless TLS client certificates are required.",
-		Args:         cobra.NoArgs,
-		SilenceUsage: true,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.Complete(f); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context(), streams)
-		},
+		Args: cobra.NoArgs,
+		RunE: runVerb(f, o),
 	}
 	def := "unix://" + filepath.Join(os.TempDir(), fmt.Sprintf("kubeswarm-docker-%d.sock", os.Getuid()))
 	cmd.Flags().StringVar(&o.listen, "listen", def, "Where to listen: unix:///PATH or tcp://HOST:PORT")
@@ -58,7 +51,8 @@ func newDockerAPICommand(f Factory, streams genericiooptions.IOStreams) *cobra.C
 	return cmd
 }
 
-func (o *dockerAPIOptions) Complete(f Factory) error {
+// Complete reads --listen and makes the clients the Engine API serves from.
+func (o *DockerAPIOptions) Complete(f Factory, cmd *cobra.Command, args []string) error {
 	u, err := url.Parse(o.listen)
 	if err != nil {
 		return fmt.Errorf("reading --listen %s: %w", o.listen, err)
@@ -71,23 +65,18 @@ func (o *dockerAPIOptions) Complete(f Factory) error {
 	default:
 		return fmt.Errorf("--listen %s: the scheme must be unix:// or tcp://", o.listen)
 	}
-	c, err := f.Client()
-	if err != nil {
+	if err := o.clientOptions.Complete(f, cmd, args); err != nil {
 		return err
 	}
-	cs, err := f.Clientset()
-	if err != nil {
+	if err := o.completeClientset(f); err != nil {
 		return err
 	}
-	ns, err := f.Namespace()
-	if err != nil {
-		return err
-	}
-	o.server = &dockerapi.Server{Client: c, Clientset: cs, Namespace: ns, Version: buildVersion(), Now: f.Clock().Now}
+	o.server = &dockerapi.Server{Client: o.client, Clientset: o.clientset, Namespace: o.namespace, Version: buildVersion(), Now: o.clock.Now}
 	return nil
 }
 
-func (o *dockerAPIOptions) Validate() error {
+// Validate checks the TLS flags, and that TCP without them is served on loopback only.
+func (o *DockerAPIOptions) Validate() error {
 	tlsSet := o.tlsCA != "" || o.tlsCert != "" || o.tlsKey != ""
 	if tlsSet && (o.tlsCA == "" || o.tlsCert == "" || o.tlsKey == "") {
 		return errors.New("--tlscacert, --tlscert and --tlskey go together")
@@ -105,10 +94,8 @@ func (o *dockerAPIOptions) Validate() error {
 	return nil
 }
 
-func (o *dockerAPIOptions) Run(ctx context.Context, streams genericiooptions.IOStreams) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
+// Run serves the Engine API until Ctrl-C, printing the DOCKER_HOST to use.
+func (o *DockerAPIOptions) Run(ctx context.Context) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if o.network == "unix" {
@@ -132,9 +119,9 @@ func (o *dockerAPIOptions) Run(ctx context.Context, streams genericiooptions.IOS
 		}
 		l = tls.NewListener(l, cfg)
 	}
-	fmt.Fprintf(streams.Out, "export DOCKER_HOST=%s\n", host)
+	fmt.Fprintf(o.Out, "export DOCKER_HOST=%s\n", host)
 	if o.tlsCA != "" {
-		fmt.Fprintln(streams.Out, "export DOCKER_TLS_VERIFY=1")
+		fmt.Fprintln(o.Out, "export DOCKER_TLS_VERIFY=1")
 	}
 	srv := &http.Server{Handler: o.server.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
@@ -149,7 +136,7 @@ func (o *dockerAPIOptions) Run(ctx context.Context, streams genericiooptions.IOS
 	return nil
 }
 
-func (o *dockerAPIOptions) tlsConfig() (*tls.Config, error) {
+func (o *DockerAPIOptions) tlsConfig() (*tls.Config, error) {
 	cert, err := tls.LoadX509KeyPair(o.tlsCert, o.tlsKey)
 	if err != nil {
 		return nil, fmt.Errorf("reading the TLS certificate: %w", err)

@@ -8,6 +8,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -34,20 +35,35 @@ type Factory interface {
 	Clock() clock.Clock
 }
 
-// configFactory is the Factory of the real command: the usual kubectl flags.
+// restConfigFactory is a Factory that gives the REST config itself: the visualizer runs
+// informers of its own, which a client does not offer.
+type restConfigFactory interface {
+	restConfig() (*rest.Config, error)
+}
+
+// configFactory is the Factory of the real command: the usual kubectl flags. It is the one place
+// where clients are made.
 type configFactory struct {
 	flags  *genericclioptions.ConfigFlags
 	client client.Client
 	cs     kubernetes.Interface
 }
 
+func (f *configFactory) restConfig() (*rest.Config, error) {
+	cfg, err := f.flags.ToRESTConfig()
+	if err != nil {
+		return nil, fmt.Errorf("reading the kubeconfig: %w", err)
+	}
+	return cfg, nil
+}
+
 func (f *configFactory) Client() (client.Client, error) {
 	if f.client != nil {
 		return f.client, nil
 	}
-	cfg, err := f.flags.ToRESTConfig()
+	cfg, err := f.restConfig()
 	if err != nil {
-		return nil, fmt.Errorf("reading the kubeconfig: %w", err)
+		return nil, err
 	}
 	c, err := client.New(cfg, client.Options{Scheme: Scheme})
 	if err != nil {
@@ -61,9 +77,9 @@ func (f *configFactory) Clientset() (kubernetes.Interface, error) {
 	if f.cs != nil {
 		return f.cs, nil
 	}
-	cfg, err := f.flags.ToRESTConfig()
+	cfg, err := f.restConfig()
 	if err != nil {
-		return nil, fmt.Errorf("reading the kubeconfig: %w", err)
+		return nil, err
 	}
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {

@@ -24,7 +24,8 @@ import (
 // prefixed docker's way, `web.1.<task id>@<node>    | `.
 type ServiceLogsOptions struct {
 	genericiooptions.IOStreams
-	factory    Factory
+	clientOptions
+	podLogs    *corev1.PodLogOptions
 	follow     bool
 	since      string
 	tail       string
@@ -37,12 +38,12 @@ type ServiceLogsOptions struct {
 }
 
 func newServiceLogsCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &ServiceLogsOptions{IOStreams: streams, factory: f}
+	o := &ServiceLogsOptions{IOStreams: streams}
 	cmd := &cobra.Command{
 		Use:   "logs [OPTIONS] SERVICE|TASK",
 		Short: "Fetch the logs of a service or task",
 		Args:  cobra.ExactArgs(1),
-		RunE:  func(cmd *cobra.Command, args []string) error { return o.Run(contextOf(cmd), args[0]) },
+		RunE:  runVerb(f, o),
 	}
 	fl := cmd.Flags()
 	fl.BoolVarP(&o.follow, "follow", "f", false, "Follow log output")
@@ -56,6 +57,21 @@ func newServiceLogsCommand(f Factory, streams genericiooptions.IOStreams) *cobra
 	fl.BoolVar(&o.details, "details", false, "Show extra details provided to logs")
 	fl.BoolVar(&o.noResolve, "no-resolve", false, "Do not map IDs to Names in output")
 	return cmd
+}
+
+// Complete reads the argument and makes the clients: the pods/log API is the clientset's.
+func (o *ServiceLogsOptions) Complete(f Factory, cmd *cobra.Command, args []string) error {
+	if err := o.clientOptions.Complete(f, cmd, args); err != nil {
+		return err
+	}
+	return o.completeClientset(f)
+}
+
+// Validate reads --tail and --since into the pods/log options.
+func (o *ServiceLogsOptions) Validate() error {
+	var err error
+	o.podLogs, err = o.logOptions(o.clock.Now())
+	return err
 }
 
 // logOptions turns docker's flags into the pods/log options.
@@ -81,23 +97,8 @@ func (o *ServiceLogsOptions) logOptions(now time.Time) (*corev1.PodLogOptions, e
 }
 
 // Run streams the logs of every task of the service (or of one task, named web.1 or by ID).
-func (o *ServiceLogsOptions) Run(ctx context.Context, ref string) error {
-	c, err := o.factory.Client()
-	if err != nil {
-		return err
-	}
-	cs, err := o.factory.Clientset()
-	if err != nil {
-		return err
-	}
-	ns, err := o.factory.Namespace()
-	if err != nil {
-		return err
-	}
-	opts, err := o.logOptions(o.factory.Clock().Now())
-	if err != nil {
-		return err
-	}
+func (o *ServiceLogsOptions) Run(ctx context.Context) error {
+	c, ns, ref := o.client, o.namespace, o.args[0]
 	svcName, taskRef, _ := strings.Cut(ref, ".")
 	svc, err := getService(ctx, c, ns, svcName)
 	if err != nil {
@@ -140,7 +141,7 @@ func (o *ServiceLogsOptions) Run(ctx context.Context, ref string) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			stream, err := cs.CoreV1().Pods(ns).GetLogs(t.pod.Name, opts).Stream(ctx)
+			stream, err := o.clientset.CoreV1().Pods(ns).GetLogs(t.pod.Name, o.podLogs).Stream(ctx)
 			if err != nil {
 				errs[i] = fmt.Errorf("reading the logs of task %s: %w", t.name(), err)
 				return

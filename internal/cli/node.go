@@ -22,13 +22,7 @@ import (
 )
 
 func newNodeCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "node",
-		Short: "Manage Swarm nodes",
-		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
-	}
-	cmd.AddCommand(
+	return newGroupCommand("node", "Manage Swarm nodes",
 		newNodeLsCommand(f, streams),
 		newNodePsCommand(f, streams),
 		newNodeInspectCommand(f, streams),
@@ -37,7 +31,6 @@ func newNodeCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Comman
 		newNodeRoleCommand(f, streams, swarmv1.RoleWorker),
 		newNodeRmCommand(f, streams),
 	)
-	return cmd
 }
 
 // getNode finds a Node by name, hostname, or a unique prefix of its ID, as docker does.
@@ -128,7 +121,7 @@ func newNodeRow(n *swarmv1.Node) nodeRow {
 // NodeLsOptions is `node ls [-f FILTER] [--format FORMAT] [-q]`.
 type NodeLsOptions struct {
 	genericiooptions.IOStreams
-	factory Factory
+	clientOptions
 	filter  []string
 	format  string
 	quiet   bool
@@ -136,18 +129,13 @@ type NodeLsOptions struct {
 }
 
 func newNodeLsCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &NodeLsOptions{IOStreams: streams, factory: f}
+	o := &NodeLsOptions{IOStreams: streams}
 	cmd := &cobra.Command{
 		Use:     "ls [OPTIONS]",
 		Aliases: []string{"list"},
 		Short:   "List nodes in the swarm",
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(contextOf(cmd))
-		},
+		RunE:    runVerb(f, o),
 	}
 	cmd.Flags().StringArrayVarP(&o.filter, "filter", "f", nil, "Filter output based on conditions provided")
 	cmd.Flags().StringVar(&o.format, "format", "", "Format output using a custom template")
@@ -164,12 +152,8 @@ func (o *NodeLsOptions) Validate() error {
 
 // Run lists the Nodes, natural-sorted by hostname.
 func (o *NodeLsOptions) Run(ctx context.Context) error {
-	c, err := o.factory.Client()
-	if err != nil {
-		return err
-	}
 	list := &swarmv1.NodeList{}
-	if err := c.List(ctx, list); err != nil {
+	if err := o.client.List(ctx, list); err != nil {
 		return fmt.Errorf("listing nodes: %w", err)
 	}
 	items := list.Items
@@ -203,22 +187,14 @@ type NodePsOptions struct {
 	genericiooptions.IOStreams
 	clientOptions
 	taskListOptions
-	factory Factory
-	refs    []string
 }
 
 func newNodePsCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &NodePsOptions{IOStreams: streams, factory: f}
+	o := &NodePsOptions{IOStreams: streams}
 	cmd := &cobra.Command{
 		Use:   "ps [OPTIONS] [NODE...]",
 		Short: "List tasks running on one or more nodes (all nodes by default)",
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o.refs = args
-			if err := o.complete(f); err != nil {
-				return err
-			}
-			return o.Run(contextOf(cmd))
-		},
+		RunE:  runVerb(f, o),
 	}
 	o.taskListOptions.addFlags(cmd)
 	return cmd
@@ -227,7 +203,7 @@ func newNodePsCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Comm
 // Run prints the tasks node by node.
 func (o *NodePsOptions) Run(ctx context.Context) error {
 	var nodes []string
-	for _, ref := range o.refs {
+	for _, ref := range o.args {
 		n, err := getNode(ctx, o.client, ref)
 		if err != nil {
 			return err
@@ -246,7 +222,7 @@ func (o *NodePsOptions) Run(ctx context.Context) error {
 			}
 		}
 	}
-	return o.print(o.Out, o.factory, out)
+	return o.print(o.Out, o.clock.Now(), out)
 }
 
 func orAll(nodes []string, tasks []task) []string {
@@ -348,48 +324,26 @@ func inspectNode(n *swarmv1.Node) inspectedNode {
 // NodeInspectOptions is `node inspect [--pretty] [-f FORMAT] NODE...`.
 type NodeInspectOptions struct {
 	genericiooptions.IOStreams
-	factory Factory
-	format  string
-	pretty  bool
-	refs    []string
+	inspectOptions
 }
 
 func newNodeInspectCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &NodeInspectOptions{IOStreams: streams, factory: f}
+	o := &NodeInspectOptions{IOStreams: streams}
 	cmd := &cobra.Command{
 		Use:   "inspect [OPTIONS] NODE [NODE...]",
 		Short: "Display detailed information on one or more nodes",
 		Args:  cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			o.refs = args
-			return o.Run(contextOf(cmd))
-		},
+		RunE:  runVerb(f, o),
 	}
-	cmd.Flags().StringVarP(&o.format, "format", "f", "", "Format output using a custom template")
-	cmd.Flags().BoolVar(&o.pretty, "pretty", false, "Print the information in a human friendly format")
+	o.inspectOptions.addFlags(cmd)
 	return cmd
-}
-
-// Validate refuses --pretty with --format, as docker does.
-func (o *NodeInspectOptions) Validate() error {
-	if o.pretty && o.format != "" {
-		return fmt.Errorf("--format is incompatible with human friendly format")
-	}
-	return nil
 }
 
 // Run prints the nodes as JSON in docker's shape, through the template, or as docker's text.
 func (o *NodeInspectOptions) Run(ctx context.Context) error {
-	c, err := o.factory.Client()
-	if err != nil {
-		return err
-	}
 	var nodes []*swarmv1.Node
-	for _, ref := range o.refs {
-		n, err := getNode(ctx, c, ref)
+	for _, ref := range o.args {
+		n, err := getNode(ctx, o.client, ref)
 		if err != nil {
 			return err
 		}
@@ -470,7 +424,7 @@ func prettyNode(out io.Writer, n *swarmv1.Node) {
 // NodeUpdateOptions is `node update [--availability] [--role] [--label-add] [--label-rm] NODE`.
 type NodeUpdateOptions struct {
 	genericiooptions.IOStreams
-	factory      Factory
+	clientOptions
 	availability string
 	role         string
 	labelAdd     []string
@@ -478,17 +432,12 @@ type NodeUpdateOptions struct {
 }
 
 func newNodeUpdateCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &NodeUpdateOptions{IOStreams: streams, factory: f}
+	o := &NodeUpdateOptions{IOStreams: streams}
 	cmd := &cobra.Command{
 		Use:   "update [OPTIONS] NODE",
 		Short: "Update a node",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(contextOf(cmd), args[0])
-		},
+		RunE:  runVerb(f, o),
 	}
 	cmd.Flags().StringVar(&o.availability, "availability", "", `Availability of the node ("active", "pause", "drain")`)
 	cmd.Flags().StringVar(&o.role, "role", "", `Role of the node ("worker", "manager")`)
@@ -518,8 +467,9 @@ func (o *NodeUpdateOptions) Validate() error {
 }
 
 // Run changes the Node's spec; the Node controller applies it to the Kubernetes node.
-func (o *NodeUpdateOptions) Run(ctx context.Context, ref string) error {
-	err := updateNode(ctx, o.factory, ref, func(n *swarmv1.Node) error {
+func (o *NodeUpdateOptions) Run(ctx context.Context) error {
+	ref := o.args[0]
+	err := updateNode(ctx, o.client, ref, func(n *swarmv1.Node) error {
 		if o.availability != "" {
 			n.Spec.Availability = swarmv1.NodeAvailability(strings.ToLower(o.availability))
 		}
@@ -550,11 +500,7 @@ func (o *NodeUpdateOptions) Run(ctx context.Context, ref string) error {
 
 // updateNode reads the node, changes it and writes it with an optimistic lock, retrying on
 // conflicts.
-func updateNode(ctx context.Context, f Factory, ref string, mutate func(*swarmv1.Node) error) error {
-	c, err := f.Client()
-	if err != nil {
-		return err
-	}
+func updateNode(ctx context.Context, c client.Client, ref string, mutate func(*swarmv1.Node) error) error {
 	for attempt := 0; ; attempt++ {
 		n, err := getNode(ctx, c, ref)
 		if err != nil {
@@ -577,13 +523,12 @@ func updateNode(ctx context.Context, f Factory, ref string, mutate func(*swarmv1
 // NodeRoleOptions is `node promote NODE...` (role manager) and `node demote NODE...` (worker).
 type NodeRoleOptions struct {
 	genericiooptions.IOStreams
-	factory Factory
-	role    swarmv1.NodeRole
-	refs    []string
+	clientOptions
+	role swarmv1.NodeRole
 }
 
 func newNodeRoleCommand(f Factory, streams genericiooptions.IOStreams, role swarmv1.NodeRole) *cobra.Command {
-	o := &NodeRoleOptions{IOStreams: streams, factory: f, role: role}
+	o := &NodeRoleOptions{IOStreams: streams, role: role}
 	use, short := "promote NODE [NODE...]", "Promote one or more nodes to manager in the swarm"
 	if role == swarmv1.RoleWorker {
 		use, short = "demote NODE [NODE...]", "Demote one or more nodes from manager in the swarm"
@@ -592,19 +537,16 @@ func newNodeRoleCommand(f Factory, streams genericiooptions.IOStreams, role swar
 		Use:   use,
 		Short: short,
 		Args:  cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o.refs = args
-			return o.Run(contextOf(cmd))
-		},
+		RunE:  runVerb(f, o),
 	}
 }
 
 // Run sets each node's role, with docker's sentences.
 func (o *NodeRoleOptions) Run(ctx context.Context) error {
 	var errs []error
-	for _, ref := range o.refs {
+	for _, ref := range o.args {
 		already := false
-		err := updateNode(ctx, o.factory, ref, func(n *swarmv1.Node) error {
+		err := updateNode(ctx, o.client, ref, func(n *swarmv1.Node) error {
 			if nodeRole(n) == o.role {
 				already = true
 				return errAlready
@@ -635,22 +577,18 @@ var errAlready = errors.New("already")
 // node exists.
 type NodeRmOptions struct {
 	genericiooptions.IOStreams
-	factory Factory
-	force   bool
-	refs    []string
+	clientOptions
+	force bool
 }
 
 func newNodeRmCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &NodeRmOptions{IOStreams: streams, factory: f}
+	o := &NodeRmOptions{IOStreams: streams}
 	cmd := &cobra.Command{
 		Use:     "rm [OPTIONS] NODE [NODE...]",
 		Aliases: []string{"remove"},
 		Short:   "Remove one or more nodes from the swarm",
 		Args:    cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o.refs = args
-			return o.Run(contextOf(cmd))
-		},
+		RunE:    runVerb(f, o),
 	}
 	cmd.Flags().BoolVarP(&o.force, "force", "f", false, "Force remove a node from the swarm")
 	return cmd
@@ -658,12 +596,9 @@ func newNodeRmCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Comm
 
 // Run refuses, as docker does, a node that is not down and a manager, unless --force.
 func (o *NodeRmOptions) Run(ctx context.Context) error {
-	c, err := o.factory.Client()
-	if err != nil {
-		return err
-	}
+	c := o.client
 	var errs []error
-	for _, ref := range o.refs {
+	for _, ref := range o.args {
 		n, err := getNode(ctx, c, ref)
 		if err != nil {
 			errs = append(errs, err)

@@ -10,6 +10,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 	"github.com/kubeswarm/kubeswarm/internal/translate"
@@ -110,11 +111,7 @@ var stableWait *time.Duration
 // waitForService waits until the service converges, drawing docker's progress, as `docker
 // service create/update/scale/rollback` do without -d. rollbackValue, when set, is the rollback
 // request that must be acted on first.
-func waitForService(ctx context.Context, f Factory, streams genericiooptions.IOStreams, ns, name string, w *waitOptions, rollbackValue string) error {
-	c, err := f.Client()
-	if err != nil {
-		return err
-	}
+func waitForService(ctx context.Context, c client.Client, streams genericiooptions.IOStreams, ns, name string, w *waitOptions, rollbackValue string) error {
 	out := streams.Out
 	if w.quiet {
 		out = io.Discard

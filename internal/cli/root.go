@@ -2,6 +2,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"runtime/debug"
@@ -43,7 +44,7 @@ func NewRootCommandWithFactory(streams genericiooptions.IOStreams, f Factory) *c
 	cmd.SetOut(streams.Out)
 	cmd.SetErr(streams.ErrOut)
 	cmd.AddCommand(
-		newVersionCommand(streams),
+		newVersionCommand(f, streams),
 		newServiceCommand(f, streams),
 		newNodeCommand(f, streams),
 		newVolumeCommand(f, streams),
@@ -63,16 +64,30 @@ func Explain(err error) error {
 	return err
 }
 
-func newVersionCommand(streams genericiooptions.IOStreams) *cobra.Command {
+// VersionOptions is `version`.
+type VersionOptions struct {
+	genericiooptions.IOStreams
+}
+
+func newVersionCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Show the kubectl-swarm version",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, err := fmt.Fprintf(streams.Out, "kubectl-swarm %s\n", buildVersion())
-			return err
-		},
+		RunE:  runVerb(f, &VersionOptions{IOStreams: streams}),
 	}
+}
+
+// Complete has nothing to read: version makes no client.
+func (o *VersionOptions) Complete(Factory, *cobra.Command, []string) error { return nil }
+
+// Validate has nothing to check.
+func (o *VersionOptions) Validate() error { return nil }
+
+// Run prints the plugin's version.
+func (o *VersionOptions) Run(context.Context) error {
+	_, err := fmt.Fprintf(o.Out, "kubectl-swarm %s\n", buildVersion())
+	return err
 }
 
 func buildVersion() string {

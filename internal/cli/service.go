@@ -27,13 +27,7 @@ import (
 const fieldManager = "kubectl-swarm"
 
 func newServiceCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "service",
-		Short: "Manage Swarm services",
-		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
-	}
-	cmd.AddCommand(
+	return newGroupCommand("service", "Manage Swarm services",
 		newServiceCreateCommand(f, streams),
 		newServiceUpdateCommand(f, streams),
 		newServiceLsCommand(f, streams),
@@ -44,7 +38,6 @@ func newServiceCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Com
 		newServiceRollbackCommand(f, streams),
 		newServiceLogsCommand(f, streams),
 	)
-	return cmd
 }
 
 // waitOptions are the flags of commands that wait for convergence.
@@ -179,31 +172,22 @@ func protoOf(p string) string {
 // ServiceCreateOptions is `service create [OPTIONS] IMAGE [COMMAND] [ARG...]`.
 type ServiceCreateOptions struct {
 	genericiooptions.IOStreams
-	factory Factory
+	clientOptions
 	flags   serviceFlags
 	wait    waitOptions
 	changed changedFunc
 	rnd     *rand.Rand
 
-	namespace string
-	service   *swarmv1.Service
+	service *swarmv1.Service
 }
 
 func newServiceCreateCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &ServiceCreateOptions{IOStreams: streams, factory: f}
+	o := &ServiceCreateOptions{IOStreams: streams}
 	cmd := &cobra.Command{
 		Use:   "create [OPTIONS] IMAGE [COMMAND] [ARG...]",
 		Short: "Create a new service",
 		Args:  cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:  runVerb(f, o),
 	}
 	cmd.Flags().SetInterspersed(false)
 	o.flags.addFlags(cmd.Flags())
@@ -212,15 +196,13 @@ func newServiceCreateCommand(f Factory, streams genericiooptions.IOStreams) *cob
 }
 
 // Complete builds the Service from the flags and arguments.
-func (o *ServiceCreateOptions) Complete(cmd *cobra.Command, args []string) error {
+func (o *ServiceCreateOptions) Complete(f Factory, cmd *cobra.Command, args []string) error {
 	o.changed = cmd.Flags().Changed
-	ns, err := o.factory.Namespace()
-	if err != nil {
-		return err
-	}
-	o.namespace = ns
 	spec := swarmv1.ServiceSpec{Image: args[0], Command: nilIfEmpty(args[1:])}
 	if err := o.flags.apply(&spec, o.changed); err != nil {
+		return err
+	}
+	if err := o.clientOptions.Complete(f, cmd, args); err != nil {
 		return err
 	}
 	for _, w := range o.flags.warnings(&spec, o.changed) {
@@ -228,7 +210,7 @@ func (o *ServiceCreateOptions) Complete(cmd *cobra.Command, args []string) error
 	}
 	o.service = &swarmv1.Service{
 		TypeMeta:   metav1.TypeMeta{APIVersion: swarmv1.GroupVersion.String(), Kind: "Service"},
-		ObjectMeta: metav1.ObjectMeta{Name: o.flags.name, Namespace: ns},
+		ObjectMeta: metav1.ObjectMeta{Name: o.flags.name, Namespace: o.namespace},
 		Spec:       spec,
 	}
 	return nil
@@ -264,13 +246,7 @@ func validateSpec(s *swarmv1.ServiceSpec) error {
 
 // Run creates the Service (with a generated name when --name is absent) and waits unless -d.
 func (o *ServiceCreateOptions) Run(ctx context.Context) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	c, err := o.factory.Client()
-	if err != nil {
-		return err
-	}
+	c := o.client
 	if err := checkPortsFree(ctx, c, o.namespace, o.service.Name, &o.service.Spec); err != nil {
 		return err
 	}
@@ -311,7 +287,7 @@ func (o *ServiceCreateOptions) Run(ctx context.Context) error {
 	if o.wait.detach {
 		return nil
 	}
-	return waitForService(ctx, o.factory, o.IOStreams, o.namespace, o.service.Name, &o.wait, "")
+	return waitForService(ctx, c, o.IOStreams, o.namespace, o.service.Name, &o.wait, "")
 }
 
 // ---- update ----
@@ -319,40 +295,30 @@ func (o *ServiceCreateOptions) Run(ctx context.Context) error {
 // ServiceUpdateOptions is `service update [OPTIONS] SERVICE`.
 type ServiceUpdateOptions struct {
 	genericiooptions.IOStreams
-	factory Factory
+	clientOptions
 	flags   serviceFlags
 	wait    waitOptions
 	changed changedFunc
 	others  []string
-
-	namespace, ref string
 }
 
 func newServiceUpdateCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &ServiceUpdateOptions{IOStreams: streams, factory: f, flags: serviceFlags{update: true}}
+	o := &ServiceUpdateOptions{IOStreams: streams, flags: serviceFlags{update: true}}
 	cmd := &cobra.Command{
 		Use:   "update [OPTIONS] SERVICE",
 		Short: "Update a service",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(cmd, args); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return o.Run(cmd.Context())
-		},
+		RunE:  runVerb(f, o),
 	}
 	o.flags.addFlags(cmd.Flags())
 	o.wait.addFlags(cmd, false)
 	return cmd
 }
 
-// Complete reads the arguments and which flags were given.
-func (o *ServiceUpdateOptions) Complete(cmd *cobra.Command, args []string) error {
+// Complete reads the argument, which flags were given, and makes the client.
+func (o *ServiceUpdateOptions) Complete(f Factory, cmd *cobra.Command, args []string) error {
 	o.changed = cmd.Flags().Changed
-	o.ref = args[0]
+	o.others = nil
 	cmd.Flags().Visit(func(fl *pflag.Flag) {
 		switch fl.Name {
 		case "detach", "quiet", "rollback", "timeout":
@@ -360,9 +326,7 @@ func (o *ServiceUpdateOptions) Complete(cmd *cobra.Command, args []string) error
 			o.others = append(o.others, fl.Name)
 		}
 	})
-	ns, err := o.factory.Namespace()
-	o.namespace = ns
-	return err
+	return o.clientOptions.Complete(f, cmd, args)
 }
 
 // Validate refuses --rollback with other flags, as docker does.
@@ -375,22 +339,17 @@ func (o *ServiceUpdateOptions) Validate() error {
 
 // Run changes the Service's spec (or requests a rollback) and waits unless -d.
 func (o *ServiceUpdateOptions) Run(ctx context.Context) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
+	ref := o.args[0]
 	if o.flags.rollback {
-		return rollbackService(ctx, o.factory, o.IOStreams, o.namespace, o.ref, &o.wait)
+		return o.rollback(ctx, o.IOStreams, ref, &o.wait)
 	}
-	c, err := o.factory.Client()
-	if err != nil {
-		return err
-	}
+	c := o.client
 	var svc *swarmv1.Service
 	// The spec is written with the resourceVersion read; when the Service changed meanwhile the
 	// flags are applied again to the fresh one.
-	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		var err error
-		if svc, err = getService(ctx, c, o.namespace, o.ref); err != nil {
+		if svc, err = getService(ctx, c, o.namespace, ref); err != nil {
 			return err
 		}
 		spec := svc.Spec.DeepCopy()
@@ -410,7 +369,7 @@ func (o *ServiceUpdateOptions) Run(ctx context.Context) error {
 		return c.Update(ctx, svc, client.FieldOwner(fieldManager))
 	})
 	if apierrors.IsConflict(err) || apierrors.IsInvalid(err) {
-		return fmt.Errorf("updating service %s: %w", o.ref, err)
+		return fmt.Errorf("updating service %s: %w", ref, err)
 	}
 	if err != nil {
 		return err
@@ -418,39 +377,19 @@ func (o *ServiceUpdateOptions) Run(ctx context.Context) error {
 	for _, w := range o.flags.warnings(&svc.Spec, o.changed) {
 		fmt.Fprintln(o.ErrOut, "warning:", w)
 	}
-	fmt.Fprintln(o.Out, o.ref)
+	fmt.Fprintln(o.Out, ref)
 	if o.wait.detach {
 		return nil
 	}
-	return waitForService(ctx, o.factory, o.IOStreams, o.namespace, svc.Name, &o.wait, "")
+	return waitForService(ctx, c, o.IOStreams, o.namespace, svc.Name, &o.wait, "")
 }
 
 // ---- rm ----
-
-// clientOptions are what every command that talks to the cluster completes first.
-type clientOptions struct {
-	client    client.Client
-	namespace string
-}
-
-func (o *clientOptions) complete(f Factory) error {
-	c, err := f.Client()
-	if err != nil {
-		return err
-	}
-	ns, err := f.Namespace()
-	if err != nil {
-		return err
-	}
-	o.client, o.namespace = c, ns
-	return nil
-}
 
 // ServiceRmOptions is `service rm SERVICE...`.
 type ServiceRmOptions struct {
 	genericiooptions.IOStreams
 	clientOptions
-	refs []string
 }
 
 func newServiceRmCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
@@ -460,26 +399,15 @@ func newServiceRmCommand(f Factory, streams genericiooptions.IOStreams) *cobra.C
 		Aliases: []string{"remove"},
 		Short:   "Remove one or more services",
 		Args:    cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(f, args); err != nil {
-				return err
-			}
-			return o.Run(contextOf(cmd))
-		},
+		RunE:    runVerb(f, o),
 	}
-}
-
-// Complete reads the arguments and makes the client.
-func (o *ServiceRmOptions) Complete(f Factory, args []string) error {
-	o.refs = args
-	return o.complete(f)
 }
 
 // Run deletes each Service (its workload, Kubernetes Service and tasks go with it), printing
 // each name as docker does; the unknown ones are reported together at the end.
 func (o *ServiceRmOptions) Run(ctx context.Context) error {
 	var errs []error
-	for _, ref := range o.refs {
+	for _, ref := range o.args {
 		svc, err := getService(ctx, o.client, o.namespace, ref)
 		if err == nil {
 			err = client.IgnoreNotFound(o.client.Delete(ctx, svc, client.PropagationPolicy(metav1.DeletePropagationForeground)))
@@ -493,22 +421,14 @@ func (o *ServiceRmOptions) Run(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-func contextOf(cmd *cobra.Command) context.Context {
-	if ctx := cmd.Context(); ctx != nil {
-		return ctx
-	}
-	return context.Background()
-}
-
 // ---- scale ----
 
 // ServiceScaleOptions is `service scale SERVICE=REPLICAS...`.
 type ServiceScaleOptions struct {
 	genericiooptions.IOStreams
-	factory   Factory
-	wait      waitOptions
-	namespace string
-	targets   []scaleTarget
+	clientOptions
+	wait    waitOptions
+	targets []scaleTarget
 }
 
 type scaleTarget struct {
@@ -517,17 +437,12 @@ type scaleTarget struct {
 }
 
 func newServiceScaleCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &ServiceScaleOptions{IOStreams: streams, factory: f}
+	o := &ServiceScaleOptions{IOStreams: streams}
 	cmd := &cobra.Command{
 		Use:   "scale SERVICE=REPLICAS [SERVICE=REPLICAS...]",
 		Short: "Scale one or multiple replicated services",
 		Args:  cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(args); err != nil {
-				return err
-			}
-			return o.Run(contextOf(cmd))
-		},
+		RunE:  runVerb(f, o),
 	}
 	cmd.Flags().BoolVarP(&o.wait.detach, "detach", "d", false, "Exit immediately instead of waiting for the service to converge")
 	cmd.Flags().DurationVar(&o.wait.timeout, "timeout", 5*time.Minute, "How long to wait for the services to converge (kubectl-swarm only)")
@@ -535,7 +450,8 @@ func newServiceScaleCommand(f Factory, streams genericiooptions.IOStreams) *cobr
 }
 
 // Complete parses every SERVICE=REPLICAS first, so that a bad one changes nothing.
-func (o *ServiceScaleOptions) Complete(args []string) error {
+func (o *ServiceScaleOptions) Complete(f Factory, cmd *cobra.Command, args []string) error {
+	o.targets = nil
 	for _, a := range args {
 		name, n, ok := strings.Cut(a, "=")
 		if !ok || name == "" {
@@ -547,17 +463,12 @@ func (o *ServiceScaleOptions) Complete(args []string) error {
 		}
 		o.targets = append(o.targets, scaleTarget{ref: name, replicas: int32(v)})
 	}
-	ns, err := o.factory.Namespace()
-	o.namespace = ns
-	return err
+	return o.clientOptions.Complete(f, cmd, args)
 }
 
 // Run checks every service, then sets replicas, and waits for each unless -d.
 func (o *ServiceScaleOptions) Run(ctx context.Context) error {
-	c, err := o.factory.Client()
-	if err != nil {
-		return err
-	}
+	c := o.client
 	var svcs []*swarmv1.Service
 	for _, t := range o.targets {
 		svc, err := getService(ctx, c, o.namespace, t.ref)
@@ -582,7 +493,7 @@ func (o *ServiceScaleOptions) Run(ctx context.Context) error {
 	}
 	var errs []error
 	for _, svc := range svcs {
-		if err := waitForService(ctx, o.factory, o.IOStreams, o.namespace, svc.Name, &o.wait, ""); err != nil {
+		if err := waitForService(ctx, c, o.IOStreams, o.namespace, svc.Name, &o.wait, ""); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -594,57 +505,38 @@ func (o *ServiceScaleOptions) Run(ctx context.Context) error {
 // ServiceRollbackOptions is `service rollback [-d] [-q] SERVICE`.
 type ServiceRollbackOptions struct {
 	genericiooptions.IOStreams
-	factory   Factory
-	wait      waitOptions
-	namespace string
-	ref       string
+	clientOptions
+	wait waitOptions
 }
 
 func newServiceRollbackCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &ServiceRollbackOptions{IOStreams: streams, factory: f}
+	o := &ServiceRollbackOptions{IOStreams: streams}
 	cmd := &cobra.Command{
 		Use:   "rollback [OPTIONS] SERVICE",
 		Short: "Revert changes to a service's configuration",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(args); err != nil {
-				return err
-			}
-			return o.Run(contextOf(cmd))
-		},
+		RunE:  runVerb(f, o),
 	}
 	o.wait.addFlags(cmd, false)
 	return cmd
 }
 
-// Complete reads the argument and the namespace.
-func (o *ServiceRollbackOptions) Complete(args []string) error {
-	o.ref = args[0]
-	ns, err := o.factory.Namespace()
-	o.namespace = ns
-	return err
-}
-
 // Run requests the rollback and waits for it unless -d.
 func (o *ServiceRollbackOptions) Run(ctx context.Context) error {
-	return rollbackService(ctx, o.factory, o.IOStreams, o.namespace, o.ref, &o.wait)
+	return o.rollback(ctx, o.IOStreams, o.args[0], &o.wait)
 }
 
-// rollbackService requests a rollback: the annotation swarm.kubeswarm.io/rollback gets a new
-// value, and the operator swaps spec and status.previousSpec once for it.
-func rollbackService(ctx context.Context, f Factory, streams genericiooptions.IOStreams, ns, ref string, w *waitOptions) error {
-	c, err := f.Client()
-	if err != nil {
-		return err
-	}
-	svc, err := getService(ctx, c, ns, ref)
+// rollback requests a rollback: the annotation swarm.kubeswarm.io/rollback gets a new value, and
+// the operator swaps spec and status.previousSpec once for it.
+func (o *clientOptions) rollback(ctx context.Context, streams genericiooptions.IOStreams, ref string, w *waitOptions) error {
+	svc, err := getService(ctx, o.client, o.namespace, ref)
 	if err != nil {
 		return err
 	}
 	if svc.Status.PreviousSpec == nil {
 		return fmt.Errorf("service %s does not have a previous spec", svc.Name)
 	}
-	value := strconv.FormatInt(f.Clock().Now().UnixNano(), 10)
+	value := strconv.FormatInt(o.clock.Now().UnixNano(), 10)
 	if value == svc.Annotations[swarmv1.AnnotationRollback] || value == svc.Status.LastRollbackRequest {
 		value += "-1"
 	}
@@ -653,12 +545,12 @@ func rollbackService(ctx context.Context, f Factory, streams genericiooptions.IO
 		svc.Annotations = map[string]string{}
 	}
 	svc.Annotations[swarmv1.AnnotationRollback] = value
-	if err := c.Patch(ctx, svc, patch, client.FieldOwner(fieldManager)); err != nil {
+	if err := o.client.Patch(ctx, svc, patch, client.FieldOwner(fieldManager)); err != nil {
 		return fmt.Errorf("requesting a rollback of service %s: %w", svc.Name, err)
 	}
 	fmt.Fprintln(streams.Out, ref)
 	if w.detach {
 		return nil
 	}
-	return waitForService(ctx, f, streams, ns, svc.Name, w, value)
+	return waitForService(ctx, o.client, streams, o.namespace, svc.Name, w, value)
 }

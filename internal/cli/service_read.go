@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -86,22 +87,23 @@ func newServiceRow(s *swarmv1.Service, noTrunc bool) serviceRow {
 // ServiceLsOptions is `service ls`.
 type ServiceLsOptions struct {
 	genericiooptions.IOStreams
-	factory Factory
+	clientOptions
 	filter  []string
 	format  string
 	quiet   bool
+	filters filters
 	// selector narrows the list (stack services uses it).
 	selector client.MatchingLabels
 }
 
 func newServiceLsCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &ServiceLsOptions{IOStreams: streams, factory: f}
+	o := &ServiceLsOptions{IOStreams: streams}
 	cmd := &cobra.Command{
 		Use:     "ls [OPTIONS]",
 		Aliases: []string{"list"},
 		Short:   "List services",
 		Args:    cobra.NoArgs,
-		RunE:    func(cmd *cobra.Command, _ []string) error { return o.Run(contextOf(cmd)) },
+		RunE:    runVerb(f, o),
 	}
 	o.addFlags(cmd)
 	return cmd
@@ -113,28 +115,24 @@ func (o *ServiceLsOptions) addFlags(cmd *cobra.Command) {
 	cmd.Flags().BoolVarP(&o.quiet, "quiet", "q", false, "Only display IDs")
 }
 
+// Validate parses the filters (docker's: id, label, mode, name).
+func (o *ServiceLsOptions) Validate() error {
+	var err error
+	o.filters, err = parseFilters(o.filter, "id", "label", "mode", "name")
+	return err
+}
+
 // Run lists the namespace's services, natural-sorted by name.
 func (o *ServiceLsOptions) Run(ctx context.Context) error {
-	flt, err := parseFilters(o.filter, "id", "label", "mode", "name")
-	if err != nil {
-		return err
-	}
-	c, err := o.factory.Client()
-	if err != nil {
-		return err
-	}
-	ns, err := o.factory.Namespace()
-	if err != nil {
-		return err
-	}
 	list := &swarmv1.ServiceList{}
-	opts := []client.ListOption{client.InNamespace(ns)}
+	opts := []client.ListOption{client.InNamespace(o.namespace)}
 	if o.selector != nil {
 		opts = append(opts, o.selector)
 	}
-	if err := c.List(ctx, list, opts...); err != nil {
+	if err := o.client.List(ctx, list, opts...); err != nil {
 		return fmt.Errorf("listing services: %w", err)
 	}
+	flt := o.filters
 	var rows []any
 	items := list.Items
 	sortorder.Sort(items, func(s swarmv1.Service) string { return s.Name })
@@ -186,12 +184,11 @@ func (o *taskListOptions) addFlags(cmd *cobra.Command) {
 }
 
 // print filters and prints tasks (filters: id, name, node, desired-state).
-func (o *taskListOptions) print(out io.Writer, f Factory, tasks []task) error {
+func (o *taskListOptions) print(out io.Writer, now time.Time, tasks []task) error {
 	flt, err := parseFilters(o.filter, "id", "name", "node", "desired-state")
 	if err != nil {
 		return err
 	}
-	now := f.Clock().Now()
 	var rows []any
 	for _, t := range tasks {
 		r := newTaskRow(t, now, o.noTrunc)
@@ -216,42 +213,49 @@ func (o *taskListOptions) print(out io.Writer, f Factory, tasks []task) error {
 	return writeFormatted(out, o.format, taskTableFormat, taskHeaders, rows)
 }
 
+// inspectOptions are the flags and the clients of service inspect and node inspect.
+type inspectOptions struct {
+	clientOptions
+	format string
+	pretty bool
+}
+
+func (o *inspectOptions) addFlags(cmd *cobra.Command) {
+	cmd.Flags().StringVarP(&o.format, "format", "f", "", "Format output using a custom template")
+	cmd.Flags().BoolVar(&o.pretty, "pretty", false, "Print the information in a human friendly format")
+}
+
+// Validate refuses --pretty with --format, as docker does.
+func (o *inspectOptions) Validate() error {
+	if o.pretty && o.format != "" {
+		return fmt.Errorf("--format is incompatible with human friendly format")
+	}
+	return nil
+}
+
 // ServicePsOptions is `service ps SERVICE...`.
 type ServicePsOptions struct {
 	genericiooptions.IOStreams
 	clientOptions
 	taskListOptions
-	factory Factory
-	refs    []string
 }
 
 func newServicePsCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &ServicePsOptions{IOStreams: streams, factory: f}
+	o := &ServicePsOptions{IOStreams: streams}
 	cmd := &cobra.Command{
 		Use:   "ps [OPTIONS] SERVICE [SERVICE...]",
 		Short: "List the tasks of one or more services",
 		Args:  cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Complete(args); err != nil {
-				return err
-			}
-			return o.Run(contextOf(cmd))
-		},
+		RunE:  runVerb(f, o),
 	}
 	o.taskListOptions.addFlags(cmd)
 	return cmd
 }
 
-// Complete reads the arguments and makes the client.
-func (o *ServicePsOptions) Complete(args []string) error {
-	o.refs = args
-	return o.complete(o.factory)
-}
-
 // Run prints the tasks of every service named, in the order named.
 func (o *ServicePsOptions) Run(ctx context.Context) error {
 	var all []task
-	for _, ref := range o.refs {
+	for _, ref := range o.args {
 		svc, err := getService(ctx, o.client, o.namespace, ref)
 		if err != nil {
 			return err
@@ -262,7 +266,7 @@ func (o *ServicePsOptions) Run(ctx context.Context) error {
 		}
 		all = append(all, tasks...)
 	}
-	return o.print(o.Out, o.factory, all)
+	return o.print(o.Out, o.clock.Now(), all)
 }
 
 // ---- inspect ----
@@ -318,46 +322,19 @@ func inspectService(s *swarmv1.Service) inspectedService {
 // ServiceInspectOptions is `service inspect [--pretty] [-f FORMAT] SERVICE...`.
 type ServiceInspectOptions struct {
 	genericiooptions.IOStreams
-	clientOptions
-	factory Factory
-	format  string
-	pretty  bool
-	refs    []string
+	inspectOptions
 }
 
 func newServiceInspectCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &ServiceInspectOptions{IOStreams: streams, factory: f}
+	o := &ServiceInspectOptions{IOStreams: streams}
 	cmd := &cobra.Command{
 		Use:   "inspect [OPTIONS] SERVICE [SERVICE...]",
 		Short: "Display detailed information on one or more services",
 		Args:  cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			if err := o.Complete(args); err != nil {
-				return err
-			}
-			return o.Run(contextOf(cmd))
-		},
+		RunE:  runVerb(f, o),
 	}
-	cmd.Flags().StringVarP(&o.format, "format", "f", "", "Format output using a custom template")
-	cmd.Flags().BoolVar(&o.pretty, "pretty", false, "Print the information in a human friendly format")
+	o.inspectOptions.addFlags(cmd)
 	return cmd
-}
-
-// Validate refuses --pretty with --format, as docker does.
-func (o *ServiceInspectOptions) Validate() error {
-	if o.pretty && o.format != "" {
-		return fmt.Errorf("--format is incompatible with human friendly format")
-	}
-	return nil
-}
-
-// Complete reads the arguments and makes the client.
-func (o *ServiceInspectOptions) Complete(args []string) error {
-	o.refs = args
-	return o.complete(o.factory)
 }
 
 // Run prints the services as JSON (docker's shape where it fits), through the template, or as
@@ -365,7 +342,7 @@ func (o *ServiceInspectOptions) Complete(args []string) error {
 func (o *ServiceInspectOptions) Run(ctx context.Context) error {
 	var items []inspectedService
 	var svcs []*swarmv1.Service
-	for _, ref := range o.refs {
+	for _, ref := range o.args {
 		s, err := getService(ctx, o.client, o.namespace, ref)
 		if err != nil {
 			return err

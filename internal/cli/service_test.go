@@ -157,13 +157,13 @@ func TestServiceCreateGeneratedNameAndPortInUse(t *testing.T) {
 		t.Fatalf("udp and host mode: %v", err)
 	}
 
-	o := &ServiceCreateOptions{factory: f, rnd: rand.New(rand.NewPCG(1, 2))}
+	o := &ServiceCreateOptions{rnd: rand.New(rand.NewPCG(1, 2))}
 	streams, _, out, _ := newStreams()
 	o.IOStreams = streams
 	cmd := &cobra.Command{}
 	o.flags.addFlags(cmd.Flags())
 	o.wait.detach = true
-	if err := o.Complete(cmd, []string{"nginx"}); err != nil {
+	if err := o.Complete(f, cmd, []string{"nginx"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := o.Run(t.Context()); err != nil {
@@ -417,7 +417,7 @@ func TestWaitInterrupted(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	streams, _, out, errOut := newStreams()
 	go func() { time.Sleep(50 * time.Millisecond); cancel() }()
-	err := waitForService(ctx, f, streams, "default", "web", &waitOptions{timeout: time.Minute}, "")
+	err := waitForService(ctx, f.c, streams, "default", "web", &waitOptions{timeout: time.Minute}, "")
 	if err != nil || !strings.Contains(errOut.String(), "Operation continuing in background.") {
 		t.Errorf("interrupted wait: %v, stdout %q, stderr %q", err, out.String(), errOut.String())
 	}

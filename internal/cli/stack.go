@@ -29,19 +29,13 @@ func addStackCommands(root *cobra.Command, f Factory, streams genericiooptions.I
 	// compose-go logs its own notices ("the attribute `version` is obsolete"); docker stack
 	// deploy says nothing of the kind, and internal/compose returns what matters as warnings.
 	logrus.SetLevel(logrus.ErrorLevel)
-	stack := &cobra.Command{
-		Use:   "stack",
-		Short: "Manage Swarm stacks",
-		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
-	}
-	stack.AddCommand(
+	stack := newGroupCommand("stack", "Manage Swarm stacks",
 		newStackDeployCommand(f, streams),
 		newStackLsCommand(f, streams),
 		newStackPsCommand(f, streams),
 		newStackServicesCommand(f, streams),
 		newStackRmCommand(f, streams),
-		newStackConfigCommand(streams),
+		newStackConfigCommand(f, streams),
 	)
 	root.AddCommand(stack, newConvertCommand(f, streams))
 }
@@ -102,7 +96,7 @@ func loadStack(ctx context.Context, files []string, in io.Reader, stack, namespa
 // StackDeployOptions is `stack deploy -c FILE… [--prune] [-d] NAME`.
 type StackDeployOptions struct {
 	genericiooptions.IOStreams
-	factory      Factory
+	clientOptions
 	files        []string
 	prune        bool
 	detach       bool
@@ -111,24 +105,18 @@ type StackDeployOptions struct {
 	resolveImage string
 	timeout      time.Duration
 
-	name, namespace string
-	result          *compose.Result
+	name   string
+	result *compose.Result
 }
 
 func newStackDeployCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &StackDeployOptions{IOStreams: streams, factory: f}
+	o := &StackDeployOptions{IOStreams: streams}
 	cmd := &cobra.Command{
 		Use:     "deploy [OPTIONS] STACK",
 		Aliases: []string{"up"},
 		Short:   "Deploy a new stack or update an existing stack",
 		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o.detachGiven = cmd.Flags().Changed("detach")
-			if err := o.Complete(contextOf(cmd), args); err != nil {
-				return err
-			}
-			return o.Run(contextOf(cmd))
-		},
+		RunE:    runVerb(f, o),
 	}
 	cmd.Flags().StringArrayVarP(&o.files, "compose-file", "c", nil, "Path to a Compose file, or \"-\" to read from stdin")
 	cmd.Flags().BoolVar(&o.prune, "prune", false, "Prune services that are no longer referenced")
@@ -140,35 +128,46 @@ func newStackDeployCommand(f Factory, streams genericiooptions.IOStreams) *cobra
 	return cmd
 }
 
-// Complete loads and converts the compose files and checks the ports: nothing is written when
-// any of it fails.
-func (o *StackDeployOptions) Complete(ctx context.Context, args []string) error {
-	if len(o.files) == 0 {
-		return errors.New("Please specify a Compose file (with --compose-file).") //nolint:staticcheck // docker's exact words
+// Complete reads the argument and whether -d was given, and makes the client.
+func (o *StackDeployOptions) Complete(f Factory, cmd *cobra.Command, args []string) error {
+	o.name = args[0]
+	o.detachGiven = cmd.Flags().Changed("detach")
+	return o.clientOptions.Complete(f, cmd, args)
+}
+
+// Validate checks the flags before any file is read.
+func (o *StackDeployOptions) Validate() error {
+	if err := requireComposeFiles(o.files); err != nil {
+		return err
 	}
 	switch o.resolveImage {
 	case "always", "changed", "never":
 	default:
 		return flagError("resolve-image", o.resolveImage, errors.New(`must be "always", "changed" or "never"`))
 	}
-	o.name = args[0]
-	ns, err := o.factory.Namespace()
-	if err != nil {
-		return err
+	return nil
+}
+
+// requireComposeFiles is docker's refusal of stack deploy and stack config without -c.
+func requireComposeFiles(files []string) error {
+	if len(files) == 0 {
+		return errors.New("Please specify a Compose file (with --compose-file).") //nolint:staticcheck // docker's exact words
 	}
-	o.namespace = ns
-	if o.result, err = loadStack(ctx, o.files, o.In, o.name, ns, false); err != nil {
+	return nil
+}
+
+// load loads and converts the compose files and checks the ports: nothing is written when any
+// of it fails.
+func (o *StackDeployOptions) load(ctx context.Context) error {
+	var err error
+	if o.result, err = loadStack(ctx, o.files, o.In, o.name, o.namespace, false); err != nil {
 		return err
 	}
 	for _, w := range o.result.Warnings {
 		fmt.Fprintf(o.ErrOut, "%s\n\n", w)
 	}
-	c, err := o.factory.Client()
-	if err != nil {
-		return err
-	}
 	for _, s := range o.result.Stack.Spec.Services {
-		err := checkPortsFree(ctx, c, ns, swarmv1.StackObjectName(o.name, s.Name), &s.ServiceSpec)
+		err := checkPortsFree(ctx, o.client, o.namespace, swarmv1.StackObjectName(o.name, s.Name), &s.ServiceSpec)
 		if err != nil {
 			return err
 		}
@@ -176,16 +175,16 @@ func (o *StackDeployOptions) Complete(ctx context.Context, args []string) error 
 	return nil
 }
 
-// Run writes the Secrets, ConfigMaps and the Stack (the Stack controller makes the services),
-// printing docker's lines.
+// Run loads the compose files, then writes the Secrets, ConfigMaps and the Stack (the Stack
+// controller makes the services), printing docker's lines.
 func (o *StackDeployOptions) Run(ctx context.Context) error {
-	c, err := o.factory.Client()
-	if err != nil {
+	if err := o.load(ctx); err != nil {
 		return err
 	}
+	c := o.client
 	stack := o.result.Stack
 	old := &swarmv1.Stack{}
-	err = c.Get(ctx, client.ObjectKey{Namespace: o.namespace, Name: o.name}, old)
+	err := c.Get(ctx, client.ObjectKey{Namespace: o.namespace, Name: o.name}, old)
 	if err == nil && old.DeletionTimestamp != nil {
 		// A `stack rm` still under way: deploying onto the Stack being deleted would be lost with
 		// it, so the new deploy waits for the removal to finish.
@@ -299,7 +298,7 @@ func (o *StackDeployOptions) Run(ctx context.Context) error {
 			continue
 		}
 		fmt.Fprintf(o.Out, "%s\n", swarmv1.StackDockerName(o.name, s.Name))
-		if err := waitForService(ctx, o.factory, o.IOStreams, o.namespace, name, w, ""); err != nil {
+		if err := waitForService(ctx, c, o.IOStreams, o.namespace, name, w, ""); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -454,12 +453,7 @@ func newStackLsCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Com
 		Aliases: []string{"list"},
 		Short:   "List stacks",
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.complete(f); err != nil {
-				return err
-			}
-			return o.Run(contextOf(cmd))
-		},
+		RunE:    runVerb(f, o),
 	}
 	cmd.Flags().StringVar(&o.format, "format", "", "Format output using a custom template")
 	return cmd
@@ -489,23 +483,15 @@ type StackPsOptions struct {
 	genericiooptions.IOStreams
 	clientOptions
 	taskListOptions
-	factory Factory
-	stack   string
 }
 
 func newStackPsCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &StackPsOptions{IOStreams: streams, factory: f}
+	o := &StackPsOptions{IOStreams: streams}
 	cmd := &cobra.Command{
 		Use:   "ps [OPTIONS] STACK",
 		Short: "List the tasks in the stack",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o.stack = args[0]
-			if err := o.complete(f); err != nil {
-				return err
-			}
-			return o.Run(contextOf(cmd))
-		},
+		RunE:  runVerb(f, o),
 	}
 	o.taskListOptions.addFlags(cmd)
 	return cmd
@@ -513,39 +499,40 @@ func newStackPsCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Com
 
 // Run prints the tasks, or docker's "nothing found in stack: X".
 func (o *StackPsOptions) Run(ctx context.Context) error {
-	tasks, err := namespaceTasks(ctx, o.client, o.namespace, stackSelector(o.stack))
+	stack := o.args[0]
+	tasks, err := namespaceTasks(ctx, o.client, o.namespace, stackSelector(stack))
 	if err != nil {
 		return err
 	}
 	if len(tasks) == 0 {
-		return fmt.Errorf("nothing found in stack: %s", o.stack)
+		return fmt.Errorf("nothing found in stack: %s", stack)
 	}
-	return o.print(o.Out, o.factory, tasks)
+	return o.print(o.Out, o.clock.Now(), tasks)
 }
 
 // StackServicesOptions is `stack services STACK`: `service ls` of the stack's services.
 type StackServicesOptions struct {
 	ServiceLsOptions
-	clientOptions
 	stack string
 }
 
 func newStackServicesCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &StackServicesOptions{ServiceLsOptions: ServiceLsOptions{IOStreams: streams, factory: f}}
+	o := &StackServicesOptions{ServiceLsOptions: ServiceLsOptions{IOStreams: streams}}
 	cmd := &cobra.Command{
 		Use:   "services [OPTIONS] STACK",
 		Short: "List the services in the stack",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o.stack, o.selector = args[0], stackSelector(args[0])
-			if err := o.complete(f); err != nil {
-				return err
-			}
-			return o.Run(contextOf(cmd))
-		},
+		RunE:  runVerb(f, o),
 	}
 	o.addFlags(cmd)
 	return cmd
+}
+
+// Complete reads the argument (the stack's services are service ls's, narrowed) and makes the
+// client.
+func (o *StackServicesOptions) Complete(f Factory, cmd *cobra.Command, args []string) error {
+	o.stack, o.selector = args[0], stackSelector(args[0])
+	return o.ServiceLsOptions.Complete(f, cmd, args)
 }
 
 // Run prints the services, or (on stderr, as docker) "Nothing found in stack: X".
@@ -567,7 +554,6 @@ type StackRmOptions struct {
 	clientOptions
 	detach  bool
 	timeout time.Duration
-	stacks  []string
 }
 
 func newStackRmCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
@@ -577,13 +563,7 @@ func newStackRmCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Com
 		Aliases: []string{"remove", "down"},
 		Short:   "Remove one or more stacks",
 		Args:    cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o.stacks = args
-			if err := o.complete(f); err != nil {
-				return err
-			}
-			return o.Run(contextOf(cmd))
-		},
+		RunE:    runVerb(f, o),
 	}
 	cmd.Flags().BoolVarP(&o.detach, "detach", "d", true, "Do not wait for stack removal")
 	cmd.Flags().DurationVar(&o.timeout, "timeout", 5*time.Minute, "How long to wait for the removal without -d (kubectl-swarm only)")
@@ -593,7 +573,7 @@ func newStackRmCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Com
 // Run removes each stack, then (without -d) waits for its services to be gone.
 func (o *StackRmOptions) Run(ctx context.Context) error {
 	var errs []error
-	for _, name := range o.stacks {
+	for _, name := range o.args {
 		if err := removeStack(ctx, o.client, o.IOStreams, o.namespace, name); err != nil {
 			errs = append(errs, err)
 			continue
@@ -756,81 +736,109 @@ func waitStackGone(ctx context.Context, c client.Client, ns, name string, timeou
 	}
 }
 
-func newStackConfigCommand(streams genericiooptions.IOStreams) *cobra.Command {
-	var files []string
-	var skip bool
+// StackConfigOptions is `stack config -c FILE… [--skip-interpolation]`: it needs no cluster.
+type StackConfigOptions struct {
+	genericiooptions.IOStreams
+	files []string
+	skip  bool
+}
+
+func newStackConfigCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &StackConfigOptions{IOStreams: streams}
 	cmd := &cobra.Command{
 		Use:   "config [OPTIONS]",
 		Short: "Outputs the final config file, after doing merges and interpolations",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if len(files) == 0 {
-				return errors.New("Please specify a Compose file (with --compose-file).") //nolint:staticcheck // docker's exact words
-			}
-			opts, cleanup, err := loadOptions(files, streams.In, skip)
-			defer cleanup()
-			if err != nil {
-				return err
-			}
-			p, err := compose.Load(contextOf(cmd), opts)
-			if err != nil {
-				return err
-			}
-			for _, w := range p.Warnings {
-				fmt.Fprintf(streams.ErrOut, "%s\n\n", w)
-			}
-			b, err := p.Project.MarshalYAML()
-			if err != nil {
-				return err
-			}
-			_, err = streams.Out.Write(b)
-			return err
-		},
+		RunE:  runVerb(f, o),
 	}
-	cmd.Flags().StringArrayVarP(&files, "compose-file", "c", nil, "Path to a Compose file, or \"-\" to read from stdin")
-	cmd.Flags().BoolVar(&skip, "skip-interpolation", false, "Skip interpolation and output only merged config")
+	cmd.Flags().StringArrayVarP(&o.files, "compose-file", "c", nil, "Path to a Compose file, or \"-\" to read from stdin")
+	cmd.Flags().BoolVar(&o.skip, "skip-interpolation", false, "Skip interpolation and output only merged config")
 	return cmd
 }
 
-// convert prints the Stack and its Secrets/ConfigMaps as YAML, for GitOps; it needs no cluster.
+// Complete has nothing to read: stack config makes no client.
+func (o *StackConfigOptions) Complete(Factory, *cobra.Command, []string) error { return nil }
+
+// Validate refuses a call without -c, as docker does.
+func (o *StackConfigOptions) Validate() error { return requireComposeFiles(o.files) }
+
+// Run prints the merged (and interpolated) compose file.
+func (o *StackConfigOptions) Run(ctx context.Context) error {
+	opts, cleanup, err := loadOptions(o.files, o.In, o.skip)
+	defer cleanup()
+	if err != nil {
+		return err
+	}
+	p, err := compose.Load(ctx, opts)
+	if err != nil {
+		return err
+	}
+	for _, w := range p.Warnings {
+		fmt.Fprintf(o.ErrOut, "%s\n\n", w)
+	}
+	b, err := p.Project.MarshalYAML()
+	if err != nil {
+		return err
+	}
+	_, err = o.Out.Write(b)
+	return err
+}
+
+// ConvertOptions is `convert -c FILE… [STACK]`: it prints the Stack and its Secrets/ConfigMaps
+// as YAML, for GitOps; it needs no cluster.
+type ConvertOptions struct {
+	genericiooptions.IOStreams
+	files     []string
+	name      string
+	namespace string
+}
+
 func newConvertCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	var files []string
+	o := &ConvertOptions{IOStreams: streams}
 	cmd := &cobra.Command{
 		Use:   "convert -c FILE [-c FILE...] [STACK]",
 		Short: "Print a compose file as kubeswarm's Stack, Secrets and ConfigMaps (YAML)",
 		Long: "convert loads compose files as `stack deploy` does and prints the objects it would write, for kubectl apply -f or a\n" +
 			"GitOps repository. The stack is named STACK (default: the project's name). The namespace is written only when -n is given.",
 		Args: cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(files) == 0 {
-				return errors.New("Please specify a Compose file (with --compose-file).") //nolint:staticcheck // docker's exact words
-			}
-			ns := ""
-			if fl := cmd.Flags().Lookup("namespace"); fl != nil && fl.Changed {
-				var err error
-				if ns, err = f.Namespace(); err != nil {
-					return err
-				}
-			}
-			name := ""
-			if len(args) == 1 {
-				name = args[0]
-			}
-			r, err := loadStack(contextOf(cmd), files, streams.In, name, ns, false)
-			if err != nil {
-				return err
-			}
-			for _, w := range r.Warnings {
-				fmt.Fprintf(streams.ErrOut, "%s\n\n", w)
-			}
-			b, err := r.YAML()
-			if err != nil {
-				return err
-			}
-			_, err = streams.Out.Write(b)
-			return err
-		},
+		RunE: runVerb(f, o),
 	}
-	cmd.Flags().StringArrayVarP(&files, "compose-file", "c", nil, "Path to a Compose file")
+	cmd.Flags().StringArrayVarP(&o.files, "compose-file", "c", nil, "Path to a Compose file")
 	return cmd
+}
+
+// Complete reads the stack's name, and the namespace only when -n is given: the objects are
+// written without one otherwise.
+func (o *ConvertOptions) Complete(f Factory, cmd *cobra.Command, args []string) error {
+	if len(args) == 1 {
+		o.name = args[0]
+	}
+	if fl := cmd.Flags().Lookup("namespace"); fl != nil && fl.Changed {
+		ns, err := f.Namespace()
+		if err != nil {
+			return err
+		}
+		o.namespace = ns
+	}
+	return nil
+}
+
+// Validate refuses a call without -c, as docker's stack deploy does.
+func (o *ConvertOptions) Validate() error { return requireComposeFiles(o.files) }
+
+// Run loads and converts the files and prints the objects.
+func (o *ConvertOptions) Run(ctx context.Context) error {
+	r, err := loadStack(ctx, o.files, o.In, o.name, o.namespace, false)
+	if err != nil {
+		return err
+	}
+	for _, w := range r.Warnings {
+		fmt.Fprintf(o.ErrOut, "%s\n\n", w)
+	}
+	b, err := r.YAML()
+	if err != nil {
+		return err
+	}
+	_, err = o.Out.Write(b)
+	return err
 }

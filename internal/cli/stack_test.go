@@ -131,6 +131,11 @@ configs:
 	if _, _, err := run(t, f, "stack", "ps", "nope"); err == nil || err.Error() != "nothing found in stack: nope" {
 		t.Errorf("stack ps nope: %v", err)
 	}
+	// A bad filter is refused before the stack is looked for, as docker's daemon refuses it in
+	// the service list that precedes "Nothing found" (docker/cli cli/command/stack/services.go).
+	if _, errOut, err := run(t, f, "stack", "services", "-f", "bad=x", "nope"); err == nil || err.Error() != "invalid filter 'bad'" || errOut != "" {
+		t.Errorf("stack services with a bad filter: %v, stderr %q", err, errOut)
+	}
 	// docker's name of the stack's service works too.
 	if out, _, err := run(t, f, "service", "ps", "-q", "shop_web"); err != nil || out == "" {
 		t.Errorf("service ps shop_web: %q %v", out, err)

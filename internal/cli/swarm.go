@@ -31,32 +31,30 @@ const (
 )
 
 func addSwarmCommands(root *cobra.Command, f Factory, streams genericiooptions.IOStreams) {
-	root.AddCommand(newInitCommand(f, streams), newJoinTokenCommand(streams), newInfoCommand(f, streams))
+	root.AddCommand(newInitCommand(f, streams), newJoinTokenCommand(f, streams), newInfoCommand(f, streams))
 	// docker's own spelling, `docker swarm init` / `docker swarm join-token`, works too.
-	swarm := &cobra.Command{Use: "swarm", Short: "Manage the swarm (init, join-token)", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() }}
-	swarm.AddCommand(newInitCommand(f, streams), newJoinTokenCommand(streams))
-	root.AddCommand(swarm)
+	root.AddCommand(newGroupCommand("swarm", "Manage the swarm (init, join-token)",
+		newInitCommand(f, streams), newJoinTokenCommand(f, streams)))
 }
 
 // InitOptions is `init`: server-side apply of the embedded manifests.
 type InitOptions struct {
 	genericiooptions.IOStreams
-	factory Factory
-	dryRun  bool
-	image   string
-	wait    time.Duration
+	clientOptions
+	dryRun bool
+	image  string
+	wait   time.Duration
 }
 
 func newInitCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &InitOptions{IOStreams: streams, factory: f}
+	o := &InitOptions{IOStreams: streams}
 	cmd := &cobra.Command{
 		Use:   "init [OPTIONS]",
 		Short: "Install kubeswarm (CRDs and the operator) into the current cluster",
 		Long: "Installs kubeswarm's CRDs, RBAC and operator (the manifests embedded in this binary, `kustomize build config/default`)\n" +
 			"with server-side apply; running it again changes nothing, or upgrades what an older init installed.",
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return o.Run(contextOf(cmd)) },
+		RunE: runVerb(f, o),
 	}
 	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "Print the manifests instead of applying them")
 	cmd.Flags().StringVar(&o.image, "image", "", "The operator's image (default: the one in the manifests)")
@@ -110,6 +108,14 @@ func initObjects(image string) ([]*unstructured.Unstructured, error) {
 	return objs, nil
 }
 
+// Complete makes the client, unless --dry-run: printing the manifests needs no cluster.
+func (o *InitOptions) Complete(f Factory, cmd *cobra.Command, args []string) error {
+	if o.dryRun {
+		return nil
+	}
+	return o.clientOptions.Complete(f, cmd, args)
+}
+
 // Run applies (or prints) the manifests.
 func (o *InitOptions) Run(ctx context.Context) error {
 	objs, err := initObjects(o.image)
@@ -129,10 +135,7 @@ func (o *InitOptions) Run(ctx context.Context) error {
 		}
 		return nil
 	}
-	c, err := o.factory.Client()
-	if err != nil {
-		return err
-	}
+	c := o.client
 	for _, u := range objs {
 		if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(fieldManager), client.ForceOwnership); err != nil {
 			return fmt.Errorf("applying %s %s: %w", u.GetKind(), u.GetName(), err)
@@ -157,48 +160,69 @@ func (o *InitOptions) Run(ctx context.Context) error {
 	}
 }
 
-// join-token: Kubernetes nodes join the cluster the cluster's way; there is no swarm token.
-func newJoinTokenCommand(streams genericiooptions.IOStreams) *cobra.Command {
-	var quiet, rotate bool
+// JoinTokenOptions is `join-token [-q] [--rotate] (worker|manager)`: Kubernetes nodes join the
+// cluster the cluster's way; there is no swarm token.
+type JoinTokenOptions struct {
+	genericiooptions.IOStreams
+	quiet, rotate bool
+	role          string
+}
+
+func newJoinTokenCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &JoinTokenOptions{IOStreams: streams}
 	cmd := &cobra.Command{
 		Use:       "join-token [OPTIONS] (worker|manager)",
 		Short:     "Show how nodes join the swarm",
 		Args:      cobra.ExactArgs(1),
 		ValidArgs: []string{"worker", "manager"},
-		RunE: func(cmd *cobra.Command, args []string) error {
-			role := args[0]
-			if role != "worker" && role != "manager" {
-				return fmt.Errorf("unknown role %s", role)
-			}
-			if rotate {
-				return errors.New("--rotate: join tokens are the cluster's own (kubeadm: `kubeadm token delete` / `kubeadm token create`)")
-			}
-			if quiet {
-				fmt.Fprintln(streams.Out, "kubeadm token create --print-join-command")
-				return nil
-			}
-			fmt.Fprintf(streams.Out, "To add a %s to this swarm, join the machine to the Kubernetes cluster as a node:\n\n", role)
-			fmt.Fprintln(streams.Out, "    kubeadm clusters:  run `kubeadm token create --print-join-command` on a control-plane node,")
-			fmt.Fprintln(streams.Out, "                       then the printed `kubeadm join …` on the new machine")
-			fmt.Fprintln(streams.Out, "    managed clusters:  add a node to a node pool")
-			fmt.Fprintln(streams.Out, "    kubeswarm's local cluster:  hack/local-cluster.sh add-node NAME")
-			fmt.Fprintln(streams.Out)
-			if role == "worker" {
-				fmt.Fprintln(streams.Out, "kubeswarm makes a Node for it as soon as it registers; a node joins as a worker")
-				fmt.Fprintln(streams.Out, "(unless it matches the operator's --manager-node-selector, by default control-plane nodes).")
-			} else {
-				fmt.Fprintln(streams.Out, "kubeswarm makes a Node for it as soon as it registers; then make it a manager:")
-				fmt.Fprintln(streams.Out)
-				fmt.Fprintln(streams.Out, "    kubectl swarm node promote NODE")
-				fmt.Fprintln(streams.Out)
-				fmt.Fprintln(streams.Out, "(nodes matching the operator's --manager-node-selector, by default control-plane nodes, join as managers).")
-			}
-			return nil
-		},
+		RunE:      runVerb(f, o),
 	}
-	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "Only display the command that prints a join command")
-	cmd.Flags().BoolVar(&rotate, "rotate", false, "Rotate join token (not available: the cluster owns its tokens)")
+	cmd.Flags().BoolVarP(&o.quiet, "quiet", "q", false, "Only display the command that prints a join command")
+	cmd.Flags().BoolVar(&o.rotate, "rotate", false, "Rotate join token (not available: the cluster owns its tokens)")
 	return cmd
+}
+
+// Complete reads the role; join-token makes no client.
+func (o *JoinTokenOptions) Complete(_ Factory, _ *cobra.Command, args []string) error {
+	o.role = args[0]
+	return nil
+}
+
+// Validate refuses an unknown role, and --rotate: the tokens are the cluster's.
+func (o *JoinTokenOptions) Validate() error {
+	if o.role != "worker" && o.role != "manager" {
+		return fmt.Errorf("unknown role %s", o.role)
+	}
+	if o.rotate {
+		return errors.New("--rotate: join tokens are the cluster's own (kubeadm: `kubeadm token delete` / `kubeadm token create`)")
+	}
+	return nil
+}
+
+// Run prints how a machine joins the cluster as a node of the role.
+func (o *JoinTokenOptions) Run(context.Context) error {
+	out := o.Out
+	if o.quiet {
+		fmt.Fprintln(out, "kubeadm token create --print-join-command")
+		return nil
+	}
+	fmt.Fprintf(out, "To add a %s to this swarm, join the machine to the Kubernetes cluster as a node:\n\n", o.role)
+	fmt.Fprintln(out, "    kubeadm clusters:  run `kubeadm token create --print-join-command` on a control-plane node,")
+	fmt.Fprintln(out, "                       then the printed `kubeadm join …` on the new machine")
+	fmt.Fprintln(out, "    managed clusters:  add a node to a node pool")
+	fmt.Fprintln(out, "    kubeswarm's local cluster:  hack/local-cluster.sh add-node NAME")
+	fmt.Fprintln(out)
+	if o.role == "worker" {
+		fmt.Fprintln(out, "kubeswarm makes a Node for it as soon as it registers; a node joins as a worker")
+		fmt.Fprintln(out, "(unless it matches the operator's --manager-node-selector, by default control-plane nodes).")
+	} else {
+		fmt.Fprintln(out, "kubeswarm makes a Node for it as soon as it registers; then make it a manager:")
+		fmt.Fprintln(out)
+		fmt.Fprintln(out, "    kubectl swarm node promote NODE")
+		fmt.Fprintln(out)
+		fmt.Fprintln(out, "(nodes matching the operator's --manager-node-selector, by default control-plane nodes, join as managers).")
+	}
+	return nil
 }
 
 // swarmState is what `info` reports.
@@ -262,17 +286,17 @@ func ptrOr(p *int32, def int32) int32 {
 // InfoOptions is `info [-f FORMAT]`: the Swarm part of `docker info`.
 type InfoOptions struct {
 	genericiooptions.IOStreams
-	factory Factory
-	format  string
+	clientOptions
+	format string
 }
 
 func newInfoCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &InfoOptions{IOStreams: streams, factory: f}
+	o := &InfoOptions{IOStreams: streams}
 	cmd := &cobra.Command{
 		Use:   "info",
 		Short: "Display swarm-wide information",
 		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return o.Run(contextOf(cmd)) },
+		RunE:  runVerb(f, o),
 	}
 	cmd.Flags().StringVarP(&o.format, "format", "f", "", "Format output using a custom template")
 	return cmd
@@ -280,11 +304,7 @@ func newInfoCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Comman
 
 // Run prints whether the swarm is active, its managers, nodes, leader and operator.
 func (o *InfoOptions) Run(ctx context.Context) error {
-	c, err := o.factory.Client()
-	if err != nil {
-		return err
-	}
-	st, err := swarmActive(ctx, c)
+	st, err := swarmActive(ctx, o.client)
 	if err != nil {
 		return err
 	}

@@ -19,8 +19,7 @@ import (
 
 // VizOptions are the options of `kubectl swarm viz`.
 type VizOptions struct {
-	Factory Factory
-	Streams genericiooptions.IOStreams
+	genericiooptions.IOStreams
 
 	Port    int
 	Address string
@@ -30,18 +29,12 @@ type VizOptions struct {
 
 	// open starts the user's browser (replaced in tests).
 	open func(url string) error
+	// config is the REST config the visualizer's informers are made from.
+	config *rest.Config
 }
-
-// restConfigFactory is a Factory that gives the REST config itself: the visualizer runs
-// informers of its own, which a client does not offer.
-type restConfigFactory interface {
-	restConfig() (*rest.Config, error)
-}
-
-func (f *configFactory) restConfig() (*rest.Config, error) { return f.flags.ToRESTConfig() }
 
 func newVizCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &VizOptions{Factory: f, Streams: streams, Port: 8080, Address: "127.0.0.1", open: openBrowser}
+	o := &VizOptions{IOStreams: streams, Port: 8080, Address: "127.0.0.1", open: openBrowser}
 	cmd := &cobra.Command{
 		Use:   "viz",
 		Short: "Serve the swarm visualizer: a live page with a column per node and a card per task",
@@ -50,17 +43,7 @@ func newVizCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command
 			"It listens on 127.0.0.1 unless --address says otherwise; with -n it shows only that namespace's tasks.",
 		Example: "  kubectl swarm viz --open\n  kubectl swarm viz --port 9000 -n shop",
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.Complete(cmd); err != nil {
-				return err
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
-			defer stop()
-			return o.Run(ctx)
-		},
+		RunE:    runVerb(f, o),
 	}
 	cmd.Flags().IntVar(&o.Port, "port", o.Port, "Port to serve the page on (0: any free port).")
 	cmd.Flags().StringVar(&o.Address, "address", o.Address, "Address to listen on. Anything but a loopback address shows the cluster's tasks to the network, without authentication.")
@@ -68,16 +51,22 @@ func newVizCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command
 	return cmd
 }
 
-// Complete reads the namespace when -n was given.
-func (o *VizOptions) Complete(cmd *cobra.Command) error {
-	if f := cmd.Flags().Lookup("namespace"); f != nil && f.Changed {
-		ns, err := o.Factory.Namespace()
+// Complete reads the namespace when -n was given, and the REST config.
+func (o *VizOptions) Complete(f Factory, cmd *cobra.Command, _ []string) error {
+	if fl := cmd.Flags().Lookup("namespace"); fl != nil && fl.Changed {
+		ns, err := f.Namespace()
 		if err != nil {
 			return err
 		}
 		o.Namespace = ns
 	}
-	return nil
+	rf, ok := f.(restConfigFactory)
+	if !ok {
+		return fmt.Errorf("the visualizer needs a kubeconfig")
+	}
+	var err error
+	o.config, err = rf.restConfig()
+	return err
 }
 
 // Validate checks the port and the address.
@@ -91,27 +80,21 @@ func (o *VizOptions) Validate() error {
 	return nil
 }
 
-// Run serves the page until ctx ends.
+// Run serves the page until ctx ends, or Ctrl-C.
 func (o *VizOptions) Run(ctx context.Context) error {
-	rf, ok := o.Factory.(restConfigFactory)
-	if !ok {
-		return fmt.Errorf("the visualizer needs a kubeconfig")
-	}
-	cfg, err := rf.restConfig()
-	if err != nil {
-		return fmt.Errorf("reading the kubeconfig: %w", err)
-	}
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
 	if ip := net.ParseIP(o.Address); ip != nil && !ip.IsLoopback() {
-		_, _ = fmt.Fprintf(o.Streams.ErrOut, "warning: listening on %s: anyone who reaches it sees the cluster's nodes and tasks\n", o.Address)
+		_, _ = fmt.Fprintf(o.ErrOut, "warning: listening on %s: anyone who reaches it sees the cluster's nodes and tasks\n", o.Address)
 	}
-	return viz.Run(ctx, cfg, viz.Options{
+	return viz.Run(ctx, o.config, viz.Options{
 		Address:   net.JoinHostPort(o.Address, strconv.Itoa(o.Port)),
 		Namespace: o.Namespace,
 		Ready: func(url string) {
-			_, _ = fmt.Fprintf(o.Streams.Out, "Serving the swarm visualizer on %s (Ctrl-C to stop)\n", url)
+			_, _ = fmt.Fprintf(o.Out, "Serving the swarm visualizer on %s (Ctrl-C to stop)\n", url)
 			if o.Open && o.open != nil {
 				if err := o.open(url); err != nil {
-					_, _ = fmt.Fprintf(o.Streams.ErrOut, "could not open a browser (%v): open %s yourself\n", err, url)
+					_, _ = fmt.Fprintf(o.ErrOut, "could not open a browser (%v): open %s yourself\n", err, url)
 				}
 			}
 		},

@@ -34,14 +34,8 @@ import (
 // PersistentVolume made by hand) shows docker's default driver, local.
 
 func newVolumeCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "volume",
-		Short: "Manage volumes",
-		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
-	}
-	cmd.AddCommand(newVolumeLsCommand(f, streams), newVolumeInspectCommand(f, streams), newVolumeRmCommand(f, streams))
-	return cmd
+	return newGroupCommand("volume", "Manage volumes",
+		newVolumeLsCommand(f, streams), newVolumeInspectCommand(f, streams), newVolumeRmCommand(f, streams))
 }
 
 // volume is a claim seen as a docker volume.
@@ -231,15 +225,7 @@ func newVolumeLsCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Co
 		Aliases: []string{"list"},
 		Short:   "List volumes",
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			if err := o.complete(f); err != nil {
-				return err
-			}
-			return o.Run(contextOf(cmd))
-		},
+		RunE:    runVerb(f, o),
 	}
 	cmd.Flags().StringArrayVarP(&o.filter, "filter", "f", nil, `Provide filter values (e.g. "dangling=true")`)
 	cmd.Flags().StringVar(&o.format, "format", "", "Format output using a custom template")
@@ -249,6 +235,7 @@ func newVolumeLsCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Co
 
 // Validate parses the filters (docker's: dangling, driver, label, name).
 func (o *VolumeLsOptions) Validate() error {
+	o.dangling = nil
 	var err error
 	if o.filters, err = parseFilters(o.filter, "dangling", "driver", "label", "name"); err != nil {
 		return err
@@ -347,7 +334,6 @@ type VolumeInspectOptions struct {
 	genericiooptions.IOStreams
 	clientOptions
 	format string
-	refs   []string
 }
 
 func newVolumeInspectCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
@@ -356,13 +342,7 @@ func newVolumeInspectCommand(f Factory, streams genericiooptions.IOStreams) *cob
 		Use:   "inspect [OPTIONS] VOLUME [VOLUME...]",
 		Short: "Display detailed information on one or more volumes",
 		Args:  cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o.refs = args
-			if err := o.complete(f); err != nil {
-				return err
-			}
-			return o.Run(contextOf(cmd))
-		},
+		RunE:  runVerb(f, o),
 	}
 	cmd.Flags().StringVarP(&o.format, "format", "f", "", "Format output using a custom template")
 	return cmd
@@ -376,7 +356,7 @@ func (o *VolumeInspectOptions) Run(ctx context.Context) error {
 	}
 	var items []any
 	var errs []error
-	for _, ref := range o.refs {
+	for _, ref := range o.args {
 		v := findVolume(vols, ref)
 		if v == nil {
 			errs = append(errs, errNoSuchVolume(ref))
@@ -408,7 +388,6 @@ type VolumeRmOptions struct {
 	genericiooptions.IOStreams
 	clientOptions
 	force bool
-	refs  []string
 }
 
 func newVolumeRmCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
@@ -420,13 +399,7 @@ func newVolumeRmCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Co
 		Long: "Remove one or more volumes, and with them their data (as the StorageClass's reclaim policy says). " +
 			"A volume in use by a task is not removed, unless --force: Kubernetes then removes it when its last task stops.",
 		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o.refs = args
-			if err := o.complete(f); err != nil {
-				return err
-			}
-			return o.Run(contextOf(cmd))
-		},
+		RunE: runVerb(f, o),
 	}
 	cmd.Flags().BoolVarP(&o.force, "force", "f", false, "Force the removal of one or more volumes")
 	return cmd
@@ -441,7 +414,7 @@ func (o *VolumeRmOptions) Run(ctx context.Context) error {
 		return err
 	}
 	var errs []error
-	for _, ref := range o.refs {
+	for _, ref := range o.args {
 		v := findVolume(vols, ref)
 		if v == nil {
 			if !o.force {
