@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -349,32 +348,7 @@ func (o *NodeInspectOptions) Run(ctx context.Context) error {
 		}
 		nodes = append(nodes, n)
 	}
-	items := make([]inspectedNode, len(nodes))
-	for i, n := range nodes {
-		items[i] = inspectNode(n)
-	}
-	switch {
-	case o.pretty:
-		for i, n := range nodes {
-			if i > 0 {
-				fmt.Fprintln(o.Out)
-			}
-			prettyNode(o.Out, n)
-		}
-		return nil
-	case o.format != "":
-		rows := make([]any, len(items))
-		for i := range items {
-			rows[i] = items[i]
-		}
-		return writeFormatted(o.Out, o.format, "", nil, rows)
-	}
-	b, err := json.MarshalIndent(items, "", "    ")
-	if err != nil {
-		return err
-	}
-	_, err = fmt.Fprintln(o.Out, string(b))
-	return err
+	return printInspected(o.Out, &o.inspectOptions, nodes, inspectNode, prettyNode, func(in inspectedNode) any { return in })
 }
 
 func prettyNode(out io.Writer, n *swarmv1.Node) {

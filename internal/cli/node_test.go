@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -59,6 +60,16 @@ func TestNodeLsAndInspect(t *testing.T) {
 	out, _, err = run(t, f, "node", "inspect", "-f", "{{.Spec.Role}} {{.Description.Hostname}} {{.ManagerStatus.Leader}}", "manager1")
 	if err != nil || out != "manager manager1 true\n" {
 		t.Errorf("inspect -f: %q %v", out, err)
+	}
+	// A node's template sees its Go shape: numbers print whole, not as JSON's floats.
+	if out, _, err := run(t, f, "node", "inspect", "-f", "{{.Description.Resources.NanoCPUs}}", "manager1"); err != nil || out != "4000000000\n" {
+		t.Errorf("inspect -f NanoCPUs: %q %v", out, err)
+	}
+	// Without flags: one JSON array, in the order named.
+	out, _, err = run(t, f, "node", "inspect", "worker2", "manager1")
+	var nodes []inspectedNode
+	if err != nil || json.Unmarshal([]byte(out), &nodes) != nil || len(nodes) != 2 || nodes[0].Spec.Name != "worker2" || nodes[1].Spec.Name != "manager1" {
+		t.Errorf("inspect as JSON: %q %v", out, err)
 	}
 	// By ID prefix, as docker allows.
 	id := string(testUID("node/worker2"))[:6]

@@ -233,6 +233,38 @@ func (o *inspectOptions) Validate() error {
 	return nil
 }
 
+// printInspected writes what an inspect verb found as docker does: with --pretty each object as
+// text, with --format each through the template (over what templated makes of it), else one JSON
+// array of the inspected shapes.
+func printInspected[T, I any](out io.Writer, o *inspectOptions, objs []T, inspect func(T) I, pretty func(io.Writer, T), templated func(I) any) error {
+	items := make([]I, len(objs))
+	for i, obj := range objs {
+		items[i] = inspect(obj)
+	}
+	switch {
+	case o.pretty:
+		for i, obj := range objs {
+			if i > 0 {
+				fmt.Fprintln(out)
+			}
+			pretty(out, obj)
+		}
+		return nil
+	case o.format != "":
+		rows := make([]any, len(items))
+		for i := range items {
+			rows[i] = templated(items[i])
+		}
+		return writeFormatted(out, o.format, "", nil, rows)
+	}
+	b, err := json.MarshalIndent(items, "", "    ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(out, string(b))
+	return err
+}
+
 // ServicePsOptions is `service ps SERVICE...`.
 type ServicePsOptions struct {
 	genericiooptions.IOStreams
@@ -340,7 +372,6 @@ func newServiceInspectCommand(f Factory, streams genericiooptions.IOStreams) *co
 // Run prints the services as JSON (docker's shape where it fits), through the template, or as
 // docker's pretty text.
 func (o *ServiceInspectOptions) Run(ctx context.Context) error {
-	var items []inspectedService
 	var svcs []*swarmv1.Service
 	for _, ref := range o.args {
 		s, err := getService(ctx, o.client, o.namespace, ref)
@@ -348,34 +379,15 @@ func (o *ServiceInspectOptions) Run(ctx context.Context) error {
 			return err
 		}
 		svcs = append(svcs, s)
-		items = append(items, inspectService(s))
 	}
-	switch {
-	case o.pretty:
-		for i, s := range svcs {
-			if i > 0 {
-				fmt.Fprintln(o.Out)
-			}
-			prettyService(o.Out, s)
-		}
-		return nil
-	case o.format != "":
-		rows := make([]any, len(items))
-		for i := range items {
-			// Templates see the JSON shape, as docker's do.
-			var m any
-			b, _ := json.Marshal(items[i])
-			_ = json.Unmarshal(b, &m)
-			rows[i] = m
-		}
-		return writeFormatted(o.Out, o.format, "", nil, rows)
+	// Templates see the JSON shape, as docker's do.
+	jsonShape := func(in inspectedService) any {
+		var m any
+		b, _ := json.Marshal(in)
+		_ = json.Unmarshal(b, &m)
+		return m
 	}
-	b, err := json.MarshalIndent(items, "", "    ")
-	if err != nil {
-		return err
-	}
-	_, err = fmt.Fprintln(o.Out, string(b))
-	return err
+	return printInspected(o.Out, &o.inspectOptions, svcs, inspectService, prettyService, jsonShape)
 }
 
 // prettyService is `docker service inspect --pretty`.
