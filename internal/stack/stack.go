@@ -1,5 +1,5 @@
 // Package stack builds the objects that realise a Swarm stack (docker stack deploy): a Service
-// per compose service, the short names services find each other by, a NetworkPolicy per network,
+// per compose service, the names services find each other by on their networks, a NetworkPolicy per network,
 // and the claims of its volumes. Every function is pure.
 package stack
 
@@ -14,7 +14,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/apimachinery/pkg/util/validation"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
 	networkingv1ac "k8s.io/client-go/applyconfigurations/networking/v1"
@@ -25,8 +24,6 @@ import (
 
 // Label and annotation keys of stack objects.
 const (
-	// LabelShortNameOf marks a short-name Service with the Service it stands for.
-	LabelShortNameOf = "swarm.kubeswarm.io/short-name-of"
 	// AnnotationStackGeneration is the Stack generation a child Service was last written from.
 	// A child is written again only when the Stack changes, so that `docker service update` of
 	// a stack's service lasts until the next `docker stack deploy`, as in Swarm.
@@ -93,6 +90,7 @@ func Validate(st *swarmv1.Stack) error {
 			errs = append(errs, fmt.Errorf("service %s: %w", s.Name, err))
 		}
 	}
+	errs = append(errs, dnsNameConflicts(st)...)
 	return errors.Join(errs...)
 }
 
@@ -188,33 +186,6 @@ func Child(st *swarmv1.Stack, s swarmv1.StackService) *swarmv1.Service {
 func ownerRef(st *swarmv1.Stack) *metav1ac.OwnerReferenceApplyConfiguration {
 	return metav1ac.OwnerReference().WithAPIVersion(swarmv1.GroupVersion.String()).WithKind("Stack").
 		WithName(st.Name).WithUID(st.UID).WithController(true).WithBlockOwnerDeletion(true)
-}
-
-// ShortNames are the Services that let the stack's services find each other by their compose
-// name (and network aliases), as Swarm's DNS does: ExternalName Services pointing at
-// <stack>-<service>.<namespace>.svc.<clusterDomain>.
-func ShortNames(st *swarmv1.Stack, clusterDomain string) []*corev1ac.ServiceApplyConfiguration {
-	var out []*corev1ac.ServiceApplyConfiguration
-	seen := map[string]bool{}
-	for _, s := range st.Spec.Services {
-		child := swarmv1.StackObjectName(st.Name, s.Name)
-		names := []string{s.Name}
-		for _, n := range s.Networks {
-			names = append(names, n.Aliases...)
-		}
-		for _, name := range names {
-			if seen[name] || name == child || len(validation.IsDNS1035Label(name)) > 0 {
-				continue
-			}
-			seen[name] = true
-			labels := Labels(st.Name)
-			labels[LabelShortNameOf] = child
-			out = append(out, corev1ac.Service(name, st.Namespace).WithLabels(labels).WithOwnerReferences(ownerRef(st)).
-				WithSpec(corev1ac.ServiceSpec().WithType(corev1.ServiceTypeExternalName).
-					WithExternalName(fmt.Sprintf("%s.%s.svc.%s", child, st.Namespace, clusterDomain))))
-		}
-	}
-	return out
 }
 
 // NetworkPolicies isolate the stack's networks as Swarm's overlay networks do: the tasks on a

@@ -94,20 +94,7 @@ func podTemplate(svc *swarmv1.Service, in Inputs, opts Options, notes *[]string)
 		pod.WithHostname(hostname)
 	}
 	addHostAliases(pod, s.ExtraHosts)
-	if len(s.DNS)+len(s.DNSSearch)+len(s.DNSOptions) > 0 {
-		// Cluster DNS stays first so that service names still resolve, as Swarm's embedded DNS
-		// server does; the given servers, domains and options are added.
-		dns := corev1ac.PodDNSConfig().WithNameservers(s.DNS...).WithSearches(s.DNSSearch...)
-		for _, o := range s.DNSOptions {
-			name, value, hasValue := strings.Cut(o, ":")
-			opt := corev1ac.PodDNSConfigOption().WithName(name)
-			if hasValue {
-				opt.WithValue(value)
-			}
-			dns.WithOptions(opt)
-		}
-		pod.WithDNSConfig(dns)
-	}
+	podDNS(pod, svc, in, opts)
 	if psc, err := podSecurity(s); err != nil {
 		return nil, err
 	} else if psc != nil {
