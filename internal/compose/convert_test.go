@@ -174,7 +174,6 @@ func TestDockerKeysSetToZero(t *testing.T) {
 	}
 	want := []string{
 		"Ignoring unsupported options: privileged, restart",
-		"Ignoring deprecated options:\n\nexpose: Exposing ports is unnecessary - services on the same network can access each other's containers on any port.",
 	}
 	if diff := cmp.Diff(want, r.Warnings); diff != "" {
 		t.Errorf("warnings (-want +got):\n%s", diff)
