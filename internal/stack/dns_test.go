@@ -132,3 +132,18 @@ func TestValidateDNSNameConflict(t *testing.T) {
 		t.Fatalf("Validate: %v", err)
 	}
 }
+
+func TestNFSVolumeIsMountedNotClaimed(t *testing.T) {
+	st := seed()
+	st.Spec.Volumes[0].DriverOptions = map[string]string{"type": "nfs", "o": "addr=10.0.0.5", "device": ":/exports/mysql"}
+	for _, c := range Claims(st) {
+		if *c.Name == "wp-mysql-vol" {
+			t.Errorf("an NFS volume got a claim: %s", *c.Name)
+		}
+	}
+	db := Child(st, st.Spec.Services[1])
+	m := db.Spec.Mounts[0]
+	if m.Volume == nil || m.Volume.DriverOptions["device"] != ":/exports/mysql" || m.Source != "wp-mysql-vol" {
+		t.Errorf("dbcluster's mount %+v, want the volume's driver options on it (as docker's convert does)", m)
+	}
+}

@@ -19,6 +19,7 @@ import (
 	networkingv1ac "k8s.io/client-go/applyconfigurations/networking/v1"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/swarmsyntax"
 	"github.com/kubeswarm/kubeswarm/internal/translate"
 )
 
@@ -116,6 +117,16 @@ func objectName(stack, name string, external bool, externalName string) string {
 	}
 }
 
+// stackVolume is the stack's declaration of a volume, nil if none.
+func stackVolume(st *swarmv1.Stack, name string) *swarmv1.StackVolume {
+	for i := range st.Spec.Volumes {
+		if st.Spec.Volumes[i].Name == name {
+			return &st.Spec.Volumes[i]
+		}
+	}
+	return nil
+}
+
 // ClaimName is the PersistentVolumeClaim of a stack volume.
 func ClaimName(st *swarmv1.Stack, volume string) string {
 	for _, v := range st.Spec.Volumes {
@@ -153,6 +164,14 @@ func Child(st *swarmv1.Stack, s swarmv1.StackService) *swarmv1.Service {
 	}
 	for i := range spec.Mounts {
 		if m := &spec.Mounts[i]; m.Type == swarmv1.MountVolume && m.Source != "" {
+			// docker puts the stack volume's driver on the mount (cli/compose/convert
+			// volume.go handleVolumeToMount): an NFS volume is mounted from its export.
+			if v := stackVolume(st, m.Source); v != nil && (v.Driver != "" || len(v.DriverOptions) > 0) {
+				if m.Volume == nil {
+					m.Volume = &swarmv1.VolumeOptions{}
+				}
+				m.Volume.Driver, m.Volume.DriverOptions = v.Driver, v.DriverOptions
+			}
 			m.Source = ClaimName(st, m.Source)
 		}
 	}
@@ -266,8 +285,8 @@ func NetworkPolicies(st *swarmv1.Stack) []*networkingv1ac.NetworkPolicyApplyConf
 func Claims(st *swarmv1.Stack) []*corev1ac.PersistentVolumeClaimApplyConfiguration {
 	var out []*corev1ac.PersistentVolumeClaimApplyConfiguration
 	for _, v := range st.Spec.Volumes {
-		if v.External {
-			continue
+		if _, nfs, _ := swarmsyntax.NFSVolume(v.Driver, v.DriverOptions); v.External || nfs {
+			continue // the user's, or an NFS export the tasks mount themselves
 		}
 		labels := Labels(st.Name)
 		labels[translate.LabelVolume] = v.Name
