@@ -1,13 +1,16 @@
 package controllers
 
 import (
+	"context"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -20,8 +23,6 @@ import (
 type Config struct {
 	Translate translate.Options
 	Nodes     NodeOptions
-	// ClusterDomain is the cluster's DNS domain, for the stacks' short names.
-	ClusterDomain string
 	// NodeDownAfter is how long a node's kubelet may go without renewing its Lease before the
 	// node is down and its replicated tasks move (NodeFailureReconciler); 0: the Lease's own
 	// duration; negative: never (Kubernetes' own node failure handling only).
@@ -42,6 +43,8 @@ func CacheOptions() cache.Options {
 		&corev1.Pod{}:                   managed,
 		&corev1.PersistentVolumeClaim{}: managed,
 		&networkingv1.NetworkPolicy{}:   managed,
+		// A stack's names, and the slices of its services' Services (they copy the label).
+		&discoveryv1.EndpointSlice{}: managed,
 		// Every node is watched; their image lists are big and of no use to kubeswarm.
 		&corev1.Node{}: {Transform: dropNodeImages},
 		// Only the kubelets' Leases (the leader election's Lease is read without the cache).
@@ -65,8 +68,7 @@ func Setup(mgr ctrl.Manager, cfg Config) error {
 		return err
 	}
 	if err := (&StackReconciler{
-		childApplier:  newChildApplier(mgr),
-		ClusterDomain: cfg.ClusterDomain,
+		childApplier: newChildApplier(mgr),
 	}).SetupWithManager(mgr); err != nil {
 		return err
 	}
@@ -86,4 +88,18 @@ func Setup(mgr ctrl.Manager, cfg Config) error {
 		Recorder:  mgr.GetEventRecorder("kubeswarm"),
 		DownAfter: cfg.NodeDownAfter,
 	}).SetupWithManager(mgr)
+}
+
+// ClusterDNS is the address of the cluster's DNS server: the kube-dns Service's (the name
+// kubeadm, kind, k3s and the managed clusters give it), or "" when there is none.
+func ClusterDNS(ctx context.Context, reader client.Reader) string {
+	svc := &corev1.Service{}
+	if err := reader.Get(ctx, client.ObjectKey{Namespace: metav1.NamespaceSystem, Name: "kube-dns"}, svc); err != nil {
+		ctrl.Log.WithName("setup").Info("No cluster DNS Service kube-system/kube-dns; a stack's tasks search their networks' domains after the namespace's", "error", err.Error())
+		return ""
+	}
+	if ip := svc.Spec.ClusterIP; ip != "" && ip != corev1.ClusterIPNone {
+		return ip
+	}
+	return ""
 }

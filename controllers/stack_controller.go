@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -26,17 +27,17 @@ import (
 	"github.com/kubeswarm/kubeswarm/internal/translate"
 )
 
-// StackReconciler reconciles a Stack into its Services, short names, NetworkPolicies and claims.
+// StackReconciler reconciles a Stack into its Services, its networks' names, NetworkPolicies
+// and claims.
 type StackReconciler struct {
 	childApplier
-	// ClusterDomain is the cluster's DNS domain, for the short names (default cluster.local).
-	ClusterDomain string
 }
 
 // +kubebuilder:rbac:groups=swarm.kubeswarm.io,resources=stacks,verbs=get;list;watch
 // +kubebuilder:rbac:groups=swarm.kubeswarm.io,resources=stacks/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=swarm.kubeswarm.io,resources=services,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=get;list;watch;create;patch
 
 // Reconcile makes a Stack's objects match its spec and sums up its services in the status.
@@ -86,15 +87,12 @@ func (r *StackReconciler) reconcile(ctx context.Context, st *swarmv1.Stack, stat
 		}
 	}
 	conflict := false
-	for _, sn := range stack.ShortNames(st, r.ClusterDomain) {
-		key := client.ObjectKey{Namespace: st.Namespace, Name: *sn.Name}
-		if err := applyIfChanged(ctx, &r.childApplier, st, key, &corev1.Service{}, sn, corev1ac.ExtractService); err != nil {
-			if errors.Is(err, errNameConflict) {
-				conflict = true
-				err = fmt.Errorf("short name %s is taken by another object (another stack's service?): the stack's other services cannot find %s by it; rename the service", key.Name, key.Name)
-			}
-			problems = append(problems, err)
+	slices, nameProblems := r.applyNames(ctx, st)
+	for _, err := range nameProblems {
+		if errors.Is(err, errNameConflict) {
+			conflict = true
 		}
+		problems = append(problems, err)
 	}
 	children := map[string]bool{}
 	for _, s := range st.Spec.Services {
@@ -107,7 +105,7 @@ func (r *StackReconciler) reconcile(ctx context.Context, st *swarmv1.Stack, stat
 			problems = append(problems, err)
 		}
 	}
-	if err := r.prune(ctx, st, children); err != nil {
+	if err := r.prune(ctx, st, children, slices); err != nil {
 		problems = append(problems, err)
 	}
 	if len(problems) > 0 {
@@ -167,9 +165,9 @@ func (r *StackReconciler) applyChild(ctx context.Context, st *swarmv1.Stack, wan
 	return nil
 }
 
-// prune deletes the services (and their short names and policies) that left the stack's spec.
+// prune deletes the services (and the names and policies) that left the stack's spec.
 // Claims are never deleted: docker stack deploy and stack rm never remove volumes.
-func (r *StackReconciler) prune(ctx context.Context, st *swarmv1.Stack, children map[string]bool) error {
+func (r *StackReconciler) prune(ctx context.Context, st *swarmv1.Stack, children, slices map[string]bool) error {
 	inStack := client.MatchingLabels{translate.LabelStack: st.Name}
 	services := &swarmv1.ServiceList{}
 	if err := r.List(ctx, services, client.InNamespace(st.Namespace), inStack); err != nil {
@@ -185,20 +183,8 @@ func (r *StackReconciler) prune(ctx context.Context, st *swarmv1.Stack, children
 		}
 		r.Recorder.Eventf(st, nil, corev1.EventTypeNormal, "Deleted", "Deploy", "Removing service %s", s.Name)
 	}
-	wantShort := map[string]bool{}
-	for _, sn := range stack.ShortNames(st, r.ClusterDomain) {
-		wantShort[*sn.Name] = true
-	}
-	kube := &corev1.ServiceList{}
-	if err := r.List(ctx, kube, client.InNamespace(st.Namespace), inStack, client.HasLabels{stack.LabelShortNameOf}); err != nil {
+	if err := r.pruneNames(ctx, st, slices); err != nil {
 		return err
-	}
-	for i := range kube.Items {
-		if k := &kube.Items[i]; !wantShort[k.Name] && metav1.IsControlledBy(k, st) {
-			if err := r.Delete(ctx, k); client.IgnoreNotFound(err) != nil {
-				return err
-			}
-		}
 	}
 	wantPolicy := map[string]bool{}
 	for _, np := range stack.NetworkPolicies(st) {
@@ -265,6 +251,15 @@ func (r *StackReconciler) observe(ctx context.Context, st *swarmv1.Stack, status
 	return nil
 }
 
+// stackOfLabel is the Stack named by an object's stack label.
+func stackOfLabel(_ context.Context, o client.Object) []reconcile.Request {
+	name := o.GetLabels()[translate.LabelStack]
+	if name == "" {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: o.GetNamespace(), Name: name}}}
+}
+
 // stackOfClaim is the Stack named by a claim's stack label, for claims kubeswarm made.
 func stackOfClaim(_ context.Context, o client.Object) []reconcile.Request {
 	name := stack.ClaimStack(o)
@@ -302,14 +297,14 @@ func (r *StackReconciler) updateStatus(ctx context.Context, st *swarmv1.Stack, s
 // labelled with a stack (which it does not own), so that a claim removed by `volume rm` while
 // the stack still declares the volume is made again.
 func (r *StackReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	if r.ClusterDomain == "" {
-		r.ClusterDomain = "cluster.local"
-	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&swarmv1.Stack{}).
 		Owns(&swarmv1.Service{}).
 		Owns(&corev1.Service{}).
 		Owns(&networkingv1.NetworkPolicy{}).
+		// The stack's own slices, and those of its services' Kubernetes Services (which carry
+		// the stack label): their addresses are the names' answers.
+		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(stackOfLabel)).
 		Watches(&corev1.PersistentVolumeClaim{}, handler.EnqueueRequestsFromMapFunc(stackOfClaim)).
 		Named("stack").
 		Complete(r)

@@ -183,6 +183,16 @@ type ServiceSpec struct {
 	// +kubebuilder:validation:MaxItems=64
 	Ports []PortConfig `json:"ports,omitempty"`
 
+	// exposedPorts are ports the tasks listen on without publishing them (compose `expose:`):
+	// they give a service without published ports a virtual IP inside the cluster, so that
+	// clients that keep a resolved address (nginx proxy_pass, JVMs) survive a task's
+	// replacement. Swarm's virtual IP answers on every port; a Kubernetes Service only on the
+	// ports it lists.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=64
+	ExposedPorts []ExposedPort `json:"exposedPorts,omitempty"`
+
 	// endpointMode is how the service is found by name: vip (a virtual IP, default) or dnsrr (one
 	// DNS record per task).
 	// +optional
@@ -541,6 +551,20 @@ type PortConfig struct {
 	// +optional
 	// +kubebuilder:default=ingress
 	Mode PortMode `json:"mode,omitempty"`
+}
+
+// ExposedPort is a port the tasks listen on, reachable inside the cluster only.
+type ExposedPort struct {
+	// port is the port inside the task, and on the service's virtual IP.
+	// +required
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	Port int32 `json:"port"`
+	// protocol is tcp (default), udp or sctp.
+	// +optional
+	// +kubebuilder:default=tcp
+	// +kubebuilder:validation:Enum=tcp;udp;sctp
+	Protocol string `json:"protocol,omitempty"`
 }
 
 // NetworkAttachment attaches a service to a network.

@@ -56,3 +56,9 @@ func ValidateStackServiceName(stack, service string) error {
 	}
 	return nil
 }
+
+// NetworkDNSName is the headless Service that holds a network's names: the stack's services on
+// the network (and their aliases on it) resolve, for the tasks on that network, through the DNS
+// search domain <network>.<namespace>.svc.<cluster domain>. It is the network's Kubernetes
+// name, as its NetworkPolicy's.
+func NetworkDNSName(network string) string { return KubernetesName(network) }

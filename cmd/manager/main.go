@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -31,7 +32,7 @@ import (
 )
 
 func main() {
-	var clusterDomain, vizAddr string
+	var clusterDomain, clusterDNS, vizAddr string
 	var (
 		metricsAddr, probeAddr, leaderNamespace, nodePortRange, ingressType string
 		managerSelector, nodeName                                           string
@@ -54,7 +55,8 @@ func main() {
 	flag.DurationVar(&nodeDownAfter, "node-down-after", 0, "How long a node's kubelet may go without renewing its Lease before kubeswarm marks the node down and moves its replicated tasks, as Swarm does with a node that missed its heartbeats; 0: the Lease's own duration (10-40 s), a negative value: never (Kubernetes' node failure handling and --node-failure-timeout only). Shorter moves tasks sooner but may start a second copy of the tasks of a node that is only cut off.")
 	flag.BoolVar(&allowBind, "allow-bind-mounts", false, "Allow bind mounts (hostPath volumes). Off by default: a host path gives a task access to the node.")
 	flag.StringVar(&vizAddr, "viz-bind-address", "", "Address to serve the swarm visualizer on, read-only and without authentication (e.g. 127.0.0.1:8090); empty disables it.")
-	flag.StringVar(&clusterDomain, "cluster-domain", "cluster.local", "The cluster's DNS domain: a stack's services find each other by short names that point at <service>.<namespace>.svc.<domain>.")
+	flag.StringVar(&clusterDomain, "cluster-domain", translate.DefaultClusterDomain, "The cluster's DNS domain: a stack's tasks search their networks' domains, <network>.<namespace>.svc.<domain>, for the short names of the services they share a network with.")
+	flag.StringVar(&clusterDNS, "cluster-dns", "", "The address of the cluster's DNS server, written first in a stack's tasks' resolv.conf so that their networks' names come before the namespace's (default: the kube-system/kube-dns Service's; \"none\": leave the kubelet's resolv.conf and add the networks' domains after its own).")
 	opts := zap.Options{Development: false}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -121,9 +123,16 @@ func main() {
 		log.Error(err, "unable to create the manager")
 		os.Exit(1)
 	}
+	if clusterDNS == "" {
+		clusterDNS = controllers.ClusterDNS(context.Background(), mgr.GetAPIReader())
+	}
+	if clusterDNS == "none" {
+		clusterDNS = ""
+	}
 	cfg := controllers.Config{
-		ClusterDomain: clusterDomain,
 		Translate: translate.Options{
+			ClusterDomain:      clusterDomain,
+			ClusterDNS:         clusterDNS,
 			NodePortRange:      rng,
 			IngressServiceType: corev1.ServiceType(ingressType),
 			NodeFailureTimeout: nodeFailureTimeout,
@@ -143,7 +152,7 @@ func main() {
 	utilruntime.Must(mgr.AddReadyzCheck("readyz", healthz.Ping))
 
 	log.Info("Starting the manager", "nodePortRange", nodePortRange, "ingressServiceType", ingressType, "leaderElection", leaderElect,
-		"nodeName", nodeName, "managerNodeSelector", managerSelector)
+		"nodeName", nodeName, "managerNodeSelector", managerSelector, "clusterDNS", clusterDNS)
 	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
 		log.Error(err, "the manager stopped")
 		os.Exit(1)

@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/swarmsyntax"
 )
 
 // Labels of the Secrets and ConfigMaps Convert makes.
@@ -310,6 +311,16 @@ func (c *converter) volumes() error {
 		if len(key) > 63 {
 			errs = append(errs, c.fail("volume", key, "", "the name is longer than 63 characters"))
 			continue
+		}
+		if _, nfs, err := swarmsyntax.NFSVolume(v.Driver, v.DriverOpts); err != nil {
+			errs = append(errs, c.fail("volume", key, "driver_opts", "%v", err))
+			continue
+		} else if !nfs && !bool(v.External) && (v.Driver != "" && v.Driver != "local" || len(v.DriverOpts) > 0) {
+			driver := v.Driver
+			if driver == "" {
+				driver = "local"
+			}
+			c.warn("volume %q: driver %s with options %v has no Kubernetes equivalent: the claim %s of the cluster's storage class is made instead", key, driver, v.DriverOpts, swarmv1.StackObjectName(c.stack, key))
 		}
 		if v.External {
 			if en := externalName(v.Name); en != key {

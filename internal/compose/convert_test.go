@@ -2,6 +2,7 @@ package compose
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -174,12 +175,42 @@ func TestDockerKeysSetToZero(t *testing.T) {
 	}
 	want := []string{
 		"Ignoring unsupported options: privileged, restart",
-		"Ignoring deprecated options:\n\nexpose: Exposing ports is unnecessary - services on the same network can access each other's containers on any port.",
 	}
 	if diff := cmp.Diff(want, r.Warnings); diff != "" {
 		t.Errorf("warnings (-want +got):\n%s", diff)
 	}
 	if rp := r.Stack.Spec.Services[0].RestartPolicy; rp != nil {
 		t.Errorf("restart: \"no\" gave a restart policy %+v", rp)
+	}
+}
+
+// TestVolumeDrivers: docker's local driver over NFS is an NFS volume (no claim); another driver
+// is warned about, naming the claim made instead; an NFS volume without a server is refused.
+func TestVolumeDrivers(t *testing.T) {
+	file := `services:
+  db:
+    image: mysql
+    volumes: [shared:/var/lib/mysql, fast:/cache]
+volumes:
+  shared:
+    driver_opts: {type: nfs, o: "addr=10.0.0.5,rw,nfsvers=4", device: ":/exports/mysql"}
+  fast:
+    driver: rexray/ebs
+`
+	r, err := loadAndConvert(writeProject(t, map[string]string{"docker-compose.yml": file}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `volume "fast": driver rexray/ebs with options map[] has no Kubernetes equivalent: the claim app-fast of the cluster's storage class is made instead`
+	if !slices.Contains(r.Warnings, want) {
+		t.Errorf("warnings %q, want %q", r.Warnings, want)
+	}
+	if m := r.Stack.Spec.Services[0].Mounts; len(m) != 2 {
+		t.Fatalf("mounts %+v", m)
+	}
+	bad := strings.Replace(file, `o: "addr=10.0.0.5,rw,nfsvers=4", `, "", 1)
+	_, err = loadAndConvert(writeProject(t, map[string]string{"docker-compose.yml": bad}), nil)
+	if err == nil || !strings.Contains(err.Error(), "an nfs volume needs the server's address") {
+		t.Errorf("err %v, want the missing server named", err)
 	}
 }

@@ -23,7 +23,6 @@ var (
 	// dockerDeprecated are ignored with "Ignoring deprecated options: …".
 	dockerDeprecated = map[string]string{
 		"container_name": "Setting the container name is not supported.",
-		"expose":         "Exposing ports is unnecessary - services on the same network can access each other's containers on any port.",
 	}
 	// dockerForbidden are refused with "Compose file contains unsupported options: …". docker
 	// also refuses `extends`; compose-go resolves it here, as docker's own message used to advise
@@ -54,6 +53,9 @@ var (
 		"stop_grace_period": true, "stop_signal": true, "cap_add": true, "cap_drop": true,
 		"read_only": true, "sysctls": true, "tty": true, "init": true, "ulimits": true,
 		"logging": true, "depends_on": true, "profiles": true, "extends": true,
+		// docker ignores expose (its virtual IP answers on every port); a Kubernetes Service
+		// answers only on the ports it lists, so expose gives the virtual IP its ports.
+		"expose": true,
 	}
 )
 

@@ -52,6 +52,7 @@ func (c *serviceConverter) convert(s types.ServiceConfig) swarmv1.ServiceSpec {
 		ContainerLabels: nonEmpty(s.Labels),
 		Healthcheck:     c.healthcheck(s.HealthCheck),
 		Ports:           c.ports(s.Ports),
+		ExposedPorts:    c.expose(s.Expose),
 		Networks:        c.networks(s.Networks),
 		Mounts:          c.mounts(s.Volumes, s.Tmpfs),
 		Secrets:         c.files("secrets", "/run/secrets/", secretRefs(s.Secrets)),
@@ -183,6 +184,20 @@ func (c *serviceConverter) healthcheck(h *types.HealthCheckConfig) *swarmv1.Heal
 		} else {
 			out.Retries = ptr.To(int32(*h.Retries))
 		}
+	}
+	return out
+}
+
+// expose is compose's expose list: the ports of the service's virtual IP inside the cluster.
+func (c *serviceConverter) expose(list types.StringOrNumberList) []swarmv1.ExposedPort {
+	var out []swarmv1.ExposedPort
+	for i, e := range list {
+		ports, err := swarmsyntax.ParseExpose(e)
+		if err != nil {
+			c.fail(fmt.Sprintf("expose[%d]", i), "%v", err)
+			continue
+		}
+		out = append(out, ports...)
 	}
 	return out
 }

@@ -1,5 +1,5 @@
 // Package stack builds the objects that realise a Swarm stack (docker stack deploy): a Service
-// per compose service, the short names services find each other by, a NetworkPolicy per network,
+// per compose service, the names services find each other by on their networks, a NetworkPolicy per network,
 // and the claims of its volumes. Every function is pure.
 package stack
 
@@ -14,19 +14,17 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/apimachinery/pkg/util/validation"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
 	networkingv1ac "k8s.io/client-go/applyconfigurations/networking/v1"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/swarmsyntax"
 	"github.com/kubeswarm/kubeswarm/internal/translate"
 )
 
 // Label and annotation keys of stack objects.
 const (
-	// LabelShortNameOf marks a short-name Service with the Service it stands for.
-	LabelShortNameOf = "swarm.kubeswarm.io/short-name-of"
 	// AnnotationStackGeneration is the Stack generation a child Service was last written from.
 	// A child is written again only when the Stack changes, so that `docker service update` of
 	// a stack's service lasts until the next `docker stack deploy`, as in Swarm.
@@ -93,6 +91,7 @@ func Validate(st *swarmv1.Stack) error {
 			errs = append(errs, fmt.Errorf("service %s: %w", s.Name, err))
 		}
 	}
+	errs = append(errs, dnsNameConflicts(st)...)
 	return errors.Join(errs...)
 }
 
@@ -116,6 +115,16 @@ func objectName(stack, name string, external bool, externalName string) string {
 	default:
 		return swarmv1.StackObjectName(stack, name)
 	}
+}
+
+// stackVolume is the stack's declaration of a volume, nil if none.
+func stackVolume(st *swarmv1.Stack, name string) *swarmv1.StackVolume {
+	for i := range st.Spec.Volumes {
+		if st.Spec.Volumes[i].Name == name {
+			return &st.Spec.Volumes[i]
+		}
+	}
+	return nil
 }
 
 // ClaimName is the PersistentVolumeClaim of a stack volume.
@@ -155,6 +164,14 @@ func Child(st *swarmv1.Stack, s swarmv1.StackService) *swarmv1.Service {
 	}
 	for i := range spec.Mounts {
 		if m := &spec.Mounts[i]; m.Type == swarmv1.MountVolume && m.Source != "" {
+			// docker puts the stack volume's driver on the mount (cli/compose/convert
+			// volume.go handleVolumeToMount): an NFS volume is mounted from its export.
+			if v := stackVolume(st, m.Source); v != nil && (v.Driver != "" || len(v.DriverOptions) > 0) {
+				if m.Volume == nil {
+					m.Volume = &swarmv1.VolumeOptions{}
+				}
+				m.Volume.Driver, m.Volume.DriverOptions = v.Driver, v.DriverOptions
+			}
 			m.Source = ClaimName(st, m.Source)
 		}
 	}
@@ -188,33 +205,6 @@ func Child(st *swarmv1.Stack, s swarmv1.StackService) *swarmv1.Service {
 func ownerRef(st *swarmv1.Stack) *metav1ac.OwnerReferenceApplyConfiguration {
 	return metav1ac.OwnerReference().WithAPIVersion(swarmv1.GroupVersion.String()).WithKind("Stack").
 		WithName(st.Name).WithUID(st.UID).WithController(true).WithBlockOwnerDeletion(true)
-}
-
-// ShortNames are the Services that let the stack's services find each other by their compose
-// name (and network aliases), as Swarm's DNS does: ExternalName Services pointing at
-// <stack>-<service>.<namespace>.svc.<clusterDomain>.
-func ShortNames(st *swarmv1.Stack, clusterDomain string) []*corev1ac.ServiceApplyConfiguration {
-	var out []*corev1ac.ServiceApplyConfiguration
-	seen := map[string]bool{}
-	for _, s := range st.Spec.Services {
-		child := swarmv1.StackObjectName(st.Name, s.Name)
-		names := []string{s.Name}
-		for _, n := range s.Networks {
-			names = append(names, n.Aliases...)
-		}
-		for _, name := range names {
-			if seen[name] || name == child || len(validation.IsDNS1035Label(name)) > 0 {
-				continue
-			}
-			seen[name] = true
-			labels := Labels(st.Name)
-			labels[LabelShortNameOf] = child
-			out = append(out, corev1ac.Service(name, st.Namespace).WithLabels(labels).WithOwnerReferences(ownerRef(st)).
-				WithSpec(corev1ac.ServiceSpec().WithType(corev1.ServiceTypeExternalName).
-					WithExternalName(fmt.Sprintf("%s.%s.svc.%s", child, st.Namespace, clusterDomain))))
-		}
-	}
-	return out
 }
 
 // NetworkPolicies isolate the stack's networks as Swarm's overlay networks do: the tasks on a
@@ -295,8 +285,8 @@ func NetworkPolicies(st *swarmv1.Stack) []*networkingv1ac.NetworkPolicyApplyConf
 func Claims(st *swarmv1.Stack) []*corev1ac.PersistentVolumeClaimApplyConfiguration {
 	var out []*corev1ac.PersistentVolumeClaimApplyConfiguration
 	for _, v := range st.Spec.Volumes {
-		if v.External {
-			continue
+		if _, nfs, _ := swarmsyntax.NFSVolume(v.Driver, v.DriverOptions); v.External || nfs {
+			continue // the user's, or an NFS export the tasks mount themselves
 		}
 		labels := Labels(st.Name)
 		labels[translate.LabelVolume] = v.Name

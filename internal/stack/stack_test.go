@@ -79,21 +79,6 @@ func TestValidate(t *testing.T) {
 	}
 }
 
-func TestShortNames(t *testing.T) {
-	var got []string
-	for _, s := range ShortNames(seed(), "cluster.local") {
-		got = append(got, *s.Name+"->"+*s.Spec.ExternalName)
-		if *s.Spec.Type != corev1.ServiceTypeExternalName || s.Labels[LabelShortNameOf] == "" {
-			t.Errorf("%s: type %s labels %v", *s.Name, *s.Spec.Type, s.Labels)
-		}
-	}
-	want := []string{"wordpress->wp-wordpress.ns.svc.cluster.local", "blog->wp-wordpress.ns.svc.cluster.local",
-		"dbcluster->wp-dbcluster.ns.svc.cluster.local", "cron->wp-cron.ns.svc.cluster.local"}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("short names (-want +got):\n%s", diff)
-	}
-}
-
 func TestNetworkPolicies(t *testing.T) {
 	st := seed()
 	st.Spec.Services[2].Networks = []swarmv1.NetworkAttachment{{Name: "proxy"}}

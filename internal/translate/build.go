@@ -32,6 +32,11 @@ type Options struct {
 	NodeFailureTimeout time.Duration
 	// AllowBindMounts lets bind mounts become hostPath volumes.
 	AllowBindMounts bool
+	// ClusterDNS is the address of the cluster's DNS server (the kube-dns Service); with it a
+	// stack's tasks search their networks' DNS domains first. Empty: after the kubelet's.
+	ClusterDNS string
+	// ClusterDomain is the cluster's DNS domain (default cluster.local).
+	ClusterDomain string
 }
 
 // PortRange is an inclusive port range.

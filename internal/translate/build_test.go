@@ -2,6 +2,7 @@ package translate
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -656,5 +657,53 @@ func TestTemplates(t *testing.T) {
 	svc.Spec.Hostname = "{{.Node.Hostname}}"
 	if _, err := Build(svc, Inputs{}, wide); err == nil || !strings.Contains(err.Error(), "hostname") {
 		t.Errorf("a node template in the hostname: err = %v", err)
+	}
+}
+
+func TestVolumeDrivers(t *testing.T) {
+	nfsOpts := map[string]string{"type": "nfs", "o": "addr=10.0.0.5,rw", "device": ":/exports/data"}
+	tests := []struct {
+		name      string
+		mount     swarmv1.Mount
+		wantNFS   string // server:path
+		wantClaim string
+		wantNote  string
+		wantErr   string
+	}{
+		{name: "docker's local driver over nfs mounts the export",
+			mount:   swarmv1.Mount{Type: swarmv1.MountVolume, Source: "wp-data", Target: "/data", Volume: &swarmv1.VolumeOptions{DriverOptions: nfsOpts}},
+			wantNFS: "10.0.0.5:/exports/data"},
+		{name: "another driver gets the claim, said in Honored",
+			mount:     swarmv1.Mount{Type: swarmv1.MountVolume, Source: "wp-data", Target: "/data", Volume: &swarmv1.VolumeOptions{Driver: "rexray/ebs"}},
+			wantClaim: "wp-data", wantNote: `mounts[0]: volume driver "rexray/ebs" with options map[] has no Kubernetes equivalent; the claim wp-data is used`},
+		{name: "an nfs volume without a server is refused",
+			mount:   swarmv1.Mount{Type: swarmv1.MountVolume, Source: "wp-data", Target: "/data", Volume: &swarmv1.VolumeOptions{DriverOptions: map[string]string{"type": "nfs", "device": ":/x"}}},
+			wantErr: "mounts[0]: an nfs volume needs the server's address"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Build(testutil.MakeService("s", "n").Mount(tt.mount).Obj(), Inputs{}, wide)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			v := podSpec(got).Volumes[0]
+			switch {
+			case tt.wantNFS != "":
+				if v.NFS == nil || *v.NFS.Server+":"+*v.NFS.Path != tt.wantNFS {
+					t.Errorf("volume %+v, want NFS %s", v, tt.wantNFS)
+				}
+			case v.PersistentVolumeClaim == nil || *v.PersistentVolumeClaim.ClaimName != tt.wantClaim:
+				t.Errorf("volume %+v, want claim %s", v, tt.wantClaim)
+			}
+			if tt.wantNote != "" && !slices.Contains(got.Notes, tt.wantNote) {
+				t.Errorf("notes %q, want %q", got.Notes, tt.wantNote)
+			}
+		})
 	}
 }

@@ -94,20 +94,7 @@ func podTemplate(svc *swarmv1.Service, in Inputs, opts Options, notes *[]string)
 		pod.WithHostname(hostname)
 	}
 	addHostAliases(pod, s.ExtraHosts)
-	if len(s.DNS)+len(s.DNSSearch)+len(s.DNSOptions) > 0 {
-		// Cluster DNS stays first so that service names still resolve, as Swarm's embedded DNS
-		// server does; the given servers, domains and options are added.
-		dns := corev1ac.PodDNSConfig().WithNameservers(s.DNS...).WithSearches(s.DNSSearch...)
-		for _, o := range s.DNSOptions {
-			name, value, hasValue := strings.Cut(o, ":")
-			opt := corev1ac.PodDNSConfigOption().WithName(name)
-			if hasValue {
-				opt.WithValue(value)
-			}
-			dns.WithOptions(opt)
-		}
-		pod.WithDNSConfig(dns)
-	}
+	podDNS(pod, svc, in, opts)
 	if psc, err := podSecurity(s); err != nil {
 		return nil, err
 	} else if psc != nil {
@@ -412,7 +399,8 @@ func addHostAliases(pod *corev1ac.PodSpecApplyConfiguration, hosts []swarmv1.Hos
 // addMounts adds volumes, bind mounts, tmpfs, secrets and configs.
 //
 //   - volume with a source: the PersistentVolumeClaim of that name; without a
-//     source, an anonymous emptyDir.
+//     source, an anonymous emptyDir; docker's local driver over NFS (driver options type nfs),
+//     the NFS export itself.
 //   - bind: a hostPath, only when the operator allows bind mounts (--allow-bind-mounts).
 //   - tmpfs: a memory-backed emptyDir.
 //   - secrets: one projected volume at /run/secrets holding a file per secret (as docker), and a
@@ -450,10 +438,19 @@ func addMounts(pod *corev1ac.PodSpecApplyConfiguration, c *corev1ac.ContainerApp
 			}
 			vol.WithEmptyDir(ed)
 		default:
-			if m.Source == "" {
+			nfs, isNFS, err := volumeNFS(m)
+			switch {
+			case err != nil:
+				return fmt.Errorf("mounts[%d]: %w", i, err)
+			case isNFS:
+				vol.WithNFS(corev1ac.NFSVolumeSource().WithServer(nfs.Server).WithPath(nfs.Path).WithReadOnly(nfs.ReadOnly))
+			case m.Source == "":
 				vol.WithEmptyDir(corev1ac.EmptyDirVolumeSource())
-			} else {
+			default:
 				vol.WithPersistentVolumeClaim(corev1ac.PersistentVolumeClaimVolumeSource().WithClaimName(m.Source))
+				if d := m.Volume; d != nil && (d.Driver != "" && d.Driver != "local" || len(d.DriverOptions) > 0) {
+					*notes = append(*notes, fmt.Sprintf("mounts[%d]: volume driver %q with options %v has no Kubernetes equivalent; the claim %s is used", i, d.Driver, d.DriverOptions, m.Source))
+				}
 			}
 			if m.Volume != nil && m.Volume.Subpath != "" {
 				vm.WithSubPath(m.Volume.Subpath)
@@ -526,4 +523,12 @@ func sortedKeys(m map[string]string) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// volumeNFS reads a volume mount of docker's local driver over NFS.
+func volumeNFS(m swarmv1.Mount) (swarmsyntax.NFS, bool, error) {
+	if m.Volume == nil {
+		return swarmsyntax.NFS{}, false, nil
+	}
+	return swarmsyntax.NFSVolume(m.Volume.Driver, m.Volume.DriverOptions)
 }

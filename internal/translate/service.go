@@ -19,10 +19,20 @@ func validAnnotationKey(k string) bool { return len(validation.IsQualifiedName(k
 func isIngress(p swarmv1.PortConfig) bool { return p.Mode != swarmv1.PortModeHost }
 
 // IsHeadless tells whether the service's Kubernetes Service has no virtual IP: endpoint mode
-// dnsrr (one DNS record per task), or a service with no ports at all, which still resolves by
-// name.
+// dnsrr (one DNS record per task), or a service with no ports at all (published or exposed),
+// which still resolves by name, to its tasks' addresses.
 func IsHeadless(s *swarmv1.ServiceSpec) bool {
-	return s.EndpointMode == "dnsrr" || len(s.Ports) == 0
+	return s.EndpointMode == "dnsrr" || len(s.Ports)+len(s.ExposedPorts) == 0
+}
+
+// clusterPorts are the service's ports inside the cluster: its ports' targets and its exposed
+// ports.
+func clusterPorts(s *swarmv1.ServiceSpec) []swarmv1.PortConfig {
+	out := append([]swarmv1.PortConfig(nil), s.Ports...)
+	for _, e := range s.ExposedPorts {
+		out = append(out, swarmv1.PortConfig{Target: e.Port, Protocol: e.Protocol})
+	}
+	return out
 }
 
 // kubeService builds the Kubernetes Service named after the service:
@@ -46,7 +56,7 @@ func kubeService(svc *swarmv1.Service, labels, annotations map[string]string, ow
 	switch {
 	case IsHeadless(s):
 		spec.WithType(corev1.ServiceTypeClusterIP).WithClusterIP(corev1.ClusterIPNone)
-		spec.WithPorts(internalPorts(s.Ports)...)
+		spec.WithPorts(internalPorts(clusterPorts(s))...)
 	case len(ingress) > 0:
 		typ := opts.IngressServiceType
 		if typ == "" {
@@ -58,8 +68,12 @@ func kubeService(svc *swarmv1.Service, labels, annotations map[string]string, ow
 			return nil, err
 		}
 		spec.WithPorts(ports...)
+		if len(s.ExposedPorts) > 0 {
+			// Every port of a NodePort (or LoadBalancer) Service is published on the nodes.
+			*notes = append(*notes, "exposedPorts: the service publishes ports, so its virtual IP answers only on those; its exposed ports are reached at its tasks' addresses (tasks-<service> in a stack)")
+		}
 	default:
-		spec.WithType(corev1.ServiceTypeClusterIP).WithPorts(internalPorts(s.Ports)...)
+		spec.WithType(corev1.ServiceTypeClusterIP).WithPorts(internalPorts(clusterPorts(s))...)
 	}
 	out := corev1ac.Service(svc.Name, svc.Namespace).WithLabels(labels).WithOwnerReferences(owner).WithSpec(spec)
 	if len(annotations) > 0 {

@@ -3,12 +3,15 @@ package integration
 import (
 	"context"
 	"fmt"
+	"slices"
+	"sort"
 	"strings"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -105,9 +108,31 @@ func TestStackDeploy(t *testing.T) {
 	if np.Spec.PodSelector.MatchLabels["network.swarm.kubeswarm.io/wp-common"] != "true" {
 		t.Errorf("wp-net-common selects %v", np.Spec.PodSelector)
 	}
-	short, err := get(ctx, ns, "dbcluster", &corev1.Service{})
-	if err != nil || short.Spec.Type != corev1.ServiceTypeExternalName || short.Spec.ExternalName != "wp-dbcluster."+ns+".svc.cluster.local" {
-		t.Errorf("short name dbcluster: %v %+v", err, short.Spec)
+	// The network's names: wordpress by its virtual IP; dbcluster (no ports, no virtual IP) by
+	// its tasks' addresses, which the endpointslice controller (not run by envtest) would list.
+	dns, err := get(ctx, ns, "wp-common", &corev1.Service{})
+	if err != nil || dns.Spec.ClusterIP != corev1.ClusterIPNone || dns.Spec.Selector != nil || !metav1.IsControlledBy(dns, st) {
+		t.Errorf("network common's DNS Service wp-common: %v %+v", err, dns.Spec)
+	}
+	fakeTaskSlice(t, ns, "wp", "wp-dbcluster", "10.0.0.9")
+	var vip string
+	eventually(t, "wordpress and dbcluster are named on network common", func() error {
+		k, err := get(ctx, ns, "wp-wordpress", &corev1.Service{})
+		if err != nil {
+			return err
+		}
+		vip = k.Spec.ClusterIP
+		return wantNames(ctx, ns, "wp-common-ipv4", "dbcluster=10.0.0.9", "tasks-dbcluster=10.0.0.9", "wordpress="+vip)
+	})
+	dep, err := get(ctx, ns, "wp-wordpress", &appsv1.Deployment{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod := dep.Spec.Template.Spec
+	wantSearch := []string{"wp-common." + ns + ".svc.cluster.local", ns + ".svc.cluster.local", "svc.cluster.local", "cluster.local"}
+	if pod.DNSPolicy != corev1.DNSNone || pod.DNSConfig == nil || !slices.Equal(pod.DNSConfig.Nameservers, []string{clusterDNS}) ||
+		!slices.Equal(pod.DNSConfig.Searches, wantSearch) {
+		t.Errorf("wordpress's tasks' DNS: policy %s config %+v, want None, nameserver %s, searches %v", pod.DNSPolicy, pod.DNSConfig, clusterDNS, wantSearch)
 	}
 	waitStack(t, ns, "wp", "the status lists the services", func(st *swarmv1.Stack) error {
 		if st.Status.ServiceCount != 2 || len(st.Status.Services) != 2 || st.Status.Services[0].Name != "dbcluster" || st.Status.Services[1].Image != "wordpress" {
@@ -154,53 +179,94 @@ func TestStackDeploy(t *testing.T) {
 		return nil
 	})
 
-	// A service removed from the stack is pruned, with its short name.
+	// A service removed from the stack is pruned, with its names.
 	updateStack(t, ns, "wp", func(st *swarmv1.Stack) { st.Spec.Services = st.Spec.Services[:1] })
 	eventually(t, "dbcluster is pruned", func() error {
 		if _, err := get(ctx, ns, "wp-dbcluster", &swarmv1.Service{}); !apierrors.IsNotFound(err) {
 			return fmt.Errorf("wp-dbcluster: %w", err)
 		}
-		if _, err := get(ctx, ns, "dbcluster", &corev1.Service{}); !apierrors.IsNotFound(err) {
-			return fmt.Errorf("short name: %w", err)
-		}
-		return nil
+		return wantNames(ctx, ns, "wp-common-ipv4", "wordpress="+vip)
 	})
 	if _, err := get(ctx, ns, "wp-mysql-vol", &corev1.PersistentVolumeClaim{}); err != nil {
 		t.Errorf("the volume went with the service: %v (docker stack deploy never removes volumes)", err)
 	}
 }
 
-// TestStackShortNameClash: a second stack in the namespace whose service has the same short
-// name is told so; the first stack's short name is left alone.
-func TestStackShortNameClash(t *testing.T) {
+// TestStackNamesScoped: two stacks in one namespace, each with a service dbcluster, each name
+// their own: the names live in each stack's network domain, never in the namespace's.
+func TestStackNamesScoped(t *testing.T) {
 	ctx := context.Background()
 	ns := newNamespace(t)
-	if err := k8sClient.Create(ctx, seedStack("wp", ns)); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, "the first stack's short name", func() error {
-		_, err := get(ctx, ns, "dbcluster", &corev1.Service{})
-		return err
-	})
-	second := seedStack("blog", ns)
-	second.Spec.Services[0].Ports = nil // no port clash, only the name
-	if err := k8sClient.Create(ctx, second); err != nil {
-		t.Fatal(err)
-	}
-	waitStack(t, ns, "blog", "the later stack reports the clash", func(st *swarmv1.Stack) error {
-		c := meta.FindStatusCondition(st.Status.Conditions, swarmv1.ConditionDegraded)
-		if c == nil || c.Reason != "NameConflict" || !strings.Contains(c.Message, "short name dbcluster is taken") {
-			return fmt.Errorf("Degraded %+v", c)
+	first, second := seedStack("wp", ns), seedStack("blog", ns)
+	for _, st := range []*swarmv1.Stack{first, second} {
+		// Published ports are the cluster's (other tests publish 8080): an exposed port gives
+		// the virtual IP.
+		st.Spec.Services[0].Ports = nil
+		st.Spec.Services[0].ExposedPorts = []swarmv1.ExposedPort{{Port: 80}}
+		if err := k8sClient.Create(ctx, st); err != nil {
+			t.Fatal(err)
 		}
-		return nil
-	})
-	short, _ := get(ctx, ns, "dbcluster", &corev1.Service{})
-	if short.Spec.ExternalName != "wp-dbcluster."+ns+".svc.cluster.local" || short.Labels["swarm.kubeswarm.io/stack"] != "wp" {
-		t.Errorf("the first stack's short name was changed: %+v %v", short.Spec, short.Labels)
 	}
-	if _, err := get(ctx, ns, "blog-dbcluster", &swarmv1.Service{}); err != nil {
-		t.Errorf("the later stack's services should still run, reachable as blog-dbcluster: %v", err)
+	fakeTaskSlice(t, ns, "wp", "wp-dbcluster", "10.0.0.7")
+	fakeTaskSlice(t, ns, "blog", "blog-dbcluster", "10.0.0.8")
+	for _, st := range []string{"wp", "blog"} {
+		eventually(t, st+"'s names", func() error {
+			k, err := get(ctx, ns, st+"-wordpress", &corev1.Service{})
+			if err != nil {
+				return err
+			}
+			if k.Spec.ClusterIP == corev1.ClusterIPNone || k.Spec.ClusterIP == "" {
+				return fmt.Errorf("%s-wordpress has no virtual IP: %+v", st, k.Spec)
+			}
+			ip := map[string]string{"wp": "10.0.0.7", "blog": "10.0.0.8"}[st]
+			return wantNames(ctx, ns, st+"-common-ipv4", "dbcluster="+ip, "tasks-dbcluster="+ip, "wordpress="+k.Spec.ClusterIP)
+		})
+		waitStack(t, ns, st, "no conflict", func(s *swarmv1.Stack) error {
+			if c := meta.FindStatusCondition(s.Status.Conditions, swarmv1.ConditionDegraded); c == nil || c.Status != metav1.ConditionFalse {
+				return fmt.Errorf("Degraded %+v", c)
+			}
+			return nil
+		})
 	}
+	if _, err := get(ctx, ns, "dbcluster", &corev1.Service{}); !apierrors.IsNotFound(err) {
+		t.Errorf("a Service named dbcluster in the namespace would be every stack's: %v", err)
+	}
+}
+
+// fakeTaskSlice stands in for the endpointslice controller (envtest runs none): the slice of a
+// stack service's Kubernetes Service with one ready task.
+func fakeTaskSlice(t *testing.T, ns, stackName, service, addr string) {
+	t.Helper()
+	es := &discoveryv1.EndpointSlice{
+		ObjectMeta: metav1.ObjectMeta{Name: service + "-fake", Namespace: ns, Labels: map[string]string{
+			discoveryv1.LabelServiceName: service, discoveryv1.LabelManagedBy: "endpointslice-controller.k8s.io",
+			"swarm.kubeswarm.io/stack": stackName, "app.kubernetes.io/managed-by": "kubeswarm"}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Endpoints:   []discoveryv1.Endpoint{{Addresses: []string{addr}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}}},
+	}
+	if err := k8sClient.Create(context.Background(), es); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// wantNames checks a stack's DNS slice names exactly these "hostname=address" pairs.
+func wantNames(ctx context.Context, ns, slice string, want ...string) error {
+	es, err := get(ctx, ns, slice, &discoveryv1.EndpointSlice{})
+	if err != nil {
+		return err
+	}
+	var got []string
+	for _, ep := range es.Endpoints {
+		for _, a := range ep.Addresses {
+			got = append(got, ptr.Deref(ep.Hostname, "")+"="+a)
+		}
+	}
+	sort.Strings(got)
+	sort.Strings(want)
+	if !slices.Equal(got, want) {
+		return fmt.Errorf("slice %s names %v, want %v", slice, got, want)
+	}
+	return nil
 }
 
 // TestStackInvalidReferences: a service using a network, secret, config or volume the stack does

@@ -33,6 +33,9 @@ import (
 	"github.com/kubeswarm/kubeswarm/internal/translate"
 )
 
+// clusterDNS is the cluster DNS server the operator is told of.
+const clusterDNS = "10.0.0.10"
+
 var (
 	k8sClient client.Client
 	scheme    = runtime.NewScheme()
@@ -141,6 +144,7 @@ func startOperator(ctx context.Context, cfg *rest.Config) error {
 	}
 	if err := controllers.Setup(mgr, controllers.Config{Translate: translate.Options{
 		NodePortRange: translate.PortRange{Min: 1, Max: 32767},
+		ClusterDNS:    clusterDNS,
 	}}); err != nil {
 		return err
 	}

@@ -1,0 +1,123 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	discoveryv1ac "k8s.io/client-go/applyconfigurations/discovery/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/stack"
+	"github.com/kubeswarm/kubeswarm/internal/translate"
+)
+
+// legacyLabelShortNameOf marked the ExternalName Services that gave a stack's services their
+// short names before names were scoped to networks; prune removes them.
+const legacyLabelShortNameOf = "swarm.kubeswarm.io/short-name-of"
+
+// applyNames writes the stack's networks' names (internal/stack's DNSServices and
+// DNSEndpointSlices): a headless Service per network and the slices that name the services on
+// it. slices are the names of the slices the stack has now; nil when they were not worked out.
+func (r *StackReconciler) applyNames(ctx context.Context, st *swarmv1.Stack) (slices map[string]bool, problems []error) {
+	for _, svc := range stack.DNSServices(st) {
+		key := client.ObjectKey{Namespace: st.Namespace, Name: *svc.Name}
+		if err := applyIfChanged(ctx, &r.childApplier, st, key, &corev1.Service{}, svc, corev1ac.ExtractService); err != nil {
+			problems = append(problems, fmt.Errorf("the names of network %s: %w", svc.Labels[stack.LabelNetworkDNS], err))
+		}
+	}
+	if len(problems) > 0 {
+		return nil, problems
+	}
+	addrs, err := r.addresses(ctx, st)
+	if err != nil {
+		return nil, []error{err}
+	}
+	slices = map[string]bool{}
+	for _, es := range stack.DNSEndpointSlices(st, addrs) {
+		slices[*es.Name] = true
+		key := client.ObjectKey{Namespace: st.Namespace, Name: *es.Name}
+		if err := applyIfChanged(ctx, &r.childApplier, st, key, &discoveryv1.EndpointSlice{}, es, discoveryv1ac.ExtractEndpointSlice); err != nil {
+			problems = append(problems, err)
+		}
+	}
+	return slices, problems
+}
+
+// addresses are where each of the stack's services answers: the virtual IP of its Kubernetes
+// Service, and its ready tasks' addresses from that Service's EndpointSlices.
+func (r *StackReconciler) addresses(ctx context.Context, st *swarmv1.Stack) (map[string]stack.ServiceAddresses, error) {
+	inStack := client.MatchingLabels{translate.LabelStack: st.Name}
+	out := map[string]stack.ServiceAddresses{}
+	kube := &corev1.ServiceList{}
+	if err := r.List(ctx, kube, client.InNamespace(st.Namespace), inStack, client.HasLabels{translate.LabelService}); err != nil {
+		return nil, err
+	}
+	for _, k := range kube.Items {
+		if ip := k.Spec.ClusterIP; ip != "" && ip != corev1.ClusterIPNone {
+			out[k.Name] = stack.ServiceAddresses{VIP: ip}
+		}
+	}
+	slices := &discoveryv1.EndpointSliceList{}
+	if err := r.List(ctx, slices, client.InNamespace(st.Namespace), inStack); err != nil {
+		return nil, err
+	}
+	for _, es := range slices.Items {
+		name := es.Labels[discoveryv1.LabelServiceName]
+		if stack.IsDNSSlice(es.Labels) || name == "" {
+			continue
+		}
+		a := out[name]
+		for _, ep := range es.Endpoints {
+			if ptr.Deref(ep.Conditions.Ready, true) {
+				a.Tasks = append(a.Tasks, ep.Addresses...)
+			}
+		}
+		out[name] = a
+	}
+	return out, nil
+}
+
+// pruneNames deletes the names the stack no longer has: DNS Services and slices (other than
+// wantSlices, unless nil) of networks it left, and the short-name Services of earlier versions.
+func (r *StackReconciler) pruneNames(ctx context.Context, st *swarmv1.Stack, wantSlices map[string]bool) error {
+	inStack := client.MatchingLabels{translate.LabelStack: st.Name}
+	want := map[string]bool{}
+	for _, svc := range stack.DNSServices(st) {
+		want[*svc.Name] = true
+	}
+	kube := &corev1.ServiceList{}
+	if err := r.List(ctx, kube, client.InNamespace(st.Namespace), inStack); err != nil {
+		return err
+	}
+	for i := range kube.Items {
+		k := &kube.Items[i]
+		_, legacy := k.Labels[legacyLabelShortNameOf]
+		_, dns := k.Labels[stack.LabelNetworkDNS]
+		if (legacy || dns && !want[k.Name]) && metav1.IsControlledBy(k, st) {
+			if err := r.Delete(ctx, k); client.IgnoreNotFound(err) != nil {
+				return err
+			}
+		}
+	}
+	if wantSlices == nil {
+		return nil
+	}
+	slices := &discoveryv1.EndpointSliceList{}
+	if err := r.List(ctx, slices, client.InNamespace(st.Namespace), inStack); err != nil {
+		return err
+	}
+	for i := range slices.Items {
+		if es := &slices.Items[i]; stack.IsDNSSlice(es.Labels) && !wantSlices[es.Name] && metav1.IsControlledBy(es, st) {
+			if err := r.Delete(ctx, es); client.IgnoreNotFound(err) != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,35 @@
+package swarmsyntax
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/docker/go-connections/nat"
+
+	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+)
+
+// ParseExpose reads a compose `expose:` entry, "PORT[-PORT][/PROTOCOL]" (go-connections/nat, as
+// docker reads EXPOSE), into exposed ports, one per port of a range.
+func ParseExpose(s string) ([]swarmv1.ExposedPort, error) {
+	proto, port := nat.SplitProtoPort(strings.TrimSpace(s))
+	if port == "" {
+		return nil, fmt.Errorf("invalid port %q: want PORT[-PORT][/PROTOCOL]", s)
+	}
+	first, last, err := nat.ParsePortRange(port)
+	if err != nil {
+		return nil, fmt.Errorf("invalid port %q: %w", s, err)
+	}
+	if first < 1 {
+		return nil, fmt.Errorf("invalid port %q: ports are between 1 and 65535", s)
+	}
+	proto = strings.ToLower(proto)
+	if proto != "tcp" && proto != "udp" && proto != "sctp" {
+		return nil, fmt.Errorf("invalid protocol %q: must be tcp, udp or sctp", proto)
+	}
+	var out []swarmv1.ExposedPort
+	for p := first; p <= last; p++ {
+		out = append(out, swarmv1.ExposedPort{Port: int32(p), Protocol: proto})
+	}
+	return out, nil
+}
