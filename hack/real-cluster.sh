@@ -151,7 +151,8 @@ build_images() {
 
 # The cluster's registry (test/images/registry) in the control plane's namespace, the nodes'
 # mirror for docker.io and kubeswarm.test: images pull as from Docker Hub, and a test can push
-# a new image under a running tag. The test images are pushed to it at start.
+# a new image under a running tag. Under its own address (plain HTTP, as the plugin speaks to a
+# registry on a private address) it is what the plugin pins digests from. The test images are pushed to it at start.
 REGISTRY_PORT=5000
 registry_up() {
   local c; c=$(ns ctl)
@@ -444,6 +445,8 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
   [plugins."io.containerd.grpc.v1.cri".registry.mirrors."docker.io"]
     endpoint = ["http://${IP[ctl]}:$REGISTRY_PORT"]
   [plugins."io.containerd.grpc.v1.cri".registry.mirrors."kubeswarm.test"]
+    endpoint = ["http://${IP[ctl]}:$REGISTRY_PORT"]
+  [plugins."io.containerd.grpc.v1.cri".registry.mirrors."${IP[ctl]}:$REGISTRY_PORT"]
     endpoint = ["http://${IP[ctl]}:$REGISTRY_PORT"]
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"

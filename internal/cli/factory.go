@@ -3,6 +3,8 @@ package cli
 import (
 	"fmt"
 
+	"github.com/google/go-containerregistry/pkg/authn"
+
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -13,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/images"
 )
 
 // Scheme knows the core kinds and kubeswarm's.
@@ -33,6 +36,8 @@ type Factory interface {
 	Namespace() (string, error)
 	// Clock tells the time, for ages and rollback requests.
 	Clock() clock.Clock
+	// Registry tells the digest of an image's tag, with the user's registry credentials.
+	Registry() images.Registry
 }
 
 // restConfigFactory is a Factory that gives the REST config itself: the visualizer runs
@@ -98,3 +103,7 @@ func (f *configFactory) Namespace() (string, error) {
 }
 
 func (f *configFactory) Clock() clock.Clock { return clock.RealClock{} }
+
+// Registry asks the image's registry with the credentials docker uses (~/.docker/config.json
+// and its credential helpers), as the docker client does for `service create`.
+func (f *configFactory) Registry() images.Registry { return images.Remote{Keychain: authn.DefaultKeychain} }

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"crypto/sha256"
 	"encoding/hex"
 	"flag"
@@ -26,6 +27,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/images"
 	"github.com/kubeswarm/kubeswarm/internal/translate"
 )
 
@@ -39,12 +41,25 @@ type testFactory struct {
 	cs    kubernetes.Interface
 	ns    string
 	clock *clocktesting.FakeClock
+	// registry is offline unless a test gives it digests.
+	registry testRegistry
 }
 
 func (f *testFactory) Client() (client.Client, error)           { return f.c, nil }
 func (f *testFactory) Clientset() (kubernetes.Interface, error) { return f.cs, nil }
 func (f *testFactory) Namespace() (string, error)               { return f.ns, nil }
 func (f *testFactory) Clock() clock.Clock                       { return f.clock }
+func (f *testFactory) Registry() images.Registry                { return f.registry }
+
+// testRegistry has the digests of the images it lists; any other image cannot be resolved.
+type testRegistry map[string]string
+
+func (r testRegistry) Digest(_ context.Context, image string) (string, error) {
+	if d, ok := r[image]; ok {
+		return d, nil
+	}
+	return "", fmt.Errorf("%s: no such image in the test registry", image)
+}
 
 func newTestFactory(objs ...client.Object) *testFactory {
 	var robjs []runtime.Object

@@ -247,6 +247,7 @@ func validateSpec(s *swarmv1.ServiceSpec) error {
 // Run creates the Service (with a generated name when --name is absent) and waits unless -d.
 func (o *ServiceCreateOptions) Run(ctx context.Context) error {
 	c := o.client
+	o.service.Spec.Image = o.pinImage(ctx, o.service.Spec.Image, !o.flags.noResolveImage, o.ErrOut)
 	if err := checkPortsFree(ctx, c, o.namespace, o.service.Name, &o.service.Spec); err != nil {
 		return err
 	}
@@ -344,6 +345,11 @@ func (o *ServiceUpdateOptions) Run(ctx context.Context) error {
 		return o.rollback(ctx, o.IOStreams, ref, &o.wait)
 	}
 	c := o.client
+	image := ""
+	if o.changed("image") {
+		// docker's client pins a new image to its digest (QueryRegistry), once.
+		image = o.pinImage(ctx, o.flags.image, !o.flags.noResolveImage, o.ErrOut)
+	}
 	var svc *swarmv1.Service
 	// The spec is written with the resourceVersion read; when the Service changed meanwhile the
 	// flags are applied again to the fresh one.
@@ -355,6 +361,9 @@ func (o *ServiceUpdateOptions) Run(ctx context.Context) error {
 		spec := svc.Spec.DeepCopy()
 		if err := o.flags.apply(spec, o.changed); err != nil {
 			return err
+		}
+		if image != "" {
+			spec.Image = image
 		}
 		if err := validateSpec(spec); err != nil {
 			return err

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/images"
 	"github.com/kubeswarm/kubeswarm/internal/swarmsyntax"
 )
 
@@ -124,6 +125,7 @@ func TestServiceCreateFlags(t *testing.T) {
 				}
 			}
 			got := getTestService(t, f, name)
+			tc.want.Image = images.Tagged(tc.want.Image) // as the docker client sends it
 			if diff := cmp.Diff(tc.want, got.Spec); diff != "" {
 				t.Errorf("spec (-want +got):\n%s", diff)
 			}
@@ -204,7 +206,7 @@ func existingFiles() []client.Object {
 // compose converter's answer too (Swarm's ingress listens on every address).
 func TestPublishHostIPIsIgnored(t *testing.T) {
 	f := newTestFactory()
-	_, errOut, err := run(t, f, "service", "create", "-d", "--name", "web", "-p", "127.0.0.1:8080:80", "nginx")
+	_, errOut, err := run(t, f, "service", "create", "-d", "--no-resolve-image", "--name", "web", "-p", "127.0.0.1:8080:80", "nginx")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +221,7 @@ func TestPublishHostIPIsIgnored(t *testing.T) {
 
 func TestServiceCreateWarnsAboutIgnoredFlags(t *testing.T) {
 	f := newTestFactory()
-	_, errOut, err := run(t, f, "service", "create", "-d", "--name", "web", "--ulimit", "nofile=10", "--log-driver", "syslog",
+	_, errOut, err := run(t, f, "service", "create", "-d", "--no-resolve-image", "--name", "web", "--ulimit", "nofile=10", "--log-driver", "syslog",
 		"--restart-condition", "none", "--stop-signal", "SIGINT", "nginx")
 	if err != nil {
 		t.Fatal(err)
@@ -231,7 +233,40 @@ func TestServiceCreateWarnsAboutIgnoredFlags(t *testing.T) {
 	if diff := cmp.Diff(want, errOut); diff != "" {
 		t.Errorf("warnings (-want +got):\n%s", diff)
 	}
-	if _, errOut, _ := run(t, f, "service", "create", "-d", "--name", "job", "--mode", "replicated-job", "--restart-condition", "none", "busybox"); errOut != "" {
+	if _, errOut, _ := run(t, f, "service", "create", "-d", "--name", "job", "--mode", "replicated-job", "--restart-condition", "none", "--no-resolve-image", "busybox"); errOut != "" {
 		t.Errorf("a job's restart condition is honoured, yet: %q", errOut)
+	}
+}
+
+// TestServiceImageIsPinned: as the docker client does, create and update --image pin the image
+// to the digest its registry has (with the user's credentials), unless --no-resolve-image; an
+// unreachable registry leaves the tag, with docker's warning.
+func TestServiceImageIsPinned(t *testing.T) {
+	const d1 = "sha256:1111111111111111111111111111111111111111111111111111111111111111"
+	const d2 = "sha256:2222222222222222222222222222222222222222222222222222222222222222"
+	f := newTestFactory()
+	f.registry = testRegistry{"nginx:latest": d1, "nginx:1.27": d2}
+	tests := []struct {
+		args      []string
+		name      string
+		want      string
+		wantError string
+	}{
+		{args: []string{"service", "create", "-d", "--name", "a", "nginx"}, name: "a", want: "nginx:latest@" + d1},
+		{args: []string{"service", "create", "-d", "--name", "b", "--no-resolve-image", "nginx"}, name: "b", want: "nginx:latest"},
+		{args: []string{"service", "create", "-d", "--name", "c", "redis"}, name: "c", want: "redis:latest",
+			wantError: "image redis:latest could not be accessed on a registry to record\nits digest. Each node will access redis:latest independently,\npossibly leading to different nodes running different\nversions of the image.\n"},
+		{args: []string{"service", "update", "-d", "--image", "nginx:1.27", "a"}, name: "a", want: "nginx:1.27@" + d2},
+		{args: []string{"service", "update", "-d", "--image", "nginx:1.27", "--no-resolve-image", "b"}, name: "b", want: "nginx:1.27"},
+		{args: []string{"service", "update", "-d", "--replicas", "2", "a"}, name: "a", want: "nginx:1.27@" + d2},
+	}
+	for _, tt := range tests {
+		_, errOut, err := run(t, f, tt.args...)
+		if err != nil {
+			t.Fatalf("%v: %v", tt.args, err)
+		}
+		if got := getTestService(t, f, tt.name).Spec.Image; got != tt.want || errOut != tt.wantError {
+			t.Errorf("%v: image %q, stderr %q; want %q, %q", tt.args, got, errOut, tt.want, tt.wantError)
+		}
 	}
 }

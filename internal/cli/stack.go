@@ -198,6 +198,12 @@ func (o *StackDeployOptions) Run(ctx context.Context) error {
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("reading stack %s: %w", o.name, err)
 	}
+	var deployed *swarmv1.Stack
+	if exists {
+		deployed = old
+	}
+	o.printPruned(stack, deployed)
+	o.pinImages(ctx, stack, deployed)
 	var oldServices, oldNetworks []string
 	if exists {
 		for _, s := range old.Spec.Services {
@@ -266,6 +272,7 @@ func (o *StackDeployOptions) Run(ctx context.Context) error {
 			fmt.Fprintf(o.Out, "Creating service %s\n", swarmv1.StackDockerName(o.name, s.Name))
 		}
 	}
+	o.keepDropped(stack, deployed)
 	if _, err := createOrUpdate(ctx, c, stack, func(cur client.Object) {
 		cs := cur.(*swarmv1.Stack)
 		cs.Spec = stack.Spec

@@ -251,3 +251,66 @@ func TestStackDeployAfterRmWaitsForRemoval(t *testing.T) {
 		t.Errorf("after the deploy: a new, live Stack is wanted: %v, deleting %v", err, st.DeletionTimestamp)
 	}
 }
+
+// TestStackDeployKeepsPrunesAndPins: as docker's stack deploy, a service the file drops stays
+// unless --prune (which says "Removing service"), and --resolve-image decides which images are
+// pinned to their registry's digest: always every one, changed those whose compose image
+// changed, never none; an unchanged image keeps the digest the earlier deploy pinned.
+func TestStackDeployKeepsPrunesAndPins(t *testing.T) {
+	const d1 = "sha256:1111111111111111111111111111111111111111111111111111111111111111"
+	const d2 = "sha256:2222222222222222222222222222222222222222222222222222222222222222"
+	f := newTestFactory()
+	f.registry = testRegistry{"nginx:latest": d1, "redis:7": d1}
+	both := writeCompose(t, "services:\n  web:\n    image: nginx\n  cache:\n    image: redis:7\n", nil)
+	webOnly := writeCompose(t, "services:\n  web:\n    image: nginx\n", nil)
+	images := func() map[string]string {
+		st := &swarmv1.Stack{}
+		if err := f.c.Get(t.Context(), client.ObjectKey{Namespace: "default", Name: "shop"}, st); err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, s := range st.Spec.Services {
+			out[s.Name] = s.Image + " (" + s.Labels["com.docker.stack.image"] + ")"
+		}
+		return out
+	}
+	deploy := func(args ...string) string {
+		t.Helper()
+		out, _, err := run(t, f, append([]string{"stack", "deploy"}, args...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+
+	deploy("-c", both, "shop")
+	if diff := cmp.Diff(map[string]string{"web": "nginx:latest@" + d1 + " (nginx)", "cache": "redis:7@" + d1 + " (redis:7)"}, images()); diff != "" {
+		t.Errorf("first deploy (-want +got):\n%s", diff)
+	}
+	// A new push of nginx:latest: "never" keeps the digest of the last deploy, "changed" too
+	// (the compose image is the same), "always" pins the new one.
+	f.registry["nginx:latest"] = d2
+	deploy("--resolve-image", "never", "-c", both, "shop")
+	deploy("--resolve-image", "changed", "-c", both, "shop")
+	if got := images()["web"]; got != "nginx:latest@"+d1+" (nginx)" {
+		t.Errorf("never/changed with the same compose image: %s", got)
+	}
+	deploy("-c", both, "shop")
+	if got := images()["web"]; got != "nginx:latest@"+d2+" (nginx)" {
+		t.Errorf("always after a push: %s", got)
+	}
+
+	// cache leaves the file: it stays without --prune, and goes with it.
+	if out := deploy("-c", webOnly, "shop"); strings.Contains(out, "cache") {
+		t.Errorf("deploy without --prune talks of cache: %q", out)
+	}
+	if _, ok := images()["cache"]; !ok {
+		t.Errorf("deploy without --prune removed cache: %v", images())
+	}
+	if out := deploy("--prune", "-c", webOnly, "shop"); !strings.HasPrefix(out, "Removing service shop_cache\n") {
+		t.Errorf("deploy --prune: %q", out)
+	}
+	if _, ok := images()["cache"]; ok {
+		t.Errorf("deploy --prune kept cache: %v", images())
+	}
+}

@@ -2,11 +2,15 @@ package cli
 
 import (
 	"context"
+	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/kubeswarm/kubeswarm/internal/images"
 )
 
 // verb is the shape of every command's options, kubectl's and kueuectl's (kueue
@@ -47,6 +51,8 @@ type clientOptions struct {
 	client    client.Client
 	namespace string
 	clock     clock.Clock
+	// registry tells images' digests (--resolve-image).
+	registry images.Registry
 	// clientset is made only by completeClientset, for what a controller-runtime client cannot do
 	// (pod logs).
 	clientset kubernetes.Interface
@@ -62,8 +68,22 @@ func (o *clientOptions) Complete(f Factory, _ *cobra.Command, args []string) err
 	if err != nil {
 		return err
 	}
-	o.args, o.client, o.namespace, o.clock = args, c, ns, f.Clock()
+	o.args, o.client, o.namespace, o.clock, o.registry = args, c, ns, f.Clock(), f.Registry()
 	return nil
+}
+
+// pinImage is the image as the docker client sends it: tagged (:latest when untagged) and,
+// when resolve is set, pinned to its registry's digest, with docker's warning on errOut when the
+// registry cannot be asked.
+func (o *clientOptions) pinImage(ctx context.Context, image string, resolve bool, errOut io.Writer) string {
+	if !resolve {
+		return images.Tagged(image)
+	}
+	pinned, warning := images.Pin(ctx, o.registry, image)
+	if warning != "" {
+		fmt.Fprint(errOut, warning)
+	}
+	return pinned
 }
 
 // Validate has nothing to check: what the arguments name is the cluster's to say, in Run.

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 	"github.com/kubeswarm/kubeswarm/internal/cli"
 	"github.com/kubeswarm/kubeswarm/internal/compose"
+	"github.com/kubeswarm/kubeswarm/internal/images"
 	"github.com/kubeswarm/kubeswarm/internal/swarmsyntax"
 )
 
@@ -31,6 +33,15 @@ func (f envtestFactory) Clientset() (kubernetes.Interface, error) {
 }
 func (f envtestFactory) Namespace() (string, error) { return f.ns, nil }
 func (f envtestFactory) Clock() clock.Clock         { return clock.RealClock{} }
+
+// Registry is offline: the verdicts do not depend on image digests.
+func (f envtestFactory) Registry() images.Registry { return offlineRegistry{} }
+
+type offlineRegistry struct{}
+
+func (offlineRegistry) Digest(context.Context, string) (string, error) {
+	return "", errors.New("offline")
+}
 
 // TestOneVerdict: the same bad input gets the same verdict, in the same words, at every front
 // door: the CRD's CEL rules (kubectl apply), the plugin's flags and the compose converter. The
