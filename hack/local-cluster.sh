@@ -33,6 +33,12 @@
 # KUBESWARM_NODE_LEASE_SECONDS (node lease duration, default 10: renewed every 2.5s),
 # KUBESWARM_UP_TIMEOUT (seconds to wait for Ready nodes, default 120).
 set -euo pipefail
+# The cluster's processes outlive this script: they must not keep the files it was given open
+# (a caller's `flock FILE hack/…` lock would be held for as long as the cluster runs).
+for fd in /proc/$$/fd/*; do
+  fd=${fd##*/}
+  if [[ $fd =~ ^[0-9]+$ && $fd -gt 2 && $fd -ne 255 ]]; then eval "exec $fd>&-"; fi
+done
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 NAME=${KUBESWARM_CLUSTER:-kubeswarm}

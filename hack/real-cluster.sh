@@ -44,6 +44,12 @@
 # Environment: KUBESWARM_CLUSTER (cluster name, default kubeswarm), KUBESWARM_CACHE (default
 # ~/.cache/kubeswarm; state in $KUBESWARM_CACHE/real/NAME), KUBECONFIG.
 set -euo pipefail
+# The cluster's processes outlive this script: they must not keep the files it was given open
+# (a caller's `flock FILE hack/…` lock would be held for as long as the cluster runs).
+for fd in /proc/$$/fd/*; do
+  fd=${fd##*/}
+  if [[ $fd =~ ^[0-9]+$ && $fd -gt 2 && $fd -ne 255 ]]; then eval "exec $fd>&-"; fi
+done
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 NAME=${KUBESWARM_CLUSTER:-kubeswarm}
