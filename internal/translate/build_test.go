@@ -60,7 +60,7 @@ func TestBuildReplicated(t *testing.T) {
 				WithEnableServiceLinks(false).
 				WithAutomountServiceAccountToken(false).
 				WithTerminationGracePeriodSeconds(10).
-				WithContainers(corev1ac.Container().WithName("task").WithImage("nginx").WithImagePullPolicy(corev1.PullIfNotPresent).
+				WithContainers(corev1ac.Container().WithName("task").WithImage("nginx").WithImagePullPolicy(corev1.PullAlways).
 					WithPorts(corev1ac.ContainerPort().WithContainerPort(80).WithProtocol(corev1.ProtocolTCP))).
 				WithTopologySpreadConstraints(corev1ac.TopologySpreadConstraint().WithMaxSkew(1).WithTopologyKey(corev1.LabelHostname).
 					WithWhenUnsatisfiable(corev1.ScheduleAnyway).WithNodeTaintsPolicy(corev1.NodeInclusionPolicyHonor).WithLabelSelector(selector)).
@@ -423,7 +423,7 @@ func TestContainerOptions(t *testing.T) {
 
 	spec := podSpec(build(t, svc, wide))
 	c := spec.Containers[0]
-	want := corev1ac.Container().WithName("task").WithImage("nginx").WithImagePullPolicy(corev1.PullIfNotPresent).
+	want := corev1ac.Container().WithName("task").WithImage("nginx").WithImagePullPolicy(corev1.PullAlways).
 		WithCommand("/bin/app").WithArgs("--port", "80").WithWorkingDir("/srv").WithTTY(true).
 		WithEnv(corev1ac.EnvVar().WithName("A").WithValue("1"), corev1ac.EnvVar().WithName("B").WithValue("")).
 		WithSecurityContext(corev1ac.SecurityContext().WithReadOnlyRootFilesystem(true).
@@ -656,5 +656,33 @@ func TestTemplates(t *testing.T) {
 	svc.Spec.Hostname = "{{.Node.Hostname}}"
 	if _, err := Build(svc, Inputs{}, wide); err == nil || !strings.Contains(err.Error(), "hostname") {
 		t.Errorf("a node template in the hostname: err = %v", err)
+	}
+}
+
+// TestPullPolicy: the policy Kubernetes would default to, except that a digest is never pulled
+// again.
+func TestPullPolicy(t *testing.T) {
+	const digest = "sha256:0000000000000000000000000000000000000000000000000000000000000000"
+	for _, tc := range []struct {
+		image string
+		want  corev1.PullPolicy
+	}{
+		{image: "nginx", want: corev1.PullAlways},
+		{image: "nginx:latest", want: corev1.PullAlways},
+		{image: "library/nginx", want: corev1.PullAlways},
+		{image: "registry.example.com:5000/team/app", want: corev1.PullAlways},
+		{image: "registry.example.com:5000/team/app:latest", want: corev1.PullAlways},
+		{image: "nginx:1.27", want: corev1.PullIfNotPresent},
+		{image: "registry.example.com:5000/team/app:v2", want: corev1.PullIfNotPresent},
+		{image: "nginx@" + digest, want: corev1.PullIfNotPresent},
+		{image: "nginx:latest@" + digest, want: corev1.PullIfNotPresent},
+		{image: "kubeswarm.test/web:1", want: corev1.PullIfNotPresent},
+	} {
+		t.Run(tc.image, func(t *testing.T) {
+			spec := podSpec(build(t, testutil.MakeService("s", "n").Image(tc.image).Obj(), wide))
+			if got := *spec.Containers[0].ImagePullPolicy; got != tc.want {
+				t.Errorf("imagePullPolicy of %s = %s, want %s", tc.image, got, tc.want)
+			}
+		})
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -36,7 +37,7 @@ func podTemplate(svc *swarmv1.Service, in Inputs, opts Options, notes *[]string)
 	container := corev1ac.Container().
 		WithName(ContainerName).
 		WithImage(s.Image).
-		WithImagePullPolicy(corev1.PullIfNotPresent)
+		WithImagePullPolicy(pullPolicy(s.Image))
 	if len(s.Entrypoint) > 0 {
 		container.WithCommand(s.Entrypoint...)
 	}
@@ -183,6 +184,22 @@ func podTemplate(svc *swarmv1.Service, in Inputs, opts Options, notes *[]string)
 	}
 	ignoredOptions(s, notes)
 	return tmpl, nil
+}
+
+// pullPolicy is the policy Kubernetes gives a container that names none (the API server's
+// defaulting, k8s.io/kubernetes pkg/apis/core/v1/defaults.go): Always for :latest or no tag, so
+// that every node runs what the tag names now, as a Swarm node pulls the tag docker resolved;
+// IfNotPresent for any other tag. An image pinned by digest (what `--resolve-image` writes,
+// name:tag@sha256:…) cannot change, so it is never pulled again, whatever its tag.
+func pullPolicy(image string) corev1.PullPolicy {
+	ref, err := name.ParseReference(image)
+	if err != nil {
+		return corev1.PullIfNotPresent // the runtime reports a bad name better than a policy could
+	}
+	if tag, ok := ref.(name.Tag); ok && tag.TagStr() == name.DefaultTag {
+		return corev1.PullAlways
+	}
+	return corev1.PullIfNotPresent
 }
 
 // jobRestartPolicy is the pod restart policy of a job's tasks: condition none never restarts.
