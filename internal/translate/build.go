@@ -32,6 +32,10 @@ type Options struct {
 	NodeFailureTimeout time.Duration
 	// AllowBindMounts lets bind mounts become hostPath volumes.
 	AllowBindMounts bool
+	// FilesImage is the operator's own image (its binary at /manager): an init container of it
+	// installs the secrets and configs that belong to a uid or gid other than root
+	// (internal/files). Without it those files stay root's, and Honored says so.
+	FilesImage string
 }
 
 // PortRange is an inclusive port range.

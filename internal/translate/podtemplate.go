@@ -20,9 +20,6 @@ import (
 	"github.com/kubeswarm/kubeswarm/internal/swarmsyntax"
 )
 
-// secretsDir is where docker mounts a secret without a target.
-const secretsDir = "/run/secrets"
-
 // seconds rounds a duration up to whole seconds, at least min.
 func seconds(d time.Duration, min int32) int32 {
 	s := int32(math.Ceil(d.Seconds()))
@@ -432,8 +429,7 @@ func addHostAliases(pod *corev1ac.PodSpecApplyConfiguration, hosts []swarmv1.Hos
 //     source, an anonymous emptyDir.
 //   - bind: a hostPath, only when the operator allows bind mounts (--allow-bind-mounts).
 //   - tmpfs: a memory-backed emptyDir.
-//   - secrets: one projected volume at /run/secrets holding a file per secret (as docker), and a
-//     subPath mount for each absolute target; configs: a subPath mount at /<target>.
+//   - secrets and configs: see addFiles.
 func addMounts(pod *corev1ac.PodSpecApplyConfiguration, c *corev1ac.ContainerApplyConfiguration, s *swarmv1.ServiceSpec, in Inputs, opts Options, notes *[]string) error {
 	for i, m := range s.Mounts {
 		name := fmt.Sprintf("mount-%d", i)
@@ -479,61 +475,7 @@ func addMounts(pod *corev1ac.PodSpecApplyConfiguration, c *corev1ac.ContainerApp
 		pod.WithVolumes(vol)
 		c.WithVolumeMounts(vm)
 	}
-
-	projected := corev1ac.ProjectedVolumeSource()
-	hasProjected := false
-	for i, ref := range s.Secrets {
-		target := ref.Target
-		if target == "" {
-			target = ref.Source
-		}
-		key := in.secretKey(ref.Source)
-		item := corev1ac.KeyToPath().WithKey(key).WithPath(key).WithMode(fileMode(ref.Mode))
-		if !path.IsAbs(target) {
-			projected.WithSources(corev1ac.VolumeProjection().WithSecret(corev1ac.SecretProjection().
-				WithName(ref.Source).WithItems(item.WithPath(path.Clean(target)))))
-			hasProjected = true
-		} else {
-			name := fmt.Sprintf("secret-%d", i)
-			pod.WithVolumes(corev1ac.Volume().WithName(name).WithSecret(corev1ac.SecretVolumeSource().
-				WithSecretName(ref.Source).WithItems(item)))
-			c.WithVolumeMounts(corev1ac.VolumeMount().WithName(name).WithMountPath(path.Clean(target)).WithSubPath(key).WithReadOnly(true))
-		}
-		ownerNote(i, "secrets", ref, notes)
-	}
-	if hasProjected {
-		pod.WithVolumes(corev1ac.Volume().WithName("secrets").WithProjected(projected))
-		c.WithVolumeMounts(corev1ac.VolumeMount().WithName("secrets").WithMountPath(secretsDir).WithReadOnly(true))
-	}
-	for i, ref := range s.Configs {
-		target := ref.Target
-		if target == "" {
-			target = ref.Source
-		}
-		if !path.IsAbs(target) {
-			target = "/" + target
-		}
-		key := in.configKey(ref.Source)
-		name := fmt.Sprintf("config-%d", i)
-		pod.WithVolumes(corev1ac.Volume().WithName(name).WithConfigMap(corev1ac.ConfigMapVolumeSource().
-			WithName(ref.Source).WithItems(corev1ac.KeyToPath().WithKey(key).WithPath(key).WithMode(fileMode(ref.Mode)))))
-		c.WithVolumeMounts(corev1ac.VolumeMount().WithName(name).WithMountPath(path.Clean(target)).WithSubPath(key).WithReadOnly(true))
-		ownerNote(i, "configs", ref, notes)
-	}
-	return nil
-}
-
-func fileMode(m *int32) int32 {
-	if m == nil {
-		return 0o444
-	}
-	return *m
-}
-
-func ownerNote(i int, field string, ref swarmv1.FileReference, notes *[]string) {
-	if (ref.UID != "" && ref.UID != "0") || (ref.GID != "" && ref.GID != "0") {
-		*notes = append(*notes, fmt.Sprintf("%s[%d]: uid/gid of %s cannot be set per file on Kubernetes; the file is owned by root", field, i, ref.Source))
-	}
+	return addFiles(pod, c, s, in, opts, notes)
 }
 
 func sortedKeys(m map[string]string) []string {
