@@ -167,6 +167,9 @@ func (o *StackDeployOptions) Complete(ctx context.Context, args []string) error 
 	if err != nil {
 		return err
 	}
+	if err := checkFilesUnchanged(ctx, c, o.name, o.result); err != nil {
+		return err
+	}
 	for _, s := range o.result.Stack.Spec.Services {
 		err := checkPortsFree(ctx, c, ns, swarmv1.StackObjectName(o.name, s.Name), &s.ServiceSpec)
 		if err != nil {
@@ -227,7 +230,7 @@ func (o *StackDeployOptions) Run(ctx context.Context) error {
 	for _, s := range o.result.Secrets {
 		created, err := createOrUpdate(ctx, c, s, func(cur client.Object) {
 			cs := cur.(*corev1.Secret)
-			cs.Labels, cs.Annotations, cs.Data, cs.StringData, cs.Type = s.Labels, s.Annotations, s.Data, s.StringData, s.Type
+			cs.Labels, cs.Annotations, cs.Data, cs.StringData, cs.Type, cs.Immutable = s.Labels, s.Annotations, s.Data, s.StringData, s.Type, s.Immutable
 		})
 		if err != nil {
 			return err
@@ -239,7 +242,7 @@ func (o *StackDeployOptions) Run(ctx context.Context) error {
 	for _, cm := range o.result.ConfigMaps {
 		created, err := createOrUpdate(ctx, c, cm, func(cur client.Object) {
 			cc := cur.(*corev1.ConfigMap)
-			cc.Labels, cc.Annotations, cc.Data, cc.BinaryData = cm.Labels, cm.Annotations, cm.Data, cm.BinaryData
+			cc.Labels, cc.Annotations, cc.Data, cc.BinaryData, cc.Immutable = cm.Labels, cm.Annotations, cm.Data, cm.BinaryData, cm.Immutable
 		})
 		if err != nil {
 			return err
