@@ -52,12 +52,16 @@ func TestStackFileContentChange(t *testing.T) {
 	degraded := func(st *swarmv1.Stack) *metav1.Condition {
 		return meta.FindStatusCondition(st.Status.Conditions, swarmv1.ConditionDegraded)
 	}
-	waitStack(t, ns, "shop", "the stack is deployed", func(st *swarmv1.Stack) error {
-		if c := degraded(st); c == nil || c.Status != metav1.ConditionFalse {
-			return fmt.Errorf("degraded: %+v", c)
-		}
-		return nil
-	})
+	deployed := func(what string) {
+		t.Helper()
+		waitStack(t, ns, "shop", what, func(st *swarmv1.Stack) error {
+			if c := degraded(st); c == nil || c.Status != metav1.ConditionFalse {
+				return fmt.Errorf("degraded: %+v", c)
+			}
+			return nil
+		})
+	}
+	deployed("the stack is deployed")
 	eventually(t, "the deployed content is recorded on the mutable Secret only", func() error {
 		s, err := get(ctx, ns, "shop-db-pass", &corev1.Secret{})
 		if err != nil {
@@ -83,14 +87,18 @@ func TestStackFileContentChange(t *testing.T) {
 	}
 
 	// The mutable Secret changes; then a new generation of the stack comes.
-	eventually(t, "changing the Secret", func() error {
-		s, err := get(ctx, ns, "shop-db-pass", &corev1.Secret{})
-		if err != nil {
-			return err
-		}
-		s.Data["db_pass"] = []byte("n3w")
-		return k8sClient.Update(ctx, s)
-	})
+	setPass := func(pass string) {
+		t.Helper()
+		eventually(t, "writing the Secret's content", func() error {
+			s, err := get(ctx, ns, "shop-db-pass", &corev1.Secret{})
+			if err != nil {
+				return err
+			}
+			s.Data["db_pass"] = []byte(pass)
+			return k8sClient.Update(ctx, s)
+		})
+	}
+	setPass("n3w")
 	const want = "secret db_pass (Secret shop-db-pass) changed after the stack deployed it: only updates to Labels are allowed: " +
 		"a secret's content never changes once it is created; rotate it under a new name"
 	waitStack(t, ns, "shop", "the stack reports the change", func(st *swarmv1.Stack) error {
@@ -123,20 +131,8 @@ func TestStackFileContentChange(t *testing.T) {
 	}
 
 	// The content back as deployed: the stack deploys again.
-	eventually(t, "restoring the Secret", func() error {
-		s, err := get(ctx, ns, "shop-db-pass", &corev1.Secret{})
-		if err != nil {
-			return err
-		}
-		s.Data["db_pass"] = []byte("s3cret")
-		return k8sClient.Update(ctx, s)
-	})
-	waitStack(t, ns, "shop", "the stack deploys again", func(st *swarmv1.Stack) error {
-		if c := degraded(st); c == nil || c.Status != metav1.ConditionFalse {
-			return fmt.Errorf("degraded: %+v", c)
-		}
-		return nil
-	})
+	setPass("s3cret")
+	deployed("the stack deploys again")
 	eventually(t, "the service gets the new image", func() error {
 		svc, err := get(ctx, ns, "shop-web", &swarmv1.Service{})
 		if err != nil {
