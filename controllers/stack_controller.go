@@ -17,6 +17,7 @@ import (
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	networkingv1ac "k8s.io/client-go/applyconfigurations/networking/v1"
 	"k8s.io/klog/v2"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -24,6 +25,7 @@ import (
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 	"github.com/kubeswarm/kubeswarm/internal/stack"
+	"github.com/kubeswarm/kubeswarm/internal/swarmsyntax"
 	"github.com/kubeswarm/kubeswarm/internal/translate"
 )
 
@@ -39,6 +41,7 @@ type StackReconciler struct {
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=get;list;watch;create;patch
+// +kubebuilder:rbac:groups="",resources=secrets;configmaps,verbs=get;list;watch;patch
 
 // Reconcile makes a Stack's objects match its spec and sums up its services in the status.
 func (r *StackReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
@@ -68,6 +71,14 @@ func (r *StackReconciler) reconcile(ctx context.Context, st *swarmv1.Stack, stat
 		// Leave the running services as they are until the spec is fixed.
 		r.setCondition(st, status, swarmv1.ConditionDegraded, metav1.ConditionTrue, ReasonInvalidSpec,
 			"The stack cannot be deployed, nothing was changed: "+strings.ReplaceAll(err.Error(), "\n", "; "))
+		return r.observe(ctx, st, status, nil)
+	}
+	if changed, err := r.checkFiles(ctx, st); err != nil {
+		return err
+	} else if len(changed) > 0 {
+		// As docker stack deploy stops at the secret it may not update: nothing else changes.
+		r.setCondition(st, status, swarmv1.ConditionDegraded, metav1.ConditionTrue, ReasonFileChanged,
+			"The stack cannot be deployed, nothing was changed: "+joinMessages(changed))
 		return r.observe(ctx, st, status, nil)
 	}
 	var problems []error
@@ -125,6 +136,60 @@ func (r *StackReconciler) reconcile(ctx context.Context, st *swarmv1.Stack, stat
 		return errNameConflict
 	}
 	return nil
+}
+
+// checkFiles refuses, as Swarm does, a stack's own secret or config whose content changed after
+// the stack deployed it (swarmsyntax.CheckFileUpdate). An immutable object cannot change — the
+// plugin and convert make them so, and the API server refuses any new content. For the others
+// (made by an earlier kubeswarm, or by hand) the digest of the content is recorded on the object
+// the first time, and compared afterwards. A missing object is for its services to report.
+func (r *StackReconciler) checkFiles(ctx context.Context, st *swarmv1.Stack) ([]error, error) {
+	var changed []error
+	for _, f := range stack.Files(st) {
+		var obj client.Object = &corev1.Secret{}
+		if f.Kind == "config" {
+			obj = &corev1.ConfigMap{}
+		}
+		err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: st.Namespace, Name: f.Object}, obj)
+		if apierrors.IsNotFound(err) {
+			continue
+		} else if err != nil {
+			return nil, fmt.Errorf("reading %s %s: %w", kindOf(obj), f.Object, err)
+		}
+		if immutable(obj) {
+			continue
+		}
+		digest := stack.ContentDigest(stack.FileContent(obj))
+		switch recorded := obj.GetAnnotations()[stack.AnnotationDeployedContent]; recorded {
+		case "":
+			// The lock makes sure that the digest is of the content just read.
+			patch := client.MergeFromWithOptions(obj.DeepCopyObject().(client.Object), client.MergeFromWithOptimisticLock{})
+			annotations := obj.GetAnnotations()
+			if annotations == nil {
+				annotations = map[string]string{}
+			}
+			annotations[stack.AnnotationDeployedContent] = digest
+			obj.SetAnnotations(annotations)
+			if err := r.Patch(ctx, obj, patch, client.FieldOwner(FieldOwner)); err != nil {
+				return nil, fmt.Errorf("recording the content of %s %s: %w", kindOf(obj), f.Object, err)
+			}
+		case digest:
+		default:
+			changed = append(changed, fmt.Errorf("%s %s (%s %s) changed after the stack deployed it: %w",
+				f.Kind, f.Key, kindOf(obj), f.Object, &swarmsyntax.FileChangeError{Kind: f.Kind, Name: f.Key}))
+		}
+	}
+	return changed, nil
+}
+
+func immutable(obj client.Object) bool {
+	switch o := obj.(type) {
+	case *corev1.Secret:
+		return ptr.Deref(o.Immutable, false)
+	case *corev1.ConfigMap:
+		return ptr.Deref(o.Immutable, false)
+	}
+	return false
 }
 
 // applyChild creates or updates a stack's Service. An existing one is written only when the
@@ -251,17 +316,9 @@ func (r *StackReconciler) observe(ctx context.Context, st *swarmv1.Stack, status
 	return nil
 }
 
-// stackOfLabel is the Stack named by an object's stack label.
-func stackOfLabel(_ context.Context, o client.Object) []reconcile.Request {
-	name := o.GetLabels()[translate.LabelStack]
-	if name == "" {
-		return nil
-	}
-	return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: o.GetNamespace(), Name: name}}}
-}
-
-// stackOfClaim is the Stack named by a claim's stack label, for claims kubeswarm made.
-func stackOfClaim(_ context.Context, o client.Object) []reconcile.Request {
+// stackOfObject is the Stack named by the stack label of an object kubeswarm made for a stack (a
+// claim, a Secret, a ConfigMap, an EndpointSlice of its names or of its services' Services).
+func stackOfObject(_ context.Context, o client.Object) []reconcile.Request {
 	name := stack.ClaimStack(o)
 	if name == "" {
 		return nil
@@ -271,6 +328,10 @@ func stackOfClaim(_ context.Context, o client.Object) []reconcile.Request {
 
 // ReasonServiceDegraded: one of the stack's services is Degraded.
 const ReasonServiceDegraded = "ServiceDegraded"
+
+// ReasonFileChanged: the content of one of the stack's secrets or configs changed, which Swarm
+// never allows.
+const ReasonFileChanged = "FileChanged"
 
 func (r *StackReconciler) setCondition(st *swarmv1.Stack, status *swarmv1.StackStatus, typ string, s metav1.ConditionStatus, reason, msg string) {
 	cond := metav1.Condition{Type: typ, Status: s, Reason: reason, Message: msg, ObservedGeneration: st.Generation}
@@ -293,9 +354,10 @@ func (r *StackReconciler) updateStatus(ctx context.Context, st *swarmv1.Stack, s
 	return nil
 }
 
-// SetupWithManager registers the controller: Stacks, everything they own, and the claims
-// labelled with a stack (which it does not own), so that a claim removed by `volume rm` while
-// the stack still declares the volume is made again.
+// SetupWithManager registers the controller: Stacks, everything they own, and the claims,
+// Secrets and ConfigMaps labelled with a stack (which it does not own), so that a claim removed
+// by `volume rm` while the stack still declares the volume is made again, and a secret whose
+// content changes is reported at once.
 func (r *StackReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&swarmv1.Stack{}).
@@ -304,8 +366,10 @@ func (r *StackReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&networkingv1.NetworkPolicy{}).
 		// The stack's own slices, and those of its services' Kubernetes Services (which carry
 		// the stack label): their addresses are the names' answers.
-		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(stackOfLabel)).
-		Watches(&corev1.PersistentVolumeClaim{}, handler.EnqueueRequestsFromMapFunc(stackOfClaim)).
+		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(stackOfObject)).
+		Watches(&corev1.PersistentVolumeClaim{}, handler.EnqueueRequestsFromMapFunc(stackOfObject)).
+		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(stackOfObject)).
+		WatchesMetadata(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(stackOfObject)).
 		Named("stack").
 		Complete(r)
 }

@@ -20,19 +20,25 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 	"github.com/kubeswarm/kubeswarm/controllers"
+	"github.com/kubeswarm/kubeswarm/internal/files"
 	"github.com/kubeswarm/kubeswarm/internal/nodes"
 	"github.com/kubeswarm/kubeswarm/internal/translate"
 	"github.com/kubeswarm/kubeswarm/internal/viz"
 )
 
 func main() {
-	var clusterDomain, clusterDNS, vizAddr string
+	if len(os.Args) > 1 && os.Args[1] == files.Command {
+		// The init container that installs a task's owned secrets and configs.
+		os.Exit(files.Main(os.Args[2:], os.Stderr))
+	}
+	var clusterDomain, clusterDNS, vizAddr, filesImage string
 	var (
 		metricsAddr, probeAddr, leaderNamespace, nodePortRange, ingressType string
 		managerSelector, nodeName                                           string
@@ -57,6 +63,7 @@ func main() {
 	flag.StringVar(&vizAddr, "viz-bind-address", "", "Address to serve the swarm visualizer on, read-only and without authentication (e.g. 127.0.0.1:8090); empty disables it.")
 	flag.StringVar(&clusterDomain, "cluster-domain", translate.DefaultClusterDomain, "The cluster's DNS domain: a stack's tasks search their networks' domains, <network>.<namespace>.svc.<domain>, for the short names of the services they share a network with.")
 	flag.StringVar(&clusterDNS, "cluster-dns", "", "The address of the cluster's DNS server, written first in a stack's tasks' resolv.conf so that their networks' names come before the namespace's (default: the kube-system/kube-dns Service's; \"none\": leave the kubelet's resolv.conf and add the networks' domains after its own).")
+	flag.StringVar(&filesImage, "files-image", "", "The operator's image (its binary at /manager), run as an init container to install the secrets and configs a service gives a uid or gid other than root (default: the image of this pod's manager container, when POD_NAMESPACE and POD_NAME are set; outside a cluster none, and such files stay root's, reported in the Honored condition).")
 	opts := zap.Options{Development: false}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -129,6 +136,11 @@ func main() {
 	if clusterDNS == "none" {
 		clusterDNS = ""
 	}
+	if filesImage == "" {
+		if filesImage, err = ownImage(mgr.GetAPIReader(), os.Getenv("POD_NAMESPACE"), os.Getenv("POD_NAME")); err != nil {
+			log.Error(err, "unable to read the operator's own image; secrets and configs owned by other users than root stay root's (set --files-image)")
+		}
+	}
 	cfg := controllers.Config{
 		Translate: translate.Options{
 			ClusterDomain:      clusterDomain,
@@ -137,6 +149,7 @@ func main() {
 			IngressServiceType: corev1.ServiceType(ingressType),
 			NodeFailureTimeout: nodeFailureTimeout,
 			AllowBindMounts:    allowBind,
+			FilesImage:         filesImage,
 		},
 		Nodes:         controllers.NodeOptions{ManagerSelector: managers, NodeName: nodeName},
 		NodeDownAfter: nodeDownAfter,
@@ -152,12 +165,36 @@ func main() {
 	utilruntime.Must(mgr.AddReadyzCheck("readyz", healthz.Ping))
 
 	log.Info("Starting the manager", "nodePortRange", nodePortRange, "ingressServiceType", ingressType, "leaderElection", leaderElect,
-		"nodeName", nodeName, "managerNodeSelector", managerSelector, "clusterDNS", clusterDNS)
+		"nodeName", nodeName, "managerNodeSelector", managerSelector, "clusterDNS", clusterDNS, "filesImage", filesImage)
 	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
 		log.Error(err, "the manager stopped")
 		os.Exit(1)
 	}
 }
+
+// ownImage is the image of the manager container of the operator's pod (the downward API's
+// POD_NAMESPACE and POD_NAME); empty outside a cluster. The image as the pod spec names it, not
+// the digest a node pulled, so that every replica gives tasks the same init container.
+func ownImage(r client.Reader, namespace, name string) (string, error) {
+	if namespace == "" || name == "" {
+		return "", nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	pod := &corev1.Pod{}
+	if err := r.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, pod); err != nil {
+		return "", fmt.Errorf("reading pod %s/%s: %w", namespace, name, err)
+	}
+	for _, c := range pod.Spec.Containers {
+		if c.Name == managerContainer {
+			return c.Image, nil
+		}
+	}
+	return "", fmt.Errorf("pod %s/%s has no container %q", namespace, name, managerContainer)
+}
+
+// managerContainer is the operator's container in its pod (config/manager/manager.yaml).
+const managerContainer = "manager"
 
 // leaderElectionID is the name of the leader-election Lease.
 const leaderElectionID = "kubeswarm-operator"

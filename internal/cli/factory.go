@@ -106,4 +106,6 @@ func (f *configFactory) Clock() clock.Clock { return clock.RealClock{} }
 
 // Registry asks the image's registry with the credentials docker uses (~/.docker/config.json
 // and its credential helpers), as the docker client does for `service create`.
-func (f *configFactory) Registry() images.Registry { return images.Remote{Keychain: authn.DefaultKeychain} }
+func (f *configFactory) Registry() images.Registry {
+	return images.Remote{Keychain: authn.DefaultKeychain}
+}

@@ -166,6 +166,9 @@ func (o *StackDeployOptions) load(ctx context.Context) error {
 	for _, w := range o.result.Warnings {
 		fmt.Fprintf(o.ErrOut, "%s\n\n", w)
 	}
+	if err := checkFilesUnchanged(ctx, o.client, o.name, o.result); err != nil {
+		return err
+	}
 	for _, s := range o.result.Stack.Spec.Services {
 		err := checkPortsFree(ctx, o.client, o.namespace, swarmv1.StackObjectName(o.name, s.Name), &s.ServiceSpec)
 		if err != nil {
@@ -232,7 +235,7 @@ func (o *StackDeployOptions) Run(ctx context.Context) error {
 	for _, s := range o.result.Secrets {
 		created, err := createOrUpdate(ctx, c, s, func(cur client.Object) {
 			cs := cur.(*corev1.Secret)
-			cs.Labels, cs.Annotations, cs.Data, cs.StringData, cs.Type = s.Labels, s.Annotations, s.Data, s.StringData, s.Type
+			cs.Labels, cs.Annotations, cs.Data, cs.StringData, cs.Type, cs.Immutable = s.Labels, s.Annotations, s.Data, s.StringData, s.Type, s.Immutable
 		})
 		if err != nil {
 			return err
@@ -244,7 +247,7 @@ func (o *StackDeployOptions) Run(ctx context.Context) error {
 	for _, cm := range o.result.ConfigMaps {
 		created, err := createOrUpdate(ctx, c, cm, func(cur client.Object) {
 			cc := cur.(*corev1.ConfigMap)
-			cc.Labels, cc.Annotations, cc.Data, cc.BinaryData = cm.Labels, cm.Annotations, cm.Data, cm.BinaryData
+			cc.Labels, cc.Annotations, cc.Data, cc.BinaryData, cc.Immutable = cm.Labels, cm.Annotations, cm.Data, cm.BinaryData, cm.Immutable
 		})
 		if err != nil {
 			return err

@@ -104,7 +104,7 @@ configs:
 	}
 
 	// The config leaves the file: --prune removes its ConfigMap.
-	path2 := writeCompose(t, "services:\n  web:\n    image: nginx\n    secrets: [db_pass]\nsecrets:\n  db_pass:\n    file: ./db_pass.txt\n", map[string]string{"db_pass.txt": "s3cret2"})
+	path2 := writeCompose(t, "services:\n  web:\n    image: nginx\n    secrets: [db_pass]\nsecrets:\n  db_pass:\n    file: ./db_pass.txt\n", map[string]string{"db_pass.txt": "s3cret"})
 	out, _, err = run(t, f, "stack", "deploy", "--prune", "-c", path2, "shop")
 	if err != nil || !strings.Contains(out, "Removing config shop-site") {
 		t.Errorf("deploy --prune: %q %v", out, err)

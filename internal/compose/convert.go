@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -445,6 +446,9 @@ func (c *converter) secrets() error {
 			ObjectMeta: c.objectMeta(key, so.Labels),
 			Type:       corev1.SecretTypeOpaque,
 			Data:       map[string][]byte{key: data},
+			// Swarm never changes a secret's content (only its labels): the API server refuses
+			// a new content from any client; rotation is a secret of another name.
+			Immutable: ptr.To(true),
 		})
 	}
 	return errors.Join(append(all, c.checkClash("secret", clash))...)
@@ -470,6 +474,7 @@ func (c *converter) configs() error {
 		cm := &corev1.ConfigMap{
 			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
 			ObjectMeta: c.objectMeta(key, so.Labels),
+			Immutable:  ptr.To(true), // as a secret's
 		}
 		if utf8.Valid(data) {
 			cm.Data = map[string]string{key: string(data)}

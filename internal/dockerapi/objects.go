@@ -13,9 +13,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/stack"
+	"github.com/kubeswarm/kubeswarm/internal/swarmsyntax"
 )
 
 // LabelDockerObject marks the Kubernetes objects that hold what the Engine API made and has no
@@ -368,10 +371,11 @@ func (s *Server) fileCreate(w http.ResponseWriter, r *http.Request, k fileKind) 
 	setDockerName(&meta, spec.Name)
 	key := spec.Name
 	var obj client.Object
+	// Immutable: Swarm never changes a secret's or config's content, whoever asks.
 	if k == secretKind {
-		obj = &corev1.Secret{ObjectMeta: meta, Data: map[string][]byte{key: spec.Data}}
+		obj = &corev1.Secret{ObjectMeta: meta, Data: map[string][]byte{key: spec.Data}, Immutable: ptr.To(true)}
 	} else {
-		obj = &corev1.ConfigMap{ObjectMeta: meta, BinaryData: map[string][]byte{key: spec.Data}}
+		obj = &corev1.ConfigMap{ObjectMeta: meta, BinaryData: map[string][]byte{key: spec.Data}, Immutable: ptr.To(true)}
 	}
 	if err := s.Client.Create(ctx, obj, client.FieldOwner(fieldManager)); err != nil {
 		if apierrors.IsAlreadyExists(err) {
@@ -392,9 +396,17 @@ func (s *Server) fileUpdate(w http.ResponseWriter, r *http.Request, k fileKind) 
 	if err := decode(r, &spec); err != nil {
 		return err
 	}
-	_, _, data := toFile(o)
-	if spec.Data != nil && string(spec.Data) != string(data) && k == configKind {
-		return invalid("rpc error: code = InvalidArgument desc = only updates to Labels are allowed")
+	if spec.Data != nil {
+		// swarmkit refuses a new content for secrets and configs alike (docker stack deploy sends
+		// the whole spec again); the same content is an update of the labels.
+		old := stack.FileContent(o)
+		updated := make(map[string][]byte, len(old))
+		for key := range old {
+			updated[key] = spec.Data
+		}
+		if swarmsyntax.CheckFileUpdate(k.singular, spec.Name, old, updated) != nil {
+			return invalid("rpc error: code = InvalidArgument desc = " + swarmsyntax.OnlyLabels)
+		}
 	}
 	labels, err := jsonMarshal(spec.Labels)
 	if err != nil {

@@ -34,7 +34,9 @@ const sha = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
 type offline struct{}
 
-func (offline) Digest(context.Context, string) (string, error) { return "", errors.New("no route to registry") }
+func (offline) Digest(context.Context, string) (string, error) {
+	return "", errors.New("no route to registry")
+}
 
 func TestPin(t *testing.T) {
 	srv := httptest.NewServer(registry.New())

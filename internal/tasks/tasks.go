@@ -115,6 +115,11 @@ func State(p *corev1.Pod) (state string, since time.Time, errMsg string) {
 		}
 		switch w.Reason {
 		case "ContainerCreating", "PodInitializing", "":
+			// An init container (the one that installs owned secrets) that cannot run is the
+			// task's reason.
+			if state, msg := initFailure(p); state != "" {
+				return state, since, msg
+			}
 			return "preparing", since, ""
 		case "CrashLoopBackOff":
 			if t := cs.LastTerminationState.Terminated; t != nil && t.ExitCode != 0 {
@@ -136,4 +141,28 @@ func podReady(p *corev1.Pod) bool {
 		}
 	}
 	return false
+}
+
+// initFailure is the state and error of a task whose init container cannot run: rejected when it
+// cannot start (its image, its config), failed when it exits non-zero; "" while all is well.
+func initFailure(p *corev1.Pod) (state, msg string) {
+	for _, cs := range p.Status.InitContainerStatuses {
+		switch {
+		case cs.State.Terminated != nil && cs.State.Terminated.ExitCode != 0:
+			return "failed", fmt.Sprintf("%s: non-zero exit (%d)", cs.Name, cs.State.Terminated.ExitCode)
+		case cs.State.Waiting == nil:
+		case cs.State.Waiting.Reason == "CrashLoopBackOff":
+			if t := cs.LastTerminationState.Terminated; t != nil {
+				return "failed", fmt.Sprintf("%s: non-zero exit (%d)", cs.Name, t.ExitCode)
+			}
+			return "failed", cs.Name + ": " + cs.State.Waiting.Reason
+		case cs.State.Waiting.Reason != "" && cs.State.Waiting.Reason != "PodInitializing" && cs.State.Waiting.Reason != "ContainerCreating":
+			msg := cs.Name + ": " + cs.State.Waiting.Reason
+			if cs.State.Waiting.Message != "" {
+				msg += ": " + cs.State.Waiting.Message
+			}
+			return "rejected", msg
+		}
+	}
+	return "", ""
 }

@@ -51,6 +51,23 @@ func TestState(t *testing.T) {
 		{"image pull", pod(func(p *corev1.Pod) {
 			p.Status.ContainerStatuses = status(corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff", Message: "not found"}}, false, 0)
 		}), "rejected", "ImagePullBackOff: not found"},
+		{"init container pulling", pod(func(p *corev1.Pod) {
+			p.Status.ContainerStatuses = status(corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "PodInitializing"}}, false, 0)
+			p.Status.InitContainerStatuses = []corev1.ContainerStatus{{Name: "install-files", State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}}}}
+		}), "preparing", ""},
+		{"init container image missing", pod(func(p *corev1.Pod) {
+			p.Status.ContainerStatuses = status(corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "PodInitializing"}}, false, 0)
+			p.Status.InitContainerStatuses = []corev1.ContainerStatus{{Name: "install-files", State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff", Message: "not found"}}}}
+		}), "rejected", "install-files: ImagePullBackOff: not found"},
+		{"init container failing", pod(func(p *corev1.Pod) {
+			p.Status.ContainerStatuses = status(corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "PodInitializing"}}, false, 0)
+			p.Status.InitContainerStatuses = []corev1.ContainerStatus{{Name: "install-files", State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}},
+				LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1}}}}
+		}), "failed", "install-files: non-zero exit (1)"},
+		{"init container failed once", pod(func(p *corev1.Pod) {
+			p.Status.ContainerStatuses = status(corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "PodInitializing"}}, false, 0)
+			p.Status.InitContainerStatuses = []corev1.ContainerStatus{{Name: "install-files", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 2}}}}
+		}), "failed", "install-files: non-zero exit (2)"},
 		{"completed", pod(func(p *corev1.Pod) { p.Status.Phase = corev1.PodSucceeded }), "complete", ""},
 		{"failed job task", pod(func(p *corev1.Pod) {
 			p.Status.Phase = corev1.PodFailed

@@ -61,7 +61,7 @@ func TestBuildReplicated(t *testing.T) {
 				WithEnableServiceLinks(false).
 				WithAutomountServiceAccountToken(false).
 				WithTerminationGracePeriodSeconds(10).
-				WithContainers(corev1ac.Container().WithName("task").WithImage("nginx").WithImagePullPolicy(corev1.PullIfNotPresent).
+				WithContainers(corev1ac.Container().WithName("task").WithImage("nginx").WithImagePullPolicy(corev1.PullAlways).
 					WithPorts(corev1ac.ContainerPort().WithContainerPort(80).WithProtocol(corev1.ProtocolTCP))).
 				WithTopologySpreadConstraints(corev1ac.TopologySpreadConstraint().WithMaxSkew(1).WithTopologyKey(corev1.LabelHostname).
 					WithWhenUnsatisfiable(corev1.ScheduleAnyway).WithNodeTaintsPolicy(corev1.NodeInclusionPolicyHonor).WithLabelSelector(selector)).
@@ -424,7 +424,7 @@ func TestContainerOptions(t *testing.T) {
 
 	spec := podSpec(build(t, svc, wide))
 	c := spec.Containers[0]
-	want := corev1ac.Container().WithName("task").WithImage("nginx").WithImagePullPolicy(corev1.PullIfNotPresent).
+	want := corev1ac.Container().WithName("task").WithImage("nginx").WithImagePullPolicy(corev1.PullAlways).
 		WithCommand("/bin/app").WithArgs("--port", "80").WithWorkingDir("/srv").WithTTY(true).
 		WithEnv(corev1ac.EnvVar().WithName("A").WithValue("1"), corev1ac.EnvVar().WithName("B").WithValue("")).
 		WithSecurityContext(corev1ac.SecurityContext().WithReadOnlyRootFilesystem(true).
@@ -705,5 +705,164 @@ func TestVolumeDrivers(t *testing.T) {
 				t.Errorf("notes %q, want %q", got.Notes, tt.wantNote)
 			}
 		})
+	}
+}
+
+// TestPullPolicy: the policy Kubernetes would default to, except that a digest is never pulled
+// again.
+func TestPullPolicy(t *testing.T) {
+	const digest = "sha256:0000000000000000000000000000000000000000000000000000000000000000"
+	for _, tc := range []struct {
+		image string
+		want  corev1.PullPolicy
+	}{
+		{image: "nginx", want: corev1.PullAlways},
+		{image: "nginx:latest", want: corev1.PullAlways},
+		{image: "library/nginx", want: corev1.PullAlways},
+		{image: "registry.example.com:5000/team/app", want: corev1.PullAlways},
+		{image: "registry.example.com:5000/team/app:latest", want: corev1.PullAlways},
+		{image: "nginx:1.27", want: corev1.PullIfNotPresent},
+		{image: "registry.example.com:5000/team/app:v2", want: corev1.PullIfNotPresent},
+		{image: "nginx@" + digest, want: corev1.PullIfNotPresent},
+		{image: "nginx:latest@" + digest, want: corev1.PullIfNotPresent},
+		{image: "kubeswarm.test/web:1", want: corev1.PullIfNotPresent},
+	} {
+		t.Run(tc.image, func(t *testing.T) {
+			spec := podSpec(build(t, testutil.MakeService("s", "n").Image(tc.image).Obj(), wide))
+			if got := *spec.Containers[0].ImagePullPolicy; got != tc.want {
+				t.Errorf("imagePullPolicy of %s = %s, want %s", tc.image, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestFileOwners: a secret or config that belongs to a uid or gid other than root is installed by
+// the init container when the operator knows its files image, and stays root's (reported)
+// otherwise; a file of root's is always projected.
+func TestFileOwners(t *testing.T) {
+	const image = "kubeswarm/manager:v1"
+	mode := func(m int32) *int32 { return &m }
+	type want struct {
+		mounts []string // container mounts: volume=path|subPath
+		args   []string // the init container's arguments; nil: no init container
+		notes  int
+	}
+	for _, tc := range []struct {
+		name             string
+		secrets, configs []swarmv1.FileReference
+		image            string
+		want             want
+	}{
+		{
+			name:    "uid 999 mode 0400 without a files image: root's, reported",
+			secrets: []swarmv1.FileReference{{Source: "key", UID: "999", GID: "999", Mode: mode(0o400)}},
+			want:    want{mounts: []string{"secrets=/run/secrets|"}, notes: 1},
+		},
+		{
+			name:    "uid 999 mode 0400: /run/secrets installed, every secret in it",
+			secrets: []swarmv1.FileReference{{Source: "key", UID: "999", GID: "999", Mode: mode(0o400)}, {Source: "other", Target: "b/other"}},
+			image:   image,
+			want: want{
+				mounts: []string{"files=/run/secrets|secrets"},
+				args:   []string{"/kubeswarm/source", "/kubeswarm/files", "secret-0:999:999:0400:secrets/key", "secret-1:0:0:0444:secrets/b/other"},
+			},
+		},
+		{
+			name:    "an absolute target alone is installed; /run/secrets stays projected",
+			secrets: []swarmv1.FileReference{{Source: "plain"}, {Source: "tls", Target: "/etc/tls/key.pem", UID: "101", Mode: mode(0o440)}},
+			image:   image,
+			want: want{
+				mounts: []string{"files=/etc/tls/key.pem|secret-1", "secrets=/run/secrets|"},
+				args:   []string{"/kubeswarm/source", "/kubeswarm/files", "secret-1:101:0:0440:secret-1"},
+			},
+		},
+		{
+			name:    "a config of gid 33",
+			configs: []swarmv1.FileReference{{Source: "conf", Target: "/etc/app.conf", GID: "33", Mode: mode(0o640)}, {Source: "plain"}},
+			image:   image,
+			want: want{
+				mounts: []string{"files=/etc/app.conf|config-0", "config-1=/plain|plain"},
+				args:   []string{"/kubeswarm/source", "/kubeswarm/files", "config-0:0:33:0640:config-0"},
+			},
+		},
+		{
+			name:    "uid and gid 0 need nothing",
+			secrets: []swarmv1.FileReference{{Source: "key", UID: "0", GID: "0", Mode: mode(0o400)}},
+			configs: []swarmv1.FileReference{{Source: "conf"}},
+			image:   image,
+			want:    want{mounts: []string{"secrets=/run/secrets|", "config-0=/conf|conf"}},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			svc := testutil.MakeService("s", "n").Obj()
+			svc.Spec.Secrets, svc.Spec.Configs = tc.secrets, tc.configs
+			objs, err := Build(svc, Inputs{}, Options{FilesImage: tc.image})
+			if err != nil {
+				t.Fatal(err)
+			}
+			spec := podSpec(objs)
+			var got want
+			for _, m := range spec.Containers[0].VolumeMounts {
+				got.mounts = append(got.mounts, *m.Name+"="+*m.MountPath+"|"+ptr.Deref(m.SubPath, ""))
+				if !ptr.Deref(m.ReadOnly, false) {
+					t.Errorf("mount %s is not read-only", *m.MountPath)
+				}
+			}
+			vols := map[string]corev1ac.VolumeApplyConfiguration{}
+			for _, v := range spec.Volumes {
+				vols[*v.Name] = v
+			}
+			switch len(spec.InitContainers) {
+			case 0:
+			case 1:
+				ic := spec.InitContainers[0]
+				got.args = ic.Args
+				if diff := cmp.Diff([]string{"/manager", "install-files"}, ic.Command); diff != "" {
+					t.Errorf("command (-want +got):\n%s", diff)
+				}
+				if *ic.Image != image || *ic.ImagePullPolicy != corev1.PullIfNotPresent {
+					t.Errorf("image %s %s, want %s IfNotPresent", *ic.Image, *ic.ImagePullPolicy, image)
+				}
+				sc := ic.SecurityContext
+				if *sc.RunAsUser != 0 || *sc.AllowPrivilegeEscalation || !*sc.ReadOnlyRootFilesystem ||
+					!cmp.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) || !cmp.Equal(sc.Capabilities.Add, []corev1.Capability{"CHOWN"}) {
+					t.Errorf("init container security = %+v, want root with CAP_CHOWN only", sc)
+				}
+				if ed := vols["files"].EmptyDir; ed == nil || *ed.Medium != corev1.StorageMediumMemory {
+					t.Errorf("files volume = %+v, want a memory-backed emptyDir", vols["files"])
+				}
+				src := vols["files-source"].Projected
+				if src == nil || len(src.Sources) != len(ic.Args)-2 {
+					t.Fatalf("files-source = %+v, want one projection per installed file", vols["files-source"])
+				}
+				for _, p := range src.Sources {
+					items := p.Secret
+					var it []corev1ac.KeyToPathApplyConfiguration
+					if items != nil {
+						it = items.Items
+					} else {
+						it = p.ConfigMap.Items
+					}
+					if *it[0].Mode != 0o400 {
+						t.Errorf("source %s has mode %04o, want 0400 (root reads it)", *it[0].Path, *it[0].Mode)
+					}
+				}
+			default:
+				t.Fatalf("%d init containers", len(spec.InitContainers))
+			}
+			got.notes = len(objs.Notes)
+			if diff := cmp.Diff(tc.want, got, cmp.AllowUnexported(want{})); diff != "" {
+				t.Errorf("(-want +got):\n%s\nnotes: %q", diff, objs.Notes)
+			}
+		})
+	}
+}
+
+func TestFileOwnerInvalid(t *testing.T) {
+	svc := testutil.MakeService("s", "n").Obj()
+	svc.Spec.Configs = []swarmv1.FileReference{{Source: "conf", GID: "99999999999"}}
+	_, err := Build(svc, Inputs{}, Options{FilesImage: "m"})
+	if err == nil || !strings.Contains(err.Error(), `configs[0].gid: "99999999999" is not a numeric id`) {
+		t.Errorf("Build = %v, want an error naming configs[0].gid", err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -18,9 +19,6 @@ import (
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 	"github.com/kubeswarm/kubeswarm/internal/swarmsyntax"
 )
-
-// secretsDir is where docker mounts a secret without a target.
-const secretsDir = "/run/secrets"
 
 // seconds rounds a duration up to whole seconds, at least min.
 func seconds(d time.Duration, min int32) int32 {
@@ -36,7 +34,7 @@ func podTemplate(svc *swarmv1.Service, in Inputs, opts Options, notes *[]string)
 	container := corev1ac.Container().
 		WithName(ContainerName).
 		WithImage(s.Image).
-		WithImagePullPolicy(corev1.PullIfNotPresent)
+		WithImagePullPolicy(pullPolicy(s.Image))
 	if len(s.Entrypoint) > 0 {
 		container.WithCommand(s.Entrypoint...)
 	}
@@ -170,6 +168,22 @@ func podTemplate(svc *swarmv1.Service, in Inputs, opts Options, notes *[]string)
 	}
 	ignoredOptions(s, notes)
 	return tmpl, nil
+}
+
+// pullPolicy is the policy Kubernetes gives a container that names none (the API server's
+// defaulting, k8s.io/kubernetes pkg/apis/core/v1/defaults.go): Always for :latest or no tag, so
+// that every node runs what the tag names now, as a Swarm node pulls the tag docker resolved;
+// IfNotPresent for any other tag. An image pinned by digest (what `--resolve-image` writes,
+// name:tag@sha256:…) cannot change, so it is never pulled again, whatever its tag.
+func pullPolicy(image string) corev1.PullPolicy {
+	ref, err := name.ParseReference(image)
+	if err != nil {
+		return corev1.PullIfNotPresent // the runtime reports a bad name better than a policy could
+	}
+	if tag, ok := ref.(name.Tag); ok && tag.TagStr() == name.DefaultTag {
+		return corev1.PullAlways
+	}
+	return corev1.PullIfNotPresent
 }
 
 // jobRestartPolicy is the pod restart policy of a job's tasks: condition none never restarts.
@@ -403,8 +417,7 @@ func addHostAliases(pod *corev1ac.PodSpecApplyConfiguration, hosts []swarmv1.Hos
 //     the NFS export itself.
 //   - bind: a hostPath, only when the operator allows bind mounts (--allow-bind-mounts).
 //   - tmpfs: a memory-backed emptyDir.
-//   - secrets: one projected volume at /run/secrets holding a file per secret (as docker), and a
-//     subPath mount for each absolute target; configs: a subPath mount at /<target>.
+//   - secrets and configs: see addFiles.
 func addMounts(pod *corev1ac.PodSpecApplyConfiguration, c *corev1ac.ContainerApplyConfiguration, s *swarmv1.ServiceSpec, in Inputs, opts Options, notes *[]string) error {
 	for i, m := range s.Mounts {
 		name := fmt.Sprintf("mount-%d", i)
@@ -459,61 +472,7 @@ func addMounts(pod *corev1ac.PodSpecApplyConfiguration, c *corev1ac.ContainerApp
 		pod.WithVolumes(vol)
 		c.WithVolumeMounts(vm)
 	}
-
-	projected := corev1ac.ProjectedVolumeSource()
-	hasProjected := false
-	for i, ref := range s.Secrets {
-		target := ref.Target
-		if target == "" {
-			target = ref.Source
-		}
-		key := in.secretKey(ref.Source)
-		item := corev1ac.KeyToPath().WithKey(key).WithPath(key).WithMode(fileMode(ref.Mode))
-		if !path.IsAbs(target) {
-			projected.WithSources(corev1ac.VolumeProjection().WithSecret(corev1ac.SecretProjection().
-				WithName(ref.Source).WithItems(item.WithPath(path.Clean(target)))))
-			hasProjected = true
-		} else {
-			name := fmt.Sprintf("secret-%d", i)
-			pod.WithVolumes(corev1ac.Volume().WithName(name).WithSecret(corev1ac.SecretVolumeSource().
-				WithSecretName(ref.Source).WithItems(item)))
-			c.WithVolumeMounts(corev1ac.VolumeMount().WithName(name).WithMountPath(path.Clean(target)).WithSubPath(key).WithReadOnly(true))
-		}
-		ownerNote(i, "secrets", ref, notes)
-	}
-	if hasProjected {
-		pod.WithVolumes(corev1ac.Volume().WithName("secrets").WithProjected(projected))
-		c.WithVolumeMounts(corev1ac.VolumeMount().WithName("secrets").WithMountPath(secretsDir).WithReadOnly(true))
-	}
-	for i, ref := range s.Configs {
-		target := ref.Target
-		if target == "" {
-			target = ref.Source
-		}
-		if !path.IsAbs(target) {
-			target = "/" + target
-		}
-		key := in.configKey(ref.Source)
-		name := fmt.Sprintf("config-%d", i)
-		pod.WithVolumes(corev1ac.Volume().WithName(name).WithConfigMap(corev1ac.ConfigMapVolumeSource().
-			WithName(ref.Source).WithItems(corev1ac.KeyToPath().WithKey(key).WithPath(key).WithMode(fileMode(ref.Mode)))))
-		c.WithVolumeMounts(corev1ac.VolumeMount().WithName(name).WithMountPath(path.Clean(target)).WithSubPath(key).WithReadOnly(true))
-		ownerNote(i, "configs", ref, notes)
-	}
-	return nil
-}
-
-func fileMode(m *int32) int32 {
-	if m == nil {
-		return 0o444
-	}
-	return *m
-}
-
-func ownerNote(i int, field string, ref swarmv1.FileReference, notes *[]string) {
-	if (ref.UID != "" && ref.UID != "0") || (ref.GID != "" && ref.GID != "0") {
-		*notes = append(*notes, fmt.Sprintf("%s[%d]: uid/gid of %s cannot be set per file on Kubernetes; the file is owned by root", field, i, ref.Source))
-	}
+	return addFiles(pod, c, s, in, opts, notes)
 }
 
 func sortedKeys(m map[string]string) []string {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	corev1 "k8s.io/api/core/v1"
@@ -215,6 +216,12 @@ func pushVersion(t *testing.T, reg, from, to, version string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	pushImage(t, reg, to, img)
+}
+
+// pushImage pushes img to the registry as to (the nodes pull it as kubeswarm.test/<to>).
+func pushImage(t *testing.T, reg, to string, img v1.Image) {
+	t.Helper()
 	dst, err := name.NewTag(reg+"/"+to, name.Insecure)
 	if err != nil {
 		t.Fatal(err)
