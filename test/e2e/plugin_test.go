@@ -38,12 +38,12 @@ func TestPluginServiceWalkthrough(t *testing.T) {
 		t.Errorf("3 tasks on %v: not spread", byNode)
 	}
 
-	// docker service ls
+	// docker service ls (the docker client sent the image tagged: nginx:latest)
 	rows := tableRows(mustSwarm(t, ns, "service", "ls"))
 	if !slices.Equal(rows[0], []string{"ID", "NAME", "MODE", "REPLICAS", "IMAGE", "PORTS"}) {
 		t.Errorf("service ls header %v", rows[0])
 	}
-	if r := rowOf(rows, 1, "web"); !slices.Equal(r[2:], []string{"replicated", "3/3", "nginx", "*:8000->80/tcp"}) {
+	if r := rowOf(rows, 1, "web"); !slices.Equal(r[2:], []string{"replicated", "3/3", "nginx:latest", "*:8000->80/tcp"}) {
 		t.Errorf("service ls row %v", r)
 	}
 
