@@ -84,14 +84,16 @@ func podTemplate(svc *swarmv1.Service, in Inputs, opts Options, notes *[]string)
 		pod.WithShareProcessNamespace(true)
 	}
 	if s.Hostname != "" {
-		hostname, err := hostnameTemplate(svc)
+		h, note, err := hostname(svc)
 		if err != nil {
 			return nil, err
 		}
-		if errs := validation.IsDNS1123Label(hostname); len(errs) > 0 {
-			return nil, fmt.Errorf("hostname %q: %s", hostname, strings.Join(errs, "; "))
+		if h != "" {
+			pod.WithHostname(h)
 		}
-		pod.WithHostname(hostname)
+		if note != "" {
+			*notes = append(*notes, note)
+		}
 	}
 	addHostAliases(pod, s.ExtraHosts)
 	if len(s.DNS)+len(s.DNSSearch)+len(s.DNSOptions) > 0 {
@@ -108,7 +110,7 @@ func podTemplate(svc *swarmv1.Service, in Inputs, opts Options, notes *[]string)
 		}
 		pod.WithDNSConfig(dns)
 	}
-	if psc, err := podSecurity(s); err != nil {
+	if psc, err := podSecurity(s, notes); err != nil {
 		return nil, err
 	} else if psc != nil {
 		pod.WithSecurityContext(psc)
@@ -283,12 +285,16 @@ func resources(r *swarmv1.Resources, notes *[]string) (*corev1ac.ResourceRequire
 			requests[corev1.ResourceMemory] = *rv.Memory
 		}
 		for _, g := range rv.GenericResources {
-			if errs := validation.IsQualifiedName(g.Kind); len(errs) > 0 || !strings.Contains(g.Kind, "/") {
-				return nil, fmt.Errorf("resources.reservations.genericResources: %q must be an extended resource name like example.com/gpu", g.Kind)
+			name, approximated, err := swarmsyntax.ExtendedResource(g.Kind)
+			if err != nil {
+				return nil, fmt.Errorf("resources.reservations.genericResources: %w", err)
+			}
+			if approximated {
+				*notes = append(*notes, fmt.Sprintf("resources.reservations.genericResources: %s is the extended resource %s (the GPU device plugin's); a GPU with a given ID cannot be asked for", g.Kind, name))
 			}
 			q := *resource.NewQuantity(g.Value, resource.DecimalSI)
 			// Kubernetes needs extended resources' limits equal to their requests.
-			requests[corev1.ResourceName(g.Kind)], limits[corev1.ResourceName(g.Kind)] = q, q
+			requests[corev1.ResourceName(name)], limits[corev1.ResourceName(name)] = q, q
 		}
 	}
 	for _, name := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
@@ -337,7 +343,7 @@ func capability(c string) corev1.Capability {
 	return corev1.Capability(strings.TrimPrefix(strings.ToUpper(c), "CAP_"))
 }
 
-func podSecurity(s *swarmv1.ServiceSpec) (*corev1ac.PodSecurityContextApplyConfiguration, error) {
+func podSecurity(s *swarmv1.ServiceSpec, notes *[]string) (*corev1ac.PodSecurityContextApplyConfiguration, error) {
 	if s.User == "" && len(s.Groups) == 0 && len(s.Sysctls) == 0 {
 		return nil, nil
 	}
@@ -364,8 +370,19 @@ func podSecurity(s *swarmv1.ServiceSpec) (*corev1ac.PodSecurityContextApplyConfi
 		}
 		sc.WithSupplementalGroups(gid)
 	}
+	var unsafe []string
 	for _, k := range sortedKeys(s.Sysctls) {
+		verdict, err := swarmsyntax.Sysctl(k)
+		if err != nil {
+			return nil, fmt.Errorf("sysctls: %w", err)
+		}
+		if verdict == swarmsyntax.SysctlUnsafe {
+			unsafe = append(unsafe, k)
+		}
 		sc.WithSysctls(corev1ac.Sysctl().WithName(k).WithValue(s.Sysctls[k]))
+	}
+	if len(unsafe) > 0 {
+		*notes = append(*notes, swarmsyntax.UnsafeSysctlNote(unsafe))
 	}
 	return sc, nil
 }

@@ -1,0 +1,143 @@
+package translate
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/utils/ptr"
+
+	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/testutil"
+)
+
+// TestHostname: what Kubernetes can only approximate of Swarm's hostnames is approximated and
+// named in the notes; what can never be a pod's hostname is refused.
+func TestHostname(t *testing.T) {
+	cases := []struct {
+		name     string
+		hostname string
+		want     string // the pod's hostname; "" leaves the pod's name
+		wantNote string
+		wantErr  string
+	}{
+		{name: "plain", hostname: "web-host", want: "web-host"},
+		{name: "service template", hostname: "{{.Service.Name}}-host", want: "web-host"},
+		{name: "slot template", hostname: "{{.Service.Name}}-{{.Task.Slot}}", wantNote: `hostname "{{.Service.Name}}-{{.Task.Slot}}": each task's hostname is its own task's name`},
+		{name: "node template", hostname: "{{.Node.Hostname}}", wantNote: "each task's hostname is its own task's name"},
+		{name: "fqdn", hostname: "db.example.com", want: "db", wantNote: `the tasks' hostname is "db", without the domain example.com`},
+		{name: "not a DNS label", hostname: "db_1", wantErr: `hostname "db_1": a lowercase RFC 1123 label`},
+		{name: "fqdn whose first label is not one", hostname: "Db.example.com", wantErr: `hostname "Db.example.com"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			svc := testutil.MakeService("web", "n").Obj()
+			svc.Spec.Hostname = tc.hostname
+			got, err := Build(svc, Inputs{}, wide)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if h := ptr.Deref(podSpec(got).Hostname, ""); h != tc.want {
+				t.Errorf("hostname %q, want %q", h, tc.want)
+			}
+			notes := strings.Join(got.Notes, "\n")
+			if tc.wantNote == "" && notes != "" || !strings.Contains(notes, tc.wantNote) {
+				t.Errorf("notes %q, want %q", notes, tc.wantNote)
+			}
+		})
+	}
+}
+
+// TestSysctls: the kubelet's rule. Safe sysctls pass quietly, namespaced ones are applied and
+// reported (only kubelets with --allowed-unsafe-sysctls admit them), ones not known to be
+// namespaced are refused: no kubelet would ever run the task.
+func TestSysctls(t *testing.T) {
+	cases := []struct {
+		name     string
+		sysctls  map[string]string
+		wantNote string
+		wantErr  string
+	}{
+		{name: "safe", sysctls: map[string]string{"net.ipv4.tcp_syncookies": "0", "net.ipv4.ip_local_port_range": "1024 65000"}},
+		{name: "safe with slashes", sysctls: map[string]string{"net/ipv4/tcp_keepalive_time": "60"}},
+		{name: "namespaced", sysctls: map[string]string{"net.core.somaxconn": "1024", "kernel.msgmax": "65536"},
+			wantNote: "sysctls kernel.msgmax, net.core.somaxconn: not among the kubelet's safe sysctls; the tasks start only on nodes whose kubelet runs with --allowed-unsafe-sysctls"},
+		{name: "node-wide", sysctls: map[string]string{"vm.max_map_count": "262144"},
+			wantErr: "sysctls: vm.max_map_count: forbidden sysctl: not known to be namespaced"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			svc := testutil.MakeService("web", "n").Obj()
+			svc.Spec.Sysctls = tc.sysctls
+			got, err := Build(svc, Inputs{}, wide)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := len(podSpec(got).SecurityContext.Sysctls); n != len(tc.sysctls) {
+				t.Errorf("%d sysctls, want %d", n, len(tc.sysctls))
+			}
+			notes := strings.Join(got.Notes, "\n")
+			if tc.wantNote == "" && notes != "" || !strings.Contains(notes, tc.wantNote) {
+				t.Errorf("notes %q, want %q", notes, tc.wantNote)
+			}
+		})
+	}
+}
+
+// TestGenericResourceGPU: Swarm's GPU kinds are the NVIDIA device plugin's nvidia.com/gpu,
+// reported; a domain-qualified kind is kept as it is; any other kind is refused.
+func TestGenericResourceGPU(t *testing.T) {
+	cases := []struct {
+		kind     string
+		want     corev1.ResourceName
+		wantNote bool
+		wantErr  string
+	}{
+		{kind: "gpu", want: "nvidia.com/gpu", wantNote: true},
+		{kind: "NVIDIA-GPU", want: "nvidia.com/gpu", wantNote: true},
+		{kind: "nvidia.com/gpu", want: "nvidia.com/gpu"},
+		{kind: "example.com/fpga", want: "example.com/fpga"},
+		{kind: "fpga", wantErr: "resources.reservations.genericResources: fpga: must be an extended resource name"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.kind, func(t *testing.T) {
+			svc := testutil.MakeService("web", "n").Obj()
+			svc.Spec.Resources = &swarmv1.Resources{Reservations: &swarmv1.ResourceReservations{GenericResources: []swarmv1.GenericResource{{Kind: tc.kind, Value: 2}}}}
+			got, err := Build(svc, Inputs{}, wide)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := podSpec(got).Containers[0].Resources
+			want := corev1.ResourceList{tc.want: resource.MustParse("2")}
+			if diff := cmp.Diff(want, *r.Limits); diff != "" {
+				t.Errorf("limits (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(want, *r.Requests); diff != "" {
+				t.Errorf("requests (-want +got):\n%s", diff)
+			}
+			if noted := strings.Contains(strings.Join(got.Notes, "\n"), tc.kind+" is the extended resource nvidia.com/gpu"); noted != tc.wantNote {
+				t.Errorf("notes %q: noted = %v, want %v", got.Notes, noted, tc.wantNote)
+			}
+		})
+	}
+}
