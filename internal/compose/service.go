@@ -22,6 +22,8 @@ type serviceConverter struct {
 	project  *types.Project
 	errs     []error
 	warnings []string
+	// binds are the bind mounts of the project's own files, which become configs.
+	binds []projectBind
 }
 
 func (c *serviceConverter) fail(key, format string, args ...any) {
@@ -296,6 +298,10 @@ func (c *serviceConverter) mounts(vols []types.ServiceVolumeConfig, tmpfs []stri
 			optionsOf("bind")
 			if v.Source == "" {
 				c.fail(key, "invalid bind source, source cannot be empty")
+			}
+			if c.inProject(v.Source) {
+				c.binds = append(c.binds, projectBind{key: key, source: v.Source, target: v.Target, readOnly: v.ReadOnly})
+				continue
 			}
 			if v.Bind != nil && v.Bind.Propagation != "" {
 				m.Bind = &swarmv1.BindOptions{Propagation: v.Bind.Propagation}

@@ -2,6 +2,7 @@ package swarmsyntax
 
 import (
 	"fmt"
+	"path"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -90,3 +91,42 @@ func ExtendedResource(kind string) (name string, approximated bool, err error) {
 
 // MsgGenericResource is the refusal of a generic resource Kubernetes cannot name.
 const MsgGenericResource = "must be an extended resource name like example.com/device (or gpu, which is nvidia.com/gpu)"
+
+// dockerSockets are the paths of the Docker Engine's socket.
+var dockerSockets = map[string]bool{"/var/run/docker.sock": true, "/run/docker.sock": true}
+
+// dockerSocketUsers name what replaces the Docker Engine socket for the images that commonly
+// mount it, by the image's repository.
+var dockerSocketUsers = []struct{ image, instead string }{
+	{"traefik", "Traefik reads services from Kubernetes itself: run it with its kubernetes provider (providers.kubernetesIngress or providers.kubernetesCRD) instead of the docker/swarm provider"},
+	{"dockersamples/visualizer", "the Swarm visualizer is kubectl swarm viz (or the operator's --viz-bind-address)"},
+	{"portainer/agent", "Portainer manages Kubernetes through its Kubernetes agent (the portainer-agent-k8s manifests), not the Swarm agent"},
+	{"portainer/portainer", "Portainer manages Kubernetes through its Kubernetes agent (the portainer-agent-k8s manifests)"},
+}
+
+// DockerSocket refuses a bind mount of the Docker Engine's socket: a Kubernetes node runs its
+// containers through the kubelet's runtime (containerd, CRI-O) and has no Docker Engine, so the
+// task could never talk to it. The message names what replaces it for the image's common case.
+func DockerSocket(source, image string) error {
+	if !dockerSockets[path.Clean(source)] {
+		return nil
+	}
+	msg := MsgDockerSocket
+	repo := image
+	if i := strings.LastIndexAny(repo, "@"); i >= 0 {
+		repo = repo[:i]
+	}
+	if i := strings.LastIndex(repo, ":"); i > strings.LastIndex(repo, "/") {
+		repo = repo[:i]
+	}
+	repo = strings.TrimPrefix(strings.TrimPrefix(repo, "docker.io/"), "library/")
+	for _, u := range dockerSocketUsers {
+		if repo == u.image {
+			msg += "; " + u.instead
+		}
+	}
+	return &RuleError{Field: "mounts", Value: source, Msg: msg}
+}
+
+// MsgDockerSocket is the refusal of a bind mount of the Docker Engine's socket.
+const MsgDockerSocket = "a Kubernetes node has no Docker Engine socket (its containers run on the kubelet's runtime); a task that needs the engine's API needs the Kubernetes API instead"

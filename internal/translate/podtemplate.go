@@ -444,6 +444,9 @@ func addMounts(pod *corev1ac.PodSpecApplyConfiguration, c *corev1ac.ContainerApp
 		vol := corev1ac.Volume().WithName(name)
 		switch m.Type {
 		case swarmv1.MountBind:
+			if err := swarmsyntax.DockerSocket(m.Source, s.Image); err != nil {
+				return fmt.Errorf("mounts[%d]: %w", i, err)
+			}
 			if !opts.AllowBindMounts {
 				return fmt.Errorf("mounts[%d]: bind mount of %s is not allowed: the operator runs with --allow-bind-mounts=false; use a volume, or ask the cluster admin to allow host paths", i, m.Source)
 			}
