@@ -54,6 +54,7 @@ var (
 		"stop_grace_period": true, "stop_signal": true, "cap_add": true, "cap_drop": true,
 		"read_only": true, "sysctls": true, "tty": true, "init": true, "ulimits": true,
 		"logging": true, "depends_on": true, "profiles": true, "extends": true,
+		"deploy.resources.reservations.devices": true,
 	}
 )
 

@@ -130,3 +130,16 @@ func DockerSocket(source, image string) error {
 
 // MsgDockerSocket is the refusal of a bind mount of the Docker Engine's socket.
 const MsgDockerSocket = "a Kubernetes node has no Docker Engine socket (its containers run on the kubelet's runtime); a task that needs the engine's API needs the Kubernetes API instead"
+
+// GPUResource is the extended resource of a compose device request with the gpu capability
+// (deploy.resources.reservations.devices), by its driver: the vendors' device plugins
+// advertise nvidia.com/gpu and amd.com/gpu.
+func GPUResource(driver string) (string, error) {
+	switch strings.ToLower(driver) {
+	case "", "nvidia":
+		return GPU, nil
+	case "amd":
+		return "amd.com/gpu", nil
+	}
+	return "", fmt.Errorf("GPU driver %q has no known Kubernetes device plugin resource: use nvidia or amd, or a generic_resources entry naming the extended resource (example.com/gpu)", driver)
+}
