@@ -52,7 +52,7 @@ func TestProjectBinds(t *testing.T) {
 		wantErr     string
 	}{
 		{name: "a file",
-			files: map[string]string{compose: web("nginx", "      - ./conf/nginx.conf:/etc/nginx/nginx.conf:ro\n"), "conf/nginx.conf": "events {}\n"},
+			files:       map[string]string{compose: web("nginx", "      - ./conf/nginx.conf:/etc/nginx/nginx.conf:ro\n"), "conf/nginx.conf": "events {}\n"},
 			wantConfigs: []swarmv1.FileReference{{Source: "bind_conf_nginx.conf", Target: "/etc/nginx/nginx.conf", Mode: ptr.To[int32](0o444)}},
 			wantData:    map[string]string{"app-bind-conf-nginx-conf": "events {}\n"},
 			wantWarn:    []string{`service "web": volumes[0]: ./conf/nginx.conf is mounted from the ConfigMap app-bind-conf-nginx-conf, read-only, as a Swarm config`}},
