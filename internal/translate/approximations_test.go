@@ -141,3 +141,32 @@ func TestGenericResourceGPU(t *testing.T) {
 		})
 	}
 }
+
+// TestRestartConditionNotes: a long-running service keeps its Deployment (rolling updates,
+// rollbacks, scaling as in Swarm) and says what differs from Swarm's restart supervisor; a job
+// honours the condition and says nothing.
+func TestRestartConditionNotes(t *testing.T) {
+	cases := []struct {
+		mode      swarmv1.ServiceMode
+		condition swarmv1.RestartCondition
+		want      string // "" for no note
+	}{
+		{mode: swarmv1.ModeReplicated, condition: swarmv1.RestartOnFailure, want: "restartPolicy.condition=on-failure: the tasks of a long-running service always restart on Kubernetes: a task that exits with status 0 is started again (Swarm leaves it stopped; only failed tasks restart), with the kubelet's back-off; for a task meant to run to completion use mode replicated-job, which honours on-failure exactly"},
+		{mode: swarmv1.ModeGlobal, condition: swarmv1.RestartNone, want: "restartPolicy.condition=none: the tasks of a long-running service always restart on Kubernetes: a task that exits is started again (Swarm never restarts it, and the service shows it missing)"},
+		{mode: swarmv1.ModeReplicated, condition: swarmv1.RestartAny},
+		{mode: swarmv1.ModeReplicatedJob, condition: swarmv1.RestartNone},
+		{mode: swarmv1.ModeReplicatedJob, condition: swarmv1.RestartOnFailure},
+	}
+	for _, tc := range cases {
+		t.Run(string(tc.mode)+"/"+string(tc.condition), func(t *testing.T) {
+			svc := testutil.MakeService("web", "n").Obj()
+			svc.Spec.Mode = tc.mode
+			svc.Spec.RestartPolicy = &swarmv1.RestartPolicy{Condition: tc.condition}
+			got := build(t, svc, wide)
+			notes := strings.Join(got.Notes, "\n")
+			if tc.want == "" && notes != "" || !strings.Contains(notes, tc.want) {
+				t.Errorf("notes %q, want %q", notes, tc.want)
+			}
+		})
+	}
+}

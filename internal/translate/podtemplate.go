@@ -195,11 +195,27 @@ func jobRestartPolicy(rp *swarmv1.RestartPolicy) corev1.RestartPolicy {
 	return corev1.RestartPolicyOnFailure
 }
 
+// restartNote reports a restart condition a long-running service cannot keep. Swarm restarts
+// no task under condition none, and no task that exited 0 under on-failure (swarmkit
+// manager/orchestrator/restart/restart.go, shouldRestart): the slot stays empty and the service
+// shows fewer running tasks. A Deployment's pods always restart (restartPolicy Always is the
+// only one it allows), and a pod that ended is replaced by its ReplicaSet, so kubeswarm keeps the
+// Deployment — rolling updates, start-first, rollbacks and scaling work as in Swarm — and says
+// what differs: a task that exits is started again, with the kubelet's back-off. A task meant
+// to run to completion is a replicated-job, whose Job honours both conditions exactly.
+func restartNote(c swarmv1.RestartCondition) string {
+	what := "a task that exits with status 0 is started again (Swarm leaves it stopped; only failed tasks restart)"
+	if c == swarmv1.RestartNone {
+		what = "a task that exits is started again (Swarm never restarts it, and the service shows it missing)"
+	}
+	return fmt.Sprintf("restartPolicy.condition=%s: the tasks of a long-running service always restart on Kubernetes: %s, with the kubelet's back-off; for a task meant to run to completion use mode replicated-job, which honours %s exactly", c, what, c)
+}
+
 // ignoredOptions lists what Kubernetes cannot do at all, so that it is reported, never dropped
 // silently.
 func ignoredOptions(s *swarmv1.ServiceSpec, notes *[]string) {
 	if !s.Mode.IsJob() && s.RestartPolicy != nil && s.RestartPolicy.Condition != "" && s.RestartPolicy.Condition != swarmv1.RestartAny {
-		*notes = append(*notes, fmt.Sprintf("restartPolicy.condition=%s: Kubernetes always restarts the tasks of long-running services (as condition any)", s.RestartPolicy.Condition))
+		*notes = append(*notes, restartNote(s.RestartPolicy.Condition))
 	}
 	if !s.Mode.IsJob() && s.RestartPolicy != nil && (ptr.Deref(s.RestartPolicy.MaxAttempts, 0) > 0 || s.RestartPolicy.Window != nil) {
 		*notes = append(*notes, "restartPolicy.maxAttempts/window: Kubernetes restarts long-running tasks without limit, with its own back-off")
