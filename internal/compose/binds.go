@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
@@ -131,11 +132,20 @@ func (c *serviceConverter) rel(p string) string {
 	return rel
 }
 
-// bindConfigName is the compose name of the config holding a project file: bind_ and its path
-// with "/" as "_" (conf/nginx.conf: bind_conf_nginx.conf), shortened with a hash past 63
+// bindConfigName is the compose name of the config holding a project file, also its
+// ConfigMap's key: bind_ and its path with "/" as "_" and any other character a key cannot
+// have as "-" (conf/nginx.conf: bind_conf_nginx.conf), shortened with a hash past 63
 // characters.
 func bindConfigName(rel string) string {
-	name := bindPrefix + strings.ReplaceAll(rel, "/", "_")
+	name := bindPrefix + strings.Map(func(r rune) rune {
+		switch {
+		case r == '/':
+			return '_'
+		case r == '-' || r == '.' || r == '_' || r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r)):
+			return r
+		}
+		return '-'
+	}, rel)
 	if len(name) <= 63 {
 		return name
 	}
