@@ -31,6 +31,27 @@ func convertWeb(t *testing.T, files map[string]string) (*Result, swarmv1.StackSe
 
 func warningsOf(r *Result) string { return strings.Join(r.Warnings, "\n") }
 
+// warnsOnly checks that the warnings say want, or that there are none when want is empty.
+func warnsOnly(t *testing.T, r *Result, want string) {
+	t.Helper()
+	if w := warningsOf(r); want == "" && w != "" || !strings.Contains(w, want) {
+		t.Errorf("warnings %q, want %q", w, want)
+	}
+}
+
+// refused tells whether the case ends in the refusal it wants (failing the test when the
+// outcome is another one).
+func refused(t *testing.T, err error, want string) bool {
+	t.Helper()
+	switch {
+	case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+		t.Fatalf("err = %v, want %q", err, want)
+	case want == "" && err != nil:
+		t.Fatal(err)
+	}
+	return want != ""
+}
+
 // TestProjectBinds: a bind of the project's own files is a read-only config, mounted where the
 // bind was, made from the files on this machine; a folder is a config per file; what a
 // ConfigMap cannot hold is refused with its size; the Docker socket is refused naming what
@@ -99,14 +120,8 @@ func TestProjectBinds(t *testing.T) {
 				}
 			}
 			r, err := loadAndConvert(paths, nil)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tc.wantErr)
-				}
+			if refused(t, err, tc.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			s := r.Stack.Spec.Services[0]
 			if diff := cmp.Diff(tc.wantConfigs, s.Configs); diff != "" {
@@ -161,9 +176,7 @@ func TestUserNames(t *testing.T) {
 			if s.User != tc.want {
 				t.Errorf("user %q, want %q", s.User, tc.want)
 			}
-			if w := warningsOf(r); tc.wantWarn == "" && w != "" || !strings.Contains(w, tc.wantWarn) {
-				t.Errorf("warnings %q, want %q", w, tc.wantWarn)
-			}
+			warnsOnly(t, r, tc.wantWarn)
 		})
 	}
 }
@@ -196,21 +209,13 @@ func TestGPUs(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			r, s, err := convertWeb(t, map[string]string{"docker-compose.yml": "services:\n  web:\n    image: nginx\n    deploy:\n      resources:\n        reservations:\n          " + tc.deploy + "\n"})
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tc.wantErr)
-				}
+			if refused(t, err, tc.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if diff := cmp.Diff(tc.want, s.Resources.Reservations.GenericResources); diff != "" {
 				t.Errorf("generic resources (-want +got):\n%s", diff)
 			}
-			if w := warningsOf(r); tc.wantWarn == "" && w != "" || !strings.Contains(w, tc.wantWarn) {
-				t.Errorf("warnings %q, want %q", w, tc.wantWarn)
-			}
+			warnsOnly(t, r, tc.wantWarn)
 		})
 	}
 }

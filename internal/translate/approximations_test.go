@@ -13,6 +13,30 @@ import (
 	"github.com/kubeswarm/kubeswarm/internal/testutil"
 )
 
+// buildOrRefused builds svc; when wantErr is set it expects a refusal saying it, and returns nil.
+func buildOrRefused(t *testing.T, svc *swarmv1.Service, wantErr string) *Objects {
+	t.Helper()
+	got, err := Build(svc, Inputs{}, wide)
+	switch {
+	case wantErr != "" && (err == nil || !strings.Contains(err.Error(), wantErr)):
+		t.Fatalf("err = %v, want %q", err, wantErr)
+	case wantErr == "" && err != nil:
+		t.Fatal(err)
+	case wantErr != "":
+		return nil
+	}
+	return got
+}
+
+// saysOnly checks that lines say want, or nothing when want is empty.
+func saysOnly(t *testing.T, what string, lines []string, want string) {
+	t.Helper()
+	all := strings.Join(lines, "\n")
+	if want == "" && all != "" || !strings.Contains(all, want) {
+		t.Errorf("%s %q, want %q", what, all, want)
+	}
+}
+
 // TestHostname: what Kubernetes can only approximate of Swarm's hostnames is approximated and
 // named in the notes; what can never be a pod's hostname is refused.
 func TestHostname(t *testing.T) {
@@ -35,23 +59,14 @@ func TestHostname(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			svc := testutil.MakeService("web", "n").Obj()
 			svc.Spec.Hostname = tc.hostname
-			got, err := Build(svc, Inputs{}, wide)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tc.wantErr)
-				}
+			got := buildOrRefused(t, svc, tc.wantErr)
+			if got == nil {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if h := ptr.Deref(podSpec(got).Hostname, ""); h != tc.want {
 				t.Errorf("hostname %q, want %q", h, tc.want)
 			}
-			notes := strings.Join(got.Notes, "\n")
-			if tc.wantNote == "" && notes != "" || !strings.Contains(notes, tc.wantNote) {
-				t.Errorf("notes %q, want %q", notes, tc.wantNote)
-			}
+			saysOnly(t, "notes", got.Notes, tc.wantNote)
 		})
 	}
 }
@@ -77,23 +92,14 @@ func TestSysctls(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			svc := testutil.MakeService("web", "n").Obj()
 			svc.Spec.Sysctls = tc.sysctls
-			got, err := Build(svc, Inputs{}, wide)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tc.wantErr)
-				}
+			got := buildOrRefused(t, svc, tc.wantErr)
+			if got == nil {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if n := len(podSpec(got).SecurityContext.Sysctls); n != len(tc.sysctls) {
 				t.Errorf("%d sysctls, want %d", n, len(tc.sysctls))
 			}
-			notes := strings.Join(got.Notes, "\n")
-			if tc.wantNote == "" && notes != "" || !strings.Contains(notes, tc.wantNote) {
-				t.Errorf("notes %q, want %q", notes, tc.wantNote)
-			}
+			saysOnly(t, "notes", got.Notes, tc.wantNote)
 		})
 	}
 }
@@ -117,15 +123,9 @@ func TestGenericResourceGPU(t *testing.T) {
 		t.Run(tc.kind, func(t *testing.T) {
 			svc := testutil.MakeService("web", "n").Obj()
 			svc.Spec.Resources = &swarmv1.Resources{Reservations: &swarmv1.ResourceReservations{GenericResources: []swarmv1.GenericResource{{Kind: tc.kind, Value: 2}}}}
-			got, err := Build(svc, Inputs{}, wide)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tc.wantErr)
-				}
+			got := buildOrRefused(t, svc, tc.wantErr)
+			if got == nil {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			r := podSpec(got).Containers[0].Resources
 			want := corev1.ResourceList{tc.want: resource.MustParse("2")}
@@ -163,10 +163,7 @@ func TestRestartConditionNotes(t *testing.T) {
 			svc.Spec.Mode = tc.mode
 			svc.Spec.RestartPolicy = &swarmv1.RestartPolicy{Condition: tc.condition}
 			got := build(t, svc, wide)
-			notes := strings.Join(got.Notes, "\n")
-			if tc.want == "" && notes != "" || !strings.Contains(notes, tc.want) {
-				t.Errorf("notes %q, want %q", notes, tc.want)
-			}
+			saysOnly(t, "notes", got.Notes, tc.want)
 		})
 	}
 }
