@@ -9,20 +9,12 @@ import (
 	"github.com/kubeswarm/kubeswarm/internal/translate"
 )
 
-// operatorView are the operator options the converter assumes: the operator's own flags are
-// not known where the compose file is read. Every published port is taken as a node port (a
-// port outside the cluster's range is the operator's to report), and bind mounts are judged
-// apart (hostPaths).
-var operatorView = translate.Options{
-	NodePortRange:   translate.PortRange{Min: 1, Max: 65535},
-	AllowBindMounts: true,
-}
-
 // operatorVerdict runs on the converted stack what the operator runs when it reconciles it: the
 // Stack controller's stack.Validate and, for each service, the Service controller's
-// translate.Build, the very functions. So `convert` and `stack deploy` refuse, before anything
-// is written, what the operator would refuse (its Degraded InvalidSpec condition), in the same
-// words; and they warn about what the operator will report in the Service's Honored condition.
+// translate.Build (through translate.Check), the very functions. So `convert` and `stack
+// deploy` refuse, before anything is written, what the operator would refuse (its Degraded
+// InvalidSpec condition), in the same words; and they warn about what the operator will report
+// in the Service's Honored condition.
 func (c *converter) operatorVerdict() error {
 	st := c.result.Stack
 	if err := stack.Validate(st); err != nil {
@@ -37,12 +29,12 @@ func (c *converter) operatorVerdict() error {
 	var errs []error
 	for _, s := range st.Spec.Services {
 		name := byKubeName[s.Name]
-		objs, err := translate.Build(stack.Child(st, s), translate.Inputs{Stack: st.Name}, operatorView)
+		notes, err := translate.Check(stack.Child(st, s), translate.Inputs{Stack: st.Name})
 		if err != nil {
 			errs = append(errs, c.fail("service", name, "", "%w", err))
 			continue
 		}
-		for _, note := range objs.Notes {
+		for _, note := range notes {
 			c.warn("service %q: %s", name, note)
 		}
 		for _, m := range s.Mounts {
