@@ -123,6 +123,10 @@ func TestGenericResourceGPU(t *testing.T) {
 		t.Run(tc.kind, func(t *testing.T) {
 			svc := testutil.MakeService("web", "n").Obj()
 			svc.Spec.Resources = &swarmv1.Resources{Reservations: &swarmv1.ResourceReservations{GenericResources: []swarmv1.GenericResource{{Kind: tc.kind, Value: 2}}}}
+			if tc.kind == "gpu" {
+				// Swarm's kind and the plugin's name are one resource: they add up.
+				svc.Spec.Resources.Reservations.GenericResources = []swarmv1.GenericResource{{Kind: "gpu", Value: 1}, {Kind: "nvidia.com/gpu", Value: 1}}
+			}
 			got := buildOrRefused(t, svc, tc.wantErr)
 			if got == nil {
 				return

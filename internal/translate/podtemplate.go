@@ -309,6 +309,9 @@ func resources(r *swarmv1.Resources, notes *[]string) (*corev1ac.ResourceRequire
 				*notes = append(*notes, fmt.Sprintf("resources.reservations.genericResources: %s is the extended resource %s (the GPU device plugin's); a GPU with a given ID cannot be asked for", g.Kind, name))
 			}
 			q := *resource.NewQuantity(g.Value, resource.DecimalSI)
+			if prev, ok := requests[corev1.ResourceName(name)]; ok {
+				q.Add(prev) // gpu and nvidia.com/gpu are one resource
+			}
 			// Kubernetes needs extended resources' limits equal to their requests.
 			requests[corev1.ResourceName(name)], limits[corev1.ResourceName(name)] = q, q
 		}
