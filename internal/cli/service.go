@@ -21,6 +21,7 @@ import (
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 	"github.com/kubeswarm/kubeswarm/internal/swarmsyntax"
+	"github.com/kubeswarm/kubeswarm/internal/translate"
 )
 
 // fieldManager is the plugin's field manager: what it writes shows as kubectl-swarm's.
@@ -221,7 +222,13 @@ func (o *ServiceCreateOptions) Validate() error {
 	if n := o.service.Name; n != "" && !isDNSLabel(n) {
 		return flagError("name", n, fmt.Errorf("a service name must be a DNS label (lower-case letters, digits and '-', starting with a letter, at most 63 characters)"))
 	}
-	return validateSpec(&o.service.Spec)
+	if err := validateSpec(&o.service.Spec); err != nil {
+		return err
+	}
+	// What the operator would refuse at reconcile is refused here, in its words, before anything
+	// is written.
+	_, err := translate.Check(o.service, translate.Inputs{})
+	return err
 }
 
 func isDNSLabel(s string) bool {
@@ -366,6 +373,11 @@ func (o *ServiceUpdateOptions) Run(ctx context.Context) error {
 			spec.Image = image
 		}
 		if err := validateSpec(spec); err != nil {
+			return err
+		}
+		next := svc.DeepCopy()
+		next.Spec = *spec
+		if _, err := translate.Check(next, translate.Inputs{Stack: svc.Labels[translate.LabelStack]}); err != nil {
 			return err
 		}
 		if err := checkPortsFree(ctx, c, o.namespace, svc.Name, spec); err != nil {

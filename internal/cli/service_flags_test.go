@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -68,10 +69,10 @@ func TestServiceCreateFlags(t *testing.T) {
 			swarmv1.ServiceSpec{Image: "nginx", Replicas: ptr.To[int32](5), Placement: &swarmv1.Placement{MaxReplicasPerNode: ptr.To[int32](2)}}},
 		{"reserve memory in docker units", "--reserve-memory=4GB --name=too-big nginx:alpine",
 			swarmv1.ServiceSpec{Image: "nginx:alpine", Resources: &swarmv1.Resources{Reservations: &swarmv1.ResourceReservations{Memory: q("4Gi")}}}},
-		{"limits", "--name web --limit-cpu 0.5 --limit-memory 50M --limit-pids 100 --reserve-cpu 0.25 --reserve-memory 512m nginx",
+		{"limits", "--name web --limit-cpu 0.5 --limit-memory 512m --limit-pids 100 --reserve-cpu 0.25 --reserve-memory 50M nginx",
 			swarmv1.ServiceSpec{Image: "nginx", Resources: &swarmv1.Resources{
-				Limits:       &swarmv1.ResourceLimits{CPUs: q("500m"), Memory: q("50Mi"), Pids: ptr.To[int64](100)},
-				Reservations: &swarmv1.ResourceReservations{CPUs: q("250m"), Memory: q("512Mi")}}}},
+				Limits:       &swarmv1.ResourceLimits{CPUs: q("500m"), Memory: q("512Mi"), Pids: ptr.To[int64](100)},
+				Reservations: &swarmv1.ResourceReservations{CPUs: q("250m"), Memory: q("50Mi")}}}},
 		{"fractional memory and whole cpus", "--name web --limit-cpu 2 --limit-memory 1.5g nginx",
 			swarmv1.ServiceSpec{Image: "nginx", Resources: &swarmv1.Resources{Limits: &swarmv1.ResourceLimits{CPUs: q("2"), Memory: q("1536Mi")}}}},
 		{"generic resource", "--name gpu --generic-resource nvidia.com/gpu=2 cuda",
@@ -268,5 +269,25 @@ func TestServiceImageIsPinned(t *testing.T) {
 		if got := getTestService(t, f, tt.name).Spec.Image; got != tt.want || errOut != tt.wantError {
 			t.Errorf("%v: image %q, stderr %q; want %q, %q", tt.args, got, errOut, tt.want, tt.wantError)
 		}
+	}
+}
+
+// TestServiceCreateRefusesWhatTheOperatorRefuses: a spec the operator would mark InvalidSpec is
+// refused before anything is written, in the operator's words (translate.Check).
+func TestServiceCreateRefusesWhatTheOperatorRefuses(t *testing.T) {
+	f := newTestFactory()
+	_, _, err := run(t, f, "service", "create", "-d", "--no-resolve-image", "--name", "web", "--limit-memory", "50M", "--reserve-memory", "512m", "nginx")
+	if err == nil || err.Error() != "resources: the memory reservation 512Mi is above the limit 50Mi" {
+		t.Fatalf("err %v", err)
+	}
+	if err := f.c.Get(t.Context(), client.ObjectKey{Namespace: "default", Name: "web"}, &swarmv1.Service{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the refused service was written: %v", err)
+	}
+	if _, _, err := run(t, f, "service", "create", "-d", "--no-resolve-image", "--name", "web", "nginx"); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = run(t, f, "service", "update", "-d", "--reserve-memory", "1g", "--limit-memory", "10M", "web")
+	if err == nil || !strings.Contains(err.Error(), "is above the limit") {
+		t.Errorf("update: %v", err)
 	}
 }

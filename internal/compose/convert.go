@@ -106,10 +106,11 @@ func Convert(p *Project, stack string, opts ConvertOptions) (*Result, error) {
 		return nil, err
 	}
 	c := &converter{
-		project: p.Project,
-		stack:   stack,
-		opts:    opts,
-		loc:     projectLocator(p.Project),
+		project:   p.Project,
+		stack:     stack,
+		opts:      opts,
+		loc:       projectLocator(p.Project),
+		bindFiles: map[string]bindFile{},
 		result: &Result{Stack: &swarmv1.Stack{
 			TypeMeta:   metav1.TypeMeta{APIVersion: swarmv1.GroupVersion.String(), Kind: "Stack"},
 			ObjectMeta: metav1.ObjectMeta{Name: stack, Namespace: opts.Namespace},
@@ -124,6 +125,12 @@ func Convert(p *Project, stack string, opts ConvertOptions) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := c.addBindObjects(); err != nil {
+		return nil, err
+	}
+	if err := c.operatorVerdict(); err != nil {
+		return nil, err
+	}
 	return c.result, nil
 }
 
@@ -136,6 +143,8 @@ type converter struct {
 	opts     ConvertOptions
 	loc      *locator
 	result   *Result
+	// bindFiles are the project's files that bind mounts name, by the name of their config.
+	bindFiles map[string]bindFile
 }
 
 func (c *converter) warn(format string, args ...any) {
@@ -188,6 +197,7 @@ func (c *converter) services() error {
 		}
 		sc := &serviceConverter{name: name, project: c.project}
 		spec := sc.convert(s)
+		c.bindConfigs(sc, &spec)
 		c.result.Warnings = append(c.result.Warnings, sc.warnings...)
 		if err := errors.Join(sc.errs...); err != nil {
 			errs = append(errs, locate(err, "service", name, c.loc.fileOf))

@@ -119,7 +119,7 @@ func TestConvertErrorsInTheSecondFile(t *testing.T) {
 		override string
 		want     []string
 	}{
-		{name: "user", override: "services:\n  web:\n    user: nginx\n", want: []string{`service "web": user:`}},
+		{name: "group", override: "services:\n  web:\n    group_add: [staff]\n", want: []string{`service "web": group_add:`}},
 		{name: "constraint", override: "services:\n  web:\n    deploy:\n      placement:\n        constraints: [node.zone == a]\n", want: []string{`service "web": deploy.placement.constraints:`}},
 		{name: "forbidden", override: "services:\n  web:\n    cpu_shares: 512\n", want: []string{`service "web": cpu_shares: Set resource limits using deploy.resources`}},
 	}

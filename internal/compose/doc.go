@@ -51,6 +51,15 @@
 //	  data:
 //	    x-kubeswarm: {size: 20Gi, storageClassName: fast-ssd}
 //
+// Bind mounts of the project's own files and folders (./conf/nginx.conf:/etc/nginx/nginx.conf)
+// become configs of the stack, one per file (bind_conf_nginx.conf), with their ConfigMaps,
+// mounted read-only where the bind was: a Kubernetes node has no copy of the project (binds.go).
+// Other absolute paths stay bind mounts; the Docker Engine's socket is refused.
+//
+// Before it returns, Convert runs on the stack what the operator runs when it reconciles it
+// (stack.Validate, translate.Build; verdict.go): what the operator would refuse is refused here,
+// in its words, and what it would report in a Service's Honored condition is a warning.
+//
 // A stack's claims are never removed with the stack (docker stack rm keeps volumes), so the
 // former `retain` key is accepted with a warning and ignored.
 package compose

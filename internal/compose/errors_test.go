@@ -227,10 +227,10 @@ func TestErrors(t *testing.T) {
 			want:  []string{`service "web"`, "restart", "unknown policy 'sometimes'"},
 		},
 		{
-			name:  "user name",
-			files: map[string]string{base: "services:\n  web:\n    image: nginx\n    user: www-data\n"},
+			name:  "a sysctl no kubelet runs (the operator's verdict)",
+			files: map[string]string{base: "services:\n  web:\n    image: nginx\n    sysctls:\n      vm.max_map_count: 262144\n"},
 			file:  base,
-			want:  []string{`service "web"`, "user", "must be numeric"},
+			want:  []string{`service "web"`, "sysctls: vm.max_map_count: forbidden sysctl"},
 		},
 		{
 			name:  "group name",

@@ -55,7 +55,8 @@ var (
 		"logging": true, "depends_on": true, "profiles": true, "extends": true,
 		// docker ignores expose (its virtual IP answers on every port); a Kubernetes Service
 		// answers only on the ports it lists, so expose gives the virtual IP its ports.
-		"expose": true,
+		"expose":                                true,
+		"deploy.resources.reservations.devices": true,
 	}
 )
 

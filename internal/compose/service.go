@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -22,6 +23,8 @@ type serviceConverter struct {
 	project  *types.Project
 	errs     []error
 	warnings []string
+	// binds are the bind mounts of the project's own files, which become configs.
+	binds []projectBind
 }
 
 func (c *serviceConverter) fail(key, format string, args ...any) {
@@ -115,14 +118,38 @@ func (c *serviceConverter) env(m types.MappingWithEquals) []swarmv1.EnvVar {
 	return out
 }
 
-var numericUser = regexp.MustCompile(`^[0-9]+(:[0-9]+)?$`)
+var numericID = regexp.MustCompile(`^[0-9]+$`)
 
+// user is the service's user as Kubernetes can run it: numeric ids (UID or UID:GID). Names
+// are resolved by docker in the image's /etc/passwd when the container starts; Kubernetes
+// takes only numbers, and the image is not at hand here. So a name is approximated: root is
+// 0; any other name leaves the image's own user (what the image's USER says, often root),
+// with a warning naming the fix. A group name drops the group the same way.
 func (c *serviceConverter) user(u string) string {
-	if u != "" && !numericUser.MatchString(u) {
-		c.fail("user", "%q must be numeric (UID or UID:GID): Kubernetes does not resolve user names", u)
+	if u == "" {
 		return ""
 	}
-	return u
+	name, group, hasGroup := strings.Cut(u, ":")
+	id := func(s string) (string, bool) {
+		if s == "root" {
+			return "0", true
+		}
+		return s, numericID.MatchString(s)
+	}
+	uid, ok := id(name)
+	if !ok {
+		c.warn("user: %q is a user name, which Kubernetes does not resolve: the tasks run as the image's own user (its USER, often root); give the numeric id (docker run --rm --entrypoint id IMAGE -u %s) to run as %s", u, name, name)
+		return ""
+	}
+	if !hasGroup {
+		return uid
+	}
+	gid, ok := id(group)
+	if !ok {
+		c.warn("user: %q: group %q is a name, which Kubernetes does not resolve: the tasks run with the user's own group; give the numeric id", u, group)
+		return uid
+	}
+	return uid + ":" + gid
 }
 
 func (c *serviceConverter) groups(gs []string) []string {
@@ -311,6 +338,10 @@ func (c *serviceConverter) mounts(vols []types.ServiceVolumeConfig, tmpfs []stri
 			optionsOf("bind")
 			if v.Source == "" {
 				c.fail(key, "invalid bind source, source cannot be empty")
+			}
+			if c.inProject(v.Source) {
+				c.binds = append(c.binds, projectBind{key: key, source: v.Source, target: v.Target, readOnly: v.ReadOnly})
+				continue
 			}
 			if v.Bind != nil && v.Bind.Propagation != "" {
 				m.Bind = &swarmv1.BindOptions{Propagation: v.Bind.Propagation}
@@ -649,6 +680,7 @@ func (c *serviceConverter) resources(r types.Resources) *swarmv1.Resources {
 		if res.Memory, err = swarmsyntax.MemoryQuantity(rs.MemoryBytes); err != nil {
 			c.fail("deploy.resources.reservations.memory", "%v", err)
 		}
+		res.GenericResources = append(res.GenericResources, c.devices(rs.Devices)...)
 		for _, g := range rs.GenericResources {
 			if d := g.DiscreteResourceSpec; d != nil {
 				if d.Kind == "" || d.Value < 1 {
@@ -658,12 +690,61 @@ func (c *serviceConverter) resources(r types.Resources) *swarmv1.Resources {
 				res.GenericResources = append(res.GenericResources, swarmv1.GenericResource{Kind: d.Kind, Value: d.Value})
 			}
 		}
+		res.GenericResources = mergeKinds(res.GenericResources)
 		if res.CPUs != nil || res.Memory != nil || len(res.GenericResources) > 0 {
 			out.Reservations = res
 		}
 	}
 	if out.Limits == nil && out.Reservations == nil {
 		return nil
+	}
+	return out
+}
+
+// mergeKinds adds up the generic resources of one kind (a GPU device request and a
+// generic_resources entry, say): the Service lists each kind once.
+func mergeKinds(rs []swarmv1.GenericResource) []swarmv1.GenericResource {
+	var out []swarmv1.GenericResource
+	at := map[string]int{}
+	for _, r := range rs {
+		if i, ok := at[r.Kind]; ok {
+			out[i].Value += r.Value
+			continue
+		}
+		at[r.Kind] = len(out)
+		out = append(out, r)
+	}
+	return out
+}
+
+// devices are compose's device requests (docker compose's GPU syntax, which docker stack deploy
+// ignores): one with the gpu capability asks for its count of the driver's extended resource
+// (nvidia.com/gpu), as a generic resource. Kubernetes asks for a number of GPUs: `count: all`
+// (or no count) asks for one, and device_ids for as many as they name, with a warning.
+func (c *serviceConverter) devices(devs []types.DeviceRequest) []swarmv1.GenericResource {
+	const key = "deploy.resources.reservations.devices"
+	var out []swarmv1.GenericResource
+	for i, d := range devs {
+		k := fmt.Sprintf("%s[%d]", key, i)
+		if !slices.Contains(d.Capabilities, "gpu") {
+			c.warn("%s: ignoring capabilities %s: only gpu devices have a Kubernetes equivalent", k, strings.Join(d.Capabilities, ", "))
+			continue
+		}
+		name, err := swarmsyntax.GPUResource(d.Driver)
+		if err != nil {
+			c.fail(k+".driver", "%v", err)
+			continue
+		}
+		n := int64(d.Count)
+		switch {
+		case len(d.IDs) > 0:
+			n = int64(len(d.IDs))
+			c.warn("%s: device_ids %s: Kubernetes' device plugin picks the GPUs; %d %s asked for", k, strings.Join(d.IDs, ", "), n, name)
+		case n <= 0:
+			n = 1
+			c.warn("%s: count all: Kubernetes asks for a number of GPUs; 1 %s is asked for (set count to ask for more)", k, name)
+		}
+		out = append(out, swarmv1.GenericResource{Kind: name, Value: n})
 	}
 	return out
 }

@@ -654,10 +654,7 @@ func TestTemplates(t *testing.T) {
 	if len(got.Notes) != 1 || !strings.Contains(got.Notes[0], "{{.Task.Slot}}") {
 		t.Errorf("notes %q, want the unsupported slot template named", got.Notes)
 	}
-	svc.Spec.Hostname = "{{.Node.Hostname}}"
-	if _, err := Build(svc, Inputs{}, wide); err == nil || !strings.Contains(err.Error(), "hostname") {
-		t.Errorf("a node template in the hostname: err = %v", err)
-	}
+	// Per-task hostnames: TestHostname.
 }
 
 func TestVolumeDrivers(t *testing.T) {

@@ -82,18 +82,20 @@ func podTemplate(svc *swarmv1.Service, in Inputs, opts Options, notes *[]string)
 		pod.WithShareProcessNamespace(true)
 	}
 	if s.Hostname != "" {
-		hostname, err := hostnameTemplate(svc)
+		h, note, err := hostname(svc)
 		if err != nil {
 			return nil, err
 		}
-		if errs := validation.IsDNS1123Label(hostname); len(errs) > 0 {
-			return nil, fmt.Errorf("hostname %q: %s", hostname, strings.Join(errs, "; "))
+		if h != "" {
+			pod.WithHostname(h)
 		}
-		pod.WithHostname(hostname)
+		if note != "" {
+			*notes = append(*notes, note)
+		}
 	}
 	addHostAliases(pod, s.ExtraHosts)
 	podDNS(pod, svc, in, opts)
-	if psc, err := podSecurity(s); err != nil {
+	if psc, err := podSecurity(s, notes); err != nil {
 		return nil, err
 	} else if psc != nil {
 		pod.WithSecurityContext(psc)
@@ -194,11 +196,27 @@ func jobRestartPolicy(rp *swarmv1.RestartPolicy) corev1.RestartPolicy {
 	return corev1.RestartPolicyOnFailure
 }
 
+// restartNote reports a restart condition a long-running service cannot keep. Swarm restarts
+// no task under condition none, and no task that exited 0 under on-failure (swarmkit
+// manager/orchestrator/restart/restart.go, shouldRestart): the slot stays empty and the service
+// shows fewer running tasks. A Deployment's pods always restart (restartPolicy Always is the
+// only one it allows), and a pod that ended is replaced by its ReplicaSet, so kubeswarm keeps the
+// Deployment — rolling updates, start-first, rollbacks and scaling work as in Swarm — and says
+// what differs: a task that exits is started again, with the kubelet's back-off. A task meant
+// to run to completion is a replicated-job, whose Job honours both conditions exactly.
+func restartNote(c swarmv1.RestartCondition) string {
+	what := "a task that exits with status 0 is started again (Swarm leaves it stopped; only failed tasks restart)"
+	if c == swarmv1.RestartNone {
+		what = "a task that exits is started again (Swarm never restarts it, and the service shows it missing)"
+	}
+	return fmt.Sprintf("restartPolicy.condition=%s: the tasks of a long-running service always restart on Kubernetes: %s, with the kubelet's back-off; for a task meant to run to completion use mode replicated-job, which honours %s exactly", c, what, c)
+}
+
 // ignoredOptions lists what Kubernetes cannot do at all, so that it is reported, never dropped
 // silently.
 func ignoredOptions(s *swarmv1.ServiceSpec, notes *[]string) {
 	if !s.Mode.IsJob() && s.RestartPolicy != nil && s.RestartPolicy.Condition != "" && s.RestartPolicy.Condition != swarmv1.RestartAny {
-		*notes = append(*notes, fmt.Sprintf("restartPolicy.condition=%s: Kubernetes always restarts the tasks of long-running services (as condition any)", s.RestartPolicy.Condition))
+		*notes = append(*notes, restartNote(s.RestartPolicy.Condition))
 	}
 	if !s.Mode.IsJob() && s.RestartPolicy != nil && (ptr.Deref(s.RestartPolicy.MaxAttempts, 0) > 0 || s.RestartPolicy.Window != nil) {
 		*notes = append(*notes, "restartPolicy.maxAttempts/window: Kubernetes restarts long-running tasks without limit, with its own back-off")
@@ -284,12 +302,19 @@ func resources(r *swarmv1.Resources, notes *[]string) (*corev1ac.ResourceRequire
 			requests[corev1.ResourceMemory] = *rv.Memory
 		}
 		for _, g := range rv.GenericResources {
-			if errs := validation.IsQualifiedName(g.Kind); len(errs) > 0 || !strings.Contains(g.Kind, "/") {
-				return nil, fmt.Errorf("resources.reservations.genericResources: %q must be an extended resource name like example.com/gpu", g.Kind)
+			name, approximated, err := swarmsyntax.ExtendedResource(g.Kind)
+			if err != nil {
+				return nil, fmt.Errorf("resources.reservations.genericResources: %w", err)
+			}
+			if approximated {
+				*notes = append(*notes, fmt.Sprintf("resources.reservations.genericResources: %s is the extended resource %s (the GPU device plugin's); a GPU with a given ID cannot be asked for", g.Kind, name))
 			}
 			q := *resource.NewQuantity(g.Value, resource.DecimalSI)
+			if prev, ok := requests[corev1.ResourceName(name)]; ok {
+				q.Add(prev) // gpu and nvidia.com/gpu are one resource
+			}
 			// Kubernetes needs extended resources' limits equal to their requests.
-			requests[corev1.ResourceName(g.Kind)], limits[corev1.ResourceName(g.Kind)] = q, q
+			requests[corev1.ResourceName(name)], limits[corev1.ResourceName(name)] = q, q
 		}
 	}
 	for _, name := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
@@ -338,7 +363,7 @@ func capability(c string) corev1.Capability {
 	return corev1.Capability(strings.TrimPrefix(strings.ToUpper(c), "CAP_"))
 }
 
-func podSecurity(s *swarmv1.ServiceSpec) (*corev1ac.PodSecurityContextApplyConfiguration, error) {
+func podSecurity(s *swarmv1.ServiceSpec, notes *[]string) (*corev1ac.PodSecurityContextApplyConfiguration, error) {
 	if s.User == "" && len(s.Groups) == 0 && len(s.Sysctls) == 0 {
 		return nil, nil
 	}
@@ -365,8 +390,19 @@ func podSecurity(s *swarmv1.ServiceSpec) (*corev1ac.PodSecurityContextApplyConfi
 		}
 		sc.WithSupplementalGroups(gid)
 	}
+	var unsafe []string
 	for _, k := range sortedKeys(s.Sysctls) {
+		verdict, err := swarmsyntax.Sysctl(k)
+		if err != nil {
+			return nil, fmt.Errorf("sysctls: %w", err)
+		}
+		if verdict == swarmsyntax.SysctlUnsafe {
+			unsafe = append(unsafe, k)
+		}
 		sc.WithSysctls(corev1ac.Sysctl().WithName(k).WithValue(s.Sysctls[k]))
+	}
+	if len(unsafe) > 0 {
+		*notes = append(*notes, swarmsyntax.UnsafeSysctlNote(unsafe))
 	}
 	return sc, nil
 }
@@ -428,6 +464,9 @@ func addMounts(pod *corev1ac.PodSpecApplyConfiguration, c *corev1ac.ContainerApp
 		vol := corev1ac.Volume().WithName(name)
 		switch m.Type {
 		case swarmv1.MountBind:
+			if err := swarmsyntax.DockerSocket(m.Source, s.Image); err != nil {
+				return fmt.Errorf("mounts[%d]: %w", i, err)
+			}
 			if !opts.AllowBindMounts {
 				return fmt.Errorf("mounts[%d]: bind mount of %s is not allowed: the operator runs with --allow-bind-mounts=false; use a volume, or ask the cluster admin to allow host paths", i, m.Source)
 			}

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/util/validation"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
@@ -78,13 +79,31 @@ func envWithTemplates(svc *swarmv1.Service, notes *[]string) []*corev1ac.EnvVarA
 	return append(head, env...)
 }
 
-// hostnameTemplate expands a hostname template; only service facts can be used there, as the pod
-// hostname is fixed before the task is placed.
-func hostnameTemplate(svc *swarmv1.Service) (string, error) {
+// hostname is the pod hostname of the service's tasks ("" for Kubernetes' own: the pod's name),
+// and a note when it only approximates Swarm's:
+//
+//   - Templates of the task or its node ({{.Task.Slot}}, {{.Node.Hostname}}, …) give each task
+//     its own hostname in Swarm (swarmkit template/context.go); a Kubernetes workload gives all
+//     its pods one template, so the tasks keep their pod names as hostnames, which are also
+//     unique per task.
+//   - A hostname with dots (db.example.com): a pod's hostname is a DNS label, so the tasks get
+//     the first label (db); the domain is not set.
+//
+// A hostname that is still no DNS label (db_1, Web) is refused, naming the rule.
+func hostname(svc *swarmv1.Service) (string, string, error) {
+	written := svc.Spec.Hostname
 	vars := map[string]bool{}
-	h, bad := expandTemplates(svc.Spec.Hostname, svc, vars)
+	h, bad := expandTemplates(written, svc, vars)
 	if len(bad) > 0 || len(vars) > 0 {
-		return "", fmt.Errorf("hostname %q: only {{.Service.Name}} and {{.Service.ID}} can be used in a hostname on Kubernetes", svc.Spec.Hostname)
+		return "", fmt.Sprintf("hostname %q: each task's hostname is its own task's name (a Kubernetes workload gives all its tasks one hostname, so per-task templates cannot be expanded)", written), nil
 	}
-	return h, nil
+	var note string
+	if label, domain, fqdn := strings.Cut(h, "."); fqdn {
+		note = fmt.Sprintf("hostname %q: a Kubernetes hostname is a single DNS label; the tasks' hostname is %q, without the domain %s", written, label, domain)
+		h = label
+	}
+	if errs := validation.IsDNS1123Label(h); len(errs) > 0 {
+		return "", "", fmt.Errorf("hostname %q: %s", written, strings.Join(errs, "; "))
+	}
+	return h, note, nil
 }

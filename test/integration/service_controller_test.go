@@ -281,7 +281,7 @@ func TestInvalidSpecKeepsRunningObjects(t *testing.T) {
 	})
 	updateService(t, ns, "app", func(s *swarmv1.Service) {
 		s.Spec.Image = "app:2"
-		s.Spec.Mounts = []swarmv1.Mount{{Type: swarmv1.MountBind, Source: "/var/run/docker.sock", Target: "/var/run/docker.sock"}}
+		s.Spec.Mounts = []swarmv1.Mount{{Type: swarmv1.MountBind, Source: "/var/log", Target: "/host/log"}}
 	})
 	eventually(t, "Degraded names the mount and the fix", func() error {
 		s, err := get(ctx, ns, "app", &swarmv1.Service{})
