@@ -9,6 +9,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -35,8 +36,18 @@ var (
 )
 
 // metricsAddr is where the operator under test serves its Prometheus metrics; the benchmarks
-// read its request counters there.
-const metricsAddr = "127.0.0.1:18080"
+// read its request counters there. A port free when the suite starts: the kwok and real-node
+// tiers (and the parity test's operator) may run at once on one machine.
+var metricsAddr = freeAddr()
+
+func freeAddr() string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer func() { _ = l.Close() }()
+	return l.Addr().String()
+}
 
 func TestMain(m *testing.M) {
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
