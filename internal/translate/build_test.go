@@ -863,3 +863,43 @@ func TestFileOwnerInvalid(t *testing.T) {
 		t.Errorf("Build = %v, want an error naming configs[0].gid", err)
 	}
 }
+
+// TestSharedClaimAffinity: the tasks of a replicated service that mount a claim run on one node
+// (a ReadWriteOnce claim is mountable by one node's pods only), whatever the replicas, so that
+// scaling never changes the template; the note is given when more than one task shares it.
+func TestSharedClaimAffinity(t *testing.T) {
+	nfs := &swarmv1.VolumeOptions{DriverOptions: map[string]string{"type": "nfs", "o": "addr=10.0.0.5", "device": ":/x"}}
+	tests := []struct {
+		name     string
+		svc      *swarmv1.Service
+		wantRule bool
+		wantNote string
+	}{
+		{name: "three tasks on one claim", svc: testutil.MakeService("db", "n").Replicas(3).
+			Mount(swarmv1.Mount{Type: swarmv1.MountVolume, Source: "data", Target: "/data"}).Obj(),
+			wantRule: true, wantNote: "mounts: the tasks share the claim data (ReadWriteOnce), so they all run on the node that holds it; Swarm gives each node its own volume"},
+		{name: "one task: the rule, no note", svc: testutil.MakeService("db", "n").Replicas(1).
+			Mount(swarmv1.Mount{Type: swarmv1.MountVolume, Source: "data", Target: "/data"}).Obj(), wantRule: true},
+		{name: "an anonymous volume is the task's own", svc: testutil.MakeService("db", "n").Replicas(3).
+			Mount(swarmv1.Mount{Type: swarmv1.MountVolume, Target: "/scratch"}).Obj()},
+		{name: "an NFS export is shared by any node", svc: testutil.MakeService("db", "n").Replicas(3).
+			Mount(swarmv1.Mount{Type: swarmv1.MountVolume, Source: "data", Target: "/data", Volume: nfs}).Obj()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := build(t, tt.svc, wide)
+			a := podSpec(got).Affinity
+			hasRule := a != nil && a.PodAffinity != nil && len(a.PodAffinity.RequiredDuringSchedulingIgnoredDuringExecution) == 1 &&
+				*a.PodAffinity.RequiredDuringSchedulingIgnoredDuringExecution[0].TopologyKey == corev1.LabelHostname
+			if hasRule != tt.wantRule {
+				t.Errorf("pod affinity %+v, want the hostname rule: %v", a, tt.wantRule)
+			}
+			if tt.wantNote != "" && !slices.Contains(got.Notes, tt.wantNote) {
+				t.Errorf("notes %q, want %q", got.Notes, tt.wantNote)
+			}
+			if tt.wantNote == "" && slices.ContainsFunc(got.Notes, func(n string) bool { return strings.HasPrefix(n, "mounts: the tasks share") }) {
+				t.Errorf("notes %q: no sharing note wanted", got.Notes)
+			}
+		})
+	}
+}

@@ -130,6 +130,10 @@ func podTemplate(svc *swarmv1.Service, in Inputs, opts Options, notes *[]string)
 		}
 		pod.WithTopologySpreadConstraints(spread...)
 	}
+	if shared := sharedClaimAffinity(svc, notes); shared != nil {
+		affinity.WithPodAffinity(shared)
+		hasAffinity = true
+	}
 	if hasAffinity {
 		pod.WithAffinity(affinity)
 	}
