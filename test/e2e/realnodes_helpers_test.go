@@ -230,3 +230,14 @@ func pushImage(t *testing.T, reg, to string, img v1.Image) {
 		t.Fatalf("pushing %s: %v", dst, err)
 	}
 }
+
+// registryOrSkip is the HOST:PORT of the real-node cluster's registry (hack/e2e-real.sh sets
+// KUBESWARM_REGISTRY); without it the test is skipped.
+func registryOrSkip(t *testing.T) string {
+	t.Helper()
+	reg := os.Getenv("KUBESWARM_REGISTRY")
+	if reg == "" {
+		t.Skip("KUBESWARM_REGISTRY is not set (hack/e2e-real.sh sets it)")
+	}
+	return reg
+}

@@ -5,7 +5,6 @@ package e2e
 import (
 	"fmt"
 	"net"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,10 +16,7 @@ import (
 // the same tag, deploying the same file again rolls the new image out.
 func TestRealStackDeployPinsAndRollsOut(t *testing.T) {
 	t.Parallel()
-	reg := os.Getenv("KUBESWARM_REGISTRY")
-	if reg == "" {
-		t.Skip("KUBESWARM_REGISTRY is not set (hack/e2e-real.sh sets it)")
-	}
+	reg := registryOrSkip(t)
 	ns := newNamespace(t)
 	ips := nodeIPs(t)
 	tag := "web:rolling-" + ns

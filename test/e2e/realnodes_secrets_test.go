@@ -59,10 +59,7 @@ configs:
 // runs with the files image (its own binary, pushed to the nodes' registry), as it does by
 // itself inside a cluster. It restarts the tests' operator, so it is not parallel.
 func TestRealSecretOwnedByUID(t *testing.T) {
-	reg := os.Getenv("KUBESWARM_REGISTRY")
-	if reg == "" {
-		t.Skip("KUBESWARM_REGISTRY is not set (hack/e2e-real.sh sets it)")
-	}
+	reg := registryOrSkip(t)
 	pushManagerImage(t, reg, "manager:e2e")
 	stopMainOperator(t)
 	op, err := startOperatorProcess("operator-files", mainOperatorNode, "--zap-log-level=2", "--files-image=kubeswarm.test/manager:e2e")

@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -467,10 +466,7 @@ func TestRealNodeFailure(t *testing.T) {
 // from the cluster's registry, as Swarm nodes pull from Docker Hub.
 func TestRealPushedImageRollsOut(t *testing.T) {
 	t.Parallel()
-	reg := os.Getenv("KUBESWARM_REGISTRY")
-	if reg == "" {
-		t.Skip("KUBESWARM_REGISTRY is not set (hack/e2e-real.sh sets it)")
-	}
+	reg := registryOrSkip(t)
 	ns := newNamespace(t)
 	ips := nodeIPs(t)
 	mustSwarm(t, ns, "service", "create", "-d", "--name", "pushed", "--replicas", "2", "--publish", "8005:80", "kubeswarm.test/web:1")
