@@ -239,19 +239,13 @@ func (c *serviceConverter) ports(ports []types.ServicePortConfig) []swarmv1.Port
 			c.fail(key, "target port %d is not between 1 and 65535", p.Target)
 			continue
 		}
-		protocol := strings.ToLower(p.Protocol)
-		if protocol == "" {
-			protocol = "tcp"
-		}
-		if protocol != "tcp" && protocol != "udp" && protocol != "sctp" {
+		protocol, ok := swarmsyntax.Protocol(p.Protocol)
+		if !ok {
 			c.fail(key, "invalid protocol %q: must be tcp, udp or sctp", p.Protocol)
 			continue
 		}
-		mode := swarmv1.PortMode(strings.ToLower(p.Mode))
-		if mode == "" {
-			mode = swarmv1.PortModeIngress
-		}
-		if mode != swarmv1.PortModeIngress && mode != swarmv1.PortModeHost {
+		mode, ok := swarmsyntax.PublishMode(p.Mode)
+		if !ok {
 			c.fail(key, "invalid publish mode %q: must be ingress or host", p.Mode)
 			continue
 		}

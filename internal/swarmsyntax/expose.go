@@ -23,13 +23,17 @@ func ParseExpose(s string) ([]swarmv1.ExposedPort, error) {
 	if first < 1 {
 		return nil, fmt.Errorf("invalid port %q: ports are between 1 and 65535", s)
 	}
-	proto = strings.ToLower(proto)
-	if proto != "tcp" && proto != "udp" && proto != "sctp" {
-		return nil, fmt.Errorf("invalid protocol %q: must be tcp, udp or sctp", proto)
+	protocol, ok := Protocol(proto)
+	if !ok {
+		return nil, fmt.Errorf("invalid protocol %q: must be tcp, udp or sctp", strings.ToLower(proto))
 	}
+	return exposed(first, last, protocol), nil
+}
+
+func exposed(first, last uint64, proto string) []swarmv1.ExposedPort {
 	var out []swarmv1.ExposedPort
 	for p := first; p <= last; p++ {
 		out = append(out, swarmv1.ExposedPort{Port: int32(p), Protocol: proto})
 	}
-	return out, nil
+	return out
 }

@@ -50,12 +50,11 @@ func ParsePublish(s string) ([]swarmv1.PortConfig, error) {
 			}
 			switch strings.ToLower(k) {
 			case "mode":
-				switch strings.ToLower(v) {
-				case "ingress", "host":
-					p.Mode = swarmv1.PortMode(strings.ToLower(v))
-				default:
+				mode, ok := PublishMode(v)
+				if !ok {
 					return nil, fmt.Errorf("invalid publish mode value (%s): must be either '%s' or '%s'", v, "ingress", "host")
 				}
+				p.Mode = mode
 			case "target":
 				n, err := portNumber(v)
 				if err != nil {
@@ -69,12 +68,11 @@ func ParsePublish(s string) ([]swarmv1.PortConfig, error) {
 				}
 				p.Published = n
 			case "protocol":
-				switch strings.ToLower(v) {
-				case "tcp", "udp", "sctp":
-					p.Protocol = strings.ToLower(v)
-				default:
+				proto, ok := Protocol(v)
+				if !ok {
 					return nil, fmt.Errorf("invalid protocol value '%s'", v)
 				}
+				p.Protocol = proto
 			default:
 				return nil, fmt.Errorf("invalid field key %s", k)
 			}
@@ -87,10 +85,11 @@ func ParsePublish(s string) ([]swarmv1.PortConfig, error) {
 	proto := "tcp"
 	spec := s
 	if i := strings.LastIndex(s, "/"); i >= 0 {
-		spec, proto = s[:i], strings.ToLower(s[i+1:])
-		if proto != "tcp" && proto != "udp" && proto != "sctp" {
-			return nil, fmt.Errorf("invalid proto: %s", proto)
+		p, ok := Protocol(s[i+1:])
+		if !ok {
+			return nil, fmt.Errorf("invalid proto: %s", strings.ToLower(s[i+1:]))
 		}
+		spec, proto = s[:i], p
 	}
 	_, pub, tgt, err := splitShortPublish(spec)
 	if err != nil {
@@ -525,4 +524,28 @@ func ShellSplit(s string) ([]string, error) {
 		out = append(out, cur.String())
 	}
 	return out, nil
+}
+
+// Protocol is a port's protocol as Swarm knows it, lower-cased: tcp (also for ""), udp or
+// sctp; ok is false for any other. Each front door words its own refusal, as docker does.
+func Protocol(s string) (proto string, ok bool) {
+	switch p := strings.ToLower(s); p {
+	case "":
+		return "tcp", true
+	case "tcp", "udp", "sctp":
+		return p, true
+	}
+	return "", false
+}
+
+// PublishMode is a published port's mode: ingress (also for "") or host; ok is false for any
+// other.
+func PublishMode(s string) (mode swarmv1.PortMode, ok bool) {
+	switch m := swarmv1.PortMode(strings.ToLower(s)); m {
+	case "":
+		return swarmv1.PortModeIngress, true
+	case swarmv1.PortModeIngress, swarmv1.PortModeHost:
+		return m, true
+	}
+	return "", false
 }
