@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -146,6 +147,11 @@ func (r *ServiceReconciler) reconcile(ctx context.Context, svc *swarmv1.Service,
 	var err error
 	if svc.Spec.Mode == swarmv1.ModeGlobalJob {
 		if in.Nodes, err = r.globalJobNodes(ctx, svc); err != nil {
+			return 0, err
+		}
+	}
+	if translate.NeedsNodeLabels(&svc.Spec) {
+		if in.NodeLabels, err = r.nodeLabels(ctx); err != nil {
 			return 0, err
 		}
 	}
@@ -529,6 +535,8 @@ const (
 	indexMode    = "spec.mode"
 	indexSecrets = "spec.secrets.source"
 	indexConfigs = "spec.configs.source"
+	// indexNodeLabels: "true" for services placed by node.labels or engine.labels constraints.
+	indexNodeLabels = "spec.placement.nodeLabels"
 )
 
 func fileSources(refs []swarmv1.FileReference) []string {
@@ -556,7 +564,8 @@ func (r *ServiceReconciler) servicesUsing(index string) handler.MapFunc {
 }
 
 // SetupWithManager registers the controller: it watches Services, the objects they own, their
-// tasks, and (for global jobs) the nodes.
+// tasks, the nodes (for global jobs, and for the spellings of node.labels constraints' values)
+// and the deletions of Kubernetes Services that held node ports.
 func (r *ServiceReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	indexes := map[string]client.IndexerFunc{
 		indexMode: func(o client.Object) []string { return []string{string(o.(*swarmv1.Service).Spec.Mode)} },
@@ -565,6 +574,9 @@ func (r *ServiceReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		},
 		indexConfigs: func(o client.Object) []string {
 			return fileSources(o.(*swarmv1.Service).Spec.Configs)
+		},
+		indexNodeLabels: func(o client.Object) []string {
+			return []string{strconv.FormatBool(translate.NeedsNodeLabels(&o.(*swarmv1.Service).Spec))}
 		},
 	}
 	for field, f := range indexes {
@@ -582,6 +594,7 @@ func (r *ServiceReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.servicesUsing(indexSecrets)), builder.WithPredicates(predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }})).
 		WatchesMetadata(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.servicesUsing(indexConfigs)), builder.WithPredicates(predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }})).
 		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(r.globalJobServices), builder.WithPredicates(nodeEligibilityChanged())).
+		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(r.servicesPlacedByLabels), builder.WithPredicates(nodeLabelsChanged())).
 		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.servicesWaitingForPorts), builder.WithPredicates(nodePortsFreed())).
 		Named("service").
 		Complete(r)
@@ -610,6 +623,44 @@ func (r *ServiceReconciler) globalJobServices(ctx context.Context, _ client.Obje
 		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&s)})
 	}
 	return out
+}
+
+// nodeLabels are the labels of the cluster's nodes, read from the cache without copies.
+func (r *ServiceReconciler) nodeLabels(ctx context.Context) ([]map[string]string, error) {
+	list := &corev1.NodeList{}
+	if err := r.List(ctx, list, client.UnsafeDisableDeepCopy); err != nil {
+		return nil, fmt.Errorf("listing the nodes: %w", err)
+	}
+	out := make([]map[string]string, len(list.Items))
+	for i := range list.Items {
+		out[i] = list.Items[i].Labels
+	}
+	return out, nil
+}
+
+// servicesPlacedByLabels are the services with node.labels or engine.labels constraints: a
+// node's new labels may bring a new spelling of a value they name.
+func (r *ServiceReconciler) servicesPlacedByLabels(ctx context.Context, _ client.Object) []reconcile.Request {
+	list := &swarmv1.ServiceList{}
+	if err := r.List(ctx, list, client.MatchingFields{indexNodeLabels: "true"}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Listing Services placed by node labels")
+		return nil
+	}
+	out := make([]reconcile.Request, 0, len(list.Items))
+	for _, s := range list.Items {
+		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&s)})
+	}
+	return out
+}
+
+// nodeLabelsChanged lets through new nodes, deleted ones and changes of a node's labels.
+func nodeLabelsChanged() predicate.Predicate {
+	return predicate.Funcs{
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			return !equality.Semantic.DeepEqual(e.ObjectOld.GetLabels(), e.ObjectNew.GetLabels())
+		},
+		GenericFunc: func(event.GenericEvent) bool { return false },
+	}
 }
 
 // servicesWaitingForPorts are the services refused a published port (Degraded, PortInUse):

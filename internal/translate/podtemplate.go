@@ -117,7 +117,7 @@ func podTemplate(svc *swarmv1.Service, in Inputs, opts Options, notes *[]string)
 	// Placement.
 	affinity := corev1ac.Affinity()
 	hasAffinity := false
-	na, err := nodeAffinity(s.Placement)
+	na, err := nodeAffinity(s.Placement, in.NodeLabels)
 	if err != nil {
 		return nil, fmt.Errorf("placement.constraints: %w", err)
 	}
