@@ -555,11 +555,7 @@ func (r *ServiceReconciler) servicesUsing(index string) handler.MapFunc {
 			ctrl.LoggerFrom(ctx).Error(err, "Listing Services by mounted object", "index", index)
 			return nil
 		}
-		out := make([]reconcile.Request, 0, len(list.Items))
-		for _, s := range list.Items {
-			out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&s)})
-		}
-		return out
+		return requestsFor(list.Items, func(*swarmv1.Service) bool { return true })
 	}
 }
 
@@ -593,8 +589,8 @@ func (r *ServiceReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(serviceOfTask)).
 		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.servicesUsing(indexSecrets)), builder.WithPredicates(predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }})).
 		WatchesMetadata(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.servicesUsing(indexConfigs)), builder.WithPredicates(predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }})).
-		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(r.globalJobServices), builder.WithPredicates(nodeEligibilityChanged())).
-		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(r.servicesPlacedByLabels), builder.WithPredicates(nodeLabelsChanged())).
+		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(r.servicesWith(indexMode, string(swarmv1.ModeGlobalJob), "global-job Services")), builder.WithPredicates(nodeEligibilityChanged())).
+		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(r.servicesWith(indexNodeLabels, "true", "Services placed by node labels")), builder.WithPredicates(nodeLabelsChanged())).
 		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.servicesWaitingForPorts), builder.WithPredicates(nodePortsFreed())).
 		Named("service").
 		Complete(r)
@@ -610,17 +606,26 @@ func serviceOfTask(_ context.Context, o client.Object) []reconcile.Request {
 	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: name}}}
 }
 
-// globalJobServices are the services that run one task per eligible node to completion: a node
-// that joins, or becomes eligible, runs them.
-func (r *ServiceReconciler) globalJobServices(ctx context.Context, _ client.Object) []reconcile.Request {
-	list := &swarmv1.ServiceList{}
-	if err := r.List(ctx, list, client.MatchingFields{indexMode: string(swarmv1.ModeGlobalJob)}); err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "Listing global-job Services")
-		return nil
+// servicesWith maps an event to the services whose index field holds value (what names
+// the services to look at again).
+func (r *ServiceReconciler) servicesWith(index, value, what string) handler.MapFunc {
+	return func(ctx context.Context, _ client.Object) []reconcile.Request {
+		list := &swarmv1.ServiceList{}
+		if err := r.List(ctx, list, client.MatchingFields{index: value}); err != nil {
+			ctrl.LoggerFrom(ctx).Error(err, "Listing "+what)
+			return nil
+		}
+		return requestsFor(list.Items, func(*swarmv1.Service) bool { return true })
 	}
-	out := make([]reconcile.Request, 0, len(list.Items))
-	for _, s := range list.Items {
-		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&s)})
+}
+
+// requestsFor are the reconcile requests of the services that keep says to.
+func requestsFor(services []swarmv1.Service, keep func(*swarmv1.Service) bool) []reconcile.Request {
+	var out []reconcile.Request
+	for i := range services {
+		if keep(&services[i]) {
+			out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&services[i])})
+		}
 	}
 	return out
 }
@@ -636,21 +641,6 @@ func (r *ServiceReconciler) nodeLabels(ctx context.Context) ([]map[string]string
 		out[i] = list.Items[i].Labels
 	}
 	return out, nil
-}
-
-// servicesPlacedByLabels are the services with node.labels or engine.labels constraints: a
-// node's new labels may bring a new spelling of a value they name.
-func (r *ServiceReconciler) servicesPlacedByLabels(ctx context.Context, _ client.Object) []reconcile.Request {
-	list := &swarmv1.ServiceList{}
-	if err := r.List(ctx, list, client.MatchingFields{indexNodeLabels: "true"}); err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "Listing Services placed by node labels")
-		return nil
-	}
-	out := make([]reconcile.Request, 0, len(list.Items))
-	for _, s := range list.Items {
-		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&s)})
-	}
-	return out
 }
 
 // nodeLabelsChanged lets through new nodes, deleted ones and changes of a node's labels.
@@ -671,13 +661,10 @@ func (r *ServiceReconciler) servicesWaitingForPorts(ctx context.Context, _ clien
 		ctrl.LoggerFrom(ctx).Error(err, "Listing Services waiting for a port")
 		return nil
 	}
-	var out []reconcile.Request
-	for _, s := range list.Items {
-		if c := meta.FindStatusCondition(s.Status.Conditions, swarmv1.ConditionDegraded); c != nil && c.Reason == ReasonPortInUse {
-			out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&s)})
-		}
-	}
-	return out
+	return requestsFor(list.Items, func(s *swarmv1.Service) bool {
+		c := meta.FindStatusCondition(s.Status.Conditions, swarmv1.ConditionDegraded)
+		return c != nil && c.Reason == ReasonPortInUse
+	})
 }
 
 // nodePortsFreed lets through the deletions of Kubernetes Services that held node ports.

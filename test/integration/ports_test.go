@@ -49,16 +49,7 @@ func TestRemovedServiceFreesPort(t *testing.T) {
 	if err := k8sClient.Create(ctx, web); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "web gets port 8200", func() error {
-		k, err := get(ctx, ns, "web", &corev1.Service{})
-		if err != nil {
-			return err
-		}
-		if k.Spec.Ports[0].NodePort != 8200 {
-			return fmt.Errorf("nodePort %d", k.Spec.Ports[0].NodePort)
-		}
-		return nil
-	})
+	waitNodePort(t, ns, "web", 8200)
 	if err := k8sClient.Delete(ctx, web, client.PropagationPolicy(metav1.DeletePropagationForeground)); err != nil {
 		t.Fatal(err)
 	}
@@ -74,19 +65,10 @@ func TestRemovedServiceFreesPort(t *testing.T) {
 	if err := k8sClient.Create(ctx, api); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "api gets web's port 8200 while web's deletion waits for its children", func() error {
-		if w, err := get(ctx, ns, "web", &swarmv1.Service{}); err != nil || w.DeletionTimestamp.IsZero() {
-			return fmt.Errorf("web should still be being deleted (err %v)", err)
-		}
-		k, err := get(ctx, ns, "api", &corev1.Service{})
-		if err != nil {
-			return err
-		}
-		if k.Spec.Ports[0].NodePort != 8200 {
-			return fmt.Errorf("nodePort %d", k.Spec.Ports[0].NodePort)
-		}
-		return nil
-	})
+	waitNodePort(t, ns, "api", 8200)
+	if w, err := get(ctx, ns, "web", &swarmv1.Service{}); err != nil || w.DeletionTimestamp.IsZero() {
+		t.Errorf("web should still be being deleted, waiting for its children (err %v)", err)
+	}
 	// The retry after a refused port is 15 s; the port must come sooner than that.
 	if took := time.Since(start); took > 10*time.Second {
 		t.Errorf("api got the port after %s, want it at once", took)
@@ -98,6 +80,21 @@ func TestRemovedServiceFreesPort(t *testing.T) {
 		}
 		if c := condition(s, swarmv1.ConditionDegraded); c == nil || c.Status != metav1.ConditionFalse {
 			return fmt.Errorf("Degraded = %+v", c)
+		}
+		return nil
+	})
+}
+
+// waitNodePort waits until the Kubernetes Service of a Service publishes port on every node.
+func waitNodePort(t *testing.T, ns, name string, port int32) {
+	t.Helper()
+	eventually(t, fmt.Sprintf("%s gets node port %d", name, port), func() error {
+		k, err := get(context.Background(), ns, name, &corev1.Service{})
+		if err != nil {
+			return err
+		}
+		if k.Spec.Ports[0].NodePort != port {
+			return fmt.Errorf("nodePort %d", k.Spec.Ports[0].NodePort)
 		}
 		return nil
 	})

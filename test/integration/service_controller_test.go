@@ -351,16 +351,7 @@ func TestPortInUse(t *testing.T) {
 	if err := k8sClient.Create(ctx, first); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the first service gets port 8100", func() error {
-		k, err := get(ctx, ns1, "first", &corev1.Service{})
-		if err != nil {
-			return err
-		}
-		if k.Spec.Ports[0].NodePort != 8100 {
-			return fmt.Errorf("nodePort %d", k.Spec.Ports[0].NodePort)
-		}
-		return nil
-	})
+	waitNodePort(t, ns1, "first", 8100)
 	second := testutil.MakeService("second", ns2).Publish(8100, 80).Obj()
 	second.UID = ""
 	if err := k8sClient.Create(ctx, second); err != nil {
@@ -383,14 +374,5 @@ func TestPortInUse(t *testing.T) {
 	if err := k8sClient.Delete(ctx, first); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the second service gets port 8100 once the first is removed", func() error {
-		k, err := get(ctx, ns2, "second", &corev1.Service{})
-		if err != nil {
-			return err
-		}
-		if k.Spec.Ports[0].NodePort != 8100 {
-			return fmt.Errorf("nodePort %d", k.Spec.Ports[0].NodePort)
-		}
-		return nil
-	})
+	waitNodePort(t, ns2, "second", 8100)
 }
