@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,6 +16,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
@@ -94,12 +97,15 @@ func (r *ServiceReconciler) now() time.Time {
 // Reconcile makes the Kubernetes objects of a Service match its spec and reports their state.
 func (r *ServiceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	svc := &swarmv1.Service{}
-	if err := r.Get(ctx, req.NamespacedName, svc); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
+	if err := r.Get(ctx, req.NamespacedName, svc); apierrors.IsNotFound(err) {
+		return ctrl.Result{}, r.releasePorts(ctx, req.NamespacedName)
+	} else if err != nil {
+		return ctrl.Result{}, err
 	}
 	if !svc.DeletionTimestamp.IsZero() {
-		// Children go with the Service through their owner references.
-		return ctrl.Result{}, nil
+		// Children go with the Service through their owner references; its published ports
+		// are freed at once, as `docker service rm` frees them.
+		return ctrl.Result{}, r.releasePorts(ctx, req.NamespacedName)
 	}
 	log := ctrl.LoggerFrom(ctx).WithValues("service", klog.KObj(svc))
 	ctx = ctrl.LoggerInto(ctx, log)
@@ -141,6 +147,11 @@ func (r *ServiceReconciler) reconcile(ctx context.Context, svc *swarmv1.Service,
 	var err error
 	if svc.Spec.Mode == swarmv1.ModeGlobalJob {
 		if in.Nodes, err = r.globalJobNodes(ctx, svc); err != nil {
+			return 0, err
+		}
+	}
+	if translate.NeedsNodeLabels(&svc.Spec) {
+		if in.NodeLabels, err = r.nodeLabels(ctx); err != nil {
 			return 0, err
 		}
 	}
@@ -261,6 +272,61 @@ func (r *ServiceReconciler) applyService(ctx context.Context, svc *swarmv1.Servi
 	return existing, nil
 }
 
+// releasePorts deletes the Kubernetes Service of a removed Service (being deleted, or gone),
+// which holds its node ports, without waiting for the garbage collector: on a new cluster the
+// collector may take a minute to notice the Service kind, and `docker service rm web` followed
+// by a service publishing web's port works at once in Swarm.
+func (r *ServiceReconciler) releasePorts(ctx context.Context, key client.ObjectKey) error {
+	ks := &corev1.Service{}
+	if err := r.Get(ctx, key, ks); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	_, err := r.release(ctx, ks)
+	return err
+}
+
+// release deletes ks when it belongs to a removed kubeswarm Service, and tells whether ks is
+// on its way out (deleted now, or already being deleted).
+func (r *ServiceReconciler) release(ctx context.Context, ks *corev1.Service) (bool, error) {
+	if !ks.DeletionTimestamp.IsZero() {
+		return true, nil
+	}
+	if removed, err := r.ownerRemoved(ctx, ks); err != nil || !removed {
+		return false, err
+	}
+	uid := ks.UID
+	if err := r.Delete(ctx, ks, client.Preconditions{UID: &uid}); client.IgnoreNotFound(err) != nil {
+		return false, fmt.Errorf("deleting Service %s of a removed service: %w", ks.Name, err)
+	}
+	ctrl.LoggerFrom(ctx).V(2).Info("Deleted the Kubernetes Service of a removed Service", "kubernetesService", klog.KObj(ks))
+	return true, nil
+}
+
+// ownerRemoved tells whether a Kubernetes Service is controlled by a kubeswarm Service that is
+// being deleted or gone. The owner is read from the API server: the cache may not have seen
+// a Service of the same name made again.
+func (r *ServiceReconciler) ownerRemoved(ctx context.Context, ks *corev1.Service) (bool, error) {
+	owner := metav1.GetControllerOfNoCopy(ks)
+	if owner == nil || !isServiceRef(*owner) {
+		return false, nil
+	}
+	s := &swarmv1.Service{}
+	err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: ks.Namespace, Name: owner.Name}, s)
+	switch {
+	case apierrors.IsNotFound(err):
+		return true, nil
+	case err != nil:
+		return false, fmt.Errorf("reading the owner of Service %s: %w", ks.Name, err)
+	}
+	return s.UID != owner.UID || !s.DeletionTimestamp.IsZero(), nil
+}
+
+// isServiceRef tells whether an owner reference names a kubeswarm Service.
+func isServiceRef(ref metav1.OwnerReference) bool {
+	gv, err := schema.ParseGroupVersion(ref.APIVersion)
+	return err == nil && gv.Group == swarmv1.GroupVersion.Group && ref.Kind == "Service"
+}
+
 // portInUse names the Service that holds a node port this one wants, as Swarm refuses a second
 // service publishing the same port.
 func (r *ServiceReconciler) portInUse(ctx context.Context, svc *swarmv1.Service, desired *corev1ac.ServiceApplyConfiguration, applyErr error) error {
@@ -277,13 +343,21 @@ func (r *ServiceReconciler) portInUse(ctx context.Context, svc *swarmv1.Service,
 				continue
 			}
 			for _, op := range other.Spec.Ports {
-				if op.NodePort == *p.NodePort {
-					by := other.Namespace + "/" + other.Name
-					if owner := metav1.GetControllerOf(&other); owner != nil && owner.Kind == "Service" {
-						by = "service " + other.Namespace + "/" + owner.Name
-					}
-					return kindError(errPortInUse, nil, "port %d is already in use by %s; publish another port, or remove that service", *p.NodePort, by)
+				if op.NodePort != *p.NodePort {
+					continue
 				}
+				by := other.Namespace + "/" + other.Name
+				if owner := metav1.GetControllerOf(&other); owner != nil && isServiceRef(*owner) {
+					by = "service " + other.Namespace + "/" + owner.Name
+				}
+				// A removed service's port is free in Swarm: free it here too, and wait for
+				// the deletion (its event brings this service back).
+				if leaving, err := r.release(ctx, &other); err != nil {
+					return err
+				} else if leaving {
+					return kindError(errPortInUse, nil, "port %d is being freed by the removed %s; it is taken as soon as that is done", *p.NodePort, by)
+				}
+				return kindError(errPortInUse, nil, "port %d is already in use by %s; publish another port, or remove that service", *p.NodePort, by)
 			}
 		}
 	}
@@ -461,6 +535,8 @@ const (
 	indexMode    = "spec.mode"
 	indexSecrets = "spec.secrets.source"
 	indexConfigs = "spec.configs.source"
+	// indexNodeLabels: "true" for services placed by node.labels or engine.labels constraints.
+	indexNodeLabels = "spec.placement.nodeLabels"
 )
 
 func fileSources(refs []swarmv1.FileReference) []string {
@@ -479,16 +555,13 @@ func (r *ServiceReconciler) servicesUsing(index string) handler.MapFunc {
 			ctrl.LoggerFrom(ctx).Error(err, "Listing Services by mounted object", "index", index)
 			return nil
 		}
-		out := make([]reconcile.Request, 0, len(list.Items))
-		for _, s := range list.Items {
-			out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&s)})
-		}
-		return out
+		return requestsFor(list.Items, func(*swarmv1.Service) bool { return true })
 	}
 }
 
 // SetupWithManager registers the controller: it watches Services, the objects they own, their
-// tasks, and (for global jobs) the nodes.
+// tasks, the nodes (for global jobs, and for the spellings of node.labels constraints' values)
+// and the deletions of Kubernetes Services that held node ports.
 func (r *ServiceReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	indexes := map[string]client.IndexerFunc{
 		indexMode: func(o client.Object) []string { return []string{string(o.(*swarmv1.Service).Spec.Mode)} },
@@ -497,6 +570,9 @@ func (r *ServiceReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		},
 		indexConfigs: func(o client.Object) []string {
 			return fileSources(o.(*swarmv1.Service).Spec.Configs)
+		},
+		indexNodeLabels: func(o client.Object) []string {
+			return []string{strconv.FormatBool(translate.NeedsNodeLabels(&o.(*swarmv1.Service).Spec))}
 		},
 	}
 	for field, f := range indexes {
@@ -513,7 +589,9 @@ func (r *ServiceReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(serviceOfTask)).
 		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.servicesUsing(indexSecrets)), builder.WithPredicates(predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }})).
 		WatchesMetadata(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.servicesUsing(indexConfigs)), builder.WithPredicates(predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }})).
-		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(r.globalJobServices), builder.WithPredicates(nodeEligibilityChanged())).
+		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(r.servicesWith(indexMode, string(swarmv1.ModeGlobalJob), "global-job Services")), builder.WithPredicates(nodeEligibilityChanged())).
+		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(r.servicesWith(indexNodeLabels, "true", "Services placed by node labels")), builder.WithPredicates(nodeLabelsChanged())).
+		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.servicesWaitingForPorts), builder.WithPredicates(nodePortsFreed())).
 		Named("service").
 		Complete(r)
 }
@@ -528,19 +606,78 @@ func serviceOfTask(_ context.Context, o client.Object) []reconcile.Request {
 	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: name}}}
 }
 
-// globalJobServices are the services that run one task per eligible node to completion: a node
-// that joins, or becomes eligible, runs them.
-func (r *ServiceReconciler) globalJobServices(ctx context.Context, _ client.Object) []reconcile.Request {
-	list := &swarmv1.ServiceList{}
-	if err := r.List(ctx, list, client.MatchingFields{indexMode: string(swarmv1.ModeGlobalJob)}); err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "Listing global-job Services")
-		return nil
+// servicesWith maps an event to the services whose index field holds value (what names
+// the services to look at again).
+func (r *ServiceReconciler) servicesWith(index, value, what string) handler.MapFunc {
+	return func(ctx context.Context, _ client.Object) []reconcile.Request {
+		list := &swarmv1.ServiceList{}
+		if err := r.List(ctx, list, client.MatchingFields{index: value}); err != nil {
+			ctrl.LoggerFrom(ctx).Error(err, "Listing "+what)
+			return nil
+		}
+		return requestsFor(list.Items, func(*swarmv1.Service) bool { return true })
 	}
-	out := make([]reconcile.Request, 0, len(list.Items))
-	for _, s := range list.Items {
-		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&s)})
+}
+
+// requestsFor are the reconcile requests of the services that keep says to.
+func requestsFor(services []swarmv1.Service, keep func(*swarmv1.Service) bool) []reconcile.Request {
+	var out []reconcile.Request
+	for i := range services {
+		if keep(&services[i]) {
+			out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&services[i])})
+		}
 	}
 	return out
+}
+
+// nodeLabels are the labels of the cluster's nodes, read from the cache without copies.
+func (r *ServiceReconciler) nodeLabels(ctx context.Context) ([]map[string]string, error) {
+	list := &corev1.NodeList{}
+	if err := r.List(ctx, list, client.UnsafeDisableDeepCopy); err != nil {
+		return nil, fmt.Errorf("listing the nodes: %w", err)
+	}
+	out := make([]map[string]string, len(list.Items))
+	for i := range list.Items {
+		out[i] = list.Items[i].Labels
+	}
+	return out, nil
+}
+
+// nodeLabelsChanged lets through new nodes, deleted ones and changes of a node's labels.
+func nodeLabelsChanged() predicate.Predicate {
+	return predicate.Funcs{
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			return !equality.Semantic.DeepEqual(e.ObjectOld.GetLabels(), e.ObjectNew.GetLabels())
+		},
+		GenericFunc: func(event.GenericEvent) bool { return false },
+	}
+}
+
+// servicesWaitingForPorts are the services refused a published port (Degraded, PortInUse):
+// a Kubernetes Service that held node ports is gone, so they try again at once.
+func (r *ServiceReconciler) servicesWaitingForPorts(ctx context.Context, _ client.Object) []reconcile.Request {
+	list := &swarmv1.ServiceList{}
+	if err := r.List(ctx, list); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Listing Services waiting for a port")
+		return nil
+	}
+	return requestsFor(list.Items, func(s *swarmv1.Service) bool {
+		c := meta.FindStatusCondition(s.Status.Conditions, swarmv1.ConditionDegraded)
+		return c != nil && c.Reason == ReasonPortInUse
+	})
+}
+
+// nodePortsFreed lets through the deletions of Kubernetes Services that held node ports.
+func nodePortsFreed() predicate.Predicate {
+	return predicate.Funcs{
+		CreateFunc:  func(event.CreateEvent) bool { return false },
+		UpdateFunc:  func(event.UpdateEvent) bool { return false },
+		GenericFunc: func(event.GenericEvent) bool { return false },
+		DeleteFunc: func(e event.DeleteEvent) bool {
+			ks, ok := e.Object.(*corev1.Service)
+			return ok && slices.ContainsFunc(ks.Spec.Ports, func(p corev1.ServicePort) bool { return p.NodePort != 0 })
+		},
+	}
 }
 
 // nodeEligibilityChanged lets through only node changes that can change where tasks may run

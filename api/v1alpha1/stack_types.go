@@ -87,7 +87,13 @@ type StackNetwork struct {
 	// external refers to a network made outside the stack.
 	// +optional
 	External bool `json:"external,omitempty"`
-	// internal networks are not reachable from outside the cluster.
+	// externalName is the name of the external network when it differs from name (compose
+	// `name:`): tasks of every stack that names it so share it.
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	ExternalName string `json:"externalName,omitempty"`
+	// internal networks have no way out: their tasks reach only the network's other tasks and
+	// the cluster's DNS, unless they are also on a network that is not internal.
 	// +optional
 	Internal bool `json:"internal,omitempty"`
 	// driver is the compose network driver (overlay on Swarm); kept for reference.

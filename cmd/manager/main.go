@@ -7,11 +7,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"strconv"
-	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -55,7 +54,7 @@ func main() {
 	flag.DurationVar(&retryPeriod, "leader-elect-retry-period", 2*time.Second, "How often replicas try to acquire or renew the lease.")
 	flag.StringVar(&nodeName, "node-name", os.Getenv("NODE_NAME"), "The Kubernetes node this replica runs on (default $NODE_NAME, set by the downward API; else the host name). While this replica leads, that node's MANAGER STATUS is Leader.")
 	flag.StringVar(&managerSelector, "manager-node-selector", nodes.DefaultManagerSelector, "Label selector of the Kubernetes nodes whose Node starts as a manager (afterwards the Node's spec.role decides); empty: none.")
-	flag.StringVar(&nodePortRange, "node-port-range", "30000-32767", "The cluster's service node-port range (kube-apiserver --service-node-port-range): a published port inside it is used as the nodePort.")
+	flag.StringVar(&nodePortRange, "node-port-range", "", "The cluster's service node-port range (kube-apiserver --service-node-port-range), e.g. 30000-32767: a published port inside it is used as the nodePort. Default: found by asking the API server (a dry-run create of a NodePort Service), else 30000-32767.")
 	flag.StringVar(&ingressType, "ingress-service-type", string(corev1.ServiceTypeNodePort), "Kubernetes Service type for ingress-mode ports: NodePort or LoadBalancer.")
 	flag.DurationVar(&nodeFailureTimeout, "node-failure-timeout", 30*time.Second, "How long replicated tasks stay on an unreachable or not-ready node before moving (Kubernetes' default is 5m).")
 	flag.DurationVar(&nodeDownAfter, "node-down-after", 0, "How long a node's kubelet may go without renewing its Lease before kubeswarm marks the node down and moves its replicated tasks, as Swarm does with a node that missed its heartbeats; 0: the Lease's own duration (10-40 s), a negative value: never (Kubernetes' node failure handling and --node-failure-timeout only). Shorter moves tasks sooner but may start a second copy of the tasks of a node that is only cut off.")
@@ -70,10 +69,13 @@ func main() {
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
 	log := ctrl.Log.WithName("setup")
 
-	rng, err := parsePortRange(nodePortRange)
-	if err != nil {
-		log.Error(err, "invalid --node-port-range")
-		os.Exit(2)
+	var rng translate.PortRange
+	if nodePortRange != "" {
+		var err error
+		if rng, err = translate.ParsePortRange(nodePortRange); err != nil {
+			log.Error(err, "invalid --node-port-range")
+			os.Exit(2)
+		}
 	}
 	if ingressType != string(corev1.ServiceTypeNodePort) && ingressType != string(corev1.ServiceTypeLoadBalancer) {
 		log.Error(fmt.Errorf("%q is not NodePort or LoadBalancer", ingressType), "invalid --ingress-service-type")
@@ -96,6 +98,9 @@ func main() {
 		nodeName, _ = os.Hostname()
 	}
 	restCfg := ctrl.GetConfigOrDie()
+	if nodePortRange == "" {
+		rng = discoverNodePortRange(restCfg)
+	}
 	var lock resourcelock.Interface
 	if leaderElect {
 		// The identity starts with the node's name, so that the Lease shows where the leader runs.
@@ -164,7 +169,7 @@ func main() {
 	utilruntime.Must(mgr.AddHealthzCheck("healthz", healthz.Ping))
 	utilruntime.Must(mgr.AddReadyzCheck("readyz", healthz.Ping))
 
-	log.Info("Starting the manager", "nodePortRange", nodePortRange, "ingressServiceType", ingressType, "leaderElection", leaderElect,
+	log.Info("Starting the manager", "nodePortRange", rng.String(), "ingressServiceType", ingressType, "leaderElection", leaderElect,
 		"nodeName", nodeName, "managerNodeSelector", managerSelector, "clusterDNS", clusterDNS, "filesImage", filesImage)
 	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
 		log.Error(err, "the manager stopped")
@@ -199,12 +204,22 @@ const managerContainer = "manager"
 // leaderElectionID is the name of the leader-election Lease.
 const leaderElectionID = "kubeswarm-operator"
 
-func parsePortRange(s string) (translate.PortRange, error) {
-	lo, hi, ok := strings.Cut(s, "-")
-	a, err1 := strconv.ParseInt(lo, 10, 32)
-	b, err2 := strconv.ParseInt(hi, 10, 32)
-	if !ok || err1 != nil || err2 != nil || a < 1 || b > 65535 || a > b {
-		return translate.PortRange{}, fmt.Errorf("%q must be MIN-MAX within 1-65535", s)
+// discoverNodePortRange asks the API server for its node-port range; when it cannot tell (no
+// right to create Services in the default namespace, an API server that refuses dry runs), the
+// operator runs with Kubernetes' default range and says so.
+func discoverNodePortRange(cfg *rest.Config) translate.PortRange {
+	log := ctrl.Log.WithName("setup")
+	c, err := client.New(cfg, client.Options{})
+	if err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		var rng translate.PortRange
+		if rng, err = controllers.NodePortRange(ctx, c, metav1.NamespaceDefault); err == nil {
+			log.Info("Found the cluster's node-port range", "nodePortRange", rng.String())
+			return rng
+		}
 	}
-	return translate.PortRange{Min: int32(a), Max: int32(b)}, nil
+	log.Error(err, "Could not find the cluster's node-port range; using Kubernetes' default (set --node-port-range to the API server's --service-node-port-range)",
+		"nodePortRange", translate.DefaultNodePortRange.String())
+	return translate.DefaultNodePortRange
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -93,32 +94,15 @@ func getService(ctx context.Context, c client.Client, ns, ref string) (*swarmv1.
 // checkPortsFree refuses published ingress ports that another service already publishes, as
 // Swarm does, before anything is written.
 func checkPortsFree(ctx context.Context, c client.Client, ns, name string, spec *swarmv1.ServiceSpec) error {
-	type key struct {
-		port  int32
-		proto string
-	}
-	want := map[key]bool{}
-	for _, p := range spec.Ports {
-		if p.Published != 0 && p.Mode != swarmv1.PortModeHost {
-			want[key{p.Published, protoOf(p.Protocol)}] = true
-		}
-	}
-	if len(want) == 0 {
+	if !slices.ContainsFunc(spec.Ports, func(p swarmv1.PortConfig) bool { return p.Published != 0 && p.Mode != swarmv1.PortModeHost }) {
 		return nil
 	}
 	list := &swarmv1.ServiceList{}
 	if err := c.List(ctx, list, client.InNamespace(ns)); err != nil {
 		return fmt.Errorf("listing services: %w", err)
 	}
-	for _, s := range list.Items {
-		if s.Name == name {
-			continue
-		}
-		for _, p := range s.Spec.Ports {
-			if p.Published != 0 && p.Mode != swarmv1.PortModeHost && want[key{p.Published, protoOf(p.Protocol)}] {
-				return fmt.Errorf("port %d is already in use by service %s", p.Published, s.Name)
-			}
-		}
+	if p, by := swarmsyntax.PortTaken(spec, name, list.Items); by != nil {
+		return fmt.Errorf("port %d is already in use by service %s", p.Published, by.Name)
 	}
 	return nil
 }

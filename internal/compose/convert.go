@@ -279,8 +279,10 @@ func (c *converter) networks() error {
 		if len(key) > 63 {
 			return c.fail("network", key, "", "the name is longer than 63 characters")
 		}
-		if n.External && n.Name != "" && n.Name != key {
-			c.warn("network %q: the external name %q is not kept: kubeswarm knows external networks by their compose name", key, n.Name)
+		if n.External {
+			if en := externalName(n.Name); en != key {
+				sn.ExternalName = en
+			}
 		}
 		if !bool(n.External) && !c.implicitName(key, n.Name) {
 			c.warn("network %q: name %q is not kept: the stack's networks are named after the stack", key, n.Name)

@@ -221,21 +221,8 @@ func (s *Server) checkPorts(ctx context.Context, self string, spec *swarmv1.Serv
 	if err != nil {
 		return err
 	}
-	for _, p := range spec.Ports {
-		if p.Published == 0 || p.Mode == swarmv1.PortModeHost {
-			continue
-		}
-		for i := range items {
-			o := &items[i]
-			if o.Name == self {
-				continue
-			}
-			for _, q := range o.Spec.Ports {
-				if q.Mode != swarmv1.PortModeHost && q.Published == p.Published && swarmsyntax.PortKey(q) == swarmsyntax.PortKey(p) {
-					return invalid("rpc error: code = InvalidArgument desc = port '%d' is already in use by service '%s' (%s) as an ingress port", p.Published, dockerName(o), ID(o.UID))
-				}
-			}
-		}
+	if p, o := swarmsyntax.PortTaken(spec, self, items); o != nil {
+		return invalid("rpc error: code = InvalidArgument desc = port '%d' is already in use by service '%s' (%s) as an ingress port", p.Published, dockerName(o), ID(o.UID))
 	}
 	return nil
 }

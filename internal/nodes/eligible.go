@@ -17,7 +17,11 @@ func Ready(node *corev1.Node) bool { return State(node) == swarmv1.NodeReady }
 // Eligible are the nodes a global-job service runs on: Ready, schedulable, meeting the
 // placement constraints and with no taint its tasks do not tolerate (a paused or drained node).
 func Eligible(svc *swarmv1.Service, nodes []corev1.Node) ([]string, error) {
-	spec, err := translate.TaskPodSpec(svc)
+	labels := make([]map[string]string, len(nodes))
+	for i := range nodes {
+		labels[i] = nodes[i].Labels
+	}
+	spec, err := translate.TaskPodSpec(svc, labels)
 	if err != nil {
 		return nil, err
 	}

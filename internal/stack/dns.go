@@ -52,8 +52,8 @@ func dnsNetworks(st *swarmv1.Stack) []string {
 	used := map[string]bool{}
 	for _, s := range st.Spec.Services {
 		for _, n := range serviceNetworks(s) {
-			if !external[n.Name] {
-				used[n.Name] = true
+			if !external[n] {
+				used[n] = true
 			}
 		}
 	}
@@ -65,7 +65,9 @@ func dnsNetworks(st *swarmv1.Stack) []string {
 	return out
 }
 
-func serviceNetworks(s swarmv1.StackService) []swarmv1.NetworkAttachment {
+// serviceAttachments are a stack service's network attachments, with their aliases (the default
+// network when it names none); serviceNetworks are their names.
+func serviceAttachments(s swarmv1.StackService) []swarmv1.NetworkAttachment {
 	if len(s.Networks) == 0 {
 		return []swarmv1.NetworkAttachment{{Name: DefaultNetwork}}
 	}
@@ -99,7 +101,7 @@ func DNSEndpointSlices(st *swarmv1.Stack, addrs map[string]ServiceAddresses) []*
 		tasks := map[string][]string{} // tasks-<service> -> addresses
 		for _, s := range st.Spec.Services {
 			a := addrs[swarmv1.StackObjectName(st.Name, s.Name)]
-			for _, att := range serviceNetworks(s) {
+			for _, att := range serviceAttachments(s) {
 				if att.Name != n {
 					continue
 				}

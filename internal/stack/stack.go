@@ -95,12 +95,13 @@ func Validate(st *swarmv1.Stack) error {
 	return errors.Join(errs...)
 }
 
-// NetworkName is the Kubernetes name of a stack network (its task label and NetworkPolicy): an
-// external network keeps its own name, so that several stacks can share it.
+// NetworkName is the Kubernetes name of a stack network (its task label): an external network
+// is known by its own name (compose `name:`, else the key), as docker stack deploy looks it up
+// (docker/cli cli/compose/convert/compose.go, Networks), so that several stacks share it.
 func NetworkName(st *swarmv1.Stack, name string) string {
 	for _, n := range st.Spec.Networks {
-		if n.Name == name && n.External {
-			return name
+		if n.Name == name {
+			return objectName(st.Name, n.Name, n.External, n.ExternalName)
 		}
 	}
 	return swarmv1.StackObjectName(st.Name, name)
@@ -207,23 +208,31 @@ func ownerRef(st *swarmv1.Stack) *metav1ac.OwnerReferenceApplyConfiguration {
 		WithName(st.Name).WithUID(st.UID).WithController(true).WithBlockOwnerDeletion(true)
 }
 
-// NetworkPolicies isolate the stack's networks as Swarm's overlay networks do: the tasks on a
-// network take traffic only from tasks on a network they share; the tasks of a service with
-// published ports also take it from anywhere on those ports. An external network's members may
-// be in any namespace.
+// clusterDNS selects the cluster's DNS server, which tasks on internal networks may still ask:
+// the kube-dns pods of kube-system (the labels kubeadm's CoreDNS and most distributions keep).
+func clusterDNS() *networkingv1ac.NetworkPolicyPeerApplyConfiguration {
+	return networkingv1ac.NetworkPolicyPeer().
+		WithNamespaceSelector(metav1ac.LabelSelector().WithMatchLabels(map[string]string{corev1.LabelMetadataName: metav1.NamespaceSystem})).
+		WithPodSelector(metav1ac.LabelSelector().WithMatchLabels(map[string]string{"k8s-app": "kube-dns"}))
+}
+
+// NetworkPolicies isolate the stack's networks as Swarm's overlay networks do:
+//
+//   - Ingress: the tasks on a network take traffic only from tasks on a network they share
+//     (an external network's members may be in any namespace); the ports a service publishes
+//     take it from anywhere, as the routing mesh publishes them on every node, so the cluster's
+//     ingress controller and monitoring reach them too.
+//   - Egress: a service whose every network is internal gets no way out, only to the tasks of
+//     its networks and the cluster's DNS. A task on any network that is not internal (or with
+//     ingress-published ports, which put it on Swarm's ingress network) goes anywhere, as a
+//     container gets a default gateway from any such network (moby
+//     daemon/libnetwork/default_gateway.go, needDefaultGW).
 func NetworkPolicies(st *swarmv1.Stack) []*networkingv1ac.NetworkPolicyApplyConfiguration {
 	used := map[string]bool{}
 	for _, s := range st.Spec.Services {
-		if len(s.Networks) == 0 {
-			used[DefaultNetwork] = true
+		for _, n := range serviceNetworks(s) {
+			used[n] = true
 		}
-		for _, n := range s.Networks {
-			used[n.Name] = true
-		}
-	}
-	external := map[string]bool{}
-	for _, n := range st.Spec.Networks {
-		external[n.Name] = n.External
 	}
 	names := make([]string, 0, len(used))
 	for n := range used {
@@ -232,49 +241,113 @@ func NetworkPolicies(st *swarmv1.Stack) []*networkingv1ac.NetworkPolicyApplyConf
 	sort.Strings(names)
 	var out []*networkingv1ac.NetworkPolicyApplyConfiguration
 	for _, n := range names {
-		k8sName := NetworkName(st, n)
-		member := map[string]string{translate.LabelNetworkPrefix + k8sName: "true"}
-		selector := metav1ac.LabelSelector().WithMatchLabels(member)
-		peer := networkingv1ac.NetworkPolicyPeer().WithPodSelector(metav1ac.LabelSelector().WithMatchLabels(member))
-		if external[n] {
-			// Only this stack's tasks; other stacks on the network have their own policy.
-			selector.WithMatchLabels(map[string]string{translate.LabelStack: st.Name})
-			peer.WithNamespaceSelector(metav1ac.LabelSelector())
-		}
-		out = append(out, networkingv1ac.NetworkPolicy(swarmv1.StackObjectName(st.Name, "net-"+n), st.Namespace).
-			WithLabels(Labels(st.Name)).WithOwnerReferences(ownerRef(st)).
-			WithSpec(networkingv1ac.NetworkPolicySpec().WithPodSelector(selector).
-				WithPolicyTypes(networkingv1.PolicyTypeIngress).
-				WithIngress(networkingv1ac.NetworkPolicyIngressRule().WithFrom(peer))))
+		selector, peer := networkMembers(st, n)
+		out = append(out, ingressPolicy(st, swarmv1.StackObjectName(st.Name, "net-"+n), selector,
+			networkingv1ac.NetworkPolicyIngressRule().WithFrom(peer)))
 	}
 	for _, s := range st.Spec.Services {
-		if len(s.Ports) == 0 {
+		child := swarmv1.StackObjectName(st.Name, s.Name)
+		tasks := metav1ac.LabelSelector().WithMatchLabels(translate.SelectorLabels(child))
+		if len(s.Ports) > 0 {
+			out = append(out, ingressPolicy(st, child+"-published", tasks, publishedPorts(s.Ports)))
+		}
+		if !internalOnly(st, s) {
 			continue
 		}
-		child := swarmv1.StackObjectName(st.Name, s.Name)
-		rule := networkingv1ac.NetworkPolicyIngressRule()
-		var seen []string
-		for _, p := range s.Ports {
-			proto := corev1.ProtocolTCP
-			switch p.Protocol {
-			case "udp":
-				proto = corev1.ProtocolUDP
-			case "sctp":
-				proto = corev1.ProtocolSCTP
-			}
-			if key := fmt.Sprint(proto, p.Target); !slices.Contains(seen, key) {
-				seen = append(seen, key)
-				rule.WithPorts(networkingv1ac.NetworkPolicyPort().WithProtocol(proto).WithPort(intstr.FromInt32(p.Target)))
-			}
+		rule := networkingv1ac.NetworkPolicyEgressRule()
+		for _, n := range serviceNetworks(s) {
+			_, peer := networkMembers(st, n)
+			rule.WithTo(peer)
 		}
-		out = append(out, networkingv1ac.NetworkPolicy(child+"-published", st.Namespace).
+		dns := networkingv1ac.NetworkPolicyEgressRule().WithTo(clusterDNS()).WithPorts(
+			networkingv1ac.NetworkPolicyPort().WithProtocol(corev1.ProtocolUDP).WithPort(intstr.FromInt32(53)),
+			networkingv1ac.NetworkPolicyPort().WithProtocol(corev1.ProtocolTCP).WithPort(intstr.FromInt32(53)))
+		out = append(out, networkingv1ac.NetworkPolicy(child+"-internal", st.Namespace).
 			WithLabels(Labels(st.Name)).WithOwnerReferences(ownerRef(st)).
-			WithSpec(networkingv1ac.NetworkPolicySpec().
-				WithPodSelector(metav1ac.LabelSelector().WithMatchLabels(translate.SelectorLabels(child))).
-				WithPolicyTypes(networkingv1.PolicyTypeIngress).
-				WithIngress(rule)))
+			WithSpec(networkingv1ac.NetworkPolicySpec().WithPodSelector(tasks).
+				WithPolicyTypes(networkingv1.PolicyTypeEgress).
+				WithEgress(rule, dns)))
 	}
 	return out
+}
+
+// ingressPolicy is a NetworkPolicy of the stack that admits to the selected tasks what rule
+// allows.
+func ingressPolicy(st *swarmv1.Stack, name string, selector *metav1ac.LabelSelectorApplyConfiguration,
+	rule *networkingv1ac.NetworkPolicyIngressRuleApplyConfiguration) *networkingv1ac.NetworkPolicyApplyConfiguration {
+	return networkingv1ac.NetworkPolicy(name, st.Namespace).
+		WithLabels(Labels(st.Name)).WithOwnerReferences(ownerRef(st)).
+		WithSpec(networkingv1ac.NetworkPolicySpec().WithPodSelector(selector).
+			WithPolicyTypes(networkingv1.PolicyTypeIngress).
+			WithIngress(rule))
+}
+
+// serviceNetworks are the compose networks a stack service is on (the default network when it
+// names none).
+func serviceNetworks(s swarmv1.StackService) []string {
+	if len(s.Networks) == 0 {
+		return []string{DefaultNetwork}
+	}
+	out := make([]string, 0, len(s.Networks))
+	for _, n := range s.Networks {
+		out = append(out, n.Name)
+	}
+	return out
+}
+
+// networkMembers selects the stack's tasks on compose network n, and the tasks that may reach
+// them: its members, in any namespace for an external network (other stacks on the network
+// have their own policy).
+func networkMembers(st *swarmv1.Stack, n string) (selector *metav1ac.LabelSelectorApplyConfiguration, peer *networkingv1ac.NetworkPolicyPeerApplyConfiguration) {
+	member := map[string]string{translate.LabelNetworkPrefix + NetworkName(st, n): "true"}
+	selector = metav1ac.LabelSelector().WithMatchLabels(member)
+	peer = networkingv1ac.NetworkPolicyPeer().WithPodSelector(metav1ac.LabelSelector().WithMatchLabels(member))
+	if declared(st, n).External {
+		selector.WithMatchLabels(map[string]string{translate.LabelStack: st.Name})
+		peer.WithNamespaceSelector(metav1ac.LabelSelector())
+	}
+	return selector, peer
+}
+
+// declared is the stack's declaration of compose network n (none for the default network).
+func declared(st *swarmv1.Stack, n string) swarmv1.StackNetwork {
+	for _, d := range st.Spec.Networks {
+		if d.Name == n {
+			return d
+		}
+	}
+	return swarmv1.StackNetwork{Name: n}
+}
+
+// internalOnly tells whether every network of a stack service is internal and it publishes no
+// ingress port: its tasks have no way out. An external network's own settings are not the
+// stack's to know; it counts as a way out.
+func internalOnly(st *swarmv1.Stack, s swarmv1.StackService) bool {
+	for _, p := range s.Ports {
+		if p.Mode != swarmv1.PortModeHost {
+			return false
+		}
+	}
+	for _, n := range serviceNetworks(s) {
+		if d := declared(st, n); !d.Internal || d.External {
+			return false
+		}
+	}
+	return true
+}
+
+// publishedPorts admits traffic from anywhere to the targets of a service's published ports.
+func publishedPorts(ports []swarmv1.PortConfig) *networkingv1ac.NetworkPolicyIngressRuleApplyConfiguration {
+	rule := networkingv1ac.NetworkPolicyIngressRule()
+	var seen []string
+	for _, p := range ports {
+		proto := translate.KubernetesProtocol(p.Protocol)
+		if key := fmt.Sprint(proto, p.Target); !slices.Contains(seen, key) {
+			seen = append(seen, key)
+			rule.WithPorts(networkingv1ac.NetworkPolicyPort().WithProtocol(proto).WithPort(intstr.FromInt32(p.Target)))
+		}
+	}
+	return rule
 }
 
 // Claims are the PersistentVolumeClaims of the stack's volumes. No claim is owned by the Stack:

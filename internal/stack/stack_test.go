@@ -1,6 +1,8 @@
 package stack
 
 import (
+	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -10,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	"k8s.io/utils/ptr"
 
@@ -193,6 +196,105 @@ func TestIsClaimOf(t *testing.T) {
 			claim := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "wp-mysql-vol", Namespace: "ns", Labels: tc.labels, OwnerReferences: tc.owners}}
 			if got := IsClaimOf(seed(), claim); got != tc.want {
 				t.Errorf("IsClaimOf = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestExternalNetworkByName: an external network is known by its name on every stack that uses
+// it, for the tasks' label and the policies' selectors alike.
+func TestExternalNetworkByName(t *testing.T) {
+	st := seed()
+	st.Spec.Networks[1].ExternalName = "traefik-public"
+	st.Spec.Services[0].Networks = append(st.Spec.Services[0].Networks, swarmv1.NetworkAttachment{Name: "proxy"})
+	web := Child(st, st.Spec.Services[0])
+	if got := web.Spec.Networks[1].Name; got != "traefik-public" {
+		t.Errorf("the service is on network %q, want the external name traefik-public", got)
+	}
+	for _, p := range NetworkPolicies(st) {
+		if *p.Name != "wp-net-proxy" {
+			continue
+		}
+		want := map[string]string{"network.swarm.kubeswarm.io/traefik-public": "true", "swarm.kubeswarm.io/stack": "wp"}
+		if diff := cmp.Diff(want, p.Spec.PodSelector.MatchLabels); diff != "" {
+			t.Errorf("proxy selects (-want +got):\n%s", diff)
+		}
+		if got := p.Spec.Ingress[0].From[0].PodSelector.MatchLabels; !cmp.Equal(got, map[string]string{"network.swarm.kubeswarm.io/traefik-public": "true"}) {
+			t.Errorf("proxy admits %v", got)
+		}
+		return
+	}
+	t.Errorf("no policy wp-net-proxy")
+}
+
+// TestInternalNetworks: a service whose every network is internal can reach only its networks'
+// tasks and the cluster's DNS; any other network, or an ingress-published port (Swarm's
+// ingress network), is a way out, as in moby's needDefaultGW.
+func TestInternalNetworks(t *testing.T) {
+	dns := networkingv1.NetworkPolicyPeer{
+		NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"kubernetes.io/metadata.name": "kube-system"}},
+		PodSelector:       &metav1.LabelSelector{MatchLabels: map[string]string{"k8s-app": "kube-dns"}},
+	}
+	udp, tcp, port53 := corev1.ProtocolUDP, corev1.ProtocolTCP, intstr.FromInt32(53)
+	members := func(nets ...string) []networkingv1.NetworkPolicyPeer {
+		var out []networkingv1.NetworkPolicyPeer
+		for _, n := range nets {
+			out = append(out, networkingv1.NetworkPolicyPeer{PodSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"network.swarm.kubeswarm.io/" + n: "true"}}})
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name     string
+		networks []swarmv1.NetworkAttachment
+		ports    []swarmv1.PortConfig
+		want     []networkingv1.NetworkPolicyPeer // nil: no egress policy
+	}{
+		{name: "internal only", networks: []swarmv1.NetworkAttachment{{Name: "back"}}, want: members("wp-back")},
+		{name: "two internal networks", networks: []swarmv1.NetworkAttachment{{Name: "back"}, {Name: "vault"}}, want: members("wp-back", "wp-vault")},
+		{name: "host-mode port", networks: []swarmv1.NetworkAttachment{{Name: "back"}},
+			ports: []swarmv1.PortConfig{{Published: 9100, Target: 9100, Mode: swarmv1.PortModeHost}}, want: members("wp-back")},
+		{name: "also on a network with a way out", networks: []swarmv1.NetworkAttachment{{Name: "back"}, {Name: "common"}}},
+		{name: "also on an external network", networks: []swarmv1.NetworkAttachment{{Name: "back"}, {Name: "proxy"}}},
+		{name: "ingress-published port", networks: []swarmv1.NetworkAttachment{{Name: "back"}}, ports: []swarmv1.PortConfig{{Published: 8080, Target: 80}}},
+		{name: "the default network"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := seed()
+			st.Spec.Networks = append(st.Spec.Networks, swarmv1.StackNetwork{Name: "back", Internal: true}, swarmv1.StackNetwork{Name: "vault", Internal: true})
+			st.Spec.Services = []swarmv1.StackService{{Name: "db", ServiceSpec: swarmv1.ServiceSpec{Image: "mysql", Networks: tc.networks, Ports: tc.ports}}}
+			var egress *networkingv1.NetworkPolicy
+			for _, ac := range NetworkPolicies(st) {
+				p := &networkingv1.NetworkPolicy{}
+				data, _ := json.Marshal(ac)
+				if err := json.Unmarshal(data, p); err != nil {
+					t.Fatal(err)
+				}
+				if slices.Contains(p.Spec.PolicyTypes, networkingv1.PolicyTypeEgress) {
+					egress = p
+				}
+			}
+			if tc.want == nil {
+				if egress != nil {
+					t.Errorf("egress policy %s, want none: the tasks have a way out", egress.Name)
+				}
+				return
+			}
+			if egress == nil {
+				t.Fatalf("no egress policy")
+			}
+			want := networkingv1.NetworkPolicySpec{
+				PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{"swarm.kubeswarm.io/service": "wp-db"}},
+				PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress},
+				Egress: []networkingv1.NetworkPolicyEgressRule{
+					{To: tc.want},
+					{To: []networkingv1.NetworkPolicyPeer{dns}, Ports: []networkingv1.NetworkPolicyPort{{Protocol: &udp, Port: &port53}, {Protocol: &tcp, Port: &port53}}},
+				},
+			}
+			if diff := cmp.Diff(want, egress.Spec); diff != "" {
+				t.Errorf("%s (-want +got):\n%s", egress.Name, diff)
+			}
+			if egress.Name != "wp-db-internal" {
+				t.Errorf("name %s", egress.Name)
 			}
 		})
 	}

@@ -71,6 +71,23 @@ type Constraint struct {
 	Value string
 }
 
+// NodeLabel is the label K of a node.labels.K or engine.labels.K constraint; "" for the other
+// keys. The label name keeps its case: swarmkit compares the key's prefix case-insensitively
+// but looks the label up as written (manager/constraint/constraint.go, NodeMatches).
+func (c Constraint) NodeLabel() string {
+	for _, prefix := range []string{"node.labels.", "engine.labels."} {
+		if strings.HasPrefix(c.Key, prefix) {
+			return c.Key[len(prefix):]
+		}
+	}
+	return ""
+}
+
+// Matches tells whether a node's value equals the constraint's value as Swarm compares them:
+// case-insensitively (swarmkit manager/constraint/constraint.go, Match: strings.EqualFold).
+// Equal says whether the constraint wants a match (==) or none (!=).
+func (c Constraint) Matches(value string) bool { return strings.EqualFold(c.Value, value) }
+
 // ParseConstraint reads and checks one placement constraint.
 func ParseConstraint(s string) (Constraint, error) {
 	if !constraintRE.MatchString(s) {

@@ -80,6 +80,10 @@ type Inputs struct {
 	JobIteration int64
 	// Nodes are the nodes a global-job service runs on: one Job each.
 	Nodes []string
+	// NodeLabels are the labels of the cluster's nodes, for the services with node.labels or
+	// engine.labels constraints (NeedsNodeLabels): Swarm compares their values
+	// case-insensitively, so the node affinity lists the spellings the nodes carry.
+	NodeLabels []map[string]string
 }
 
 func lookup(m map[string]string, k string) string {

@@ -276,8 +276,8 @@ func TestHostPortOnContainer(t *testing.T) {
 }
 
 func TestConstraints(t *testing.T) {
-	req := func(key string, op corev1.NodeSelectorOperator, v string) corev1ac.NodeSelectorRequirementApplyConfiguration {
-		return *corev1ac.NodeSelectorRequirement().WithKey(key).WithOperator(op).WithValues(v)
+	req := func(key string, op corev1.NodeSelectorOperator, v ...string) corev1ac.NodeSelectorRequirementApplyConfiguration {
+		return *corev1ac.NodeSelectorRequirement().WithKey(key).WithOperator(op).WithValues(v...)
 	}
 	cases := []struct {
 		constraints []string
@@ -293,8 +293,8 @@ func TestConstraints(t *testing.T) {
 				req(corev1.LabelArchStable, corev1.NodeSelectorOpIn, "amd64")}},
 		{constraints: []string{"node.platform.arch!=aarch64"}, want: []corev1ac.NodeSelectorRequirementApplyConfiguration{req(corev1.LabelArchStable, corev1.NodeSelectorOpNotIn, "arm64")}},
 		{constraints: []string{"node.labels.type==db", "engine.labels.com.example/zone!=eu"},
-			want: []corev1ac.NodeSelectorRequirementApplyConfiguration{req("type", corev1.NodeSelectorOpIn, "db"), req("com.example/zone", corev1.NodeSelectorOpNotIn, "eu")}},
-		{constraints: []string{"node.id==abc123"}, want: []corev1ac.NodeSelectorRequirementApplyConfiguration{req(NodeLabelID, corev1.NodeSelectorOpIn, "abc123")}},
+			want: []corev1ac.NodeSelectorRequirementApplyConfiguration{req("type", corev1.NodeSelectorOpIn, "DB", "Db", "db"), req("com.example/zone", corev1.NodeSelectorOpNotIn, "EU", "Eu", "eu")}},
+		{constraints: []string{"node.id==ABC123"}, want: []corev1ac.NodeSelectorRequirementApplyConfiguration{req(NodeLabelID, corev1.NodeSelectorOpIn, "abc123")}},
 		{constraints: []string{"node.ip==10.0.0.7"}, want: []corev1ac.NodeSelectorRequirementApplyConfiguration{req(NodeLabelIP, corev1.NodeSelectorOpIn, "10.0.0.7")}},
 		{constraints: []string{"node.ip==10.0.0.0/8"}, wantErr: "only a single IP address is supported"},
 		// One verdict at every door (swarmsyntax.ParseConstraint): a value with spaces can never
@@ -306,7 +306,7 @@ func TestConstraints(t *testing.T) {
 		{constraints: []string{"node.colour==blue"}, wantErr: "must be KEY==VALUE or KEY!=VALUE"},
 		// Swarm compares keys case-insensitively (swarmkit manager/constraint).
 		{constraints: []string{"NODE.ROLE==manager", "Node.Labels.Type==db"}, want: []corev1ac.NodeSelectorRequirementApplyConfiguration{
-			req(NodeLabelRole, corev1.NodeSelectorOpIn, "manager"), req("Type", corev1.NodeSelectorOpIn, "db")}},
+			req(NodeLabelRole, corev1.NodeSelectorOpIn, "manager"), req("Type", corev1.NodeSelectorOpIn, "DB", "Db", "db")}},
 		{constraints: []string{"node.role=manager"}, wantErr: "must be KEY==VALUE or KEY!=VALUE"},
 	}
 	for _, tc := range cases {

@@ -98,11 +98,12 @@ func pinToNode(tmpl *corev1ac.PodTemplateSpecApplyConfiguration, node string) *c
 }
 
 // TaskPodSpec is the pod spec of a service's tasks as the scheduler reads it: its node affinity
-// (the placement constraints) and tolerations (availability) say where the tasks may run.
-func TaskPodSpec(svc *swarmv1.Service) (corev1.PodSpec, error) {
+// (the placement constraints, matched against nodeLabels: the labels of the cluster's nodes)
+// and tolerations (availability) say where the tasks may run.
+func TaskPodSpec(svc *swarmv1.Service, nodeLabels []map[string]string) (corev1.PodSpec, error) {
 	var notes []string
 	var spec corev1.PodSpec
-	tmpl, err := podTemplate(svc, Inputs{}, Options{}, &notes)
+	tmpl, err := podTemplate(svc, Inputs{NodeLabels: nodeLabels}, Options{}, &notes)
 	if err != nil {
 		return spec, err
 	}

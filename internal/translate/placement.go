@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
@@ -27,7 +28,7 @@ var archNames = map[string]string{
 //
 //	node.hostname        kubernetes.io/hostname (lower-cased, as Kubernetes node names are)
 //	node.role            swarm.kubeswarm.io/role
-//	node.id              swarm.kubeswarm.io/node-id
+//	node.id              swarm.kubeswarm.io/node-id (lower-cased, as UIDs are)
 //	node.ip              swarm.kubeswarm.io/node-ip (a single address; CIDRs are not supported)
 //	node.platform.os     kubernetes.io/os
 //	node.platform.arch   kubernetes.io/arch (x86_64 → amd64, aarch64 → arm64, …)
@@ -35,8 +36,13 @@ var archNames = map[string]string{
 //	engine.labels.K      K (Kubernetes has no separate engine labels)
 //
 // == becomes In and != NotIn; NotIn also matches nodes without the label, as Swarm compares a
-// missing attribute as "".
-func nodeRequirement(c swarmsyntax.Constraint) (*corev1ac.NodeSelectorRequirementApplyConfiguration, error) {
+// missing attribute as "". Swarm compares values case-insensitively (swarmkit
+// manager/constraint/constraint.go, Match: strings.EqualFold); Kubernetes compares label values
+// exactly. The labels kubeswarm and the kubelet write for hostname, role, ID, OS and
+// architecture are lower-case, so those values are lower-cased. A label K may hold any case,
+// so the requirement lists the value's case variants: as written, lower, UPPER and Capitalized,
+// and any other variant that nodeLabels (the labels of the cluster's nodes) holds.
+func nodeRequirement(c swarmsyntax.Constraint, nodeLabels []map[string]string) (*corev1ac.NodeSelectorRequirementApplyConfiguration, error) {
 	key, value := "", c.Value
 	switch {
 	case c.Key == "node.hostname":
@@ -44,7 +50,7 @@ func nodeRequirement(c swarmsyntax.Constraint) (*corev1ac.NodeSelectorRequiremen
 	case c.Key == "node.role":
 		key, value = NodeLabelRole, strings.ToLower(value)
 	case c.Key == "node.id":
-		key = NodeLabelID
+		key, value = NodeLabelID, strings.ToLower(value)
 	case c.Key == "node.ip":
 		addr, err := netip.ParseAddr(value)
 		if err != nil {
@@ -58,10 +64,8 @@ func nodeRequirement(c swarmsyntax.Constraint) (*corev1ac.NodeSelectorRequiremen
 		if a, ok := archNames[value]; ok {
 			value = a
 		}
-	case strings.HasPrefix(c.Key, "node.labels."):
-		key = strings.TrimPrefix(c.Key, "node.labels.")
-	case strings.HasPrefix(c.Key, "engine.labels."):
-		key = strings.TrimPrefix(c.Key, "engine.labels.")
+	case c.NodeLabel() != "":
+		key = c.NodeLabel()
 	default:
 		return nil, fmt.Errorf("constraint key %q is not one of node.id, node.hostname, node.role, node.ip, node.platform.os, node.platform.arch, node.labels.<label>, engine.labels.<label>", c.Key)
 	}
@@ -71,15 +75,49 @@ func nodeRequirement(c swarmsyntax.Constraint) (*corev1ac.NodeSelectorRequiremen
 	if errs := validation.IsValidLabelValue(value); len(errs) > 0 {
 		return nil, fmt.Errorf("constraint %s: %q is not a valid Kubernetes label value: %s", c.Key, value, strings.Join(errs, "; "))
 	}
+	values := []string{value}
+	if c.NodeLabel() != "" {
+		values = caseVariants(c, key, nodeLabels)
+	}
 	op := corev1.NodeSelectorOpIn
 	if !c.Equal {
 		op = corev1.NodeSelectorOpNotIn
 	}
-	return corev1ac.NodeSelectorRequirement().WithKey(key).WithOperator(op).WithValues(value), nil
+	return corev1ac.NodeSelectorRequirement().WithKey(key).WithOperator(op).WithValues(values...), nil
+}
+
+// caseVariants are the values of label key that c matches as Swarm compares them: c's value as
+// written, lower-cased, upper-cased and capitalized (so that the common spellings match on any
+// node without the pod template depending on the nodes), and every other spelling that a node
+// of the cluster carries. Sorted, so that the pod template is the same for the same nodes.
+func caseVariants(c swarmsyntax.Constraint, key string, nodeLabels []map[string]string) []string {
+	v := c.Value
+	variants := sets.New(v, strings.ToLower(v), strings.ToUpper(v), strings.ToUpper(v[:1])+strings.ToLower(v[1:]))
+	for _, labels := range nodeLabels {
+		if got, ok := labels[key]; ok && c.Matches(got) {
+			variants.Insert(got)
+		}
+	}
+	return sets.List(variants)
+}
+
+// NeedsNodeLabels tells whether the service's tasks are placed by node.labels or engine.labels
+// constraints, whose translation lists the spellings of their values found on the cluster's
+// nodes (Inputs.NodeLabels).
+func NeedsNodeLabels(s *swarmv1.ServiceSpec) bool {
+	if s.Placement == nil {
+		return false
+	}
+	for _, raw := range s.Placement.Constraints {
+		if c, err := swarmsyntax.ParseConstraint(raw); err == nil && c.NodeLabel() != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // nodeAffinity is the required node affinity that all constraints together ask for, or nil.
-func nodeAffinity(p *swarmv1.Placement) (*corev1ac.NodeAffinityApplyConfiguration, error) {
+func nodeAffinity(p *swarmv1.Placement, nodeLabels []map[string]string) (*corev1ac.NodeAffinityApplyConfiguration, error) {
 	if p == nil || len(p.Constraints) == 0 {
 		return nil, nil
 	}
@@ -89,7 +127,7 @@ func nodeAffinity(p *swarmv1.Placement) (*corev1ac.NodeAffinityApplyConfiguratio
 		if err != nil {
 			return nil, err
 		}
-		req, err := nodeRequirement(c)
+		req, err := nodeRequirement(c, nodeLabels)
 		if err != nil {
 			return nil, err
 		}

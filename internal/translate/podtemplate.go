@@ -104,7 +104,7 @@ func podTemplate(svc *swarmv1.Service, in Inputs, opts Options, notes *[]string)
 	// Placement.
 	affinity := corev1ac.Affinity()
 	hasAffinity := false
-	na, err := nodeAffinity(s.Placement)
+	na, err := nodeAffinity(s.Placement, in.NodeLabels)
 	if err != nil {
 		return nil, fmt.Errorf("placement.constraints: %w", err)
 	}
@@ -250,7 +250,7 @@ func containerPorts(c *corev1ac.ContainerApplyConfiguration, ports []swarmv1.Por
 	}
 	seen := map[key]bool{}
 	for _, p := range ports {
-		proto := protocol(p.Protocol)
+		proto := KubernetesProtocol(p.Protocol)
 		k := key{port: p.Target, proto: string(proto)}
 		if p.Mode == swarmv1.PortModeHost {
 			if p.Published == 0 {
@@ -272,7 +272,8 @@ func containerPorts(c *corev1ac.ContainerApplyConfiguration, ports []swarmv1.Por
 	return nil
 }
 
-func protocol(p string) corev1.Protocol {
+// KubernetesProtocol is a Swarm port protocol (tcp, udp, sctp; "" is tcp) as Kubernetes names it.
+func KubernetesProtocol(p string) corev1.Protocol {
 	switch p {
 	case "udp":
 		return corev1.ProtocolUDP

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 )
@@ -102,3 +103,16 @@ func ReplicasSummary(s *swarmv1.ServiceSpec, running, desired int32) string {
 func JobReplicasSummary(running, desired, completed, total int32) string {
 	return fmt.Sprintf("%d/%d (%d/%d completed)", running, desired, completed, total)
 }
+
+// ParsePortRange reads a node-port range as kube-apiserver's --service-node-port-range writes
+// it ("30000-32767", or "30000+2767").
+func ParsePortRange(s string) (PortRange, error) {
+	r, err := utilnet.ParsePortRange(s)
+	if err != nil || r.Base < 1 || r.Size < 1 {
+		return PortRange{}, fmt.Errorf("%q must be MIN-MAX within 1-65535", s)
+	}
+	return PortRange{Min: int32(r.Base), Max: int32(r.Base + r.Size - 1)}, nil
+}
+
+// String writes the range as kube-apiserver does ("30000-32767").
+func (r PortRange) String() string { return fmt.Sprintf("%d-%d", r.Min, r.Max) }

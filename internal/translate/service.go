@@ -103,7 +103,7 @@ func internalPorts(ports []swarmv1.PortConfig) []*corev1ac.ServicePortApplyConfi
 			continue
 		}
 		seen[name] = true
-		out = append(out, corev1ac.ServicePort().WithName(name).WithProtocol(protocol(p.Protocol)).
+		out = append(out, corev1ac.ServicePort().WithName(name).WithProtocol(KubernetesProtocol(p.Protocol)).
 			WithPort(p.Target).WithTargetPort(intstr.FromInt32(p.Target)))
 	}
 	return out
@@ -116,7 +116,7 @@ func ingressPorts(ports []swarmv1.PortConfig, typ corev1.ServiceType, rng PortRa
 	var out []*corev1ac.ServicePortApplyConfiguration
 	used := map[string]bool{} // protocol/port of the Service
 	for _, p := range ports {
-		proto := protocol(p.Protocol)
+		proto := KubernetesProtocol(p.Protocol)
 		port, suffix := p.Target, int32(0)
 		if used[fmt.Sprintf("%s/%d", proto, port)] {
 			if p.Published == 0 || used[fmt.Sprintf("%s/%d", proto, p.Published)] {

@@ -351,16 +351,7 @@ func TestPortInUse(t *testing.T) {
 	if err := k8sClient.Create(ctx, first); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the first service gets port 8100", func() error {
-		k, err := get(ctx, ns1, "first", &corev1.Service{})
-		if err != nil {
-			return err
-		}
-		if k.Spec.Ports[0].NodePort != 8100 {
-			return fmt.Errorf("nodePort %d", k.Spec.Ports[0].NodePort)
-		}
-		return nil
-	})
+	waitNodePort(t, ns1, "first", 8100)
 	second := testutil.MakeService("second", ns2).Publish(8100, 80).Obj()
 	second.UID = ""
 	if err := k8sClient.Create(ctx, second); err != nil {
@@ -378,23 +369,10 @@ func TestPortInUse(t *testing.T) {
 		}
 		return nil
 	})
-	// No garbage collector here: remove the first service's Kubernetes Service by hand.
+	// No garbage collector here: the operator itself deletes the removed service's Kubernetes
+	// Service, and the second service takes the port as soon as it is free.
 	if err := k8sClient.Delete(ctx, first); err != nil {
 		t.Fatal(err)
 	}
-	k, _ := get(ctx, ns1, "first", &corev1.Service{})
-	if err := k8sClient.Delete(ctx, k); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(40 * time.Second)
-	for {
-		k, err := get(ctx, ns2, "second", &corev1.Service{})
-		if err == nil && k.Spec.Ports[0].NodePort == 8100 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the second service did not get port 8100 once it was free: %v", err)
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
+	waitNodePort(t, ns2, "second", 8100)
 }
