@@ -1,4 +1,4 @@
-//go:build e2e
+//go:build e2e && !realnodes
 
 package e2e
 
