@@ -3,12 +3,12 @@ package dockerapi
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"sort"
 	"strconv"
 	"strings"
 
-	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/api/types/swarm"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/stack"
 )
 
 // LabelDockerObject marks the Kubernetes objects that hold what the Engine API made and has no
@@ -24,151 +25,6 @@ import (
 const LabelDockerObject = "swarm.kubeswarm.io/docker-object"
 
 const networkSpecKey = "network.json"
-
-// ---- networks ----
-
-type networkObj struct {
-	cm   corev1.ConfigMap
-	spec network.CreateRequest
-}
-
-func (s *Server) listNetworks(ctx context.Context) ([]networkObj, error) {
-	list := &corev1.ConfigMapList{}
-	if err := s.Client.List(ctx, list, client.InNamespace(s.Namespace), client.MatchingLabels{LabelDockerObject: "network"}); err != nil {
-		return nil, fmt.Errorf("listing networks: %w", err)
-	}
-	out := make([]networkObj, 0, len(list.Items))
-	for _, cm := range list.Items {
-		n := networkObj{cm: cm}
-		_ = jsonUnmarshal(cm.Data[networkSpecKey], &n.spec)
-		out = append(out, n)
-	}
-	sort.Slice(out, func(i, j int) bool { return dockerName(&out[i].cm) < dockerName(&out[j].cm) })
-	return out, nil
-}
-
-func toNetwork(n networkObj) network.Inspect {
-	out := network.Inspect{Network: network.Network{
-		Name: dockerName(&n.cm), ID: ID(n.cm.UID), Created: n.cm.CreationTimestamp.UTC(), Scope: "swarm",
-		Driver: n.spec.Driver, Internal: n.spec.Internal, Attachable: n.spec.Attachable,
-		Options: n.spec.Options, Labels: n.spec.Labels,
-	}}
-	if out.Driver == "" {
-		out.Driver = "overlay"
-	}
-	if out.Labels == nil {
-		out.Labels = map[string]string{}
-	}
-	if out.Options == nil {
-		out.Options = map[string]string{}
-	}
-	if n.spec.IPAM != nil {
-		out.IPAM = *n.spec.IPAM
-	} else {
-		out.IPAM = network.IPAM{Driver: "default"}
-	}
-	return out
-}
-
-func (s *Server) findNetwork(ctx context.Context, ref string) (*networkObj, error) {
-	items, err := s.listNetworks(ctx)
-	if err != nil {
-		return nil, err
-	}
-	n, ok, _ := match(items, ref, func(x networkObj) string { return ID(x.cm.UID) }, func(x networkObj) string { return dockerName(&x.cm) })
-	if !ok {
-		return nil, notFound("network %s not found", ref)
-	}
-	return &n, nil
-}
-
-func (s *Server) networkList(w http.ResponseWriter, r *http.Request) error {
-	f, err := readFilters(r)
-	if err != nil {
-		return err
-	}
-	items, err := s.listNetworks(r.Context())
-	if err != nil {
-		return err
-	}
-	out := []network.Summary{}
-	for _, n := range items {
-		d := toNetwork(n)
-		if !f.any("id", func(v string) bool { return strings.HasPrefix(d.ID, v) }) ||
-			!f.any("name", func(v string) bool { return strings.Contains(d.Name, v) }) ||
-			!f.any("driver", func(v string) bool { return v == d.Driver }) ||
-			!f.any("scope", func(v string) bool { return v == "swarm" }) ||
-			!f.labels("label", d.Labels) {
-			continue
-		}
-		out = append(out, network.Summary{Network: d.Network})
-	}
-	return writeJSON(w, http.StatusOK, out)
-}
-
-func (s *Server) networkInspect(w http.ResponseWriter, r *http.Request) error {
-	n, err := s.findNetwork(r.Context(), r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, toNetwork(*n))
-}
-
-func (s *Server) networkCreate(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
-	var req network.CreateRequest
-	if err := decode(r, &req); err != nil {
-		return err
-	}
-	if req.Driver != "" && req.Driver != "overlay" {
-		return invalid("kubeswarm: network driver %q is not served; swarm networks are overlay networks", req.Driver)
-	}
-	if err := checkName("network", req.Name); err != nil {
-		return err
-	}
-	if _, err := s.findNetwork(ctx, req.Name); err == nil {
-		return errorf(http.StatusConflict, "network with name %s already exists", req.Name)
-	}
-	data, err := jsonMarshal(req)
-	if err != nil {
-		return err
-	}
-	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "network-" + swarmv1.KubernetesName(req.Name), Namespace: s.Namespace,
-		Labels: map[string]string{LabelDockerObject: "network"}, Annotations: map[string]string{AnnotationDockerName: req.Name}},
-		Data: map[string]string{networkSpecKey: data}}
-	if err := s.Client.Create(ctx, cm, client.FieldOwner(fieldManager)); err != nil {
-		if apierrors.IsAlreadyExists(err) {
-			return errorf(http.StatusConflict, "network with name %s already exists", req.Name)
-		}
-		return fmt.Errorf("creating network %s: %w", req.Name, err)
-	}
-	return writeJSON(w, http.StatusCreated, network.CreateResponse{ID: ID(cm.UID)})
-}
-
-func (s *Server) networkDelete(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
-	n, err := s.findNetwork(ctx, r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	services, err := s.listServices(ctx)
-	if err != nil {
-		return err
-	}
-	name := dockerName(&n.cm)
-	for i := range services {
-		for _, a := range services[i].Spec.Networks {
-			if a.Name == name {
-				return errorf(http.StatusForbidden, "rpc error: code = FailedPrecondition desc = network %s is in use by service %s", ID(n.cm.UID), ID(services[i].UID))
-			}
-		}
-	}
-	if err := s.Client.Delete(ctx, &n.cm); err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("removing network %s: %w", name, err)
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
-}
 
 // ---- names ----
 
@@ -206,8 +62,9 @@ func (s *Server) names(ctx context.Context) (Names, error) {
 		return nil, err
 	}
 	for _, n := range nets {
-		r.netByID[ID(n.cm.UID)] = dockerName(&n.cm)
-		r.netByName[dockerName(&n.cm)] = ID(n.cm.UID)
+		r.netByID[n.id] = n.name
+		r.netByName[n.name] = n.id
+		r.netByName[n.kubeName] = n.id
 	}
 	for _, k := range []fileKind{secretKind, configKind} {
 		objs, err := s.listFiles(ctx, k)
@@ -366,6 +223,10 @@ func (s *Server) fileCreate(w http.ResponseWriter, r *http.Request, k fileKind) 
 	meta := metav1.ObjectMeta{Name: swarmv1.KubernetesName(spec.Name), Namespace: s.Namespace, Labels: map[string]string{LabelDockerObject: k.singular},
 		Annotations: map[string]string{"swarm.kubeswarm.io/docker-labels": labels}}
 	setDockerName(&meta, spec.Name)
+	if stackName, _, ok := stackMember(spec.Labels, spec.Name); ok {
+		// Labelled as the plugin labels a stack's files, so that `kubectl swarm stack rm` removes them too.
+		maps.Copy(meta.Labels, stack.Labels(stackName))
+	}
 	key := spec.Name
 	var obj client.Object
 	if k == secretKind {

@@ -32,6 +32,11 @@ func dockerName(o metav1.Object) string {
 	if n := o.GetAnnotations()[AnnotationDockerName]; n != "" {
 		return n
 	}
+	if svc, ok := o.(*swarmv1.Service); ok {
+		if st := stackOwner(svc); st != "" {
+			return swarmv1.StackDockerName(st, swarmv1.StackServiceShortName(st, svc.Name))
+		}
+	}
 	return o.GetName()
 }
 
@@ -260,6 +265,13 @@ func (s *Server) serviceCreate(w http.ResponseWriter, r *http.Request) error {
 	if err := s.checkPorts(ctx, name, &ks); err != nil {
 		return err
 	}
+	if stackName, local, ok := stackMember(spec.Labels, spec.Name); ok {
+		child, err := s.putStackService(ctx, stackName, local, spec, ks, true)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusCreated, swarm.ServiceCreateResponse{ID: ID(child.UID)})
+	}
 	svc := &swarmv1.Service{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: s.Namespace}, Spec: ks}
 	setDockerName(svc, spec.Name)
 	if err := s.Client.Create(ctx, svc, client.FieldOwner(fieldManager)); err != nil {
@@ -323,6 +335,14 @@ func (s *Server) serviceUpdate(w http.ResponseWriter, r *http.Request) error {
 	if err := s.checkPorts(ctx, svc.Name, &ks); err != nil {
 		return err
 	}
+	ks.NodeFailureTimeout = svc.Spec.NodeFailureTimeout
+	if stackName := stackOwner(svc); stackName != "" {
+		// A stack's service is the Stack's entry; the Stack controller writes the Service.
+		if _, err := s.putStackService(ctx, stackName, swarmv1.StackServiceShortName(stackName, svc.Name), spec, ks, false); err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, swarm.ServiceUpdateResponse{})
+	}
 	// A conflict with the operator's status writes is retried; a change of the spec (the
 	// generation) is Swarm's "update out of sequence".
 	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
@@ -355,7 +375,11 @@ func (s *Server) serviceDelete(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.Client.Delete(ctx, svc); err != nil && !apierrors.IsNotFound(err) {
+	if stackName := stackOwner(svc); stackName != "" {
+		if err := s.deleteStackService(ctx, svc, stackName); err != nil {
+			return err
+		}
+	} else if err := s.Client.Delete(ctx, svc); err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("removing service %s: %w", dockerName(svc), err)
 	}
 	w.WriteHeader(http.StatusOK)

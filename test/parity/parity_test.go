@@ -95,6 +95,8 @@ func steps() []step {
 		{key: "stack-deploy", args: strings.Fields("stack deploy -c test/compose/seed/docker-compose.yml wp"), unordered: true},
 		s("stack-ls", "stack", "ls"),
 		s("stack-services", "stack", "services", "wp", "--format", "{{.Name}} {{.Mode}} {{.Image}} {{.Ports}}"),
+		{key: "stack-ps", args: []string{"stack", "ps", "wp", "--format", "{{.Name}} {{.Image}} {{.DesiredState}}"}, unordered: true},
+		s("network-ls-stack", "network", "ls", "--filter", "label=com.docker.stack.namespace=wp", "--format", "{{.Name}} {{.Driver}} {{.Scope}}"),
 		s("stack-rm", "stack", "rm", "wp"),
 	}
 }
