@@ -386,8 +386,4 @@ func (s *Server) serviceDelete(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) serviceLogs(http.ResponseWriter, *http.Request) error {
-	return errorf(http.StatusNotImplemented, "kubeswarm: docker service logs is not served by the Engine API endpoint yet; use kubectl swarm service logs")
-}
-
 var errOutOfSequence = errors.New("update out of sequence")
