@@ -102,7 +102,6 @@ func TestServiceLogs(t *testing.T) {
 	}
 }
 
-
 func TestUnixTimestamp(t *testing.T) {
 	for in, want := range map[string]string{"1700000000": "2023-11-14T22:13:20Z", "1700000000.5": "2023-11-14T22:13:20.5Z"} {
 		got, err := unixTimestamp(in)
