@@ -10,7 +10,9 @@ import (
 	"strings"
 
 	"github.com/moby/moby/api/types/swarm"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -180,19 +182,33 @@ func (s *Server) nodeUpdate(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// nodeDelete is docker node rm (swarmkit manager/controlapi/node.go RemoveNode): a manager is
+// refused even with --force, a node that is not down is refused without it. The node leaves by
+// its Kubernetes Node being deleted (kubeswarm's Node mirrors it, and goes with it); the pods the
+// node ran are then the pod garbage collector's, as swarmkit orphans the node's tasks. A kubelet
+// still running registers its node again, as a docker engine still running can join again.
 func (s *Server) nodeDelete(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	n, err := s.findNode(ctx, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	force := boolParam(r, "force")
-	if n.Status.State == swarmv1.NodeReady && !force {
-		return errorf(http.StatusInternalServerError, "rpc error: code = FailedPrecondition desc = node %s is not down and can't be removed", nodeID(n))
-	}
-	if nodes.Role(n) == swarmv1.RoleManager && !force {
+	if nodes.Role(n) == swarmv1.RoleManager {
 		return errorf(http.StatusInternalServerError, "rpc error: code = FailedPrecondition desc = node %s is a cluster manager and is a member of the raft cluster. It must be demoted to worker before removal", nodeID(n))
 	}
-	// kubeswarm's Node mirrors a Kubernetes node; removing a machine is Kubernetes' business.
-	return errorf(http.StatusForbidden, "kubeswarm: node %s is a Kubernetes node; remove it with kubectl delete node %s", n.Name, n.Name)
+	if n.Status.State == swarmv1.NodeReady && !boolParam(r, "force") {
+		return errorf(http.StatusInternalServerError, "rpc error: code = FailedPrecondition desc = node %s is not down and can't be removed", nodeID(n))
+	}
+	kn := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: n.Name}}
+	if err := s.Client.Delete(ctx, kn); err != nil && !apierrors.IsNotFound(err) {
+		if apierrors.IsForbidden(err) {
+			return errorf(http.StatusForbidden, "kubeswarm: removing node %s deletes its Kubernetes Node, which your kubeconfig may not do: %v", n.Name, err)
+		}
+		return fmt.Errorf("removing node %s: %w", n.Name, err)
+	}
+	if err := s.Client.Delete(ctx, n, client.Preconditions{UID: &n.UID}); err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+		return fmt.Errorf("removing node %s: %w", n.Name, err)
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
 }

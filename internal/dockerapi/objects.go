@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/moby/moby/api/types/registry"
 	"github.com/moby/moby/api/types/swarm"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -284,9 +285,12 @@ func (s *Server) fileDelete(w http.ResponseWriter, r *http.Request, k fileKind) 
 	return nil
 }
 
-// distribution answers as a Swarm with no registry in reach does: the image cannot be looked
-// up, so the client warns and leaves the image unpinned (each node uses what it has). A digest
-// made up here would pin an image that no registry vouches for.
-func (s *Server) distribution(http.ResponseWriter, *http.Request) error {
-	return errorf(http.StatusInternalServerError, "kubeswarm: no registry is consulted to pin image digests")
+// distribution answers GET /distribution/{image}/json without consulting a registry: a
+// descriptor with no digest and no platforms. The client then leaves the image as given, with no
+// warning (moby client service_create.go: imageWithDigestString keeps an image whose digest does
+// not parse, and no platforms add no placement), which is what kubeswarm does: each node's
+// kubelet resolves the tag by its pull policy. An error here made the CLI warn that the image
+// "could not be accessed on a registry" on every create and update.
+func (s *Server) distribution(w http.ResponseWriter, _ *http.Request) error {
+	return writeJSON(w, http.StatusOK, registry.DistributionInspect{})
 }

@@ -114,6 +114,7 @@ func steps() []step {
 		s("error-bad-replicas", "service", "scale", "web=x"),
 		s("error-unknown-node", "node", "inspect", "nope"),
 		s("error-node-rm-ready", "node", "rm", "worker1"),
+		s("error-node-rm-manager", "node", "rm", "--force", "manager1"),
 		s("service-rm", "service", "rm", "web", "once"),
 		s("service-rm-unknown-key", "service", "rm", "web4"),
 		s("node-update-label", "node", "update", "--label-add", "zone=a", "worker1"),
