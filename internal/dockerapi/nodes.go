@@ -2,11 +2,9 @@ package dockerapi
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/moby/moby/api/types/swarm"
@@ -14,7 +12,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
@@ -149,34 +146,19 @@ func (s *Server) nodeUpdate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	version, err := strconv.ParseUint(r.URL.Query().Get("version"), 10, 64)
+	version, err := readVersion(r, "node", n)
 	if err != nil {
-		return invalid("invalid node version '%s': %v", r.URL.Query().Get("version"), err)
-	}
-	if version != uint64(n.Generation) {
-		return errorf(http.StatusInternalServerError, "rpc error: code = Unknown desc = update out of sequence")
+		return err
 	}
 	var spec swarm.NodeSpec
 	if err := decode(r, &spec); err != nil {
 		return err
 	}
-	// The operator writes the Node's status all the time: a conflict with a status write is
-	// retried, a change of the spec (the generation) is Swarm's "update out of sequence".
-	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		if err := s.Client.Get(ctx, client.ObjectKeyFromObject(n), n); err != nil {
-			return err
-		}
-		if version != uint64(n.Generation) {
-			return errOutOfSequence
-		}
+	err = s.updateVersioned(ctx, "node "+n.Name, n, version, func() {
 		n.Spec = swarmv1.NodeSpec{Role: swarmv1.NodeRole(spec.Role), Availability: swarmv1.NodeAvailability(spec.Availability), Labels: nonEmpty(spec.Labels)}
-		return s.Client.Update(ctx, n, client.FieldOwner(fieldManager))
 	})
 	if err != nil {
-		if errors.Is(err, errOutOfSequence) || apierrors.IsConflict(err) {
-			return errorf(http.StatusInternalServerError, "rpc error: code = Unknown desc = update out of sequence")
-		}
-		return fmt.Errorf("updating node %s: %w", n.Name, err)
+		return err
 	}
 	w.WriteHeader(http.StatusOK)
 	return nil

@@ -68,7 +68,7 @@ func (s *Server) names(ctx context.Context) (Names, error) {
 		r.netByName[n.kubeName] = n.id
 	}
 	for _, k := range []fileKind{secretKind, configKind} {
-		objs, err := s.listFiles(ctx, k)
+		objs, err := s.listFileMeta(ctx, k)
 		if err != nil {
 			return nil, err
 		}
@@ -106,25 +106,35 @@ var (
 	configKind = fileKind{"config", "configs", "ConfigMap"}
 )
 
+// listFileMeta lists the metadata of the secrets or configs made through the endpoint: all that
+// names need, and all there is to show of a secret (its data is never shown).
+func (s *Server) listFileMeta(ctx context.Context, k fileKind) ([]client.Object, error) {
+	list := &metav1.PartialObjectMetadataList{}
+	list.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind(k.kube + "List"))
+	if err := s.Client.List(ctx, list, client.InNamespace(s.Namespace), client.MatchingLabels{LabelDockerObject: k.singular}); err != nil {
+		return nil, fmt.Errorf("listing %s: %w", k.plural, err)
+	}
+	out := make([]client.Object, 0, len(list.Items))
+	for i := range list.Items {
+		list.Items[i].SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind(k.kube))
+		out = append(out, &list.Items[i])
+	}
+	sort.Slice(out, func(i, j int) bool { return dockerName(out[i]) < dockerName(out[j]) })
+	return out, nil
+}
+
+// listFiles lists the secrets (their metadata) or configs made through the endpoint.
 func (s *Server) listFiles(ctx context.Context, k fileKind) ([]client.Object, error) {
-	var out []client.Object
-	opts := []client.ListOption{client.InNamespace(s.Namespace), client.MatchingLabels{LabelDockerObject: k.singular}}
 	if k == secretKind {
-		list := &corev1.SecretList{}
-		if err := s.Client.List(ctx, list, opts...); err != nil {
-			return nil, fmt.Errorf("listing secrets: %w", err)
-		}
-		for i := range list.Items {
-			out = append(out, &list.Items[i])
-		}
-	} else {
-		list := &corev1.ConfigMapList{}
-		if err := s.Client.List(ctx, list, opts...); err != nil {
-			return nil, fmt.Errorf("listing configs: %w", err)
-		}
-		for i := range list.Items {
-			out = append(out, &list.Items[i])
-		}
+		return s.listFileMeta(ctx, k)
+	}
+	list := &corev1.ConfigMapList{}
+	if err := s.Client.List(ctx, list, client.InNamespace(s.Namespace), client.MatchingLabels{LabelDockerObject: k.singular}); err != nil {
+		return nil, fmt.Errorf("listing configs: %w", err)
+	}
+	out := make([]client.Object, 0, len(list.Items))
+	for i := range list.Items {
+		out = append(out, &list.Items[i])
 	}
 	sort.Slice(out, func(i, j int) bool { return dockerName(out[i]) < dockerName(out[j]) })
 	return out, nil
@@ -262,10 +272,14 @@ func (s *Server) fileUpdate(w http.ResponseWriter, r *http.Request, k fileKind) 
 	if err != nil {
 		return err
 	}
+	patch := client.MergeFrom(o.DeepCopyObject().(client.Object))
 	a := o.GetAnnotations()
+	if a == nil {
+		a = map[string]string{}
+	}
 	a["swarm.kubeswarm.io/docker-labels"] = labels
 	o.SetAnnotations(a)
-	if err := s.Client.Update(ctx, o, client.FieldOwner(fieldManager)); err != nil {
+	if err := s.Client.Patch(ctx, o, patch, client.FieldOwner(fieldManager)); err != nil {
 		return fmt.Errorf("updating %s %s: %w", k.singular, dockerName(o), err)
 	}
 	w.WriteHeader(http.StatusOK)

@@ -2,7 +2,6 @@ package dockerapi
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"sort"
@@ -14,7 +13,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
-	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
@@ -84,10 +82,15 @@ func (s *Server) findService(ctx context.Context, ref string) (*swarmv1.Service,
 	if err != nil {
 		return nil, err
 	}
+	return findServiceIn(items, ref)
+}
+
+// findServiceIn finds a service among items by ID, docker name, unique ID prefix, or its
+// Kubernetes name (the plugin's names).
+func findServiceIn(items []swarmv1.Service, ref string) (*swarmv1.Service, error) {
 	svc, ok, ambiguous := match(items, ref, func(x swarmv1.Service) string { return ID(x.UID) },
 		func(x swarmv1.Service) string { return dockerName(&x) })
 	if !ok {
-		// The Kubernetes name works too (the plugin's names).
 		for i := range items {
 			if items[i].Name == ref {
 				return &items[i], nil
@@ -220,18 +223,15 @@ func (s *Server) kubeSpec(ctx context.Context, spec swarm.ServiceSpec) (swarmv1.
 	return ks, nil
 }
 
-// checkPorts refuses a published ingress port that another service publishes, in Swarm's words.
-func (s *Server) checkPorts(ctx context.Context, self string, spec *swarmv1.ServiceSpec) error {
-	items, err := s.listServices(ctx)
-	if err != nil {
-		return err
-	}
+// checkPorts refuses a published ingress port that another of the services publishes, in
+// Swarm's words.
+func checkPorts(services []swarmv1.Service, self string, spec *swarmv1.ServiceSpec) error {
 	for _, p := range spec.Ports {
 		if p.Published == 0 || p.Mode == swarmv1.PortModeHost {
 			continue
 		}
-		for i := range items {
-			o := &items[i]
+		for i := range services {
+			o := &services[i]
 			if o.Name == self {
 				continue
 			}
@@ -262,7 +262,11 @@ func (s *Server) serviceCreate(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	name := swarmv1.KubernetesName(spec.Name)
-	if err := s.checkPorts(ctx, name, &ks); err != nil {
+	services, err := s.listServices(ctx)
+	if err != nil {
+		return err
+	}
+	if err := checkPorts(services, name, &ks); err != nil {
 		return err
 	}
 	if stackName, local, ok := stackMember(spec.Labels, spec.Name); ok {
@@ -288,17 +292,18 @@ func (s *Server) serviceCreate(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) serviceUpdate(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	svc, err := s.findService(ctx, r.PathValue("id"))
+	services, err := s.listServices(ctx)
+	if err != nil {
+		return err
+	}
+	svc, err := findServiceIn(services, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
 	q := r.URL.Query()
-	version, err := strconv.ParseUint(q.Get("version"), 10, 64)
+	version, err := readVersion(r, "service", svc)
 	if err != nil {
-		return invalid("invalid service version '%s': %v", q.Get("version"), err)
-	}
-	if version != uint64(svc.Generation) {
-		return errorf(http.StatusInternalServerError, "rpc error: code = Unknown desc = update out of sequence")
+		return err
 	}
 	var spec swarm.ServiceSpec
 	if err := decode(r, &spec); err != nil {
@@ -332,7 +337,7 @@ func (s *Server) serviceUpdate(w http.ResponseWriter, r *http.Request) error {
 	if ks.Mode != oldMode {
 		return errorf(http.StatusInternalServerError, "rpc error: code = Unimplemented desc = service mode change is not allowed")
 	}
-	if err := s.checkPorts(ctx, svc.Name, &ks); err != nil {
+	if err := checkPorts(services, svc.Name, &ks); err != nil {
 		return err
 	}
 	ks.NodeFailureTimeout = svc.Spec.NodeFailureTimeout
@@ -343,28 +348,13 @@ func (s *Server) serviceUpdate(w http.ResponseWriter, r *http.Request) error {
 		}
 		return writeJSON(w, http.StatusOK, swarm.ServiceUpdateResponse{})
 	}
-	// A conflict with the operator's status writes is retried; a change of the spec (the
-	// generation) is Swarm's "update out of sequence".
-	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		if err := s.Client.Get(ctx, client.ObjectKeyFromObject(svc), svc); err != nil {
-			return err
-		}
-		if version != uint64(svc.Generation) {
-			return errOutOfSequence
-		}
+	err = s.updateVersioned(ctx, "service "+dockerName(svc), svc, version, func() {
 		// What the Engine API has no words for stays as it was.
 		ks.NodeFailureTimeout = svc.Spec.NodeFailureTimeout
 		svc.Spec = ks
-		return s.Client.Update(ctx, svc, client.FieldOwner(fieldManager))
 	})
 	if err != nil {
-		if errors.Is(err, errOutOfSequence) || apierrors.IsConflict(err) {
-			return errorf(http.StatusInternalServerError, "rpc error: code = Unknown desc = update out of sequence")
-		}
-		if apierrors.IsInvalid(err) {
-			return invalid("rpc error: code = InvalidArgument desc = %v", err)
-		}
-		return fmt.Errorf("updating service %s: %w", dockerName(svc), err)
+		return err
 	}
 	return writeJSON(w, http.StatusOK, swarm.ServiceUpdateResponse{})
 }
@@ -385,5 +375,3 @@ func (s *Server) serviceDelete(w http.ResponseWriter, r *http.Request) error {
 	w.WriteHeader(http.StatusOK)
 	return nil
 }
-
-var errOutOfSequence = errors.New("update out of sequence")

@@ -2,18 +2,25 @@ package dockerapi
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/moby/moby/api/types/common"
 	"github.com/moby/moby/api/types/registry"
+	"github.com/moby/moby/api/types/swarm"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	apitypes "k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/translate"
 )
 
 // TestNodeRemove: docker node rm as swarmkit's RemoveNode decides, the Kubernetes Node and
@@ -68,5 +75,56 @@ func TestDistribution(t *testing.T) {
 	var d registry.DistributionInspect
 	if code := api.do("GET", "/v1.41/distribution/kubeswarm.test/web:1/json", nil, &d); code != http.StatusOK || d.Descriptor.Digest != "" || len(d.Platforms) != 0 {
 		t.Errorf("got %d %+v", code, d)
+	}
+}
+
+// TestToTasksSlots: tasks are numbered by the shared slot rule (tasks.AssignSlots), a task that
+// is over shut down after the live ones, a global service's tasks without slots.
+func TestToTasksSlots(t *testing.T) {
+	at := func(name string, minute int, deleting bool) corev1.Pod {
+		p := corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default", UID: "0b7f3c3e-4a1d-4c53-9a55-1f5b2d7c9e1" + apitypes.UID(name[len(name)-1:]),
+			CreationTimestamp: metav1.NewTime(time.Date(2026, 1, 1, 0, minute, 0, 0, time.UTC)), Labels: map[string]string{translate.LabelService: "web"}}}
+		if deleting {
+			p.DeletionTimestamp = &p.CreationTimestamp
+		}
+		return p
+	}
+	svc := &swarmv1.Service{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: swarmv1.ServiceSpec{Mode: swarmv1.ModeReplicated}}
+	spec := ToDocker("web", &svc.Spec, nil)
+	got := map[string]string{}
+	for _, tk := range ToTasks(svc, spec, []corev1.Pod{at("web-c", 3, false), at("web-a", 1, false), at("web-b", 2, true)}, nil) {
+		got[tk.ID] = fmt.Sprint(tk.Slot, " ", tk.DesiredState)
+	}
+	want := map[string]string{
+		ID("0b7f3c3e-4a1d-4c53-9a55-1f5b2d7c9e1a"): "1 running",
+		ID("0b7f3c3e-4a1d-4c53-9a55-1f5b2d7c9e1c"): "2 running",
+		ID("0b7f3c3e-4a1d-4c53-9a55-1f5b2d7c9e1b"): "3 shutdown",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("slots (-want +got):\n%s", diff)
+	}
+	svc.Spec.Mode = swarmv1.ModeGlobal
+	for _, tk := range ToTasks(svc, spec, []corev1.Pod{at("web-a", 1, false)}, nil) {
+		if tk.Slot != 0 {
+			t.Errorf("global task with slot %d", tk.Slot)
+		}
+	}
+}
+
+// TestSecretLabels: a secret is listed and updated from its metadata alone; its data is never
+// shown.
+func TestSecretLabels(t *testing.T) {
+	api, _ := newTestServer(t)
+	var created swarm.SecretCreateResponse
+	if code := api.do("POST", "/secrets/create", swarm.SecretSpec{Annotations: swarm.Annotations{Name: "db_pass"}, Data: []byte("s3cret")}, &created); code != http.StatusCreated {
+		t.Fatalf("create: %d", code)
+	}
+	if code := api.do("POST", "/secrets/db_pass/update?version=0", swarm.SecretSpec{Annotations: swarm.Annotations{Name: "db_pass", Labels: map[string]string{"a": "b"}}}, nil); code != http.StatusOK {
+		t.Fatalf("update: %d", code)
+	}
+	var list []swarm.Secret
+	api.do("GET", "/secrets?filters="+url.QueryEscape(`{"label":{"a=b":true}}`), nil, &list)
+	if len(list) != 1 || list[0].ID != created.ID || list[0].Spec.Name != "db_pass" || list[0].Spec.Data != nil {
+		t.Errorf("secrets: %+v", list)
 	}
 }
