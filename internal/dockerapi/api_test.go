@@ -128,3 +128,38 @@ func TestSecretLabels(t *testing.T) {
 		t.Errorf("secrets: %+v", list)
 	}
 }
+
+// TestDockerUpdateStatus: right after an update or a rollback request, before the operator has
+// seen it, the status is what swarmkit's UpdateService leaves (reset, or rollback_started), so
+// that --detach=false does not take the previous update's "completed" for this one.
+func TestDockerUpdateStatus(t *testing.T) {
+	completed := &swarmv1.UpdateStatus{State: swarmv1.UpdateStateCompleted, Message: "update completed"}
+	svc := func(gen, observed int64, rollback, seen string) *swarmv1.Service {
+		s := &swarmv1.Service{ObjectMeta: metav1.ObjectMeta{Generation: gen, Annotations: map[string]string{}},
+			Status: swarmv1.ServiceStatus{ObservedGeneration: observed, UpdateStatus: completed, LastRollbackRequest: seen}}
+		if rollback != "" {
+			s.Annotations[swarmv1.AnnotationRollback] = rollback
+		}
+		return s
+	}
+	cases := map[string]struct {
+		svc  *swarmv1.Service
+		want string
+	}{
+		"seen":              {svc(2, 2, "", ""), "completed update completed"},
+		"update not seen":   {svc(3, 2, "", ""), "<nil>"},
+		"rollback not seen": {svc(2, 2, "5", "4"), "rollback_started manually requested rollback"},
+		"rollback seen":     {svc(2, 2, "5", "5"), "completed update completed"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			got := "<nil>"
+			if u := dockerUpdateStatus(c.svc); u != nil {
+				got = string(u.State) + " " + u.Message
+			}
+			if got != c.want {
+				t.Errorf("got %q, want %q", got, c.want)
+			}
+		})
+	}
+}

@@ -137,19 +137,51 @@ func (s *Server) toService(svc *swarmv1.Service, names Names, defaults bool) swa
 			out.Endpoint.Ports = out.Endpoint.Spec.Ports
 		}
 	}
-	if u := svc.Status.UpdateStatus; u != nil && u.State != "" {
-		out.UpdateStatus = &swarm.UpdateStatus{State: swarm.UpdateState(u.State), Message: u.Message}
-		if u.StartedAt != nil {
-			t := u.StartedAt.UTC()
-			out.UpdateStatus.StartedAt = &t
-		}
-		if u.CompletedAt != nil {
-			t := u.CompletedAt.UTC()
-			out.UpdateStatus.CompletedAt = &t
-		}
-	}
+	out.UpdateStatus = dockerUpdateStatus(svc)
 	if svc.Spec.Mode.IsJob() {
 		out.JobStatus = &swarm.JobStatus{JobIteration: swarm.Version{Index: uint64(svc.Status.JobIteration)}}
+	}
+	return out
+}
+
+// pendingSpec tells whether the operator has not yet seen the service's spec or its rollback
+// request: until it has, no task runs what was asked.
+func pendingSpec(svc *swarmv1.Service) bool {
+	return svc.Status.ObservedGeneration < svc.Generation || rollbackPending(svc)
+}
+
+func rollbackPending(svc *swarmv1.Service) bool {
+	v := svc.Annotations[swarmv1.AnnotationRollback]
+	return v != "" && v != svc.Status.LastRollbackRequest
+}
+
+// dockerUpdateStatus is the service's UpdateStatus as Swarm has it right after the request:
+// swarmkit's UpdateService (manager/controlapi/service.go) resets it on a spec change and sets
+// rollback_started "manually requested rollback" on a rollback, before any task moves. The
+// operator writes its own once it has seen the request; until then the CLI's --detach=false
+// progress (cli/command/service/progress) must not read the previous update's "completed" as
+// this one's.
+func dockerUpdateStatus(svc *swarmv1.Service) *swarm.UpdateStatus {
+	if rollbackPending(svc) {
+		out := &swarm.UpdateStatus{State: swarm.UpdateStateRollbackStarted, Message: "manually requested rollback"}
+		if ns, err := strconv.ParseInt(svc.Annotations[swarmv1.AnnotationRollback], 10, 64); err == nil {
+			t := time.Unix(0, ns).UTC()
+			out.StartedAt = &t
+		}
+		return out
+	}
+	u := svc.Status.UpdateStatus
+	if svc.Status.ObservedGeneration < svc.Generation || u == nil || u.State == "" {
+		return nil
+	}
+	out := &swarm.UpdateStatus{State: swarm.UpdateState(u.State), Message: u.Message}
+	if u.StartedAt != nil {
+		t := u.StartedAt.UTC()
+		out.StartedAt = &t
+	}
+	if u.CompletedAt != nil {
+		t := u.CompletedAt.UTC()
+		out.CompletedAt = &t
 	}
 	return out
 }

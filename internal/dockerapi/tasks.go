@@ -145,7 +145,9 @@ func (s *Server) taskList(w http.ResponseWriter, r *http.Request) error {
 			!f.any("desired-state", func(v string) bool {
 				return v == string(t.DesiredState) || (v == "accepted" && t.DesiredState == swarm.TaskStateRunning)
 			}) ||
-			!f.any("_up-to-date", func(v string) bool { return v != "true" || (!outdated && t.DesiredState != swarm.TaskStateShutdown) }) ||
+			!f.any("_up-to-date", func(v string) bool {
+				return v != "true" || (!outdated && !pendingSpec(svc) && t.DesiredState != swarm.TaskStateShutdown)
+			}) ||
 			!f.labels("label", svc.Spec.Labels) {
 			continue
 		}
