@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/nodes"
 	"github.com/kubeswarm/kubeswarm/internal/stack"
 )
 
@@ -32,6 +33,21 @@ const networkSpecKey = "network.json"
 type resolver struct {
 	netByID, netByName map[string]string
 	files              map[string][2]string // kind/kubeName → id, docker name
+	nodeUID, nodeID    map[string]string
+}
+
+func (r resolver) NodeUID(id string) string {
+	if u, ok := r.nodeUID[id]; ok {
+		return u
+	}
+	return id
+}
+
+func (r resolver) NodeID(uid string) string {
+	if id, ok := r.nodeID[uid]; ok {
+		return id
+	}
+	return uid
 }
 
 func (r resolver) NetworkName(s string) string {
@@ -57,7 +73,17 @@ func (r resolver) File(kind, kubeName string) (string, string) {
 
 // names reads the networks, secrets and configs that service specs name.
 func (s *Server) names(ctx context.Context) (Names, error) {
-	r := resolver{netByID: map[string]string{}, netByName: map[string]string{}, files: map[string][2]string{}}
+	r := resolver{netByID: map[string]string{}, netByName: map[string]string{}, files: map[string][2]string{},
+		nodeUID: map[string]string{}, nodeID: map[string]string{}}
+	nodeList, err := s.listNodes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range nodeList {
+		if uid := string(nodes.OwnerUID(&nodeList[i])); uid != "" {
+			r.nodeUID[nodeID(&nodeList[i])], r.nodeID[uid] = uid, nodeID(&nodeList[i])
+		}
+	}
 	nets, err := s.listNetworks(ctx)
 	if err != nil {
 		return nil, err
