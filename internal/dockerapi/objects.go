@@ -36,33 +36,19 @@ type resolver struct {
 	nodeUID, nodeID    map[string]string
 }
 
-func (r resolver) NodeUID(id string) string {
-	if u, ok := r.nodeUID[id]; ok {
-		return u
+// orSelf is m[k], or k itself where m has none: a reference the resolver does not know stays
+// as written.
+func orSelf(m map[string]string, k string) string {
+	if v, ok := m[k]; ok {
+		return v
 	}
-	return id
+	return k
 }
 
-func (r resolver) NodeID(uid string) string {
-	if id, ok := r.nodeID[uid]; ok {
-		return id
-	}
-	return uid
-}
-
-func (r resolver) NetworkName(s string) string {
-	if n, ok := r.netByID[s]; ok {
-		return n
-	}
-	return s
-}
-
-func (r resolver) NetworkID(s string) string {
-	if id, ok := r.netByName[s]; ok {
-		return id
-	}
-	return s
-}
+func (r resolver) NodeUID(id string) string    { return orSelf(r.nodeUID, id) }
+func (r resolver) NodeID(uid string) string    { return orSelf(r.nodeID, uid) }
+func (r resolver) NetworkName(s string) string { return orSelf(r.netByID, s) }
+func (r resolver) NetworkID(s string) string   { return orSelf(r.netByName, s) }
 
 func (r resolver) File(kind, kubeName string) (string, string) {
 	if f, ok := r.files[kind+"/"+kubeName]; ok {
