@@ -251,7 +251,10 @@ func (s *Server) networkDelete(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	for i := range services {
-		if services[i].DeletionTimestamp == nil && usesNetwork(services[i].Spec, n.kubeName) {
+		// A stack's own services are its spec's (checked below): the Stack controller may not
+		// have removed one that just left it.
+		own := n.stack != nil && stackOwner(&services[i]) == n.stack.Name
+		if !own && services[i].DeletionTimestamp == nil && usesNetwork(services[i].Spec, n.kubeName) {
 			return errorf(http.StatusForbidden, "rpc error: code = FailedPrecondition desc = network %s is in use by service %s", n.id, ID(services[i].UID))
 		}
 	}
