@@ -198,7 +198,7 @@ func (s *Server) logs(w http.ResponseWriter, r *http.Request, svc *swarmv1.Servi
 	if mux {
 		contentType = types.MediaTypeMultiplexedStream
 	}
-	w.Header().Set("Content-Type", string(contentType))
+	w.Header().Set("Content-Type", contentType)
 	w.WriteHeader(http.StatusOK)
 	flusher, _ := w.(http.Flusher)
 	var mu sync.Mutex

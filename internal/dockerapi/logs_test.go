@@ -75,7 +75,7 @@ func TestServiceLogs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	if ct := resp.Header.Get("Content-Type"); ct != "application/vnd.docker.multiplexed-stream" {
 		t.Errorf("Content-Type %q", ct)
 	}
@@ -95,7 +95,7 @@ func TestServiceLogs(t *testing.T) {
 			t.Fatal(err)
 		}
 		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), "message") {
 			t.Errorf("%s: %d %s", bad, resp.StatusCode, b)
 		}

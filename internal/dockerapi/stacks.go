@@ -2,6 +2,7 @@ package dockerapi
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -216,7 +217,8 @@ func (s *Server) editStack(ctx context.Context, name string, create bool, edit f
 		}
 	})
 	if err != nil {
-		if _, ok := err.(*apiError); ok || apierrors.IsNotFound(err) {
+		var ae *apiError
+		if errors.As(err, &ae) || apierrors.IsNotFound(err) {
 			return nil, err
 		}
 		if apierrors.IsInvalid(err) {

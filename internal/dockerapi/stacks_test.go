@@ -131,7 +131,7 @@ func (a *apiClient) do(method, path string, body, out any) int {
 	if err != nil {
 		a.t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	if out != nil {
 		_ = json.NewDecoder(resp.Body).Decode(out)
 	}

@@ -81,8 +81,12 @@ func stackHas(services, networks []string) func(context.Context, client.Client, 
 }
 
 func stackGone(ctx context.Context, c client.Client, ns string) error {
-	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "wp"}, &swarmv1.Stack{}); !apierrors.IsNotFound(err) {
-		return fmt.Errorf("Stack wp is still there after stack rm (%v)", err)
+	err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "wp"}, &swarmv1.Stack{})
+	if err == nil {
+		return errors.New("Stack wp is still there after stack rm")
+	}
+	if !apierrors.IsNotFound(err) {
+		return fmt.Errorf("reading Stack wp: %w", err)
 	}
 	return nil
 }
