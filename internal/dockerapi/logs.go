@@ -161,7 +161,51 @@ func (s *Server) taskLogs(w http.ResponseWriter, r *http.Request) error {
 	return s.logs(w, r, svc, ID(p.UID))
 }
 
-// logs streams the logs of a service's current tasks (or of the one task taskID).
+// followPoll is how often a followed service's tasks are listed again, for tasks started since.
+var followPoll = 2 * time.Second
+
+// logTasks are the service's tasks (or the one task taskID) that have a log: on a node, their
+// container started. Tasks being removed are left out of a service's logs.
+func (s *Server) logTasks(ctx context.Context, svc *swarmv1.Service, taskID string) ([]logTask, error) {
+	pods := &corev1.PodList{}
+	if err := s.Client.List(ctx, pods, client.InNamespace(s.Namespace), client.MatchingLabels{translate.LabelService: svc.Name}); err != nil {
+		return nil, fmt.Errorf("listing tasks: %w", err)
+	}
+	nodeList, err := s.listNodes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	nodeIDs := map[string]string{}
+	for i := range nodeList {
+		nodeIDs[nodeList[i].Name] = nodeID(&nodeList[i])
+	}
+	var out []logTask
+	for i := range pods.Items {
+		p := &pods.Items[i]
+		id := ID(p.UID)
+		if (taskID != "" && id != taskID) || (taskID == "" && p.DeletionTimestamp != nil) || !started(p) {
+			continue
+		}
+		out = append(out, logTask{pod: p, details: logDetails(nodeIDs[tasks.Node(p)], ID(svc.UID), id)})
+	}
+	return out, nil
+}
+
+// started tells whether a task's container has run, so that it has a log.
+func started(p *corev1.Pod) bool {
+	if p.Spec.NodeName == "" {
+		return false
+	}
+	for _, c := range p.Status.ContainerStatuses {
+		if c.State.Running != nil || c.State.Terminated != nil || c.LastTerminationState.Terminated != nil {
+			return true
+		}
+	}
+	return len(p.Status.ContainerStatuses) == 0 // no status to go by: try
+}
+
+// logs streams the logs of a service's tasks (or of the one task taskID). Following a service
+// also follows the tasks it starts meanwhile, from their first line, as Swarm does.
 func (s *Server) logs(w http.ResponseWriter, r *http.Request, svc *swarmv1.Service, taskID string) error {
 	ctx := r.Context()
 	if s.Clientset == nil {
@@ -171,26 +215,9 @@ func (s *Server) logs(w http.ResponseWriter, r *http.Request, svc *swarmv1.Servi
 	if err != nil {
 		return err
 	}
-	pods := &corev1.PodList{}
-	if err := s.Client.List(ctx, pods, client.InNamespace(s.Namespace), client.MatchingLabels{translate.LabelService: svc.Name}); err != nil {
-		return fmt.Errorf("listing tasks: %w", err)
-	}
-	nodeList, err := s.listNodes(ctx)
+	selected, err := s.logTasks(ctx, svc, taskID)
 	if err != nil {
 		return err
-	}
-	nodeIDs := map[string]string{}
-	for i := range nodeList {
-		nodeIDs[nodeList[i].Name] = nodeID(&nodeList[i])
-	}
-	var selected []logTask
-	for i := range pods.Items {
-		p := &pods.Items[i]
-		id := ID(p.UID)
-		if (taskID != "" && id != taskID) || (taskID == "" && p.DeletionTimestamp != nil) || p.Spec.NodeName == "" {
-			continue
-		}
-		selected = append(selected, logTask{pod: p, details: logDetails(nodeIDs[tasks.Node(p)], ID(svc.UID), id)})
 	}
 
 	mux := !svc.Spec.TTY
@@ -218,7 +245,9 @@ func (s *Server) logs(w http.ResponseWriter, r *http.Request, svc *swarmv1.Servi
 		flusher.Flush()
 	}
 	var wg sync.WaitGroup
-	for _, t := range selected {
+	seen := map[string]bool{}
+	stream := func(t logTask, q logQuery) {
+		seen[string(t.pod.UID)] = true
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -227,6 +256,31 @@ func (s *Server) logs(w http.ResponseWriter, r *http.Request, svc *swarmv1.Servi
 				write(stdcopy.Systemerr, []byte(fmt.Sprintf("Error grabbing logs: %v\n", err)))
 			}
 		}()
+	}
+	for _, t := range selected {
+		stream(t, q)
+	}
+	if q.follow && taskID == "" {
+		fresh := q
+		fresh.opts.TailLines, fresh.opts.SinceTime = nil, nil
+		tick := time.NewTicker(followPoll)
+		defer tick.Stop()
+		for done := false; !done; {
+			select {
+			case <-ctx.Done():
+				done = true
+			case <-tick.C:
+				more, err := s.logTasks(ctx, svc, "")
+				if err != nil {
+					continue // the client asked to follow: a failed listing is tried again
+				}
+				for _, t := range more {
+					if !seen[string(t.pod.UID)] {
+						stream(t, fresh)
+					}
+				}
+			}
+		}
 	}
 	wg.Wait()
 	return nil

@@ -1,12 +1,15 @@
 package dockerapi
 
 import (
+	"bufio"
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/moby/moby/api/pkg/stdcopy"
@@ -108,5 +111,56 @@ func TestUnixTimestamp(t *testing.T) {
 		if err != nil || got.Format("2006-01-02T15:04:05.999999999Z07:00") != want {
 			t.Errorf("%s: %v %v", in, got, err)
 		}
+	}
+}
+
+// TestServiceLogsFollow: following a service's logs also follows a task it starts meanwhile.
+func TestServiceLogsFollow(t *testing.T) {
+	followPoll = 10 * time.Millisecond
+	svc := &swarmv1.Service{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default", UID: "0b7f3c3e-4a1d-4c53-9a55-1f5b2d7c9e10"}}
+	pod := func(name string, uid types.UID) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default", UID: uid,
+			Labels: map[string]string{translate.LabelService: "web"}}, Spec: corev1.PodSpec{NodeName: "worker1"}}
+	}
+	first, later := pod("web-a", "0b7f3c3e-4a1d-4c53-9a55-1f5b2d7c9e11"), pod("web-b", "0b7f3c3e-4a1d-4c53-9a55-1f5b2d7c9e12")
+	c := fake.NewClientBuilder().WithScheme(testScheme()).WithObjects(svc, first).Build()
+	srv := httptest.NewServer((&Server{Client: c, Clientset: k8sfake.NewClientset(first, later), Namespace: "default"}).Handler())
+	defer srv.Close()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/services/web/logs?stdout=1&details=1&follow=1", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	lines := make(chan string, 4)
+	go func() {
+		pr, pw := io.Pipe()
+		go func() { _, _ = stdcopy.StdCopy(pw, io.Discard, resp.Body); _ = pw.Close() }()
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	next := func() string {
+		select {
+		case l := <-lines:
+			return l
+		case <-time.After(5 * time.Second):
+			t.Fatal("no log line within 5s")
+		}
+		return ""
+	}
+	if l := next(); !strings.Contains(l, ID(first.UID)) {
+		t.Errorf("first line %q is not task %s's", l, ID(first.UID))
+	}
+	if err := c.Create(ctx, later); err != nil {
+		t.Fatal(err)
+	}
+	if l := next(); !strings.Contains(l, ID(later.UID)) {
+		t.Errorf("second line %q is not the new task %s's", l, ID(later.UID))
 	}
 }
