@@ -108,8 +108,8 @@ func logDetails(nodeID, serviceID, taskID string) string {
 	return strings.Join(out, ",")
 }
 
-// LogLine is one line of a pod's log (read with timestamps) as docker's stream has it.
-func LogLine(kubeLine string, details string, q logQuery) []byte {
+// logLine is one line of a pod's log (read with timestamps) as docker's stream has it.
+func logLine(kubeLine string, details string, q logQuery) []byte {
 	stamp, text, ok := strings.Cut(kubeLine, " ")
 	if !ok {
 		stamp, text = kubeLine, ""
@@ -303,7 +303,7 @@ func (s *Server) streamPodLog(ctx context.Context, t logTask, q logQuery, write 
 	sc := bufio.NewScanner(stream)
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
 	for sc.Scan() {
-		write(to, LogLine(sc.Text(), t.details, q))
+		write(to, logLine(sc.Text(), t.details, q))
 	}
 	if err := sc.Err(); err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, context.Canceled) {
 		return err

@@ -37,7 +37,7 @@ func TestLogLine(t *testing.T) {
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			if got := string(LogLine(kube, details, c.q)); got != c.want {
+			if got := string(logLine(kube, details, c.q)); got != c.want {
 				t.Errorf("got %q, want %q", got, c.want)
 			}
 		})

@@ -44,9 +44,9 @@ func derivedUID(owner types.UID, name string) types.UID {
 	return types.UID(hex.EncodeToString(sum[:16]))
 }
 
-// StackNetworks are the networks of a stack as docker lists them: <stack>_<name>, labelled with
+// stackNetworks are the networks of a stack as docker lists them: <stack>_<name>, labelled with
 // the stack's namespace. External networks are not the stack's.
-func StackNetworks(st *swarmv1.Stack) []networkObj {
+func stackNetworks(st *swarmv1.Stack) []networkObj {
 	declared := map[string]bool{}
 	var out []networkObj
 	add := func(n swarmv1.StackNetwork) {
@@ -119,7 +119,7 @@ func (s *Server) listNetworks(ctx context.Context) ([]networkObj, error) {
 	}
 	for i := range stacks {
 		if stacks[i].DeletionTimestamp == nil {
-			out = append(out, StackNetworks(&stacks[i])...)
+			out = append(out, stackNetworks(&stacks[i])...)
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })

@@ -178,7 +178,7 @@ func deleteByName[T any](items []T, name func(T) string, n string) []T {
 // stackEmpty tells whether nothing docker lists is left in a Stack: no service, no network of
 // its own. Its other declarations (volumes, secrets, configs) are only what services used.
 func stackEmpty(st *swarmv1.Stack) bool {
-	return len(st.Spec.Services) == 0 && len(StackNetworks(st)) == 0
+	return len(st.Spec.Services) == 0 && len(stackNetworks(st)) == 0
 }
 
 // editStack reads the Stack (made when create is set and there is none; an earlier removal

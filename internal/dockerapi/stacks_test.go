@@ -285,7 +285,7 @@ func TestStackNetworks(t *testing.T) {
 		Services: []swarmv1.StackService{{Name: "web"}},
 	}}
 	var got []string
-	for _, n := range StackNetworks(st) {
+	for _, n := range stackNetworks(st) {
 		got = append(got, n.name+" "+n.kubeName+" "+n.spec.Labels[stack.LabelDockerStackNamespace])
 	}
 	sort.Strings(got)
@@ -294,7 +294,7 @@ func TestStackNetworks(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 	st.Spec.Services = nil
-	if n := StackNetworks(st); len(n) != 1 || stackEmpty(st) {
+	if n := stackNetworks(st); len(n) != 1 || stackEmpty(st) {
 		t.Errorf("without services: %d networks, empty=%v", len(n), stackEmpty(st))
 	}
 }
