@@ -27,7 +27,8 @@ import (
 // cli/command/stack/deploy_composefile.go) creates the stack's networks, secrets and configs,
 // then its services, each labelled com.docker.stack.namespace=<stack> and named <stack>_<name>;
 // `stack rm` (remove.go) removes services, secrets, configs, then networks. Each of those calls
-// edits the Stack; the Stack controller alone writes the stack's Services.
+// edits the Stack; the Stack controller alone creates and updates the stack's Services (a removed
+// one is also deleted here, to be gone from `docker service ls` at once, as in Swarm).
 
 // stackWait bounds how long a call waits for the Stack controller to write a stack's Service, or
 // for an earlier `stack rm` to finish.
@@ -48,7 +49,7 @@ func stackMember(labels map[string]string, name string) (stackName, local string
 
 // stackOwner is the Stack that controls a Service, "" for a service of its own.
 func stackOwner(svc *swarmv1.Service) string {
-	if c := metav1.GetControllerOfNoCopy(svc); c != nil && c.Kind == "Stack" {
+	if c := metav1.GetControllerOfNoCopy(svc); c != nil && c.Kind == "Stack" && c.APIVersion == swarmv1.GroupVersion.String() {
 		return c.Name
 	}
 	return ""
