@@ -141,12 +141,10 @@ func PutStackService(st *swarmv1.Stack, svc swarmv1.StackService, decl swarmv1.S
 	st.Spec.Configs = declare(st.Spec.Configs, decl.Configs, func(x swarmv1.StackObject) string { return x.Name })
 }
 
-// declareNetwork declares a network in a Stack unless it is declared; the implicit default
-// network needs no declaration.
+// declareNetwork declares a network in a Stack unless it is declared. The default network is
+// declared too when docker creates it, so that it is listed (and found by its ID) before a
+// service uses it.
 func declareNetwork(st *swarmv1.Stack, n swarmv1.StackNetwork) {
-	if n.Name == stack.DefaultNetwork && !n.External && n.Driver == "" && len(n.Labels) == 0 && !n.Internal {
-		return
-	}
 	st.Spec.Networks = declare(st.Spec.Networks, []swarmv1.StackNetwork{n}, func(x swarmv1.StackNetwork) string { return x.Name })
 }
 
@@ -303,7 +301,18 @@ func (s *Server) putStackService(ctx context.Context, stackName, local string, i
 	if err != nil {
 		return nil, err
 	}
-	return s.waitStackChild(ctx, st, svc.Name)
+	child, err := s.waitStackChild(ctx, st, svc.Name)
+	if err != nil || dockerName(child) == in.Name {
+		return child, err
+	}
+	// A name Kubernetes does not take as it is (wp_web_app is the Service wp-web-app) is kept,
+	// so that the next stack deploy finds the service by the name it gave.
+	patch := client.MergeFrom(child.DeepCopy())
+	setDockerName(child, in.Name)
+	if err := s.Client.Patch(ctx, child, patch, client.FieldOwner(fieldManager)); err != nil {
+		return nil, fmt.Errorf("naming service %s: %w", in.Name, err)
+	}
+	return child, nil
 }
 
 // deleteStackService takes a service out of its Stack (the Stack controller removes it) and

@@ -298,3 +298,28 @@ func TestStackNetworks(t *testing.T) {
 		t.Errorf("without services: %d networks, empty=%v", len(n), stackEmpty(st))
 	}
 }
+
+// TestStackServiceDockerName: a stack service whose name Kubernetes does not take as it is keeps
+// its docker name, so that the next deploy finds it.
+func TestStackServiceDockerName(t *testing.T) {
+	stackPoll = time.Millisecond
+	api, _ := newTestServer(t)
+	ns := map[string]string{stack.LabelDockerStackNamespace: "wp"}
+	var netResp network.CreateResponse
+	api.do("POST", "/networks/create", network.CreateRequest{Name: "wp_default", Labels: ns}, &netResp)
+	spec := swarm.ServiceSpec{Annotations: swarm.Annotations{Name: "wp_web_app", Labels: ns},
+		TaskTemplate: swarm.TaskSpec{ContainerSpec: &swarm.ContainerSpec{Image: "x"}, Networks: []swarm.NetworkAttachmentConfig{{Target: netResp.ID, Aliases: []string{"web_app"}}}}}
+	if code := api.do("POST", "/services/create", spec, nil); code != http.StatusCreated {
+		t.Fatalf("create: %d", code)
+	}
+	var services []swarm.Service
+	api.do("GET", "/services"+stackFilter("wp"), nil, &services)
+	if len(services) != 1 || services[0].Spec.Name != "wp_web_app" {
+		t.Fatalf("stack services: %+v", services)
+	}
+	var nets []network.Summary
+	api.do("GET", "/networks"+stackFilter("wp"), nil, &nets)
+	if len(nets) != 1 || nets[0].Name != "wp_default" || nets[0].ID != netResp.ID {
+		t.Errorf("the implicit default network: %+v", nets)
+	}
+}
