@@ -59,10 +59,10 @@ type step struct {
 
 // stackHas checks that the docker CLI's stack is a kubeswarm Stack with these services and
 // networks, the same as `kubectl swarm stack deploy` makes.
-func stackHas(services, networks []string) func(context.Context, client.Client, string) error {
+func stackHas(name string, services, networks []string) func(context.Context, client.Client, string) error {
 	return func(ctx context.Context, c client.Client, ns string) error {
 		st := &swarmv1.Stack{}
-		if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "wp"}, st); err != nil {
+		if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, st); err != nil {
 			return fmt.Errorf("the stack is no Stack: %w", err)
 		}
 		var gotS, gotN []string
@@ -74,21 +74,23 @@ func stackHas(services, networks []string) func(context.Context, client.Client, 
 		}
 		sort.Strings(gotS)
 		if strings.Join(gotS, ",") != strings.Join(services, ",") || strings.Join(gotN, ",") != strings.Join(networks, ",") {
-			return fmt.Errorf("Stack wp has services %v and networks %v, want %v and %v", gotS, gotN, services, networks)
+			return fmt.Errorf("Stack %s has services %v and networks %v, want %v and %v", name, gotS, gotN, services, networks)
 		}
 		return nil
 	}
 }
 
-func stackGone(ctx context.Context, c client.Client, ns string) error {
-	err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "wp"}, &swarmv1.Stack{})
-	if err == nil {
-		return errors.New("Stack wp is still there after stack rm")
+func stackGone(name string) func(context.Context, client.Client, string) error {
+	return func(ctx context.Context, c client.Client, ns string) error {
+		err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &swarmv1.Stack{})
+		if err == nil {
+			return fmt.Errorf("Stack %s is still there after stack rm", name)
+		}
+		if !apierrors.IsNotFound(err) {
+			return fmt.Errorf("reading Stack %s: %w", name, err)
+		}
+		return nil
 	}
-	if !apierrors.IsNotFound(err) {
-		return fmt.Errorf("reading Stack wp: %w", err)
-	}
-	return nil
 }
 
 func steps() []step {
@@ -136,12 +138,20 @@ func steps() []step {
 		s("service-inspect-waited", "service", "inspect", "waited", "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}} {{.UpdateStatus.State}}"),
 		s("service-rm-waited", "service", "rm", "waited"),
 		{key: "stack-deploy", args: strings.Fields("stack deploy -c test/compose/seed/docker-compose.yml wp"), unordered: true,
-			kube: stackHas([]string{"dbcluster", "wordpress"}, []string{"common"})},
+			kube: stackHas("wp", []string{"dbcluster", "wordpress"}, []string{"common"})},
 		s("stack-ls", "stack", "ls"),
 		s("stack-services", "stack", "services", "wp", "--format", "{{.Name}} {{.Mode}} {{.Image}} {{.Ports}}"),
 		{key: "stack-ps", args: []string{"stack", "ps", "wp", "--format", "{{.Name}} {{.Image}} {{.DesiredState}}"}, unordered: true},
 		s("network-ls-stack", "network", "ls", "--filter", "label=com.docker.stack.namespace=wp", "--format", "{{.Name}} {{.Driver}} {{.Scope}}"),
-		{key: "stack-rm", args: strings.Fields("stack rm wp"), kube: stackGone},
+		{key: "stack-rm", args: strings.Fields("stack rm wp"), kube: stackGone("wp")},
+		{key: "stack-deploy-files", args: strings.Fields("stack deploy -c test/parity/testdata/files.yml files"), unordered: true,
+			kube: stackHas("files", []string{"web-app"}, []string{"default"})},
+		s("stack-services-files", "stack", "services", "files", "--format", "{{.Name}} {{.Mode}} {{.Image}}"),
+		s("secret-ls-files", "secret", "ls", "--filter", "label=com.docker.stack.namespace=files", "--format", "{{.Name}}"),
+		s("config-ls-files", "config", "ls", "--filter", "label=com.docker.stack.namespace=files", "--format", "{{.Name}}"),
+		s("service-inspect-files", "service", "inspect", "files_web_app", "--format", "{{range .Spec.TaskTemplate.ContainerSpec.Secrets}}{{.SecretName}}:{{.File.Name}} {{end}}{{range .Spec.TaskTemplate.ContainerSpec.Configs}}{{.ConfigName}}:{{.File.Name}} {{end}}{{range .Spec.TaskTemplate.Networks}}{{.Aliases}}{{end}}"),
+		{key: "stack-redeploy-files", args: strings.Fields("stack deploy -c test/parity/testdata/files.yml files"), unordered: true},
+		{key: "stack-rm-files", args: strings.Fields("stack rm files"), unordered: true, kube: stackGone("files")},
 	}
 }
 
