@@ -9,6 +9,10 @@ import (
 	"text/tabwriter"
 	"text/template"
 	"time"
+
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/kubeswarm/kubeswarm/internal/dockerapi"
 )
 
 // templateFuncs are the docker CLI's template functions (cli/templates).
@@ -105,9 +109,10 @@ func writeFormatted(out io.Writer, format, defaultFormat string, headers map[str
 	return nil
 }
 
-// shortID is a Kubernetes UID as a docker-like ID: hex digits only, 12 of them unless noTrunc.
+// shortID is a Kubernetes UID as the docker ID the Engine API endpoint shows for it
+// (dockerapi.ID, 25 characters), its first 12 unless noTrunc, as docker truncates IDs.
 func shortID(uid string, noTrunc bool) string {
-	id := strings.ReplaceAll(uid, "-", "")
+	id := dockerapi.ID(types.UID(uid))
 	if !noTrunc && len(id) > 12 {
 		return id[:12]
 	}

@@ -340,7 +340,7 @@ func TestServiceLogs(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The fake clientset answers every pods/log request with "fake logs".
-	want := []string{"web.1.80e28a0e93c6@manager1    | fake logs", "web.2.dbb54ebd1478@worker1     | fake logs"}
+	want := []string{"web.1.7mov8iql4trb@manager1    | fake logs", "web.2.d09eoj71euwq@worker1     | fake logs"}
 	got := strings.Split(strings.TrimSpace(out), "\n")
 	if len(got) != 2 || !((got[0] == want[0] && got[1] == want[1]) || (got[0] == want[1] && got[1] == want[0])) {
 		t.Errorf("logs:\n%s\nwant lines %q", out, want)

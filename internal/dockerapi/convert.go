@@ -27,6 +27,10 @@ type Names interface {
 	// File is the ID and docker name of the secret or config ("secret", "config") that is the
 	// Kubernetes object kubeName.
 	File(kind, kubeName string) (id, name string)
+	// NodeUID is the Kubernetes node UID (what node.id constraints match) of a docker node ID,
+	// and NodeID the way back.
+	NodeUID(id string) string
+	NodeID(uid string) string
 }
 
 type identity struct{}
@@ -34,6 +38,30 @@ type identity struct{}
 func (identity) NetworkName(s string) string          { return s }
 func (identity) NetworkID(s string) string            { return s }
 func (identity) File(_, name string) (string, string) { return "", name }
+func (identity) NodeUID(s string) string              { return s }
+func (identity) NodeID(s string) string               { return s }
+
+// nodeConstraints rewrites the value of node.id constraints with to: the docker CLI's node IDs
+// are the Engine API's, the node-id label of a Kubernetes node is its UID. Other constraints
+// are left as written.
+func nodeConstraints(constraints []string, to func(string) string) []string {
+	if len(constraints) == 0 {
+		return constraints
+	}
+	out := make([]string, 0, len(constraints))
+	for _, c := range constraints {
+		pc, err := swarmsyntax.ParseConstraint(c)
+		if err == nil && pc.Key == "node.id" && to(pc.Value) != pc.Value {
+			op := "=="
+			if !pc.Equal {
+				op = "!="
+			}
+			c = "node.id" + op + to(pc.Value)
+		}
+		out = append(out, c)
+	}
+	return out
+}
 
 // ToKube turns a docker ServiceSpec into kubeswarm's: the one translation of the Engine API's
 // front door. Swarm's rules are then checked by swarmsyntax.ValidateSpec, as for the plugin and
@@ -162,7 +190,7 @@ func ToKube(in swarm.ServiceSpec, names Names) (swarmv1.ServiceSpec, error) {
 		}
 	}
 	if p := t.Placement; p != nil && (len(p.Constraints) > 0 || len(p.Preferences) > 0 || p.MaxReplicas != 0) {
-		out.Placement = &swarmv1.Placement{Constraints: p.Constraints}
+		out.Placement = &swarmv1.Placement{Constraints: nodeConstraints(p.Constraints, names.NodeUID)}
 		for _, pref := range p.Preferences {
 			if pref.Spread != nil {
 				out.Placement.Preferences = append(out.Placement.Preferences, swarmv1.PlacementPreference{Spread: pref.Spread.SpreadDescriptor})
@@ -301,7 +329,7 @@ func ToDocker(name string, in *swarmv1.ServiceSpec, names Names) swarm.ServiceSp
 		}
 	}
 	if p := in.Placement; p != nil {
-		t.Placement = &swarm.Placement{Constraints: p.Constraints, MaxReplicas: uint64(ptr.Deref(p.MaxReplicasPerNode, 0))}
+		t.Placement = &swarm.Placement{Constraints: nodeConstraints(p.Constraints, names.NodeID), MaxReplicas: uint64(ptr.Deref(p.MaxReplicasPerNode, 0))}
 		for _, pref := range p.Preferences {
 			t.Placement.Preferences = append(t.Placement.Preferences, swarm.PlacementPreference{Spread: &swarm.SpreadOver{SpreadDescriptor: pref.Spread}})
 		}

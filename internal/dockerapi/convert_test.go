@@ -75,3 +75,24 @@ func TestID(t *testing.T) {
 		t.Fatalf("ID = %q", id)
 	}
 }
+
+// TestNodeIDConstraint: a node.id constraint takes the docker node ID the CLI shows and matches
+// the Kubernetes node's UID (the node-id label), and comes back as the docker ID.
+func TestNodeIDConstraint(t *testing.T) {
+	names := resolver{nodeUID: map[string]string{"dockerid": "kube-uid"}, nodeID: map[string]string{"kube-uid": "dockerid"}}
+	in := swarm.ServiceSpec{
+		Annotations:  swarm.Annotations{Name: "web", Labels: map[string]string{}},
+		TaskTemplate: swarm.TaskSpec{ContainerSpec: &swarm.ContainerSpec{Image: "x"}, Placement: &swarm.Placement{Constraints: []string{"node.id==dockerid", "node.id!=other", "node.role==worker"}}},
+		Mode:         swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: ptr.To(uint64(1))}},
+	}
+	ks, err := ToKube(in, names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"node.id==kube-uid", "node.id!=other", "node.role==worker"}, ks.Placement.Constraints); diff != "" {
+		t.Errorf("kubeswarm constraints (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(in, ToDocker("web", &ks, names)); diff != "" {
+		t.Errorf("round trip (-want +got):\n%s", diff)
+	}
+}

@@ -2,17 +2,16 @@ package dockerapi
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/moby/moby/api/types/swarm"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
@@ -147,52 +146,51 @@ func (s *Server) nodeUpdate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	version, err := strconv.ParseUint(r.URL.Query().Get("version"), 10, 64)
+	version, err := readVersion(r, "node", n)
 	if err != nil {
-		return invalid("invalid node version '%s': %v", r.URL.Query().Get("version"), err)
-	}
-	if version != uint64(n.Generation) {
-		return errorf(http.StatusInternalServerError, "rpc error: code = Unknown desc = update out of sequence")
+		return err
 	}
 	var spec swarm.NodeSpec
 	if err := decode(r, &spec); err != nil {
 		return err
 	}
-	// The operator writes the Node's status all the time: a conflict with a status write is
-	// retried, a change of the spec (the generation) is Swarm's "update out of sequence".
-	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		if err := s.Client.Get(ctx, client.ObjectKeyFromObject(n), n); err != nil {
-			return err
-		}
-		if version != uint64(n.Generation) {
-			return errOutOfSequence
-		}
+	err = s.updateVersioned(ctx, "node "+n.Name, n, version, func() {
 		n.Spec = swarmv1.NodeSpec{Role: swarmv1.NodeRole(spec.Role), Availability: swarmv1.NodeAvailability(spec.Availability), Labels: nonEmpty(spec.Labels)}
-		return s.Client.Update(ctx, n, client.FieldOwner(fieldManager))
 	})
 	if err != nil {
-		if errors.Is(err, errOutOfSequence) || apierrors.IsConflict(err) {
-			return errorf(http.StatusInternalServerError, "rpc error: code = Unknown desc = update out of sequence")
-		}
-		return fmt.Errorf("updating node %s: %w", n.Name, err)
+		return err
 	}
 	w.WriteHeader(http.StatusOK)
 	return nil
 }
 
+// nodeDelete is docker node rm (swarmkit manager/controlapi/node.go RemoveNode): a manager is
+// refused even with --force, a node that is not down is refused without it. The node leaves by
+// its Kubernetes Node being deleted (kubeswarm's Node mirrors it, and goes with it); the pods the
+// node ran are then the pod garbage collector's, as swarmkit orphans the node's tasks. A kubelet
+// still running registers its node again, as a docker engine still running can join again.
 func (s *Server) nodeDelete(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	n, err := s.findNode(ctx, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	force := boolParam(r, "force")
-	if n.Status.State == swarmv1.NodeReady && !force {
-		return errorf(http.StatusInternalServerError, "rpc error: code = FailedPrecondition desc = node %s is not down and can't be removed", nodeID(n))
-	}
-	if nodes.Role(n) == swarmv1.RoleManager && !force {
+	if nodes.Role(n) == swarmv1.RoleManager {
 		return errorf(http.StatusInternalServerError, "rpc error: code = FailedPrecondition desc = node %s is a cluster manager and is a member of the raft cluster. It must be demoted to worker before removal", nodeID(n))
 	}
-	// kubeswarm's Node mirrors a Kubernetes node; removing a machine is Kubernetes' business.
-	return errorf(http.StatusForbidden, "kubeswarm: node %s is a Kubernetes node; remove it with kubectl delete node %s", n.Name, n.Name)
+	if n.Status.State == swarmv1.NodeReady && !boolParam(r, "force") {
+		return errorf(http.StatusInternalServerError, "rpc error: code = FailedPrecondition desc = node %s is not down and can't be removed", nodeID(n))
+	}
+	kn := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: n.Name}}
+	if err := s.Client.Delete(ctx, kn); err != nil && !apierrors.IsNotFound(err) {
+		if apierrors.IsForbidden(err) {
+			return errorf(http.StatusForbidden, "kubeswarm: removing node %s deletes its Kubernetes Node, which your kubeconfig may not do: %v", n.Name, err)
+		}
+		return fmt.Errorf("removing node %s: %w", n.Name, err)
+	}
+	if err := s.Client.Delete(ctx, n, client.Preconditions{UID: &n.UID}); err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+		return fmt.Errorf("removing node %s: %w", n.Name, err)
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
 }

@@ -3,12 +3,13 @@ package dockerapi
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"sort"
 	"strconv"
 	"strings"
 
-	"github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/api/types/registry"
 	"github.com/moby/moby/api/types/swarm"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -17,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/nodes"
 	"github.com/kubeswarm/kubeswarm/internal/stack"
 	"github.com/kubeswarm/kubeswarm/internal/swarmsyntax"
 )
@@ -28,171 +30,27 @@ const LabelDockerObject = "swarm.kubeswarm.io/docker-object"
 
 const networkSpecKey = "network.json"
 
-// ---- networks ----
-
-type networkObj struct {
-	cm   corev1.ConfigMap
-	spec network.CreateRequest
-}
-
-func (s *Server) listNetworks(ctx context.Context) ([]networkObj, error) {
-	list := &corev1.ConfigMapList{}
-	if err := s.Client.List(ctx, list, client.InNamespace(s.Namespace), client.MatchingLabels{LabelDockerObject: "network"}); err != nil {
-		return nil, fmt.Errorf("listing networks: %w", err)
-	}
-	out := make([]networkObj, 0, len(list.Items))
-	for _, cm := range list.Items {
-		n := networkObj{cm: cm}
-		_ = jsonUnmarshal(cm.Data[networkSpecKey], &n.spec)
-		out = append(out, n)
-	}
-	sort.Slice(out, func(i, j int) bool { return dockerName(&out[i].cm) < dockerName(&out[j].cm) })
-	return out, nil
-}
-
-func toNetwork(n networkObj) network.Inspect {
-	out := network.Inspect{Network: network.Network{
-		Name: dockerName(&n.cm), ID: ID(n.cm.UID), Created: n.cm.CreationTimestamp.UTC(), Scope: "swarm",
-		Driver: n.spec.Driver, Internal: n.spec.Internal, Attachable: n.spec.Attachable,
-		Options: n.spec.Options, Labels: n.spec.Labels,
-	}}
-	if out.Driver == "" {
-		out.Driver = "overlay"
-	}
-	if out.Labels == nil {
-		out.Labels = map[string]string{}
-	}
-	if out.Options == nil {
-		out.Options = map[string]string{}
-	}
-	if n.spec.IPAM != nil {
-		out.IPAM = *n.spec.IPAM
-	} else {
-		out.IPAM = network.IPAM{Driver: "default"}
-	}
-	return out
-}
-
-func (s *Server) findNetwork(ctx context.Context, ref string) (*networkObj, error) {
-	items, err := s.listNetworks(ctx)
-	if err != nil {
-		return nil, err
-	}
-	n, ok, _ := match(items, ref, func(x networkObj) string { return ID(x.cm.UID) }, func(x networkObj) string { return dockerName(&x.cm) })
-	if !ok {
-		return nil, notFound("network %s not found", ref)
-	}
-	return &n, nil
-}
-
-func (s *Server) networkList(w http.ResponseWriter, r *http.Request) error {
-	f, err := readFilters(r)
-	if err != nil {
-		return err
-	}
-	items, err := s.listNetworks(r.Context())
-	if err != nil {
-		return err
-	}
-	out := []network.Summary{}
-	for _, n := range items {
-		d := toNetwork(n)
-		if !f.any("id", func(v string) bool { return strings.HasPrefix(d.ID, v) }) ||
-			!f.any("name", func(v string) bool { return strings.Contains(d.Name, v) }) ||
-			!f.any("driver", func(v string) bool { return v == d.Driver }) ||
-			!f.any("scope", func(v string) bool { return v == "swarm" }) ||
-			!f.labels("label", d.Labels) {
-			continue
-		}
-		out = append(out, network.Summary{Network: d.Network})
-	}
-	return writeJSON(w, http.StatusOK, out)
-}
-
-func (s *Server) networkInspect(w http.ResponseWriter, r *http.Request) error {
-	n, err := s.findNetwork(r.Context(), r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, toNetwork(*n))
-}
-
-func (s *Server) networkCreate(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
-	var req network.CreateRequest
-	if err := decode(r, &req); err != nil {
-		return err
-	}
-	if req.Driver != "" && req.Driver != "overlay" {
-		return invalid("kubeswarm: network driver %q is not served; swarm networks are overlay networks", req.Driver)
-	}
-	if err := checkName("network", req.Name); err != nil {
-		return err
-	}
-	if _, err := s.findNetwork(ctx, req.Name); err == nil {
-		return errorf(http.StatusConflict, "network with name %s already exists", req.Name)
-	}
-	data, err := jsonMarshal(req)
-	if err != nil {
-		return err
-	}
-	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "network-" + swarmv1.KubernetesName(req.Name), Namespace: s.Namespace,
-		Labels: map[string]string{LabelDockerObject: "network"}, Annotations: map[string]string{AnnotationDockerName: req.Name}},
-		Data: map[string]string{networkSpecKey: data}}
-	if err := s.Client.Create(ctx, cm, client.FieldOwner(fieldManager)); err != nil {
-		if apierrors.IsAlreadyExists(err) {
-			return errorf(http.StatusConflict, "network with name %s already exists", req.Name)
-		}
-		return fmt.Errorf("creating network %s: %w", req.Name, err)
-	}
-	return writeJSON(w, http.StatusCreated, network.CreateResponse{ID: ID(cm.UID)})
-}
-
-func (s *Server) networkDelete(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
-	n, err := s.findNetwork(ctx, r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	services, err := s.listServices(ctx)
-	if err != nil {
-		return err
-	}
-	name := dockerName(&n.cm)
-	for i := range services {
-		for _, a := range services[i].Spec.Networks {
-			if a.Name == name {
-				return errorf(http.StatusForbidden, "rpc error: code = FailedPrecondition desc = network %s is in use by service %s", ID(n.cm.UID), ID(services[i].UID))
-			}
-		}
-	}
-	if err := s.Client.Delete(ctx, &n.cm); err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("removing network %s: %w", name, err)
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
-}
-
 // ---- names ----
 
 type resolver struct {
 	netByID, netByName map[string]string
 	files              map[string][2]string // kind/kubeName → id, docker name
+	nodeUID, nodeID    map[string]string
 }
 
-func (r resolver) NetworkName(s string) string {
-	if n, ok := r.netByID[s]; ok {
-		return n
+// orSelf is m[k], or k itself where m has none: a reference the resolver does not know stays
+// as written.
+func orSelf(m map[string]string, k string) string {
+	if v, ok := m[k]; ok {
+		return v
 	}
-	return s
+	return k
 }
 
-func (r resolver) NetworkID(s string) string {
-	if id, ok := r.netByName[s]; ok {
-		return id
-	}
-	return s
-}
+func (r resolver) NodeUID(id string) string    { return orSelf(r.nodeUID, id) }
+func (r resolver) NodeID(uid string) string    { return orSelf(r.nodeID, uid) }
+func (r resolver) NetworkName(s string) string { return orSelf(r.netByID, s) }
+func (r resolver) NetworkID(s string) string   { return orSelf(r.netByName, s) }
 
 func (r resolver) File(kind, kubeName string) (string, string) {
 	if f, ok := r.files[kind+"/"+kubeName]; ok {
@@ -203,17 +61,28 @@ func (r resolver) File(kind, kubeName string) (string, string) {
 
 // names reads the networks, secrets and configs that service specs name.
 func (s *Server) names(ctx context.Context) (Names, error) {
-	r := resolver{netByID: map[string]string{}, netByName: map[string]string{}, files: map[string][2]string{}}
+	r := resolver{netByID: map[string]string{}, netByName: map[string]string{}, files: map[string][2]string{},
+		nodeUID: map[string]string{}, nodeID: map[string]string{}}
+	nodeList, err := s.listNodes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range nodeList {
+		if uid := string(nodes.OwnerUID(&nodeList[i])); uid != "" {
+			r.nodeUID[nodeID(&nodeList[i])], r.nodeID[uid] = uid, nodeID(&nodeList[i])
+		}
+	}
 	nets, err := s.listNetworks(ctx)
 	if err != nil {
 		return nil, err
 	}
 	for _, n := range nets {
-		r.netByID[ID(n.cm.UID)] = dockerName(&n.cm)
-		r.netByName[dockerName(&n.cm)] = ID(n.cm.UID)
+		r.netByID[n.id] = n.name
+		r.netByName[n.name] = n.id
+		r.netByName[n.kubeName] = n.id
 	}
 	for _, k := range []fileKind{secretKind, configKind} {
-		objs, err := s.listFiles(ctx, k)
+		objs, err := s.listFileMeta(ctx, k)
 		if err != nil {
 			return nil, err
 		}
@@ -251,25 +120,35 @@ var (
 	configKind = fileKind{"config", "configs", "ConfigMap"}
 )
 
+// listFileMeta lists the metadata of the secrets or configs made through the endpoint: all that
+// names need, and all there is to show of a secret (its data is never shown).
+func (s *Server) listFileMeta(ctx context.Context, k fileKind) ([]client.Object, error) {
+	list := &metav1.PartialObjectMetadataList{}
+	list.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind(k.kube + "List"))
+	if err := s.Client.List(ctx, list, client.InNamespace(s.Namespace), client.MatchingLabels{LabelDockerObject: k.singular}); err != nil {
+		return nil, fmt.Errorf("listing %s: %w", k.plural, err)
+	}
+	out := make([]client.Object, 0, len(list.Items))
+	for i := range list.Items {
+		list.Items[i].SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind(k.kube))
+		out = append(out, &list.Items[i])
+	}
+	sort.Slice(out, func(i, j int) bool { return dockerName(out[i]) < dockerName(out[j]) })
+	return out, nil
+}
+
+// listFiles lists the secrets (their metadata) or configs made through the endpoint.
 func (s *Server) listFiles(ctx context.Context, k fileKind) ([]client.Object, error) {
-	var out []client.Object
-	opts := []client.ListOption{client.InNamespace(s.Namespace), client.MatchingLabels{LabelDockerObject: k.singular}}
 	if k == secretKind {
-		list := &corev1.SecretList{}
-		if err := s.Client.List(ctx, list, opts...); err != nil {
-			return nil, fmt.Errorf("listing secrets: %w", err)
-		}
-		for i := range list.Items {
-			out = append(out, &list.Items[i])
-		}
-	} else {
-		list := &corev1.ConfigMapList{}
-		if err := s.Client.List(ctx, list, opts...); err != nil {
-			return nil, fmt.Errorf("listing configs: %w", err)
-		}
-		for i := range list.Items {
-			out = append(out, &list.Items[i])
-		}
+		return s.listFileMeta(ctx, k)
+	}
+	list := &corev1.ConfigMapList{}
+	if err := s.Client.List(ctx, list, client.InNamespace(s.Namespace), client.MatchingLabels{LabelDockerObject: k.singular}); err != nil {
+		return nil, fmt.Errorf("listing configs: %w", err)
+	}
+	out := make([]client.Object, 0, len(list.Items))
+	for i := range list.Items {
+		out = append(out, &list.Items[i])
 	}
 	sort.Slice(out, func(i, j int) bool { return dockerName(out[i]) < dockerName(out[j]) })
 	return out, nil
@@ -369,6 +248,10 @@ func (s *Server) fileCreate(w http.ResponseWriter, r *http.Request, k fileKind) 
 	meta := metav1.ObjectMeta{Name: swarmv1.KubernetesName(spec.Name), Namespace: s.Namespace, Labels: map[string]string{LabelDockerObject: k.singular},
 		Annotations: map[string]string{"swarm.kubeswarm.io/docker-labels": labels}}
 	setDockerName(&meta, spec.Name)
+	if stackName, _, ok := stackMember(spec.Labels, spec.Name); ok {
+		// Labelled as the plugin labels a stack's files, so that `kubectl swarm stack rm` removes them too.
+		maps.Copy(meta.Labels, stack.Labels(stackName))
+	}
 	key := spec.Name
 	var obj client.Object
 	// Immutable: Swarm never changes a secret's or config's content, whoever asks.
@@ -399,7 +282,14 @@ func (s *Server) fileUpdate(w http.ResponseWriter, r *http.Request, k fileKind) 
 	if spec.Data != nil {
 		// swarmkit refuses a new content for secrets and configs alike (docker stack deploy sends
 		// the whole spec again); the same content is an update of the labels.
-		old := stack.FileContent(o)
+		full := o
+		if k == secretKind { // listed by its metadata only: its content is read for this check
+			full = &corev1.Secret{}
+			if err := s.Client.Get(ctx, client.ObjectKeyFromObject(o), full); err != nil {
+				return fmt.Errorf("reading %s %s: %w", k.singular, dockerName(o), err)
+			}
+		}
+		old := stack.FileContent(full)
 		updated := make(map[string][]byte, len(old))
 		for key := range old {
 			updated[key] = spec.Data
@@ -412,10 +302,14 @@ func (s *Server) fileUpdate(w http.ResponseWriter, r *http.Request, k fileKind) 
 	if err != nil {
 		return err
 	}
+	patch := client.MergeFrom(o.DeepCopyObject().(client.Object))
 	a := o.GetAnnotations()
+	if a == nil {
+		a = map[string]string{}
+	}
 	a["swarm.kubeswarm.io/docker-labels"] = labels
 	o.SetAnnotations(a)
-	if err := s.Client.Update(ctx, o, client.FieldOwner(fieldManager)); err != nil {
+	if err := s.Client.Patch(ctx, o, patch, client.FieldOwner(fieldManager)); err != nil {
 		return fmt.Errorf("updating %s %s: %w", k.singular, dockerName(o), err)
 	}
 	w.WriteHeader(http.StatusOK)
@@ -435,9 +329,12 @@ func (s *Server) fileDelete(w http.ResponseWriter, r *http.Request, k fileKind) 
 	return nil
 }
 
-// distribution answers as a Swarm with no registry in reach does: the image cannot be looked
-// up, so the client warns and leaves the image unpinned (each node uses what it has). A digest
-// made up here would pin an image that no registry vouches for.
-func (s *Server) distribution(http.ResponseWriter, *http.Request) error {
-	return errorf(http.StatusInternalServerError, "kubeswarm: no registry is consulted to pin image digests")
+// distribution answers GET /distribution/{image}/json without consulting a registry: a
+// descriptor with no digest and no platforms. The client then leaves the image as given, with no
+// warning (moby client service_create.go: imageWithDigestString keeps an image whose digest does
+// not parse, and no platforms add no placement), which is what kubeswarm does: each node's
+// kubelet resolves the tag by its pull policy. An error here made the CLI warn that the image
+// "could not be accessed on a registry" on every create and update.
+func (s *Server) distribution(w http.ResponseWriter, _ *http.Request) error {
+	return writeJSON(w, http.StatusOK, registry.DistributionInspect{})
 }

@@ -87,6 +87,7 @@ func (s *Server) Handler() http.Handler {
 	h("GET /services/{id}/logs", s.serviceLogs)
 	h("GET /tasks", s.taskList)
 	h("GET /tasks/{id}", s.taskInspect)
+	h("GET /tasks/{id}/logs", s.taskLogs)
 
 	h("GET /nodes", s.nodeList)
 	h("GET /nodes/{id}", s.nodeInspect)

@@ -2,7 +2,6 @@ package dockerapi
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"sort"
@@ -14,7 +13,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
-	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
@@ -31,6 +29,11 @@ const fieldManager = "kubectl-swarm-docker-api"
 func dockerName(o metav1.Object) string {
 	if n := o.GetAnnotations()[AnnotationDockerName]; n != "" {
 		return n
+	}
+	if svc, ok := o.(*swarmv1.Service); ok {
+		if st := stackOwner(svc); st != "" {
+			return swarmv1.StackDockerName(st, swarmv1.StackServiceShortName(st, svc.Name))
+		}
 	}
 	return o.GetName()
 }
@@ -79,10 +82,15 @@ func (s *Server) findService(ctx context.Context, ref string) (*swarmv1.Service,
 	if err != nil {
 		return nil, err
 	}
+	return findServiceIn(items, ref)
+}
+
+// findServiceIn finds a service among items by ID, docker name, unique ID prefix, or its
+// Kubernetes name (the plugin's names).
+func findServiceIn(items []swarmv1.Service, ref string) (*swarmv1.Service, error) {
 	svc, ok, ambiguous := match(items, ref, func(x swarmv1.Service) string { return ID(x.UID) },
 		func(x swarmv1.Service) string { return dockerName(&x) })
 	if !ok {
-		// The Kubernetes name works too (the plugin's names).
 		for i := range items {
 			if items[i].Name == ref {
 				return &items[i], nil
@@ -129,19 +137,51 @@ func (s *Server) toService(svc *swarmv1.Service, names Names, defaults bool) swa
 			out.Endpoint.Ports = out.Endpoint.Spec.Ports
 		}
 	}
-	if u := svc.Status.UpdateStatus; u != nil && u.State != "" {
-		out.UpdateStatus = &swarm.UpdateStatus{State: swarm.UpdateState(u.State), Message: u.Message}
-		if u.StartedAt != nil {
-			t := u.StartedAt.UTC()
-			out.UpdateStatus.StartedAt = &t
-		}
-		if u.CompletedAt != nil {
-			t := u.CompletedAt.UTC()
-			out.UpdateStatus.CompletedAt = &t
-		}
-	}
+	out.UpdateStatus = dockerUpdateStatus(svc)
 	if svc.Spec.Mode.IsJob() {
 		out.JobStatus = &swarm.JobStatus{JobIteration: swarm.Version{Index: uint64(svc.Status.JobIteration)}}
+	}
+	return out
+}
+
+// pendingSpec tells whether the operator has not yet seen the service's spec or its rollback
+// request: until it has, no task runs what was asked.
+func pendingSpec(svc *swarmv1.Service) bool {
+	return svc.Status.ObservedGeneration < svc.Generation || rollbackPending(svc)
+}
+
+func rollbackPending(svc *swarmv1.Service) bool {
+	v := svc.Annotations[swarmv1.AnnotationRollback]
+	return v != "" && v != svc.Status.LastRollbackRequest
+}
+
+// dockerUpdateStatus is the service's UpdateStatus as Swarm has it right after the request:
+// swarmkit's UpdateService (manager/controlapi/service.go) resets it on a spec change and sets
+// rollback_started "manually requested rollback" on a rollback, before any task moves. The
+// operator writes its own once it has seen the request; until then the CLI's --detach=false
+// progress (cli/command/service/progress) must not read the previous update's "completed" as
+// this one's.
+func dockerUpdateStatus(svc *swarmv1.Service) *swarm.UpdateStatus {
+	if rollbackPending(svc) {
+		out := &swarm.UpdateStatus{State: swarm.UpdateStateRollbackStarted, Message: "manually requested rollback"}
+		if ns, err := strconv.ParseInt(svc.Annotations[swarmv1.AnnotationRollback], 10, 64); err == nil {
+			t := time.Unix(0, ns).UTC()
+			out.StartedAt = &t
+		}
+		return out
+	}
+	u := svc.Status.UpdateStatus
+	if svc.Status.ObservedGeneration < svc.Generation || u == nil || u.State == "" {
+		return nil
+	}
+	out := &swarm.UpdateStatus{State: swarm.UpdateState(u.State), Message: u.Message}
+	if u.StartedAt != nil {
+		t := u.StartedAt.UTC()
+		out.StartedAt = &t
+	}
+	if u.CompletedAt != nil {
+		t := u.CompletedAt.UTC()
+		out.CompletedAt = &t
 	}
 	return out
 }
@@ -215,13 +255,10 @@ func (s *Server) kubeSpec(ctx context.Context, spec swarm.ServiceSpec) (swarmv1.
 	return ks, nil
 }
 
-// checkPorts refuses a published ingress port that another service publishes, in Swarm's words.
-func (s *Server) checkPorts(ctx context.Context, self string, spec *swarmv1.ServiceSpec) error {
-	items, err := s.listServices(ctx)
-	if err != nil {
-		return err
-	}
-	if p, o := swarmsyntax.PortTaken(spec, self, items); o != nil {
+// checkPorts refuses a published ingress port that another of the services publishes, in
+// Swarm's words (swarmsyntax.PortTaken: a service being deleted holds none).
+func checkPorts(services []swarmv1.Service, self string, spec *swarmv1.ServiceSpec) error {
+	if p, o := swarmsyntax.PortTaken(spec, self, services); o != nil {
 		return invalid("rpc error: code = InvalidArgument desc = port '%d' is already in use by service '%s' (%s) as an ingress port", p.Published, dockerName(o), ID(o.UID))
 	}
 	return nil
@@ -244,8 +281,19 @@ func (s *Server) serviceCreate(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	name := swarmv1.KubernetesName(spec.Name)
-	if err := s.checkPorts(ctx, name, &ks); err != nil {
+	services, err := s.listServices(ctx)
+	if err != nil {
 		return err
+	}
+	if err := checkPorts(services, name, &ks); err != nil {
+		return err
+	}
+	if stackName, local, ok := stackMember(spec.Labels, spec.Name); ok {
+		child, err := s.putStackService(ctx, stackName, local, spec, ks, true)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusCreated, swarm.ServiceCreateResponse{ID: ID(child.UID)})
 	}
 	svc := &swarmv1.Service{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: s.Namespace}, Spec: ks}
 	setDockerName(svc, spec.Name)
@@ -263,17 +311,18 @@ func (s *Server) serviceCreate(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) serviceUpdate(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	svc, err := s.findService(ctx, r.PathValue("id"))
+	services, err := s.listServices(ctx)
+	if err != nil {
+		return err
+	}
+	svc, err := findServiceIn(services, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
 	q := r.URL.Query()
-	version, err := strconv.ParseUint(q.Get("version"), 10, 64)
+	version, err := readVersion(r, "service", svc)
 	if err != nil {
-		return invalid("invalid service version '%s': %v", q.Get("version"), err)
-	}
-	if version != uint64(svc.Generation) {
-		return errorf(http.StatusInternalServerError, "rpc error: code = Unknown desc = update out of sequence")
+		return err
 	}
 	var spec swarm.ServiceSpec
 	if err := decode(r, &spec); err != nil {
@@ -307,31 +356,24 @@ func (s *Server) serviceUpdate(w http.ResponseWriter, r *http.Request) error {
 	if ks.Mode != oldMode {
 		return errorf(http.StatusInternalServerError, "rpc error: code = Unimplemented desc = service mode change is not allowed")
 	}
-	if err := s.checkPorts(ctx, svc.Name, &ks); err != nil {
+	if err := checkPorts(services, svc.Name, &ks); err != nil {
 		return err
 	}
-	// A conflict with the operator's status writes is retried; a change of the spec (the
-	// generation) is Swarm's "update out of sequence".
-	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		if err := s.Client.Get(ctx, client.ObjectKeyFromObject(svc), svc); err != nil {
+	ks.NodeFailureTimeout = svc.Spec.NodeFailureTimeout
+	if stackName := stackOwner(svc); stackName != "" {
+		// A stack's service is the Stack's entry; the Stack controller writes the Service.
+		if _, err := s.putStackService(ctx, stackName, swarmv1.StackServiceShortName(stackName, svc.Name), spec, ks, false); err != nil {
 			return err
 		}
-		if version != uint64(svc.Generation) {
-			return errOutOfSequence
-		}
+		return writeJSON(w, http.StatusOK, swarm.ServiceUpdateResponse{})
+	}
+	err = s.updateVersioned(ctx, "service "+dockerName(svc), svc, version, func() {
 		// What the Engine API has no words for stays as it was.
 		ks.NodeFailureTimeout = svc.Spec.NodeFailureTimeout
 		svc.Spec = ks
-		return s.Client.Update(ctx, svc, client.FieldOwner(fieldManager))
 	})
 	if err != nil {
-		if errors.Is(err, errOutOfSequence) || apierrors.IsConflict(err) {
-			return errorf(http.StatusInternalServerError, "rpc error: code = Unknown desc = update out of sequence")
-		}
-		if apierrors.IsInvalid(err) {
-			return invalid("rpc error: code = InvalidArgument desc = %v", err)
-		}
-		return fmt.Errorf("updating service %s: %w", dockerName(svc), err)
+		return err
 	}
 	return writeJSON(w, http.StatusOK, swarm.ServiceUpdateResponse{})
 }
@@ -342,15 +384,13 @@ func (s *Server) serviceDelete(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.Client.Delete(ctx, svc); err != nil && !apierrors.IsNotFound(err) {
+	if stackName := stackOwner(svc); stackName != "" {
+		if err := s.deleteStackService(ctx, svc, stackName); err != nil {
+			return err
+		}
+	} else if err := s.Client.Delete(ctx, svc); err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("removing service %s: %w", dockerName(svc), err)
 	}
 	w.WriteHeader(http.StatusOK)
 	return nil
 }
-
-func (s *Server) serviceLogs(http.ResponseWriter, *http.Request) error {
-	return errorf(http.StatusNotImplemented, "kubeswarm: docker service logs is not served by the Engine API endpoint yet; use kubectl swarm service logs")
-}
-
-var errOutOfSequence = errors.New("update out of sequence")

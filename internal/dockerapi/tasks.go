@@ -16,10 +16,10 @@ import (
 	"github.com/kubeswarm/kubeswarm/internal/translate"
 )
 
-// ToTasks are a service's pods seen as Swarm tasks. Pods have no slot: the current ones (not
-// terminating, not finished) are numbered 1…N by age, as `kubectl swarm service ps` does; the
-// others are shut down history in the slots after them. Up to date are the tasks of the newest
-// template.
+// ToTasks are a service's pods seen as Swarm tasks. Pods have no slot: tasks.AssignSlots, the
+// rule of `kubectl swarm service ps` and the visualizer, numbers them (oldest first, a task that
+// is over leaving its slot to its replacement, and shown shut down in it). Up to date are the
+// tasks of the newest template.
 func ToTasks(svc *swarmv1.Service, spec swarm.ServiceSpec, pods []corev1.Pod, nodeIDs map[string]string) []swarm.Task {
 	sort.SliceStable(pods, func(i, j int) bool {
 		a, b := pods[i].CreationTimestamp, pods[j].CreationTimestamp
@@ -35,23 +35,19 @@ func ToTasks(svc *swarmv1.Service, spec swarm.ServiceSpec, pods []corev1.Pod, no
 		}
 	}
 	job, global := svc.Spec.Mode.IsJob(), svc.Spec.Mode.IsGlobal()
-	var out []swarm.Task
-	slot := 0
-	current := 0
-	for i := range pods {
-		p := &pods[i]
-		if p.DeletionTimestamp == nil && (job || (p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed)) {
-			current++
+	var slots tasks.Slots
+	if !global {
+		ptrs := make([]*corev1.Pod, len(pods))
+		for i := range pods {
+			ptrs[i] = &pods[i]
 		}
+		slots = tasks.AssignSlots(ptrs, nil)
 	}
+	out := make([]swarm.Task, 0, len(pods))
 	for i := range pods {
 		p := &pods[i]
 		state, since, msg := tasks.State(p)
 		history := p.DeletionTimestamp != nil || (!job && (p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed))
-		desired := swarm.TaskStateRunning
-		if job {
-			desired = swarm.TaskStateComplete
-		}
 		t := swarm.Task{
 			ID:        ID(p.UID),
 			Meta:      swarm.Meta{Version: swarm.Version{Index: 1}, CreatedAt: p.CreationTimestamp.UTC(), UpdatedAt: since.UTC()},
@@ -59,30 +55,22 @@ func ToTasks(svc *swarmv1.Service, spec swarm.ServiceSpec, pods []corev1.Pod, no
 			NodeID:    nodeIDs[tasks.Node(p)],
 			Status:    swarm.TaskStatus{Timestamp: since.UTC(), State: swarm.TaskState(state), Message: state, Err: msg},
 			Spec:      spec.TaskTemplate,
+			Slot:      slots[tasks.Key(p)],
 		}
 		t.Annotations.Labels = map[string]string{}
-		img := tasks.Image(p)
-		if img != "" {
+		if img := tasks.Image(p); img != "" {
 			c := *t.Spec.ContainerSpec
 			c.Image = img
 			t.Spec.ContainerSpec = &c
 		}
-		if history {
-			desired = swarm.TaskStateShutdown
+		switch {
+		case history:
+			t.DesiredState = swarm.TaskStateShutdown
+		case job:
+			t.DesiredState = swarm.TaskStateComplete
+		default:
+			t.DesiredState = swarm.TaskStateRunning
 		}
-		if !global {
-			if history {
-				if current > 0 {
-					t.Slot = 1 + (i % current)
-				} else {
-					t.Slot = 1
-				}
-			} else {
-				slot++
-				t.Slot = slot
-			}
-		}
-		t.DesiredState = desired
 		if h := p.Labels[translate.LabelTemplateHash]; h != "" && h != newest && !history {
 			t.Annotations.Labels["kubeswarm.outdated"] = "true"
 		}
@@ -157,7 +145,9 @@ func (s *Server) taskList(w http.ResponseWriter, r *http.Request) error {
 			!f.any("desired-state", func(v string) bool {
 				return v == string(t.DesiredState) || (v == "accepted" && t.DesiredState == swarm.TaskStateRunning)
 			}) ||
-			!f.any("_up-to-date", func(v string) bool { return v != "true" || (!outdated && t.DesiredState != swarm.TaskStateShutdown) }) ||
+			!f.any("_up-to-date", func(v string) bool {
+				return v != "true" || (!outdated && !pendingSpec(svc) && t.DesiredState != swarm.TaskStateShutdown)
+			}) ||
 			!f.labels("label", svc.Spec.Labels) {
 			continue
 		}

@@ -31,8 +31,10 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/config"
@@ -51,6 +53,44 @@ type step struct {
 	settle time.Duration
 	// unordered: the command prints its lines in no fixed order (stack deploy's services).
 	unordered bool
+	// kube checks what the command made on kubeswarm's side (polled until it holds, 30s).
+	kube func(ctx context.Context, c client.Client, ns string) error
+}
+
+// stackHas checks that the docker CLI's stack is a kubeswarm Stack with these services and
+// networks, the same as `kubectl swarm stack deploy` makes.
+func stackHas(name string, services, networks []string) func(context.Context, client.Client, string) error {
+	return func(ctx context.Context, c client.Client, ns string) error {
+		st := &swarmv1.Stack{}
+		if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, st); err != nil {
+			return fmt.Errorf("the stack is no Stack: %w", err)
+		}
+		var gotS, gotN []string
+		for _, x := range st.Spec.Services {
+			gotS = append(gotS, x.Name)
+		}
+		for _, x := range st.Spec.Networks {
+			gotN = append(gotN, x.Name)
+		}
+		sort.Strings(gotS)
+		if strings.Join(gotS, ",") != strings.Join(services, ",") || strings.Join(gotN, ",") != strings.Join(networks, ",") {
+			return fmt.Errorf("Stack %s has services %v and networks %v, want %v and %v", name, gotS, gotN, services, networks)
+		}
+		return nil
+	}
+}
+
+func stackGone(name string) func(context.Context, client.Client, string) error {
+	return func(ctx context.Context, c client.Client, ns string) error {
+		err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &swarmv1.Stack{})
+		if err == nil {
+			return fmt.Errorf("Stack %s is still there after stack rm", name)
+		}
+		if !apierrors.IsNotFound(err) {
+			return fmt.Errorf("reading Stack %s: %w", name, err)
+		}
+		return nil
+	}
 }
 
 func steps() []step {
@@ -70,6 +110,7 @@ func steps() []step {
 		s("service-inspect-rolled-back", "service", "inspect", "web", "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}} {{.Spec.Mode.Replicated.Replicas}}"),
 		s("error-unknown-service", "service", "inspect", "nope"),
 		s("error-unknown-service-rm", "service", "rm", "nope"),
+		s("error-unknown-service-logs", "service", "logs", "nope"),
 		s("error-name-conflict", "service", "create", "-d", "--name", "web", "kubeswarm.test/web:1"),
 		s("error-port-clash", "service", "create", "-d", "--name", "web2", "--publish", "8000:80", "kubeswarm.test/web:1"),
 		s("error-bad-constraint", "service", "create", "-d", "--name", "web3", "--constraint", "node.hostname=manager1", "kubeswarm.test/web:1"),
@@ -79,6 +120,7 @@ func steps() []step {
 		s("error-bad-replicas", "service", "scale", "web=x"),
 		s("error-unknown-node", "node", "inspect", "nope"),
 		s("error-node-rm-ready", "node", "rm", "worker1"),
+		s("error-node-rm-manager", "node", "rm", "--force", "manager1"),
 		s("service-rm", "service", "rm", "web", "once"),
 		s("service-rm-unknown-key", "service", "rm", "web4"),
 		s("node-update-label", "node", "update", "--label-add", "zone=a", "worker1"),
@@ -91,11 +133,25 @@ func steps() []step {
 		s("node-update-restore", "node", "update", "--availability", "active", "--label-rm", "zone", "worker1"),
 		s("node-update-restore2", "node", "update", "--availability", "active", "worker2"),
 		{key: "create-wait", args: strings.Fields("service create --detach=false --name waited --replicas 2 kubeswarm.test/web:1")},
+		{key: "update-wait", args: strings.Fields("service update --detach=false --image kubeswarm.test/web:2 waited")},
+		{key: "rollback-wait", args: strings.Fields("service rollback --detach=false waited")},
+		s("service-inspect-waited", "service", "inspect", "waited", "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}} {{.UpdateStatus.State}}"),
 		s("service-rm-waited", "service", "rm", "waited"),
-		{key: "stack-deploy", args: strings.Fields("stack deploy -c test/compose/seed/docker-compose.yml wp"), unordered: true},
+		{key: "stack-deploy", args: strings.Fields("stack deploy -c test/compose/seed/docker-compose.yml wp"), unordered: true,
+			kube: stackHas("wp", []string{"dbcluster", "wordpress"}, []string{"common"})},
 		s("stack-ls", "stack", "ls"),
 		s("stack-services", "stack", "services", "wp", "--format", "{{.Name}} {{.Mode}} {{.Image}} {{.Ports}}"),
-		s("stack-rm", "stack", "rm", "wp"),
+		{key: "stack-ps", args: []string{"stack", "ps", "wp", "--format", "{{.Name}} {{.Image}} {{.DesiredState}}"}, unordered: true},
+		s("network-ls-stack", "network", "ls", "--filter", "label=com.docker.stack.namespace=wp", "--format", "{{.Name}} {{.Driver}} {{.Scope}}"),
+		{key: "stack-rm", args: strings.Fields("stack rm wp"), kube: stackGone("wp")},
+		{key: "stack-deploy-files", args: strings.Fields("stack deploy -c test/parity/testdata/files.yml files"), unordered: true,
+			kube: stackHas("files", []string{"web-app"}, []string{"default"})},
+		s("stack-services-files", "stack", "services", "files", "--format", "{{.Name}} {{.Mode}} {{.Image}}"),
+		s("secret-ls-files", "secret", "ls", "--filter", "label=com.docker.stack.namespace=files", "--format", "{{.Name}}"),
+		s("config-ls-files", "config", "ls", "--filter", "label=com.docker.stack.namespace=files", "--format", "{{.Name}}"),
+		s("service-inspect-files", "service", "inspect", "files_web_app", "--format", "{{range .Spec.TaskTemplate.ContainerSpec.Secrets}}{{.SecretName}}:{{.File.Name}} {{end}}{{range .Spec.TaskTemplate.ContainerSpec.Configs}}{{.ConfigName}}:{{.File.Name}} {{end}}{{range .Spec.TaskTemplate.Networks}}{{.Aliases}}{{end}}"),
+		{key: "stack-redeploy-files", args: strings.Fields("stack deploy -c test/parity/testdata/files.yml files"), unordered: true},
+		{key: "stack-rm-files", args: strings.Fields("stack rm files"), unordered: true, kube: stackGone("files")},
 	}
 }
 
@@ -226,7 +282,7 @@ func TestParity(t *testing.T) {
 		t.Fatal("REFERENCE_DOCKER_HOST is not set: run hack/swarm-reference.sh up and use its env line")
 	}
 	ctx := context.Background()
-	kube := startEndpoint(t, ctx)
+	kube, c, ns := startEndpoint(t, ctx)
 	allowed := listed(t, root)
 
 	// On a cluster made just now the operator has not made its Nodes yet.
@@ -257,6 +313,17 @@ func TestParity(t *testing.T) {
 			b.took += time.Since(t0)
 		}
 		time.Sleep(st.settle)
+		if st.kube != nil {
+			var err error
+			for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(300 * time.Millisecond) {
+				if err = st.kube(ctx, c, ns); err == nil || time.Now().After(deadline) {
+					break
+				}
+			}
+			if err != nil {
+				t.Errorf("step %s on kubeswarm: %v", st.key, err)
+			}
+		}
 		refTotal += a.took
 		kubeTotal += b.took
 		na, nb := normalise(a.out), normalise(b.out)
@@ -290,8 +357,9 @@ func TestParity(t *testing.T) {
 }
 
 // startEndpoint starts the operator (MANAGER_BIN) and kubeswarm's Engine API endpoint on a unix
-// socket, in a namespace of the test's own; it returns the endpoint's DOCKER_HOST.
-func startEndpoint(t *testing.T, ctx context.Context) string {
+// socket, in a namespace of the test's own; it returns the endpoint's DOCKER_HOST, the client and
+// the namespace.
+func startEndpoint(t *testing.T, ctx context.Context) (string, client.Client, string) {
 	cfg, err := config.GetConfig()
 	if err != nil {
 		t.Fatalf("reading the kubeconfig: %v", err)
@@ -333,8 +401,12 @@ func startEndpoint(t *testing.T, ctx context.Context) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{Handler: (&dockerapi.Server{Client: c, Namespace: ns.Name, Version: "parity"}).Handler()}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: (&dockerapi.Server{Client: c, Clientset: cs, Namespace: ns.Name, Version: "parity"}).Handler()}
 	go func() { _ = srv.Serve(l) }()
 	t.Cleanup(func() { _ = srv.Close() })
-	return "unix://" + sock
+	return "unix://" + sock, c, ns.Name
 }

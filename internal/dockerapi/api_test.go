@@ -1,0 +1,165 @@
+package dockerapi
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/moby/moby/api/types/common"
+	"github.com/moby/moby/api/types/registry"
+	"github.com/moby/moby/api/types/swarm"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	apitypes "k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/translate"
+)
+
+// TestNodeRemove: docker node rm as swarmkit's RemoveNode decides, the Kubernetes Node and
+// kubeswarm's Node removed when it may go.
+func TestNodeRemove(t *testing.T) {
+	node := func(name string, role swarmv1.NodeRole, state swarmv1.NodeState) []client.Object {
+		return []client.Object{
+			&swarmv1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, UID: "0b7f3c3e-4a1d-4c53-9a55-1f5b2d7c9e10"},
+				Spec: swarmv1.NodeSpec{Role: role}, Status: swarmv1.NodeStatus{State: state, Hostname: name}},
+			&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}},
+		}
+	}
+	cases := map[string]struct {
+		role    swarmv1.NodeRole
+		state   swarmv1.NodeState
+		force   bool
+		wantErr string // "" when removed
+	}{
+		"down worker":          {swarmv1.RoleWorker, swarmv1.NodeDown, false, ""},
+		"ready worker":         {swarmv1.RoleWorker, swarmv1.NodeReady, false, "is not down and can't be removed"},
+		"ready worker, forced": {swarmv1.RoleWorker, swarmv1.NodeReady, true, ""},
+		"manager, forced":      {swarmv1.RoleManager, swarmv1.NodeDown, true, "is a cluster manager and is a member of the raft cluster. It must be demoted to worker before removal"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			api, c := newTestServer(t, node("worker1", tc.role, tc.state)...)
+			path := "/nodes/worker1"
+			if tc.force {
+				path += "?force=1"
+			}
+			var e common.ErrorResponse
+			code := api.do("DELETE", path, nil, &e)
+			kerr := c.Get(context.Background(), client.ObjectKey{Name: "worker1"}, &corev1.Node{})
+			serr := c.Get(context.Background(), client.ObjectKey{Name: "worker1"}, &swarmv1.Node{})
+			if tc.wantErr == "" {
+				if code != http.StatusOK || !apierrors.IsNotFound(kerr) || !apierrors.IsNotFound(serr) {
+					t.Errorf("got %d %q, Kubernetes Node: %v, Node: %v; want both removed", code, e.Message, kerr, serr)
+				}
+				return
+			}
+			if !strings.Contains(e.Message, tc.wantErr) || kerr != nil || serr != nil {
+				t.Errorf("got %d %q (nodes: %v %v), want %q and both kept", code, e.Message, kerr, serr, tc.wantErr)
+			}
+		})
+	}
+}
+
+// TestDistribution: an image is answered without a registry, with no digest, so the client
+// neither pins nor warns.
+func TestDistribution(t *testing.T) {
+	api, _ := newTestServer(t)
+	var d registry.DistributionInspect
+	if code := api.do("GET", "/v1.41/distribution/kubeswarm.test/web:1/json", nil, &d); code != http.StatusOK || d.Descriptor.Digest != "" || len(d.Platforms) != 0 {
+		t.Errorf("got %d %+v", code, d)
+	}
+}
+
+// TestToTasksSlots: tasks are numbered by the shared slot rule (tasks.AssignSlots), a task that
+// is over shut down after the live ones, a global service's tasks without slots.
+func TestToTasksSlots(t *testing.T) {
+	at := func(name string, minute int, deleting bool) corev1.Pod {
+		p := corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default", UID: "0b7f3c3e-4a1d-4c53-9a55-1f5b2d7c9e1" + apitypes.UID(name[len(name)-1:]),
+			CreationTimestamp: metav1.NewTime(time.Date(2026, 1, 1, 0, minute, 0, 0, time.UTC)), Labels: map[string]string{translate.LabelService: "web"}}}
+		if deleting {
+			p.DeletionTimestamp = &p.CreationTimestamp
+		}
+		return p
+	}
+	svc := &swarmv1.Service{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: swarmv1.ServiceSpec{Mode: swarmv1.ModeReplicated}}
+	spec := ToDocker("web", &svc.Spec, nil)
+	got := map[string]string{}
+	for _, tk := range ToTasks(svc, spec, []corev1.Pod{at("web-c", 3, false), at("web-a", 1, false), at("web-b", 2, true)}, nil) {
+		got[tk.ID] = fmt.Sprint(tk.Slot, " ", tk.DesiredState)
+	}
+	want := map[string]string{
+		ID("0b7f3c3e-4a1d-4c53-9a55-1f5b2d7c9e1a"): "1 running",
+		ID("0b7f3c3e-4a1d-4c53-9a55-1f5b2d7c9e1c"): "2 running",
+		ID("0b7f3c3e-4a1d-4c53-9a55-1f5b2d7c9e1b"): "3 shutdown",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("slots (-want +got):\n%s", diff)
+	}
+	svc.Spec.Mode = swarmv1.ModeGlobal
+	for _, tk := range ToTasks(svc, spec, []corev1.Pod{at("web-a", 1, false)}, nil) {
+		if tk.Slot != 0 {
+			t.Errorf("global task with slot %d", tk.Slot)
+		}
+	}
+}
+
+// TestSecretLabels: a secret is listed and updated from its metadata alone; its data is never
+// shown.
+func TestSecretLabels(t *testing.T) {
+	api, _ := newTestServer(t)
+	var created swarm.SecretCreateResponse
+	if code := api.do("POST", "/secrets/create", swarm.SecretSpec{Annotations: swarm.Annotations{Name: "db_pass"}, Data: []byte("s3cret")}, &created); code != http.StatusCreated {
+		t.Fatalf("create: %d", code)
+	}
+	if code := api.do("POST", "/secrets/db_pass/update?version=0", swarm.SecretSpec{Annotations: swarm.Annotations{Name: "db_pass", Labels: map[string]string{"a": "b"}}}, nil); code != http.StatusOK {
+		t.Fatalf("update: %d", code)
+	}
+	var list []swarm.Secret
+	api.do("GET", "/secrets?filters="+url.QueryEscape(`{"label":{"a=b":true}}`), nil, &list)
+	if len(list) != 1 || list[0].ID != created.ID || list[0].Spec.Name != "db_pass" || list[0].Spec.Data != nil {
+		t.Errorf("secrets: %+v", list)
+	}
+}
+
+// TestDockerUpdateStatus: right after an update or a rollback request, before the operator has
+// seen it, the status is what swarmkit's UpdateService leaves (reset, or rollback_started), so
+// that --detach=false does not take the previous update's "completed" for this one.
+func TestDockerUpdateStatus(t *testing.T) {
+	completed := &swarmv1.UpdateStatus{State: swarmv1.UpdateStateCompleted, Message: "update completed"}
+	svc := func(gen, observed int64, rollback, seen string) *swarmv1.Service {
+		s := &swarmv1.Service{ObjectMeta: metav1.ObjectMeta{Generation: gen, Annotations: map[string]string{}},
+			Status: swarmv1.ServiceStatus{ObservedGeneration: observed, UpdateStatus: completed, LastRollbackRequest: seen}}
+		if rollback != "" {
+			s.Annotations[swarmv1.AnnotationRollback] = rollback
+		}
+		return s
+	}
+	cases := map[string]struct {
+		svc  *swarmv1.Service
+		want string
+	}{
+		"seen":              {svc(2, 2, "", ""), "completed update completed"},
+		"update not seen":   {svc(3, 2, "", ""), "<nil>"},
+		"rollback not seen": {svc(2, 2, "5", "4"), "rollback_started manually requested rollback"},
+		"rollback seen":     {svc(2, 2, "5", "5"), "completed update completed"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			got := "<nil>"
+			if u := dockerUpdateStatus(c.svc); u != nil {
+				got = string(u.State) + " " + u.Message
+			}
+			if got != c.want {
+				t.Errorf("got %q, want %q", got, c.want)
+			}
+		})
+	}
+}
