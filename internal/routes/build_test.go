@@ -81,8 +81,11 @@ hostnames:
 - result.example.com
 ` + parentWebsecure + `rules:
 - backendRefs:
-  - name: web
+  - group: ""
+    kind: Service
+    name: web
     port: 80
+    weight: 1
   filters:
   - type: URLRewrite
     urlRewrite:
@@ -111,17 +114,25 @@ hostnames:
 - example.com
 ` + parentAll + `rules:
 - backendRefs:
-  - name: web
+  - group: ""
+    kind: Service
+    name: web
     port: 8080
+    weight: 1
   matches:
-  - {}
+  - path:
+      type: PathPrefix
+      value: /
 # web-app-2
 hostnames:
 - example.org
 ` + parentAll + `rules:
 - backendRefs:
-  - name: web
+  - group: ""
+    kind: Service
+    name: web
     port: 8080
+    weight: 1
   matches:
   - path:
       type: Exact
@@ -142,38 +153,71 @@ hostnames:
 - api.example.com
 ` + parentAll + `rules:
 - backendRefs:
-  - name: web
+  - group: ""
+    kind: Service
+    name: web
     port: 3000
+    weight: 1
   matches:
   - method: GET
+    path:
+      type: PathPrefix
+      value: /
 - backendRefs:
-  - name: web
+  - group: ""
+    kind: Service
+    name: web
     port: 3000
+    weight: 1
   matches:
   - method: HEAD
+    path:
+      type: PathPrefix
+      value: /
 - backendRefs:
-  - name: web
+  - group: ""
+    kind: Service
+    name: web
     port: 3000
+    weight: 1
   matches:
   - headers:
     - name: X-Env
+      type: Exact
       value: prod
     - name: X-Team
+      type: Exact
       value: a
+    path:
+      type: PathPrefix
+      value: /
 - backendRefs:
-  - name: web
+  - group: ""
+    kind: Service
+    name: web
     port: 3000
+    weight: 1
   matches:
   - headers:
     - name: User-Agent
       type: RegularExpression
       value: ^curl/
+    path:
+      type: PathPrefix
+      value: /
 - backendRefs:
-  - name: web
+  - group: ""
+    kind: Service
+    name: web
     port: 3000
+    weight: 1
   matches:
-  - queryParams:
+  - path:
+      type: PathPrefix
+      value: /
+    queryParams:
     - name: debug
+      type: Exact
       value: "1"
 `,
 			wantHosts: []string{"api.example.com"},
@@ -192,10 +236,15 @@ hostnames:
 - '*.apps.example.com'
 ` + parentAll + `rules:
 - backendRefs:
-  - name: web
+  - group: ""
+    kind: Service
+    name: web
     port: 80
+    weight: 1
   matches:
-  - {}
+  - path:
+      type: PathPrefix
+      value: /
 `,
 			wantHosts: []string{"*.apps.example.com"},
 			wantNotes: []string{"label traefik.http.routers.tenant.rule: HostRegexp(`^(www|api)\\.example\\.com$`) cannot be expressed: only a wildcard first label before a fixed domain (*.example.com) can; that alternative is left out"},
@@ -236,7 +285,9 @@ rules:
       statusCode: 301
     type: RequestRedirect
   matches:
-  - {}
+  - path:
+      type: PathPrefix
+      value: /
 # web-swarmpit-https
 hostnames:
 - swarmpit.sys.example.com
@@ -248,10 +299,15 @@ parentRefs:
   sectionName: https
 rules:
 - backendRefs:
-  - name: web
+  - group: ""
+    kind: Service
+    name: web
     port: 8080
+    weight: 1
   matches:
-  - {}
+  - path:
+      type: PathPrefix
+      value: /
 `,
 			wantHosts: []string{"swarmpit.sys.example.com"},
 		},
@@ -271,10 +327,15 @@ hostnames:
 - portainer.example.com
 ` + parentAll + `rules:
 - backendRefs:
-  - name: web
+  - group: ""
+    kind: Service
+    name: web
     port: 9000
+    weight: 1
   matches:
-  - {}
+  - path:
+      type: PathPrefix
+      value: /
 `,
 			wantHosts: []string{"portainer.example.com"},
 			wantNotes: []string{
@@ -303,8 +364,11 @@ hostnames:
 - legacy.example.com
 ` + parentAll + `rules:
 - backendRefs:
-  - name: web
+  - group: ""
+    kind: Service
+    name: web
     port: 8000
+    weight: 1
   filters:
   - requestHeaderModifier:
       remove:
@@ -350,8 +414,11 @@ hostnames:
 - b.example.com
 ` + parentAll + `rules:
 - backendRefs:
-  - name: web
+  - group: ""
+    kind: Service
+    name: web
     port: 80
+    weight: 1
   filters:
   - type: URLRewrite
     urlRewrite:
@@ -367,8 +434,11 @@ hostnames:
 - a.example.com
 ` + parentAll + `rules:
 - backendRefs:
-  - name: web
+  - group: ""
+    kind: Service
+    name: web
     port: 80
+    weight: 1
   filters:
   - type: URLRewrite
     urlRewrite:
@@ -404,10 +474,15 @@ hostnames:
 - old.example.com
 ` + parentAll + `rules:
 - backendRefs:
-  - name: web
+  - group: ""
+    kind: Service
+    name: web
     port: 80
+    weight: 1
   matches:
-  - {}
+  - path:
+      type: PathPrefix
+      value: /
 # web-www
 hostnames:
 - www.example.com
@@ -419,7 +494,9 @@ hostnames:
       statusCode: 301
     type: RequestRedirect
   matches:
-  - {}
+  - path:
+      type: PathPrefix
+      value: /
 `,
 			wantHosts: []string{"old.example.com", "www.example.com"},
 			wantNotes: []string{"middleware old-paths (redirectregex): only a regex of a fixed scheme and host keeping the path (^https?://example\\.com/(.*)) can be expressed, not \"^https://old\\\\.example\\\\.com/blog/(\\\\d+)\""},
@@ -441,8 +518,11 @@ hostnames:
 - a.example.com
 ` + parentAll + `rules:
 - backendRefs:
-  - name: web
+  - group: ""
+    kind: Service
+    name: web
     port: 80
+    weight: 1
   matches:
   - path:
       type: Exact
@@ -495,17 +575,25 @@ hostnames:
 - www.whoami.example.com
 ` + parentAll + `rules:
 - backendRefs:
-  - name: web
+  - group: ""
+    kind: Service
+    name: web
     port: 80
+    weight: 1
   matches:
-  - {}
+  - path:
+      type: PathPrefix
+      value: /
 # web-caddy_1
 hostnames:
 - api.example.com
 ` + parentAll + `rules:
 - backendRefs:
-  - name: web
+  - group: ""
+    kind: Service
+    name: web
     port: 8080
+    weight: 1
   filters:
   - type: URLRewrite
     urlRewrite:

@@ -76,28 +76,32 @@ func parentRefs(gw Gateway, entryPoints []string) []*gwac.ParentReferenceApplyCo
 // httpRule is the rule of one alternative: its match, the router's middlewares as filters, and
 // the service as backend (none when a middleware answers with a redirect).
 func httpRule(svc Service, r Router, m Match) (*gwac.HTTPRouteRuleApplyConfiguration, []string) {
+	// The API server's defaults are written out (a match of every path, exact header and query
+	// matches, a backend of kind Service and weight 1), so that the route read back equals the
+	// one built and an unchanged service causes no write.
 	match := gwac.HTTPRouteMatch()
 	if m.PathKind != "" {
 		match.WithPath(gwac.HTTPPathMatch().WithType(gwv1.PathMatchType(m.PathKind)).WithValue(m.Path))
+	} else {
+		match.WithPath(gwac.HTTPPathMatch().WithType(gwv1.PathMatchPathPrefix).WithValue("/"))
 	}
 	if m.Method != "" {
 		match.WithMethod(gwv1.HTTPMethod(m.Method))
 	}
 	for _, h := range m.Headers {
-		hm := gwac.HTTPHeaderMatch().WithName(gwv1.HTTPHeaderName(h.Name)).WithValue(h.Value)
+		hm := gwac.HTTPHeaderMatch().WithType(gwv1.HeaderMatchExact).WithName(gwv1.HTTPHeaderName(h.Name)).WithValue(h.Value)
 		if h.Regexp {
 			hm.WithType(gwv1.HeaderMatchRegularExpression)
 		}
 		match.WithHeaders(hm)
 	}
 	for _, q := range m.Query {
-		qm := gwac.HTTPQueryParamMatch().WithName(gwv1.HTTPHeaderName(q.Name)).WithValue(q.Value)
+		qm := gwac.HTTPQueryParamMatch().WithType(gwv1.QueryParamMatchExact).WithName(gwv1.HTTPHeaderName(q.Name)).WithValue(q.Value)
 		if q.Regexp {
 			qm.WithType(gwv1.QueryParamMatchRegularExpression)
 		}
 		match.WithQueryParams(qm)
 	}
-	// The match goes in last: the filters may widen its path (WithMatches copies it).
 	rule := gwac.HTTPRouteRule()
 
 	var notes []string
@@ -140,13 +144,10 @@ func httpRule(svc Service, r Router, m Match) (*gwac.HTTPRouteRuleApplyConfigura
 		}
 	}
 	if f := rw.filter(); f != nil {
-		if m.PathKind == "" {
-			// ReplacePrefixMatch needs a prefix to replace; "/" matches every path, as before.
-			match.WithPath(gwac.HTTPPathMatch().WithType(gwv1.PathMatchPathPrefix).WithValue("/"))
-		}
 		rule.WithFilters(f)
 	}
-	return rule.WithMatches(match).WithBackendRefs(gwac.HTTPBackendRef().WithName(gwv1.ObjectName(svc.Name)).WithPort(r.Port)), notes
+	return rule.WithMatches(match).WithBackendRefs(gwac.HTTPBackendRef().WithGroup("").WithKind("Service").
+		WithName(gwv1.ObjectName(svc.Name)).WithPort(r.Port).WithWeight(1)), notes
 }
 
 // headerFilter sets the headers with a value and removes those without, as Traefik's
