@@ -167,9 +167,14 @@ demo: build cluster-up ## Local cluster + CRDs + operator + the seed's `--replic
 
 ##@ Deployment
 
+# The Gateway API's standard-channel CRDs, as the module the operator is built with ships them.
+GATEWAY_API_CRDS = $(filter-out %_vap_safeupgrades.yaml,$(wildcard $(shell go mod download sigs.k8s.io/gateway-api && go list -m -f '{{.Dir}}' sigs.k8s.io/gateway-api)/config/crd/standard/*.yaml))
+
 .PHONY: install
-install: manifests $(KUSTOMIZE) ## Install the CRDs into the current cluster.
+install: manifests $(KUSTOMIZE) ## Install the CRDs into the current cluster, and the Gateway API's where it has none.
 	$(KUSTOMIZE) build config/crd | $(K8S_BIN)/kubectl apply --server-side --force-conflicts -f -
+	$(K8S_BIN)/kubectl get crd httproutes.gateway.networking.k8s.io >/dev/null 2>&1 || \
+		$(K8S_BIN)/kubectl apply --server-side $(addprefix -f ,$(GATEWAY_API_CRDS))
 
 .PHONY: uninstall
 uninstall: manifests $(KUSTOMIZE) ## Remove the CRDs from the current cluster.
