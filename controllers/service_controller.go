@@ -485,11 +485,7 @@ func (r *ServiceReconciler) servicesUsing(index string) handler.MapFunc {
 			ctrl.LoggerFrom(ctx).Error(err, "Listing Services by mounted object", "index", index)
 			return nil
 		}
-		out := make([]reconcile.Request, 0, len(list.Items))
-		for _, s := range list.Items {
-			out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&s)})
-		}
-		return out
+		return serviceRequests(list)
 	}
 }
 
@@ -542,11 +538,7 @@ func (r *ServiceReconciler) globalJobServices(ctx context.Context, _ client.Obje
 		ctrl.LoggerFrom(ctx).Error(err, "Listing global-job Services")
 		return nil
 	}
-	out := make([]reconcile.Request, 0, len(list.Items))
-	for _, s := range list.Items {
-		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&s)})
-	}
-	return out
+	return serviceRequests(list)
 }
 
 // nodeEligibilityChanged lets through only node changes that can change where tasks may run

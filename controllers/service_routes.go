@@ -233,6 +233,11 @@ func (r *ServiceReconciler) servicesOfNamespace(ctx context.Context, o client.Ob
 		ctrl.LoggerFrom(ctx).Error(err, "Listing Services of a namespace", "namespace", o.GetName())
 		return nil
 	}
+	return serviceRequests(list)
+}
+
+// serviceRequests are the reconcile requests of the listed services.
+func serviceRequests(list *swarmv1.ServiceList) []reconcile.Request {
 	out := make([]reconcile.Request, 0, len(list.Items))
 	for _, s := range list.Items {
 		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&s)})

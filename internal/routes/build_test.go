@@ -1,6 +1,7 @@
 package routes
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -46,6 +47,11 @@ const parentWebsecure = `parentRefs:
   sectionName: websecure
 `
 
+// backend is a rule's YAML up to its backend: the service web on port.
+func backend(port int) string {
+	return fmt.Sprintf("- backendRefs:\n  - group: \"\"\n    kind: Service\n    name: web\n    port: %d\n    weight: 1\n", port)
+}
+
 const parentAll = `parentRefs:
 - group: gateway.networking.k8s.io
   kind: Gateway
@@ -80,13 +86,7 @@ func TestBuildHTTPRoutes(t *testing.T) {
 hostnames:
 - result.example.com
 ` + parentWebsecure + `rules:
-- backendRefs:
-  - group: ""
-    kind: Service
-    name: web
-    port: 80
-    weight: 1
-  filters:
+` + backend(80) + `  filters:
   - type: URLRewrite
     urlRewrite:
       path:
@@ -113,13 +113,7 @@ hostnames:
 hostnames:
 - example.com
 ` + parentAll + `rules:
-- backendRefs:
-  - group: ""
-    kind: Service
-    name: web
-    port: 8080
-    weight: 1
-  matches:
+` + backend(8080) + `  matches:
   - path:
       type: PathPrefix
       value: /
@@ -127,13 +121,7 @@ hostnames:
 hostnames:
 - example.org
 ` + parentAll + `rules:
-- backendRefs:
-  - group: ""
-    kind: Service
-    name: web
-    port: 8080
-    weight: 1
-  matches:
+` + backend(8080) + `  matches:
   - path:
       type: Exact
       value: /traefik
@@ -152,35 +140,17 @@ hostnames:
 hostnames:
 - api.example.com
 ` + parentAll + `rules:
-- backendRefs:
-  - group: ""
-    kind: Service
-    name: web
-    port: 3000
-    weight: 1
-  matches:
+` + backend(3000) + `  matches:
   - method: GET
     path:
       type: PathPrefix
       value: /
-- backendRefs:
-  - group: ""
-    kind: Service
-    name: web
-    port: 3000
-    weight: 1
-  matches:
+` + backend(3000) + `  matches:
   - method: HEAD
     path:
       type: PathPrefix
       value: /
-- backendRefs:
-  - group: ""
-    kind: Service
-    name: web
-    port: 3000
-    weight: 1
-  matches:
+` + backend(3000) + `  matches:
   - headers:
     - name: X-Env
       type: Exact
@@ -191,13 +161,7 @@ hostnames:
     path:
       type: PathPrefix
       value: /
-- backendRefs:
-  - group: ""
-    kind: Service
-    name: web
-    port: 3000
-    weight: 1
-  matches:
+` + backend(3000) + `  matches:
   - headers:
     - name: User-Agent
       type: RegularExpression
@@ -205,13 +169,7 @@ hostnames:
     path:
       type: PathPrefix
       value: /
-- backendRefs:
-  - group: ""
-    kind: Service
-    name: web
-    port: 3000
-    weight: 1
-  matches:
+` + backend(3000) + `  matches:
   - path:
       type: PathPrefix
       value: /
@@ -235,13 +193,7 @@ hostnames:
 hostnames:
 - '*.apps.example.com'
 ` + parentAll + `rules:
-- backendRefs:
-  - group: ""
-    kind: Service
-    name: web
-    port: 80
-    weight: 1
-  matches:
+` + backend(80) + `  matches:
   - path:
       type: PathPrefix
       value: /
@@ -298,13 +250,7 @@ parentRefs:
   namespace: gateway
   sectionName: https
 rules:
-- backendRefs:
-  - group: ""
-    kind: Service
-    name: web
-    port: 8080
-    weight: 1
-  matches:
+` + backend(8080) + `  matches:
   - path:
       type: PathPrefix
       value: /
@@ -326,13 +272,7 @@ rules:
 hostnames:
 - portainer.example.com
 ` + parentAll + `rules:
-- backendRefs:
-  - group: ""
-    kind: Service
-    name: web
-    port: 9000
-    weight: 1
-  matches:
+` + backend(9000) + `  matches:
   - path:
       type: PathPrefix
       value: /
@@ -363,13 +303,7 @@ hostnames:
 hostnames:
 - legacy.example.com
 ` + parentAll + `rules:
-- backendRefs:
-  - group: ""
-    kind: Service
-    name: web
-    port: 8000
-    weight: 1
-  filters:
+` + backend(8000) + `  filters:
   - requestHeaderModifier:
       remove:
       - X-Forwarded-Proto
@@ -413,13 +347,7 @@ hostnames:
 hostnames:
 - b.example.com
 ` + parentAll + `rules:
-- backendRefs:
-  - group: ""
-    kind: Service
-    name: web
-    port: 80
-    weight: 1
-  filters:
+` + backend(80) + `  filters:
   - type: URLRewrite
     urlRewrite:
       path:
@@ -433,13 +361,7 @@ hostnames:
 hostnames:
 - a.example.com
 ` + parentAll + `rules:
-- backendRefs:
-  - group: ""
-    kind: Service
-    name: web
-    port: 80
-    weight: 1
-  filters:
+` + backend(80) + `  filters:
   - type: URLRewrite
     urlRewrite:
       path:
@@ -473,13 +395,7 @@ hostnames:
 hostnames:
 - old.example.com
 ` + parentAll + `rules:
-- backendRefs:
-  - group: ""
-    kind: Service
-    name: web
-    port: 80
-    weight: 1
-  matches:
+` + backend(80) + `  matches:
   - path:
       type: PathPrefix
       value: /
@@ -517,13 +433,7 @@ hostnames:
 hostnames:
 - a.example.com
 ` + parentAll + `rules:
-- backendRefs:
-  - group: ""
-    kind: Service
-    name: web
-    port: 80
-    weight: 1
-  matches:
+` + backend(80) + `  matches:
   - path:
       type: Exact
       value: /ok
@@ -574,13 +484,7 @@ hostnames:
 - whoami.example.com
 - www.whoami.example.com
 ` + parentAll + `rules:
-- backendRefs:
-  - group: ""
-    kind: Service
-    name: web
-    port: 80
-    weight: 1
-  matches:
+` + backend(80) + `  matches:
   - path:
       type: PathPrefix
       value: /
@@ -588,13 +492,7 @@ hostnames:
 hostnames:
 - api.example.com
 ` + parentAll + `rules:
-- backendRefs:
-  - group: ""
-    kind: Service
-    name: web
-    port: 8080
-    weight: 1
-  filters:
+` + backend(8080) + `  filters:
   - type: URLRewrite
     urlRewrite:
       path:

@@ -2,7 +2,9 @@ package routes
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -19,7 +21,7 @@ var (
 func readCaddy(labels map[string]string) ([]Router, []string) {
 	var out []Router
 	var notes []string
-	for _, site := range sortedKeys(labels) {
+	for _, site := range slices.Sorted(maps.Keys(labels)) {
 		if !caddySite.MatchString(site) {
 			continue
 		}
@@ -56,7 +58,7 @@ func caddyRouter(site string, labels map[string]string) (*Router, []string) {
 	prefix := site + "."
 	var paths []string
 	strip := false
-	for _, k := range sortedKeys(labels) {
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
 		directive, ok := strings.CutPrefix(k, prefix)
 		if !ok {
 			continue

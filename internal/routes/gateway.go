@@ -2,6 +2,7 @@ package routes
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -154,7 +155,7 @@ func httpRule(svc Service, r Router, m Match) (*gwac.HTTPRouteRuleApplyConfigura
 // customRequestHeaders and customResponseHeaders do.
 func headerFilter(h map[string]string) *gwac.HTTPHeaderFilterApplyConfiguration {
 	f := gwac.HTTPHeaderFilter()
-	for _, name := range sortedKeys(h) {
+	for _, name := range slices.Sorted(maps.Keys(h)) {
 		if h[name] == "" {
 			f.WithRemove(name)
 		} else {

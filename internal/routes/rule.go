@@ -87,31 +87,25 @@ func (p *parser) accept(tok string) bool {
 }
 
 func (p *parser) or() (expr, error) {
-	l, err := p.and()
-	if err != nil {
-		return nil, err
-	}
-	for p.accept("||") {
-		r, err := p.and()
-		if err != nil {
-			return nil, err
-		}
-		l = orExpr{l, r}
-	}
-	return l, nil
+	return p.binary("||", p.and, func(l, r expr) expr { return orExpr{l, r} })
 }
 
 func (p *parser) and() (expr, error) {
-	l, err := p.unary()
+	return p.binary("&&", p.unary, func(l, r expr) expr { return andExpr{l, r} })
+}
+
+// binary reads operands joined by op, left-associative.
+func (p *parser) binary(op string, operand func() (expr, error), join func(l, r expr) expr) (expr, error) {
+	l, err := operand()
 	if err != nil {
 		return nil, err
 	}
-	for p.accept("&&") {
-		r, err := p.unary()
+	for p.accept(op) {
+		r, err := operand()
 		if err != nil {
 			return nil, err
 		}
-		l = andExpr{l, r}
+		l = join(l, r)
 	}
 	return l, nil
 }
@@ -212,11 +206,7 @@ func alternatives(e expr) ([][]term, error) {
 		}
 		return [][]term{{{matcherExpr: inner, Not: true}}}, nil
 	case orExpr:
-		l, err := alternatives(x.L)
-		if err != nil {
-			return nil, err
-		}
-		r, err := alternatives(x.R)
+		l, r, err := bothAlternatives(x.L, x.R)
 		if err != nil {
 			return nil, err
 		}
@@ -225,11 +215,7 @@ func alternatives(e expr) ([][]term, error) {
 		}
 		return append(l, r...), nil
 	case andExpr:
-		l, err := alternatives(x.L)
-		if err != nil {
-			return nil, err
-		}
-		r, err := alternatives(x.R)
+		l, r, err := bothAlternatives(x.L, x.R)
 		if err != nil {
 			return nil, err
 		}
@@ -245,6 +231,15 @@ func alternatives(e expr) ([][]term, error) {
 		return out, nil
 	}
 	return nil, fmt.Errorf("unknown expression %T", e)
+}
+
+func bothAlternatives(l, r expr) ([][]term, [][]term, error) {
+	la, err := alternatives(l)
+	if err != nil {
+		return nil, nil, err
+	}
+	ra, err := alternatives(r)
+	return la, ra, err
 }
 
 // multiArg are the v2 matchers whose several arguments are alternatives.

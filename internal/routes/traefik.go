@@ -2,6 +2,7 @@ package routes
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strconv"
@@ -45,7 +46,7 @@ func readTraefik(labels map[string]string, exposedByDefault bool, port int32) ([
 	routers := map[string]map[string]string{}
 	services := map[string]map[string]string{}
 	middlewares := map[string]map[string]string{}
-	for _, k := range sortedKeys(labels) {
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
 		v := labels[k]
 		switch {
 		case k == traefikEnable || traefikIgnored.MatchString(k):
@@ -61,8 +62,8 @@ func readTraefik(labels map[string]string, exposedByDefault bool, port int32) ([
 	}
 
 	svcPorts := map[string]int32{}
-	for _, name := range sortedKeys(services) {
-		for _, opt := range sortedKeys(services[name]) {
+	for _, name := range slices.Sorted(maps.Keys(services)) {
+		for _, opt := range slices.Sorted(maps.Keys(services[name])) {
 			v := services[name][opt]
 			switch strings.ToLower(opt) {
 			case "loadbalancer.server.port":
@@ -88,7 +89,7 @@ func readTraefik(labels map[string]string, exposedByDefault bool, port int32) ([
 	}
 
 	var out []Router
-	for _, name := range sortedKeys(routers) {
+	for _, name := range slices.Sorted(maps.Keys(routers)) {
 		r, rnotes := traefikRouter(name, routers[name], svcPorts, middlewares, port)
 		notes = append(notes, rnotes...)
 		if r != nil {
@@ -102,7 +103,7 @@ func traefikRouter(name string, opts map[string]string, svcPorts map[string]int3
 	key := func(opt string) string { return routersPrefix + name + "." + opt }
 	r := &Router{Name: name}
 	var notes []string
-	for _, opt := range sortedKeys(opts) {
+	for _, opt := range slices.Sorted(maps.Keys(opts)) {
 		v := opts[opt]
 		switch strings.ToLower(opt) {
 		case "rule":
@@ -192,7 +193,7 @@ func traefikMiddleware(ref string, defined map[string]map[string]string) (*Middl
 	mw := &Middleware{Name: name}
 	var notes []string
 	kinds := map[string]bool{}
-	for _, opt := range sortedKeys(opts) {
+	for _, opt := range slices.Sorted(maps.Keys(opts)) {
 		v := opts[opt]
 		kind, rest, _ := strings.Cut(strings.ToLower(opt), ".")
 		kinds[kind] = true
@@ -322,15 +323,6 @@ func hasPrefixKey(labels map[string]string, prefix string) bool {
 		}
 	}
 	return false
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // splitList reads Traefik's comma-separated lists.
