@@ -19,15 +19,12 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 	"github.com/kubeswarm/kubeswarm/internal/routes"
 )
-
-func init() { utilruntime.Must(gatewayv1.Install(scheme)) }
 
 // traefikImage is Traefik built from its Go module by hack/real-cluster.sh (test/images/build
 // --traefik): the Gateway API implementation of this test.
@@ -102,11 +99,14 @@ func TestRealRoutesThroughTraefik(t *testing.T) {
 			if a := parseAnswer(body); status != http.StatusOK || tasks[a.Host] == "" {
 				return fmt.Errorf("%d %q: not a task of vote-result (%v)", status, body, tasks)
 			}
+			t.Logf("%s, Host result.example.com, GET /api/ → %d %s", base, status, strings.TrimSpace(body))
 			return nil
 		})
 		status, body, err := getWithHost(base+"/api/healthz", "result.example.com")
 		if err != nil || status != http.StatusOK || strings.TrimSpace(body) != "ok" {
 			t.Errorf("GET /api/healthz on %s: %d %q %v, want the task's /healthz (ok)", node, status, body, err)
+		} else {
+			t.Logf("%s, Host result.example.com, GET /api/healthz → %d %s", base, status, strings.TrimSpace(body))
 		}
 	}
 	base := "http://" + net.JoinHostPort(ips["worker1"], strconv.Itoa(int(nodePort)))
