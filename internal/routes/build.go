@@ -112,28 +112,32 @@ func Build(svc Service, opts Options) Routes {
 	if len(routers) == 0 {
 		return out
 	}
-	for _, r := range routers {
-		for _, m := range r.Matches {
-			for _, h := range m.Hosts {
-				if !slices.Contains(out.Hostnames, h) {
-					out.Hostnames = append(out.Hostnames, h)
-				}
-			}
-		}
-	}
-	slices.Sort(out.Hostnames)
+	var hosts []string
 	switch opts.Kind {
 	case KindIngress:
 		out.Ingress, notes = buildIngress(svc, routers, opts.IngressClassName)
+		if out.Ingress != nil {
+			for _, rule := range out.Ingress.Spec.Rules {
+				if rule.Host != nil {
+					hosts = append(hosts, *rule.Host)
+				}
+			}
+		}
 	default:
 		if opts.Gateway == nil {
-			out.Hostnames = nil
 			out.Notes = append(out.Notes, "no Gateway is named for the HTTP routes (operator flag --gateway, namespace annotation "+
 				AnnotationGateway+", or the Stack's spec.gateway); no route was made")
 			return out
 		}
 		out.HTTPRoutes, notes = buildHTTPRoutes(svc, routers, *opts.Gateway)
+		for _, hr := range out.HTTPRoutes {
+			for _, h := range hr.Spec.Hostnames {
+				hosts = append(hosts, string(h))
+			}
+		}
 	}
+	slices.Sort(hosts)
+	out.Hostnames = slices.Compact(hosts)
 	out.Notes = slices.Compact(append(out.Notes, notes...))
 	return out
 }

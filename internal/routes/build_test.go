@@ -450,6 +450,17 @@ hostnames:
 			},
 		},
 		{
+			// The route's name is the router's after the service's; one too long for a
+			// Kubernetes name is reported.
+			name: "router name too long",
+			labels: map[string]string{
+				"traefik.enable": "true",
+				"traefik.http.routers." + strings.Repeat("r", 250) + ".rule": "Host(`a.example.com`)",
+			},
+			ports:     []int32{80},
+			wantNotes: []string{"router " + strings.Repeat("r", 250) + ": no route was made, its name web-" + strings.Repeat("r", 250) + " is not a Kubernetes name: must be no more than 253 characters"},
+		},
+		{
 			name:   "traefik.enable=false",
 			labels: map[string]string{"traefik.enable": "false", "traefik.http.routers.a.rule": "Host(`a.example.com`)"},
 			ports:  []int32{80},
@@ -479,7 +490,7 @@ hostnames:
 				"caddy_1.handle_path.reverse_proxy": "{{upstreams http 8080}}",
 				"caddy_1.encode":                    "gzip",
 			},
-			want: `# web-caddy_0
+			want: `# web-caddy-0
 hostnames:
 - whoami.example.com
 - www.whoami.example.com
@@ -488,7 +499,7 @@ hostnames:
   - path:
       type: PathPrefix
       value: /
-# web-caddy_1
+# web-caddy-1
 hostnames:
 - api.example.com
 ` + parentAll + `rules:
@@ -589,6 +600,9 @@ spec:
 	}
 	if diff := cmp.Diff(wantNotes, got.Notes); diff != "" {
 		t.Errorf("notes (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"result.example.com"}, got.Hostnames); diff != "" {
+		t.Errorf("hostnames (-want +got):\n%s", diff)
 	}
 }
 

@@ -7,8 +7,11 @@ import (
 	"slices"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/util/validation"
 	gwv1 "sigs.k8s.io/gateway-api/apis/v1"
 	gwac "sigs.k8s.io/gateway-api/applyconfiguration/apis/v1"
+
+	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 )
 
 // buildHTTPRoutes makes one HTTPRoute per router and set of hostnames (a route's hostnames
@@ -32,9 +35,13 @@ func buildHTTPRoutes(svc Service, routers []Router, gw Gateway) ([]*gwac.HTTPRou
 			}
 		}
 		for i, g := range groups {
-			name := svc.Name + "-" + strings.ToLower(r.Name)
+			name := objectName(svc.Name, r.Name)
 			if i > 0 {
 				name = fmt.Sprintf("%s-%d", name, i+1)
+			}
+			if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 {
+				notes = append(notes, fmt.Sprintf("router %s: no route was made, its name %s is not a Kubernetes name: %s", r.Name, name, strings.Join(errs, "; ")))
+				continue
 			}
 			spec := gwac.HTTPRouteSpec().WithParentRefs(parentRefs(gw, r.EntryPoints)...)
 			for _, h := range g[0].Hosts {
@@ -55,6 +62,12 @@ func buildHTTPRoutes(svc Service, routers []Router, gw Gateway) ([]*gwac.HTTPRou
 		}
 	}
 	return out, notes
+}
+
+// objectName is the name of an object made for a router of a service: the router's name as a
+// Kubernetes name (caddy_0 is caddy-0), after the service's.
+func objectName(service, router string) string {
+	return swarmv1.KubernetesName(service + "-" + router)
 }
 
 // parentRefs attach a route to the Gateway: to the listeners named after the router's entry

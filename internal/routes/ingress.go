@@ -3,7 +3,6 @@ package routes
 import (
 	"fmt"
 	"slices"
-	"strings"
 
 	networkingv1 "k8s.io/api/networking/v1"
 	networkingv1ac "k8s.io/client-go/applyconfigurations/networking/v1"
@@ -63,7 +62,7 @@ func buildIngress(svc Service, routers []Router, className string) (*networkingv
 			}
 		}
 		if len(tlsHosts) > 0 {
-			spec.WithTLS(networkingv1ac.IngressTLS().WithHosts(tlsHosts...).WithSecretName(svc.Name + "-" + strings.ToLower(r.Name) + "-tls"))
+			spec.WithTLS(networkingv1ac.IngressTLS().WithHosts(tlsHosts...).WithSecretName(objectName(svc.Name, r.Name) + "-tls"))
 		}
 		if r.CertResolver != "" {
 			if issuer != "" && issuer != r.CertResolver {
