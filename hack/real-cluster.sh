@@ -152,10 +152,9 @@ build_traefik() {
 }
 
 # build_tools: crictl (to remove pods through the CRI at teardown) and CoreDNS, from their Go
-# modules, once; and Traefik.
+# modules, once.
 build_tools() {
   need_bin
-  build_traefik
   [[ -x "$TOOLS/crictl" && -x "$TOOLS/coredns" ]] && return
   mkdir -p "$TOOLS"
   local t0; t0=$(now)
@@ -171,6 +170,7 @@ build_tools() {
 IMAGES="$CACHE/images/images.tar"
 REGISTRY_BIN="$CACHE/images/registry"
 build_images() {
+  build_traefik
   (cd "$ROOT" && go run ./test/images/build -o "$CACHE/images" --coredns "$TOOLS/coredns" --traefik "$TRAEFIK" >&2 &&
     CGO_ENABLED=0 go build -o "$REGISTRY_BIN" ./test/images/registry)
 }
