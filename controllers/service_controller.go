@@ -74,6 +74,8 @@ const conflictRetry = 15 * time.Second
 type ServiceReconciler struct {
 	childApplier
 	Options translate.Options
+	// Routes are the settings of the routes made of proxy labels (service_routes.go).
+	Routes RouteOptions
 	// Clock tells the time (a fake one in tests); nil means the real clock.
 	Clock clock.PassiveClock
 }
@@ -194,9 +196,13 @@ func (r *ServiceReconciler) reconcile(ctx context.Context, svc *swarmv1.Service,
 	if err != nil {
 		return 0, r.applyFailed(svc, status, err)
 	}
+	routeNotes, err := r.applyRoutes(ctx, svc, status)
+	if err != nil {
+		return 0, r.applyFailed(svc, status, err)
+	}
 	meta.SetStatusCondition(&status.Conditions, metav1.Condition{Type: swarmv1.ConditionDegraded, Status: metav1.ConditionFalse,
 		Reason: swarmv1.ReasonAsRequested, Message: "Every object of the service is applied", ObservedGeneration: svc.Generation})
-	r.setHonored(svc, status, objs.Notes)
+	r.setHonored(svc, status, append(objs.Notes, routeNotes...))
 	status.Ports = translate.PublishedPorts(&svc.Spec, live)
 	status.PortsSummary = translate.PortsSummary(status.Ports)
 	status.Workload = &swarmv1.WorkloadReference{Kind: objs.WorkloadKind(), Name: svc.Name}
@@ -580,7 +586,7 @@ func (r *ServiceReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			return fmt.Errorf("indexing Services by %s: %w", field, err)
 		}
 	}
-	return ctrl.NewControllerManagedBy(mgr).
+	return r.watchRoutes(ctrl.NewControllerManagedBy(mgr)).
 		For(&swarmv1.Service{}).
 		Owns(&appsv1.Deployment{}).
 		Owns(&appsv1.DaemonSet{}).

@@ -27,6 +27,8 @@ type Config struct {
 	// node is down and its replicated tasks move (NodeFailureReconciler); 0: the Lease's own
 	// duration; negative: never (Kubernetes' own node failure handling only).
 	NodeDownAfter time.Duration
+	// Routes: what the Traefik and Caddy labels of services become.
+	Routes RouteOptions
 }
 
 // CacheOptions limit the informers of child kinds to the objects kubeswarm made (labelled
@@ -45,6 +47,7 @@ func CacheOptions() cache.Options {
 		&networkingv1.NetworkPolicy{}:   managed,
 		// A stack's names, and the slices of its services' Services (they copy the label).
 		&discoveryv1.EndpointSlice{}: managed,
+		&networkingv1.Ingress{}:      managed,
 		// Every node is watched; their image lists are big and of no use to kubeswarm.
 		&corev1.Node{}: {Transform: dropNodeImages},
 		// Only the kubelets' Leases (the leader election's Lease is read without the cache).
@@ -61,9 +64,14 @@ func dropNodeImages(obj any) (any, error) {
 
 // Setup registers every kubeswarm controller with the manager.
 func Setup(mgr ctrl.Manager, cfg Config) error {
+	routes, err := cfg.Routes.resolve(mgr.GetRESTMapper())
+	if err != nil {
+		return err
+	}
 	if err := (&ServiceReconciler{
 		childApplier: newChildApplier(mgr),
 		Options:      cfg.Translate,
+		Routes:       routes,
 	}).SetupWithManager(mgr); err != nil {
 		return err
 	}

@@ -284,7 +284,7 @@ func (r *StackReconciler) observe(ctx context.Context, st *swarmv1.Stack, status
 		}
 		short := swarmv1.StackServiceShortName(st.Name, s.Name)
 		status.Services = append(status.Services, swarmv1.StackServiceStatus{
-			Name: short, Mode: s.Spec.Mode, Replicas: s.Status.Replicas, Image: s.Spec.Image, Ports: s.Status.PortsSummary})
+			Name: short, Mode: s.Spec.Mode, Replicas: s.Status.Replicas, Image: s.Spec.Image, Ports: s.Status.PortsSummary, Hostnames: s.Status.Hostnames})
 		if !meta.IsStatusConditionTrue(s.Status.Conditions, swarmv1.ConditionReady) {
 			notReady = append(notReady, fmt.Sprintf("%s %s", short, s.Status.Replicas))
 		}

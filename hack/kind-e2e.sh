@@ -129,6 +129,12 @@ cmd_up() {
   "$K/kindtool" load --name "$NAME" --archive "$K/manager.tar"
   local kustomize=${KUSTOMIZE:-$(ls bin/kustomize-* 2>/dev/null | head -1)}
   [[ -x $kustomize ]] || die "no kustomize (make kind-e2e builds it; or KUSTOMIZE=PATH)"
+  # the Gateway API's CRDs before the operator, which decides at start what routes it makes
+  if ! kc get crd httproutes.gateway.networking.k8s.io >/dev/null 2>&1; then
+    local crds=() f
+    while read -r f; do crds+=(-f "$f"); done < <(hack/gateway-api-crds.sh)
+    kc apply --server-side "${crds[@]}" >/dev/null
+  fi
   "$kustomize" build config/default | sed "s#image: controller:latest#image: $IMG#" |
     kc apply --server-side --force-conflicts -f - >/dev/null
   kc -n kubeswarm-system patch deployment kubeswarm-controller-manager --type=json \

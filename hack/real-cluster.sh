@@ -65,6 +65,8 @@ USER_KUBECONFIG=${USER_KUBECONFIG%%:*}
 
 CRICTL_VERSION=${CRICTL_VERSION:-v1.37.0}
 COREDNS_VERSION=${COREDNS_VERSION:-v1.15.0}
+# Traefik: the Gateway API implementation the routes test runs (test/e2e/realnodes_routes_test.go).
+TRAEFIK_VERSION=${TRAEFIK_VERSION:-v3.6.12}
 
 NET_PREFIX=ksw
 HOST_LINK=ksw0
@@ -132,6 +134,29 @@ install_packages() {
   die "apt-get install ${want[*]} failed"
 }
 
+# build_traefik: Traefik from its Go module, once. Its go.mod replaces modules (its forks), which
+# `go install MODULE@VERSION` refuses, so the module's source is copied out of the module cache
+# and built as the main module. v3.6 is the newest whose dependencies the module proxy serves
+# whole (v3.7's ACME DNS providers pull modules it refuses, and its nested module
+# github.com/traefik/traefik/dynamic/ext is not published).
+TRAEFIK="$CACHE/bin/traefik-$TRAEFIK_VERSION/traefik"
+build_traefik() {
+  [[ -x "$TRAEFIK" ]] && return
+  local t0 work src
+  t0=$(now)
+  log "building Traefik $TRAEFIK_VERSION from its Go module (10 minutes or more the first time)"
+  work=$(mktemp -d)
+  (cd "$work" && go mod download "github.com/traefik/traefik/v3@$TRAEFIK_VERSION") >&2 || { rm -rf "$work"; return 1; }
+  src="$(go env GOMODCACHE)/github.com/traefik/traefik/v3@$TRAEFIK_VERSION"
+  cp -r "$src/." "$work/" && chmod -R u+w "$work"
+  mkdir -p "$(dirname "$TRAEFIK")"
+  (cd "$work" && GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$TRAEFIK.tmp" ./cmd/traefik) >&2 ||
+    { rm -rf "$work" "$TRAEFIK.tmp"; return 1; }
+  mv "$TRAEFIK.tmp" "$TRAEFIK"
+  rm -rf "$work"
+  log "Traefik built in $(since "$t0")"
+}
+
 # build_tools: crictl (to remove pods through the CRI at teardown) and CoreDNS, from their Go
 # modules, once.
 build_tools() {
@@ -151,7 +176,8 @@ build_tools() {
 IMAGES="$CACHE/images/images.tar"
 REGISTRY_BIN="$CACHE/images/registry"
 build_images() {
-  (cd "$ROOT" && go run ./test/images/build -o "$CACHE/images" --coredns "$TOOLS/coredns" >&2 &&
+  build_traefik
+  (cd "$ROOT" && go run ./test/images/build -o "$CACHE/images" --coredns "$TOOLS/coredns" --traefik "$TRAEFIK" >&2 &&
     CGO_ENABLED=0 go build -o "$REGISTRY_BIN" ./test/images/registry)
 }
 

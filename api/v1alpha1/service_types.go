@@ -133,6 +133,12 @@ type ServiceStatus struct {
 	// +optional
 	PortsSummary string `json:"portsSummary,omitempty"`
 
+	// hostnames are the host names the service's HTTP routes answer for, from its Traefik or
+	// caddy-docker-proxy labels (a leading "*." is a wildcard).
+	// +optional
+	// +listType=atomic
+	Hostnames []string `json:"hostnames,omitempty"`
+
 	// workload is the Deployment, DaemonSet or Job that runs the tasks.
 	// +optional
 	Workload *WorkloadReference `json:"workload,omitempty"`

@@ -63,6 +63,14 @@ type StackSpec struct {
 	// +listMapKey=name
 	// +kubebuilder:validation:MaxItems=64
 	Configs []StackObject `json:"configs,omitempty"`
+
+	// gateway is the Gateway API Gateway (NAMESPACE/NAME, or NAME in the stack's namespace) that
+	// the HTTP routes of the services' Traefik and caddy-docker-proxy labels attach to. It comes
+	// before the namespace's swarm.kubeswarm.io/gateway annotation and the operator's --gateway.
+	// +optional
+	// +kubebuilder:validation:MaxLength=317
+	// +kubebuilder:validation:Pattern=`^([a-z0-9]([-a-z0-9]*[a-z0-9])?/)?[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`
+	Gateway string `json:"gateway,omitempty"`
 }
 
 // StackService is one compose service.
@@ -178,6 +186,10 @@ type StackServiceStatus struct {
 	// ports is the PORTS column, e.g. "*:8080->80/tcp".
 	// +optional
 	Ports string `json:"ports,omitempty"`
+	// hostnames are the host names the service's HTTP routes answer for.
+	// +optional
+	// +listType=atomic
+	Hostnames []string `json:"hostnames,omitempty"`
 }
 
 // StackStatus is the observed state of a stack.

@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 	"github.com/kubeswarm/kubeswarm/controllers"
@@ -63,6 +64,8 @@ func main() {
 	flag.StringVar(&clusterDomain, "cluster-domain", translate.DefaultClusterDomain, "The cluster's DNS domain: a stack's tasks search their networks' domains, <network>.<namespace>.svc.<domain>, for the short names of the services they share a network with.")
 	flag.StringVar(&clusterDNS, "cluster-dns", "", "The address of the cluster's DNS server, written first in a stack's tasks' resolv.conf so that their networks' names come before the namespace's (default: the kube-system/kube-dns Service's; \"none\": leave the kubelet's resolv.conf and add the networks' domains after its own).")
 	flag.StringVar(&filesImage, "files-image", "", "The operator's image (its binary at /manager), run as an init container to install the secrets and configs a service gives a uid or gid other than root (default: the image of this pod's manager container, when POD_NAMESPACE and POD_NAME are set; outside a cluster none, and such files stay root's, reported in the Honored condition).")
+	var routeOpts controllers.RouteOptions
+	routeOpts.BindFlags(flag.CommandLine)
 	opts := zap.Options{Development: false}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -116,6 +119,7 @@ func main() {
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(swarmv1.AddToScheme(scheme))
+	utilruntime.Must(gatewayv1.Install(scheme))
 
 	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
 		Scheme:                              scheme,
@@ -158,6 +162,7 @@ func main() {
 		},
 		Nodes:         controllers.NodeOptions{ManagerSelector: managers, NodeName: nodeName},
 		NodeDownAfter: nodeDownAfter,
+		Routes:        routeOpts,
 	}
 	if err := controllers.Setup(mgr, cfg); err != nil {
 		log.Error(err, "unable to set up the controllers")

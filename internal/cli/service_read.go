@@ -569,6 +569,9 @@ func prettyService(out io.Writer, s *swarmv1.Service) {
 			p("  PublishMode = %s", pt.Mode)
 		}
 	}
+	if len(s.Status.Hostnames) > 0 {
+		p("Hostnames:\t%s", strings.Join(s.Status.Hostnames, ", "))
+	}
 	if hc := spec.Healthcheck; hc != nil {
 		p("Healthcheck:")
 		if hc.Disable {

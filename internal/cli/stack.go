@@ -77,7 +77,7 @@ func loadOptions(files []string, in io.Reader, skipInterpolation bool) (compose.
 }
 
 // loadStack loads and converts compose files as `docker stack deploy` would.
-func loadStack(ctx context.Context, files []string, in io.Reader, stack, namespace string, skipInterpolation bool) (*compose.Result, error) {
+func loadStack(ctx context.Context, files []string, in io.Reader, stack, namespace string, skipInterpolation, leaveOutProxies bool) (*compose.Result, error) {
 	opts, cleanup, err := loadOptions(files, in, skipInterpolation)
 	defer cleanup()
 	if err != nil {
@@ -90,7 +90,7 @@ func loadStack(ctx context.Context, files []string, in io.Reader, stack, namespa
 	if stack == "" {
 		stack = p.Name
 	}
-	return compose.Convert(p, stack, compose.ConvertOptions{Namespace: namespace})
+	return compose.Convert(p, stack, compose.ConvertOptions{Namespace: namespace, LeaveOutProxies: leaveOutProxies})
 }
 
 // StackDeployOptions is `stack deploy -c FILE… [--prune] [-d] NAME`.
@@ -104,6 +104,8 @@ type StackDeployOptions struct {
 	quiet        bool
 	resolveImage string
 	timeout      time.Duration
+	// leaveOutProxy drops a Traefik or caddy-docker-proxy service that read the Docker socket.
+	leaveOutProxy bool
 
 	name   string
 	result *compose.Result
@@ -124,6 +126,7 @@ func newStackDeployCommand(f Factory, streams genericiooptions.IOStreams) *cobra
 	cmd.Flags().BoolVarP(&o.quiet, "quiet", "q", false, "Suppress progress output")
 	cmd.Flags().StringVar(&o.resolveImage, "resolve-image", "always", `Query the registry to resolve image digest and supported platforms ("always", "changed", "never")`)
 	cmd.Flags().Bool("with-registry-auth", false, "Send registry authentication details to Swarm agents")
+	addLeaveOutProxyFlag(cmd, &o.leaveOutProxy)
 	cmd.Flags().DurationVar(&o.timeout, "timeout", 5*time.Minute, "How long to wait for each service to converge without -d (kubectl-swarm only)")
 	return cmd
 }
@@ -160,9 +163,10 @@ func requireComposeFiles(files []string) error {
 // of it fails.
 func (o *StackDeployOptions) load(ctx context.Context) error {
 	var err error
-	if o.result, err = loadStack(ctx, o.files, o.In, o.name, o.namespace, false); err != nil {
+	if o.result, err = loadStack(ctx, o.files, o.In, o.name, o.namespace, false, o.leaveOutProxy); err != nil {
 		return err
 	}
+	o.result.ReplaceProxies(false)
 	for _, w := range o.result.Warnings {
 		fmt.Fprintf(o.ErrOut, "%s\n\n", w)
 	}
@@ -798,9 +802,10 @@ func (o *StackConfigOptions) Run(ctx context.Context) error {
 // as YAML, for GitOps; it needs no cluster.
 type ConvertOptions struct {
 	genericiooptions.IOStreams
-	files     []string
-	name      string
-	namespace string
+	files         []string
+	name          string
+	namespace     string
+	leaveOutProxy bool
 }
 
 func newConvertCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
@@ -814,6 +819,7 @@ func newConvertCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Com
 		RunE: runVerb(f, o),
 	}
 	cmd.Flags().StringArrayVarP(&o.files, "compose-file", "c", nil, "Path to a Compose file")
+	addLeaveOutProxyFlag(cmd, &o.leaveOutProxy)
 	return cmd
 }
 
@@ -838,10 +844,11 @@ func (o *ConvertOptions) Validate() error { return requireComposeFiles(o.files) 
 
 // Run loads and converts the files and prints the objects.
 func (o *ConvertOptions) Run(ctx context.Context) error {
-	r, err := loadStack(ctx, o.files, o.In, o.name, o.namespace, false)
+	r, err := loadStack(ctx, o.files, o.In, o.name, o.namespace, false, o.leaveOutProxy)
 	if err != nil {
 		return err
 	}
+	r.ReplaceProxies(false)
 	for _, w := range r.Warnings {
 		fmt.Fprintf(o.ErrOut, "%s\n\n", w)
 	}
@@ -851,4 +858,9 @@ func (o *ConvertOptions) Run(ctx context.Context) error {
 	}
 	_, err = o.Out.Write(b)
 	return err
+}
+
+// addLeaveOutProxyFlag is --leave-out-proxy of stack deploy and convert (kubectl-swarm only).
+func addLeaveOutProxyFlag(cmd *cobra.Command, v *bool) {
+	cmd.Flags().BoolVar(v, "leave-out-proxy", false, "Leave out a Traefik or caddy-docker-proxy service that routed HTTP by reading the Docker socket: the cluster's gateway does that, from the other services' labels (kubectl-swarm only)")
 }

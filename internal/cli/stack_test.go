@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -312,5 +313,44 @@ func TestStackDeployKeepsPrunesAndPins(t *testing.T) {
 	}
 	if _, ok := images()["cache"]; ok {
 		t.Errorf("deploy --prune kept cache: %v", images())
+	}
+}
+
+// TestStackDeployLeavesOutTheProxy: a Traefik service that read the Docker socket cannot run on
+// Kubernetes: the deploy is refused, naming --leave-out-proxy, before anything is written; with
+// the flag the service is left out, said on stderr, and the rest is deployed.
+func TestStackDeployLeavesOutTheProxy(t *testing.T) {
+	path := writeCompose(t, `
+services:
+  traefik:
+    image: traefik:v3
+    command: ["--providers.swarm.endpoint=unix:///var/run/docker.sock"]
+    volumes: ["/var/run/docker.sock:/var/run/docker.sock:ro"]
+  web:
+    image: nginx
+    deploy:
+      labels:
+        traefik.http.routers.web.rule: Host(`+"`web.example.com`"+`)
+`, nil)
+	f := newTestFactory()
+	if _, _, err := run(t, f, "stack", "deploy", "--resolve-image", "never", "-c", path, "shop"); err == nil || !strings.Contains(err.Error(), "--leave-out-proxy") {
+		t.Fatalf("deploy with the proxy: %v", err)
+	}
+	if err := f.c.Get(t.Context(), client.ObjectKey{Namespace: "default", Name: "shop"}, &swarmv1.Stack{}); err == nil {
+		t.Fatal("a refused deploy wrote the Stack")
+	}
+	_, errOut, err := run(t, f, "stack", "deploy", "--resolve-image", "never", "--leave-out-proxy", "-c", path, "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(errOut, "Service traefik (Traefik) is left out (--leave-out-proxy)") {
+		t.Errorf("stderr %q lacks the proxy left out", errOut)
+	}
+	st := &swarmv1.Stack{}
+	if err := f.c.Get(t.Context(), client.ObjectKey{Namespace: "default", Name: "shop"}, st); err != nil {
+		t.Fatal(err)
+	}
+	if slices.ContainsFunc(st.Spec.Services, func(s swarmv1.StackService) bool { return s.Name == "traefik" }) || len(st.Spec.Services) != 1 {
+		t.Errorf("services %v, want web only", st.Spec.Services)
 	}
 }

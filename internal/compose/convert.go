@@ -39,6 +39,10 @@ type ConvertOptions struct {
 	// Namespace is written into every object; empty leaves it to the caller (kubectl's
 	// namespace).
 	Namespace string
+	// LeaveOutProxies leaves out the Traefik and caddy-docker-proxy services that routed HTTP
+	// by reading the Docker socket (the cluster's gateway does their job from the other
+	// services' labels); they are named among the warnings.
+	LeaveOutProxies bool
 }
 
 // Result is a compose project as Kubernetes objects, ready to print as YAML or to apply.
@@ -117,6 +121,10 @@ func Convert(p *Project, stack string, opts ConvertOptions) (*Result, error) {
 		}},
 	}
 	c.result.Warnings = append(c.result.Warnings, p.Warnings...)
+	if opts.LeaveOutProxies {
+		// Before anything is read: their Docker socket bind is refused otherwise.
+		c.project = leaveOutProxies(c.project, &c.result.Warnings)
+	}
 	c.inactive = inactiveObjects(p.Project)
 	if err := c.keys(p.dockerKeys); err != nil {
 		return nil, err

@@ -98,7 +98,7 @@ var dockerSockets = map[string]bool{"/var/run/docker.sock": true, "/run/docker.s
 // dockerSocketUsers name what replaces the Docker Engine socket for the images that commonly
 // mount it, by the image's repository.
 var dockerSocketUsers = []struct{ image, instead string }{
-	{"traefik", "Traefik reads services from Kubernetes itself: run it with its kubernetes provider (providers.kubernetesIngress or providers.kubernetesCRD) instead of the docker/swarm provider"},
+	{"traefik", "Traefik reads services from Kubernetes itself: run it with its kubernetes provider (providers.kubernetesIngress or providers.kubernetesCRD) instead of the docker/swarm provider, or leave it out (stack deploy --leave-out-proxy) and let the cluster's gateway route the other services' Traefik labels"},
 	{"dockersamples/visualizer", "the Swarm visualizer is kubectl swarm viz (or the operator's --viz-bind-address)"},
 	{"portainer/agent", "Portainer manages Kubernetes through its Kubernetes agent (the portainer-agent-k8s manifests), not the Swarm agent"},
 	{"portainer/portainer", "Portainer manages Kubernetes through its Kubernetes agent (the portainer-agent-k8s manifests)"},

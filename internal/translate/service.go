@@ -75,6 +75,9 @@ func kubeService(svc *swarmv1.Service, labels, annotations map[string]string, ow
 	default:
 		spec.WithType(corev1.ServiceTypeClusterIP).WithPorts(internalPorts(clusterPorts(s))...)
 	}
+	if spec.Type == nil || *spec.Type == corev1.ServiceTypeClusterIP {
+		spec.Ports = withRoutePorts(spec.Ports, s.Labels)
+	}
 	out := corev1ac.Service(svc.Name, svc.Namespace).WithLabels(labels).WithOwnerReferences(owner).WithSpec(spec)
 	if len(annotations) > 0 {
 		out.WithAnnotations(annotations)

@@ -27,6 +27,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 	"github.com/kubeswarm/kubeswarm/controllers"
@@ -93,9 +94,15 @@ func run(m *testing.M) int {
 	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(zapLevel())))
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(swarmv1.AddToScheme(scheme))
+	utilruntime.Must(gatewayv1.Install(scheme))
 
+	gatewayCRDs, err := gatewayAPICRDs()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "finding the Gateway API CRDs: %v\n", err)
+		return 1
+	}
 	env := &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
+		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases"), gatewayCRDs},
 		ErrorIfCRDPathMissing: true,
 	}
 	env.ControlPlane.GetAPIServer().Configure().Set("service-node-port-range", nodePortRange)
@@ -145,7 +152,7 @@ func startOperator(ctx context.Context, cfg *rest.Config) error {
 	if err := controllers.Setup(mgr, controllers.Config{Translate: translate.Options{
 		NodePortRange: translate.PortRange{Min: 1, Max: 32767},
 		ClusterDNS:    clusterDNS,
-	}}); err != nil {
+	}, Routes: controllers.RouteOptions{Mode: controllers.RoutesAuto, Gateway: testGateway}}); err != nil {
 		return err
 	}
 	go func() {

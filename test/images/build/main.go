@@ -2,7 +2,7 @@
 // there, so the project builds its images itself and the cluster scripts import them into each
 // node's containerd with `ctr -n k8s.io images import images.tar`.
 //
-//	go run ./test/images/build -o DIR [--coredns PATH] [--force]
+//	go run ./test/images/build -o DIR [--coredns PATH] [--traefik PATH] [--force]
 //
 // It builds the static web and pause binaries (test/images/web, test/images/pause) and writes one
 // docker-archive tarball, DIR/images.tar, holding every image of imageSpecs, then prints one line
@@ -35,12 +35,15 @@ const (
 	stampName = "images.tar.stamp"
 	// sourceDir holds everything the images are built from, relative to the module root.
 	sourceDir = "test/images"
+	// traefikRef is the Traefik image (hack/real-cluster.sh builds the binary from its module).
+	traefikRef = "kubeswarm.test/traefik:v3"
 )
 
 // options are the command-line flags.
 type options struct {
 	OutDir  string
 	CoreDNS string
+	Traefik string
 	Force   bool
 }
 
@@ -48,6 +51,7 @@ func main() {
 	var opts options
 	flag.StringVar(&opts.OutDir, "o", "", "directory to write "+archiveName+" to (required)")
 	flag.StringVar(&opts.CoreDNS, "coredns", "", "coredns binary to add as kubeswarm.test/coredns:1.15.0")
+	flag.StringVar(&opts.Traefik, "traefik", "", "traefik binary to add as "+traefikRef+" (the real-node tier's Gateway API implementation)")
 	flag.BoolVar(&opts.Force, "force", false, "rebuild even when "+archiveName+" is up to date")
 	flag.Parse()
 	if opts.OutDir == "" || flag.NArg() > 0 {
@@ -78,9 +82,15 @@ func run(ctx context.Context, opts options, stdout, stderr io.Writer) error {
 		}
 		inputs = append(inputs, opts.CoreDNS)
 	}
+	if opts.Traefik != "" {
+		if opts.Traefik, err = filepath.Abs(opts.Traefik); err != nil {
+			return fmt.Errorf("resolving %s: %w", opts.Traefik, err)
+		}
+		inputs = append(inputs, opts.Traefik)
+	}
 	archive := filepath.Join(outDir, archiveName)
 	stampFile := filepath.Join(outDir, stampName)
-	stamp := fmt.Sprintf("goarch=%s\ncoredns=%s\n", runtime.GOARCH, opts.CoreDNS)
+	stamp := fmt.Sprintf("goarch=%s\ncoredns=%s\ntraefik=%s\n", runtime.GOARCH, opts.CoreDNS, opts.Traefik)
 
 	if !opts.Force {
 		fresh, err := upToDate(archive, stampFile, stamp, inputs)
@@ -108,7 +118,12 @@ func run(ctx context.Context, opts options, stdout, stderr io.Writer) error {
 	if opts.CoreDNS != "" {
 		binaries["coredns"] = opts.CoreDNS
 	}
-	images, err := buildImages(imageSpecs(opts.CoreDNS != ""), binaries)
+	specs := imageSpecs(opts.CoreDNS != "")
+	if opts.Traefik != "" {
+		binaries["traefik"] = opts.Traefik
+		specs = append(specs, imageSpec{Ref: traefikRef, Binary: "traefik"})
+	}
+	images, err := buildImages(specs, binaries)
 	if err != nil {
 		return err
 	}
