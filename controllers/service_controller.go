@@ -157,6 +157,16 @@ func (r *ServiceReconciler) reconcile(ctx context.Context, svc *swarmv1.Service,
 		r.setDegraded(svc, status, ReasonInvalidSpec, fmt.Sprintf("The spec cannot be applied, nothing was changed: %v", err))
 		return 0, r.observeWorkload(ctx, svc, status, "")
 	}
+	view, err := r.judgeUpdate(ctx, svc, next, objs.TemplateHash)
+	if err != nil {
+		return 0, err
+	}
+	if in.ToleratedFailures = view.tolerated(next.DesiredTasks); in.ToleratedFailures > 0 {
+		// The rollout steps past the failed tasks: the same objects with a wider budget.
+		if objs, err = translate.Build(svc, in, r.Options); err != nil {
+			return 0, err
+		}
+	}
 	if err := r.ensureVolumes(ctx, svc, in); errors.Is(err, errMissingObject) {
 		r.setDegraded(svc, status, ReasonMissingObject, conditionMessage(err)+"; nothing was changed")
 		return 0, r.observeWorkload(ctx, svc, status, "")
@@ -193,7 +203,7 @@ func (r *ServiceReconciler) reconcile(ctx context.Context, svc *swarmv1.Service,
 	if err := r.observeWorkload(ctx, svc, status, objs.TemplateHash); err != nil {
 		return 0, err
 	}
-	return r.watchUpdate(ctx, svc, status, objs.TemplateHash, status.DesiredTasks)
+	return r.watchUpdate(ctx, svc, status, view, status.DesiredTasks)
 }
 
 // removeOtherWorkloads deletes the service's workload of another kind, left from before a mode

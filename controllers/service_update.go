@@ -64,21 +64,47 @@ func logUpdateStarted(svc *swarmv1.Service, status *swarmv1.ServiceStatus) {
 	ctrl.Log.V(2).Info("Started the update of a Service", "service", client.ObjectKeyFromObject(svc), "state", update.State(status))
 }
 
-// watchUpdate is Swarm's updater for an update or rollback under way: it judges the tasks of the
-// new template and pauses, rolls back or completes. It returns when to look again.
-func (r *ServiceReconciler) watchUpdate(ctx context.Context, svc *swarmv1.Service, status *swarmv1.ServiceStatus, hash string, desired int32) (time.Duration, error) {
+// judgeUpdate is Swarm's updater's view of an update or rollback under way: its config and
+// what the tasks of the new template (hash) show; nil when none is under way.
+func (r *ServiceReconciler) judgeUpdate(ctx context.Context, svc *swarmv1.Service, status *swarmv1.ServiceStatus, hash string) (*updateView, error) {
 	state := update.State(status)
 	if !update.Active(state) {
-		return 0, nil
+		return nil, nil
 	}
 	cfg := update.Effective(update.ConfigInForce(&svc.Spec, state))
 	pods := &corev1.PodList{}
 	if err := r.List(ctx, pods, client.InNamespace(svc.Namespace), client.MatchingLabels(translate.SelectorLabels(svc.Name))); err != nil {
-		return 0, fmt.Errorf("listing the tasks: %w", err)
+		return nil, fmt.Errorf("listing the tasks: %w", err)
 	}
 	now := r.now()
-	progress := update.Observe(pods.Items, translate.LabelTemplateHash, hash, update.HealthDeadline(&svc.Spec, cfg.Monitor), now)
-	action, msg := update.Decide(state, cfg, progress, desired, now)
+	return &updateView{state: state, cfg: cfg, now: now,
+		progress: update.Observe(pods.Items, translate.LabelTemplateHash, hash, update.JudgeFor(&svc.Spec, cfg), now)}, nil
+}
+
+// updateView is an update under way as judged at now.
+type updateView struct {
+	state    swarmv1.UpdateState
+	cfg      update.Config
+	progress update.Progress
+	now      time.Time
+}
+
+// tolerated is the number of failed new tasks the update steps past (update.Tolerated).
+func (v *updateView) tolerated(desired int32) int32 {
+	if v == nil {
+		return 0
+	}
+	return update.Tolerated(v.state, v.cfg, v.progress, desired)
+}
+
+// watchUpdate is Swarm's updater for an update or rollback under way (v): it pauses, rolls back
+// or completes. It returns when to look again.
+func (r *ServiceReconciler) watchUpdate(ctx context.Context, svc *swarmv1.Service, status *swarmv1.ServiceStatus, v *updateView, desired int32) (time.Duration, error) {
+	if v == nil {
+		return 0, nil
+	}
+	progress, now := v.progress, v.now
+	action, msg := update.Decide(v.state, v.cfg, progress, desired, now)
 	if action == update.None {
 		wait := updateCheck
 		if !progress.NextCheck.IsZero() {

@@ -67,6 +67,9 @@ type Inputs struct {
 	// UpdateState is where Swarm's updater is (status.updateStatus.state): it picks the
 	// rolling update the workload follows (internal/update.StrategyFor).
 	UpdateState swarmv1.UpdateState
+	// ToleratedFailures is the number of failed new tasks the update under way steps past
+	// (internal/update.Tolerated).
+	ToleratedFailures int32
 	// JobIteration is the run of a job service; each spec change runs the job again.
 	JobIteration int64
 	// Nodes are the nodes a global-job service runs on: one Job each.
@@ -127,7 +130,7 @@ func Build(svc *swarmv1.Service, in Inputs, opts Options) (*Objects, error) {
 	labels := objectLabels(svc.Name, in.Stack)
 	annotations := serviceAnnotations(svc, &out.Notes)
 	selector := metav1ac.LabelSelector().WithMatchLabels(SelectorLabels(svc.Name))
-	strategy := update.StrategyFor(&svc.Spec, in.UpdateState)
+	strategy := update.StrategyFor(&svc.Spec, in.UpdateState, in.ToleratedFailures)
 
 	switch svc.Spec.Mode {
 	case swarmv1.ModeReplicatedJob, swarmv1.ModeGlobalJob:
