@@ -200,10 +200,20 @@ func (r *ServiceReconciler) reconcile(ctx context.Context, svc *swarmv1.Service,
 	status.PortsSummary = translate.PortsSummary(status.Ports)
 	status.Workload = &swarmv1.WorkloadReference{Kind: objs.WorkloadKind(), Name: svc.Name}
 	status.ObservedGeneration = svc.Generation
+	var held time.Duration
+	if objs.Deployment != nil {
+		if held, err = r.admitTasks(ctx, svc, update.State(status)); err != nil {
+			return 0, err
+		}
+	}
 	if err := r.observeWorkload(ctx, svc, status, objs.TemplateHash); err != nil {
 		return 0, err
 	}
-	return r.watchUpdate(ctx, svc, status, view, status.DesiredTasks)
+	wait, err := r.watchUpdate(ctx, svc, status, view, status.DesiredTasks)
+	if held > 0 && (wait == 0 || held < wait) {
+		wait = held
+	}
+	return wait, err
 }
 
 // removeOtherWorkloads deletes the service's workload of another kind, left from before a mode
@@ -387,6 +397,16 @@ func (r *ServiceReconciler) pendingReason(ctx context.Context, svc *swarmv1.Serv
 	n, why := 0, ""
 	for _, p := range pods.Items {
 		if p.DeletionTimestamp != nil || p.Status.Phase != corev1.PodPending {
+			continue
+		}
+		if m := update.WaitingMessage(&p); m != "" || update.Held(&p) {
+			// Held tasks wait their turn (update.Admit); only Swarm's scheduler's reasons show.
+			if m != "" {
+				n++
+				if why == "" {
+					why = m
+				}
+			}
 			continue
 		}
 		for _, c := range p.Status.Conditions {

@@ -151,6 +151,10 @@ func Build(svc *swarmv1.Service, in Inputs, opts Options) (*Objects, error) {
 		}
 		out.DaemonSet = ds
 	default:
+		// Replicated tasks wait until the Service controller lets them be scheduled
+		// (update.Gate: stop-first, maxReplicasPerNode). The gate is not part of the task
+		// template's hash: it is how tasks start, not what they run.
+		tmpl.Spec.WithSchedulingGates(corev1ac.PodSchedulingGate().WithName(update.Gate))
 		d := appsv1ac.Deployment(svc.Name, svc.Namespace).
 			WithLabels(labels).WithOwnerReferences(owner).
 			WithSpec(appsv1ac.DeploymentSpec().
