@@ -137,7 +137,7 @@ func (r *ServiceReconciler) watchUpdate(ctx context.Context, svc *swarmv1.Servic
 
 // heldRecheck is how often a service with held tasks is looked at again without an event (a
 // node going down frees the slots of the tasks stopping there).
-const heldRecheck = 5 * time.Second
+const heldRecheck = 2 * time.Second
 
 // +kubebuilder:rbac:groups="",resources=pods,verbs=patch;delete
 
