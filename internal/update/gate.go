@@ -157,20 +157,21 @@ func unschedulable(p *corev1.Pod) bool {
 	return false
 }
 
-// avoidedNodes are the nodes a released task was told to avoid (Release).
+// avoidedNodes are the nodes a released task was told to avoid (Release put the same
+// requirements in every term, so the first one tells).
 func avoidedNodes(p *corev1.Pod) []string {
 	if p.Spec.Affinity == nil || p.Spec.Affinity.NodeAffinity == nil || p.Spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution == nil {
 		return nil
 	}
+	terms := p.Spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms
+	if len(terms) == 0 {
+		return nil
+	}
 	var out []string
-	for _, t := range p.Spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms {
-		for _, f := range t.MatchFields {
-			if f.Key == metav1.ObjectNameField && f.Operator == corev1.NodeSelectorOpNotIn {
-				out = append(out, f.Values...)
-			}
+	for _, f := range terms[0].MatchFields {
+		if f.Key == metav1.ObjectNameField && f.Operator == corev1.NodeSelectorOpNotIn {
+			out = append(out, f.Values...)
 		}
-		// Every term got the same requirements.
-		break
 	}
 	return out
 }

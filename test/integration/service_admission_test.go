@@ -167,14 +167,11 @@ func avoided(p *corev1.Pod) []string {
 	if p.Spec.Affinity == nil || p.Spec.Affinity.NodeAffinity == nil || p.Spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution == nil {
 		return nil
 	}
-	for _, term := range p.Spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms {
-		var out []string
-		for _, f := range term.MatchFields {
-			if f.Operator == corev1.NodeSelectorOpNotIn {
-				out = append(out, f.Values...)
-			}
+	var out []string
+	for _, f := range p.Spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms[0].MatchFields {
+		if f.Operator == corev1.NodeSelectorOpNotIn {
+			out = append(out, f.Values...)
 		}
-		return out
 	}
-	return nil
+	return out
 }
