@@ -102,6 +102,24 @@ func TestStopFirstHoldsTheNewTask(t *testing.T) {
 	waitReleased(t, ns, "db-new")
 }
 
+// TestStopFirstPassesOverADownNode: a task stopping on a node that is down no longer counts (its
+// kubelet cannot say it stopped; Swarm counts no task on a down node), so its replacement goes.
+func TestStopFirstPassesOverADownNode(t *testing.T) {
+	ns := newNamespace(t)
+	node := "down-" + ns
+	createKubeNode(t, node, false, "10.9.2.1")
+	createService(t, testutil.MakeService("db", ns).Image("postgres").Replicas(1).Obj())
+	old := makeTask(t, ns, "db", "db-old", node, false)
+	makeTask(t, ns, "db", "db-new", "", true)
+	if err := k8sClient.Delete(context.Background(), old); err != nil {
+		t.Fatalf("stopping the old task: %v", err)
+	}
+	stillHeld(t, ns, "db-new", "while the old task stops on a ready node")
+	setNodeReady(t, node, corev1.ConditionFalse, "10.9.2.1")
+	waitReleased(t, ns, "db-new")
+	_ = k8sClient.Delete(context.Background(), old, client.GracePeriodSeconds(0))
+}
+
 // TestStartFirstLetsTasksGo: with start-first the new task goes at once, next to the old one.
 func TestStartFirstLetsTasksGo(t *testing.T) {
 	ns := newNamespace(t)
