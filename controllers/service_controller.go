@@ -170,6 +170,16 @@ func (r *ServiceReconciler) reconcile(ctx context.Context, svc *swarmv1.Service,
 		r.setDegraded(svc, status, ReasonInvalidSpec, fmt.Sprintf("The spec cannot be applied, nothing was changed: %v", err))
 		return 0, r.observeWorkload(ctx, svc, status, "")
 	}
+	view, err := r.judgeUpdate(ctx, svc, next, objs.TemplateHash)
+	if err != nil {
+		return 0, err
+	}
+	if in.ToleratedFailures = view.tolerated(next.DesiredTasks); in.ToleratedFailures > 0 {
+		// The rollout steps past the failed tasks: the same objects with a wider budget.
+		if objs, err = translate.Build(svc, in, r.Options); err != nil {
+			return 0, err
+		}
+	}
 	if err := r.ensureVolumes(ctx, svc, in); errors.Is(err, errMissingObject) {
 		r.setDegraded(svc, status, ReasonMissingObject, conditionMessage(err)+"; nothing was changed")
 		return 0, r.observeWorkload(ctx, svc, status, "")
@@ -207,10 +217,20 @@ func (r *ServiceReconciler) reconcile(ctx context.Context, svc *swarmv1.Service,
 	status.PortsSummary = translate.PortsSummary(status.Ports)
 	status.Workload = &swarmv1.WorkloadReference{Kind: objs.WorkloadKind(), Name: svc.Name}
 	status.ObservedGeneration = svc.Generation
+	var held time.Duration
+	if objs.Deployment != nil {
+		if held, err = r.admitTasks(ctx, svc, update.State(status)); err != nil {
+			return 0, err
+		}
+	}
 	if err := r.observeWorkload(ctx, svc, status, objs.TemplateHash); err != nil {
 		return 0, err
 	}
-	return r.watchUpdate(ctx, svc, status, objs.TemplateHash, status.DesiredTasks)
+	wait, err := r.watchUpdate(ctx, svc, status, view, status.DesiredTasks)
+	if held > 0 && (wait == 0 || held < wait) {
+		wait = held
+	}
+	return wait, err
 }
 
 // removeOtherWorkloads deletes the service's workload of another kind, left from before a mode
@@ -457,6 +477,16 @@ func (r *ServiceReconciler) pendingReason(ctx context.Context, svc *swarmv1.Serv
 	n, why := 0, ""
 	for _, p := range pods.Items {
 		if p.DeletionTimestamp != nil || p.Status.Phase != corev1.PodPending {
+			continue
+		}
+		if m := update.WaitingMessage(&p); m != "" || update.Held(&p) {
+			// Held tasks wait their turn (update.Admit); only Swarm's scheduler's reasons show.
+			if m != "" {
+				n++
+				if why == "" {
+					why = m
+				}
+			}
 			continue
 		}
 		for _, c := range p.Status.Conditions {

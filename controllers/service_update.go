@@ -2,14 +2,20 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/nodes"
 	"github.com/kubeswarm/kubeswarm/internal/translate"
 	"github.com/kubeswarm/kubeswarm/internal/update"
 )
@@ -64,21 +70,47 @@ func logUpdateStarted(svc *swarmv1.Service, status *swarmv1.ServiceStatus) {
 	ctrl.Log.V(2).Info("Started the update of a Service", "service", client.ObjectKeyFromObject(svc), "state", update.State(status))
 }
 
-// watchUpdate is Swarm's updater for an update or rollback under way: it judges the tasks of the
-// new template and pauses, rolls back or completes. It returns when to look again.
-func (r *ServiceReconciler) watchUpdate(ctx context.Context, svc *swarmv1.Service, status *swarmv1.ServiceStatus, hash string, desired int32) (time.Duration, error) {
+// judgeUpdate is Swarm's updater's view of an update or rollback under way: its config and
+// what the tasks of the new template (hash) show; nil when none is under way.
+func (r *ServiceReconciler) judgeUpdate(ctx context.Context, svc *swarmv1.Service, status *swarmv1.ServiceStatus, hash string) (*updateView, error) {
 	state := update.State(status)
 	if !update.Active(state) {
-		return 0, nil
+		return nil, nil
 	}
 	cfg := update.Effective(update.ConfigInForce(&svc.Spec, state))
 	pods := &corev1.PodList{}
 	if err := r.List(ctx, pods, client.InNamespace(svc.Namespace), client.MatchingLabels(translate.SelectorLabels(svc.Name))); err != nil {
-		return 0, fmt.Errorf("listing the tasks: %w", err)
+		return nil, fmt.Errorf("listing the tasks: %w", err)
 	}
 	now := r.now()
-	progress := update.Observe(pods.Items, translate.LabelTemplateHash, hash, update.HealthDeadline(&svc.Spec, cfg.Monitor), now)
-	action, msg := update.Decide(state, cfg, progress, desired, now)
+	return &updateView{state: state, cfg: cfg, now: now,
+		progress: update.Observe(pods.Items, translate.LabelTemplateHash, hash, update.JudgeFor(&svc.Spec, cfg), now)}, nil
+}
+
+// updateView is an update under way as judged at now.
+type updateView struct {
+	state    swarmv1.UpdateState
+	cfg      update.Config
+	progress update.Progress
+	now      time.Time
+}
+
+// tolerated is the number of failed new tasks the update steps past (update.Tolerated).
+func (v *updateView) tolerated(desired int32) int32 {
+	if v == nil {
+		return 0
+	}
+	return update.Tolerated(v.state, v.cfg, v.progress, desired)
+}
+
+// watchUpdate is Swarm's updater for an update or rollback under way (v): it pauses, rolls back
+// or completes. It returns when to look again.
+func (r *ServiceReconciler) watchUpdate(ctx context.Context, svc *swarmv1.Service, status *swarmv1.ServiceStatus, v *updateView, desired int32) (time.Duration, error) {
+	if v == nil {
+		return 0, nil
+	}
+	progress, now := v.progress, v.now
+	action, msg := update.Decide(v.state, v.cfg, progress, desired, now)
 	if action == update.None {
 		wait := updateCheck
 		if !progress.NextCheck.IsZero() {
@@ -101,6 +133,91 @@ func (r *ServiceReconciler) watchUpdate(ctx context.Context, svc *swarmv1.Servic
 	logUpdateStarted(svc, status)
 	r.Recorder.Eventf(svc, nil, corev1.EventTypeWarning, "RollbackStarted", "Update", "%s", msg)
 	return 0, nil
+}
+
+// heldRecheck is how often a service with held tasks is looked at again without an event (a
+// node going down frees the slots of the tasks stopping there).
+const heldRecheck = 2 * time.Second
+
+// +kubebuilder:rbac:groups="",resources=pods,verbs=patch;delete
+
+// admitTasks lets the held tasks of a replicated service be scheduled as Swarm's rules allow
+// (update.Admit: stop-first, maxReplicasPerNode) and marks the ones that wait for Swarm's
+// scheduler. It returns when to look again while tasks are held.
+func (r *ServiceReconciler) admitTasks(ctx context.Context, svc *swarmv1.Service, state swarmv1.UpdateState) (time.Duration, error) {
+	pods := &corev1.PodList{}
+	if err := r.List(ctx, pods, client.InNamespace(svc.Namespace), client.MatchingLabels(translate.SelectorLabels(svc.Name))); err != nil {
+		return 0, fmt.Errorf("listing the tasks: %w", err)
+	}
+	rules := update.AdmitRules{
+		Replicas:  ptr.Deref(svc.Spec.Replicas, 1),
+		StopFirst: update.Effective(update.ConfigInForce(&svc.Spec, state)).Order == swarmv1.OrderStopFirst,
+		Down:      func(node string) bool { return r.nodeDown(ctx, node) },
+	}
+	if p := svc.Spec.Placement; p != nil && ptr.Deref(p.MaxReplicasPerNode, 0) > 1 {
+		rules.MaxPerNode = *p.MaxReplicasPerNode
+	}
+	a := update.Admit(pods.Items, rules)
+	var errs []error
+	stale := false
+	released := map[string]bool{}
+	for _, p := range a.Release {
+		orig := p.DeepCopy()
+		update.Release(p, a.AvoidNodes)
+		delete(p.Annotations, update.AnnotationWaiting)
+		if err := r.Patch(ctx, p, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); apierrors.IsConflict(err) {
+			// Read before its last change: the next pass reads it again.
+			stale = true
+			continue
+		} else if client.IgnoreNotFound(err) != nil {
+			errs = append(errs, fmt.Errorf("letting task %s be scheduled: %w", p.Name, err))
+			continue
+		}
+		released[p.Name] = true
+		ctrl.LoggerFrom(ctx).V(2).Info("Let a task be scheduled", "pod", klog.KObj(p), "avoiding", a.AvoidNodes)
+	}
+	for _, p := range a.Retry {
+		// Its replacement is held and admitted afresh, with the nodes that have room now.
+		if err := r.Delete(ctx, p, client.Preconditions{UID: &p.UID}); client.IgnoreNotFound(err) != nil && !apierrors.IsConflict(err) {
+			errs = append(errs, fmt.Errorf("placing task %s again: %w", p.Name, err))
+		}
+	}
+	heldLeft := false
+	for i := range pods.Items {
+		p := &pods.Items[i]
+		if !update.Held(p) || released[p.Name] || p.DeletionTimestamp != nil {
+			continue
+		}
+		heldLeft = true
+		if p.Annotations[update.AnnotationWaiting] == a.Waiting {
+			continue
+		}
+		orig := p.DeepCopy()
+		if a.Waiting == "" {
+			delete(p.Annotations, update.AnnotationWaiting)
+		} else {
+			metav1.SetMetaDataAnnotation(&p.ObjectMeta, update.AnnotationWaiting, a.Waiting)
+		}
+		if err := r.Patch(ctx, p, client.MergeFrom(orig)); client.IgnoreNotFound(err) != nil {
+			errs = append(errs, fmt.Errorf("marking task %s waiting: %w", p.Name, err))
+		}
+	}
+	switch {
+	case stale:
+		return staleRetry, errors.Join(errs...)
+	case heldLeft:
+		return heldRecheck, errors.Join(errs...)
+	}
+	return 0, errors.Join(errs...)
+}
+
+// nodeDown tells whether a node is down (marked down, not ready, or gone).
+func (r *ServiceReconciler) nodeDown(ctx context.Context, name string) bool {
+	node := &corev1.Node{}
+	if err := r.Get(ctx, client.ObjectKey{Name: name}, node); err != nil {
+		return apierrors.IsNotFound(err)
+	}
+	return !nodes.Ready(node)
 }
 
 // eventType and eventReason are the event of each state the updater stops in.

@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kubeswarm/kubeswarm/internal/translate"
+	"github.com/kubeswarm/kubeswarm/internal/update"
 )
 
 // Image is the image of the task's container.
@@ -84,8 +85,12 @@ func State(p *corev1.Pod) (state string, since time.Time, errMsg string) {
 		return "unknown", since, p.Status.Message
 	}
 	if p.Spec.NodeName == "" {
+		if m := update.WaitingMessage(p); m != "" {
+			return "pending", since, "no suitable node (" + m + ")"
+		}
 		for _, c := range p.Status.Conditions {
-			if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse {
+			// A task held by kubeswarm (update.Gate) waits its turn, it lacks no node.
+			if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason != corev1.PodReasonSchedulingGated {
 				return "pending", since, "no suitable node (" + c.Message + ")"
 			}
 		}

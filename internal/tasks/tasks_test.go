@@ -6,6 +6,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubeswarm/kubeswarm/internal/update"
 )
 
 func TestState(t *testing.T) {
@@ -30,6 +32,24 @@ func TestState(t *testing.T) {
 			p.Spec.NodeName = ""
 			p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Message: "0/3 nodes are available"}}
 		}), "pending", "no suitable node (0/3 nodes are available)"},
+		{"held: waits its turn", pod(func(p *corev1.Pod) {
+			p.Spec.NodeName = ""
+			p.Spec.SchedulingGates = []corev1.PodSchedulingGate{{Name: update.Gate}}
+			p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: corev1.PodReasonSchedulingGated,
+				Message: "Scheduling is blocked due to non-empty scheduling gates"}}
+		}), "pending", ""},
+		{"held: max replicas per node", pod(func(p *corev1.Pod) {
+			p.Spec.NodeName = ""
+			p.Spec.SchedulingGates = []corev1.PodSchedulingGate{{Name: update.Gate}}
+			p.Annotations = map[string]string{update.AnnotationWaiting: update.MaxReplicasMessage}
+			p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: corev1.PodReasonSchedulingGated}}
+		}), "pending", "no suitable node (max replicas per node limit exceed)"},
+		{"released, every node it may take is full", pod(func(p *corev1.Pod) {
+			p.Spec.NodeName = ""
+			update.Release(p, []string{"w1", "w2"})
+			p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: corev1.PodReasonUnschedulable,
+				Message: "0/2 nodes are available: 2 node(s) didn't match Pod's node affinity/selector."}}
+		}), "pending", "no suitable node (max replicas per node limit exceed)"},
 		{"bound, no status", pod(func(*corev1.Pod) {}), "assigned", ""},
 		{"creating", pod(func(p *corev1.Pod) {
 			p.Status.ContainerStatuses = status(corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}}, false, 0)

@@ -76,6 +76,9 @@ type Inputs struct {
 	// UpdateState is where Swarm's updater is (status.updateStatus.state): it picks the
 	// rolling update the workload follows (internal/update.StrategyFor).
 	UpdateState swarmv1.UpdateState
+	// ToleratedFailures is the number of failed new tasks the update under way steps past
+	// (internal/update.Tolerated).
+	ToleratedFailures int32
 	// JobIteration is the run of a job service; each spec change runs the job again.
 	JobIteration int64
 	// Nodes are the nodes a global-job service runs on: one Job each.
@@ -140,7 +143,7 @@ func Build(svc *swarmv1.Service, in Inputs, opts Options) (*Objects, error) {
 	labels := objectLabels(svc.Name, in.Stack)
 	annotations := serviceAnnotations(svc, &out.Notes)
 	selector := metav1ac.LabelSelector().WithMatchLabels(SelectorLabels(svc.Name))
-	strategy := update.StrategyFor(&svc.Spec, in.UpdateState)
+	strategy := update.StrategyFor(&svc.Spec, in.UpdateState, in.ToleratedFailures)
 
 	switch svc.Spec.Mode {
 	case swarmv1.ModeReplicatedJob, swarmv1.ModeGlobalJob:
@@ -161,6 +164,10 @@ func Build(svc *swarmv1.Service, in Inputs, opts Options) (*Objects, error) {
 		}
 		out.DaemonSet = ds
 	default:
+		// Replicated tasks wait until the Service controller lets them be scheduled
+		// (update.Gate: stop-first, maxReplicasPerNode). The gate is not part of the task
+		// template's hash: it is how tasks start, not what they run.
+		tmpl.Spec.WithSchedulingGates(corev1ac.PodSchedulingGate().WithName(update.Gate))
 		d := appsv1ac.Deployment(svc.Name, svc.Namespace).
 			WithLabels(labels).WithOwnerReferences(owner).
 			WithSpec(appsv1ac.DeploymentSpec().

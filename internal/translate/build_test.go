@@ -20,6 +20,7 @@ import (
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 	"github.com/kubeswarm/kubeswarm/internal/testutil"
+	"github.com/kubeswarm/kubeswarm/internal/update"
 )
 
 var wide = Options{NodePortRange: PortRange{Min: 1, Max: 32767}}
@@ -68,7 +69,8 @@ func TestBuildReplicated(t *testing.T) {
 				WithTolerations(
 					corev1ac.Toleration().WithKey(ControlPlaneTaint).WithOperator(corev1.TolerationOpExists).WithEffect(corev1.TaintEffectNoSchedule),
 					corev1ac.Toleration().WithKey(corev1.TaintNodeUnreachable).WithOperator(corev1.TolerationOpExists).WithEffect(corev1.TaintEffectNoExecute).WithTolerationSeconds(30),
-					corev1ac.Toleration().WithKey(corev1.TaintNodeNotReady).WithOperator(corev1.TolerationOpExists).WithEffect(corev1.TaintEffectNoExecute).WithTolerationSeconds(30)))))
+					corev1ac.Toleration().WithKey(corev1.TaintNodeNotReady).WithOperator(corev1.TolerationOpExists).WithEffect(corev1.TaintEffectNoExecute).WithTolerationSeconds(30)).
+				WithSchedulingGates(corev1ac.PodSchedulingGate().WithName(update.Gate)))))
 	if diff := cmp.Diff(want, got.Deployment); diff != "" {
 		t.Errorf("Deployment (-want +got):\n%s", diff)
 	}
@@ -352,12 +354,12 @@ func TestPlacementPreferencesAndMaxReplicas(t *testing.T) {
 	svc.Spec.Placement.MaxReplicasPerNode = ptr.To[int32](2)
 	got := build(t, svc, wide)
 	spec = podSpec(got)
-	last := spec.TopologySpreadConstraints[len(spec.TopologySpreadConstraints)-1]
-	if *last.WhenUnsatisfiable != corev1.DoNotSchedule || *last.MaxSkew != 2 || spec.Affinity != nil {
-		t.Errorf("maxReplicasPerNode=2: %+v, want a DoNotSchedule spread with maxSkew 2 and no anti-affinity", last)
+	if n := len(spec.TopologySpreadConstraints); n != 2 || spec.Affinity != nil || len(got.Notes) != 0 {
+		t.Errorf("maxReplicasPerNode=2: spread %+v affinity %+v notes %q, want only the preferences' spreads, no anti-affinity, no note: the Service controller caps it (update.Admit)",
+			spec.TopologySpreadConstraints, spec.Affinity, got.Notes)
 	}
-	if len(got.Notes) != 1 || !strings.Contains(got.Notes[0], "approximated") {
-		t.Errorf("notes = %q, want the approximation said", got.Notes)
+	if gates := spec.SchedulingGates; len(gates) != 1 || *gates[0].Name != update.Gate {
+		t.Errorf("scheduling gates %+v, want the admission gate", gates)
 	}
 }
 

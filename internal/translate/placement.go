@@ -177,24 +177,15 @@ func topologySpread(service string, p *swarmv1.Placement) ([]*corev1ac.TopologyS
 	return out, nil
 }
 
-// maxPerNode turns maxReplicasPerNode into scheduling rules. 1 is exact: a required pod
-// anti-affinity on the hostname. Kubernetes has no per-node cap above 1, so N>1 is approximated
-// by a hard topology spread over nodes with maxSkew N (never more than N above the emptiest
-// eligible node); the returned note says so.
-func maxPerNode(service string, p *swarmv1.Placement) (*corev1ac.PodAntiAffinityApplyConfiguration, *corev1ac.TopologySpreadConstraintApplyConfiguration, string) {
-	if p == nil || p.MaxReplicasPerNode == nil || *p.MaxReplicasPerNode == 0 {
-		return nil, nil, ""
+// maxPerNode is the scheduling rule of maxReplicasPerNode 1: a required pod anti-affinity on the
+// hostname, exact. Above 1 no scheduling rule counts to N (a topology spread's maxSkew bounds the
+// difference between nodes, not the number on one): the Service controller caps it when it lets
+// each held task go (internal/update.Admit), so there is no rule here.
+func maxPerNode(service string, p *swarmv1.Placement) *corev1ac.PodAntiAffinityApplyConfiguration {
+	if p == nil || p.MaxReplicasPerNode == nil || *p.MaxReplicasPerNode != 1 {
+		return nil
 	}
 	sel := metav1ac.LabelSelector().WithMatchLabels(SelectorLabels(service))
-	if n := *p.MaxReplicasPerNode; n > 1 {
-		return nil, corev1ac.TopologySpreadConstraint().
-				WithMaxSkew(n).
-				WithTopologyKey(corev1.LabelHostname).
-				WithWhenUnsatisfiable(corev1.DoNotSchedule).
-				WithNodeTaintsPolicy(corev1.NodeInclusionPolicyHonor).
-				WithLabelSelector(sel),
-			fmt.Sprintf("placement.maxReplicasPerNode=%d is approximated by a topology spread with maxSkew %d (Kubernetes caps only 1 per node exactly)", n, n)
-	}
 	return corev1ac.PodAntiAffinity().WithRequiredDuringSchedulingIgnoredDuringExecution(
-		corev1ac.PodAffinityTerm().WithTopologyKey(corev1.LabelHostname).WithLabelSelector(sel)), nil, ""
+		corev1ac.PodAffinityTerm().WithTopologyKey(corev1.LabelHostname).WithLabelSelector(sel))
 }

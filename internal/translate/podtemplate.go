@@ -117,16 +117,9 @@ func podTemplate(svc *swarmv1.Service, in Inputs, opts Options, notes *[]string)
 		if err != nil {
 			return nil, fmt.Errorf("placement.preferences: %w", err)
 		}
-		anti, hard, note := maxPerNode(svc.Name, s.Placement)
-		if anti != nil {
+		if anti := maxPerNode(svc.Name, s.Placement); anti != nil {
 			affinity.WithPodAntiAffinity(anti)
 			hasAffinity = true
-		}
-		if hard != nil {
-			spread = append(spread, hard)
-		}
-		if note != "" {
-			*notes = append(*notes, note)
 		}
 		pod.WithTopologySpreadConstraints(spread...)
 	}

@@ -68,9 +68,9 @@ type Progress struct {
 	UpdatedReady int32
 	// Old is the number of tasks of other templates still there.
 	Old int32
-	// Failures is the number of new tasks that failed: exited, restarted, could not start, or
-	// did not become ready within the health deadline.
-	Failures int
+	// Failures is the number of new tasks that failed as swarmkit's updater counts failures
+	// (see Judge).
+	Failures int32
 	// FirstFailure names the first failed task and why.
 	FirstFailure string
 	// LastReady is when the last new task became ready.
@@ -80,6 +80,20 @@ type Progress struct {
 	NextCheck time.Time
 }
 
+// Judge is how long the new tasks are watched.
+type Judge struct {
+	// Monitor is the update's monitor period: a task that stops later than this after it
+	// started is not a failure of the update.
+	Monitor time.Duration
+	// HealthDeadline is how long a task may run without becoming ready (HealthDeadline).
+	HealthDeadline time.Duration
+}
+
+// JudgeFor is the judgement of the tasks of spec's update in force (cfg).
+func JudgeFor(s *swarmv1.ServiceSpec, cfg Config) Judge {
+	return Judge{Monitor: cfg.Monitor, HealthDeadline: HealthDeadline(s, cfg.Monitor)}
+}
+
 // waitingFailures are container waiting reasons that mean the task cannot start.
 var waitingFailures = map[string]bool{
 	"CrashLoopBackOff": true, "ErrImagePull": true, "ImagePullBackOff": true, "InvalidImageName": true,
@@ -87,7 +101,7 @@ var waitingFailures = map[string]bool{
 }
 
 // Observe counts the tasks of the template with hash (label LabelTemplateHash) among pods.
-func Observe(pods []corev1.Pod, hashLabel, hash string, healthDeadline time.Duration, now time.Time) Progress {
+func Observe(pods []corev1.Pod, hashLabel, hash string, j Judge, now time.Time) Progress {
 	var p Progress
 	for i := range pods {
 		pod := &pods[i]
@@ -101,7 +115,7 @@ func Observe(pods []corev1.Pod, hashLabel, hash string, healthDeadline time.Dura
 			continue
 		}
 		p.Updated++
-		if why := failure(pod, healthDeadline, now, &p.NextCheck); why != "" {
+		if why := j.failure(pod, now, &p.NextCheck); why != "" {
 			if p.Failures == 0 {
 				p.FirstFailure = fmt.Sprintf("task %s %s", pod.Name, why)
 			}
@@ -127,28 +141,39 @@ func readyCondition(pod *corev1.Pod) *corev1.PodCondition {
 	return nil
 }
 
-// failure says why a new task failed, or "".
-func failure(pod *corev1.Pod, deadline time.Duration, now time.Time, next *time.Time) string {
+// failure says why a new task failed, or "". As swarmkit's updater does
+// (manager/orchestrator/update/updater.go, failureTriggersAction), a task fails the update when
+// it stops — any exit, even code 0, is an "early termination" — without having started, or
+// within the monitor period of starting; a task that stops later is not an update failure (in
+// Swarm the restart supervisor replaces it with a task the updater does not count). Kubernetes
+// restarts the container inside the same task, so the judgement is of the run that ended last:
+// a crash loop's runs are all short and keep counting, while a task that ran for 20 minutes
+// and then restarted does not count. A task that runs without becoming ready is judged only
+// in its first run, against the health deadline.
+func (j Judge) failure(pod *corev1.Pod, now time.Time, next *time.Time) string {
 	if pod.Status.Phase == corev1.PodFailed {
+		if t := lastRun(pod); t != nil && !j.early(t) {
+			return ""
+		}
 		return "failed: " + pod.Status.Reason
 	}
 	for _, cs := range pod.Status.ContainerStatuses {
 		if cs.RestartCount > 0 {
-			if t := cs.LastTerminationState.Terminated; t != nil {
-				return fmt.Sprintf("exited with code %d (%d restarts)", t.ExitCode, cs.RestartCount)
+			if t := cs.LastTerminationState.Terminated; t != nil && j.early(t) {
+				return fmt.Sprintf("exited with code %d after %s (%d restarts)", t.ExitCode, ranFor(t), cs.RestartCount)
 			}
-			return fmt.Sprintf("restarted %d times", cs.RestartCount)
+			continue
 		}
 		if w := cs.State.Waiting; w != nil && waitingFailures[w.Reason] {
 			return "could not start: " + w.Reason
 		}
-		if t := cs.State.Terminated; t != nil && t.ExitCode != 0 {
-			return fmt.Sprintf("exited with code %d", t.ExitCode)
+		if t := cs.State.Terminated; t != nil && j.early(t) {
+			return fmt.Sprintf("exited with code %d after %s", t.ExitCode, ranFor(t))
 		}
 		if r := cs.State.Running; r != nil && !cs.Ready {
-			due := r.StartedAt.Add(deadline)
+			due := r.StartedAt.Add(j.HealthDeadline)
 			if !now.Before(due) {
-				return fmt.Sprintf("did not become healthy within %s", deadline)
+				return fmt.Sprintf("did not become healthy within %s", j.HealthDeadline)
 			}
 			if next.IsZero() || due.Before(*next) {
 				*next = due
@@ -156,6 +181,29 @@ func failure(pod *corev1.Pod, deadline time.Duration, now time.Time, next *time.
 		}
 	}
 	return ""
+}
+
+// early tells whether a run ended within the monitor period of its start (or never started).
+func (j Judge) early(t *corev1.ContainerStateTerminated) bool {
+	return t.StartedAt.IsZero() || ranFor(t) <= j.Monitor
+}
+
+func ranFor(t *corev1.ContainerStateTerminated) time.Duration {
+	if t.StartedAt.IsZero() {
+		return 0
+	}
+	return t.FinishedAt.Sub(t.StartedAt.Time)
+}
+
+// lastRun is the run of a failed task's containers that ended last, or nil.
+func lastRun(pod *corev1.Pod) *corev1.ContainerStateTerminated {
+	var last *corev1.ContainerStateTerminated
+	for _, cs := range pod.Status.ContainerStatuses {
+		if t := cs.State.Terminated; t != nil && (last == nil || t.FinishedAt.After(last.FinishedAt.Time)) {
+			last = t
+		}
+	}
+	return last
 }
 
 // Action is what the updater must do.
@@ -175,12 +223,16 @@ const (
 // Decide is Swarm's updater step: with state updating or rollback_started, it tells whether
 // the failures exceed the tolerated ratio (then pause, roll back, or for a rollback pause), or
 // whether the update is complete. desired is the number of tasks the update replaces.
+//
+// Failures that do not stop the update (failure action continue, or within the ratio) are
+// passed over as swarmkit's updater passes over their slots: the update completes when every
+// task runs the new template, each either ready or failed, and the last ready one has been up
+// for the monitor period ("update completed", whatever the failures).
 func Decide(state swarmv1.UpdateState, cfg Config, p Progress, desired int32, now time.Time) (Action, string) {
 	if !Active(state) {
 		return None, ""
 	}
-	if cfg.FailureAction != swarmv1.FailureActionContinue && p.Failures > 0 &&
-		float64(p.Failures) > cfg.MaxFailureRatio*math.Max(float64(desired), 1) {
+	if Stops(cfg, p, desired) {
 		switch {
 		case state == swarmv1.UpdateStateRollbackStarted:
 			return Pause, "rollback paused due to failure or early termination of " + p.FirstFailure
@@ -190,11 +242,27 @@ func Decide(state swarmv1.UpdateState, cfg Config, p Progress, desired int32, no
 			return Pause, "update paused due to failure or early termination of " + p.FirstFailure
 		}
 	}
-	if p.Updated >= desired && p.UpdatedReady >= desired && p.Old == 0 && !now.Before(p.LastReady.Add(cfg.Monitor)) {
+	if p.Updated >= desired && p.UpdatedReady+p.Failures >= desired && p.Old == 0 && !now.Before(p.LastReady.Add(cfg.Monitor)) {
 		if state == swarmv1.UpdateStateRollbackStarted {
 			return Complete, "rollback completed"
 		}
 		return Complete, "update completed"
 	}
 	return None, ""
+}
+
+// Stops tells whether the failures stop the update: more than maxFailureRatio × the tasks,
+// unless the failure action is continue (swarmkit watches no failures then).
+func Stops(cfg Config, p Progress, desired int32) bool {
+	return cfg.FailureAction != swarmv1.FailureActionContinue && p.Failures > 0 &&
+		float64(p.Failures) > cfg.MaxFailureRatio*math.Max(float64(desired), 1)
+}
+
+// Tolerated is how many failed new tasks the update steps past (none when they stop it): the
+// workload's rollout must not wait for them to become available (StrategyFor).
+func Tolerated(state swarmv1.UpdateState, cfg Config, p Progress, desired int32) int32 {
+	if !Active(state) || Stops(cfg, p, desired) {
+		return 0
+	}
+	return p.Failures
 }

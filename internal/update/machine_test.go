@@ -56,13 +56,19 @@ func TestStrategyFor(t *testing.T) {
 		UpdateConfig:   &swarmv1.UpdateConfig{Parallelism: ptr.To[int32](2), Order: swarmv1.OrderStartFirst},
 		RollbackConfig: &swarmv1.UpdateConfig{Parallelism: ptr.To[int32](0)},
 	}
-	if s := StrategyFor(spec, swarmv1.UpdateStateUpdating); s.MaxSurge.IntValue() != 2 || s.MaxUnavailable.IntValue() != 0 || s.Paused {
+	if s := StrategyFor(spec, swarmv1.UpdateStateUpdating, 0); s.MaxSurge.IntValue() != 2 || s.MaxUnavailable.IntValue() != 0 || s.Paused {
 		t.Errorf("start-first: %+v", s)
 	}
-	if s := StrategyFor(spec, swarmv1.UpdateStateRollbackPaused); s.MaxUnavailable.String() != "100%" || !s.Paused {
+	if s := StrategyFor(spec, swarmv1.UpdateStateRollbackPaused, 0); s.MaxUnavailable.String() != "100%" || !s.Paused {
 		t.Errorf("rollback config, all at once, paused: %+v", s)
 	}
-	if s := StrategyFor(&swarmv1.ServiceSpec{}, ""); s.MaxSurge.IntValue() != 0 || s.MaxUnavailable.IntValue() != 1 {
+	if s := StrategyFor(&swarmv1.ServiceSpec{}, "", 0); s.MaxSurge.IntValue() != 0 || s.MaxUnavailable.IntValue() != 1 {
 		t.Errorf("Swarm's defaults: %+v", s)
+	}
+	if s := StrategyFor(&swarmv1.ServiceSpec{}, swarmv1.UpdateStateUpdating, 2); s.MaxSurge.IntValue() != 0 || s.MaxUnavailable.IntValue() != 3 {
+		t.Errorf("stop-first stepping past 2 failed tasks: %+v", s)
+	}
+	if s := StrategyFor(spec, swarmv1.UpdateStateUpdating, 2); s.MaxSurge.IntValue() != 2 || s.MaxUnavailable.IntValue() != 2 {
+		t.Errorf("start-first stepping past 2 failed tasks: %+v", s)
 	}
 }

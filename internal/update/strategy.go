@@ -47,7 +47,10 @@ func ConfigInForce(spec *swarmv1.ServiceSpec, state swarmv1.UpdateState) *swarmv
 }
 
 // StrategyFor is the rolling update a service's workload follows in the updater's state.
-func StrategyFor(spec *swarmv1.ServiceSpec, state swarmv1.UpdateState) Strategy {
+// tolerated is the number of failed new tasks the update steps past (Tolerated): they count as
+// unavailable, so the rollout may have that many more unavailable tasks to go on replacing
+// parallelism tasks at a time, as Swarm's updater moves on to the next slots.
+func StrategyFor(spec *swarmv1.ServiceSpec, state swarmv1.UpdateState, tolerated int32) Strategy {
 	c := Effective(ConfigInForce(spec, state))
 	n := intstr.FromInt32(c.Parallelism)
 	if c.Parallelism == 0 {
@@ -56,6 +59,9 @@ func StrategyFor(spec *swarmv1.ServiceSpec, state swarmv1.UpdateState) Strategy 
 	s := Strategy{MaxSurge: intstr.FromInt32(0), MaxUnavailable: n, Paused: Paused(state)}
 	if c.Order == swarmv1.OrderStartFirst {
 		s.MaxSurge, s.MaxUnavailable = n, intstr.FromInt32(0)
+	}
+	if s.MaxUnavailable.Type == intstr.Int {
+		s.MaxUnavailable = intstr.FromInt32(s.MaxUnavailable.IntVal + tolerated)
 	}
 	s.MinReadySeconds = int32(math.Ceil(c.Delay.Seconds()))
 	return s

@@ -73,6 +73,31 @@ func crashingTask(t *testing.T, ns, service, hash string) {
 	}
 }
 
+// restartedTask makes a running, ready task of the given template whose container ran for ran
+// before it restarted once.
+func restartedTask(t *testing.T, ns, service, hash string, ran time.Duration) {
+	t.Helper()
+	ctx := context.Background()
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: service + "-", Namespace: ns, Labels: map[string]string{
+			translate.LabelService: service, translate.LabelManagedBy: translate.ManagedByValue, translate.LabelTemplateHash: hash}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "task", Image: "x"}}},
+	}
+	if err := k8sClient.Create(ctx, pod); err != nil {
+		t.Fatalf("creating a task: %v", err)
+	}
+	end := metav1.NewTime(time.Now().Add(-time.Second).Truncate(time.Second))
+	pod.Status = corev1.PodStatus{Phase: corev1.PodRunning,
+		Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: end}},
+		ContainerStatuses: []corev1.ContainerStatus{{Name: "task", Image: "x", ImageID: "x", RestartCount: 1, Ready: true,
+			State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: end}},
+			LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 137,
+				StartedAt: metav1.NewTime(end.Add(-ran)), FinishedAt: end}}}}}
+	if err := k8sClient.Status().Update(ctx, pod); err != nil {
+		t.Fatalf("setting the task's status: %v", err)
+	}
+}
+
 func updateState(s *swarmv1.Service) swarmv1.UpdateState {
 	if s.Status.UpdateStatus == nil {
 		return ""
@@ -124,6 +149,71 @@ func TestUpdatePausesOnFailure(t *testing.T) {
 	waitService(t, ns, "web", "a new update resumes", func(s *swarmv1.Service) error {
 		if updateState(s) != swarmv1.UpdateStateUpdating {
 			return fmt.Errorf("updateStatus %+v", s.Status.UpdateStatus)
+		}
+		return nil
+	})
+}
+
+// TestUpdateContinueCompletes: failure_action continue steps past failed tasks (the Deployment
+// may have one more unavailable task per failure, so its rollout goes on) and the update reaches
+// completed, as swarmkit's updater does.
+func TestUpdateContinueCompletes(t *testing.T) {
+	ns := newNamespace(t)
+	w := testutil.MakeService("web", ns).Image("nginx:1").Replicas(2)
+	w.Update(swarmv1.UpdateConfig{FailureAction: swarmv1.FailureActionContinue})
+	createService(t, w.Obj())
+	updateService(t, ns, "web", func(s *swarmv1.Service) { s.Spec.Image = "nginx:fail" })
+	d := waitDeployment(t, ns, "web", func(d *appsv1.Deployment) error {
+		if image(d) != "nginx:fail" {
+			return fmt.Errorf("image %s", image(d))
+		}
+		return nil
+	})
+	hash := d.Spec.Template.Labels[translate.LabelTemplateHash]
+	crashingTask(t, ns, "web", hash)
+	waitDeployment(t, ns, "web", func(d *appsv1.Deployment) error {
+		if u := d.Spec.Strategy.RollingUpdate.MaxUnavailable; u.IntValue() != 2 || d.Spec.Paused {
+			return fmt.Errorf("maxUnavailable %s paused %v, want 2 (parallelism 1 + 1 failed task), not paused", u, d.Spec.Paused)
+		}
+		return nil
+	})
+	if s, _ := get(context.Background(), ns, "web", &swarmv1.Service{}); updateState(s) != swarmv1.UpdateStateUpdating {
+		t.Fatalf("one of two tasks replaced: updateStatus %+v, want updating", s.Status.UpdateStatus)
+	}
+	crashingTask(t, ns, "web", hash)
+	waitService(t, ns, "web", "the update completes past its failed tasks", func(s *swarmv1.Service) error {
+		if u := s.Status.UpdateStatus; updateState(s) != swarmv1.UpdateStateCompleted || u.Message != "update completed" || u.CompletedAt == nil {
+			return fmt.Errorf("updateStatus %+v", u)
+		}
+		return nil
+	})
+	waitDeployment(t, ns, "web", func(d *appsv1.Deployment) error {
+		if u := d.Spec.Strategy.RollingUpdate.MaxUnavailable; u.IntValue() != 1 {
+			return fmt.Errorf("maxUnavailable %s, want 1 again once the update is over", u)
+		}
+		return nil
+	})
+}
+
+// TestLateFailureIsNotUpdateFailure: a new task whose container restarted after running longer
+// than the monitor period is not an update failure (swarmkit counts a failure only within the
+// monitor period of the task starting): the update completes instead of pausing.
+func TestLateFailureIsNotUpdateFailure(t *testing.T) {
+	ns := newNamespace(t)
+	w := testutil.MakeService("db", ns).Image("db:1").Replicas(1)
+	w.Update(swarmv1.UpdateConfig{Monitor: &metav1.Duration{Duration: 2 * time.Second}})
+	createService(t, w.Obj())
+	updateService(t, ns, "db", func(s *swarmv1.Service) { s.Spec.Image = "db:2" })
+	d := waitDeployment(t, ns, "db", func(d *appsv1.Deployment) error {
+		if image(d) != "db:2" {
+			return fmt.Errorf("image %s", image(d))
+		}
+		return nil
+	})
+	restartedTask(t, ns, "db", d.Spec.Template.Labels[translate.LabelTemplateHash], 20*time.Minute)
+	waitService(t, ns, "db", "the update completes", func(s *swarmv1.Service) error {
+		if u := s.Status.UpdateStatus; updateState(s) != swarmv1.UpdateStateCompleted {
+			return fmt.Errorf("updateStatus %+v", u)
 		}
 		return nil
 	})

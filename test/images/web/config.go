@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"time"
 )
 
 // Roles the binary can play. The empty role is the plain web server (nginx and the project's own
@@ -45,6 +46,10 @@ type config struct {
 	UnhealthyFile string
 	// Crash is CRASH=1: exit with crashExitCode instead of serving.
 	Crash bool
+	// StopDelay is STOP_DELAY (a Go duration): after SIGTERM the server goes on serving that
+	// long before it stops, as a database flushing its data does, so a test can see whether a
+	// new task starts while the old one still runs.
+	StopDelay time.Duration
 }
 
 // configFromEnv reads the configuration through getenv (os.Getenv outside tests).
@@ -59,6 +64,12 @@ func configFromEnv(getenv func(string) string) (config, error) {
 		Unhealthy:     getenv("UNHEALTHY") == "1",
 		UnhealthyFile: defaultUnhealthyAt,
 		Crash:         getenv("CRASH") == "1",
+	}
+	if d := getenv("STOP_DELAY"); d != "" {
+		var err error
+		if cfg.StopDelay, err = time.ParseDuration(d); err != nil {
+			return config{}, fmt.Errorf("STOP_DELAY %q: %w", d, err)
+		}
 	}
 	switch cfg.Role {
 	case roleWeb, roleWordpress, roleMySQL:

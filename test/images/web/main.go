@@ -107,6 +107,10 @@ func serve(ctx context.Context, cfg config, stdout io.Writer) error {
 		return fmt.Errorf("serving: %w", err)
 	case <-ctx.Done():
 	}
+	if cfg.StopDelay > 0 {
+		logger.Printf("signal received, stopping in %s (STOP_DELAY)", cfg.StopDelay)
+		time.Sleep(cfg.StopDelay)
+	}
 	logger.Printf("signal received, shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()

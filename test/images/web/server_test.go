@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -355,6 +356,12 @@ func TestConfigFromEnv(t *testing.T) {
 				return c
 			},
 		},
+		{
+			name: "a slow stop",
+			env:  map[string]string{"STOP_DELAY": "5s"},
+			want: func(c config) config { c.StopDelay = 5 * time.Second; return c },
+		},
+		{name: "a stop delay that is no duration", env: map[string]string{"STOP_DELAY": "5"}, wantErr: true},
 		{name: "unknown role", env: map[string]string{"ROLE": "postgres"}, wantErr: true},
 	}
 	for _, tc := range cases {
