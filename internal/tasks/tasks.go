@@ -140,12 +140,8 @@ func State(p *corev1.Pod) (state string, since time.Time, errMsg string) {
 
 // podReady tells whether the pod's Ready condition is True (a task has one container).
 func podReady(p *corev1.Pod) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
+	c := update.ReadyCondition(p)
+	return c != nil && c.Status == corev1.ConditionTrue
 }
 
 // initFailure is the state and error of a task whose init container cannot run: rejected when it

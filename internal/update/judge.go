@@ -122,7 +122,7 @@ func Observe(pods []corev1.Pod, hashLabel, hash string, j Judge, now time.Time) 
 			p.Failures++
 			continue
 		}
-		if c := readyCondition(pod); c != nil && c.Status == corev1.ConditionTrue {
+		if c := ReadyCondition(pod); c != nil && c.Status == corev1.ConditionTrue {
 			p.UpdatedReady++
 			if c.LastTransitionTime.After(p.LastReady) {
 				p.LastReady = c.LastTransitionTime.Time
@@ -132,7 +132,9 @@ func Observe(pods []corev1.Pod, hashLabel, hash string, j Judge, now time.Time) 
 	return p
 }
 
-func readyCondition(pod *corev1.Pod) *corev1.PodCondition {
+// ReadyCondition is the pod's Ready condition, nil when it has none: a task is ready when it is
+// True (the one reading of task readiness, for the updater and for service ps).
+func ReadyCondition(pod *corev1.Pod) *corev1.PodCondition {
 	for i := range pod.Status.Conditions {
 		if pod.Status.Conditions[i].Type == corev1.PodReady {
 			return &pod.Status.Conditions[i]
