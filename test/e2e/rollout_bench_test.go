@@ -19,28 +19,30 @@ import (
 )
 
 // BenchmarkRollout measures the time from a spec change (a new image) to every task of a
-// 30-replica service running the new image, with update parallelism 5 (stop-first), through
-// kubeswarm; and the same for a hand-written Deployment with the equivalent strategy (maxSurge
-// 0, maxUnavailable 5). It prints both and their ratio; kubeswarm should add no more than 10%.
-// BENCH_ROUNDS (3) rounds alternate the two. Run it with hack/bench-rollout.sh.
+// BENCH_REPLICAS-replica (100) service running the new image, with update parallelism
+// BENCH_PARALLELISM (10, stop-first), through kubeswarm; and the same for a hand-written
+// Deployment with the equivalent strategy (maxSurge 0, maxUnavailable = the parallelism). It
+// prints both and their ratio; kubeswarm should add no more than 10%. BENCH_ROUNDS (3) rounds
+// alternate the two. Run it with hack/bench-rollout.sh.
 func BenchmarkRollout(b *testing.B) {
 	rounds := envInt("BENCH_ROUNDS", 3)
-	const replicas = 30
+	replicas := int32(envInt("BENCH_REPLICAS", 100))
+	parallelism := int32(envInt("BENCH_PARALLELISM", 10))
 	ctx := context.Background()
 	for b.Loop() {
 		ns := benchNamespace(b)
 		svc := &swarmv1.Service{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: ns}, Spec: swarmv1.ServiceSpec{
-			Image: "nginx:v0", Replicas: ptr.To[int32](replicas), UpdateConfig: &swarmv1.UpdateConfig{Parallelism: ptr.To[int32](5)}}}
+			Image: "nginx:v0", Replicas: ptr.To[int32](replicas), UpdateConfig: &swarmv1.UpdateConfig{Parallelism: ptr.To(parallelism)}}}
 		if err := k8sClient.Create(ctx, svc); err != nil {
 			b.Fatal(err)
 		}
-		dep := handWritten(ns, replicas)
+		dep := handWritten(ns, replicas, parallelism)
 		if err := k8sClient.Create(ctx, dep); err != nil {
 			b.Fatal(err)
 		}
 		sel := map[string]client.MatchingLabels{"swarm": {"swarm.kubeswarm.io/service": "web"}, "deployment": {"app": "hand"}}
-		waitImage(b, ns, sel["swarm"], "nginx:v0", replicas)
-		waitImage(b, ns, sel["deployment"], "nginx:v0", replicas)
+		waitImage(b, ns, sel["swarm"], "nginx:v0", int(replicas))
+		waitImage(b, ns, sel["deployment"], "nginx:v0", int(replicas))
 		var swarmTotal, depTotal time.Duration
 		for i := 1; i <= rounds; i++ {
 			img := fmt.Sprintf("nginx:v%d", i)
@@ -48,22 +50,22 @@ func BenchmarkRollout(b *testing.B) {
 			if err := retryUpdate(ctx, svc, func() { svc.Spec.Image = img }); err != nil {
 				b.Fatal(err)
 			}
-			waitImage(b, ns, sel["swarm"], img, replicas)
+			waitImage(b, ns, sel["swarm"], img, int(replicas))
 			swarmTook := time.Since(start)
 
 			start = time.Now()
 			if err := retryUpdate(ctx, dep, func() { dep.Spec.Template.Spec.Containers[0].Image = img }); err != nil {
 				b.Fatal(err)
 			}
-			waitImage(b, ns, sel["deployment"], img, replicas)
+			waitImage(b, ns, sel["deployment"], img, int(replicas))
 			depTook := time.Since(start)
 			fmt.Printf("round %d: kubeswarm %.2fs, Deployment %.2fs\n", i, swarmTook.Seconds(), depTook.Seconds())
 			swarmTotal += swarmTook
 			depTotal += depTook
 		}
 		ratio := swarmTotal.Seconds() / depTotal.Seconds()
-		fmt.Printf("replicas=%d parallelism=5 rounds=%d kubeswarm_mean=%.2fs deployment_mean=%.2fs ratio=%.3f\n",
-			replicas, rounds, swarmTotal.Seconds()/float64(rounds), depTotal.Seconds()/float64(rounds), ratio)
+		fmt.Printf("replicas=%d parallelism=%d rounds=%d kubeswarm_mean=%.2fs deployment_mean=%.2fs ratio=%.3f\n",
+			replicas, parallelism, rounds, swarmTotal.Seconds()/float64(rounds), depTotal.Seconds()/float64(rounds), ratio)
 		b.ReportMetric(swarmTotal.Seconds()/float64(rounds), "kubeswarm-s")
 		b.ReportMetric(depTotal.Seconds()/float64(rounds), "deployment-s")
 		b.ReportMetric(ratio, "ratio")
@@ -71,7 +73,7 @@ func BenchmarkRollout(b *testing.B) {
 }
 
 // handWritten is the Deployment a Kubernetes user would write for the same service.
-func handWritten(ns string, replicas int32) *appsv1.Deployment {
+func handWritten(ns string, replicas, parallelism int32) *appsv1.Deployment {
 	labels := map[string]string{"app": "hand"}
 	return &appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{Name: "hand", Namespace: ns},
@@ -79,7 +81,7 @@ func handWritten(ns string, replicas int32) *appsv1.Deployment {
 			Replicas: ptr.To(replicas),
 			Selector: &metav1.LabelSelector{MatchLabels: labels},
 			Strategy: appsv1.DeploymentStrategy{Type: appsv1.RollingUpdateDeploymentStrategyType, RollingUpdate: &appsv1.RollingUpdateDeployment{
-				MaxSurge: ptr.To(intstr.FromInt32(0)), MaxUnavailable: ptr.To(intstr.FromInt32(5))}},
+				MaxSurge: ptr.To(intstr.FromInt32(0)), MaxUnavailable: ptr.To(intstr.FromInt32(parallelism))}},
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: labels},
 				Spec: corev1.PodSpec{
