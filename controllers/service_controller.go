@@ -73,6 +73,8 @@ type ServiceReconciler struct {
 	Options translate.Options
 	// Clock tells the time (a fake one in tests); nil means the real clock.
 	Clock clock.PassiveClock
+	// stale knows the cached Services older than this controller's last status write.
+	stale staleReads
 }
 
 func (r *ServiceReconciler) now() time.Time {
@@ -95,7 +97,11 @@ func (r *ServiceReconciler) now() time.Time {
 func (r *ServiceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	svc := &swarmv1.Service{}
 	if err := r.Get(ctx, req.NamespacedName, svc); err != nil {
+		r.stale.forget(req.NamespacedName)
 		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if r.stale.stale(svc) {
+		return ctrl.Result{RequeueAfter: staleRetry}, nil
 	}
 	if !svc.DeletionTimestamp.IsZero() {
 		// Children go with the Service through their owner references.
@@ -231,7 +237,7 @@ func (r *ServiceReconciler) removeOtherWorkloads(ctx context.Context, svc *swarm
 	return nil
 }
 
-// applyService applies the Kubernetes Service and returns it as the cache last saw it. Turning
+// applyService applies the Kubernetes Service and returns it as written (its node ports). Turning
 // a virtual-IP Service into a headless one or back needs a new object: clusterIP is immutable.
 func (r *ServiceReconciler) applyService(ctx context.Context, svc *swarmv1.Service, desired *corev1ac.ServiceApplyConfiguration) (*corev1.Service, error) {
 	key := client.ObjectKeyFromObject(svc)
@@ -249,14 +255,11 @@ func (r *ServiceReconciler) applyService(ctx context.Context, svc *swarmv1.Servi
 		// The delete event brings the service back here to create the new one.
 		return nil, nil
 	}
-	if err := applyIfChanged(ctx, &r.childApplier, svc, key, &corev1.Service{}, desired, corev1ac.ExtractService); err != nil {
+	if err := applyIfChanged(ctx, &r.childApplier, svc, key, existing, desired, corev1ac.ExtractService); err != nil {
 		if apierrors.IsInvalid(err) && strings.Contains(err.Error(), "port is already allocated") {
 			return nil, r.portInUse(ctx, svc, desired, err)
 		}
 		return nil, err
-	}
-	if err := r.Get(ctx, key, existing); err != nil {
-		return nil, client.IgnoreNotFound(err)
 	}
 	return existing, nil
 }
@@ -440,6 +443,7 @@ func (r *ServiceReconciler) updateStatus(ctx context.Context, svc *swarmv1.Servi
 	if err := r.Status().Patch(ctx, svc, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
 		return fmt.Errorf("updating the status: %w", err)
 	}
+	r.stale.wrote(svc, base.ResourceVersion)
 	return nil
 }
 
