@@ -125,6 +125,10 @@ bench-rollout: build ## Time a 100-replica rolling update (parallelism 10) throu
 bench-stack: build ## Time `kubectl swarm stack deploy --detach=false` of a 50-service compose file until converged (on the test cluster).
 	$(TEST_ENV) flock /tmp/ksw-kwok.lock bash -c 'hack/local-cluster.sh up && $(MAKE) --no-print-directory install KUBECONFIG="$$(hack/local-cluster.sh kubeconfig)" && hack/bench-stack.sh'
 
+.PHONY: bench-convert
+bench-convert: build ## `kubectl swarm convert` against kompose on test/compose's files: wall time, peak RSS, binary size (no cluster).
+	hack/bench-convert.sh
+
 .PHONY: bench-scale
 bench-scale: build ## 1,000 Services × 3 tasks on 100 kwok nodes against plain Deployments: time, writes per Service, idle writes, peak RSS (a cluster of its own).
 	hack/bench-scale.sh

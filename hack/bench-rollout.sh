@@ -5,6 +5,6 @@
 # change the numbers. Run it under the kwok lock (make bench-rollout takes it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-KUBECONFIG=$(hack/local-cluster.sh kubeconfig) MANAGER_BIN=$PWD/bin/manager \
+KUBECONFIG=$(hack/local-cluster.sh kubeconfig) MANAGER_BIN=${MANAGER_BIN:-$PWD/bin/manager} \
   go test -tags e2e ./test/e2e/ -run '^$' -bench BenchmarkRollout -benchtime 1x -timeout 30m \
   | grep -E 'round|ratio=|Benchmark|ok|FAIL'

@@ -7,6 +7,9 @@
 # by verb, resource and response code, from the apiserver's audit log. Prints figures, never a
 # verdict.
 #
+# BENCH_BASELINE_BIN=path/to/an/older/manager runs the whole benchmark with it first, on the
+# same cluster, for a before/after pair in one run.
+#
 # The cluster (kubeswarm-bench, ports of its own) is made, used and deleted under the kwok lock
 # (/tmp/ksw-kwok.lock: the machine's CPUs are shared with the tests' cluster). BENCH_KEEP=1
 # keeps it. BENCH_SERVICES, BENCH_REPLICAS, BENCH_IDLE and KUBESWARM_NODES change the numbers.
@@ -22,10 +25,17 @@ mkdir -p "$(dirname "$KUBECONFIG")"
 # Every write is audited, to count the operator's by resource.
 KUBESWARM_AUDIT_POLICY=$PWD/hack/kwok/audit-writes.yaml KUBESWARM_UP_TIMEOUT=300 hack/local-cluster.sh up
 make --no-print-directory install KUBECONFIG="$(hack/local-cluster.sh kubeconfig)" >/dev/null
-KUBECONFIG=$(hack/local-cluster.sh kubeconfig) MANAGER_BIN=${MANAGER_BIN:-$PWD/bin/manager} \
-  go test -tags e2e ./test/e2e/ -run '^$' -bench BenchmarkScale -benchtime 1x -timeout 120m \
-  | grep -E 'floor|kubeswarm|services=| of |Benchmark|ok|FAIL|\.go:'
-echo "the operator's writes in the Services' namespace (audit log: count, verb, resource, code):"
-jq -r 'select((.userAgent // "") | startswith("manager/")) | select((.objectRef.namespace // "") | startswith("scale-swarm-"))
-  | "\(.verb) \(.objectRef.resource)\(if .objectRef.subresource then "/" + .objectRef.subresource else "" end) \(.responseStatus.code)"' \
-  "${KWOK_WORKDIR:-$HOME/.kwok}/clusters/$KUBESWARM_CLUSTER/logs/audit.log" | sort | uniq -c | sort -rn
+AUDIT=${KWOK_WORKDIR:-$HOME/.kwok}/clusters/$KUBESWARM_CLUSTER/logs/audit.log
+
+for bin in ${BENCH_BASELINE_BIN:-} "${MANAGER_BIN:-$PWD/bin/manager}"; do
+  echo "== operator $bin"
+  seen=$(wc -l <"$AUDIT" 2>/dev/null || echo 0)
+  KUBECONFIG=$(hack/local-cluster.sh kubeconfig) MANAGER_BIN=$bin \
+    go test -tags e2e ./test/e2e/ -run '^$' -bench BenchmarkScale -benchtime 1x -timeout 120m \
+    | grep -E 'floor|kubeswarm|services=| of |Benchmark|ok|FAIL|\.go:'
+  echo "the operator's writes in the Services' namespace (audit log: count, verb, resource, code):"
+  tail -n +"$((seen + 1))" "$AUDIT" \
+    | jq -r 'select((.userAgent // "") | startswith("manager/")) | select((.objectRef.namespace // "") | startswith("scale-swarm-"))
+      | "\(.verb) \(.objectRef.resource)\(if .objectRef.subresource then "/" + .objectRef.subresource else "" end) \(.responseStatus.code)"' \
+    | sort | uniq -c | sort -rn
+done
