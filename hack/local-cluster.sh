@@ -136,6 +136,10 @@ clean_stale_component_pids() {
 }
 
 create_cluster() {
+  # A cluster of many nodes is for benchmarks of many Services: the apiserver's default Service
+  # range (a /24) holds 254.
+  local SCALE_ARGS=()
+  (( SHARED )) && SCALE_ARGS=(--extra-args kube-apiserver=service-cluster-ip-range=10.96.0.0/16)
   log "creating cluster $NAME (kwokctl --runtime binary, workdir $WORKDIR)"
   kwokctl create cluster --runtime binary \
     --config "$ROOT/hack/kwok/kwokctl.yaml" \
@@ -146,6 +150,7 @@ create_cluster() {
     --kwok-controller-binary "$BIN/kwok" \
     --kubeconfig "$USER_KUBECONFIG" \
     ${KUBESWARM_AUDIT_POLICY:+--kube-audit-policy "$KUBESWARM_AUDIT_POLICY"} \
+    "${SCALE_ARGS[@]}" \
     --quiet-pull --wait 2m >&2
   config_hash > "$WORKDIR/kubeswarm-config.sha"
 }
