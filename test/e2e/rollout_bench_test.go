@@ -21,9 +21,10 @@ import (
 // BenchmarkRollout measures the time from a spec change (a new image) to every task of a
 // BENCH_REPLICAS-replica (100) service running the new image, with update parallelism
 // BENCH_PARALLELISM (10, stop-first), through kubeswarm; and the same for a hand-written
-// Deployment with the equivalent strategy (maxSurge 0, maxUnavailable = the parallelism). It
-// prints both and their ratio; kubeswarm should add no more than 10%. BENCH_ROUNDS (3) rounds
-// alternate the two. Run it with hack/bench-rollout.sh.
+// Deployment with the same pod template (kubeswarm's, its Swarm spread included) and the
+// equivalent strategy (maxSurge 0, maxUnavailable = the parallelism). It prints both and their
+// ratio; kubeswarm should add no more than 10%. BENCH_ROUNDS (3) rounds alternate the two. Run
+// it with hack/bench-rollout.sh.
 func BenchmarkRollout(b *testing.B) {
 	rounds := envInt("BENCH_ROUNDS", 3)
 	replicas := int32(envInt("BENCH_REPLICAS", 100))
@@ -36,7 +37,7 @@ func BenchmarkRollout(b *testing.B) {
 		if err := k8sClient.Create(ctx, svc); err != nil {
 			b.Fatal(err)
 		}
-		dep := handWritten(ns, replicas, parallelism)
+		dep := handWritten(ns, replicas, parallelism, swarmDeployment(b, ns, "web"))
 		if err := k8sClient.Create(ctx, dep); err != nil {
 			b.Fatal(err)
 		}
@@ -72,9 +73,28 @@ func BenchmarkRollout(b *testing.B) {
 	}
 }
 
-// handWritten is the Deployment a Kubernetes user would write for the same service.
-func handWritten(ns string, replicas, parallelism int32) *appsv1.Deployment {
+// swarmDeployment waits for the Deployment kubeswarm makes for service name and returns it.
+func swarmDeployment(b *testing.B, ns, name string) *appsv1.Deployment {
+	dep := &appsv1.Deployment{}
+	deadline := time.Now().Add(time.Minute)
+	for k8sClient.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, dep) != nil {
+		if time.Now().After(deadline) {
+			b.Fatalf("no Deployment %s", name)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return dep
+}
+
+// handWritten is the Deployment a Kubernetes user would write for the same service: a copy of
+// like's pod spec (kubeswarm's, its spread counting the hand-written Deployment's own pods).
+func handWritten(ns string, replicas, parallelism int32, like *appsv1.Deployment) *appsv1.Deployment {
 	labels := map[string]string{"app": "hand"}
+	pod := *like.Spec.Template.Spec.DeepCopy()
+	for i := range pod.TopologySpreadConstraints {
+		pod.TopologySpreadConstraints[i].LabelSelector = &metav1.LabelSelector{MatchLabels: labels}
+	}
+	pod.Containers[0].Image = "nginx:v0"
 	return &appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{Name: "hand", Namespace: ns},
 		Spec: appsv1.DeploymentSpec{
@@ -82,13 +102,8 @@ func handWritten(ns string, replicas, parallelism int32) *appsv1.Deployment {
 			Selector: &metav1.LabelSelector{MatchLabels: labels},
 			Strategy: appsv1.DeploymentStrategy{Type: appsv1.RollingUpdateDeploymentStrategyType, RollingUpdate: &appsv1.RollingUpdateDeployment{
 				MaxSurge: ptr.To(intstr.FromInt32(0)), MaxUnavailable: ptr.To(intstr.FromInt32(parallelism))}},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec: corev1.PodSpec{
-					Containers:  []corev1.Container{{Name: "task", Image: "nginx:v0"}},
-					Tolerations: []corev1.Toleration{{Key: "node-role.kubernetes.io/control-plane", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}},
-				},
-			},
+			RevisionHistoryLimit: like.Spec.RevisionHistoryLimit,
+			Template:             corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: pod},
 		},
 	}
 }
