@@ -25,17 +25,20 @@ mkdir -p "$(dirname "$KUBECONFIG")"
 # Every write is audited, to count the operator's by resource.
 KUBESWARM_AUDIT_POLICY=$PWD/hack/kwok/audit-writes.yaml KUBESWARM_UP_TIMEOUT=300 hack/local-cluster.sh up
 make --no-print-directory install KUBECONFIG="$(hack/local-cluster.sh kubeconfig)" >/dev/null
-AUDIT=${KWOK_WORKDIR:-$HOME/.kwok}/clusters/$KUBESWARM_CLUSTER/logs/audit.log
+# The apiserver rotates its audit log at 100 MB: every file counts, each run by its start.
+LOGS=${KWOK_WORKDIR:-$HOME/.kwok}/clusters/$KUBESWARM_CLUSTER/logs
 
 for bin in ${BENCH_BASELINE_BIN:-} "${MANAGER_BIN:-$PWD/bin/manager}"; do
   echo "== operator $bin"
-  seen=$(wc -l <"$AUDIT" 2>/dev/null || echo 0)
+  since=$(date -u +%FT%T.%NZ)
   KUBECONFIG=$(hack/local-cluster.sh kubeconfig) MANAGER_BIN=$bin \
     go test -tags e2e ./test/e2e/ -run '^$' -bench BenchmarkScale -benchtime 1x -timeout 120m \
     | grep -E 'floor|kubeswarm|services=| of |Benchmark|ok|FAIL|\.go:'
   echo "the operator's writes in the Services' namespace (audit log: count, verb, resource, code):"
-  tail -n +"$((seen + 1))" "$AUDIT" \
-    | jq -r 'select((.userAgent // "") | startswith("manager/")) | select((.objectRef.namespace // "") | startswith("scale-swarm-"))
+  # client-go's user agent starts with the binary's name.
+  cat "$LOGS"/audit*.log \
+    | jq -r --arg since "$since" --arg ua "$(basename "$bin")/" 'select(.requestReceivedTimestamp >= $since and ((.userAgent // "") | startswith($ua)))
+      | select((.objectRef.namespace // "") | startswith("scale-swarm-"))
       | "\(.verb) \(.objectRef.resource)\(if .objectRef.subresource then "/" + .objectRef.subresource else "" end) \(.responseStatus.code)"' \
     | sort | uniq -c | sort -rn
 done

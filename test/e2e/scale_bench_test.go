@@ -91,6 +91,7 @@ func BenchmarkScale(b *testing.B) {
 			idle, after.writes-converged.writes, after.reconciles-converged.reconciles, operatorPeakRSS())
 		b.ReportMetric(took.Seconds()/floor.Seconds(), "ratio")
 		b.ReportMetric(perService, "writes/service")
+		removeNamespace(b, ns) // the next run (another operator's) starts on an empty cluster
 	}
 }
 
