@@ -97,15 +97,14 @@ func (r *ServiceReconciler) now() time.Time {
 func (r *ServiceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	svc := &swarmv1.Service{}
 	if err := r.Get(ctx, req.NamespacedName, svc); err != nil {
-		r.stale.forget(req.NamespacedName)
 		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	if r.stale.stale(svc) {
-		return ctrl.Result{RequeueAfter: staleRetry}, nil
 	}
 	if !svc.DeletionTimestamp.IsZero() {
 		// Children go with the Service through their owner references.
 		return ctrl.Result{}, nil
+	}
+	if r.stale.stale(svc) {
+		return ctrl.Result{RequeueAfter: staleRetry}, nil
 	}
 	log := ctrl.LoggerFrom(ctx).WithValues("service", klog.KObj(svc))
 	ctx = ctrl.LoggerInto(ctx, log)
