@@ -118,17 +118,28 @@ bench-reconcile: build ## Count the operator's writes while 200 unchanged Servic
 	$(TEST_ENV) hack/bench-reconcile.sh
 
 .PHONY: bench-rollout
-bench-rollout: build ## Time a 30-replica rolling update through kubeswarm against a plain Deployment (on the test cluster).
-	$(TEST_ENV) hack/local-cluster.sh up
-	$(TEST_ENV) $(MAKE) --no-print-directory install KUBECONFIG="$$($(TEST_ENV) hack/local-cluster.sh kubeconfig)"
-	$(TEST_ENV) hack/bench-rollout.sh
+bench-rollout: build ## Time a 100-replica rolling update (parallelism 10) through kubeswarm against a plain Deployment (on the test cluster).
+	$(TEST_ENV) flock /tmp/ksw-kwok.lock bash -c 'hack/local-cluster.sh up && $(MAKE) --no-print-directory install KUBECONFIG="$$(hack/local-cluster.sh kubeconfig)" && hack/bench-rollout.sh'
+
+.PHONY: bench-stack
+bench-stack: build ## Time `kubectl swarm stack deploy --detach=false` of a 50-service compose file until converged (on the test cluster).
+	$(TEST_ENV) flock /tmp/ksw-kwok.lock bash -c 'hack/local-cluster.sh up && $(MAKE) --no-print-directory install KUBECONFIG="$$(hack/local-cluster.sh kubeconfig)" && hack/bench-stack.sh'
+
+.PHONY: bench-convert
+bench-convert: build ## `kubectl swarm convert` against kompose on test/compose's files: wall time, peak RSS, binary size (no cluster).
+	hack/bench-convert.sh
+
+.PHONY: bench-scale
+bench-scale: build ## 1,000 Services × 3 tasks on 100 kwok nodes against plain Deployments: time, writes per Service, idle writes, peak RSS (a cluster of its own).
+	hack/bench-scale.sh
 
 ##@ Build
 
 .PHONY: build
-build: ## Build bin/manager and bin/kubectl-swarm.
+build: ## Build bin/manager, bin/kubectl-swarm and bin/kubectl-swarm-convert (`kubectl swarm convert` without the clients).
 	CGO_ENABLED=0 go build -o $(LOCALBIN)/manager ./cmd/manager
 	CGO_ENABLED=0 go build -o $(LOCALBIN)/kubectl-swarm ./cmd/kubectl-swarm
+	CGO_ENABLED=0 go build -o $(LOCALBIN)/kubectl-swarm-convert ./cmd/kubectl-swarm-convert
 
 .PHONY: run
 run: manifests generate ## Run the operator in the foreground against the current kubeconfig context.

@@ -77,12 +77,19 @@ func applyIfChanged[O client.Object, A runtime.ApplyConfiguration](ctx context.C
 	if err := r.Apply(ctx, desired, client.FieldOwner(FieldOwner), client.ForceOwnership); err != nil {
 		return fmt.Errorf("applying %s %s: %w", kind, key.Name, err)
 	}
-	verb := "Created"
-	if found {
-		verb = "Updated"
+	// The reply (read into desired) is the object as written, which the cache may not hold yet:
+	// existing becomes it, for the caller to read what the server filled in.
+	if err := convert(desired, existing); err != nil {
+		return fmt.Errorf("reading the applied %s %s: %w", kind, key.Name, err)
 	}
-	r.Recorder.Eventf(owner, nil, corev1.EventTypeNormal, verb, "Apply", "%s %s %s", verb, kind, key.Name)
-	ctrl.LoggerFrom(ctx).V(2).Info(verb+" "+kind, "name", key.Name)
+	if !found {
+		// A new object is the owner's creation or a change to it, which the owner's status
+		// shows: an event each would double what a new service costs the apiserver.
+		ctrl.LoggerFrom(ctx).V(2).Info("Created "+kind, "name", key.Name)
+		return nil
+	}
+	r.Recorder.Eventf(owner, nil, corev1.EventTypeNormal, "Updated", "Apply", "Updated %s %s", kind, key.Name)
+	ctrl.LoggerFrom(ctx).V(2).Info("Updated "+kind, "name", key.Name)
 	return nil
 }
 
@@ -91,12 +98,8 @@ func applyIfChanged[O client.Object, A runtime.ApplyConfiguration](ctx context.C
 // compares equal to an absent one.
 func sameAs[O client.Object](a, b any) (bool, error) {
 	typed := func(v any) (any, error) {
-		data, err := json.Marshal(v)
-		if err != nil {
-			return nil, err
-		}
 		obj := reflect.New(reflect.TypeFor[O]().Elem()).Interface()
-		return obj, json.Unmarshal(data, obj)
+		return obj, convert(v, obj)
 	}
 	x, err := typed(a)
 	if err != nil {
@@ -107,6 +110,15 @@ func sameAs[O client.Object](a, b any) (bool, error) {
 		return false, err
 	}
 	return equality.Semantic.DeepEqual(x, y), nil
+}
+
+// convert reads from, an apply configuration or an object, into to, through their JSON form.
+func convert(from, to any) error {
+	data, err := json.Marshal(from)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(data, to)
 }
 
 func newChildApplier(mgr ctrl.Manager) childApplier {

@@ -78,6 +78,8 @@ type ServiceReconciler struct {
 	Routes RouteOptions
 	// Clock tells the time (a fake one in tests); nil means the real clock.
 	Clock clock.PassiveClock
+	// stale knows the cached Services older than this controller's last status write.
+	stale staleReads
 }
 
 func (r *ServiceReconciler) now() time.Time {
@@ -108,6 +110,9 @@ func (r *ServiceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		// Children go with the Service through their owner references; its published ports
 		// are freed at once, as `docker service rm` frees them.
 		return ctrl.Result{}, r.releasePorts(ctx, req.NamespacedName)
+	}
+	if r.stale.stale(svc) {
+		return ctrl.Result{RequeueAfter: staleRetry}, nil
 	}
 	log := ctrl.LoggerFrom(ctx).WithValues("service", klog.KObj(svc))
 	ctx = ctrl.LoggerInto(ctx, log)
@@ -268,7 +273,7 @@ func (r *ServiceReconciler) removeOtherWorkloads(ctx context.Context, svc *swarm
 	return nil
 }
 
-// applyService applies the Kubernetes Service and returns it as the cache last saw it. Turning
+// applyService applies the Kubernetes Service and returns it as written (its node ports). Turning
 // a virtual-IP Service into a headless one or back needs a new object: clusterIP is immutable.
 func (r *ServiceReconciler) applyService(ctx context.Context, svc *swarmv1.Service, desired *corev1ac.ServiceApplyConfiguration) (*corev1.Service, error) {
 	key := client.ObjectKeyFromObject(svc)
@@ -286,14 +291,11 @@ func (r *ServiceReconciler) applyService(ctx context.Context, svc *swarmv1.Servi
 		// The delete event brings the service back here to create the new one.
 		return nil, nil
 	}
-	if err := applyIfChanged(ctx, &r.childApplier, svc, key, &corev1.Service{}, desired, corev1ac.ExtractService); err != nil {
+	if err := applyIfChanged(ctx, &r.childApplier, svc, key, existing, desired, corev1ac.ExtractService); err != nil {
 		if apierrors.IsInvalid(err) && strings.Contains(err.Error(), "port is already allocated") {
 			return nil, r.portInUse(ctx, svc, desired, err)
 		}
 		return nil, err
-	}
-	if err := r.Get(ctx, key, existing); err != nil {
-		return nil, client.IgnoreNotFound(err)
 	}
 	return existing, nil
 }
@@ -550,6 +552,7 @@ func (r *ServiceReconciler) updateStatus(ctx context.Context, svc *swarmv1.Servi
 	if err := r.Status().Patch(ctx, svc, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
 		return fmt.Errorf("updating the status: %w", err)
 	}
+	r.stale.wrote(svc, base.ResourceVersion)
 	return nil
 }
 

@@ -35,7 +35,7 @@ type Config struct {
 // app.kubernetes.io/managed-by=kubeswarm), so the operator does not hold every Deployment and
 // Service of the cluster in memory.
 func CacheOptions() cache.Options {
-	managed := cache.ByObject{Label: labels.SelectorFromSet(labels.Set{translate.LabelManagedBy: translate.ManagedByValue})}
+	managed := cache.ByObject{Label: labels.SelectorFromSet(labels.Set{translate.LabelManagedBy: translate.ManagedByValue}), Transform: keepOwnManagedFields}
 	return cache.Options{ByObject: map[client.Object]cache.ByObject{
 		&appsv1.Deployment{}: managed,
 		&appsv1.DaemonSet{}:  managed,
@@ -51,13 +51,36 @@ func CacheOptions() cache.Options {
 		// Every node is watched; their image lists are big and of no use to kubeswarm.
 		&corev1.Node{}: {Transform: dropNodeImages},
 		// Only the kubelets' Leases (the leader election's Lease is read without the cache).
-		&coordinationv1.Lease{}: {Namespaces: map[string]cache.Config{corev1.NamespaceNodeLease: {}}},
+		&coordinationv1.Lease{}: {Namespaces: map[string]cache.Config{corev1.NamespaceNodeLease: {}}, Transform: keepOwnManagedFields},
 	}}
 }
 
 func dropNodeImages(obj any) (any, error) {
 	if n, ok := obj.(*corev1.Node); ok {
 		n.Status.Images = nil
+	}
+	return keepOwnManagedFields(obj)
+}
+
+// keepOwnManagedFields drops from a cached object the managed fields of every field manager but
+// kubeswarm's: the kubelet's and the controllers' entries are most of a pod's or a node's size
+// and nothing reads them, while kubeswarm's own are what applyIfChanged compares against. Only
+// for kinds kubeswarm never writes whole (Update): a partial list sent back would replace the
+// object's.
+func keepOwnManagedFields(obj any) (any, error) {
+	o, ok := obj.(metav1.Object)
+	if !ok {
+		return obj, nil
+	}
+	all := o.GetManagedFields()
+	var own []metav1.ManagedFieldsEntry
+	for _, mf := range all {
+		if mf.Manager == FieldOwner || mf.Manager == NodeFieldOwner {
+			own = append(own, mf)
+		}
+	}
+	if len(own) < len(all) {
+		o.SetManagedFields(own)
 	}
 	return obj, nil
 }

@@ -12,9 +12,14 @@
 # With KUBESWARM_REAL=1 (make cluster-up REAL=1) the nodes are real instead: see
 # hack/real-cluster.sh, which this script hands every command of such a cluster.
 #
+# For many nodes (benchmarks: KUBESWARM_NODES=100) one kwok process manages them all, as kwok is
+# meant to be used (`kwok --manage-nodes-with-annotation-selector`): a process per node would
+# cost a hundred processes. stop-node and start-node need the per-node processes of the default.
+#
 # Usage: hack/local-cluster.sh COMMAND
 #   up                    create the cluster and nodes manager1 (control-plane role and taint),
-#                         worker1, worker2; wait until all nodes are Ready. A no-op when it is
+#                         worker1, worker2 (with KUBESWARM_NODES=N: worker1 … worker<N-1>); wait
+#                         until all nodes are Ready. A no-op when it is
 #                         up; restarts missing node processes and a dead control plane (and
 #                         recreates the cluster if that fails). When creating, adds context
 #                         kwok-NAME to ${KUBECONFIG:-~/.kube/config} and makes it current.
@@ -31,7 +36,10 @@
 # Environment: KUBESWARM_CLUSTER (cluster name, default kubeswarm), KWOK_WORKDIR (default
 # ~/.kwok; the cluster lives in $KWOK_WORKDIR/clusters/NAME), KUBECONFIG,
 # KUBESWARM_NODE_LEASE_SECONDS (node lease duration, default 10: renewed every 2.5s),
-# KUBESWARM_UP_TIMEOUT (seconds to wait for Ready nodes, default 120).
+# KUBESWARM_UP_TIMEOUT (seconds to wait for Ready nodes, default 120), KUBESWARM_NODES (the
+# number of nodes `up` makes, default 3; more than 3 are driven by one shared kwok process),
+# KUBESWARM_AUDIT_POLICY (an audit policy file for a new cluster: the log is
+# $KWOK_WORKDIR/clusters/NAME/logs/audit.log).
 set -euo pipefail
 # The cluster's processes outlive this script: they must not keep the files it was given open
 # (a caller's `flock FILE hack/…` lock would be held for as long as the cluster runs).
@@ -58,7 +66,13 @@ USER_KUBECONFIG=${USER_KUBECONFIG%%:*}           # first file of a KUBECONFIG li
 LEASE_SECONDS=${KUBESWARM_NODE_LEASE_SECONDS:-10}
 UP_TIMEOUT=${KUBESWARM_UP_TIMEOUT:-120}
 STAGES=("$ROOT/hack/kwok/stage-node.yaml" "$ROOT/hack/kwok/stage-pod.yaml")
-DEFAULT_NODES=(manager1:manager worker1:worker worker2:worker)
+# The number of nodes a cluster was made with is kept with it, for the commands after `up`.
+NODE_COUNT=${KUBESWARM_NODES:-$(cat "$WORKDIR/kubeswarm-node-count" 2>/dev/null || echo 3)}
+[[ "$NODE_COUNT" =~ ^[0-9]+$ && "$NODE_COUNT" -ge 1 && "$NODE_COUNT" -le 250 ]] || { echo "KUBESWARM_NODES must be 1-250" >&2; exit 2; }
+DEFAULT_NODES=(manager1:manager)
+for ((i = 1; i < NODE_COUNT; i++)); do DEFAULT_NODES+=("worker$i:worker"); done
+# SHARED: one kwok process manages every node (more than the default three).
+SHARED=$(( NODE_COUNT > 3 ))
 
 log() { printf '[local-cluster] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -122,6 +136,10 @@ clean_stale_component_pids() {
 }
 
 create_cluster() {
+  # A cluster of many nodes is for benchmarks of many Services: the apiserver's default Service
+  # range (a /24) holds 254.
+  local SCALE_ARGS=()
+  (( SHARED )) && SCALE_ARGS=(--extra-args kube-apiserver=service-cluster-ip-range=10.96.0.0/16)
   log "creating cluster $NAME (kwokctl --runtime binary, workdir $WORKDIR)"
   kwokctl create cluster --runtime binary \
     --config "$ROOT/hack/kwok/kwokctl.yaml" \
@@ -131,6 +149,8 @@ create_cluster() {
     --kube-scheduler-binary "$BIN/kube-scheduler" \
     --kwok-controller-binary "$BIN/kwok" \
     --kubeconfig "$USER_KUBECONFIG" \
+    ${KUBESWARM_AUDIT_POLICY:+--kube-audit-policy "$KUBESWARM_AUDIT_POLICY"} \
+    "${SCALE_ARGS[@]}" \
     --quiet-pull --wait 2m >&2
   config_hash > "$WORKDIR/kubeswarm-config.sha"
 }
@@ -169,7 +189,9 @@ node_pids() {
     args=$({ tr '\0' '\n' <"$f"; } 2>/dev/null) || continue
     [[ "${args%%$'\n'*}" == */kwok ]] || continue
     if [[ -z "$name" ]]; then
-      grep -q -- '^--manage-single-node=' <<<"$args" || continue
+      grep -q -- '^--manage-single-node=\|^--manage-nodes-with-annotation-selector=' <<<"$args" || continue
+    elif [[ "$name" == "*" ]]; then
+      grep -q -- '^--manage-nodes-with-annotation-selector=' <<<"$args" || continue
     else
       grep -qxF -- "--manage-single-node=$name" <<<"$args" || continue
     fi
@@ -180,6 +202,25 @@ node_pids() {
 }
 
 node_alive() { [[ -n "$(node_pids "$1")" ]]; }
+
+# start_shared_process: one kwok process for every node of the cluster (SHARED); the nodes carry
+# their InternalIP from creation (create_nodes), so kwok needs no --node-ip.
+start_shared_process() {
+  local pid
+  if node_alive "*"; then return 0; fi
+  mkdir -p "$NODES_DIR"
+  local args=(
+    --kubeconfig="$CLUSTER_KUBECONFIG"
+    --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake
+    --node-lease-duration-seconds="$LEASE_SECONDS"
+  )
+  local s; for s in "${STAGES[@]}"; do args+=(--config="$s"); done
+  printf '\n--- %s starting kwok for every node\n' "$(date -u +%FT%TZ)" >>"$NODES_DIR/all.log"
+  setsid nohup "$BIN/kwok" "${args[@]}" >>"$NODES_DIR/all.log" 2>&1 </dev/null &
+  pid=$!
+  echo "$pid" >"$NODES_DIR/all.pid"
+  log "every node: one kwok process started (pid $pid, log $NODES_DIR/all.log)"
+}
 
 kill_pids() {
   local pids=("$@") pid alive
@@ -251,17 +292,22 @@ next_pod_cidr() {
   die "no free pod CIDR"
 }
 
-create_node() {
-  local name=$1 role=$2 cidr role_label="" taints=""
-  cidr=$(next_pod_cidr)
+# node_yaml NAME ROLE CIDR: the Node object of a simulated node (with its InternalIP when one
+# kwok process drives every node: it cannot be told each node's IP).
+node_yaml() {
+  local name=$1 role=$2 cidr=$3 role_label="" taints="" addresses=""
   if [[ "$role" == manager ]]; then
     role_label='    node-role.kubernetes.io/control-plane: ""'
     taints='  taints:
   - key: node-role.kubernetes.io/control-plane
     effect: NoSchedule'
   fi
-  log "creating node $name (role $role)"
-  kc create -f - >/dev/null <<EOF
+  if (( SHARED )); then
+    addresses="  addresses:
+  - {type: InternalIP, address: 172.18.0.$(( $(cut -d. -f3 <<<"$cidr") + 1 ))}"
+  fi
+  cat <<EOF
+---
 apiVersion: v1
 kind: Node
 metadata:
@@ -282,6 +328,7 @@ spec:
   podCIDRs: [$cidr]
 $taints
 status:
+$addresses
   allocatable: {cpu: "32", memory: 256Gi, pods: "110", ephemeral-storage: 1Ti}
   capacity: {cpu: "32", memory: 256Gi, pods: "110", ephemeral-storage: 1Ti}
   nodeInfo:
@@ -298,14 +345,37 @@ status:
 EOF
 }
 
+create_node() {
+  local name=$1 role=$2
+  log "creating node $name (role $role)"
+  node_yaml "$name" "$role" "$(next_pod_cidr)" | kc create -f - >/dev/null
+}
+
+# create_nodes NAME:ROLE...: the missing ones of these nodes, in one request set (many nodes).
+create_nodes() {
+  local existing free n name yaml="" count=0
+  existing=$(all_node_names)
+  mapfile -t free < <(comm -23 <(seq 1 250 | sort) <(kc get nodes -o jsonpath='{range .items[*]}{.spec.podCIDR}{"\n"}{end}' | cut -d. -f3 | sort) | sort -n)
+  for n in "$@"; do
+    name=${n%%:*}
+    grep -qxF "$name" <<<"$existing" && continue
+    yaml+=$(node_yaml "$name" "${n##*:}" "10.244.${free[count]}.0/24")$'\n'
+    count=$((count + 1))
+  done
+  (( count > 0 )) || return 0
+  log "creating $count nodes"
+  kc create -f - >/dev/null <<<"$yaml"
+}
+
 node_exists() { kc get node "$1" >/dev/null 2>&1; }
 
 node_ready_status() { # prints True / False / Unknown
   kc get node "$1" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null
 }
-nodes_ready() {
-  local n
-  for n in "$@"; do [[ "$(node_ready_status "$n")" == True ]] || return 1; done
+nodes_ready() { # one request for all of them (a hundred nodes)
+  local n ready
+  ready=$(kc get nodes -o jsonpath='{range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}') || return 1
+  for n in "$@"; do grep -qxF "$n=True" <<<"$ready" || return 1; done
 }
 node_not_ready() { local s; s=$(node_ready_status "$1"); [[ -n "$s" && "$s" != True ]]; }
 
@@ -349,18 +419,25 @@ cmd_up() {
   t1=$(now)
   [[ "$action" == reused ]] || log "control plane $action in $(since "$t0")"
 
-  for n in "${DEFAULT_NODES[@]}"; do
-    node_exists "${n%%:*}" || create_node "${n%%:*}" "${n##*:}"
-  done
-  mapfile -t names < <(all_node_names)
-  for n in "${names[@]}"; do start_node_process "$n"; done
-  wait_for "$UP_TIMEOUT" "nodes ${names[*]} to be Ready" nodes_ready "${names[@]}"
+  echo "$NODE_COUNT" >"$WORKDIR/kubeswarm-node-count"
+  if (( SHARED )); then
+    create_nodes "${DEFAULT_NODES[@]}"
+    start_shared_process
+    mapfile -t names < <(all_node_names)
+  else
+    for n in "${DEFAULT_NODES[@]}"; do
+      node_exists "${n%%:*}" || create_node "${n%%:*}" "${n##*:}"
+    done
+    mapfile -t names < <(all_node_names)
+    for n in "${names[@]}"; do start_node_process "$n"; done
+  fi
+  wait_for "$UP_TIMEOUT" "${#names[@]} nodes to be Ready" nodes_ready "${names[@]}"
   wait_for 60 "the default ServiceAccount" kc -n default get serviceaccount default -o name
   kc apply -f "$ROOT/hack/kwok/storageclass.yaml" >/dev/null
   if [[ "$action" == reused ]]; then
     log "cluster $NAME is up (${#names[@]} nodes Ready; checked in $(since "$t0"))"
   else
-    log "nodes ${names[*]} Ready in $(since "$t1"); cluster $NAME up in $(since "$t0") (context $CONTEXT)"
+    log "${#names[@]} nodes Ready in $(since "$t1"); cluster $NAME up in $(since "$t0") (context $CONTEXT)"
   fi
 }
 
@@ -401,6 +478,7 @@ cmd_status() {
 
 require_node_arg() {
   [[ -n "${1:-}" ]] || die "missing node name"
+  (( ! SHARED )) || die "one kwok process drives every node of a cluster of $NODE_COUNT nodes: a node cannot be stopped, started or added alone"
   need_bin
   cluster_exists || die "cluster $NAME does not exist: run hack/local-cluster.sh up"
 }

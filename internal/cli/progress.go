@@ -156,6 +156,9 @@ func waitForService(ctx context.Context, c client.Client, streams genericiooptio
 		if converged {
 			if !verifying {
 				verifying, stableSince = true, time.Now()
+				if since := runningSince(tasks); !since.IsZero() && since.Before(stableSince) {
+					stableSince = since
+				}
 			}
 			monitor := 5 * time.Second
 			if uc := svc.Spec.UpdateConfig; uc != nil && uc.Monitor != nil {
@@ -187,6 +190,27 @@ func waitForService(ctx context.Context, c client.Client, streams genericiooptio
 		case <-time.After(pollInterval):
 		}
 	}
+}
+
+// runningSince is when the last of the tasks' containers started running (zero when none
+// runs). Docker's monitor period counts from when the CLI first sees the service converged
+// (cli/command/service/progress/progress.go); the tasks' own start says as much without
+// watching, so that a stack's services, waited on one after the other as docker does
+// (cli/command/stack/deploy_composefile.go waitOnServices), are not each watched anew for a
+// period that has already passed: a task that failed and was restarted within it started later.
+func runningSince(tasks []task) time.Time {
+	var last time.Time
+	for _, t := range tasks {
+		if t.history {
+			continue
+		}
+		for _, cs := range t.pod.Status.ContainerStatuses {
+			if r := cs.State.Running; r != nil && r.StartedAt.After(last) {
+				last = r.StartedAt.Time
+			}
+		}
+	}
+	return last
 }
 
 // progressLines is one frame of the progress display, whether the service has converged, and

@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"os"
-	"path/filepath"
 	"slices"
 	"time"
 
@@ -20,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/cli/convert"
 	"github.com/kubeswarm/kubeswarm/internal/compose"
 	"github.com/kubeswarm/kubeswarm/internal/sortorder"
 	"github.com/kubeswarm/kubeswarm/internal/translate"
@@ -37,60 +35,12 @@ func addStackCommands(root *cobra.Command, f Factory, streams genericiooptions.I
 		newStackRmCommand(f, streams),
 		newStackConfigCommand(f, streams),
 	)
-	root.AddCommand(stack, newConvertCommand(f, streams))
+	root.AddCommand(stack, convert.NewCommand(streams.In, streams.Out, streams.ErrOut))
 }
 
 // stackSelector selects a stack's Services, Secrets and ConfigMaps.
 func stackSelector(stack string) client.MatchingLabels {
 	return client.MatchingLabels{translate.LabelStack: stack}
-}
-
-// loadOptions are the compose loader's options for -c files; "-" is the standard input (its
-// relative paths are relative to the current directory, as docker has them).
-func loadOptions(files []string, in io.Reader, skipInterpolation bool) (compose.LoadOptions, func(), error) {
-	opts := compose.LoadOptions{Files: slices.Clone(files), SkipInterpolation: skipInterpolation}
-	cleanup := func() {}
-	for i, f := range opts.Files {
-		if f != "-" {
-			continue
-		}
-		data, err := io.ReadAll(in)
-		if err != nil {
-			return opts, cleanup, fmt.Errorf("reading the compose file from stdin: %w", err)
-		}
-		dir, err := os.MkdirTemp("", "kubectl-swarm-")
-		if err != nil {
-			return opts, cleanup, err
-		}
-		cleanup = func() { _ = os.RemoveAll(dir) }
-		opts.Files[i] = filepath.Join(dir, "stdin.yml")
-		if err := os.WriteFile(opts.Files[i], data, 0o600); err != nil {
-			return opts, cleanup, err
-		}
-		if i == 0 {
-			if opts.WorkingDir, err = os.Getwd(); err != nil {
-				return opts, cleanup, err
-			}
-		}
-	}
-	return opts, cleanup, nil
-}
-
-// loadStack loads and converts compose files as `docker stack deploy` would.
-func loadStack(ctx context.Context, files []string, in io.Reader, stack, namespace string, skipInterpolation, leaveOutProxies bool) (*compose.Result, error) {
-	opts, cleanup, err := loadOptions(files, in, skipInterpolation)
-	defer cleanup()
-	if err != nil {
-		return nil, err
-	}
-	p, err := compose.Load(ctx, opts)
-	if err != nil {
-		return nil, err
-	}
-	if stack == "" {
-		stack = p.Name
-	}
-	return compose.Convert(p, stack, compose.ConvertOptions{Namespace: namespace, LeaveOutProxies: leaveOutProxies})
 }
 
 // StackDeployOptions is `stack deploy -c FILE… [--prune] [-d] NAME`.
@@ -126,7 +76,7 @@ func newStackDeployCommand(f Factory, streams genericiooptions.IOStreams) *cobra
 	cmd.Flags().BoolVarP(&o.quiet, "quiet", "q", false, "Suppress progress output")
 	cmd.Flags().StringVar(&o.resolveImage, "resolve-image", "always", `Query the registry to resolve image digest and supported platforms ("always", "changed", "never")`)
 	cmd.Flags().Bool("with-registry-auth", false, "Send registry authentication details to Swarm agents")
-	addLeaveOutProxyFlag(cmd, &o.leaveOutProxy)
+	convert.AddLeaveOutProxyFlag(cmd, &o.leaveOutProxy)
 	cmd.Flags().DurationVar(&o.timeout, "timeout", 5*time.Minute, "How long to wait for each service to converge without -d (kubectl-swarm only)")
 	return cmd
 }
@@ -140,7 +90,7 @@ func (o *StackDeployOptions) Complete(f Factory, cmd *cobra.Command, args []stri
 
 // Validate checks the flags before any file is read.
 func (o *StackDeployOptions) Validate() error {
-	if err := requireComposeFiles(o.files); err != nil {
+	if err := convert.RequireComposeFiles(o.files); err != nil {
 		return err
 	}
 	switch o.resolveImage {
@@ -151,19 +101,11 @@ func (o *StackDeployOptions) Validate() error {
 	return nil
 }
 
-// requireComposeFiles is docker's refusal of stack deploy and stack config without -c.
-func requireComposeFiles(files []string) error {
-	if len(files) == 0 {
-		return errors.New("Please specify a Compose file (with --compose-file).") //nolint:staticcheck // docker's exact words
-	}
-	return nil
-}
-
 // load loads and converts the compose files and checks the ports: nothing is written when any
 // of it fails.
 func (o *StackDeployOptions) load(ctx context.Context) error {
 	var err error
-	if o.result, err = loadStack(ctx, o.files, o.In, o.name, o.namespace, false, o.leaveOutProxy); err != nil {
+	if o.result, err = convert.Load(ctx, o.files, o.In, o.name, o.namespace, false, o.leaveOutProxy); err != nil {
 		return err
 	}
 	o.result.ReplaceProxies(false)
@@ -774,11 +716,11 @@ func newStackConfigCommand(f Factory, streams genericiooptions.IOStreams) *cobra
 func (o *StackConfigOptions) Complete(Factory, *cobra.Command, []string) error { return nil }
 
 // Validate refuses a call without -c, as docker does.
-func (o *StackConfigOptions) Validate() error { return requireComposeFiles(o.files) }
+func (o *StackConfigOptions) Validate() error { return convert.RequireComposeFiles(o.files) }
 
 // Run prints the merged (and interpolated) compose file.
 func (o *StackConfigOptions) Run(ctx context.Context) error {
-	opts, cleanup, err := loadOptions(o.files, o.In, o.skip)
+	opts, cleanup, err := convert.LoadOptions(o.files, o.In, o.skip)
 	defer cleanup()
 	if err != nil {
 		return err
@@ -796,71 +738,4 @@ func (o *StackConfigOptions) Run(ctx context.Context) error {
 	}
 	_, err = o.Out.Write(b)
 	return err
-}
-
-// ConvertOptions is `convert -c FILE… [STACK]`: it prints the Stack and its Secrets/ConfigMaps
-// as YAML, for GitOps; it needs no cluster.
-type ConvertOptions struct {
-	genericiooptions.IOStreams
-	files         []string
-	name          string
-	namespace     string
-	leaveOutProxy bool
-}
-
-func newConvertCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &ConvertOptions{IOStreams: streams}
-	cmd := &cobra.Command{
-		Use:   "convert -c FILE [-c FILE...] [STACK]",
-		Short: "Print a compose file as kubeswarm's Stack, Secrets and ConfigMaps (YAML)",
-		Long: "convert loads compose files as `stack deploy` does and prints the objects it would write, for kubectl apply -f or a\n" +
-			"GitOps repository. The stack is named STACK (default: the project's name). The namespace is written only when -n is given.",
-		Args: cobra.MaximumNArgs(1),
-		RunE: runVerb(f, o),
-	}
-	cmd.Flags().StringArrayVarP(&o.files, "compose-file", "c", nil, "Path to a Compose file")
-	addLeaveOutProxyFlag(cmd, &o.leaveOutProxy)
-	return cmd
-}
-
-// Complete reads the stack's name, and the namespace only when -n is given: the objects are
-// written without one otherwise.
-func (o *ConvertOptions) Complete(f Factory, cmd *cobra.Command, args []string) error {
-	if len(args) == 1 {
-		o.name = args[0]
-	}
-	if fl := cmd.Flags().Lookup("namespace"); fl != nil && fl.Changed {
-		ns, err := f.Namespace()
-		if err != nil {
-			return err
-		}
-		o.namespace = ns
-	}
-	return nil
-}
-
-// Validate refuses a call without -c, as docker's stack deploy does.
-func (o *ConvertOptions) Validate() error { return requireComposeFiles(o.files) }
-
-// Run loads and converts the files and prints the objects.
-func (o *ConvertOptions) Run(ctx context.Context) error {
-	r, err := loadStack(ctx, o.files, o.In, o.name, o.namespace, false, o.leaveOutProxy)
-	if err != nil {
-		return err
-	}
-	r.ReplaceProxies(false)
-	for _, w := range r.Warnings {
-		fmt.Fprintf(o.ErrOut, "%s\n\n", w)
-	}
-	b, err := r.YAML()
-	if err != nil {
-		return err
-	}
-	_, err = o.Out.Write(b)
-	return err
-}
-
-// addLeaveOutProxyFlag is --leave-out-proxy of stack deploy and convert (kubectl-swarm only).
-func addLeaveOutProxyFlag(cmd *cobra.Command, v *bool) {
-	cmd.Flags().BoolVar(v, "leave-out-proxy", false, "Leave out a Traefik or caddy-docker-proxy service that routed HTTP by reading the Docker socket: the cluster's gateway does that, from the other services' labels (kubectl-swarm only)")
 }

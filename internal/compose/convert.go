@@ -13,7 +13,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/utils/ptr"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
@@ -61,10 +60,17 @@ type Result struct {
 	Warnings []string
 }
 
+// Object is an object of a result: a Kubernetes object with metadata (controller-runtime's
+// client.Object, which this package does not import: a conversion needs no client).
+type Object interface {
+	metav1.Object
+	runtime.Object
+}
+
 // Objects are the result's objects in the order to apply them: Secrets and ConfigMaps first,
 // so that the Stack's services find them.
-func (r *Result) Objects() []client.Object {
-	var out []client.Object
+func (r *Result) Objects() []Object {
+	var out []Object
 	for _, s := range r.Secrets {
 		out = append(out, s)
 	}

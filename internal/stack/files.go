@@ -4,10 +4,10 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"k8s.io/apimachinery/pkg/runtime"
 	"sort"
 
 	corev1 "k8s.io/api/core/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 )
@@ -41,7 +41,7 @@ func Files(st *swarmv1.Stack) []File {
 
 // FileContent is the files of a Secret or a ConfigMap by key (a ConfigMap's text and binary data
 // together); nil for any other object.
-func FileContent(obj client.Object) map[string][]byte {
+func FileContent(obj runtime.Object) map[string][]byte {
 	switch o := obj.(type) {
 	case *corev1.Secret:
 		out := make(map[string][]byte, len(o.Data)+len(o.StringData))

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/distribution/reference"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -175,14 +175,17 @@ func podTemplate(svc *swarmv1.Service, in Inputs, opts Options, notes *[]string)
 // IfNotPresent for any other tag. An image pinned by digest (what `--resolve-image` writes,
 // name:tag@sha256:…) cannot change, so it is never pulled again, whatever its tag.
 func pullPolicy(image string) corev1.PullPolicy {
-	ref, err := name.ParseReference(image)
+	ref, err := reference.ParseNormalizedNamed(image)
 	if err != nil {
 		return corev1.PullIfNotPresent // the runtime reports a bad name better than a policy could
 	}
-	if tag, ok := ref.(name.Tag); ok && tag.TagStr() == name.DefaultTag {
-		return corev1.PullAlways
+	if _, digested := ref.(reference.Digested); digested {
+		return corev1.PullIfNotPresent
 	}
-	return corev1.PullIfNotPresent
+	if tagged, ok := ref.(reference.Tagged); ok && tagged.Tag() != "latest" {
+		return corev1.PullIfNotPresent
+	}
+	return corev1.PullAlways
 }
 
 // jobRestartPolicy is the pod restart policy of a job's tasks: condition none never restarts.

@@ -19,28 +19,31 @@ import (
 )
 
 // BenchmarkRollout measures the time from a spec change (a new image) to every task of a
-// 30-replica service running the new image, with update parallelism 5 (stop-first), through
-// kubeswarm; and the same for a hand-written Deployment with the equivalent strategy (maxSurge
-// 0, maxUnavailable 5). It prints both and their ratio; kubeswarm should add no more than 10%.
-// BENCH_ROUNDS (3) rounds alternate the two. Run it with hack/bench-rollout.sh.
+// BENCH_REPLICAS-replica (100) service running the new image, with update parallelism
+// BENCH_PARALLELISM (10, stop-first), through kubeswarm; and the same for a hand-written
+// Deployment with the same pod template (kubeswarm's, its Swarm spread included) and the
+// equivalent strategy (maxSurge 0, maxUnavailable = the parallelism). It prints both and their
+// ratio; kubeswarm should add no more than 10%. BENCH_ROUNDS (3) rounds alternate the two. Run
+// it with hack/bench-rollout.sh.
 func BenchmarkRollout(b *testing.B) {
 	rounds := envInt("BENCH_ROUNDS", 3)
-	const replicas = 30
+	replicas := int32(envInt("BENCH_REPLICAS", 100))
+	parallelism := int32(envInt("BENCH_PARALLELISM", 10))
 	ctx := context.Background()
 	for b.Loop() {
 		ns := benchNamespace(b)
 		svc := &swarmv1.Service{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: ns}, Spec: swarmv1.ServiceSpec{
-			Image: "nginx:v0", Replicas: ptr.To[int32](replicas), UpdateConfig: &swarmv1.UpdateConfig{Parallelism: ptr.To[int32](5)}}}
+			Image: "nginx:v0", Replicas: ptr.To[int32](replicas), UpdateConfig: &swarmv1.UpdateConfig{Parallelism: ptr.To(parallelism)}}}
 		if err := k8sClient.Create(ctx, svc); err != nil {
 			b.Fatal(err)
 		}
-		dep := handWritten(ns, replicas)
+		dep := handWritten(ns, replicas, parallelism, swarmDeployment(b, ns, "web"))
 		if err := k8sClient.Create(ctx, dep); err != nil {
 			b.Fatal(err)
 		}
 		sel := map[string]client.MatchingLabels{"swarm": {"swarm.kubeswarm.io/service": "web"}, "deployment": {"app": "hand"}}
-		waitImage(b, ns, sel["swarm"], "nginx:v0", replicas)
-		waitImage(b, ns, sel["deployment"], "nginx:v0", replicas)
+		waitImage(b, ns, sel["swarm"], "nginx:v0", int(replicas))
+		waitImage(b, ns, sel["deployment"], "nginx:v0", int(replicas))
 		var swarmTotal, depTotal time.Duration
 		for i := 1; i <= rounds; i++ {
 			img := fmt.Sprintf("nginx:v%d", i)
@@ -48,45 +51,59 @@ func BenchmarkRollout(b *testing.B) {
 			if err := retryUpdate(ctx, svc, func() { svc.Spec.Image = img }); err != nil {
 				b.Fatal(err)
 			}
-			waitImage(b, ns, sel["swarm"], img, replicas)
+			waitImage(b, ns, sel["swarm"], img, int(replicas))
 			swarmTook := time.Since(start)
 
 			start = time.Now()
 			if err := retryUpdate(ctx, dep, func() { dep.Spec.Template.Spec.Containers[0].Image = img }); err != nil {
 				b.Fatal(err)
 			}
-			waitImage(b, ns, sel["deployment"], img, replicas)
+			waitImage(b, ns, sel["deployment"], img, int(replicas))
 			depTook := time.Since(start)
 			fmt.Printf("round %d: kubeswarm %.2fs, Deployment %.2fs\n", i, swarmTook.Seconds(), depTook.Seconds())
 			swarmTotal += swarmTook
 			depTotal += depTook
 		}
 		ratio := swarmTotal.Seconds() / depTotal.Seconds()
-		fmt.Printf("replicas=%d parallelism=5 rounds=%d kubeswarm_mean=%.2fs deployment_mean=%.2fs ratio=%.3f\n",
-			replicas, rounds, swarmTotal.Seconds()/float64(rounds), depTotal.Seconds()/float64(rounds), ratio)
+		fmt.Printf("replicas=%d parallelism=%d rounds=%d kubeswarm_mean=%.2fs deployment_mean=%.2fs ratio=%.3f\n",
+			replicas, parallelism, rounds, swarmTotal.Seconds()/float64(rounds), depTotal.Seconds()/float64(rounds), ratio)
 		b.ReportMetric(swarmTotal.Seconds()/float64(rounds), "kubeswarm-s")
 		b.ReportMetric(depTotal.Seconds()/float64(rounds), "deployment-s")
 		b.ReportMetric(ratio, "ratio")
 	}
 }
 
-// handWritten is the Deployment a Kubernetes user would write for the same service.
-func handWritten(ns string, replicas int32) *appsv1.Deployment {
+// swarmDeployment waits for the Deployment kubeswarm makes for service name and returns it.
+func swarmDeployment(b *testing.B, ns, name string) *appsv1.Deployment {
+	dep := &appsv1.Deployment{}
+	deadline := time.Now().Add(time.Minute)
+	for k8sClient.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, dep) != nil {
+		if time.Now().After(deadline) {
+			b.Fatalf("no Deployment %s", name)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return dep
+}
+
+// handWritten is the Deployment a Kubernetes user would write for the same service: a copy of
+// like's pod spec (kubeswarm's, its spread counting the hand-written Deployment's own pods).
+func handWritten(ns string, replicas, parallelism int32, like *appsv1.Deployment) *appsv1.Deployment {
 	labels := map[string]string{"app": "hand"}
+	pod := *like.Spec.Template.Spec.DeepCopy()
+	for i := range pod.TopologySpreadConstraints {
+		pod.TopologySpreadConstraints[i].LabelSelector = &metav1.LabelSelector{MatchLabels: labels}
+	}
+	pod.Containers[0].Image = "nginx:v0"
 	return &appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{Name: "hand", Namespace: ns},
 		Spec: appsv1.DeploymentSpec{
 			Replicas: ptr.To(replicas),
 			Selector: &metav1.LabelSelector{MatchLabels: labels},
 			Strategy: appsv1.DeploymentStrategy{Type: appsv1.RollingUpdateDeploymentStrategyType, RollingUpdate: &appsv1.RollingUpdateDeployment{
-				MaxSurge: ptr.To(intstr.FromInt32(0)), MaxUnavailable: ptr.To(intstr.FromInt32(5))}},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec: corev1.PodSpec{
-					Containers:  []corev1.Container{{Name: "task", Image: "nginx:v0"}},
-					Tolerations: []corev1.Toleration{{Key: "node-role.kubernetes.io/control-plane", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}},
-				},
-			},
+				MaxSurge: ptr.To(intstr.FromInt32(0)), MaxUnavailable: ptr.To(intstr.FromInt32(parallelism))}},
+			RevisionHistoryLimit: like.Spec.RevisionHistoryLimit,
+			Template:             corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: pod},
 		},
 	}
 }

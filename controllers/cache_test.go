@@ -1,0 +1,96 @@
+package controllers
+
+import (
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+func TestKeepOwnManagedFields(t *testing.T) {
+	entry := func(manager string) metav1.ManagedFieldsEntry {
+		return metav1.ManagedFieldsEntry{Manager: manager, Operation: metav1.ManagedFieldsOperationApply}
+	}
+	tests := []struct {
+		name string
+		in   []metav1.ManagedFieldsEntry
+		want []string
+	}{
+		{"only others", []metav1.ManagedFieldsEntry{entry("kubelet"), entry("kube-controller-manager")}, nil},
+		{"ours kept", []metav1.ManagedFieldsEntry{entry("kubelet"), entry(FieldOwner), entry(NodeFieldOwner)}, []string{FieldOwner, NodeFieldOwner}},
+		{"none", nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", ManagedFields: tt.in}}
+			out, err := keepOwnManagedFields(pod)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, mf := range out.(*corev1.Pod).ManagedFields {
+				got = append(got, mf.Manager)
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("managers %v, want %v", got, tt.want)
+			}
+			for i := range got {
+				if got[i] != tt.want[i] {
+					t.Fatalf("managers %v, want %v", got, tt.want)
+				}
+			}
+		})
+	}
+}
+
+func TestDropNodeImagesKeepsOwnFieldsOnly(t *testing.T) {
+	node := &corev1.Node{
+		ObjectMeta: metav1.ObjectMeta{Name: "n", ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubelet"}, {Manager: NodeFieldOwner}}},
+		Status:     corev1.NodeStatus{Images: []corev1.ContainerImage{{Names: []string{"nginx"}}}},
+	}
+	out, _ := dropNodeImages(node)
+	n := out.(*corev1.Node)
+	if len(n.Status.Images) != 0 || len(n.ManagedFields) != 1 || n.ManagedFields[0].Manager != NodeFieldOwner {
+		t.Errorf("images %v, managed fields %v; want none and kubeswarm-node's only", n.Status.Images, n.ManagedFields)
+	}
+}
+
+func TestStaleReads(t *testing.T) {
+	var s staleReads
+	svc := func(rv string) *corev1.Service {
+		return &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "web", ResourceVersion: rv}}
+	}
+	if s.stale(svc("1")) {
+		t.Fatal("stale before any write")
+	}
+	s.wrote(svc("2"), "1") // a write replaced version 1 with 2
+	steps := []struct {
+		read string
+		want bool
+	}{
+		{"1", true},  // the cache has not seen the write yet
+		{"1", true},  // still not
+		{"2", false}, // it has: the record goes
+		{"1", false}, // no record left
+	}
+	for i, st := range steps {
+		if got := s.stale(svc(st.read)); got != st.want {
+			t.Errorf("step %d: stale(rv %s) = %v, want %v", i, st.read, got, st.want)
+		}
+	}
+	// A record outlives no cache lag: one of an object deleted before the cache saw the write
+	// goes with the next write's sweep.
+	s.wrote(svc("3"), "2")
+	s.replaced[types.NamespacedName{Namespace: "ns", Name: "web"}] = replaced{version: "2", at: time.Now().Add(-2 * staleFor)}
+	if s.stale(svc("2")) {
+		t.Error("an expired record still says stale")
+	}
+	s.replaced[types.NamespacedName{Namespace: "ns", Name: "gone"}] = replaced{version: "7", at: time.Now().Add(-2 * staleFor)}
+	s.swept = time.Time{}
+	s.wrote(svc("4"), "3")
+	if _, ok := s.replaced[types.NamespacedName{Namespace: "ns", Name: "gone"}]; ok {
+		t.Error("the expired record of a deleted object was not swept")
+	}
+}

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# `kubectl swarm convert` against kompose on the same compose files (test/compose/*, one process
+# a file, each in its file's directory), measured side by side in one run: the tools alternate
+# over BENCH_ROUNDS (5) rounds. Prints each tool's median wall time for the whole corpus, its
+# largest peak RSS (GNU time's %M) and its binary's size. Figures only. The tools:
+# kubectl-swarm-convert (what kubectl runs for `kubectl swarm convert`), `kubectl-swarm convert`
+# (the same command in the whole plugin) and kompose.
+#
+# kompose: $KOMPOSE, else `go install github.com/kubernetes/kompose@$KOMPOSE_VERSION` (v1.38.0)
+# into the cache (~/.cache/kubeswarm/kompose-VERSION); without it only kubectl-swarm is measured.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+SWARM=${KUBECTL_SWARM_BIN:-$ROOT/bin/kubectl-swarm}
+CONVERT=${KUBECTL_SWARM_CONVERT_BIN:-$ROOT/bin/kubectl-swarm-convert}
+ROUNDS=${BENCH_ROUNDS:-5}
+KOMPOSE_VERSION=${KOMPOSE_VERSION:-v1.38.0}
+CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/kubeswarm/kompose-$KOMPOSE_VERSION
+if [[ -z "${KOMPOSE:-}" ]]; then
+  KOMPOSE=$CACHE/kompose
+  if [[ ! -x $KOMPOSE ]] && ! GOBIN=$CACHE go install "github.com/kubernetes/kompose@$KOMPOSE_VERSION" >&2; then
+    echo "kompose $KOMPOSE_VERSION could not be installed (set KOMPOSE=path/to/kompose): measuring kubectl-swarm alone" >&2
+    KOMPOSE=
+  fi
+fi
+# The corpus's files that need a variable from the environment get one.
+export DB_PASSWORD_FROM_ENV=bench API_TOKEN=bench
+mapfile -t FILES < <(ls test/compose/*/docker-compose.yml)
+TIMES=$(mktemp -d); trap 'rm -rf "$TIMES"' EXIT
+
+# run TOOL ROUND: every file once through TOOL; appends "wall peak_kib" per file.
+run() {
+  local tool=$1 f dir
+  for f in "${FILES[@]}"; do
+    dir=$(dirname "$f")
+    case $tool in
+      convert) (cd "$dir" && /usr/bin/time -f '%e %M' -a -o "$TIMES/convert.$2" "$CONVERT" -c docker-compose.yml >/dev/null 2>&1 || true) ;;
+      swarm) (cd "$dir" && /usr/bin/time -f '%e %M' -a -o "$TIMES/swarm.$2" "$SWARM" convert -c docker-compose.yml >/dev/null 2>&1 || true) ;;
+      kompose) (cd "$dir" && /usr/bin/time -f '%e %M' -a -o "$TIMES/kompose.$2" "$KOMPOSE" convert -f docker-compose.yml --stdout >/dev/null 2>&1 || true) ;;
+    esac
+  done
+}
+for ((r = 1; r <= ROUNDS; r++)); do
+  run convert "$r"
+  run swarm "$r"
+  [[ -z "$KOMPOSE" ]] || run kompose "$r"
+done
+
+report() { # report NAME BINARY KEY
+  local per_round peak
+  per_round=$(for f in "$TIMES/$3".*; do grep -v '^Command' "$f" | awk '{ s += $1 } END { printf "%.2f\n", s }'; done | sort -n)
+  peak=$(cat "$TIMES/$3".* | grep -v '^Command' | awk '$2 > m { m = $2 } END { printf "%.1f", m / 1024 }')
+  printf '%-22s files=%d rounds=%d corpus_wall_median=%ss (min %ss, max %ss) peak_rss=%sMiB binary=%sMB\n' "$1" "${#FILES[@]}" "$ROUNDS" \
+    "$(sed -n "$(( (ROUNDS + 1) / 2 ))p" <<<"$per_round")" "$(head -1 <<<"$per_round")" "$(tail -1 <<<"$per_round")" \
+    "$peak" "$(awk -v b="$(stat -c %s "$2")" 'BEGIN { printf "%.1f", b / 1e6 }')"
+}
+report kubectl-swarm-convert "$CONVERT" convert
+report "kubectl-swarm convert" "$SWARM" swarm
+[[ -z "$KOMPOSE" ]] || report kompose "$KOMPOSE" kompose
