@@ -168,8 +168,9 @@ demo: build cluster-up ## Local cluster + CRDs + operator + the seed's `--replic
 ##@ Deployment
 
 .PHONY: install
-install: manifests $(KUSTOMIZE) ## Install the CRDs into the current cluster.
+install: manifests $(KUSTOMIZE) ## Install the CRDs into the current cluster and wait until they are Established.
 	$(KUSTOMIZE) build config/crd | $(K8S_BIN)/kubectl apply --server-side --force-conflicts -f -
+	$(KUSTOMIZE) build config/crd | $(K8S_BIN)/kubectl wait --for condition=Established --timeout=60s -f -
 
 .PHONY: uninstall
 uninstall: manifests $(KUSTOMIZE) ## Remove the CRDs from the current cluster.

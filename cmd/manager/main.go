@@ -20,12 +20,14 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 	"github.com/kubeswarm/kubeswarm/controllers"
+	"github.com/kubeswarm/kubeswarm/internal/crds"
 	"github.com/kubeswarm/kubeswarm/internal/nodes"
 	"github.com/kubeswarm/kubeswarm/internal/translate"
 	"github.com/kubeswarm/kubeswarm/internal/viz"
@@ -105,6 +107,14 @@ func main() {
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(swarmv1.AddToScheme(scheme))
 
+	// Started right after `make install` or `kubectl swarm init`, the CRDs may not be served
+	// yet: the controllers could not map their kinds, so the operator waits for them first.
+	ctx := ctrl.SetupSignalHandler()
+	if err := waitForCRDs(ctx, restCfg, scheme); err != nil {
+		log.Error(err, "unable to start")
+		os.Exit(1)
+	}
+
 	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
 		Scheme:                              scheme,
 		Metrics:                             metricsserver.Options{BindAddress: metricsAddr},
@@ -124,7 +134,7 @@ func main() {
 		os.Exit(1)
 	}
 	if clusterDNS == "" {
-		clusterDNS = controllers.ClusterDNS(context.Background(), mgr.GetAPIReader())
+		clusterDNS = controllers.ClusterDNS(ctx, mgr.GetAPIReader())
 	}
 	if clusterDNS == "none" {
 		clusterDNS = ""
@@ -153,10 +163,21 @@ func main() {
 
 	log.Info("Starting the manager", "nodePortRange", nodePortRange, "ingressServiceType", ingressType, "leaderElection", leaderElect,
 		"nodeName", nodeName, "managerNodeSelector", managerSelector, "clusterDNS", clusterDNS)
-	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
+	if err := mgr.Start(ctx); err != nil {
 		log.Error(err, "the manager stopped")
 		os.Exit(1)
 	}
+}
+
+// waitForCRDs waits until kubeswarm's CRDs are Established, saying which ones it waits for.
+func waitForCRDs(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme) error {
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return fmt.Errorf("creating a client: %w", err)
+	}
+	return crds.WaitEstablished(ctx, c, crds.Names, time.Second, func(missing []string) {
+		ctrl.Log.WithName("setup").Info("Waiting for kubeswarm's CustomResourceDefinitions to be established (make install, or kubectl swarm init)", "waitingFor", missing)
+	})
 }
 
 // leaderElectionID is the name of the leader-election Lease.
