@@ -111,6 +111,7 @@ func (r *ServiceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		// Reported in status; retried quietly until the other object goes.
 		res, err = ctrl.Result{RequeueAfter: conflictRetry}, nil
 	}
+	setServiceHealth(svc, status)
 	err = errors.Join(err, r.updateStatus(ctx, svc, status))
 	if apierrors.IsConflict(err) {
 		// This pass read a Service older than the last write (the cache lags behind our own

@@ -212,11 +212,13 @@ func (r *StackReconciler) observe(ctx context.Context, st *swarmv1.Stack, status
 	}
 	status.Services = nil
 	var notReady, progressing, degraded []string
+	var owned []swarmv1.Service
 	for i := range services.Items {
 		s := &services.Items[i]
 		if !metav1.IsControlledBy(s, st) {
 			continue
 		}
+		owned = append(owned, *s)
 		short := swarmv1.StackServiceShortName(st.Name, s.Name)
 		status.Services = append(status.Services, swarmv1.StackServiceStatus{
 			Name: short, Mode: s.Spec.Mode, Replicas: s.Status.Replicas, Image: s.Spec.Image, Ports: s.Status.PortsSummary})
@@ -235,11 +237,6 @@ func (r *StackReconciler) observe(ctx context.Context, st *swarmv1.Stack, status
 	if children != nil && len(status.Services) < len(children) {
 		notReady = append(notReady, fmt.Sprintf("%d of %d services created", len(status.Services), len(children)))
 	}
-	if len(notReady) == 0 {
-		r.setCondition(st, status, swarmv1.ConditionReady, metav1.ConditionTrue, swarmv1.ReasonConverged, "Every service runs its desired tasks")
-	} else {
-		r.setCondition(st, status, swarmv1.ConditionReady, metav1.ConditionFalse, swarmv1.ReasonTasksPending, "Not ready: "+strings.Join(notReady, ", "))
-	}
 	if len(progressing) == 0 {
 		r.setCondition(st, status, swarmv1.ConditionProgressing, metav1.ConditionFalse, swarmv1.ReasonConverged, "No service is being updated")
 	} else {
@@ -247,6 +244,23 @@ func (r *StackReconciler) observe(ctx context.Context, st *swarmv1.Stack, status
 	}
 	if len(degraded) > 0 && !meta.IsStatusConditionTrue(status.Conditions, swarmv1.ConditionDegraded) {
 		r.setCondition(st, status, swarmv1.ConditionDegraded, metav1.ConditionTrue, ReasonServiceDegraded, strings.Join(degraded, "; "))
+	}
+	// A stack is Ready only when it keeps every promise: nothing Degraded (a name another
+	// stack holds, an invalid stack, a degraded service), every service running.
+	switch deg := meta.FindStatusCondition(status.Conditions, swarmv1.ConditionDegraded); {
+	case deg != nil && deg.Status == metav1.ConditionTrue:
+		r.setCondition(st, status, swarmv1.ConditionReady, metav1.ConditionFalse, deg.Reason, deg.Message)
+	case len(notReady) > 0:
+		r.setCondition(st, status, swarmv1.ConditionReady, metav1.ConditionFalse, swarmv1.ReasonTasksPending, "Not ready: "+strings.Join(notReady, ", "))
+	default:
+		r.setCondition(st, status, swarmv1.ConditionReady, metav1.ConditionTrue, swarmv1.ReasonConverged, "Every service runs its desired tasks")
+	}
+	if stall := stackStall(st, status, owned); stall != nil {
+		// The stack has seen this generation, even when it could not deploy it.
+		status.ObservedGeneration = st.Generation
+		meta.SetStatusCondition(&status.Conditions, *stall)
+	} else {
+		meta.RemoveStatusCondition(&status.Conditions, swarmv1.ConditionStalled)
 	}
 	return nil
 }

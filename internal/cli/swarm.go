@@ -21,8 +21,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
-	"github.com/kubeswarm/kubeswarm/internal/crds"
 	"github.com/kubeswarm/kubeswarm/internal/cli/manifests"
+	"github.com/kubeswarm/kubeswarm/internal/crds"
 )
 
 // Where `kubectl swarm init` puts the operator (config/default).
