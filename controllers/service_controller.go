@@ -67,6 +67,9 @@ var (
 // conflictRetry is how often a Service blocked by another object's name or port tries again.
 const conflictRetry = 15 * time.Second
 
+// missingRetry is how often a Service that mounts a missing Secret or ConfigMap looks again.
+const missingRetry = 5 * time.Second
+
 // ServiceReconciler reconciles a Service into a Deployment or DaemonSet and a Kubernetes Service.
 type ServiceReconciler struct {
 	childApplier
@@ -83,11 +86,14 @@ func (r *ServiceReconciler) now() time.Time {
 }
 
 // +kubebuilder:rbac:groups=swarm.kubeswarm.io,resources=services,verbs=get;list;watch;update;patch
-// +kubebuilder:rbac:groups=swarm.kubeswarm.io,resources=services/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups=apps,resources=deployments;daemonsets,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups="",resources=pods;nodes;secrets;configmaps,verbs=get;list;watch
+// +kubebuilder:rbac:groups=swarm.kubeswarm.io,resources=services/status,verbs=patch
+// +kubebuilder:rbac:groups=apps,resources=deployments;daemonsets,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups="",resources=pods;nodes;configmaps,verbs=get;list;watch
+// Secrets are read one by one, only those a service mounts, in its namespace (for their keys);
+// never listed or watched, so that the operator holds no Secret of the cluster.
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get
 // +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
@@ -146,9 +152,10 @@ func (r *ServiceReconciler) reconcile(ctx context.Context, svc *swarmv1.Service,
 		}
 	}
 	if err := r.resolveFiles(ctx, svc, &in); errors.Is(err, errMissingObject) {
-		// Wait for it, leaving whatever runs as it is; its creation brings the service back.
+		// Wait for it, leaving whatever runs as it is; a ConfigMap's creation brings the
+		// service back, a Secret is looked for again (Secrets are not watched).
 		r.setDegraded(svc, status, ReasonMissingObject, conditionMessage(err)+"; nothing was changed")
-		return 0, r.observeWorkload(ctx, svc, status, "")
+		return missingRetry, r.observeWorkload(ctx, svc, status, "")
 	} else if err != nil {
 		return 0, err
 	}
@@ -457,10 +464,10 @@ func ptrString(s *string) string {
 }
 
 // Indexes of Services: by mode, to find the global-job services when nodes change; by the
-// Secrets and ConfigMaps they mount, to notice one that was missing being created.
+// ConfigMaps they mount, to notice one that was missing being created (a missing Secret is
+// looked for again after missingRetry: Secrets are not watched).
 const (
 	indexMode    = "spec.mode"
-	indexSecrets = "spec.secrets.source"
 	indexConfigs = "spec.configs.source"
 )
 
@@ -472,7 +479,7 @@ func fileSources(refs []swarmv1.FileReference) []string {
 	return out
 }
 
-// servicesUsing maps a Secret or ConfigMap to the services of its namespace that mount it.
+// servicesUsing maps a ConfigMap to the services of its namespace that mount it.
 func (r *ServiceReconciler) servicesUsing(index string) handler.MapFunc {
 	return func(ctx context.Context, o client.Object) []reconcile.Request {
 		list := &swarmv1.ServiceList{}
@@ -493,9 +500,6 @@ func (r *ServiceReconciler) servicesUsing(index string) handler.MapFunc {
 func (r *ServiceReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	indexes := map[string]client.IndexerFunc{
 		indexMode: func(o client.Object) []string { return []string{string(o.(*swarmv1.Service).Spec.Mode)} },
-		indexSecrets: func(o client.Object) []string {
-			return fileSources(o.(*swarmv1.Service).Spec.Secrets)
-		},
 		indexConfigs: func(o client.Object) []string {
 			return fileSources(o.(*swarmv1.Service).Spec.Configs)
 		},
@@ -512,7 +516,6 @@ func (r *ServiceReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&batchv1.Job{}).
 		Owns(&corev1.Service{}).
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(serviceOfTask)).
-		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.servicesUsing(indexSecrets)), builder.WithPredicates(predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }})).
 		WatchesMetadata(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.servicesUsing(indexConfigs)), builder.WithPredicates(predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }})).
 		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(r.globalJobServices), builder.WithPredicates(nodeEligibilityChanged())).
 		Named("service").

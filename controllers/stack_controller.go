@@ -34,10 +34,10 @@ type StackReconciler struct {
 }
 
 // +kubebuilder:rbac:groups=swarm.kubeswarm.io,resources=stacks,verbs=get;list;watch
-// +kubebuilder:rbac:groups=swarm.kubeswarm.io,resources=stacks/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=swarm.kubeswarm.io,resources=stacks/status,verbs=patch
 // +kubebuilder:rbac:groups=swarm.kubeswarm.io,resources=services,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=get;list;watch;create;patch
 
 // Reconcile makes a Stack's objects match its spec and sums up its services in the status.
