@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -24,7 +26,22 @@ const (
 	ReasonRolledBack = "RolledBack"
 	// ReasonServiceStalled: one of a stack's services is stalled.
 	ReasonServiceStalled = "ServiceStalled"
+	// ReasonTasksRefused: Kubernetes refuses to create the service's tasks (the namespace's Pod
+	// Security level, a ResourceQuota), as the Deployment's ReplicaFailure condition says.
+	ReasonTasksRefused = "TasksRefused"
 )
+
+// tasksRefused is why the Deployment's pods cannot be created ("" when they can): the
+// ReplicaFailure condition the Deployment controller copies from its ReplicaSet, e.g. `pods
+// "web-…" is forbidden: violates PodSecurity "restricted:latest": …`.
+func tasksRefused(d *appsv1.Deployment) string {
+	for _, c := range d.Status.Conditions {
+		if c.Type == appsv1.DeploymentReplicaFailure && c.Status == corev1.ConditionTrue {
+			return c.Message
+		}
+	}
+	return ""
+}
 
 // degradedStalls are the Degraded reasons that need a change before the object can converge:
 // a spec that cannot be realised, and a name or port another object holds. A missing Secret,
@@ -36,8 +53,8 @@ var degradedStalls = map[string]bool{
 }
 
 // serviceStall is why a Service cannot converge without a change (nil when it can): a Degraded
-// reason of degradedStalls, a paused update or rollback, an update rolled back automatically, or
-// a job that failed.
+// reason of degradedStalls, a paused update or rollback, an update rolled back automatically, a
+// job that failed, or tasks Kubernetes refuses to create.
 func serviceStall(svc *swarmv1.Service, status *swarmv1.ServiceStatus) *metav1.Condition {
 	stalled := func(reason, msg string) *metav1.Condition {
 		return &metav1.Condition{Type: swarmv1.ConditionStalled, Status: metav1.ConditionTrue, Reason: reason, Message: msg, ObservedGeneration: svc.Generation}
@@ -53,8 +70,8 @@ func serviceStall(svc *swarmv1.Service, status *swarmv1.ServiceStatus) *metav1.C
 		// update.RollbackStarted clears the previous spec; a requested rollback keeps it.
 		return stalled(ReasonRolledBack, "The update failed and was rolled back to the previous spec: "+us.Message)
 	}
-	if c := meta.FindStatusCondition(status.Conditions, swarmv1.ConditionReady); c != nil && c.Reason == ReasonJobFailed {
-		return stalled(ReasonJobFailed, c.Message)
+	if c := meta.FindStatusCondition(status.Conditions, swarmv1.ConditionReady); c != nil && (c.Reason == ReasonJobFailed || c.Reason == ReasonTasksRefused) {
+		return stalled(c.Reason, c.Message)
 	}
 	return nil
 }

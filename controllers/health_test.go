@@ -58,6 +58,9 @@ func TestHealth(t *testing.T) {
 				"0 of 3 tasks running; 3 pending: no suitable node (0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector.)")}}},
 		{name: "waiting for a secret", wantKStat: status.InProgressStatus, wantArgo: "Progressing", status: swarmv1.ServiceStatus{
 			ObservedGeneration: 1, Conditions: []metav1.Condition{cond(swarmv1.ConditionDegraded, metav1.ConditionTrue, ReasonMissingObject, "secret not found: db")}}},
+		{name: "tasks refused by the namespace's Pod Security level", wantKStat: status.FailedStatus, wantArgo: "Degraded", wantReason: ReasonTasksRefused, status: swarmv1.ServiceStatus{
+			ObservedGeneration: 2, Conditions: []metav1.Condition{notDegraded, cond(swarmv1.ConditionReady, metav1.ConditionFalse, ReasonTasksRefused,
+				`0 of 1 tasks running; the tasks cannot be created: pods "web-5d9c7" is forbidden: violates PodSecurity "restricted:latest": runAsNonRoot != true`)}}},
 		{name: "failed job", wantKStat: status.FailedStatus, wantArgo: "Degraded", wantReason: ReasonJobFailed, status: swarmv1.ServiceStatus{
 			ObservedGeneration: 2, Conditions: []metav1.Condition{notDegraded, cond(swarmv1.ConditionReady, metav1.ConditionFalse, ReasonJobFailed, "task migrate.1 failed: exit code 1")}}},
 	}
@@ -68,7 +71,7 @@ func TestHealth(t *testing.T) {
 				ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "ns", Generation: 2}, Status: *tt.status.DeepCopy()}
 			setServiceHealth(svc, &svc.Status)
 			checkHealth(t, argo, svc, tt.wantKStat, tt.wantArgo, tt.wantReason)
-			if tt.wantReason != "" && tt.wantReason != ReasonUpdatePaused && tt.wantReason != ReasonRolledBack && tt.wantReason != ReasonJobFailed {
+			if tt.wantReason != "" && tt.wantReason != ReasonUpdatePaused && tt.wantReason != ReasonRolledBack && tt.wantReason != ReasonJobFailed && tt.wantReason != ReasonTasksRefused {
 				if c := findCondition(svc.Status.Conditions, swarmv1.ConditionReady); c == nil || c.Status != metav1.ConditionFalse {
 					t.Errorf("a service stalled on its spec is Ready: %+v", c)
 				}

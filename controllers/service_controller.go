@@ -303,7 +303,7 @@ func (r *ServiceReconciler) portInUse(ctx context.Context, svc *swarmv1.Service,
 // template ("" when the spec could not be built).
 func (r *ServiceReconciler) observeWorkload(ctx context.Context, svc *swarmv1.Service, status *swarmv1.ServiceStatus, hash string) error {
 	var running, desired, completed, total int32
-	progressing, failed := false, ""
+	progressing, failed, refused := false, "", ""
 	key := client.ObjectKeyFromObject(svc)
 	switch svc.Spec.Mode {
 	case swarmv1.ModeGlobal:
@@ -335,6 +335,7 @@ func (r *ServiceReconciler) observeWorkload(ctx context.Context, svc *swarmv1.Se
 		} else if err == nil && metav1.IsControlledBy(d, svc) {
 			running, desired = d.Status.ReadyReplicas, ptr.Deref(d.Spec.Replicas, 1)
 			progressing = d.Status.ObservedGeneration < d.Generation || d.Status.UpdatedReplicas < desired || d.Status.Replicas > desired
+			refused = tasksRefused(d)
 		} else {
 			progressing = true
 		}
@@ -356,6 +357,8 @@ func (r *ServiceReconciler) observeWorkload(ctx context.Context, svc *swarmv1.Se
 	switch {
 	case failed != "":
 		ready.Reason, ready.Message = ReasonJobFailed, failed
+	case refused != "":
+		ready.Reason, ready.Message = ReasonTasksRefused, ready.Message+"; the tasks cannot be created: "+refused
 	case svc.Spec.Mode.IsJob() && total > 0 && completed >= total:
 		ready.Status, ready.Reason, ready.Message = metav1.ConditionTrue, ReasonJobComplete, fmt.Sprintf("%d of %d tasks completed", completed, total)
 	case !svc.Spec.Mode.IsJob() && running >= desired && !progressing && status.ObservedGeneration == svc.Generation:
