@@ -5,7 +5,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,9 +19,9 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/config"
-	"sigs.k8s.io/yaml"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/testutil"
 )
 
 // The operator is not a way around the cluster's rules (docs/swarm-on-kubernetes.md,
@@ -64,7 +63,7 @@ func asUser(t *testing.T, ns, user string) client.Client {
 	ctx := context.Background()
 	role := &rbacv1.Role{}
 	path, _ := filepath.Abs("../../config/rbac/swarm_user_role.yaml")
-	if err := readYAML(path, role); err != nil {
+	if err := testutil.ReadManifest(path, role); err != nil {
 		t.Fatal(err)
 	}
 	role.Namespace = ns
@@ -161,16 +160,4 @@ func TestNoWayIntoAnotherNamespace(t *testing.T) {
 	if len(services.Items) != 1 {
 		t.Errorf("%d Services in %s, want only its own shop-web", len(services.Items), b)
 	}
-}
-
-// readYAML reads a manifest file into obj.
-func readYAML(path string, obj any) error {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	if err := yaml.Unmarshal(data, obj); err != nil {
-		return fmt.Errorf("reading %s: %w", path, err)
-	}
-	return nil
 }

@@ -17,11 +17,11 @@ import (
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
-	"sigs.k8s.io/yaml"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 	"github.com/kubeswarm/kubeswarm/internal/cli"
 	"github.com/kubeswarm/kubeswarm/internal/images"
+	"github.com/kubeswarm/kubeswarm/internal/testutil"
 )
 
 // testEnv is the envtest environment, for tests that add users.
@@ -31,7 +31,7 @@ var testEnv *envtest.Environment
 // config: the operator under test has the rights the install gives it, no more.
 func operatorIdentity(env *envtest.Environment) (*rest.Config, error) {
 	role := &rbacv1.ClusterRole{}
-	if err := readManifest(filepath.Join("..", "..", "config", "rbac", "role.yaml"), role); err != nil {
+	if err := testutil.ReadManifest(filepath.Join("..", "..", "config", "rbac", "role.yaml"), role); err != nil {
 		return nil, err
 	}
 	ctx := context.Background()
@@ -50,17 +50,6 @@ func operatorIdentity(env *envtest.Environment) (*rest.Config, error) {
 		return nil, err
 	}
 	return u.Config(), nil
-}
-
-func readManifest(path string, into any) error {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	if err := yaml.Unmarshal(data, into); err != nil {
-		return fmt.Errorf("reading %s: %w", path, err)
-	}
-	return nil
 }
 
 // userFactory gives the plugin the envtest API server as one user.
@@ -84,7 +73,7 @@ func TestPluginAsNamespacedUser(t *testing.T) {
 	ctx := context.Background()
 	ns, other := newNamespace(t), newNamespace(t)
 	role := &rbacv1.Role{}
-	if err := readManifest(filepath.Join("..", "..", "config", "rbac", "swarm_user_role.yaml"), role); err != nil {
+	if err := testutil.ReadManifest(filepath.Join("..", "..", "config", "rbac", "swarm_user_role.yaml"), role); err != nil {
 		t.Fatal(err)
 	}
 	role.Namespace = ns
