@@ -26,6 +26,7 @@ import (
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 	"github.com/kubeswarm/kubeswarm/internal/compose"
+	"github.com/kubeswarm/kubeswarm/internal/nodes"
 	"github.com/kubeswarm/kubeswarm/internal/testutil"
 )
 
@@ -417,7 +418,7 @@ func leaderOf(t *testing.T, ctx context.Context, ns string) string {
 			return err
 		}
 		holder, _, _ := unstructured.NestedString(l.Object, "spec", "holderIdentity")
-		node, _, _ = strings.Cut(holder, "_")
+		node = nodes.NodeOfIdentity(holder)
 		if node == "" {
 			return fmt.Errorf("holder %q", holder)
 		}
