@@ -16,6 +16,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -291,6 +292,7 @@ func TestAPIServerDown(t *testing.T) {
 	})
 
 	pid := apiServerPID(t)
+	stopped := time.Now()
 	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
 		t.Fatalf("stopping kube-apiserver (pid %d): %v", pid, err)
 	}
@@ -326,6 +328,17 @@ func TestAPIServerDown(t *testing.T) {
 	case <-mainOperator.done:
 		t.Fatal("the operator exited")
 	default:
+	}
+	// Every kubelet's Lease went unrenewed while the API server was away: that is the control
+	// plane's outage, not the machines', and no node is marked down for it.
+	events := &eventsv1.EventList{}
+	if err := k8sClient.List(context.Background(), events); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range events.Items {
+		if e.Reason == "NodeDown" && e.EventTime.After(stopped) {
+			t.Errorf("node %s was marked down after the API server's outage: %s", e.Regarding.Name, e.Note)
+		}
 	}
 }
 
