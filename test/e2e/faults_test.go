@@ -22,6 +22,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -81,12 +82,23 @@ func TestOperatorWaitsForCRDs(t *testing.T) {
 		})
 	}
 
-	// A new user's `make install && bin/manager`, at once.
+	// A new user's `make install` and `bin/manager` at once: the operator is a moment ahead.
 	p, err := startOperatorProcess("operator-fresh", mainOperatorNode, "--metrics-bind-address=0", "--zap-log-level=2")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(p.stop)
+	eventually(t, 20*time.Second, "the operator waits for its CRDs", func() error {
+		select {
+		case <-p.done:
+			t.Fatalf("the operator exited:\n%s", tail(readFile(p.log), 20))
+		default:
+		}
+		if !strings.Contains(readFile(p.log), "Waiting for kubeswarm's CustomResourceDefinitions") {
+			return fmt.Errorf("not waiting yet")
+		}
+		return nil
+	})
 	for _, crd := range crds {
 		if err := k8sClient.Create(ctx, crd.DeepCopy()); err != nil {
 			t.Fatalf("creating CRD %s: %v", crd.GetName(), err)
@@ -94,9 +106,8 @@ func TestOperatorWaitsForCRDs(t *testing.T) {
 	}
 	select {
 	case <-p.done:
-		data, _ := os.ReadFile(p.log)
-		t.Fatalf("the operator exited:\n%s", tail(string(data), 20))
-	case <-time.After(10 * time.Second):
+		t.Fatalf("the operator exited:\n%s", tail(readFile(p.log), 20))
+	case <-time.After(5 * time.Second):
 	}
 	ns := newNamespace(t)
 	eventually(t, 30*time.Second, "a Service can be created", func() error {
@@ -141,17 +152,19 @@ func TestOperatorKilledMidDeploy(t *testing.T) {
 		}
 	}
 	createRange(0, n/2)
-	eventually(t, 60*time.Second, "the operator is half-way through the first 50", func() error {
+	made := 0
+	eventually(t, 60*time.Second, "the operator is at work on the first 50", func() error {
 		deps := &appsv1.DeploymentList{}
 		if err := k8sClient.List(ctx, deps, client.InNamespace(ns)); err != nil {
 			return err
 		}
-		if len(deps.Items) < 10 {
-			return fmt.Errorf("%d Deployments", len(deps.Items))
+		if made = len(deps.Items); made == 0 {
+			return fmt.Errorf("no Deployment yet")
 		}
 		return nil
 	})
 	mainOperator.kill()
+	t.Logf("killed the operator with %d of %d services created and %d Deployments made", n/2, n, made)
 	restarted := false
 	t.Cleanup(func() {
 		if !restarted {
@@ -502,13 +515,13 @@ func TestHandEditsReverted(t *testing.T) {
 		return nil
 	})
 	kube := &corev1.Service{}
-	var port int32
+	var target intstr.IntOrString
 	handEdit("wp-wordpress", kube, func() {
-		port = kube.Spec.Ports[0].Port
-		kube.Spec.Ports[0].Port = 9999
+		target = kube.Spec.Ports[0].TargetPort
+		kube.Spec.Ports[0].TargetPort = intstr.FromInt32(9999)
 	}, func() error {
-		if kube.Spec.Ports[0].Port != port {
-			return fmt.Errorf("port %d, want %d", kube.Spec.Ports[0].Port, port)
+		if kube.Spec.Ports[0].TargetPort != target {
+			return fmt.Errorf("target port %s, want %s", kube.Spec.Ports[0].TargetPort.String(), target.String())
 		}
 		return nil
 	})
