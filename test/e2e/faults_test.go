@@ -76,7 +76,7 @@ func TestOperatorWaitsForCRDs(t *testing.T) {
 	for _, crd := range crds {
 		eventually(t, 120*time.Second, "CRD "+crd.GetName()+" is gone", func() error {
 			if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(crd), crd.DeepCopy()); !apierrors.IsNotFound(err) {
-				return fmt.Errorf("still there (%v)", err)
+				return fmt.Errorf("still there (%w)", err)
 			}
 			return nil
 		})
