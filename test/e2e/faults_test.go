@@ -75,10 +75,13 @@ func TestOperatorWaitsForCRDs(t *testing.T) {
 	})
 	for _, crd := range crds {
 		eventually(t, 120*time.Second, "CRD "+crd.GetName()+" is gone", func() error {
-			if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(crd), crd.DeepCopy()); !apierrors.IsNotFound(err) {
-				return fmt.Errorf("still there (%w)", err)
+			switch err := k8sClient.Get(ctx, client.ObjectKeyFromObject(crd), crd.DeepCopy()); {
+			case apierrors.IsNotFound(err):
+				return nil
+			case err != nil:
+				return err
 			}
-			return nil
+			return fmt.Errorf("still there")
 		})
 	}
 
