@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -309,18 +310,25 @@ func TestAPIServerDown(t *testing.T) {
 
 	pid := apiServerPID(t)
 	stopped := time.Now()
-	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+	// SIGKILL, as a crash or a lost machine: no graceful shutdown holding the port.
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatalf("stopping kube-apiserver (pid %d): %v", pid, err)
 	}
-	t.Cleanup(func() { localCluster(t, "up") }) // a failure below still brings it back
+	back := false
+	t.Cleanup(func() { // a failure below still brings it back
+		if !back {
+			restartControlPlane(t)
+		}
+	})
 	eventually(t, 30*time.Second, "kube-apiserver stopped", func() error {
-		if err := syscall.Kill(pid, 0); err == nil {
+		if processRuns(pid) {
 			return fmt.Errorf("pid %d still runs", pid)
 		}
 		return nil
 	})
 	time.Sleep(15 * time.Second)
-	localCluster(t, "up")
+	restartControlPlane(t)
+	back = true
 
 	select {
 	case <-mainOperator.done:
@@ -356,6 +364,34 @@ func TestAPIServerDown(t *testing.T) {
 			t.Errorf("node %s was marked down after the API server's outage: %s", e.Regarding.Name, e.Note)
 		}
 	}
+}
+
+// restartControlPlane starts what of the cluster's control plane is not running
+// (hack/local-cluster.sh up: the API server, and the controller manager and scheduler, which exit
+// when they cannot renew their leader lease), logging what it did.
+func restartControlPlane(t *testing.T) {
+	t.Helper()
+	script, _ := filepath.Abs("../../hack/local-cluster.sh")
+	start := time.Now()
+	out, err := exec.Command(script, "up").CombinedOutput()
+	t.Logf("local-cluster.sh up (%s):\n%s", time.Since(start).Round(100*time.Millisecond), out)
+	if err != nil {
+		t.Fatalf("local-cluster.sh up: %v", err)
+	}
+	if strings.Contains(string(out), "recreating cluster") {
+		t.Fatal("the cluster was made anew instead of restarted: the tests' clients and objects are gone")
+	}
+}
+
+// processRuns tells whether pid is a live process: not gone, and not a zombie its parent (here
+// not the tests) has yet to reap.
+func processRuns(pid int) bool {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	_, rest, _ := strings.Cut(string(stat), ") ")
+	return !strings.HasPrefix(rest, "Z")
 }
 
 func readFile(path string) string {
