@@ -26,6 +26,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 	"github.com/kubeswarm/kubeswarm/internal/compose"
@@ -763,10 +764,13 @@ func TestBadInputAtVolume(t *testing.T) {
 	// Everything applied is seen by the operator and reported: Ready, or not Ready with a
 	// reason (Degraded, Stalled, or tasks waiting), for the generation applied.
 	for _, obj := range applied {
-		kind := obj.GetObjectKind().GroupVersionKind().Kind
-		eventually(t, 120*time.Second, kind+" "+obj.GetName()+" is reported", func() error {
+		gvk, err := apiutil.GVKForObject(obj, scheme) // the converter's Stacks are typed, without a kind
+		if err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 120*time.Second, gvk.Kind+" "+obj.GetName()+" is reported", func() error {
 			u := &unstructured.Unstructured{}
-			u.SetGroupVersionKind(obj.GetObjectKind().GroupVersionKind())
+			u.SetGroupVersionKind(gvk)
 			if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(obj), u); err != nil {
 				return err
 			}
