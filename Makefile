@@ -182,8 +182,9 @@ demo: build cluster-up ## Local cluster + CRDs + operator + the seed's `--replic
 GATEWAY_API_CRDS = $(shell hack/gateway-api-crds.sh)
 
 .PHONY: install
-install: manifests $(KUSTOMIZE) ## Install the CRDs into the current cluster, and the Gateway API's where it has none.
+install: manifests $(KUSTOMIZE) ## Install the CRDs into the current cluster (and the Gateway API's where it has none) and wait until they are Established.
 	$(KUSTOMIZE) build config/crd | $(K8S_BIN)/kubectl apply --server-side --force-conflicts -f -
+	$(KUSTOMIZE) build config/crd | $(K8S_BIN)/kubectl wait --for condition=Established --timeout=60s -f -
 	$(K8S_BIN)/kubectl get crd httproutes.gateway.networking.k8s.io >/dev/null 2>&1 || \
 		$(K8S_BIN)/kubectl apply --server-side $(addprefix -f ,$(GATEWAY_API_CRDS))
 

@@ -54,9 +54,9 @@ type NodeReconciler struct {
 	Options  NodeOptions
 }
 
-// +kubebuilder:rbac:groups=swarm.kubeswarm.io,resources=nodes,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups=swarm.kubeswarm.io,resources=nodes/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups="",resources=nodes,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=swarm.kubeswarm.io,resources=nodes,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=swarm.kubeswarm.io,resources=nodes/status,verbs=patch
+// +kubebuilder:rbac:groups="",resources=nodes,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 

@@ -64,6 +64,17 @@ func (r *NodeFailureReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	}
 	now := r.clock()
 	down := !now.Before(deadline)
+	if down {
+		if all, err := r.everyLeaseStale(ctx, now); err != nil {
+			return ctrl.Result{}, err
+		} else if all {
+			// Every kubelet at once: the API server (or the operator's way to it) was away, not
+			// the machines. Kubernetes' node lifecycle controller stops evicting then too
+			// ("master disruption mode"); the kubelets' renewals, or this look, come back.
+			log.Info("Every node's lease is stale: not marking any node down (the control plane, not the nodes, is the likely fault)")
+			return ctrl.Result{RequeueAfter: downRecheck}, nil
+		}
+	}
 	if err := r.mark(ctx, node, down, now); err != nil {
 		return ctrl.Result{}, fmt.Errorf("marking the node: %w", err)
 	}
@@ -74,6 +85,24 @@ func (r *NodeFailureReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	// A renewal after the Lease went stale brings the node back (LeaseResumed); a slow look now
 	// and then keeps a missed event from leaving the mark on for good.
 	return ctrl.Result{RequeueAfter: downRecheck}, r.moveTasks(ctx, node)
+}
+
+// everyLeaseStale tells whether the Lease of every node, not one, has gone stale (a cluster of
+// one node is never judged so: its node is the only one that can be down).
+func (r *NodeFailureReconciler) everyLeaseStale(ctx context.Context, now time.Time) (bool, error) {
+	leases := &coordinationv1.LeaseList{}
+	if err := r.List(ctx, leases, client.InNamespace(corev1.NamespaceNodeLease)); err != nil {
+		return false, fmt.Errorf("listing the nodes' leases: %w", err)
+	}
+	if len(leases.Items) < 2 {
+		return false, nil
+	}
+	for i := range leases.Items {
+		if deadline, ok := nodes.LeaseDeadline(&leases.Items[i], r.DownAfter); !ok || now.Before(deadline) {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // downRecheck is how often a down node's Lease is looked at again without an event.

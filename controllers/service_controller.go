@@ -70,6 +70,9 @@ var (
 // conflictRetry is how often a Service blocked by another object's name or port tries again.
 const conflictRetry = 15 * time.Second
 
+// missingRetry is how often a Service that mounts a missing Secret or ConfigMap looks again.
+const missingRetry = 5 * time.Second
+
 // ServiceReconciler reconciles a Service into a Deployment or DaemonSet and a Kubernetes Service.
 type ServiceReconciler struct {
 	childApplier
@@ -90,11 +93,14 @@ func (r *ServiceReconciler) now() time.Time {
 }
 
 // +kubebuilder:rbac:groups=swarm.kubeswarm.io,resources=services,verbs=get;list;watch;update;patch
-// +kubebuilder:rbac:groups=swarm.kubeswarm.io,resources=services/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups=apps,resources=deployments;daemonsets,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups="",resources=pods;nodes;secrets;configmaps,verbs=get;list;watch
+// +kubebuilder:rbac:groups=swarm.kubeswarm.io,resources=services/status,verbs=patch
+// +kubebuilder:rbac:groups=apps,resources=deployments;daemonsets,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups="",resources=pods;nodes;configmaps,verbs=get;list;watch
+// Secrets are read one by one, only those a service mounts, in its namespace (for their keys);
+// never listed or watched, so that the operator holds no Secret of the cluster.
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get
 // +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
@@ -124,6 +130,7 @@ func (r *ServiceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		// Reported in status; retried quietly until the other object goes.
 		res, err = ctrl.Result{RequeueAfter: conflictRetry}, nil
 	}
+	setServiceHealth(svc, status)
 	err = errors.Join(err, r.updateStatus(ctx, svc, status))
 	if apierrors.IsConflict(err) {
 		// This pass read a Service older than the last write (the cache lags behind our own
@@ -163,9 +170,10 @@ func (r *ServiceReconciler) reconcile(ctx context.Context, svc *swarmv1.Service,
 		}
 	}
 	if err := r.resolveFiles(ctx, svc, &in); errors.Is(err, errMissingObject) {
-		// Wait for it, leaving whatever runs as it is; its creation brings the service back.
+		// Wait for it, leaving whatever runs as it is; a ConfigMap's creation brings the
+		// service back, a Secret is looked for again (Secrets are not watched).
 		r.setDegraded(svc, status, ReasonMissingObject, conditionMessage(err)+"; nothing was changed")
-		return 0, r.observeWorkload(ctx, svc, status, "")
+		return missingRetry, r.observeWorkload(ctx, svc, status, "")
 	} else if err != nil {
 		return 0, err
 	}
@@ -397,7 +405,7 @@ func (r *ServiceReconciler) portInUse(ctx context.Context, svc *swarmv1.Service,
 // template ("" when the spec could not be built).
 func (r *ServiceReconciler) observeWorkload(ctx context.Context, svc *swarmv1.Service, status *swarmv1.ServiceStatus, hash string) error {
 	var running, desired, completed, total int32
-	progressing, failed := false, ""
+	progressing, failed, refused := false, "", ""
 	key := client.ObjectKeyFromObject(svc)
 	switch svc.Spec.Mode {
 	case swarmv1.ModeGlobal:
@@ -429,6 +437,7 @@ func (r *ServiceReconciler) observeWorkload(ctx context.Context, svc *swarmv1.Se
 		} else if err == nil && metav1.IsControlledBy(d, svc) {
 			running, desired = d.Status.ReadyReplicas, ptr.Deref(d.Spec.Replicas, 1)
 			progressing = d.Status.ObservedGeneration < d.Generation || d.Status.UpdatedReplicas < desired || d.Status.Replicas > desired
+			refused = tasksRefused(d)
 		} else {
 			progressing = true
 		}
@@ -450,6 +459,8 @@ func (r *ServiceReconciler) observeWorkload(ctx context.Context, svc *swarmv1.Se
 	switch {
 	case failed != "":
 		ready.Reason, ready.Message = ReasonJobFailed, failed
+	case refused != "":
+		ready.Reason, ready.Message = ReasonTasksRefused, ready.Message+"; the tasks cannot be created: "+refused
 	case svc.Spec.Mode.IsJob() && total > 0 && completed >= total:
 		ready.Status, ready.Reason, ready.Message = metav1.ConditionTrue, ReasonJobComplete, fmt.Sprintf("%d of %d tasks completed", completed, total)
 	case !svc.Spec.Mode.IsJob() && running >= desired && !progressing && status.ObservedGeneration == svc.Generation:
@@ -569,10 +580,10 @@ func ptrString(s *string) string {
 }
 
 // Indexes of Services: by mode, to find the global-job services when nodes change; by the
-// Secrets and ConfigMaps they mount, to notice one that was missing being created.
+// ConfigMaps they mount, to notice one that was missing being created (a missing Secret is
+// looked for again after missingRetry: Secrets are not watched).
 const (
 	indexMode    = "spec.mode"
-	indexSecrets = "spec.secrets.source"
 	indexConfigs = "spec.configs.source"
 	// indexNodeLabels: "true" for services placed by node.labels or engine.labels constraints.
 	indexNodeLabels = "spec.placement.nodeLabels"
@@ -586,7 +597,7 @@ func fileSources(refs []swarmv1.FileReference) []string {
 	return out
 }
 
-// servicesUsing maps a Secret or ConfigMap to the services of its namespace that mount it.
+// servicesUsing maps a ConfigMap to the services of its namespace that mount it.
 func (r *ServiceReconciler) servicesUsing(index string) handler.MapFunc {
 	return func(ctx context.Context, o client.Object) []reconcile.Request {
 		list := &swarmv1.ServiceList{}
@@ -604,9 +615,6 @@ func (r *ServiceReconciler) servicesUsing(index string) handler.MapFunc {
 func (r *ServiceReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	indexes := map[string]client.IndexerFunc{
 		indexMode: func(o client.Object) []string { return []string{string(o.(*swarmv1.Service).Spec.Mode)} },
-		indexSecrets: func(o client.Object) []string {
-			return fileSources(o.(*swarmv1.Service).Spec.Secrets)
-		},
 		indexConfigs: func(o client.Object) []string {
 			return fileSources(o.(*swarmv1.Service).Spec.Configs)
 		},
@@ -626,7 +634,6 @@ func (r *ServiceReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&batchv1.Job{}).
 		Owns(&corev1.Service{}).
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(serviceOfTask)).
-		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.servicesUsing(indexSecrets)), builder.WithPredicates(predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }})).
 		WatchesMetadata(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.servicesUsing(indexConfigs)), builder.WithPredicates(predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }})).
 		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(r.servicesWith(indexMode, string(swarmv1.ModeGlobalJob), "global-job Services")), builder.WithPredicates(nodeEligibilityChanged())).
 		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(r.servicesWith(indexNodeLabels, "true", "Services placed by node labels")), builder.WithPredicates(nodeLabelsChanged())).

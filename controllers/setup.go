@@ -85,6 +85,9 @@ func keepOwnManagedFields(obj any) (any, error) {
 	return obj, nil
 }
 
+// The operator waits for its CRDs to be Established before it starts (cmd/manager).
+// +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,resourceNames=services.swarm.kubeswarm.io;stacks.swarm.kubeswarm.io;nodes.swarm.kubeswarm.io,verbs=get
+
 // Setup registers every kubeswarm controller with the manager.
 func Setup(mgr ctrl.Manager, cfg Config) error {
 	routes, err := cfg.Routes.resolve(mgr.GetRESTMapper())

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -36,12 +37,13 @@ type StackReconciler struct {
 }
 
 // +kubebuilder:rbac:groups=swarm.kubeswarm.io,resources=stacks,verbs=get;list;watch
-// +kubebuilder:rbac:groups=swarm.kubeswarm.io,resources=stacks/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=swarm.kubeswarm.io,resources=stacks/status,verbs=patch
 // +kubebuilder:rbac:groups=swarm.kubeswarm.io,resources=services,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=get;list;watch;create;patch
-// +kubebuilder:rbac:groups="",resources=secrets;configmaps,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;patch
 
 // Reconcile makes a Stack's objects match its spec and sums up its services in the status.
 func (r *StackReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
@@ -56,8 +58,13 @@ func (r *StackReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	status := st.Status.DeepCopy()
 	err := r.reconcile(ctx, st, status)
 	res := ctrl.Result{}
-	if errors.Is(err, errNameConflict) {
+	switch {
+	case errors.Is(err, errNameConflict):
 		res, err = ctrl.Result{RequeueAfter: conflictRetry}, nil
+	case errors.Is(err, errFileChanged):
+		// Secrets are not watched (the operator reads them by name only): look again for the
+		// content put back.
+		res, err = ctrl.Result{RequeueAfter: fileRetry}, nil
 	}
 	err = errors.Join(err, r.updateStatus(ctx, st, status))
 	if apierrors.IsConflict(err) {
@@ -79,7 +86,7 @@ func (r *StackReconciler) reconcile(ctx context.Context, st *swarmv1.Stack, stat
 		// As docker stack deploy stops at the secret it may not update: nothing else changes.
 		r.setCondition(st, status, swarmv1.ConditionDegraded, metav1.ConditionTrue, ReasonFileChanged,
 			"The stack cannot be deployed, nothing was changed: "+joinMessages(changed))
-		return r.observe(ctx, st, status, nil)
+		return errors.Join(r.observe(ctx, st, status, nil), errFileChanged)
 	}
 	var problems []error
 	for _, claim := range stack.Claims(st) {
@@ -277,11 +284,13 @@ func (r *StackReconciler) observe(ctx context.Context, st *swarmv1.Stack, status
 	}
 	status.Services = nil
 	var notReady, progressing, degraded []string
+	var owned []swarmv1.Service
 	for i := range services.Items {
 		s := &services.Items[i]
 		if !metav1.IsControlledBy(s, st) {
 			continue
 		}
+		owned = append(owned, *s)
 		short := swarmv1.StackServiceShortName(st.Name, s.Name)
 		status.Services = append(status.Services, swarmv1.StackServiceStatus{
 			Name: short, Mode: s.Spec.Mode, Replicas: s.Status.Replicas, Image: s.Spec.Image, Ports: s.Status.PortsSummary, Hostnames: s.Status.Hostnames})
@@ -300,11 +309,6 @@ func (r *StackReconciler) observe(ctx context.Context, st *swarmv1.Stack, status
 	if children != nil && len(status.Services) < len(children) {
 		notReady = append(notReady, fmt.Sprintf("%d of %d services created", len(status.Services), len(children)))
 	}
-	if len(notReady) == 0 {
-		r.setCondition(st, status, swarmv1.ConditionReady, metav1.ConditionTrue, swarmv1.ReasonConverged, "Every service runs its desired tasks")
-	} else {
-		r.setCondition(st, status, swarmv1.ConditionReady, metav1.ConditionFalse, swarmv1.ReasonTasksPending, "Not ready: "+strings.Join(notReady, ", "))
-	}
 	if len(progressing) == 0 {
 		r.setCondition(st, status, swarmv1.ConditionProgressing, metav1.ConditionFalse, swarmv1.ReasonConverged, "No service is being updated")
 	} else {
@@ -312,6 +316,23 @@ func (r *StackReconciler) observe(ctx context.Context, st *swarmv1.Stack, status
 	}
 	if len(degraded) > 0 && !meta.IsStatusConditionTrue(status.Conditions, swarmv1.ConditionDegraded) {
 		r.setCondition(st, status, swarmv1.ConditionDegraded, metav1.ConditionTrue, ReasonServiceDegraded, strings.Join(degraded, "; "))
+	}
+	// A stack is Ready only when it keeps every promise: nothing Degraded (a name another
+	// stack holds, an invalid stack, a degraded service), every service running.
+	switch deg := meta.FindStatusCondition(status.Conditions, swarmv1.ConditionDegraded); {
+	case deg != nil && deg.Status == metav1.ConditionTrue:
+		r.setCondition(st, status, swarmv1.ConditionReady, metav1.ConditionFalse, deg.Reason, deg.Message)
+	case len(notReady) > 0:
+		r.setCondition(st, status, swarmv1.ConditionReady, metav1.ConditionFalse, swarmv1.ReasonTasksPending, "Not ready: "+strings.Join(notReady, ", "))
+	default:
+		r.setCondition(st, status, swarmv1.ConditionReady, metav1.ConditionTrue, swarmv1.ReasonConverged, "Every service runs its desired tasks")
+	}
+	if stall := stackStall(st, status, owned); stall != nil {
+		// The stack has seen this generation, even when it could not deploy it.
+		status.ObservedGeneration = st.Generation
+		meta.SetStatusCondition(&status.Conditions, *stall)
+	} else {
+		meta.RemoveStatusCondition(&status.Conditions, swarmv1.ConditionStalled)
 	}
 	return nil
 }
@@ -328,6 +349,12 @@ func stackOfObject(_ context.Context, o client.Object) []reconcile.Request {
 
 // ReasonServiceDegraded: one of the stack's services is Degraded.
 const ReasonServiceDegraded = "ServiceDegraded"
+
+// fileRetry is how soon a stack whose secret changed looks again for the content put back.
+const fileRetry = 5 * time.Second
+
+// errFileChanged: a stack's secret or config changed; the stack waits for it to be put back.
+var errFileChanged = errors.New("a secret or config of the stack changed")
 
 // ReasonFileChanged: the content of one of the stack's secrets or configs changed, which Swarm
 // never allows.
@@ -354,10 +381,11 @@ func (r *StackReconciler) updateStatus(ctx context.Context, st *swarmv1.Stack, s
 	return nil
 }
 
-// SetupWithManager registers the controller: Stacks, everything they own, and the claims,
-// Secrets and ConfigMaps labelled with a stack (which it does not own), so that a claim removed
-// by `volume rm` while the stack still declares the volume is made again, and a secret whose
-// content changes is reported at once.
+// SetupWithManager registers the controller: Stacks, everything they own, and the claims and
+// ConfigMaps labelled with a stack (which it does not own), so that a claim removed by `volume
+// rm` while the stack still declares the volume is made again, and a config whose content
+// changes is reported at once (a secret at the stack's next reconcile: Secrets are read by name
+// only).
 func (r *StackReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&swarmv1.Stack{}).
@@ -368,7 +396,8 @@ func (r *StackReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		// the stack label): their addresses are the names' answers.
 		Watches(&discoveryv1.EndpointSlice{}, handler.EnqueueRequestsFromMapFunc(stackOfObject)).
 		Watches(&corev1.PersistentVolumeClaim{}, handler.EnqueueRequestsFromMapFunc(stackOfObject)).
-		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(stackOfObject)).
+		// Secrets are read by name only (the operator may not list them): a changed one is found
+		// at the stack's next reconcile; the stack's own are immutable anyway.
 		WatchesMetadata(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(stackOfObject)).
 		Named("stack").
 		Complete(r)

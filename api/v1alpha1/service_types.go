@@ -29,6 +29,10 @@ const (
 	// ConditionDegraded is True when something in the spec cannot be realised as asked, or a
 	// child object cannot be written; its message says what and how to fix it.
 	ConditionDegraded = "Degraded"
+	// ConditionStalled is True (and present only then) when the object cannot converge until
+	// someone changes something: its spec, or the object in its way. GitOps tools read it
+	// through kstatus (sigs.k8s.io/cli-utils) as Failed, with its reason and message.
+	ConditionStalled = "Stalled"
 )
 
 // Condition reasons.

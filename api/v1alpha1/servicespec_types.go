@@ -228,6 +228,9 @@ type ServiceSpec struct {
 
 	// stopGracePeriod is how long a task has to stop before it is killed (default 10s).
 	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^[-+]?(0|(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$`
+	// +kubebuilder:validation:MaxLength=64
 	StopGracePeriod *metav1.Duration `json:"stopGracePeriod,omitempty"`
 
 	// stopSignal is the signal that stops a task (docker --stop-signal).
@@ -286,6 +289,9 @@ type ServiceSpec struct {
 	// they are rescheduled elsewhere (default: the operator's --node-failure-timeout, 30s).
 	// Kubernetes' own default is 5 minutes; Swarm reschedules after about 15 seconds.
 	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^[-+]?(0|(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$`
+	// +kubebuilder:validation:MaxLength=64
 	NodeFailureTimeout *metav1.Duration `json:"nodeFailureTimeout,omitempty"`
 }
 
@@ -380,6 +386,9 @@ type UpdateConfig struct {
 
 	// delay is the wait between two batches (default 0s).
 	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^[-+]?(0|(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$`
+	// +kubebuilder:validation:MaxLength=64
 	Delay *metav1.Duration `json:"delay,omitempty"`
 
 	// failureAction is what happens when an updated task fails: pause (default), continue or
@@ -390,6 +399,9 @@ type UpdateConfig struct {
 
 	// monitor is how long after a task starts its failure still counts (default 5s).
 	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^[-+]?(0|(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$`
+	// +kubebuilder:validation:MaxLength=64
 	Monitor *metav1.Duration `json:"monitor,omitempty"`
 
 	// maxFailureRatio is the share of failed tasks tolerated during an update, "0" to "1"
@@ -423,6 +435,9 @@ type RestartPolicy struct {
 	Condition RestartCondition `json:"condition,omitempty"`
 	// delay is the wait before a restart (default 5s).
 	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^[-+]?(0|(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$`
+	// +kubebuilder:validation:MaxLength=64
 	Delay *metav1.Duration `json:"delay,omitempty"`
 	// maxAttempts is how many restarts are tried; 0 means no limit.
 	// +optional
@@ -430,6 +445,9 @@ type RestartPolicy struct {
 	MaxAttempts *int32 `json:"maxAttempts,omitempty"`
 	// window is the time over which restarts are counted; 0 means no window.
 	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^[-+]?(0|(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$`
+	// +kubebuilder:validation:MaxLength=64
 	Window *metav1.Duration `json:"window,omitempty"`
 }
 
@@ -500,9 +518,15 @@ type Healthcheck struct {
 	Test []string `json:"test,omitempty"`
 	// interval between checks (default 30s).
 	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^[-+]?(0|(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$`
+	// +kubebuilder:validation:MaxLength=64
 	Interval *metav1.Duration `json:"interval,omitempty"`
 	// timeout of one check (default 30s).
 	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^[-+]?(0|(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$`
+	// +kubebuilder:validation:MaxLength=64
 	Timeout *metav1.Duration `json:"timeout,omitempty"`
 	// retries is how many failures in a row make a task unhealthy (default 3).
 	// +optional
@@ -510,9 +534,15 @@ type Healthcheck struct {
 	Retries *int32 `json:"retries,omitempty"`
 	// startPeriod is the time a task has to start before failed checks count.
 	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^[-+]?(0|(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$`
+	// +kubebuilder:validation:MaxLength=64
 	StartPeriod *metav1.Duration `json:"startPeriod,omitempty"`
 	// startInterval is the interval between checks during startPeriod.
 	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^[-+]?(0|(([0-9]+(\.[0-9]*)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$`
+	// +kubebuilder:validation:MaxLength=64
 	StartInterval *metav1.Duration `json:"startInterval,omitempty"`
 	// disable turns off any healthcheck, the image's too (docker --no-healthcheck).
 	// +optional

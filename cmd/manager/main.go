@@ -27,6 +27,7 @@ import (
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 	"github.com/kubeswarm/kubeswarm/controllers"
+	"github.com/kubeswarm/kubeswarm/internal/crds"
 	"github.com/kubeswarm/kubeswarm/internal/files"
 	"github.com/kubeswarm/kubeswarm/internal/nodes"
 	"github.com/kubeswarm/kubeswarm/internal/translate"
@@ -121,6 +122,14 @@ func main() {
 	utilruntime.Must(swarmv1.AddToScheme(scheme))
 	utilruntime.Must(gatewayv1.Install(scheme))
 
+	// Started right after `make install` or `kubectl swarm init`, the CRDs may not be served
+	// yet: the controllers could not map their kinds, so the operator waits for them first.
+	ctx := ctrl.SetupSignalHandler()
+	if err := waitForCRDs(ctx, restCfg, scheme); err != nil {
+		log.Error(err, "unable to start")
+		os.Exit(1)
+	}
+
 	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
 		Scheme:                              scheme,
 		Metrics:                             metricsserver.Options{BindAddress: metricsAddr},
@@ -140,7 +149,7 @@ func main() {
 		os.Exit(1)
 	}
 	if clusterDNS == "" {
-		clusterDNS = controllers.ClusterDNS(context.Background(), mgr.GetAPIReader())
+		clusterDNS = controllers.ClusterDNS(ctx, mgr.GetAPIReader())
 	}
 	if clusterDNS == "none" {
 		clusterDNS = ""
@@ -176,7 +185,7 @@ func main() {
 
 	log.Info("Starting the manager", "nodePortRange", rng.String(), "ingressServiceType", ingressType, "leaderElection", leaderElect,
 		"nodeName", nodeName, "managerNodeSelector", managerSelector, "clusterDNS", clusterDNS, "filesImage", filesImage)
-	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
+	if err := mgr.Start(ctx); err != nil {
 		log.Error(err, "the manager stopped")
 		os.Exit(1)
 	}
@@ -205,6 +214,17 @@ func ownImage(r client.Reader, namespace, name string) (string, error) {
 
 // managerContainer is the operator's container in its pod (config/manager/manager.yaml).
 const managerContainer = "manager"
+
+// waitForCRDs waits until kubeswarm's CRDs are Established, saying which ones it waits for.
+func waitForCRDs(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme) error {
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return fmt.Errorf("creating a client: %w", err)
+	}
+	return crds.WaitEstablished(ctx, c, crds.Names, time.Second, func(missing []string) {
+		ctrl.Log.WithName("setup").Info("Waiting for kubeswarm's CustomResourceDefinitions to be established (make install, or kubectl swarm init)", "waitingFor", missing)
+	})
+}
 
 // leaderElectionID is the name of the leader-election Lease.
 const leaderElectionID = "kubeswarm-operator"

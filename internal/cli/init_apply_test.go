@@ -10,6 +10,7 @@ import (
 
 func TestInitAppliesIdempotently(t *testing.T) {
 	f := newTestFactory()
+	crdsEstablishedAfter(f, 1)
 	for i := 0; i < 2; i++ {
 		out, _, err := run(t, f, "init")
 		if err != nil {

@@ -22,6 +22,7 @@ import (
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 	"github.com/kubeswarm/kubeswarm/internal/cli/manifests"
+	"github.com/kubeswarm/kubeswarm/internal/crds"
 )
 
 // Where `kubectl swarm init` puts the operator (config/default).
@@ -136,7 +137,15 @@ func (o *InitOptions) Run(ctx context.Context) error {
 		return nil
 	}
 	c := o.client
+	established := false
 	for _, u := range objs {
+		if kind := u.GetKind(); !established && kind != "Namespace" && kind != "CustomResourceDefinition" {
+			// What follows may use the kinds (and the operator maps them as it starts).
+			if err := crds.WaitEstablished(ctx, c, crds.Names, pollInterval, nil); err != nil {
+				return err
+			}
+			established = true
+		}
 		if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(fieldManager), client.ForceOwnership); err != nil {
 			return fmt.Errorf("applying %s %s: %w", u.GetKind(), u.GetName(), err)
 		}

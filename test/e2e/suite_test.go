@@ -165,23 +165,28 @@ func stopMainOperator(t *testing.T) {
 		t.Skip("the operator runs in the cluster (E2E_OPERATOR=external)")
 	}
 	mainOperator.stop()
-	t.Cleanup(func() {
-		p, err := startOperatorProcess(mainOperator.name, mainOperator.node, mainOperator.args...)
-		if err != nil {
-			t.Fatalf("starting the operator again: %v", err)
+	t.Cleanup(func() { startMainOperatorAgain(t) })
+}
+
+// startMainOperatorAgain starts the tests' operator again after it stopped (or was killed), and
+// waits until it has taken over.
+func startMainOperatorAgain(t *testing.T) {
+	t.Helper()
+	p, err := startOperatorProcess(mainOperator.name, mainOperator.node, mainOperator.args...)
+	if err != nil {
+		t.Fatalf("starting the operator again: %v", err)
+	}
+	mainOperator = p
+	// Wait until it has taken over: it reconciles every Node when it starts.
+	eventually(t, 60*time.Second, "the operator on "+mainOperatorNode+" leads again", func() error {
+		sn := &swarmv1.Node{}
+		if err := k8sClient.Get(context.Background(), client.ObjectKey{Name: mainOperatorNode}, sn); err != nil {
+			return err
 		}
-		mainOperator = p
-		// Wait until it has taken over: it reconciles every Node when it starts.
-		eventually(t, 60*time.Second, "the operator on "+mainOperatorNode+" leads again", func() error {
-			sn := &swarmv1.Node{}
-			if err := k8sClient.Get(context.Background(), client.ObjectKey{Name: mainOperatorNode}, sn); err != nil {
-				return err
-			}
-			if sn.Spec.Role == swarmv1.RoleManager && sn.Status.ManagerStatus != swarmv1.ManagerLeader {
-				return fmt.Errorf("manager status %q", sn.Status.ManagerStatus)
-			}
-			return nil
-		})
+		if sn.Spec.Role == swarmv1.RoleManager && sn.Status.ManagerStatus != swarmv1.ManagerLeader {
+			return fmt.Errorf("manager status %q", sn.Status.ManagerStatus)
+		}
+		return nil
 	})
 }
 

@@ -109,3 +109,43 @@ func TestNodeDownWhenLeaseStops(t *testing.T) {
 		return nil
 	})
 }
+
+// TestNoNodeDownWhenEveryLeaseIsStale: when no kubelet at all has renewed its Lease (the API
+// server was away, not the machines), no node is marked down and no task moves, as Kubernetes'
+// node lifecycle controller stops evicting in "master disruption mode"; once one kubelet renews,
+// the node whose Lease is still stale is down.
+func TestNoNodeDownWhenEveryLeaseIsStale(t *testing.T) {
+	ctx := context.Background()
+	const a, b = "it-outage-a", "it-outage-b"
+	createKubeNode(t, a, false, "10.0.0.81")
+	createKubeNode(t, b, false, "10.0.0.82")
+	ns := newNamespace(t)
+	task := taskPod(t, ns, "web-1", a, "ReplicaSet")
+	// Both renewed last 8 s ago: both go stale together 2 s from now (10 s leases).
+	renewed := time.Now().Add(-8 * time.Second)
+	setLease(t, a, renewed)
+	setLease(t, b, renewed)
+
+	time.Sleep(5 * time.Second)
+	for _, node := range []string{a, b} {
+		n := &corev1.Node{}
+		if err := k8sClient.Get(ctx, client.ObjectKey{Name: node}, n); err != nil {
+			t.Fatal(err)
+		}
+		if hasTaint(n, nodes.TaintDownKey, corev1.TaintEffectNoSchedule) {
+			t.Errorf("node %s was marked down while every lease was stale", node)
+		}
+	}
+	p := &corev1.Pod{}
+	if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(task), p); err != nil || p.DeletionTimestamp != nil {
+		t.Errorf("the task moved while every lease was stale: %v %v", err, p.DeletionTimestamp)
+	}
+
+	setLease(t, b, time.Now())
+	waitNode(t, a, "a is down once b's kubelet renews", func(n *corev1.Node, _ *swarmv1.Node) error {
+		if !hasTaint(n, nodes.TaintDownKey, corev1.TaintEffectNoSchedule) {
+			return fmt.Errorf("taints %v", n.Spec.Taints)
+		}
+		return nil
+	})
+}

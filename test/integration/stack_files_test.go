@@ -99,6 +99,14 @@ func TestStackFileContentChange(t *testing.T) {
 		})
 	}
 	setPass("n3w")
+	// The operator reads Secrets by name at the stack's reconcile (it may not list or watch
+	// them): any change of the Stack makes it look.
+	updateStack(t, ns, "shop", func(st *swarmv1.Stack) {
+		if st.Annotations == nil {
+			st.Annotations = map[string]string{}
+		}
+		st.Annotations["touched"] = "1"
+	})
 	const want = "secret db_pass (Secret shop-db-pass) changed after the stack deployed it: only updates to Labels are allowed: " +
 		"a secret's content never changes once it is created; rotate it under a new name"
 	waitStack(t, ns, "shop", "the stack reports the change", func(st *swarmv1.Stack) error {

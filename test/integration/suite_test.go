@@ -119,9 +119,17 @@ func run(m *testing.M) int {
 		return 1
 	}
 
+	testEnv = env
+	// The operator runs with the ClusterRole `make manifests` writes (config/rbac/role.yaml),
+	// not as the envtest admin: a rule missing there fails the tests.
+	opCfg, err := operatorIdentity(env)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "giving the operator its ClusterRole: %v\n", err)
+		return 1
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if err := startOperator(ctx, cfg); err != nil {
+	if err := startOperator(ctx, opCfg); err != nil {
 		fmt.Fprintf(os.Stderr, "starting the operator: %v\n", err)
 		return 1
 	}
