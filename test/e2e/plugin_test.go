@@ -30,7 +30,7 @@ func TestPluginServiceWalkthrough(t *testing.T) {
 			t.Errorf("create output lacks %q", want)
 		}
 	}
-	if id := strings.SplitN(out, "\n", 2)[0]; len(id) != 32 {
+	if id := strings.SplitN(out, "\n", 2)[0]; len(id) != 25 {
 		t.Errorf("create printed %q first, want the service ID", id)
 	}
 	byNode := waitRunning(t, 30*time.Second, ns, "web", 3)
