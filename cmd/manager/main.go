@@ -65,6 +65,8 @@ func main() {
 	flag.StringVar(&clusterDomain, "cluster-domain", translate.DefaultClusterDomain, "The cluster's DNS domain: a stack's tasks search their networks' domains, <network>.<namespace>.svc.<domain>, for the short names of the services they share a network with.")
 	flag.StringVar(&clusterDNS, "cluster-dns", "", "The address of the cluster's DNS server, written first in a stack's tasks' resolv.conf so that their networks' names come before the namespace's (default: the kube-system/kube-dns Service's; \"none\": leave the kubelet's resolv.conf and add the networks' domains after its own).")
 	flag.StringVar(&filesImage, "files-image", "", "The operator's image (its binary at /manager), run as an init container to install the secrets and configs a service gives a uid or gid other than root (default: the image of this pod's manager container, when POD_NAMESPACE and POD_NAME are set; outside a cluster none, and such files stay root's, reported in the Honored condition).")
+	var latestPullPolicy string
+	flag.StringVar(&latestPullPolicy, "latest-pull-policy", string(corev1.PullAlways), "The pull policy of :latest and untagged images (Kubernetes' own default, Always, so that nodes do not run different versions); IfNotPresent where the nodes have their images loaded beforehand and reach no registry (air-gapped, kind load).")
 	var routeOpts controllers.RouteOptions
 	routeOpts.BindFlags(flag.CommandLine)
 	opts := zap.Options{Development: false}
@@ -72,6 +74,12 @@ func main() {
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
 	log := ctrl.Log.WithName("setup")
+	switch corev1.PullPolicy(latestPullPolicy) {
+	case corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever:
+	default:
+		log.Error(fmt.Errorf("%q is not Always, IfNotPresent or Never", latestPullPolicy), "invalid --latest-pull-policy")
+		os.Exit(2)
+	}
 
 	var rng translate.PortRange
 	if nodePortRange != "" {
@@ -163,6 +171,7 @@ func main() {
 		Translate: translate.Options{
 			ClusterDomain:      clusterDomain,
 			ClusterDNS:         clusterDNS,
+			LatestPullPolicy:   corev1.PullPolicy(latestPullPolicy),
 			NodePortRange:      rng,
 			IngressServiceType: corev1.ServiceType(ingressType),
 			NodeFailureTimeout: nodeFailureTimeout,

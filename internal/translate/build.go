@@ -37,6 +37,9 @@ type Options struct {
 	ClusterDNS string
 	// ClusterDomain is the cluster's DNS domain (default cluster.local).
 	ClusterDomain string
+	// LatestPullPolicy replaces Always, the pull policy of :latest and untagged images, where
+	// the nodes have their images loaded beforehand and no registry (empty: Always).
+	LatestPullPolicy corev1.PullPolicy
 	// FilesImage is the operator's own image (its binary at /manager): an init container of it
 	// installs the secrets and configs that belong to a uid or gid other than root
 	// (internal/files). Without it those files stay root's, and Honored says so.

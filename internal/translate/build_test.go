@@ -905,3 +905,18 @@ func TestSharedClaimAffinity(t *testing.T) {
 		})
 	}
 }
+
+// TestLatestPullPolicy: where nodes have their images loaded beforehand (--latest-pull-policy),
+// :latest and untagged images are not pulled Always; other tags are untouched.
+func TestLatestPullPolicy(t *testing.T) {
+	opts := wide
+	opts.LatestPullPolicy = corev1.PullIfNotPresent
+	for image, want := range map[string]corev1.PullPolicy{"nginx": corev1.PullIfNotPresent, "nginx:latest": corev1.PullIfNotPresent, "nginx:1.27": corev1.PullIfNotPresent} {
+		if got := *podSpec(build(t, testutil.MakeService("s", "n").Image(image).Obj(), opts)).Containers[0].ImagePullPolicy; got != want {
+			t.Errorf("%s: %s, want %s", image, got, want)
+		}
+	}
+	if got := *podSpec(build(t, testutil.MakeService("s", "n").Image("nginx").Obj(), wide)).Containers[0].ImagePullPolicy; got != corev1.PullAlways {
+		t.Errorf("default: %s, want Always", got)
+	}
+}

@@ -34,7 +34,7 @@ func podTemplate(svc *swarmv1.Service, in Inputs, opts Options, notes *[]string)
 	container := corev1ac.Container().
 		WithName(ContainerName).
 		WithImage(s.Image).
-		WithImagePullPolicy(pullPolicy(s.Image))
+		WithImagePullPolicy(opts.pullPolicy(s.Image))
 	if len(s.Entrypoint) > 0 {
 		container.WithCommand(s.Entrypoint...)
 	}
@@ -174,6 +174,16 @@ func podTemplate(svc *swarmv1.Service, in Inputs, opts Options, notes *[]string)
 // that every node runs what the tag names now, as a Swarm node pulls the tag docker resolved;
 // IfNotPresent for any other tag. An image pinned by digest (what `--resolve-image` writes,
 // name:tag@sha256:…) cannot change, so it is never pulled again, whatever its tag.
+//
+// A cluster whose nodes cannot reach a registry and have their images loaded beforehand
+// (air-gapped, or kind with `kind load`) runs the operator with --latest-pull-policy=IfNotPresent.
+func (o Options) pullPolicy(image string) corev1.PullPolicy {
+	if p := pullPolicy(image); p == corev1.PullAlways && o.LatestPullPolicy != "" {
+		return o.LatestPullPolicy
+	}
+	return pullPolicy(image)
+}
+
 func pullPolicy(image string) corev1.PullPolicy {
 	ref, err := reference.ParseNormalizedNamed(image)
 	if err != nil {
