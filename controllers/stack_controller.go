@@ -262,18 +262,7 @@ func (r *StackReconciler) prune(ctx context.Context, st *swarmv1.Stack, children
 	for _, np := range stack.NetworkPolicies(st) {
 		wantPolicy[*np.Name] = true
 	}
-	policies := &networkingv1.NetworkPolicyList{}
-	if err := r.List(ctx, policies, client.InNamespace(st.Namespace), inStack); err != nil {
-		return err
-	}
-	for i := range policies.Items {
-		if p := &policies.Items[i]; !wantPolicy[p.Name] && metav1.IsControlledBy(p, st) {
-			if err := r.Delete(ctx, p); client.IgnoreNotFound(err) != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return r.pruneOwned(ctx, st, &networkingv1.NetworkPolicyList{}, func(o client.Object) bool { return wantPolicy[o.GetName()] })
 }
 
 // observe sums up the stack's services (docker stack services) and sets Ready and Progressing.

@@ -6,7 +6,9 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	discoveryv1ac "k8s.io/client-go/applyconfigurations/discovery/v1"
 	"k8s.io/utils/ptr"
@@ -86,38 +88,34 @@ func (r *StackReconciler) addresses(ctx context.Context, st *swarmv1.Stack) (map
 // pruneNames deletes the names the stack no longer has: DNS Services and slices (other than
 // wantSlices, unless nil) of networks it left, and the short-name Services of earlier versions.
 func (r *StackReconciler) pruneNames(ctx context.Context, st *swarmv1.Stack, wantSlices map[string]bool) error {
-	inStack := client.MatchingLabels{translate.LabelStack: st.Name}
 	want := map[string]bool{}
 	for _, svc := range stack.DNSServices(st) {
 		want[*svc.Name] = true
 	}
-	kube := &corev1.ServiceList{}
-	if err := r.List(ctx, kube, client.InNamespace(st.Namespace), inStack); err != nil {
+	err := r.pruneOwned(ctx, st, &corev1.ServiceList{}, func(o client.Object) bool {
+		_, legacy := o.GetLabels()[legacyLabelShortNameOf]
+		_, dns := o.GetLabels()[stack.LabelNetworkDNS]
+		return !legacy && (!dns || want[o.GetName()])
+	})
+	if err != nil || wantSlices == nil {
 		return err
 	}
-	for i := range kube.Items {
-		k := &kube.Items[i]
-		_, legacy := k.Labels[legacyLabelShortNameOf]
-		_, dns := k.Labels[stack.LabelNetworkDNS]
-		if (legacy || dns && !want[k.Name]) && metav1.IsControlledBy(k, st) {
-			if err := r.Delete(ctx, k); client.IgnoreNotFound(err) != nil {
-				return err
-			}
-		}
-	}
-	if wantSlices == nil {
-		return nil
-	}
-	slices := &discoveryv1.EndpointSliceList{}
-	if err := r.List(ctx, slices, client.InNamespace(st.Namespace), inStack); err != nil {
+	return r.pruneOwned(ctx, st, &discoveryv1.EndpointSliceList{}, func(o client.Object) bool {
+		return !stack.IsDNSSlice(o.GetLabels()) || wantSlices[o.GetName()]
+	})
+}
+
+// pruneOwned deletes the objects of the list's kind, labelled with the stack, that the Stack
+// controls and keep does not keep.
+func (r *StackReconciler) pruneOwned(ctx context.Context, st *swarmv1.Stack, list client.ObjectList, keep func(client.Object) bool) error {
+	if err := r.List(ctx, list, client.InNamespace(st.Namespace), client.MatchingLabels{translate.LabelStack: st.Name}); err != nil {
 		return err
 	}
-	for i := range slices.Items {
-		if es := &slices.Items[i]; stack.IsDNSSlice(es.Labels) && !wantSlices[es.Name] && metav1.IsControlledBy(es, st) {
-			if err := r.Delete(ctx, es); client.IgnoreNotFound(err) != nil {
-				return err
-			}
+	return meta.EachListItem(list, func(item runtime.Object) error {
+		o, ok := item.(client.Object)
+		if !ok || keep(o) || !metav1.IsControlledBy(o, st) {
+			return nil
 		}
-	}
-	return nil
+		return client.IgnoreNotFound(r.Delete(ctx, o))
+	})
 }

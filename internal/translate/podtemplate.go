@@ -178,10 +178,11 @@ func podTemplate(svc *swarmv1.Service, in Inputs, opts Options, notes *[]string)
 // A cluster whose nodes cannot reach a registry and have their images loaded beforehand
 // (air-gapped, or kind with `kind load`) runs the operator with --latest-pull-policy=IfNotPresent.
 func (o Options) pullPolicy(image string) corev1.PullPolicy {
-	if p := pullPolicy(image); p == corev1.PullAlways && o.LatestPullPolicy != "" {
+	p := pullPolicy(image)
+	if p == corev1.PullAlways && o.LatestPullPolicy != "" {
 		return o.LatestPullPolicy
 	}
-	return pullPolicy(image)
+	return p
 }
 
 func pullPolicy(image string) corev1.PullPolicy {
