@@ -8,6 +8,8 @@
 # the node's Lease and plays the node's and its pods' lifecycle (hack/kwok/stage-*.yaml).
 # Stopping that process is like cutting the node's power: after ~20s the node goes NotReady and
 # its pods stop being updated. kwokctl's own kwok-controller is disabled (hack/kwok/kwokctl.yaml).
+# Claims are bound by hack/kwok/volumes, started with the cluster: volumes that exist only as API
+# objects, so that the cluster writes nothing on the host outside its workdir.
 #
 # With KUBESWARM_REAL=1 (make cluster-up REAL=1) the nodes are real instead: see
 # hack/real-cluster.sh, which this script hands every command of such a cluster.
@@ -161,6 +163,7 @@ config_hash() { cat "$ROOT/hack/kwok/kwokctl.yaml" <(echo "$BIN") | sha256sum | 
 
 delete_cluster() {
   stop_all_node_processes
+  kill_pids $(volumes_pids)
   if cluster_exists || [[ -d "$WORKDIR" ]]; then
     log "deleting cluster $NAME"
     kwokctl delete cluster --kubeconfig "$USER_KUBECONFIG" >&2 || true
@@ -202,6 +205,30 @@ node_pids() {
 }
 
 node_alive() { [[ -n "$(node_pids "$1")" ]]; }
+
+# --- the cluster's volume provisioner ----------------------------------------------------------
+
+# volumes_pids: the cluster's hack/kwok/volumes process (found by command line, as node_pids).
+volumes_pids() {
+  local f args pid
+  for f in $(grep -lsaF -- "--kubeconfig=$CLUSTER_KUBECONFIG" /proc/[0-9]*/cmdline 2>/dev/null || true); do
+    args=$({ tr '\0' '\n' <"$f"; } 2>/dev/null) || continue
+    [[ "${args%%$'\n'*}" == */kwok-volumes ]] || continue
+    pid=${f#/proc/}; echo "${pid%/cmdline}"
+  done
+  return 0
+}
+
+# start_volumes: the claims' provisioner (hack/kwok/volumes): volumes as API objects only, so
+# that nothing is written on the host (the nodes, simulated, mount nothing).
+start_volumes() {
+  [[ -z "$(volumes_pids)" ]] || return 0
+  mkdir -p "$NODES_DIR"
+  (cd "$ROOT" && go build -o "$WORKDIR/kwok-volumes" ./hack/kwok/volumes) || die "cannot build hack/kwok/volumes"
+  printf '\n--- %s starting the volume provisioner\n' "$(date -u +%FT%TZ)" >>"$NODES_DIR/volumes.log"
+  setsid nohup "$WORKDIR/kwok-volumes" --kubeconfig="$CLUSTER_KUBECONFIG" >>"$NODES_DIR/volumes.log" 2>&1 </dev/null &
+  log "volumes: provisioner started (pid $!, log $NODES_DIR/volumes.log)"
+}
 
 # start_shared_process: one kwok process for every node of the cluster (SHARED); the nodes carry
 # their InternalIP from creation (create_nodes), so kwok needs no --node-ip.
@@ -434,6 +461,7 @@ cmd_up() {
   wait_for "$UP_TIMEOUT" "${#names[@]} nodes to be Ready" nodes_ready "${names[@]}"
   wait_for 60 "the default ServiceAccount" kc -n default get serviceaccount default -o name
   kc apply -f "$ROOT/hack/kwok/storageclass.yaml" >/dev/null
+  start_volumes
   if [[ "$action" == reused ]]; then
     log "cluster $NAME is up (${#names[@]} nodes Ready; checked in $(since "$t0"))"
   else
