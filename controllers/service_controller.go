@@ -451,10 +451,16 @@ func (r *ServiceReconciler) observeWorkload(ctx context.Context, svc *swarmv1.Se
 
 	ready := metav1.Condition{Type: swarmv1.ConditionReady, Status: metav1.ConditionFalse, Reason: swarmv1.ReasonTasksPending,
 		Message: fmt.Sprintf("%d of %d tasks running", running, desired), ObservedGeneration: svc.Generation}
-	if pending, err := r.pendingReason(ctx, svc); err != nil {
+	pending, stopped, err := r.waitingTasks(ctx, svc, hash)
+	if err != nil {
 		return err
-	} else if pending != "" {
+	}
+	if pending != "" {
 		ready.Message += "; " + pending
+	}
+	if stopped > 0 {
+		// Swarm's service shows them missing (0/1) and makes no new ones until it is updated.
+		ready.Message += fmt.Sprintf("; %d ended and stay stopped (restart condition %s) until the service is updated", stopped, restartCondition(&svc.Spec))
 	}
 	switch {
 	case failed != "":
@@ -463,7 +469,7 @@ func (r *ServiceReconciler) observeWorkload(ctx context.Context, svc *swarmv1.Se
 		ready.Reason, ready.Message = ReasonTasksRefused, ready.Message+"; the tasks cannot be created: "+refused
 	case svc.Spec.Mode.IsJob() && total > 0 && completed >= total:
 		ready.Status, ready.Reason, ready.Message = metav1.ConditionTrue, ReasonJobComplete, fmt.Sprintf("%d of %d tasks completed", completed, total)
-	case !svc.Spec.Mode.IsJob() && running >= desired && !progressing && status.ObservedGeneration == svc.Generation:
+	case !svc.Spec.Mode.IsJob() && running+stopped >= desired && !progressing && status.ObservedGeneration == svc.Generation:
 		ready.Status, ready.Reason = metav1.ConditionTrue, swarmv1.ReasonConverged
 	}
 	meta.SetStatusCondition(&status.Conditions, ready)
@@ -480,15 +486,21 @@ func (r *ServiceReconciler) observeWorkload(ctx context.Context, svc *swarmv1.Se
 	return nil
 }
 
-// pendingReason says why tasks wait for a node, from the scheduler's word on the first one
-// (a constraint no node meets is not an error: Swarm leaves such tasks pending too).
-func (r *ServiceReconciler) pendingReason(ctx context.Context, svc *swarmv1.Service) (string, error) {
+// waitingTasks says why tasks wait for a node, from the scheduler's word on the first one
+// (a constraint no node meets is not an error: Swarm leaves such tasks pending too), and how
+// many tasks of a long-running service's template hash ended and stay stopped
+// (update.StaysStopped; those of an earlier template were replaced by the update).
+func (r *ServiceReconciler) waitingTasks(ctx context.Context, svc *swarmv1.Service, hash string) (pending string, stopped int32, err error) {
 	pods := &corev1.PodList{}
 	if err := r.List(ctx, pods, client.InNamespace(svc.Namespace), client.MatchingLabels(translate.SelectorLabels(svc.Name))); err != nil {
-		return "", fmt.Errorf("listing the tasks: %w", err)
+		return "", 0, fmt.Errorf("listing the tasks: %w", err)
 	}
 	n, why := 0, ""
+	cond := restartCondition(&svc.Spec)
 	for _, p := range pods.Items {
+		if !svc.Spec.Mode.IsJob() && p.DeletionTimestamp == nil && (hash == "" || p.Labels[translate.LabelTemplateHash] == hash) && update.StaysStopped(&p, cond) {
+			stopped++
+		}
 		if p.DeletionTimestamp != nil || p.Status.Phase != corev1.PodPending {
 			continue
 		}
@@ -512,9 +524,9 @@ func (r *ServiceReconciler) pendingReason(ctx context.Context, svc *swarmv1.Serv
 		}
 	}
 	if n == 0 {
-		return "", nil
+		return "", stopped, nil
 	}
-	return fmt.Sprintf("%d pending: no suitable node (%s)", n, strings.TrimSpace(why)), nil
+	return fmt.Sprintf("%d pending: no suitable node (%s)", n, strings.TrimSpace(why)), stopped, nil
 }
 
 func (r *ServiceReconciler) applyFailed(svc *swarmv1.Service, status *swarmv1.ServiceStatus, err error) error {

@@ -153,6 +153,7 @@ func (r *ServiceReconciler) admitTasks(ctx context.Context, svc *swarmv1.Service
 		Replicas:  ptr.Deref(svc.Spec.Replicas, 1),
 		StopFirst: update.Effective(update.ConfigInForce(&svc.Spec, state)).Order == swarmv1.OrderStopFirst,
 		Down:      func(node string) bool { return r.nodeDown(ctx, node) },
+		Restart:   restartCondition(&svc.Spec),
 	}
 	if p := svc.Spec.Placement; p != nil && ptr.Deref(p.MaxReplicasPerNode, 0) > 1 {
 		rules.MaxPerNode = *p.MaxReplicasPerNode
@@ -165,6 +166,7 @@ func (r *ServiceReconciler) admitTasks(ctx context.Context, svc *swarmv1.Service
 		orig := p.DeepCopy()
 		update.Release(p, a.AvoidNodes)
 		delete(p.Annotations, update.AnnotationWaiting)
+		delete(p.Annotations, update.AnnotationStopped)
 		if err := r.Patch(ctx, p, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); apierrors.IsConflict(err) {
 			// Read before its last change: the next pass reads it again.
 			stale = true
@@ -182,11 +184,32 @@ func (r *ServiceReconciler) admitTasks(ctx context.Context, svc *swarmv1.Service
 			errs = append(errs, fmt.Errorf("placing task %s again: %w", p.Name, err))
 		}
 	}
+	standIn := map[string]bool{}
+	for _, p := range a.StandIns {
+		standIn[p.Name] = true
+		if update.StandIn(p) {
+			continue
+		}
+		orig := p.DeepCopy()
+		metav1.SetMetaDataAnnotation(&p.ObjectMeta, update.AnnotationStopped, string(rules.Restart))
+		delete(p.Annotations, update.AnnotationWaiting)
+		if err := r.Patch(ctx, p, client.MergeFrom(orig)); client.IgnoreNotFound(err) != nil {
+			errs = append(errs, fmt.Errorf("marking task %s as standing for a stopped one: %w", p.Name, err))
+		}
+	}
 	heldLeft := false
 	for i := range pods.Items {
 		p := &pods.Items[i]
-		if !update.Held(p) || released[p.Name] || p.DeletionTimestamp != nil {
+		if !update.Held(p) || released[p.Name] || standIn[p.Name] || p.DeletionTimestamp != nil {
 			continue
+		}
+		if update.StandIn(p) {
+			// No longer a stand-in (its ended task is gone): an ordinary held task again.
+			orig := p.DeepCopy()
+			delete(p.Annotations, update.AnnotationStopped)
+			if err := r.Patch(ctx, p, client.MergeFrom(orig)); client.IgnoreNotFound(err) != nil {
+				errs = append(errs, fmt.Errorf("marking task %s as held: %w", p.Name, err))
+			}
 		}
 		heldLeft = true
 		if p.Annotations[update.AnnotationWaiting] == a.Waiting {
@@ -209,6 +232,14 @@ func (r *ServiceReconciler) admitTasks(ctx context.Context, svc *swarmv1.Service
 		return heldRecheck, errors.Join(errs...)
 	}
 	return 0, errors.Join(errs...)
+}
+
+// restartCondition is the service's restart condition (any when not set).
+func restartCondition(s *swarmv1.ServiceSpec) swarmv1.RestartCondition {
+	if s.RestartPolicy == nil || s.RestartPolicy.Condition == "" {
+		return swarmv1.RestartAny
+	}
+	return s.RestartPolicy.Condition
 }
 
 // nodeDown tells whether a node is down (marked down, not ready, or gone).

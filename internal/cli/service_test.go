@@ -15,6 +15,7 @@ import (
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 	"github.com/kubeswarm/kubeswarm/internal/translate"
+	swarmupdate "github.com/kubeswarm/kubeswarm/internal/update"
 )
 
 func seedServices() []*swarmv1.Service {
@@ -105,6 +106,31 @@ func TestServicePs(t *testing.T) {
 
 	if _, _, err := run(t, f, "service", "ps", "nope"); err == nil || err.Error() != "no such service: nope" {
 		t.Errorf("unknown service: %v", err)
+	}
+}
+
+// TestServicePsStoppedTask: under restart condition none a task that ended stays its slot's
+// task, shut down, as docker shows it; the pod its ReplicaSet made in its place (held, a
+// stand-in) is no task; a task replaced after ending is history.
+func TestServicePsStoppedTask(t *testing.T) {
+	svc := makeService("worker").Replicas(2).Obj()
+	svc.Spec.RestartPolicy = &swarmv1.RestartPolicy{Condition: swarmv1.RestartNone}
+	done := makePod("worker", "worker-abc-1", "worker1", 5*time.Minute, false)
+	done.Status.Phase = corev1.PodSucceeded
+	done.Status.ContainerStatuses[0].State = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 0, FinishedAt: metav1.NewTime(testNow.Add(-2 * time.Minute))}}
+	standIn := makePod("worker", "worker-abc-3", "", 2*time.Minute, false)
+	standIn.Status = corev1.PodStatus{Phase: corev1.PodPending}
+	standIn.Spec.SchedulingGates = []corev1.PodSchedulingGate{{Name: swarmupdate.Gate}}
+	standIn.Annotations = map[string]string{swarmupdate.AnnotationStopped: "none"}
+	f := factoryWith([]*swarmv1.Service{svc}, done, makePod("worker", "worker-abc-2", "worker2", 4*time.Minute, true), standIn)
+	out, _, err := run(t, f, "service", "ps", "--format", "{{.Name}} {{.DesiredState}} {{.CurrentState}}", "worker")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// (Slots are inferred: tasks that are over number after the live ones, tasks.AssignSlots.)
+	want := "worker.1 Running Running 4 minutes ago\nworker.2 Shutdown Complete 2 minutes ago\n"
+	if diff := cmp.Diff(want, out); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
 

@@ -22,13 +22,17 @@ import (
 // them as Swarm would: oldest first, a task that is over (terminating, or failed in a
 // long-running service) leaving its slot to its replacement. The visualizer also remembers slots
 // between builds; `service ps`, run once, numbers as its first build does. Terminating and failed
-// pods of long-running services are shown as history lines, `\_ web`, after the current ones.
-// Global tasks are named `svc.<node>`.
+// pods of long-running services are shown as history lines, `\_ web`, after the current ones,
+// unless nothing took their place: a task that ended and stays stopped (restart condition none
+// or on-failure) is its slot's current task, shut down, as docker shows it. Global tasks are
+// named `svc.<node>`.
 type task struct {
 	pod     *corev1.Pod
 	service *swarmv1.Service
 	slot    int
 	history bool
+	// stopped: the slot's last task ended and nothing took its place.
+	stopped bool
 }
 
 func (t task) name() string {
@@ -65,6 +69,7 @@ func serviceTasks(ctx context.Context, c client.Client, svc *swarmv1.Service) ([
 }
 
 func tasksOf(svc *swarmv1.Service, pods []corev1.Pod) []task {
+	pods = tasks.WithoutStandIns(pods)
 	sort.SliceStable(pods, func(i, j int) bool {
 		a, b := pods[i].CreationTimestamp, pods[j].CreationTimestamp
 		if !a.Equal(&b) {
@@ -80,15 +85,39 @@ func tasksOf(svc *swarmv1.Service, pods []corev1.Pod) []task {
 		}
 		slots = tasks.AssignSlots(ptrs, nil)
 	}
-	var current, history []task
+	var current, history, ended []task
 	job := svc.Spec.Mode.IsJob()
+	// place is where a task runs in its service: its slot, or for a global task its node.
+	place := func(p *corev1.Pod) string {
+		if svc.Spec.Mode.IsGlobal() {
+			return taskNode(p)
+		}
+		return fmt.Sprint(slots[tasks.Key(p)])
+	}
+	taken := map[string]bool{}
 	for i := range pods {
 		p := &pods[i]
-		if p.DeletionTimestamp != nil || (!job && podFinished(p)) {
+		switch {
+		case p.DeletionTimestamp != nil:
 			history = append(history, task{pod: p, service: svc, history: true})
+		case !job && podFinished(p):
+			ended = append(ended, task{pod: p, service: svc, slot: slots[tasks.Key(p)]})
+		default:
+			current = append(current, task{pod: p, service: svc, slot: slots[tasks.Key(p)]})
+			taken[place(p)] = true
+		}
+	}
+	// Newest first: the last task of a slot nothing took is the slot's current one.
+	for i := len(ended) - 1; i >= 0; i-- {
+		t := ended[i]
+		if k := place(t.pod); !taken[k] {
+			taken[k] = true
+			t.stopped = true
+			current = append(current, t)
 			continue
 		}
-		current = append(current, task{pod: p, service: svc, slot: slots[tasks.Key(p)]})
+		t.history = true
+		history = append(history, t)
 	}
 	if svc.Spec.Mode.IsGlobal() {
 		sortorder.Sort(current, func(t task) string { return taskNode(t.pod) })
@@ -108,7 +137,7 @@ func taskState(t task) (state string, since time.Time, errMsg string) { return t
 
 func desiredState(t task) string {
 	switch {
-	case t.history || t.pod.DeletionTimestamp != nil:
+	case t.history || t.stopped || t.pod.DeletionTimestamp != nil:
 		return "Shutdown"
 	case t.service.Spec.Mode.IsJob():
 		return "Complete"

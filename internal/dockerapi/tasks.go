@@ -21,6 +21,7 @@ import (
 // is over leaving its slot to its replacement, and shown shut down in it). Up to date are the
 // tasks of the newest template.
 func ToTasks(svc *swarmv1.Service, spec swarm.ServiceSpec, pods []corev1.Pod, nodeIDs map[string]string) []swarm.Task {
+	pods = tasks.WithoutStandIns(pods)
 	sort.SliceStable(pods, func(i, j int) bool {
 		a, b := pods[i].CreationTimestamp, pods[j].CreationTimestamp
 		if !a.Equal(&b) {

@@ -8,12 +8,25 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kubeswarm/kubeswarm/internal/translate"
+	"github.com/kubeswarm/kubeswarm/internal/update"
 )
 
 // IsTask tells whether a pod is a kubeswarm task: a pod of a kubeswarm service, finished ones
-// included (a job's tasks show as complete).
+// included (a job's tasks show as complete), except the held stand-in of a task that stays
+// stopped (update.StandIn), which Swarm would not have made.
 func IsTask(p *corev1.Pod) bool {
-	return p.Labels[translate.LabelService] != "" && p.Labels[translate.LabelManagedBy] == translate.ManagedByValue
+	return p.Labels[translate.LabelService] != "" && p.Labels[translate.LabelManagedBy] == translate.ManagedByValue && !update.StandIn(p)
+}
+
+// WithoutStandIns leaves out of a service's pods the held stand-ins of tasks that stay stopped.
+func WithoutStandIns(pods []corev1.Pod) []corev1.Pod {
+	out := pods[:0:0]
+	for i := range pods {
+		if !update.StandIn(&pods[i]) {
+			out = append(out, pods[i])
+		}
+	}
+	return out
 }
 
 // Key is a task's key in Slots: namespace/pod.

@@ -7,6 +7,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	"k8s.io/utils/ptr"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
@@ -154,17 +155,22 @@ func TestGenericResourceGPU(t *testing.T) {
 	}
 }
 
-// TestRestartConditionNotes: a long-running service keeps its Deployment (rolling updates,
-// rollbacks, scaling as in Swarm) and says what differs from Swarm's restart supervisor; a job
-// honours the condition and says nothing.
-func TestRestartConditionNotes(t *testing.T) {
+// TestRestartConditions: a long-running service keeps its Deployment (rolling updates,
+// rollbacks, scaling as in Swarm) and its task container gets Swarm's restart condition as its
+// own restart policy, so that the kubelet does not start again what Swarm would leave stopped;
+// only what a DaemonSet does differently is reported. A job's pod takes the condition itself.
+func TestRestartConditions(t *testing.T) {
 	cases := []struct {
 		mode      swarmv1.ServiceMode
 		condition swarmv1.RestartCondition
-		want      string // "" for no note
+		want      corev1.ContainerRestartPolicy // the container's own ("" for none)
+		wantNote  string                        // "" for no note
 	}{
-		{mode: swarmv1.ModeReplicated, condition: swarmv1.RestartOnFailure, want: "restartPolicy.condition=on-failure: the tasks of a long-running service always restart on Kubernetes: a task that exits with status 0 is started again (Swarm leaves it stopped; only failed tasks restart), with the kubelet's back-off; for a task meant to run to completion use mode replicated-job, which honours on-failure exactly"},
-		{mode: swarmv1.ModeGlobal, condition: swarmv1.RestartNone, want: "restartPolicy.condition=none: the tasks of a long-running service always restart on Kubernetes: a task that exits is started again (Swarm never restarts it, and the service shows it missing)"},
+		{mode: swarmv1.ModeReplicated, condition: swarmv1.RestartOnFailure, want: corev1.ContainerRestartPolicyOnFailure},
+		{mode: swarmv1.ModeReplicated, condition: swarmv1.RestartNone, want: corev1.ContainerRestartPolicyNever},
+		{mode: swarmv1.ModeGlobal, condition: swarmv1.RestartNone, want: corev1.ContainerRestartPolicyNever,
+			wantNote: "restartPolicy.condition=none: a global service's task that fails is replaced on its node by Kubernetes' DaemonSet, with its back-off (Swarm leaves it stopped); one that exits 0 stays stopped, as in Swarm"},
+		{mode: swarmv1.ModeGlobal, condition: swarmv1.RestartOnFailure, want: corev1.ContainerRestartPolicyOnFailure},
 		{mode: swarmv1.ModeReplicated, condition: swarmv1.RestartAny},
 		{mode: swarmv1.ModeReplicatedJob, condition: swarmv1.RestartNone},
 		{mode: swarmv1.ModeReplicatedJob, condition: swarmv1.RestartOnFailure},
@@ -175,7 +181,19 @@ func TestRestartConditionNotes(t *testing.T) {
 			svc.Spec.Mode = tc.mode
 			svc.Spec.RestartPolicy = &swarmv1.RestartPolicy{Condition: tc.condition}
 			got := build(t, svc, wide)
-			saysOnly(t, "notes", got.Notes, tc.want)
+			saysOnly(t, "notes", got.Notes, tc.wantNote)
+			var c *corev1ac.ContainerApplyConfiguration
+			switch {
+			case got.Deployment != nil:
+				c = &got.Deployment.Spec.Template.Spec.Containers[0]
+			case got.DaemonSet != nil:
+				c = &got.DaemonSet.Spec.Template.Spec.Containers[0]
+			default:
+				c = &got.Jobs[0].Spec.Template.Spec.Containers[0]
+			}
+			if gotPolicy := ptr.Deref(c.RestartPolicy, ""); gotPolicy != tc.want {
+				t.Errorf("container restartPolicy = %q, want %q", gotPolicy, tc.want)
+			}
 		})
 	}
 }

@@ -580,7 +580,7 @@ func TestNotes(t *testing.T) {
 	svc.Spec.Logging = &swarmv1.Logging{Driver: "syslog"}
 	got := build(t, svc, wide)
 	all := strings.Join(got.Notes, "\n")
-	for _, want := range []string{"restartPolicy.condition=on-failure", "ulimits (nofile)", "logging.driver=syslog"} {
+	for _, want := range []string{"ulimits (nofile)", "logging.driver=syslog"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("notes %q do not mention %q", all, want)
 		}

@@ -70,6 +70,8 @@ func podTemplate(svc *swarmv1.Service, in Inputs, opts Options, notes *[]string)
 		WithTerminationGracePeriodSeconds(int64(seconds(swarmsyntax.DurationOr(s.StopGracePeriod, swarmsyntax.DefaultStopGracePeriod), 0)))
 	if s.Mode.IsJob() {
 		pod.WithRestartPolicy(jobRestartPolicy(s.RestartPolicy))
+	} else if p, ok := serviceRestartPolicy(s.RestartPolicy); ok {
+		container.WithRestartPolicy(p)
 	}
 	if err := addMounts(pod, container, s, in, opts, notes); err != nil {
 		return nil, err
@@ -207,26 +209,37 @@ func jobRestartPolicy(rp *swarmv1.RestartPolicy) corev1.RestartPolicy {
 	return corev1.RestartPolicyOnFailure
 }
 
-// restartNote reports a restart condition a long-running service cannot keep. Swarm restarts
-// no task under condition none, and no task that exited 0 under on-failure (swarmkit
-// manager/orchestrator/restart/restart.go, shouldRestart): the slot stays empty and the service
-// shows fewer running tasks. A Deployment's pods always restart (restartPolicy Always is the
-// only one it allows), and a pod that ended is replaced by its ReplicaSet, so kubeswarm keeps the
-// Deployment — rolling updates, start-first, rollbacks and scaling work as in Swarm — and says
-// what differs: a task that exits is started again, with the kubelet's back-off. A task meant
-// to run to completion is a replicated-job, whose Job honours both conditions exactly.
-func restartNote(c swarmv1.RestartCondition) string {
-	what := "a task that exits with status 0 is started again (Swarm leaves it stopped; only failed tasks restart)"
-	if c == swarmv1.RestartNone {
-		what = "a task that exits is started again (Swarm never restarts it, and the service shows it missing)"
+// serviceRestartPolicy is the task container's own restart policy in a long-running service
+// (Kubernetes' container restart rules, beta and on by default since v1.35): Swarm restarts no
+// task under condition none, and no task that exited 0 under on-failure (swarmkit
+// manager/orchestrator/restart/restart.go, shouldRestart), so the kubelet must not start the
+// container again either. The pod's own policy stays Always (the only one a Deployment or
+// DaemonSet takes); the pod of a container that will not restart ends, and what its ReplicaSet
+// makes in its place is held by the Service controller (update.StaysStopped). ok is false for
+// condition any, the default: the pod's Always.
+func serviceRestartPolicy(rp *swarmv1.RestartPolicy) (p corev1.ContainerRestartPolicy, ok bool) {
+	switch {
+	case rp == nil:
+		return "", false
+	case rp.Condition == swarmv1.RestartNone:
+		return corev1.ContainerRestartPolicyNever, true
+	case rp.Condition == swarmv1.RestartOnFailure:
+		return corev1.ContainerRestartPolicyOnFailure, true
 	}
-	return fmt.Sprintf("restartPolicy.condition=%s: the tasks of a long-running service always restart on Kubernetes: %s, with the kubelet's back-off; for a task meant to run to completion use mode replicated-job, which honours %s exactly", c, what, c)
+	return "", false
+}
+
+// restartNote reports what differs from Swarm for a global service under restart condition
+// none: a DaemonSet deletes a failed pod and makes a new one on its node (with its back-off),
+// where Swarm leaves the task stopped. A task that exits 0 stays stopped, as in Swarm.
+func restartNote(c swarmv1.RestartCondition) string {
+	return fmt.Sprintf("restartPolicy.condition=%s: a global service's task that fails is replaced on its node by Kubernetes' DaemonSet, with its back-off (Swarm leaves it stopped); one that exits 0 stays stopped, as in Swarm", c)
 }
 
 // ignoredOptions lists what Kubernetes cannot do at all, so that it is reported, never dropped
 // silently.
 func ignoredOptions(s *swarmv1.ServiceSpec, notes *[]string) {
-	if !s.Mode.IsJob() && s.RestartPolicy != nil && s.RestartPolicy.Condition != "" && s.RestartPolicy.Condition != swarmv1.RestartAny {
+	if s.Mode.IsGlobal() && !s.Mode.IsJob() && s.RestartPolicy != nil && s.RestartPolicy.Condition == swarmv1.RestartNone {
 		*notes = append(*notes, restartNote(s.RestartPolicy.Condition))
 	}
 	if !s.Mode.IsJob() && s.RestartPolicy != nil && (ptr.Deref(s.RestartPolicy.MaxAttempts, 0) > 0 || s.RestartPolicy.Window != nil) {

@@ -4,8 +4,11 @@ import (
 	"slices"
 	"sort"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 )
 
 // Gate is the scheduling gate on every task of a replicated service: the scheduler leaves a task
@@ -21,6 +24,13 @@ import (
 //     MaxReplicasFilter). No scheduling rule counts to N; a held task goes with a node affinity
 //     that leaves out the nodes that already hold N, one task at a time, so that two tasks
 //     cannot take a node's last place together.
+//   - restart condition none or on-failure leaves a slot empty once its task has ended (any
+//     exit, or exit 0), and so does Swarm until the service is updated (swarmkit
+//     manager/orchestrator/restart/restart.go: Restart shuts the task down and, when
+//     shouldRestart says no, makes none in its place). The kubelet does not start the ended
+//     container again (the container's own restartPolicy, translate), but its ReplicaSet makes
+//     a new pod for the ended one: that pod stays held (StaysStopped) as long as the ended task
+//     is there.
 const Gate = "swarm.kubeswarm.io/admission"
 
 // MaxReplicasMessage is swarmkit's explanation for a task that no node can take because each
@@ -30,6 +40,31 @@ const MaxReplicasMessage = "max replicas per node limit exceed"
 // AnnotationWaiting is on a held task that waits for a reason of Swarm's scheduler (its value,
 // MaxReplicasMessage): `service ps` shows it as docker does, "no suitable node (…)".
 const AnnotationWaiting = "swarm.kubeswarm.io/waiting"
+
+// AnnotationStopped is on a held task that stands for a task that ended and that Swarm's restart
+// condition leaves stopped (its value says which condition): it is never let go, and it is no
+// task of the service's (`service ps`, the visualizer and the counts leave it out).
+const AnnotationStopped = "swarm.kubeswarm.io/stays-stopped"
+
+// StandIn tells whether a task is the held stand-in of a task that stays stopped.
+func StandIn(pod *corev1.Pod) bool {
+	_, ok := pod.Annotations[AnnotationStopped]
+	return ok && Held(pod)
+}
+
+// StaysStopped tells whether a task that ended stays stopped under restart condition c, as
+// swarmkit's restart supervisor decides (restart.go, shouldRestart): none restarts nothing,
+// on-failure restarts what failed, any (the default) everything. A task evicted or lost with
+// its node is no ending of the task's own: its slot is filled again.
+func StaysStopped(pod *corev1.Pod, c swarmv1.RestartCondition) bool {
+	switch pod.Status.Phase {
+	case corev1.PodSucceeded:
+		return c == swarmv1.RestartNone || c == swarmv1.RestartOnFailure
+	case corev1.PodFailed:
+		return c == swarmv1.RestartNone && pod.Status.Reason == ""
+	}
+	return false
+}
 
 // Held tells whether a task waits behind Gate.
 func Held(pod *corev1.Pod) bool {
@@ -48,6 +83,8 @@ type AdmitRules struct {
 	// Down tells whether a node is down (marked down, or not ready): a task terminating there
 	// no longer counts, as Swarm counts no task on a down node.
 	Down func(node string) bool
+	// Restart is the service's restart condition ("" is any).
+	Restart swarmv1.RestartCondition
 }
 
 // Admission is which held tasks go now.
@@ -63,6 +100,10 @@ type Admission struct {
 	// Waiting says why the tasks still held or unplaced wait for a node, in Swarm's words (""
 	// when none waits for a reason of Swarm's scheduler).
 	Waiting string
+	// StandIns are the held tasks that stand for ended tasks that stay stopped (Restart): they
+	// stay held, marked with AnnotationStopped. Stopped is how many ended tasks stay stopped.
+	StandIns []*corev1.Pod
+	Stopped  int32
 }
 
 // WaitingMessage is the message a task waits with (AnnotationWaiting on a held task, or a
@@ -82,9 +123,15 @@ func Admit(pods []corev1.Pod, r AdmitRules) Admission {
 	var held, inFlight []*corev1.Pod
 	alive := int32(0)
 	perNode := map[string]int32{}
+	// stopped counts, per ReplicaSet (pod-template-hash), the ended tasks that stay stopped: the
+	// ReplicaSet made a pod in place of each.
+	stopped := map[string]int{}
 	for i := range pods {
 		p := &pods[i]
 		if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+			if p.DeletionTimestamp == nil && StaysStopped(p, r.Restart) {
+				stopped[p.Labels[appsv1.DefaultDeploymentUniqueLabelKey]]++
+			}
 			continue
 		}
 		switch {
@@ -109,6 +156,25 @@ func Admit(pods []corev1.Pod, r AdmitRules) Admission {
 	sort.Slice(held, func(i, j int) bool { return olderThan(held[i], held[j]) })
 
 	var a Admission
+	if len(stopped) > 0 {
+		// The newest held tasks of each ReplicaSet stand in for its ended ones.
+		var rest []*corev1.Pod
+		for i := len(held) - 1; i >= 0; i-- {
+			p := held[i]
+			if h := p.Labels[appsv1.DefaultDeploymentUniqueLabelKey]; stopped[h] > 0 {
+				stopped[h]--
+				a.StandIns = append(a.StandIns, p)
+				continue
+			}
+			rest = append([]*corev1.Pod{p}, rest...)
+		}
+		held = rest
+	}
+	for i := range pods {
+		if p := &pods[i]; p.DeletionTimestamp == nil && StaysStopped(p, r.Restart) {
+			a.Stopped++
+		}
+	}
 	budget := int32(len(held))
 	if r.StopFirst {
 		budget = max(0, r.Replicas-alive)

@@ -6,8 +6,11 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 )
 
 // task is a task of the service created at t0+age seconds, with options.
@@ -29,6 +32,15 @@ func on(node string) podOpt {
 }
 
 func succeeded(p *corev1.Pod) { p.Status.Phase = corev1.PodSucceeded }
+
+func failed(p *corev1.Pod) { p.Status.Phase = corev1.PodFailed }
+
+func evicted(p *corev1.Pod) { p.Status.Phase, p.Status.Reason = corev1.PodFailed, "Evicted" }
+
+// of: the task is of ReplicaSet h (its pod-template-hash).
+func of(h string) podOpt {
+	return func(p *corev1.Pod) { p.Labels[appsv1.DefaultDeploymentUniqueLabelKey] = h }
+}
 
 // unplaced: released, but no node takes it; it was told to avoid nodes.
 func unplaced(avoid ...string) podOpt {
@@ -56,6 +68,8 @@ func TestAdmit(t *testing.T) {
 		wantAvoid   []string
 		wantRetry   []string
 		wantWaiting string
+		wantStandIn []string
+		wantStopped int32
 	}{
 		{
 			name:  "stop-first: the new task waits while the old one stops",
@@ -117,6 +131,48 @@ func TestAdmit(t *testing.T) {
 			wantRetry: []string{"e"},
 		},
 		{
+			name:        "restart none: the ReplicaSet's new pod for an ended task stays held",
+			rules:       AdmitRules{Replicas: 2, Restart: swarmv1.RestartNone, Down: down},
+			pods:        []corev1.Pod{task("a", 0, on("n1")), task("b", 0, on("n2"), succeeded), task("c", 9, held)},
+			wantStandIn: []string{"c"},
+			wantStopped: 1,
+		},
+		{
+			name:        "restart none: a failed task stays stopped too",
+			rules:       AdmitRules{Replicas: 1, StopFirst: true, Restart: swarmv1.RestartNone, Down: down},
+			pods:        []corev1.Pod{task("a", 0, on("n1"), failed), task("b", 9, held)},
+			wantStandIn: []string{"b"},
+			wantStopped: 1,
+		},
+		{
+			name:        "restart none: an evicted task is no ending of its own, its slot is filled",
+			rules:       AdmitRules{Replicas: 1, StopFirst: true, Restart: swarmv1.RestartNone, Down: down},
+			pods:        []corev1.Pod{task("a", 0, on("n1"), evicted), task("b", 9, held)},
+			wantRelease: []string{"b"},
+		},
+		{
+			name:        "restart on-failure: a failed task is started again, one that exited 0 is not",
+			rules:       AdmitRules{Replicas: 2, Restart: swarmv1.RestartOnFailure, Down: down},
+			pods:        []corev1.Pod{task("a", 0, on("n1"), failed), task("b", 0, on("n2"), succeeded), task("c", 8, held), task("d", 9, held)},
+			wantRelease: []string{"c"},
+			wantStandIn: []string{"d"},
+			wantStopped: 1,
+		},
+		{
+			name:        "restart any: every ended task is replaced",
+			rules:       AdmitRules{Replicas: 1, Down: down},
+			pods:        []corev1.Pod{task("a", 0, on("n1"), succeeded), task("b", 9, held)},
+			wantRelease: []string{"b"},
+		},
+		{
+			name:  "restart none: an update's new tasks go, the old template's ended task holds back none of them",
+			rules: AdmitRules{Replicas: 2, Restart: swarmv1.RestartNone, Down: down},
+			pods: []corev1.Pod{task("a", 0, on("n1"), succeeded, of("old")), task("b", 0, on("n2"), of("old")),
+				task("c", 9, held, of("new")), task("d", 10, held, of("new"))},
+			wantRelease: []string{"c", "d"},
+			wantStopped: 1,
+		},
+		{
 			name:  "max per node and stop-first together",
 			rules: AdmitRules{Replicas: 2, StopFirst: true, MaxPerNode: 2, Down: down},
 			pods: []corev1.Pod{task("a", 0, on("n1")), task("b", 0, on("n1"), deleting),
@@ -137,6 +193,12 @@ func TestAdmit(t *testing.T) {
 			}
 			if a.Waiting != tc.wantWaiting {
 				t.Errorf("Waiting = %q, want %q", a.Waiting, tc.wantWaiting)
+			}
+			if diff := cmp.Diff(tc.wantStandIn, names(a.StandIns), cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("StandIns (-want +got):\n%s", diff)
+			}
+			if a.Stopped != tc.wantStopped {
+				t.Errorf("Stopped = %d, want %d", a.Stopped, tc.wantStopped)
 			}
 		})
 	}
