@@ -14,6 +14,7 @@ import (
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 	"github.com/kubeswarm/kubeswarm/internal/swarmsyntax"
+	"github.com/kubeswarm/kubeswarm/internal/translate"
 )
 
 // listValue is a repeatable flag that, like the docker CLI's "list" options, never splits its
@@ -661,8 +662,8 @@ func (o *serviceFlags) warnings(spec *swarmv1.ServiceSpec, changed changedFunc) 
 			}
 		}
 	}
-	if changed("restart-condition") && spec.RestartPolicy != nil && spec.RestartPolicy.Condition != swarmv1.RestartAny && !spec.Mode.IsJob() {
-		out = append(out, fmt.Sprintf("--restart-condition %s is approximated: a long-running task always restarts on Kubernetes", spec.RestartPolicy.Condition))
+	if n := translate.RestartNote(spec); n != "" && changed("restart-condition") {
+		out = append(out, "--restart-condition: "+n)
 	}
 	return out
 }

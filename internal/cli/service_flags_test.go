@@ -220,6 +220,19 @@ func TestPublishHostIPIsIgnored(t *testing.T) {
 	}
 }
 
+// TestServiceCreateWarnsAboutRestartOfGlobal: what the operator reports in Honored for a global
+// service under restart condition none is said before the service is created.
+func TestServiceCreateWarnsAboutRestartOfGlobal(t *testing.T) {
+	f := newTestFactory()
+	_, errOut, err := run(t, f, "service", "create", "-d", "--no-resolve-image", "--name", "agent", "--mode", "global", "--restart-condition", "none", "nginx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(errOut, "a global service's task that fails is replaced on its node by Kubernetes' DaemonSet") {
+		t.Errorf("warnings: %q", errOut)
+	}
+}
+
 func TestServiceCreateWarnsAboutIgnoredFlags(t *testing.T) {
 	f := newTestFactory()
 	_, errOut, err := run(t, f, "service", "create", "-d", "--no-resolve-image", "--name", "web", "--ulimit", "nofile=10", "--log-driver", "syslog",
@@ -229,8 +242,8 @@ func TestServiceCreateWarnsAboutIgnoredFlags(t *testing.T) {
 	}
 	want := "warning: --ulimit is ignored: Kubernetes has no per-container ulimits\n" +
 		"warning: --stop-signal is ignored: Kubernetes stops containers with the image's STOPSIGNAL\n" +
-		"warning: --log-driver is ignored: Kubernetes keeps container logs itself\n" +
-		"warning: --restart-condition none is approximated: a long-running task always restarts on Kubernetes\n"
+		"warning: --log-driver is ignored: Kubernetes keeps container logs itself\n"
+	// (--restart-condition none is kept: no warning.)
 	if diff := cmp.Diff(want, errOut); diff != "" {
 		t.Errorf("warnings (-want +got):\n%s", diff)
 	}

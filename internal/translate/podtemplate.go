@@ -229,18 +229,22 @@ func serviceRestartPolicy(rp *swarmv1.RestartPolicy) (p corev1.ContainerRestartP
 	return "", false
 }
 
-// restartNote reports what differs from Swarm for a global service under restart condition
-// none: a DaemonSet deletes a failed pod and makes a new one on its node (with its back-off),
-// where Swarm leaves the task stopped. A task that exits 0 stays stopped, as in Swarm.
-func restartNote(c swarmv1.RestartCondition) string {
-	return fmt.Sprintf("restartPolicy.condition=%s: a global service's task that fails is replaced on its node by Kubernetes' DaemonSet, with its back-off (Swarm leaves it stopped); one that exits 0 stays stopped, as in Swarm", c)
+// RestartNote says what differs from Swarm's restart condition of a service, "" when nothing
+// does: a global service under condition none, whose DaemonSet deletes a failed pod and makes a
+// new one on its node (with its back-off) where Swarm leaves the task stopped. A task that exits
+// 0 stays stopped, as in Swarm.
+func RestartNote(s *swarmv1.ServiceSpec) string {
+	if s.Mode != swarmv1.ModeGlobal || s.RestartPolicy == nil || s.RestartPolicy.Condition != swarmv1.RestartNone {
+		return ""
+	}
+	return "restartPolicy.condition=none: a global service's task that fails is replaced on its node by Kubernetes' DaemonSet, with its back-off (Swarm leaves it stopped); one that exits 0 stays stopped, as in Swarm"
 }
 
 // ignoredOptions lists what Kubernetes cannot do at all, so that it is reported, never dropped
 // silently.
 func ignoredOptions(s *swarmv1.ServiceSpec, notes *[]string) {
-	if s.Mode.IsGlobal() && !s.Mode.IsJob() && s.RestartPolicy != nil && s.RestartPolicy.Condition == swarmv1.RestartNone {
-		*notes = append(*notes, restartNote(s.RestartPolicy.Condition))
+	if n := RestartNote(s); n != "" {
+		*notes = append(*notes, n)
 	}
 	if !s.Mode.IsJob() && s.RestartPolicy != nil && (ptr.Deref(s.RestartPolicy.MaxAttempts, 0) > 0 || s.RestartPolicy.Window != nil) {
 		*notes = append(*notes, "restartPolicy.maxAttempts/window: Kubernetes restarts long-running tasks without limit, with its own back-off")

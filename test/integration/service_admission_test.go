@@ -193,3 +193,54 @@ func avoided(p *corev1.Pod) []string {
 	}
 	return out
 }
+
+// TestRestartNoneKeepsTheSlotStopped: under restart condition none a task that ended leaves its
+// slot empty, as in Swarm. The pod its ReplicaSet makes in its place stays held, marked as a
+// stand-in, and the Service says why a task is missing; once the ended task is gone (removed by
+// hand, or by an update's new template) the held pod is an ordinary task again and goes.
+func TestRestartNoneKeepsTheSlotStopped(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	w := testutil.MakeService("worker", ns).Image("busybox").Replicas(1)
+	w.Update(swarmv1.UpdateConfig{Order: swarmv1.OrderStartFirst})
+	svc := w.Obj()
+	svc.Spec.RestartPolicy = &swarmv1.RestartPolicy{Condition: swarmv1.RestartNone}
+	hash := createService(t, svc).Spec.Template.Labels[translate.LabelTemplateHash]
+	ended := makeTask(t, ns, "worker", "worker-a", "restart-none-"+ns, false)
+	ended.Status.Phase = corev1.PodSucceeded
+	if err := k8sClient.Status().Update(ctx, ended); err != nil {
+		t.Fatalf("ending task worker-a: %v", err)
+	}
+	// Tasks of the current template (the ended ones of an earlier template do not count).
+	ended.Labels[translate.LabelTemplateHash] = hash
+	if err := k8sClient.Update(ctx, ended); err != nil {
+		t.Fatalf("labelling task worker-a: %v", err)
+	}
+	makeTask(t, ns, "worker", "worker-b", "", true)
+	eventually(t, "worker-b marked as the stand-in of a stopped task", func() error {
+		if p := getPod(t, ns, "worker-b"); !update.StandIn(p) {
+			return fmt.Errorf("annotations %v", p.Annotations)
+		}
+		return nil
+	})
+	stillHeld(t, ns, "worker-b", "while the task it stands for stays stopped")
+	eventually(t, "the Service says a task stays stopped", func() error {
+		s := &swarmv1.Service{}
+		if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "worker"}, s); err != nil {
+			return err
+		}
+		for _, c := range s.Status.Conditions {
+			if c.Type == swarmv1.ConditionReady && strings.Contains(c.Message, "1 ended and stay stopped (restart condition none)") {
+				return nil
+			}
+		}
+		return fmt.Errorf("conditions %+v", s.Status.Conditions)
+	})
+
+	if err := k8sClient.Delete(ctx, ended, client.GracePeriodSeconds(0)); err != nil {
+		t.Fatalf("removing the ended task: %v", err)
+	}
+	if p := waitReleased(t, ns, "worker-b"); update.StandIn(p) || p.Annotations[update.AnnotationStopped] != "" {
+		t.Errorf("released task still marked: %v", p.Annotations)
+	}
+}
