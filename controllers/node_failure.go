@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -29,7 +30,10 @@ import (
 //
 // Acting early has Swarm's risk: a node that is only cut off (its tasks still running) has its
 // tasks started a second time elsewhere until it comes back. DownAfter is the setting that weighs
-// that risk against the time tasks stay unavailable.
+// that risk against the time tasks stay unavailable. When the control plane itself was cut off
+// (every Lease stale at once, or a write that did not reach the API server) no node is down, and
+// afterwards each Lease gets a whole lease from the first renewal that came back: the kubelets
+// renew one by one.
 type NodeFailureReconciler struct {
 	client.Client
 	Recorder events.EventRecorder
@@ -38,6 +42,12 @@ type NodeFailureReconciler struct {
 	DownAfter time.Duration
 	// now is the clock; nil means time.Now.
 	now func() time.Time
+
+	// cutOff is the last time the control plane was seen cut off from the kubelets or from the
+	// operator: every Lease stale at once, or a write that did not reach the API server; back
+	// is the first renewal seen after it (zero until one is).
+	mu           sync.Mutex
+	cutOff, back time.Time
 }
 
 // +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch
@@ -65,17 +75,32 @@ func (r *NodeFailureReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	now := r.clock()
 	down := !now.Before(deadline)
 	if down {
-		if all, err := r.everyLeaseStale(ctx, now); err != nil {
+		all, back, err := r.everyLeaseStale(ctx, now)
+		if err != nil {
 			return ctrl.Result{}, err
-		} else if all {
+		}
+		if all {
 			// Every kubelet at once: the API server (or the operator's way to it) was away, not
 			// the machines. Kubernetes' node lifecycle controller stops evicting then too
 			// ("master disruption mode"); the kubelets' renewals, or this look, come back.
+			r.sawCutOff(now)
 			log.Info("Every node's lease is stale: not marking any node down (the control plane, not the nodes, is the likely fault)")
 			return ctrl.Result{RequeueAfter: downRecheck}, nil
 		}
+		// After the control plane was cut off, the kubelets renew one by one: each gets a whole
+		// lease from the first renewal that came back before its node is down (a node really
+		// down is so that much later).
+		back = r.cameBack(back)
+		if grace := back.Add(nodes.StaleAfter(lease, r.DownAfter)); !back.IsZero() && now.Before(grace) {
+			log.V(1).Info("Lease stale since the control plane was cut off: waiting for the kubelet to renew it", "until", grace)
+			return ctrl.Result{RequeueAfter: grace.Sub(now) + 100*time.Millisecond}, nil
+		}
 	}
 	if err := r.mark(ctx, node, down, now); err != nil {
+		if !isAPIStatus(err) {
+			// The API server did not answer: the kubelets' renewals may not have reached it either.
+			r.sawCutOff(now)
+		}
 		return ctrl.Result{}, fmt.Errorf("marking the node: %w", err)
 	}
 	if !down {
@@ -88,21 +113,57 @@ func (r *NodeFailureReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 }
 
 // everyLeaseStale tells whether the Lease of every node, not one, has gone stale (a cluster of
-// one node is never judged so: its node is the only one that can be down).
-func (r *NodeFailureReconciler) everyLeaseStale(ctx context.Context, now time.Time) (bool, error) {
+// one node is never judged so: its node is the only one that can be down), and the earliest
+// renewal among the Leases renewed after the control plane was last seen cut off (zero if none
+// was, or it never was cut off).
+func (r *NodeFailureReconciler) everyLeaseStale(ctx context.Context, now time.Time) (all bool, back time.Time, err error) {
 	leases := &coordinationv1.LeaseList{}
 	if err := r.List(ctx, leases, client.InNamespace(corev1.NamespaceNodeLease)); err != nil {
-		return false, fmt.Errorf("listing the nodes' leases: %w", err)
+		return false, time.Time{}, fmt.Errorf("listing the nodes' leases: %w", err)
 	}
-	if len(leases.Items) < 2 {
-		return false, nil
-	}
+	cutOff := r.lastCutOff()
+	all = len(leases.Items) >= 2
 	for i := range leases.Items {
-		if deadline, ok := nodes.LeaseDeadline(&leases.Items[i], r.DownAfter); !ok || now.Before(deadline) {
-			return false, nil
+		l := &leases.Items[i]
+		if deadline, ok := nodes.LeaseDeadline(l, r.DownAfter); !ok || now.Before(deadline) {
+			all = false
+		}
+		if rt := l.Spec.RenewTime; !cutOff.IsZero() && rt != nil && rt.After(cutOff) && (back.IsZero() || rt.Time.Before(back)) {
+			back = rt.Time
 		}
 	}
-	return true, nil
+	return all, back, nil
+}
+
+func (r *NodeFailureReconciler) sawCutOff(at time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if at.After(r.cutOff) {
+		r.cutOff, r.back = at, time.Time{}
+	}
+}
+
+// cameBack records renewal as the first one after the last cut-off, unless one was recorded
+// already (the kubelets renew again and again), and returns the one recorded.
+func (r *NodeFailureReconciler) cameBack(renewal time.Time) time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.back.IsZero() && renewal.After(r.cutOff) {
+		r.back = renewal
+	}
+	return r.back
+}
+
+func (r *NodeFailureReconciler) lastCutOff() time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.cutOff
+}
+
+// isAPIStatus tells whether err is the API server's answer (not a failure to reach it).
+func isAPIStatus(err error) bool {
+	var status apierrors.APIStatus
+	return errors.As(err, &status)
 }
 
 // downRecheck is how often a down node's Lease is looked at again without an event.

@@ -31,14 +31,20 @@ func LeaseDeadline(lease *coordinationv1.Lease, downAfter time.Duration) (deadli
 	if renewed == nil {
 		return time.Time{}, false
 	}
-	if downAfter <= 0 {
-		d := int32(40) // the kubelet's default lease duration
-		if lease.Spec.LeaseDurationSeconds != nil && *lease.Spec.LeaseDurationSeconds > 0 {
-			d = *lease.Spec.LeaseDurationSeconds
-		}
-		downAfter = time.Duration(d) * time.Second
+	return renewed.Add(StaleAfter(lease, downAfter)), true
+}
+
+// StaleAfter is how long a Lease may go without renewal: downAfter, or the Lease's own duration
+// when downAfter is 0.
+func StaleAfter(lease *coordinationv1.Lease, downAfter time.Duration) time.Duration {
+	if downAfter > 0 {
+		return downAfter
 	}
-	return renewed.Add(downAfter), true
+	d := int32(40) // the kubelet's default lease duration
+	if lease.Spec.LeaseDurationSeconds != nil && *lease.Spec.LeaseDurationSeconds > 0 {
+		d = *lease.Spec.LeaseDurationSeconds
+	}
+	return time.Duration(d) * time.Second
 }
 
 // LeaseResumed tells whether an update of a Lease is its renewal after it went stale: the

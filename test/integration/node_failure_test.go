@@ -112,40 +112,81 @@ func TestNodeDownWhenLeaseStops(t *testing.T) {
 
 // TestNoNodeDownWhenEveryLeaseIsStale: when no kubelet at all has renewed its Lease (the API
 // server was away, not the machines), no node is marked down and no task moves, as Kubernetes'
-// node lifecycle controller stops evicting in "master disruption mode"; once one kubelet renews,
-// the node whose Lease is still stale is down.
+// node lifecycle controller stops evicting in "master disruption mode". When the API server is
+// back the kubelets renew one by one: a node whose kubelet has not renewed yet is not down
+// either (a healthy node's tasks were moved here before); it is down only when its Lease is
+// still stale a whole lease after the outage.
 func TestNoNodeDownWhenEveryLeaseIsStale(t *testing.T) {
 	ctx := context.Background()
-	const a, b = "it-outage-a", "it-outage-b"
+	const a, b, c = "it-outage-a", "it-outage-b", "it-outage-c"
 	createKubeNode(t, a, false, "10.0.0.81")
 	createKubeNode(t, b, false, "10.0.0.82")
+	createKubeNode(t, c, false, "10.0.0.83")
 	ns := newNamespace(t)
 	task := taskPod(t, ns, "web-1", a, "ReplicaSet")
-	// Both renewed last 8 s ago: both go stale together 2 s from now (10 s leases).
+	// All renewed last 8 s ago: all go stale together 2 s from now (10 s leases).
 	renewed := time.Now().Add(-8 * time.Second)
-	setLease(t, a, renewed)
-	setLease(t, b, renewed)
-
-	time.Sleep(5 * time.Second)
-	for _, node := range []string{a, b} {
-		n := &corev1.Node{}
-		if err := k8sClient.Get(ctx, client.ObjectKey{Name: node}, n); err != nil {
-			t.Fatal(err)
-		}
-		if hasTaint(n, nodes.TaintDownKey, corev1.TaintEffectNoSchedule) {
-			t.Errorf("node %s was marked down while every lease was stale", node)
+	for _, n := range []string{a, b, c} {
+		setLease(t, n, renewed)
+	}
+	notDown := func(why string, names ...string) {
+		t.Helper()
+		for _, node := range names {
+			n := &corev1.Node{}
+			if err := k8sClient.Get(ctx, client.ObjectKey{Name: node}, n); err != nil {
+				t.Fatal(err)
+			}
+			if hasTaint(n, nodes.TaintDownKey, corev1.TaintEffectNoSchedule) {
+				t.Errorf("node %s was marked down %s", node, why)
+			}
 		}
 	}
+
+	time.Sleep(5 * time.Second)
+	notDown("while every lease was stale", a, b, c)
 	p := &corev1.Pod{}
 	if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(task), p); err != nil || p.DeletionTimestamp != nil {
 		t.Errorf("the task moved while every lease was stale: %v %v", err, p.DeletionTimestamp)
 	}
 
-	setLease(t, b, time.Now())
-	waitNode(t, a, "a is down once b's kubelet renews", func(n *corev1.Node, _ *swarmv1.Node) error {
+	// The API server is back: b's kubelet renews first, just before the operator looks at the
+	// stale leases again (every 10 s from when it found them all stale, 2 s from the start);
+	// c's renews a few seconds later.
+	time.Sleep(time.Until(renewed.Add(10*time.Second + 9*time.Second)))
+	back := time.Now()
+	setLease(t, b, back)
+	time.Sleep(4 * time.Second)
+	notDown("before its kubelet could renew after the outage", a, c)
+	// From now on b's and c's kubelets renew every 2 s.
+	stop := make(chan struct{})
+	renewing := make(chan struct{})
+	go func() {
+		defer close(renewing)
+		for {
+			for _, n := range []string{b, c} {
+				l := &coordinationv1.Lease{}
+				if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: corev1.NamespaceNodeLease, Name: n}, l); err == nil {
+					l.Spec.RenewTime = &metav1.MicroTime{Time: time.Now()}
+					_ = k8sClient.Update(ctx, l)
+				}
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(2 * time.Second):
+			}
+		}
+	}()
+	defer func() { close(stop); <-renewing }()
+	// a's kubelet never renews: a is down a lease (10 s) after the outage, not before.
+	waitNode(t, a, "a is down once its lease is stale a whole lease after the outage", func(n *corev1.Node, _ *swarmv1.Node) error {
 		if !hasTaint(n, nodes.TaintDownKey, corev1.TaintEffectNoSchedule) {
 			return fmt.Errorf("taints %v", n.Spec.Taints)
 		}
 		return nil
 	})
+	if took := time.Since(back); took < 5*time.Second {
+		t.Errorf("a was marked down %s after the outage, want about a lease (10 s)", took)
+	}
+	notDown("after renewing", b, c)
 }
