@@ -693,7 +693,7 @@ node_not_ready() { local s; s=$(kc get node "$1" -o jsonpath='{.status.condition
 # --- cluster add-ons ---------------------------------------------------------------------------
 
 addons() {
-  kc apply -f "$ROOT/hack/kwok/storageclass.yaml" >/dev/null
+  kc apply -f "$ROOT/hack/real/storageclass.yaml" >/dev/null
   sed "s/@DNS_IP@/$DNS_IP/; s#@IMAGE@#kubeswarm.test/coredns:${COREDNS_VERSION#v}#" "$ROOT/hack/real/coredns.yaml" | kc apply -f - >/dev/null
   wait_for 60 "the default ServiceAccount" kc -n default get serviceaccount default
   wait_for 120 "CoreDNS" kc -n kube-system wait --for=condition=Available deployment/coredns --timeout=2s
