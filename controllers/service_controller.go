@@ -498,7 +498,7 @@ func (r *ServiceReconciler) waitingTasks(ctx context.Context, svc *swarmv1.Servi
 	n, why := 0, ""
 	cond := restartCondition(&svc.Spec)
 	for _, p := range pods.Items {
-		if !svc.Spec.Mode.IsJob() && p.DeletionTimestamp == nil && (hash == "" || p.Labels[translate.LabelTemplateHash] == hash) && update.StaysStopped(&p, cond) {
+		if (svc.Spec.Mode == "" || svc.Spec.Mode == swarmv1.ModeReplicated) && p.DeletionTimestamp == nil && (hash == "" || p.Labels[translate.LabelTemplateHash] == hash) && update.StaysStopped(&p, cond) {
 			stopped++
 		}
 		if p.DeletionTimestamp != nil || p.Status.Phase != corev1.PodPending {

@@ -228,7 +228,7 @@ func TestServiceCreateWarnsAboutRestartOfGlobal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(errOut, "a global service's task that fails is replaced on its node by Kubernetes' DaemonSet") {
+	if !strings.Contains(errOut, "--restart-condition: restartPolicy.condition=none: a global service's task that exits is started again on its node") {
 		t.Errorf("warnings: %q", errOut)
 	}
 }

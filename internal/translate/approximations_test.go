@@ -155,10 +155,11 @@ func TestGenericResourceGPU(t *testing.T) {
 	}
 }
 
-// TestRestartConditions: a long-running service keeps its Deployment (rolling updates,
-// rollbacks, scaling as in Swarm) and its task container gets Swarm's restart condition as its
-// own restart policy, so that the kubelet does not start again what Swarm would leave stopped;
-// only what a DaemonSet does differently is reported. A job's pod takes the condition itself.
+// TestRestartConditions: a replicated service keeps its Deployment (rolling updates, rollbacks,
+// scaling as in Swarm) and its task container gets Swarm's restart condition as its own restart
+// policy, so that the kubelet does not start again what Swarm would leave stopped; a global
+// service's does not (its DaemonSet would replace the ended pod at once) and that is reported.
+// A job's pod takes the condition itself.
 func TestRestartConditions(t *testing.T) {
 	cases := []struct {
 		mode      swarmv1.ServiceMode
@@ -168,9 +169,10 @@ func TestRestartConditions(t *testing.T) {
 	}{
 		{mode: swarmv1.ModeReplicated, condition: swarmv1.RestartOnFailure, want: corev1.ContainerRestartPolicyOnFailure},
 		{mode: swarmv1.ModeReplicated, condition: swarmv1.RestartNone, want: corev1.ContainerRestartPolicyNever},
-		{mode: swarmv1.ModeGlobal, condition: swarmv1.RestartNone, want: corev1.ContainerRestartPolicyNever,
-			wantNote: "restartPolicy.condition=none: a global service's task that fails is replaced on its node by Kubernetes' DaemonSet, with its back-off (Swarm leaves it stopped); one that exits 0 stays stopped, as in Swarm"},
-		{mode: swarmv1.ModeGlobal, condition: swarmv1.RestartOnFailure, want: corev1.ContainerRestartPolicyOnFailure},
+		{mode: swarmv1.ModeGlobal, condition: swarmv1.RestartNone,
+			wantNote: "restartPolicy.condition=none: a global service's task that exits is started again on its node, with the kubelet's back-off (a DaemonSet replaces a pod that ended); Swarm leaves it stopped"},
+		{mode: swarmv1.ModeGlobal, condition: swarmv1.RestartOnFailure,
+			wantNote: "restartPolicy.condition=on-failure: a global service's task that exits with status 0 is started again on its node, with the kubelet's back-off (a DaemonSet replaces a pod that ended); Swarm leaves it stopped"},
 		{mode: swarmv1.ModeReplicated, condition: swarmv1.RestartAny},
 		{mode: swarmv1.ModeReplicatedJob, condition: swarmv1.RestartNone},
 		{mode: swarmv1.ModeReplicatedJob, condition: swarmv1.RestartOnFailure},

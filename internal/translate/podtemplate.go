@@ -70,7 +70,7 @@ func podTemplate(svc *swarmv1.Service, in Inputs, opts Options, notes *[]string)
 		WithTerminationGracePeriodSeconds(int64(seconds(swarmsyntax.DurationOr(s.StopGracePeriod, swarmsyntax.DefaultStopGracePeriod), 0)))
 	if s.Mode.IsJob() {
 		pod.WithRestartPolicy(jobRestartPolicy(s.RestartPolicy))
-	} else if p, ok := serviceRestartPolicy(s.RestartPolicy); ok {
+	} else if p, ok := serviceRestartPolicy(s.Mode, s.RestartPolicy); ok {
 		container.WithRestartPolicy(p)
 	}
 	if err := addMounts(pod, container, s, in, opts, notes); err != nil {
@@ -209,17 +209,18 @@ func jobRestartPolicy(rp *swarmv1.RestartPolicy) corev1.RestartPolicy {
 	return corev1.RestartPolicyOnFailure
 }
 
-// serviceRestartPolicy is the task container's own restart policy in a long-running service
+// serviceRestartPolicy is the task container's own restart policy in a replicated service
 // (Kubernetes' container restart rules, beta and on by default since v1.35): Swarm restarts no
 // task under condition none, and no task that exited 0 under on-failure (swarmkit
 // manager/orchestrator/restart/restart.go, shouldRestart), so the kubelet must not start the
-// container again either. The pod's own policy stays Always (the only one a Deployment or
-// DaemonSet takes); the pod of a container that will not restart ends, and what its ReplicaSet
-// makes in its place is held by the Service controller (update.StaysStopped). ok is false for
-// condition any, the default: the pod's Always.
-func serviceRestartPolicy(rp *swarmv1.RestartPolicy) (p corev1.ContainerRestartPolicy, ok bool) {
+// container again either. The pod's own policy stays Always (the only one a Deployment takes);
+// the pod of a container that will not restart ends, and what its ReplicaSet makes in its place
+// is held by the Service controller (update.StaysStopped). ok is false for condition any, the
+// default (the pod's Always), and for a global service: a DaemonSet deletes an ended pod and
+// makes a new one at once, a loop without the kubelet's back-off (RestartNote).
+func serviceRestartPolicy(mode swarmv1.ServiceMode, rp *swarmv1.RestartPolicy) (p corev1.ContainerRestartPolicy, ok bool) {
 	switch {
-	case rp == nil:
+	case rp == nil || mode != swarmv1.ModeReplicated && mode != "":
 		return "", false
 	case rp.Condition == swarmv1.RestartNone:
 		return corev1.ContainerRestartPolicyNever, true
@@ -230,14 +231,21 @@ func serviceRestartPolicy(rp *swarmv1.RestartPolicy) (p corev1.ContainerRestartP
 }
 
 // RestartNote says what differs from Swarm's restart condition of a service, "" when nothing
-// does: a global service under condition none, whose DaemonSet deletes a failed pod and makes a
-// new one on its node (with its back-off) where Swarm leaves the task stopped. A task that exits
-// 0 stays stopped, as in Swarm.
+// does: a global service's task that ended is started again on its node (the kubelet restarts
+// its container, with its back-off), where Swarm leaves it stopped under condition none, and
+// under on-failure when it exited 0. A DaemonSet deletes a pod that ended and makes a new one at
+// once, so the container keeps the pod's Always.
 func RestartNote(s *swarmv1.ServiceSpec) string {
-	if s.Mode != swarmv1.ModeGlobal || s.RestartPolicy == nil || s.RestartPolicy.Condition != swarmv1.RestartNone {
+	if s.Mode != swarmv1.ModeGlobal || s.RestartPolicy == nil {
 		return ""
 	}
-	return "restartPolicy.condition=none: a global service's task that fails is replaced on its node by Kubernetes' DaemonSet, with its back-off (Swarm leaves it stopped); one that exits 0 stays stopped, as in Swarm"
+	switch c := s.RestartPolicy.Condition; c {
+	case swarmv1.RestartNone:
+		return "restartPolicy.condition=none: a global service's task that exits is started again on its node, with the kubelet's back-off (a DaemonSet replaces a pod that ended); Swarm leaves it stopped"
+	case swarmv1.RestartOnFailure:
+		return "restartPolicy.condition=on-failure: a global service's task that exits with status 0 is started again on its node, with the kubelet's back-off (a DaemonSet replaces a pod that ended); Swarm leaves it stopped"
+	}
+	return ""
 }
 
 // ignoredOptions lists what Kubernetes cannot do at all, so that it is reported, never dropped
