@@ -41,14 +41,15 @@ func main() {
 	}
 	var clusterDomain, clusterDNS, vizAddr, filesImage string
 	var (
-		metricsAddr, probeAddr, leaderNamespace, nodePortRange, ingressType string
-		managerSelector, nodeName                                           string
-		leaderElect, allowBind                                              bool
-		nodeFailureTimeout, leaseDuration, renewDeadline, retryPeriod       time.Duration
-		nodeDownAfter                                                       time.Duration
+		metricsAddr, probeAddr, pprofAddr, leaderNamespace, nodePortRange, ingressType string
+		managerSelector, nodeName                                                      string
+		leaderElect, allowBind                                                         bool
+		nodeFailureTimeout, leaseDuration, renewDeadline, retryPeriod                  time.Duration
+		nodeDownAfter                                                                  time.Duration
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "Address of the metrics endpoint (e.g. :8080); 0 disables it.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address of the health and readiness probes; 0 disables them.")
+	flag.StringVar(&pprofAddr, "pprof-bind-address", "", "Address of Go's pprof endpoints (e.g. 127.0.0.1:6060), for profiling; empty disables them.")
 	flag.BoolVar(&leaderElect, "leader-elect", false, "Run several replicas with leader election through a Lease; only the leader reconciles.")
 	flag.StringVar(&leaderNamespace, "leader-election-namespace", "", "Namespace of the leader-election Lease (default: the pod's namespace, or kube-system outside a cluster).")
 	flag.DurationVar(&leaseDuration, "leader-elect-lease-duration", 15*time.Second, "How long the other replicas wait after the leader's last renewal before taking over.")
@@ -142,6 +143,7 @@ func main() {
 		Scheme:                              scheme,
 		Metrics:                             metricsserver.Options{BindAddress: metricsAddr},
 		HealthProbeBindAddress:              probeAddr,
+		PprofBindAddress:                    pprofAddr,
 		LeaderElection:                      leaderElect,
 		LeaderElectionID:                    leaderElectionID,
 		LeaderElectionNamespace:             leaderNamespace,

@@ -6,8 +6,10 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -87,17 +89,23 @@ func benchNamespace(b *testing.B) string {
 	return ns
 }
 
-type counters struct{ writes, reconciles float64 }
+type counters struct {
+	writes, reconciles float64
+	// byController: reconciles by controller.
+	byController map[string]float64
+	// heapInuse is the Go heap in use (go_memstats_heap_inuse_bytes).
+	heapInuse float64
+}
 
-// scrape reads the operator's rest_client_requests_total (writes) and
-// controller_runtime_reconcile_total (reconciles) from its metrics endpoint.
+// scrape reads the operator's rest_client_requests_total (writes),
+// controller_runtime_reconcile_total (reconciles) and its heap in use from its metrics endpoint.
 func scrape(b *testing.B) counters {
 	resp, err := http.Get("http://" + metricsAddr + "/metrics")
 	if err != nil {
 		b.Fatalf("reading the operator's metrics: %v", err)
 	}
 	defer func() { _ = resp.Body.Close() }()
-	var c counters
+	c := counters{byController: map[string]float64{}}
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
 		line := sc.Text()
@@ -118,6 +126,12 @@ func scrape(b *testing.B) counters {
 			}
 		case strings.HasPrefix(line, "controller_runtime_reconcile_total{"):
 			c.reconciles += v
+			if _, rest, ok := strings.Cut(line, `controller="`); ok {
+				name, _, _ := strings.Cut(rest, `"`)
+				c.byController[name] += v
+			}
+		case strings.HasPrefix(line, "go_memstats_heap_inuse_bytes "):
+			c.heapInuse = v
 		}
 	}
 	return c
@@ -135,4 +149,38 @@ func envDuration(name string, def time.Duration) time.Duration {
 		return v
 	}
 	return def
+}
+
+// idleByController says which controllers reconciled between two scrapes, and how often.
+func idleByController(from, to counters) string {
+	var parts []string
+	for name, v := range to.byController {
+		if d := v - from.byController[name]; d > 0 {
+			parts = append(parts, fmt.Sprintf("%s=%.0f", name, d))
+		}
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ",")
+}
+
+// saveHeapProfile writes the operator's heap profile (its pprof endpoint) to path, for
+// `go tool pprof -sample_index=inuse_space path`.
+func saveHeapProfile(b *testing.B, path string) {
+	resp, err := http.Get("http://" + pprofAddr + "/debug/pprof/heap")
+	if err != nil {
+		b.Logf("reading the operator's heap profile: %v", err)
+		return
+	}
+	defer func() { _ = resp.Body.Close() }()
+	f, err := os.Create(path)
+	if err != nil {
+		b.Logf("saving the heap profile: %v", err)
+		return
+	}
+	defer func() { _ = f.Close() }()
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		b.Logf("saving the heap profile: %v", err)
+		return
+	}
+	fmt.Printf("heap profile: test/e2e/%s\n", path)
 }

@@ -40,6 +40,9 @@ var (
 // tiers (and the parity test's operator) may run at once on one machine.
 var metricsAddr = freeAddr()
 
+// pprofAddr is the operator's pprof endpoint (the benchmarks save its heap profile).
+var pprofAddr = freeAddr()
+
 func freeAddr() string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -92,7 +95,7 @@ func startOperator() (func(), error) {
 		_ = os.Remove(f) // each run's logs only; a restart within the run appends
 	}
 	var err error
-	mainOperator, err = startOperatorProcess("operator", mainOperatorNode, "--zap-log-level=2", "--metrics-bind-address="+metricsAddr)
+	mainOperator, err = startOperatorProcess("operator", mainOperatorNode, "--zap-log-level=2", "--metrics-bind-address="+metricsAddr, "--pprof-bind-address="+pprofAddr)
 	if err != nil {
 		return nil, err
 	}
