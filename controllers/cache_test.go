@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"github.com/google/go-cmp/cmp"
 	"testing"
 	"time"
 
@@ -54,6 +55,35 @@ func TestDropNodeImagesKeepsOwnFieldsOnly(t *testing.T) {
 	n := out.(*corev1.Node)
 	if len(n.Status.Images) != 0 || len(n.ManagedFields) != 1 || n.ManagedFields[0].Manager != NodeFieldOwner {
 		t.Errorf("images %v, managed fields %v; want none and kubeswarm-node's only", n.Status.Images, n.ManagedFields)
+	}
+}
+
+// TestTrimTask: a cached task keeps what the operator reads and loses the rest of its spec.
+func TestTrimTask(t *testing.T) {
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "web-1", Labels: map[string]string{"a": "b"}, ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubelet"}}},
+		Spec: corev1.PodSpec{
+			NodeName:        "n1",
+			SchedulingGates: []corev1.PodSchedulingGate{{Name: "g"}},
+			Affinity:        &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{}},
+			Containers: []corev1.Container{{Name: "task", Image: "nginx:1.27", Env: []corev1.EnvVar{{Name: "A", Value: "1"}},
+				VolumeMounts: []corev1.VolumeMount{{Name: "v", MountPath: "/v"}}}},
+			Volumes:     []corev1.Volume{{Name: "v"}},
+			Tolerations: []corev1.Toleration{{Key: "k"}},
+			DNSConfig:   &corev1.PodDNSConfig{Searches: []string{"x"}},
+		},
+		Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIPs: []corev1.PodIP{{IP: "10.0.0.1"}},
+			ContainerStatuses: []corev1.ContainerStatus{{Name: "task", RestartCount: 2}}},
+	}
+	out, _ := trimTask(pod)
+	want := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "web-1", Labels: map[string]string{"a": "b"}},
+		Spec: corev1.PodSpec{NodeName: "n1", SchedulingGates: []corev1.PodSchedulingGate{{Name: "g"}},
+			Affinity: &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{}}, Containers: []corev1.Container{{Name: "task", Image: "nginx:1.27"}}},
+		Status: corev1.PodStatus{Phase: corev1.PodRunning, ContainerStatuses: []corev1.ContainerStatus{{Name: "task", RestartCount: 2}}},
+	}
+	if diff := cmp.Diff(want, out); diff != "" {
+		t.Errorf("trimmed task (-want +got):\n%s", diff)
 	}
 }
 

@@ -41,8 +41,9 @@ func CacheOptions() cache.Options {
 		&appsv1.DaemonSet{}:  managed,
 		&batchv1.Job{}:       managed,
 		&corev1.Service{}:    managed,
-		// Tasks carry the label through their pod template.
-		&corev1.Pod{}:                   managed,
+		// Tasks carry the label through their pod template; most of a task's spec is of no use
+		// to the operator (trimTask).
+		&corev1.Pod{}:                   {Label: managed.Label, Transform: trimTask},
 		&corev1.PersistentVolumeClaim{}: managed,
 		&networkingv1.NetworkPolicy{}:   managed,
 		// A stack's names, and the slices of its services' Services (they copy the label).
@@ -60,6 +61,31 @@ func dropNodeImages(obj any) (any, error) {
 		n.Status.Images = nil
 	}
 	return keepOwnManagedFields(obj)
+}
+
+// trimTask keeps of a cached task what the operator reads: its metadata, node, scheduling gates,
+// node affinity (update.Admit, Release), its containers' names and images (`service ps` and the
+// logs through the docker API), and its status but for its addresses. What goes is most of a
+// task's size: environment, mounts, volumes, probes, resources, DNS settings, tolerations,
+// security contexts. Pods are only ever patched (merge patches between two trimmed copies) or
+// deleted, never written whole.
+func trimTask(obj any) (any, error) {
+	p, ok := obj.(*corev1.Pod)
+	if !ok {
+		return keepOwnManagedFields(obj)
+	}
+	containers := make([]corev1.Container, len(p.Spec.Containers))
+	for i, c := range p.Spec.Containers {
+		containers[i] = corev1.Container{Name: c.Name, Image: c.Image}
+	}
+	p.Spec = corev1.PodSpec{
+		NodeName:        p.Spec.NodeName,
+		SchedulingGates: p.Spec.SchedulingGates,
+		Affinity:        p.Spec.Affinity,
+		Containers:      containers,
+	}
+	p.Status.PodIPs, p.Status.HostIPs = nil, nil
+	return keepOwnManagedFields(p)
 }
 
 // keepOwnManagedFields drops from a cached object the managed fields of every field manager but
