@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -12,7 +11,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 	"github.com/kubeswarm/kubeswarm/internal/update"
@@ -44,7 +42,7 @@ func TestRealRestartConditions(t *testing.T) {
 		return nil
 	})
 	eventually(t, 90*time.Second, "retry's task is started again after failing", func() error {
-		for _, p := range servicePods(t, ns, "retry") {
+		for _, p := range tasks(t, ns, "retry") {
 			for _, c := range p.Status.ContainerStatuses {
 				if c.RestartCount > 0 {
 					return nil
@@ -63,7 +61,7 @@ func TestRealRestartConditions(t *testing.T) {
 		return nil
 	})
 	eventually(t, 90*time.Second, "each's tasks are started again in place", func() error {
-		pods := servicePods(t, ns, "each")
+		pods := tasks(t, ns, "each")
 		for _, p := range pods {
 			if len(p.Status.ContainerStatuses) == 0 || p.Status.ContainerStatuses[0].RestartCount == 0 {
 				return fmt.Errorf("task %s on %s: no restart yet", p.Name, p.Spec.NodeName)
@@ -74,12 +72,12 @@ func TestRealRestartConditions(t *testing.T) {
 		}
 		return nil
 	})
-	nodes := len(servicePods(t, ns, "each"))
+	nodes := len(tasks(t, ns, "each"))
 
 	// Watch for a while: nothing is started again.
 	time.Sleep(15 * time.Second)
 	var ended, standIns int
-	for _, p := range servicePods(t, ns, "once") {
+	for _, p := range tasks(t, ns, "once") {
 		switch {
 		case p.Status.Phase == corev1.PodSucceeded:
 			ended++
@@ -101,17 +99,7 @@ func TestRealRestartConditions(t *testing.T) {
 	if out := mustSwarm(t, ns, "service", "ls", "--format", "{{.Name}} {{.Replicas}}", "--filter", "name=once"); strings.TrimSpace(out) != "once 0/1" {
 		t.Errorf("service ls: %q, want once 0/1", out)
 	}
-	if pods := servicePods(t, ns, "each"); len(pods) != nodes {
+	if pods := tasks(t, ns, "each"); len(pods) != nodes {
 		t.Errorf("each: %d tasks after 15 s, want the same %d (restarted in place, not replaced)", len(pods), nodes)
 	}
-}
-
-// servicePods lists a service's pods, ended and held ones included.
-func servicePods(t *testing.T, ns, service string) []corev1.Pod {
-	t.Helper()
-	pods := &corev1.PodList{}
-	if err := k8sClient.List(context.Background(), pods, client.InNamespace(ns), client.MatchingLabels{"swarm.kubeswarm.io/service": service}); err != nil {
-		t.Fatalf("listing the tasks of %s: %v", service, err)
-	}
-	return pods.Items
 }
