@@ -514,12 +514,10 @@ func (r *ServiceReconciler) waitingTasks(ctx context.Context, svc *swarmv1.Servi
 			}
 			continue
 		}
-		for _, c := range p.Status.Conditions {
-			if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse {
-				n++
-				if why == "" {
-					why = c.Message
-				}
+		if msg, ok := update.NoNodeMessage(&p); ok {
+			n++
+			if why == "" {
+				why = msg
 			}
 		}
 	}

@@ -88,11 +88,9 @@ func State(p *corev1.Pod) (state string, since time.Time, errMsg string) {
 		if m := update.WaitingMessage(p); m != "" {
 			return "pending", since, "no suitable node (" + m + ")"
 		}
-		for _, c := range p.Status.Conditions {
-			// A task held by kubeswarm (update.Gate) waits its turn, it lacks no node.
-			if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason != corev1.PodReasonSchedulingGated {
-				return "pending", since, "no suitable node (" + c.Message + ")"
-			}
+		// A task held by kubeswarm (update.Gate) waits its turn, it lacks no node.
+		if msg, ok := update.NoNodeMessage(p); ok {
+			return "pending", since, "no suitable node (" + msg + ")"
 		}
 		return "pending", since, ""
 	}

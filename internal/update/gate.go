@@ -118,6 +118,18 @@ func WaitingMessage(pod *corev1.Pod) string {
 	return ""
 }
 
+// NoNodeMessage is the scheduler's word on a task it did not place (PodScheduled False), ""
+// when it said none or the task only waits behind a scheduling gate (it lacks no node: the
+// scheduler's "blocked due to non-empty scheduling gates" stays a moment after Release).
+func NoNodeMessage(pod *corev1.Pod) (string, bool) {
+	for _, c := range pod.Status.Conditions {
+		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason != corev1.PodReasonSchedulingGated {
+			return c.Message, true
+		}
+	}
+	return "", false
+}
+
 // Admit decides which held tasks among pods (the service's tasks) go now.
 func Admit(pods []corev1.Pod, r AdmitRules) Admission {
 	var held, inFlight []*corev1.Pod

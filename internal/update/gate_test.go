@@ -250,3 +250,29 @@ func TestRelease(t *testing.T) {
 		})
 	}
 }
+
+// TestNoNodeMessage: a task the scheduler could not place says why; one that only waits behind a
+// scheduling gate (its condition stays a moment after Release) lacks no node.
+func TestNoNodeMessage(t *testing.T) {
+	cond := func(reason, msg string) corev1.Pod {
+		return corev1.Pod{Status: corev1.PodStatus{Conditions: []corev1.PodCondition{
+			{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: reason, Message: msg}}}}
+	}
+	cases := []struct {
+		name   string
+		pod    corev1.Pod
+		want   string
+		wantOK bool
+	}{
+		{name: "no node", pod: cond(corev1.PodReasonUnschedulable, "0/3 nodes are available"), want: "0/3 nodes are available", wantOK: true},
+		{name: "behind a gate", pod: cond(corev1.PodReasonSchedulingGated, "Scheduling is blocked due to non-empty scheduling gates")},
+		{name: "not looked at yet", pod: corev1.Pod{}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got, ok := NoNodeMessage(&tc.pod); got != tc.want || ok != tc.wantOK {
+				t.Errorf("NoNodeMessage = %q, %v; want %q, %v", got, ok, tc.want, tc.wantOK)
+			}
+		})
+	}
+}
