@@ -33,7 +33,7 @@ for bin in ${BENCH_BASELINE_BIN:-} "${MANAGER_BIN:-$PWD/bin/manager}"; do
   since=$(date -u +%FT%T.%NZ)
   KUBECONFIG=$(hack/local-cluster.sh kubeconfig) MANAGER_BIN=$bin \
     go test -tags e2e ./test/e2e/ -run '^$' -bench BenchmarkScale -benchtime 1x -timeout 120m \
-    | grep -E 'floor|kubeswarm|services=| of |Benchmark|ok|FAIL|\.go:'
+    | grep -E 'floor|kubeswarm|services=| of |idle reconciles|heap profile|Benchmark|ok|FAIL|\.go:'
   echo "the operator's writes in the Services' namespace (audit log: count, verb, resource, code):"
   # client-go's user agent starts with the binary's name.
   cat "$LOGS"/audit*.log \
