@@ -87,7 +87,8 @@ func swarmDeployment(b *testing.B, ns, name string) *appsv1.Deployment {
 }
 
 // handWritten is the Deployment a Kubernetes user would write for the same service: a copy of
-// like's pod spec (kubeswarm's, its spread counting the hand-written Deployment's own pods).
+// like's pod spec (kubeswarm's, its spread counting the hand-written Deployment's own pods)
+// without kubeswarm's admission gate, which only the operator lifts, for its own tasks.
 func handWritten(ns string, replicas, parallelism int32, like *appsv1.Deployment) *appsv1.Deployment {
 	labels := map[string]string{"app": "hand"}
 	pod := *like.Spec.Template.Spec.DeepCopy()
@@ -95,6 +96,7 @@ func handWritten(ns string, replicas, parallelism int32, like *appsv1.Deployment
 		pod.TopologySpreadConstraints[i].LabelSelector = &metav1.LabelSelector{MatchLabels: labels}
 	}
 	pod.Containers[0].Image = "nginx:v0"
+	pod.SchedulingGates = nil
 	return &appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{Name: "hand", Namespace: ns},
 		Spec: appsv1.DeploymentSpec{
