@@ -101,9 +101,8 @@ type Admission struct {
 	// when none waits for a reason of Swarm's scheduler).
 	Waiting string
 	// StandIns are the held tasks that stand for ended tasks that stay stopped (Restart): they
-	// stay held, marked with AnnotationStopped. Stopped is how many ended tasks stay stopped.
+	// stay held, marked with AnnotationStopped.
 	StandIns []*corev1.Pod
-	Stopped  int32
 }
 
 // WaitingMessage is the message a task waits with (AnnotationWaiting on a held task, or a
@@ -182,11 +181,7 @@ func Admit(pods []corev1.Pod, r AdmitRules) Admission {
 		}
 		held = rest
 	}
-	for i := range pods {
-		if p := &pods[i]; p.DeletionTimestamp == nil && StaysStopped(p, r.Restart) {
-			a.Stopped++
-		}
-	}
+
 	budget := int32(len(held))
 	if r.StopFirst {
 		budget = max(0, r.Replicas-alive)
