@@ -460,7 +460,7 @@ func (r *ServiceReconciler) observeWorkload(ctx context.Context, svc *swarmv1.Se
 	}
 	if stopped > 0 {
 		// Swarm's service shows them missing (0/1) and makes no new ones until it is updated.
-		ready.Message += fmt.Sprintf("; %d ended and stay stopped (restart condition %s) until the service is updated", stopped, restartCondition(&svc.Spec))
+		ready.Message += fmt.Sprintf("; %d ended and stay stopped (restart condition %s) until the service is updated", stopped, svc.Spec.RestartPolicy.RestartOn())
 	}
 	switch {
 	case failed != "":
@@ -496,9 +496,10 @@ func (r *ServiceReconciler) waitingTasks(ctx context.Context, svc *swarmv1.Servi
 		return "", 0, fmt.Errorf("listing the tasks: %w", err)
 	}
 	n, why := 0, ""
-	cond := restartCondition(&svc.Spec)
+	cond := svc.Spec.RestartPolicy.RestartOn()
+	current := func(p *corev1.Pod) bool { return hash == "" || p.Labels[translate.LabelTemplateHash] == hash }
 	for _, p := range pods.Items {
-		if (svc.Spec.Mode == "" || svc.Spec.Mode == swarmv1.ModeReplicated) && p.DeletionTimestamp == nil && (hash == "" || p.Labels[translate.LabelTemplateHash] == hash) && update.StaysStopped(&p, cond) {
+		if svc.Spec.Mode.IsReplicated() && p.DeletionTimestamp == nil && current(&p) && update.StaysStopped(&p, cond) {
 			stopped++
 		}
 		if p.DeletionTimestamp != nil || p.Status.Phase != corev1.PodPending {

@@ -153,7 +153,7 @@ func (r *ServiceReconciler) admitTasks(ctx context.Context, svc *swarmv1.Service
 		Replicas:  ptr.Deref(svc.Spec.Replicas, 1),
 		StopFirst: update.Effective(update.ConfigInForce(&svc.Spec, state)).Order == swarmv1.OrderStopFirst,
 		Down:      func(node string) bool { return r.nodeDown(ctx, node) },
-		Restart:   restartCondition(&svc.Spec),
+		Restart:   svc.Spec.RestartPolicy.RestartOn(),
 	}
 	if p := svc.Spec.Placement; p != nil && ptr.Deref(p.MaxReplicasPerNode, 0) > 1 {
 		rules.MaxPerNode = *p.MaxReplicasPerNode
@@ -232,14 +232,6 @@ func (r *ServiceReconciler) admitTasks(ctx context.Context, svc *swarmv1.Service
 		return heldRecheck, errors.Join(errs...)
 	}
 	return 0, errors.Join(errs...)
-}
-
-// restartCondition is the service's restart condition (any when not set).
-func restartCondition(s *swarmv1.ServiceSpec) swarmv1.RestartCondition {
-	if s.RestartPolicy == nil || s.RestartPolicy.Condition == "" {
-		return swarmv1.RestartAny
-	}
-	return s.RestartPolicy.Condition
 }
 
 // nodeDown tells whether a node is down (marked down, not ready, or gone).

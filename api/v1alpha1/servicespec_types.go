@@ -42,6 +42,10 @@ func (m ServiceMode) IsJob() bool { return m == ModeReplicatedJob || m == ModeGl
 // IsGlobal tells whether the mode runs one task per eligible node.
 func (m ServiceMode) IsGlobal() bool { return m == ModeGlobal || m == ModeGlobalJob }
 
+// IsReplicated tells whether the mode is replicated (the default when not set): long-running
+// tasks, spec.replicas of them.
+func (m ServiceMode) IsReplicated() bool { return m == "" || m == ModeReplicated }
+
 // ServiceSpec is a Swarm service, in the vocabulary of the compose file (camelCase), with the
 // docker CLI's defaults. Only changes to fields that belong to the task template (image, command,
 // env, mounts, resources, …) or to the published ports replace running tasks; replicas, labels and
@@ -426,6 +430,14 @@ const (
 	RestartOnFailure RestartCondition = "on-failure"
 	RestartAny       RestartCondition = "any"
 )
+
+// RestartOn is the condition of p, any (Swarm's default) when p or its condition is not set.
+func (p *RestartPolicy) RestartOn() RestartCondition {
+	if p == nil || p.Condition == "" {
+		return RestartAny
+	}
+	return p.Condition
+}
 
 // RestartPolicy is when and how tasks that end are restarted.
 type RestartPolicy struct {

@@ -52,7 +52,7 @@ func replicasText(s *swarmv1.Service) string {
 	desired := s.Status.DesiredTasks
 	if s.Spec.Replicas != nil && !s.Spec.Mode.IsGlobal() {
 		desired = *s.Spec.Replicas
-	} else if s.Spec.Replicas == nil && (s.Spec.Mode == "" || s.Spec.Mode == swarmv1.ModeReplicated) {
+	} else if s.Spec.Replicas == nil && s.Spec.Mode.IsReplicated() {
 		desired = 1
 	}
 	return translate.ReplicasSummary(&s.Spec, s.Status.RunningTasks, desired)

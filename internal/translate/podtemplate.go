@@ -220,11 +220,11 @@ func jobRestartPolicy(rp *swarmv1.RestartPolicy) corev1.RestartPolicy {
 // makes a new one at once, a loop without the kubelet's back-off (RestartNote).
 func serviceRestartPolicy(mode swarmv1.ServiceMode, rp *swarmv1.RestartPolicy) (p corev1.ContainerRestartPolicy, ok bool) {
 	switch {
-	case rp == nil || mode != swarmv1.ModeReplicated && mode != "":
+	case !mode.IsReplicated():
 		return "", false
-	case rp.Condition == swarmv1.RestartNone:
+	case rp.RestartOn() == swarmv1.RestartNone:
 		return corev1.ContainerRestartPolicyNever, true
-	case rp.Condition == swarmv1.RestartOnFailure:
+	case rp.RestartOn() == swarmv1.RestartOnFailure:
 		return corev1.ContainerRestartPolicyOnFailure, true
 	}
 	return "", false
@@ -236,10 +236,10 @@ func serviceRestartPolicy(mode swarmv1.ServiceMode, rp *swarmv1.RestartPolicy) (
 // under on-failure when it exited 0. A DaemonSet deletes a pod that ended and makes a new one at
 // once, so the container keeps the pod's Always.
 func RestartNote(s *swarmv1.ServiceSpec) string {
-	if s.Mode != swarmv1.ModeGlobal || s.RestartPolicy == nil {
+	if s.Mode != swarmv1.ModeGlobal {
 		return ""
 	}
-	switch c := s.RestartPolicy.Condition; c {
+	switch s.RestartPolicy.RestartOn() {
 	case swarmv1.RestartNone:
 		return "restartPolicy.condition=none: a global service's task that exits is started again on its node, with the kubelet's back-off (a DaemonSet replaces a pod that ended); Swarm leaves it stopped"
 	case swarmv1.RestartOnFailure:
