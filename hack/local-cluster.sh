@@ -182,42 +182,39 @@ write_standalone_kubeconfig() {
 
 # --- per-node kwok processes -----------------------------------------------------------------
 
-# node_pids NAME: pids of kwok processes managing NAME in this cluster (found by command line,
-# so a lost pid file does not leave a stray process behind).
-node_pids() {
-  local name=$1 f pid args
-  local files
-  mapfile -t files < <(grep -lsaF -- "--kubeconfig=$CLUSTER_KUBECONFIG" /proc/[0-9]*/cmdline 2>/dev/null || true)
-  for f in "${files[@]}"; do
+# cluster_pids BINARY [GREP-ARGS...]: pids of this cluster's processes (found by command line,
+# which names the cluster's kubeconfig, so a lost pid file does not leave a stray process
+# behind) run from a file named BINARY and, with GREP-ARGS, whose arguments (one a line) match
+# `grep GREP-ARGS`.
+cluster_pids() {
+  local bin=$1 f args pid
+  shift
+  for f in $(grep -lsaF -- "--kubeconfig=$CLUSTER_KUBECONFIG" /proc/[0-9]*/cmdline 2>/dev/null || true); do
     args=$({ tr '\0' '\n' <"$f"; } 2>/dev/null) || continue
-    [[ "${args%%$'\n'*}" == */kwok ]] || continue
-    if [[ -z "$name" ]]; then
-      grep -q -- '^--manage-single-node=\|^--manage-nodes-with-annotation-selector=' <<<"$args" || continue
-    elif [[ "$name" == "*" ]]; then
-      grep -q -- '^--manage-nodes-with-annotation-selector=' <<<"$args" || continue
-    else
-      grep -qxF -- "--manage-single-node=$name" <<<"$args" || continue
-    fi
+    [[ "${args%%$'\n'*}" == */"$bin" ]] || continue
+    (( $# == 0 )) || grep -q "$@" <<<"$args" || continue
     pid=${f#/proc/}; pid=${pid%/cmdline}
     [[ "$pid" != "$$" && "$pid" != "$BASHPID" ]] && echo "$pid"
   done
   return 0
 }
 
+# node_pids NAME: pids of kwok processes managing node NAME; "*": the one managing every node;
+# "": all of them.
+node_pids() {
+  case $1 in
+    "") cluster_pids kwok -e '^--manage-single-node=' -e '^--manage-nodes-with-annotation-selector=' ;;
+    "*") cluster_pids kwok -e '^--manage-nodes-with-annotation-selector=' ;;
+    *) cluster_pids kwok -xF -e "--manage-single-node=$1" ;;
+  esac
+}
+
 node_alive() { [[ -n "$(node_pids "$1")" ]]; }
 
 # --- the cluster's volume provisioner ----------------------------------------------------------
 
-# volumes_pids: the cluster's hack/kwok/volumes process (found by command line, as node_pids).
-volumes_pids() {
-  local f args pid
-  for f in $(grep -lsaF -- "--kubeconfig=$CLUSTER_KUBECONFIG" /proc/[0-9]*/cmdline 2>/dev/null || true); do
-    args=$({ tr '\0' '\n' <"$f"; } 2>/dev/null) || continue
-    [[ "${args%%$'\n'*}" == */kwok-volumes ]] || continue
-    pid=${f#/proc/}; echo "${pid%/cmdline}"
-  done
-  return 0
-}
+# volumes_pids: the cluster's hack/kwok/volumes process.
+volumes_pids() { cluster_pids kwok-volumes; }
 
 # start_volumes: the claims' provisioner (hack/kwok/volumes): volumes as API objects only, so
 # that nothing is written on the host (the nodes, simulated, mount nothing).
