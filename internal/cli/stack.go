@@ -108,7 +108,6 @@ func (o *StackDeployOptions) load(ctx context.Context) error {
 	if o.result, err = convert.Load(ctx, o.files, o.In, o.name, o.namespace, false, o.leaveOutProxy); err != nil {
 		return err
 	}
-	o.result.ReplaceProxies(false)
 	for _, w := range o.result.Warnings {
 		fmt.Fprintf(o.ErrOut, "%s\n\n", w)
 	}

@@ -69,25 +69,16 @@ func Proxies(st *swarmv1.Stack) []Proxy {
 }
 
 // ReplaceProxies reports the stack's Docker-socket proxies as replaced by the cluster's gateway,
-// among the result's warnings, and with leaveOut removes them from the stack. It returns them.
-func (r *Result) ReplaceProxies(leaveOut bool) []Proxy {
+// among the result's warnings, and returns them. (A proxy left out with --leave-out-proxy is
+// gone from the stack already, said by Convert.)
+func (r *Result) ReplaceProxies() []Proxy {
 	proxies := Proxies(r.Stack)
 	for _, p := range proxies {
 		msg := fmt.Sprintf("Service %s (%s) routed HTTP by reading the Docker socket; on Kubernetes the cluster's gateway does that: kubeswarm turns the other services' labels into HTTP routes", p.Service, p.Kind)
 		if p.ExposedByDefault != nil && !*p.ExposedByDefault {
 			msg += " (its exposedByDefault=false is the operator's --routes-exposed-by-default=false)"
 		}
-		if leaveOut {
-			msg += "; the service is left out"
-		} else {
-			msg += "; it is deployed all the same (leave it out with --leave-out-proxy)"
-		}
-		r.Warnings = append(r.Warnings, msg)
-	}
-	if leaveOut && len(proxies) > 0 {
-		r.Stack.Spec.Services = slices.DeleteFunc(r.Stack.Spec.Services, func(s swarmv1.StackService) bool {
-			return slices.ContainsFunc(proxies, func(p Proxy) bool { return p.Service == s.Name })
-		})
+		r.Warnings = append(r.Warnings, msg+"; it is deployed all the same (leave it out with --leave-out-proxy)")
 	}
 	return proxies
 }

@@ -96,7 +96,7 @@ func TestProxies(t *testing.T) {
 		t.Errorf("Proxies (-want +got):\n%s", diff)
 	}
 	before := len(r.Warnings)
-	r.ReplaceProxies(false)
+	r.ReplaceProxies()
 	if got := r.Warnings[before:]; len(got) != 1 || !strings.Contains(got[0], "it is deployed all the same (leave it out with --leave-out-proxy)") {
 		t.Errorf("warnings %q", got)
 	}

@@ -116,6 +116,7 @@ func TestUnixTimestamp(t *testing.T) {
 
 // TestServiceLogsFollow: following a service's logs also follows a task it starts meanwhile.
 func TestServiceLogsFollow(t *testing.T) {
+	defer func(d time.Duration) { followPoll = d }(followPoll)
 	followPoll = 10 * time.Millisecond
 	svc := &swarmv1.Service{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default", UID: "0b7f3c3e-4a1d-4c53-9a55-1f5b2d7c9e10"}}
 	pod := func(name string, uid types.UID) *corev1.Pod {

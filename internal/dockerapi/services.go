@@ -359,9 +359,9 @@ func (s *Server) serviceUpdate(w http.ResponseWriter, r *http.Request) error {
 	if err := checkPorts(services, svc.Name, &ks); err != nil {
 		return err
 	}
-	ks.NodeFailureTimeout = svc.Spec.NodeFailureTimeout
 	if stackName := stackOwner(svc); stackName != "" {
 		// A stack's service is the Stack's entry; the Stack controller writes the Service.
+		ks.NodeFailureTimeout = svc.Spec.NodeFailureTimeout
 		if _, err := s.putStackService(ctx, stackName, swarmv1.StackServiceShortName(stackName, svc.Name), spec, ks, false); err != nil {
 			return err
 		}

@@ -45,7 +45,6 @@ func NewCommand(in io.Reader, out, errOut io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			r.ReplaceProxies(false)
 			for _, w := range r.Warnings {
 				fmt.Fprintf(errOut, "%s\n\n", w)
 			}
@@ -120,5 +119,10 @@ func Load(ctx context.Context, files []string, in io.Reader, stack, namespace st
 	if stack == "" {
 		stack = p.Name
 	}
-	return compose.Convert(p, stack, compose.ConvertOptions{Namespace: namespace, LeaveOutProxies: leaveOutProxies})
+	r, err := compose.Convert(p, stack, compose.ConvertOptions{Namespace: namespace, LeaveOutProxies: leaveOutProxies})
+	if err != nil {
+		return nil, err
+	}
+	r.ReplaceProxies()
+	return r, nil
 }
