@@ -147,6 +147,11 @@ const staleRetry = 100 * time.Millisecond
 // again while an update is under way.
 func (r *ServiceReconciler) reconcile(ctx context.Context, svc *swarmv1.Service, status *swarmv1.ServiceStatus) (time.Duration, error) {
 	status.Selector = translate.SelectorString(svc.Name)
+	// The service's tasks, read once for the update's judgement, their admission and the status.
+	tasks := &corev1.PodList{}
+	if err := r.List(ctx, tasks, client.InNamespace(svc.Namespace), client.MatchingLabels(translate.SelectorLabels(svc.Name))); err != nil {
+		return 0, fmt.Errorf("listing the tasks: %w", err)
+	}
 	if err := r.handleRollbackRequest(ctx, svc, status); err != nil {
 		return 0, err
 	}
@@ -173,7 +178,7 @@ func (r *ServiceReconciler) reconcile(ctx context.Context, svc *swarmv1.Service,
 		// Wait for it, leaving whatever runs as it is; a ConfigMap's creation brings the
 		// service back, a Secret is looked for again (Secrets are not watched).
 		r.setDegraded(svc, status, ReasonMissingObject, conditionMessage(err)+"; nothing was changed")
-		return missingRetry, r.observeWorkload(ctx, svc, status, "")
+		return missingRetry, r.observeWorkload(ctx, svc, status, tasks.Items, "")
 	} else if err != nil {
 		return 0, err
 	}
@@ -181,12 +186,9 @@ func (r *ServiceReconciler) reconcile(ctx context.Context, svc *swarmv1.Service,
 	if err != nil {
 		// The spec cannot be realised: say so, and leave whatever runs as it is.
 		r.setDegraded(svc, status, ReasonInvalidSpec, fmt.Sprintf("The spec cannot be applied, nothing was changed: %v", err))
-		return 0, r.observeWorkload(ctx, svc, status, "")
+		return 0, r.observeWorkload(ctx, svc, status, tasks.Items, "")
 	}
-	view, err := r.judgeUpdate(ctx, svc, next, objs.TemplateHash)
-	if err != nil {
-		return 0, err
-	}
+	view := r.judgeUpdate(svc, next, tasks.Items, objs.TemplateHash)
 	if in.ToleratedFailures = view.tolerated(next.DesiredTasks); in.ToleratedFailures > 0 {
 		// The rollout steps past the failed tasks: the same objects with a wider budget.
 		if objs, err = translate.Build(svc, in, r.Options); err != nil {
@@ -195,7 +197,7 @@ func (r *ServiceReconciler) reconcile(ctx context.Context, svc *swarmv1.Service,
 	}
 	if err := r.ensureVolumes(ctx, svc, in); errors.Is(err, errMissingObject) {
 		r.setDegraded(svc, status, ReasonMissingObject, conditionMessage(err)+"; nothing was changed")
-		return 0, r.observeWorkload(ctx, svc, status, "")
+		return 0, r.observeWorkload(ctx, svc, status, tasks.Items, "")
 	} else if err != nil {
 		return 0, r.applyFailed(svc, status, err)
 	}
@@ -232,11 +234,11 @@ func (r *ServiceReconciler) reconcile(ctx context.Context, svc *swarmv1.Service,
 	status.ObservedGeneration = svc.Generation
 	var held time.Duration
 	if objs.Deployment != nil {
-		if held, err = r.admitTasks(ctx, svc, update.State(status)); err != nil {
+		if held, err = r.admitTasks(ctx, svc, update.State(status), tasks.Items); err != nil {
 			return 0, err
 		}
 	}
-	if err := r.observeWorkload(ctx, svc, status, objs.TemplateHash); err != nil {
+	if err := r.observeWorkload(ctx, svc, status, tasks.Items, objs.TemplateHash); err != nil {
 		return 0, err
 	}
 	wait, err := r.watchUpdate(ctx, svc, status, view, status.DesiredTasks)
@@ -401,9 +403,9 @@ func (r *ServiceReconciler) portInUse(ctx context.Context, svc *swarmv1.Service,
 }
 
 // observeWorkload reads the workload's state into the status: tasks running/desired (and
-// completed, for jobs), why tasks are pending, Ready and Progressing. hash is the current task
-// template ("" when the spec could not be built).
-func (r *ServiceReconciler) observeWorkload(ctx context.Context, svc *swarmv1.Service, status *swarmv1.ServiceStatus, hash string) error {
+// completed, for jobs), why tasks are pending, Ready and Progressing. tasks are the service's
+// pods; hash is the current task template ("" when the spec could not be built).
+func (r *ServiceReconciler) observeWorkload(ctx context.Context, svc *swarmv1.Service, status *swarmv1.ServiceStatus, tasks []corev1.Pod, hash string) error {
 	var running, desired, completed, total int32
 	progressing, failed, refused := false, "", ""
 	key := client.ObjectKeyFromObject(svc)
@@ -451,10 +453,7 @@ func (r *ServiceReconciler) observeWorkload(ctx context.Context, svc *swarmv1.Se
 
 	ready := metav1.Condition{Type: swarmv1.ConditionReady, Status: metav1.ConditionFalse, Reason: swarmv1.ReasonTasksPending,
 		Message: fmt.Sprintf("%d of %d tasks running", running, desired), ObservedGeneration: svc.Generation}
-	pending, stopped, err := r.waitingTasks(ctx, svc, hash)
-	if err != nil {
-		return err
-	}
+	pending, stopped := waitingTasks(svc, tasks, hash)
 	if pending != "" {
 		ready.Message += "; " + pending
 	}
@@ -490,15 +489,11 @@ func (r *ServiceReconciler) observeWorkload(ctx context.Context, svc *swarmv1.Se
 // (a constraint no node meets is not an error: Swarm leaves such tasks pending too), and how
 // many tasks of a long-running service's template hash ended and stay stopped
 // (update.StaysStopped; those of an earlier template were replaced by the update).
-func (r *ServiceReconciler) waitingTasks(ctx context.Context, svc *swarmv1.Service, hash string) (pending string, stopped int32, err error) {
-	pods := &corev1.PodList{}
-	if err := r.List(ctx, pods, client.InNamespace(svc.Namespace), client.MatchingLabels(translate.SelectorLabels(svc.Name))); err != nil {
-		return "", 0, fmt.Errorf("listing the tasks: %w", err)
-	}
+func waitingTasks(svc *swarmv1.Service, tasks []corev1.Pod, hash string) (pending string, stopped int32) {
 	n, why := 0, ""
 	cond := svc.Spec.RestartPolicy.RestartOn()
 	current := func(p *corev1.Pod) bool { return hash == "" || p.Labels[translate.LabelTemplateHash] == hash }
-	for _, p := range pods.Items {
+	for _, p := range tasks {
 		if svc.Spec.Mode.IsReplicated() && p.DeletionTimestamp == nil && current(&p) && update.StaysStopped(&p, cond) {
 			stopped++
 		}
@@ -523,9 +518,9 @@ func (r *ServiceReconciler) waitingTasks(ctx context.Context, svc *swarmv1.Servi
 		}
 	}
 	if n == 0 {
-		return "", stopped, nil
+		return "", stopped
 	}
-	return fmt.Sprintf("%d pending: no suitable node (%s)", n, strings.TrimSpace(why)), stopped, nil
+	return fmt.Sprintf("%d pending: no suitable node (%s)", n, strings.TrimSpace(why)), stopped
 }
 
 func (r *ServiceReconciler) applyFailed(svc *swarmv1.Service, status *swarmv1.ServiceStatus, err error) error {

@@ -72,19 +72,15 @@ func logUpdateStarted(svc *swarmv1.Service, status *swarmv1.ServiceStatus) {
 
 // judgeUpdate is Swarm's updater's view of an update or rollback under way: its config and
 // what the tasks of the new template (hash) show; nil when none is under way.
-func (r *ServiceReconciler) judgeUpdate(ctx context.Context, svc *swarmv1.Service, status *swarmv1.ServiceStatus, hash string) (*updateView, error) {
+func (r *ServiceReconciler) judgeUpdate(svc *swarmv1.Service, status *swarmv1.ServiceStatus, tasks []corev1.Pod, hash string) *updateView {
 	state := update.State(status)
 	if !update.Active(state) {
-		return nil, nil
+		return nil
 	}
 	cfg := update.Effective(update.ConfigInForce(&svc.Spec, state))
-	pods := &corev1.PodList{}
-	if err := r.List(ctx, pods, client.InNamespace(svc.Namespace), client.MatchingLabels(translate.SelectorLabels(svc.Name))); err != nil {
-		return nil, fmt.Errorf("listing the tasks: %w", err)
-	}
 	now := r.now()
 	return &updateView{state: state, cfg: cfg, now: now,
-		progress: update.Observe(pods.Items, translate.LabelTemplateHash, hash, update.JudgeFor(&svc.Spec, cfg), now)}, nil
+		progress: update.Observe(tasks, translate.LabelTemplateHash, hash, update.JudgeFor(&svc.Spec, cfg), now)}
 }
 
 // updateView is an update under way as judged at now.
@@ -144,11 +140,7 @@ const heldRecheck = 2 * time.Second
 // admitTasks lets the held tasks of a replicated service be scheduled as Swarm's rules allow
 // (update.Admit: stop-first, maxReplicasPerNode) and marks the ones that wait for Swarm's
 // scheduler. It returns when to look again while tasks are held.
-func (r *ServiceReconciler) admitTasks(ctx context.Context, svc *swarmv1.Service, state swarmv1.UpdateState) (time.Duration, error) {
-	pods := &corev1.PodList{}
-	if err := r.List(ctx, pods, client.InNamespace(svc.Namespace), client.MatchingLabels(translate.SelectorLabels(svc.Name))); err != nil {
-		return 0, fmt.Errorf("listing the tasks: %w", err)
-	}
+func (r *ServiceReconciler) admitTasks(ctx context.Context, svc *swarmv1.Service, state swarmv1.UpdateState, tasks []corev1.Pod) (time.Duration, error) {
 	rules := update.AdmitRules{
 		Replicas:  ptr.Deref(svc.Spec.Replicas, 1),
 		StopFirst: update.Effective(update.ConfigInForce(&svc.Spec, state)).Order == swarmv1.OrderStopFirst,
@@ -158,7 +150,7 @@ func (r *ServiceReconciler) admitTasks(ctx context.Context, svc *swarmv1.Service
 	if p := svc.Spec.Placement; p != nil && ptr.Deref(p.MaxReplicasPerNode, 0) > 1 {
 		rules.MaxPerNode = *p.MaxReplicasPerNode
 	}
-	a := update.Admit(pods.Items, rules)
+	a := update.Admit(tasks, rules)
 	var errs []error
 	stale := false
 	released := map[string]bool{}
@@ -198,24 +190,20 @@ func (r *ServiceReconciler) admitTasks(ctx context.Context, svc *swarmv1.Service
 		}
 	}
 	heldLeft := false
-	for i := range pods.Items {
-		p := &pods.Items[i]
+	for i := range tasks {
+		p := &tasks[i]
 		if !update.Held(p) || released[p.Name] || standIn[p.Name] || p.DeletionTimestamp != nil {
 			continue
 		}
-		if update.StandIn(p) {
-			// No longer a stand-in (its ended task is gone): an ordinary held task again.
-			orig := p.DeepCopy()
-			delete(p.Annotations, update.AnnotationStopped)
-			if err := r.Patch(ctx, p, client.MergeFrom(orig)); client.IgnoreNotFound(err) != nil {
-				errs = append(errs, fmt.Errorf("marking task %s as held: %w", p.Name, err))
-			}
-		}
 		heldLeft = true
-		if p.Annotations[update.AnnotationWaiting] == a.Waiting {
+		// Why it waits, if for Swarm's scheduler; and no longer a stand-in when its ended task
+		// is gone (an ordinary held task again).
+		_, wasStandIn := p.Annotations[update.AnnotationStopped]
+		if p.Annotations[update.AnnotationWaiting] == a.Waiting && !wasStandIn {
 			continue
 		}
 		orig := p.DeepCopy()
+		delete(p.Annotations, update.AnnotationStopped)
 		if a.Waiting == "" {
 			delete(p.Annotations, update.AnnotationWaiting)
 		} else {
