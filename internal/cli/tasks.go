@@ -69,22 +69,7 @@ func serviceTasks(ctx context.Context, c client.Client, svc *swarmv1.Service) ([
 }
 
 func tasksOf(svc *swarmv1.Service, pods []corev1.Pod) []task {
-	pods = tasks.WithoutStandIns(pods)
-	sort.SliceStable(pods, func(i, j int) bool {
-		a, b := pods[i].CreationTimestamp, pods[j].CreationTimestamp
-		if !a.Equal(&b) {
-			return a.Before(&b)
-		}
-		return pods[i].Name < pods[j].Name
-	})
-	var slots tasks.Slots
-	if !svc.Spec.Mode.IsGlobal() {
-		ptrs := make([]*corev1.Pod, len(pods))
-		for i := range pods {
-			ptrs[i] = &pods[i]
-		}
-		slots = tasks.AssignSlots(ptrs, nil)
-	}
+	pods, slots := tasks.Ordered(pods, svc.Spec.Mode.IsGlobal())
 	var current, history, ended []task
 	job := svc.Spec.Mode.IsJob()
 	// place is where a task runs in its service: its slot, or for a global task its node.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"sort"
 	"strings"
 
 	"github.com/moby/moby/api/types/swarm"
@@ -21,28 +20,13 @@ import (
 // is over leaving its slot to its replacement, and shown shut down in it). Up to date are the
 // tasks of the newest template.
 func ToTasks(svc *swarmv1.Service, spec swarm.ServiceSpec, pods []corev1.Pod, nodeIDs map[string]string) []swarm.Task {
-	pods = tasks.WithoutStandIns(pods)
-	sort.SliceStable(pods, func(i, j int) bool {
-		a, b := pods[i].CreationTimestamp, pods[j].CreationTimestamp
-		if !a.Equal(&b) {
-			return a.Before(&b)
-		}
-		return pods[i].Name < pods[j].Name
-	})
+	job, global := svc.Spec.Mode.IsJob(), svc.Spec.Mode.IsGlobal()
+	pods, slots := tasks.Ordered(pods, global)
 	newest := ""
 	for i := range pods {
 		if h := pods[i].Labels[translate.LabelTemplateHash]; h != "" {
 			newest = h
 		}
-	}
-	job, global := svc.Spec.Mode.IsJob(), svc.Spec.Mode.IsGlobal()
-	var slots tasks.Slots
-	if !global {
-		ptrs := make([]*corev1.Pod, len(pods))
-		for i := range pods {
-			ptrs[i] = &pods[i]
-		}
-		slots = tasks.AssignSlots(ptrs, nil)
 	}
 	out := make([]swarm.Task, 0, len(pods))
 	for i := range pods {

@@ -3,6 +3,7 @@ package tasks
 import (
 	"cmp"
 	"slices"
+	"sort"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -18,15 +19,31 @@ func IsTask(p *corev1.Pod) bool {
 	return p.Labels[translate.LabelService] != "" && p.Labels[translate.LabelManagedBy] == translate.ManagedByValue && !update.StandIn(p)
 }
 
-// WithoutStandIns leaves out of a service's pods the held stand-ins of tasks that stay stopped.
-func WithoutStandIns(pods []corev1.Pod) []corev1.Pod {
-	out := pods[:0:0]
+// Ordered are a service's tasks as `service ps` and the docker API list them: its pods but the
+// held stand-ins of tasks that stay stopped, oldest first, with their slots (AssignSlots; none
+// for a global service, whose tasks are named by node).
+func Ordered(pods []corev1.Pod, global bool) ([]corev1.Pod, Slots) {
+	out := make([]corev1.Pod, 0, len(pods))
 	for i := range pods {
 		if !update.StandIn(&pods[i]) {
 			out = append(out, pods[i])
 		}
 	}
-	return out
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i].CreationTimestamp, out[j].CreationTimestamp
+		if !a.Equal(&b) {
+			return a.Before(&b)
+		}
+		return out[i].Name < out[j].Name
+	})
+	if global {
+		return out, nil
+	}
+	ptrs := make([]*corev1.Pod, len(out))
+	for i := range out {
+		ptrs[i] = &out[i]
+	}
+	return out, AssignSlots(ptrs, nil)
 }
 
 // Key is a task's key in Slots: namespace/pod.
