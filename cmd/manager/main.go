@@ -57,7 +57,7 @@ func main() {
 	flag.DurationVar(&retryPeriod, "leader-elect-retry-period", 2*time.Second, "How often replicas try to acquire or renew the lease.")
 	flag.StringVar(&nodeName, "node-name", os.Getenv("NODE_NAME"), "The Kubernetes node this replica runs on (default $NODE_NAME, set by the downward API; else the host name). While this replica leads, that node's MANAGER STATUS is Leader.")
 	flag.StringVar(&managerSelector, "manager-node-selector", nodes.DefaultManagerSelector, "Label selector of the Kubernetes nodes whose Node starts as a manager (afterwards the Node's spec.role decides); empty: none.")
-	flag.StringVar(&nodePortRange, "node-port-range", "", "The cluster's service node-port range (kube-apiserver --service-node-port-range), e.g. 30000-32767: a published port inside it is used as the nodePort. Default: found by asking the API server (a dry-run create of a NodePort Service), else 30000-32767.")
+	flag.StringVar(&nodePortRange, "node-port-range", "", "The cluster's service node-port range (kube-apiserver --service-node-port-range), e.g. 30000-32767: a published port inside it is used as the nodePort. Default: found by asking the API server (a create of a NodePort Service it refuses, controllers.NodePortRange), else 30000-32767.")
 	flag.StringVar(&ingressType, "ingress-service-type", string(corev1.ServiceTypeNodePort), "Kubernetes Service type for ingress-mode ports: NodePort or LoadBalancer.")
 	flag.DurationVar(&nodeFailureTimeout, "node-failure-timeout", 30*time.Second, "How long replicated tasks stay on an unreachable or not-ready node before moving (Kubernetes' default is 5m).")
 	flag.DurationVar(&nodeDownAfter, "node-down-after", 0, "How long a node's kubelet may go without renewing its Lease before kubeswarm marks the node down and moves its replicated tasks, as Swarm does with a node that missed its heartbeats; 0: the Lease's own duration (10-40 s), a negative value: never (Kubernetes' node failure handling and --node-failure-timeout only). Shorter moves tasks sooner but may start a second copy of the tasks of a node that is only cut off.")
@@ -240,9 +240,9 @@ func waitForCRDs(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme) 
 // leaderElectionID is the name of the leader-election Lease.
 const leaderElectionID = "kubeswarm-operator"
 
-// discoverNodePortRange asks the API server for its node-port range; when it cannot tell (no
-// right to create Services in the default namespace, an API server that refuses dry runs), the
-// operator runs with Kubernetes' default range and says so.
+// discoverNodePortRange asks the API server for its node-port range (controllers.NodePortRange);
+// when it cannot tell (no right to create Services in the default namespace, an answer that
+// names no range), the operator runs with Kubernetes' default range and says so.
 func discoverNodePortRange(cfg *rest.Config) translate.PortRange {
 	log := ctrl.Log.WithName("setup")
 	c, err := client.New(cfg, client.Options{})
