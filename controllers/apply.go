@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
@@ -185,4 +186,26 @@ func joinMessages(errs []error) string {
 		msgs[i] = err.Error()
 	}
 	return strings.Join(msgs, "; ")
+}
+
+// deleteControlled deletes the objects of the list's kind, in the owner's namespace and with the
+// labels, that the owner controls and keep does not keep; deleted, when not nil, hears of each.
+func deleteControlled(ctx context.Context, c client.Client, owner client.Object, list client.ObjectList, labels client.MatchingLabels,
+	keep func(client.Object) bool, deleted func(client.Object)) error {
+	if err := c.List(ctx, list, client.InNamespace(owner.GetNamespace()), labels); err != nil {
+		return err
+	}
+	return meta.EachListItem(list, func(item runtime.Object) error {
+		o, ok := item.(client.Object)
+		if !ok || keep(o) || !metav1.IsControlledBy(o, owner) {
+			return nil
+		}
+		if err := c.Delete(ctx, o); err != nil {
+			return client.IgnoreNotFound(err)
+		}
+		if deleted != nil {
+			deleted(o)
+		}
+		return nil
+	})
 }

@@ -2,7 +2,6 @@ package controllers
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"slices"
@@ -11,7 +10,6 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	networkingv1ac "k8s.io/client-go/applyconfigurations/networking/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -184,32 +182,20 @@ func (r *ServiceReconciler) routeOptions(ctx context.Context, svc *swarmv1.Servi
 
 // removeRoutes deletes the service's route objects that are not in keep.
 func (r *ServiceReconciler) removeRoutes(ctx context.Context, svc *swarmv1.Service, keep map[string]bool) error {
-	var lists []client.ObjectList
+	var list client.ObjectList
 	switch r.Routes.kind {
 	case routes.KindHTTPRoute:
-		lists = append(lists, &gwv1.HTTPRouteList{})
+		list = &gwv1.HTTPRouteList{}
 	case routes.KindIngress:
-		lists = append(lists, &networkingv1.IngressList{})
+		list = &networkingv1.IngressList{}
+	default:
+		return nil
 	}
-	var errs []error
-	for _, list := range lists {
-		if err := r.List(ctx, list, client.InNamespace(svc.Namespace), client.MatchingLabels(translate.SelectorLabels(svc.Name))); err != nil {
-			return err
-		}
-		err := meta.EachListItem(list, func(o runtime.Object) error {
-			obj := o.(client.Object)
-			if keep[obj.GetName()] || !metav1.IsControlledBy(obj, svc) {
-				return nil
-			}
-			if err := r.Delete(ctx, obj); client.IgnoreNotFound(err) != nil {
-				return err
-			}
-			r.Recorder.Eventf(svc, nil, corev1.EventTypeNormal, "Deleted", "Delete", "Deleted %s %s: the service's labels no longer ask for it", kindOf(obj), obj.GetName())
-			return nil
+	return deleteControlled(ctx, r.Client, svc, list, translate.SelectorLabels(svc.Name),
+		func(o client.Object) bool { return keep[o.GetName()] },
+		func(o client.Object) {
+			r.Recorder.Eventf(svc, nil, corev1.EventTypeNormal, "Deleted", "Delete", "Deleted %s %s: the service's labels no longer ask for it", kindOf(o), o.GetName())
 		})
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
 }
 
 // watchRoutes adds the route objects to the Service controller's watches: the kind it makes

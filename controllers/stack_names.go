@@ -6,9 +6,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	discoveryv1ac "k8s.io/client-go/applyconfigurations/discovery/v1"
 	"k8s.io/utils/ptr"
@@ -108,14 +105,5 @@ func (r *StackReconciler) pruneNames(ctx context.Context, st *swarmv1.Stack, wan
 // pruneOwned deletes the objects of the list's kind, labelled with the stack, that the Stack
 // controls and keep does not keep.
 func (r *StackReconciler) pruneOwned(ctx context.Context, st *swarmv1.Stack, list client.ObjectList, keep func(client.Object) bool) error {
-	if err := r.List(ctx, list, client.InNamespace(st.Namespace), client.MatchingLabels{translate.LabelStack: st.Name}); err != nil {
-		return err
-	}
-	return meta.EachListItem(list, func(item runtime.Object) error {
-		o, ok := item.(client.Object)
-		if !ok || keep(o) || !metav1.IsControlledBy(o, st) {
-			return nil
-		}
-		return client.IgnoreNotFound(r.Delete(ctx, o))
-	})
+	return deleteControlled(ctx, r.Client, st, list, client.MatchingLabels{translate.LabelStack: st.Name}, keep, nil)
 }
