@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -74,7 +75,7 @@ func stackNetworks(st *swarmv1.Stack) []networkObj {
 	}
 	if !declared[stack.DefaultNetwork] {
 		for _, s := range st.Spec.Services {
-			if len(s.Networks) == 0 || usesNetwork(s.ServiceSpec, stack.DefaultNetwork) {
+			if slices.Contains(stack.ServiceNetworks(s), stack.DefaultNetwork) {
 				add(swarmv1.StackNetwork{Name: stack.DefaultNetwork})
 				break
 			}
@@ -260,7 +261,7 @@ func (s *Server) networkDelete(w http.ResponseWriter, r *http.Request) error {
 	}
 	if n.stack != nil {
 		for _, sv := range n.stack.Spec.Services {
-			if usesNetwork(sv.ServiceSpec, n.local) || (n.local == stack.DefaultNetwork && len(sv.Networks) == 0) {
+			if slices.Contains(stack.ServiceNetworks(sv), n.local) {
 				return errorf(http.StatusForbidden, "rpc error: code = FailedPrecondition desc = network %s is in use by service %s",
 					n.id, swarmv1.StackDockerName(n.stack.Name, sv.Name))
 			}

@@ -51,7 +51,7 @@ func dnsNetworks(st *swarmv1.Stack) []string {
 	}
 	used := map[string]bool{}
 	for _, s := range st.Spec.Services {
-		for _, n := range serviceNetworks(s) {
+		for _, n := range ServiceNetworks(s) {
 			if !external[n] {
 				used[n] = true
 			}

@@ -230,7 +230,7 @@ func clusterDNS() *networkingv1ac.NetworkPolicyPeerApplyConfiguration {
 func NetworkPolicies(st *swarmv1.Stack) []*networkingv1ac.NetworkPolicyApplyConfiguration {
 	used := map[string]bool{}
 	for _, s := range st.Spec.Services {
-		for _, n := range serviceNetworks(s) {
+		for _, n := range ServiceNetworks(s) {
 			used[n] = true
 		}
 	}
@@ -255,7 +255,7 @@ func NetworkPolicies(st *swarmv1.Stack) []*networkingv1ac.NetworkPolicyApplyConf
 			continue
 		}
 		rule := networkingv1ac.NetworkPolicyEgressRule()
-		for _, n := range serviceNetworks(s) {
+		for _, n := range ServiceNetworks(s) {
 			_, peer := networkMembers(st, n)
 			rule.WithTo(peer)
 		}
@@ -282,15 +282,12 @@ func ingressPolicy(st *swarmv1.Stack, name string, selector *metav1ac.LabelSelec
 			WithIngress(rule))
 }
 
-// serviceNetworks are the compose networks a stack service is on (the default network when it
-// names none).
-func serviceNetworks(s swarmv1.StackService) []string {
-	if len(s.Networks) == 0 {
-		return []string{DefaultNetwork}
-	}
-	out := make([]string, 0, len(s.Networks))
-	for _, n := range s.Networks {
-		out = append(out, n.Name)
+// ServiceNetworks are the compose networks a stack service is on: the stack's default network
+// when it names none, as docker's convert does.
+func ServiceNetworks(s swarmv1.StackService) []string {
+	var out []string
+	for _, a := range serviceAttachments(s) {
+		out = append(out, a.Name)
 	}
 	return out
 }
@@ -328,7 +325,7 @@ func internalOnly(st *swarmv1.Stack, s swarmv1.StackService) bool {
 			return false
 		}
 	}
-	for _, n := range serviceNetworks(s) {
+	for _, n := range ServiceNetworks(s) {
 		if d := declared(st, n); !d.Internal || d.External {
 			return false
 		}
