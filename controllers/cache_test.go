@@ -61,7 +61,7 @@ func TestDropNodeImagesKeepsOwnFieldsOnly(t *testing.T) {
 // TestTrimTask: a cached task keeps what the operator reads and loses the rest of its spec.
 func TestTrimTask(t *testing.T) {
 	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: "web-1", Labels: map[string]string{"a": "b"}, ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubelet"}}},
+		ObjectMeta: metav1.ObjectMeta{Name: "web-1", Labels: map[string]string{"a": "b"}, ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubelet"}, {Manager: FieldOwner}}},
 		Spec: corev1.PodSpec{
 			NodeName:        "n1",
 			SchedulingGates: []corev1.PodSchedulingGate{{Name: "g"}},
@@ -72,15 +72,22 @@ func TestTrimTask(t *testing.T) {
 			Tolerations: []corev1.Toleration{{Key: "k"}},
 			DNSConfig:   &corev1.PodDNSConfig{Searches: []string{"x"}},
 		},
-		Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIPs: []corev1.PodIP{{IP: "10.0.0.1"}},
-			ContainerStatuses: []corev1.ContainerStatus{{Name: "task", RestartCount: 2}}},
+		Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "10.0.0.1", PodIPs: []corev1.PodIP{{IP: "10.0.0.1"}}, HostIP: "192.168.0.1",
+			QOSClass: corev1.PodQOSBestEffort, Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}},
+			ContainerStatuses: []corev1.ContainerStatus{{Name: "task", RestartCount: 2, Ready: true, Image: "nginx:1.27", ImageID: "sha256:x",
+				ContainerID: "containerd://y", State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}},
+				LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1}},
+				VolumeMounts:         []corev1.VolumeMountStatus{{Name: "v", MountPath: "/v"}}}}},
 	}
 	out, _ := trimTask(pod)
 	want := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "web-1", Labels: map[string]string{"a": "b"}},
 		Spec: corev1.PodSpec{NodeName: "n1", SchedulingGates: []corev1.PodSchedulingGate{{Name: "g"}},
 			Affinity: &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{}}, Containers: []corev1.Container{{Name: "task", Image: "nginx:1.27"}}},
-		Status: corev1.PodStatus{Phase: corev1.PodRunning, ContainerStatuses: []corev1.ContainerStatus{{Name: "task", RestartCount: 2}}},
+		Status: corev1.PodStatus{Phase: corev1.PodRunning, Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}},
+			ContainerStatuses: []corev1.ContainerStatus{{Name: "task", RestartCount: 2, Ready: true,
+				State:                corev1.ContainerState{Running: &corev1.ContainerStateRunning{}},
+				LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1}}}}},
 	}
 	if diff := cmp.Diff(want, out); diff != "" {
 		t.Errorf("trimmed task (-want +got):\n%s", diff)

@@ -12,6 +12,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -36,24 +37,32 @@ type Config struct {
 // Service of the cluster in memory.
 func CacheOptions() cache.Options {
 	managed := cache.ByObject{Label: labels.SelectorFromSet(labels.Set{translate.LabelManagedBy: translate.ManagedByValue}), Transform: keepOwnManagedFields}
-	return cache.Options{ByObject: map[client.Object]cache.ByObject{
-		&appsv1.Deployment{}: managed,
-		&appsv1.DaemonSet{}:  managed,
-		&batchv1.Job{}:       managed,
-		&corev1.Service{}:    managed,
-		// Tasks carry the label through their pod template; most of a task's spec is of no use
-		// to the operator (trimTask).
-		&corev1.Pod{}:                   {Label: managed.Label, Transform: trimTask},
-		&corev1.PersistentVolumeClaim{}: managed,
-		&networkingv1.NetworkPolicy{}:   managed,
-		// A stack's names, and the slices of its services' Services (they copy the label).
-		&discoveryv1.EndpointSlice{}: managed,
-		&networkingv1.Ingress{}:      managed,
-		// Every node is watched; their image lists are big and of no use to kubeswarm.
-		&corev1.Node{}: {Transform: dropNodeImages},
-		// Only the kubelets' Leases (the leader election's Lease is read without the cache).
-		&coordinationv1.Lease{}: {Namespaces: map[string]cache.Config{corev1.NamespaceNodeLease: {}}, Transform: keepOwnManagedFields},
-	}}
+	inStack := managed.Label.DeepCopySelector()
+	if r, err := labels.NewRequirement(translate.LabelStack, selection.Exists, nil); err == nil {
+		inStack = inStack.Add(*r)
+	}
+	return cache.Options{
+		// kubeswarm's own kinds, and what is watched by metadata only.
+		DefaultTransform: keepOwnManagedFields,
+		ByObject: map[client.Object]cache.ByObject{
+			&appsv1.Deployment{}: managed,
+			&appsv1.DaemonSet{}:  managed,
+			&batchv1.Job{}:       managed,
+			&corev1.Service{}:    managed,
+			// Tasks carry the label through their pod template; most of a task's spec is of no use
+			// to the operator (trimTask).
+			&corev1.Pod{}:                   {Label: managed.Label, Transform: trimTask},
+			&corev1.PersistentVolumeClaim{}: managed,
+			&networkingv1.NetworkPolicy{}:   managed,
+			// A stack's names, and the slices of its services' Services (they copy the labels): only
+			// a stack's are read (stack_names.go), so a service outside any stack has none cached.
+			&discoveryv1.EndpointSlice{}: {Label: inStack, Transform: keepOwnManagedFields},
+			&networkingv1.Ingress{}:      managed,
+			// Every node is watched; their image lists are big and of no use to kubeswarm.
+			&corev1.Node{}: {Transform: dropNodeImages},
+			// Only the kubelets' Leases (the leader election's Lease is read without the cache).
+			&coordinationv1.Lease{}: {Namespaces: map[string]cache.Config{corev1.NamespaceNodeLease: {}}, Transform: keepOwnManagedFields},
+		}}
 }
 
 func dropNodeImages(obj any) (any, error) {
@@ -64,11 +73,13 @@ func dropNodeImages(obj any) (any, error) {
 }
 
 // trimTask keeps of a cached task what the operator reads: its metadata, node, scheduling gates,
-// node affinity (update.Admit, Release), its containers' names and images (`service ps` and the
-// logs through the docker API), and its status but for its addresses. What goes is most of a
-// task's size: environment, mounts, volumes, probes, resources, DNS settings, tolerations,
-// security contexts. Pods are only ever patched (merge patches between two trimmed copies) or
-// deleted, never written whole.
+// node affinity (update.Admit, Release), its containers' names and images (the visualizer), and
+// of its status the phase, reason, message, conditions and its containers' states, restarts and
+// readiness (update.Judge, the tasks' states). What goes is most of a task's size: environment,
+// mounts, volumes, probes, resources, DNS settings, tolerations, security contexts, addresses,
+// image and container IDs, and every field manager's entry (pods are never applied, so not even
+// kubeswarm's own is compared). Pods are only ever patched (merge patches between two trimmed
+// copies) or deleted, never written whole.
 func trimTask(obj any) (any, error) {
 	p, ok := obj.(*corev1.Pod)
 	if !ok {
@@ -84,8 +95,30 @@ func trimTask(obj any) (any, error) {
 		Affinity:        p.Spec.Affinity,
 		Containers:      containers,
 	}
-	p.Status.PodIPs, p.Status.HostIPs = nil, nil
-	return keepOwnManagedFields(p)
+	p.Status = corev1.PodStatus{
+		Phase:                 p.Status.Phase,
+		Conditions:            p.Status.Conditions,
+		Message:               p.Status.Message,
+		Reason:                p.Status.Reason,
+		InitContainerStatuses: trimContainerStatuses(p.Status.InitContainerStatuses),
+		ContainerStatuses:     trimContainerStatuses(p.Status.ContainerStatuses),
+	}
+	p.ManagedFields = nil
+	return p, nil
+}
+
+// trimContainerStatuses keeps of each container's status its name, state, last ended run,
+// readiness and restarts.
+func trimContainerStatuses(in []corev1.ContainerStatus) []corev1.ContainerStatus {
+	if in == nil {
+		return nil
+	}
+	out := make([]corev1.ContainerStatus, len(in))
+	for i, cs := range in {
+		out[i] = corev1.ContainerStatus{Name: cs.Name, State: cs.State, LastTerminationState: cs.LastTerminationState,
+			Ready: cs.Ready, RestartCount: cs.RestartCount}
+	}
+	return out
 }
 
 // keepOwnManagedFields drops from a cached object the managed fields of every field manager but

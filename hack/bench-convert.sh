@@ -7,7 +7,8 @@
 # (the same command in the whole plugin) and kompose.
 #
 # kompose: $KOMPOSE, else `go install github.com/kubernetes/kompose@$KOMPOSE_VERSION` (v1.38.0)
-# into the cache (~/.cache/kubeswarm/kompose-VERSION); without it only kubectl-swarm is measured.
+# into the cache (~/.cache/kubeswarm/kompose-VERSION), else built offline from the local module
+# cache when the proxy refuses the install; without it only kubectl-swarm is measured.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -16,9 +17,24 @@ CONVERT=${KUBECTL_SWARM_CONVERT_BIN:-$ROOT/bin/kubectl-swarm-convert}
 ROUNDS=${BENCH_ROUNDS:-5}
 KOMPOSE_VERSION=${KOMPOSE_VERSION:-v1.38.0}
 CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/kubeswarm/kompose-$KOMPOSE_VERSION
+# build_kompose_from_module_cache: `go install` asks the module proxy for kompose's version list
+# (its deprecation notice), which a proxy may refuse while the module itself is in the local
+# module cache; then kompose is built from that copy, offline.
+build_kompose_from_module_cache() {
+  local dir src
+  dir=$(go env GOMODCACHE)/github.com/kubernetes/kompose@$KOMPOSE_VERSION
+  [[ -f $dir/go.mod ]] || return 1
+  src=$(mktemp -d)
+  cp -r "$dir/." "$src" && chmod -R u+w "$src" \
+    && (cd "$src" && GOFLAGS=-mod=mod GOPROXY=off go build -o "$CACHE/kompose" .) >&2
+  local rc=$?
+  rm -rf "$src"
+  return $rc
+}
 if [[ -z "${KOMPOSE:-}" ]]; then
   KOMPOSE=$CACHE/kompose
-  if [[ ! -x $KOMPOSE ]] && ! GOBIN=$CACHE go install "github.com/kubernetes/kompose@$KOMPOSE_VERSION" >&2; then
+  if [[ ! -x $KOMPOSE ]] && ! GOBIN=$CACHE go install "github.com/kubernetes/kompose@$KOMPOSE_VERSION" >&2 \
+    && ! build_kompose_from_module_cache; then
     echo "kompose $KOMPOSE_VERSION could not be installed (set KOMPOSE=path/to/kompose): measuring kubectl-swarm alone" >&2
     KOMPOSE=
   fi
