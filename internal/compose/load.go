@@ -156,7 +156,7 @@ func (l *load) project(ctx context.Context, files []string, record bool) (*types
 		}),
 	}
 	if record {
-		options = append(options, cli.WithLoadOptions(loader.WithUnsupportedAttributesCheck(dockerKeyPatterns(), l.recordDockerKeys)))
+		options = append(options, cli.WithLoadOptions(loader.WithUnsupportedAttributesCheck(everyServiceKey, l.recordDockerKeys)))
 	}
 	if l.opts.ProjectName != "" {
 		options = append(options, cli.WithName(l.opts.ProjectName))
@@ -186,17 +186,18 @@ func (l *load) substitute(record bool) func(string, template.Mapping) (string, e
 	}
 }
 
-// dockerKeyPatterns find the keys of docker's lists in the merged model.
-func dockerKeyPatterns() []loader.UnsupportedAttributePattern {
-	var keys []string
-	keys = append(keys, dockerUnsupported...)
-	keys = append(keys, sortedKeys(dockerDeprecated)...)
-	keys = append(keys, sortedKeys(dockerForbidden)...)
-	patterns := make([]loader.UnsupportedAttributePattern, 0, len(keys))
-	for _, k := range keys {
-		patterns = append(patterns, loader.UnsupportedAttributePattern{Path: tree.NewPath("services", tree.PathMatchAll, k)})
-	}
-	return patterns
+// everyServiceKey is the pattern of every key of every service. One pattern, not one per key of
+// docker's lists: compose-go tries each pattern on every node of the model, and stops at a
+// service's keys once one matches, so a single pattern is a short walk (recordDockerKeys keeps
+// the keys of docker's lists).
+var everyServiceKey = []loader.UnsupportedAttributePattern{{Path: tree.NewPath("services", tree.PathMatchAll, tree.PathMatchAll)}}
+
+// isDockerKey tells whether a service key is on one of docker's lists (unsupported, deprecated,
+// forbidden).
+func isDockerKey(k string) bool {
+	_, deprecated := dockerDeprecated[k]
+	_, forbidden := dockerForbidden[k]
+	return deprecated || forbidden || slices.Contains(dockerUnsupported, k)
 }
 
 func (l *load) recordDockerKeys(found []loader.UnsupportedAttribute) {
@@ -204,7 +205,7 @@ func (l *load) recordDockerKeys(found []loader.UnsupportedAttribute) {
 	defer l.mu.Unlock()
 	l.dockerKeys = map[string][]string{}
 	for _, f := range found {
-		if parts := f.Path.Parts(); len(parts) == 3 {
+		if parts := f.Path.Parts(); len(parts) == 3 && isDockerKey(parts[2]) {
 			l.dockerKeys[parts[1]] = append(l.dockerKeys[parts[1]], parts[2])
 		}
 	}
