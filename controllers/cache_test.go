@@ -8,6 +8,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+
+	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 )
 
 func TestKeepOwnManagedFields(t *testing.T) {
@@ -22,6 +24,9 @@ func TestKeepOwnManagedFields(t *testing.T) {
 		{"only others", []metav1.ManagedFieldsEntry{entry("kubelet"), entry("kube-controller-manager")}, nil},
 		{"ours kept", []metav1.ManagedFieldsEntry{entry("kubelet"), entry(FieldOwner), entry(NodeFieldOwner)}, []string{FieldOwner, NodeFieldOwner}},
 		{"none", nil, nil},
+		{"our status and patch entries dropped", []metav1.ManagedFieldsEntry{
+			{Manager: FieldOwner, Operation: metav1.ManagedFieldsOperationUpdate, Subresource: "status"},
+			{Manager: FieldOwner, Operation: metav1.ManagedFieldsOperationUpdate}, entry(FieldOwner)}, []string{FieldOwner}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -46,9 +51,18 @@ func TestKeepOwnManagedFields(t *testing.T) {
 	}
 }
 
+func TestDropManagedFields(t *testing.T) {
+	svc := &swarmv1.Service{ObjectMeta: metav1.ObjectMeta{Name: "web", ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl"}, {Manager: FieldOwner}}}}
+	out, _ := dropManagedFields(svc)
+	// nil, not empty: an Update sent with an empty list would reset the server's entries.
+	if mf := out.(*swarmv1.Service).ManagedFields; mf != nil {
+		t.Errorf("managed fields %v, want nil", mf)
+	}
+}
+
 func TestDropNodeImagesKeepsOwnFieldsOnly(t *testing.T) {
 	node := &corev1.Node{
-		ObjectMeta: metav1.ObjectMeta{Name: "n", ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubelet"}, {Manager: NodeFieldOwner}}},
+		ObjectMeta: metav1.ObjectMeta{Name: "n", ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubelet"}, {Manager: NodeFieldOwner, Operation: metav1.ManagedFieldsOperationApply}}},
 		Status:     corev1.NodeStatus{Images: []corev1.ContainerImage{{Names: []string{"nginx"}}}},
 	}
 	out, _ := dropNodeImages(node)

@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 	"github.com/kubeswarm/kubeswarm/internal/translate"
 )
 
@@ -42,9 +43,14 @@ func CacheOptions() cache.Options {
 		inStack = inStack.Add(*r)
 	}
 	return cache.Options{
-		// kubeswarm's own kinds, and what is watched by metadata only.
+		// What is watched by metadata only, and HTTPRoutes (applied like every child).
 		DefaultTransform: keepOwnManagedFields,
 		ByObject: map[client.Object]cache.ByObject{
+			// kubeswarm's own kinds are never applied by the operator, only patched (status) or
+			// updated whole (a rollback, a stack's service), so no entry is kept (dropManagedFields).
+			&swarmv1.Service{}:   {Transform: dropManagedFields},
+			&swarmv1.Stack{}:     {Transform: dropManagedFields},
+			&swarmv1.Node{}:      {Transform: dropManagedFields},
 			&appsv1.Deployment{}: managed,
 			&appsv1.DaemonSet{}:  managed,
 			&batchv1.Job{}:       managed,
@@ -121,11 +127,12 @@ func trimContainerStatuses(in []corev1.ContainerStatus) []corev1.ContainerStatus
 	return out
 }
 
-// keepOwnManagedFields drops from a cached object the managed fields of every field manager but
-// kubeswarm's: the kubelet's and the controllers' entries are most of a pod's or a node's size
-// and nothing reads them, while kubeswarm's own are what applyIfChanged compares against. Only
-// for kinds kubeswarm never writes whole (Update): a partial list sent back would replace the
-// object's.
+// keepOwnManagedFields drops from a cached object every managed-field entry but kubeswarm's
+// applies: the kubelet's and the controllers' entries are most of a pod's or a node's size and
+// nothing reads them, and of kubeswarm's own only its Apply entries are what applyIfChanged
+// compares against (managedfields.ExtractInto reads the manager's Apply entry alone; its Update
+// entries, from status and gate patches, are read by nothing). Only for kinds kubeswarm never
+// writes whole (Update): a partial list sent back would replace the object's.
 func keepOwnManagedFields(obj any) (any, error) {
 	o, ok := obj.(metav1.Object)
 	if !ok {
@@ -134,12 +141,21 @@ func keepOwnManagedFields(obj any) (any, error) {
 	all := o.GetManagedFields()
 	var own []metav1.ManagedFieldsEntry
 	for _, mf := range all {
-		if mf.Manager == FieldOwner || mf.Manager == NodeFieldOwner {
+		if (mf.Manager == FieldOwner || mf.Manager == NodeFieldOwner) && mf.Operation == metav1.ManagedFieldsOperationApply {
 			own = append(own, mf)
 		}
 	}
 	if len(own) < len(all) {
 		o.SetManagedFields(own)
+	}
+	return obj, nil
+}
+
+// dropManagedFields drops every managed-field entry of a cached object that kubeswarm writes
+// whole: an Update sent without managed fields (nil) leaves the server's as they are.
+func dropManagedFields(obj any) (any, error) {
+	if o, ok := obj.(metav1.Object); ok {
+		o.SetManagedFields(nil)
 	}
 	return obj, nil
 }

@@ -10,6 +10,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 	"github.com/kubeswarm/kubeswarm/internal/testutil"
@@ -17,10 +18,10 @@ import (
 )
 
 // createService creates a Service from a wrapper and waits for its Deployment.
-func createService(t *testing.T, svc *swarmv1.Service) *appsv1.Deployment {
+func createService(t *testing.T, svc *swarmv1.Service, opts ...client.CreateOption) *appsv1.Deployment {
 	t.Helper()
 	svc.UID = ""
-	if err := k8sClient.Create(context.Background(), svc); err != nil {
+	if err := k8sClient.Create(context.Background(), svc, opts...); err != nil {
 		t.Fatalf("creating Service %s: %v", svc.Name, err)
 	}
 	return waitDeployment(t, svc.Namespace, svc.Name, func(*appsv1.Deployment) error { return nil })
@@ -270,7 +271,9 @@ func TestAutomaticRollback(t *testing.T) {
 // to where it began. Each new annotation value is one rollback.
 func TestManualRollbackTwice(t *testing.T) {
 	ns := newNamespace(t)
-	createService(t, testutil.MakeService("redis", ns).Image("redis:3.0.6").Obj())
+	// Created by a field manager of the user's own (the test's client and the operator share a
+	// name), checked after the rollbacks.
+	createService(t, testutil.MakeService("redis", ns).Image("redis:3.0.6").Replicas(2).Obj(), client.FieldOwner("someone"))
 	updateService(t, ns, "redis", func(s *swarmv1.Service) { s.Spec.Image = "redis:3.0.7" })
 	waitService(t, ns, "redis", "the update is recorded", func(s *swarmv1.Service) error {
 		if s.Status.AppliedSpec == nil || s.Status.AppliedSpec.Image != "redis:3.0.7" {
@@ -298,6 +301,19 @@ func TestManualRollbackTwice(t *testing.T) {
 			}
 			return nil
 		})
+	}
+	// The operator caches its Services without managed fields and writes them back whole: the
+	// server must keep the user's entry (an Update with a partial list would replace them).
+	svc := &swarmv1.Service{}
+	if err := k8sClient.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "redis"}, svc); err != nil {
+		t.Fatal(err)
+	}
+	kept := false
+	for _, mf := range svc.ManagedFields {
+		kept = kept || mf.Manager == "someone" && mf.FieldsV1 != nil && strings.Contains(string(mf.FieldsV1.Raw), `"f:replicas"`)
+	}
+	if !kept {
+		t.Errorf("after the rollbacks the user's field manager no longer owns spec.replicas: %+v", svc.ManagedFields)
 	}
 }
 
