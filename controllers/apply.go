@@ -179,6 +179,23 @@ func conditionMessage(err error) string {
 	return err.Error()
 }
 
+// namespaceTerminating tells whether err is the API server refusing a write because the
+// namespace is being deleted. The kubeswarm objects in it go with it: such a pass stops without
+// a retry, a status write or an event (each would be refused the same way, over and over while
+// the namespace empties).
+func namespaceTerminating(err error) bool {
+	var s apierrors.APIStatus
+	if !errors.As(err, &s) || s.Status().Details == nil {
+		return false
+	}
+	for _, c := range s.Status().Details.Causes {
+		if c.Type == corev1.NamespaceTerminatingCause {
+			return true
+		}
+	}
+	return false
+}
+
 // joinMessages is the message of several errors, as a condition says them.
 func joinMessages(errs []error) string {
 	msgs := make([]string, len(errs))

@@ -1,12 +1,17 @@
 package controllers
 
 import (
-	"github.com/google/go-cmp/cmp"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
@@ -143,5 +148,31 @@ func TestStaleReads(t *testing.T) {
 	s.wrote(svc("4"), "3")
 	if _, ok := s.replaced[types.NamespacedName{Namespace: "ns", Name: "gone"}]; ok {
 		t.Error("the expired record of a deleted object was not swept")
+	}
+}
+
+func TestNamespaceTerminating(t *testing.T) {
+	terminating := apierrors.NewForbidden(schema.GroupResource{Group: "apps", Resource: "deployments"}, "web",
+		errors.New("unable to create new content in namespace ns because it is being terminated"))
+	terminating.ErrStatus.Details.Causes = append(terminating.ErrStatus.Details.Causes,
+		metav1.StatusCause{Type: corev1.NamespaceTerminatingCause, Message: "namespace ns is being terminated", Field: "metadata.namespace"})
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"the API server's refusal", terminating, true},
+		{"wrapped by the apply", fmt.Errorf("applying Deployment web: %w", terminating), true},
+		{"joined with a status error", errors.Join(fmt.Errorf("applying Deployment web: %w", terminating), errors.New("status")), true},
+		{"another refusal", apierrors.NewForbidden(schema.GroupResource{Resource: "pods"}, "p", errors.New("quota")), false},
+		{"not an API error", errors.New("boom"), false},
+		{"none", nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := namespaceTerminating(tt.err); got != tt.want {
+				t.Errorf("namespaceTerminating(%v) = %v, want %v", tt.err, got, tt.want)
+			}
+		})
 	}
 }

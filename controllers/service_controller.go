@@ -125,6 +125,9 @@ func (r *ServiceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 
 	status := svc.Status.DeepCopy()
 	requeue, err := r.reconcile(ctx, svc, status)
+	if namespaceTerminating(err) {
+		return ctrl.Result{}, nil
+	}
 	res := ctrl.Result{RequeueAfter: requeue}
 	if errors.Is(err, errNameConflict) || errors.Is(err, errPortInUse) {
 		// Reported in status; retried quietly until the other object goes.
@@ -524,6 +527,9 @@ func waitingTasks(svc *swarmv1.Service, tasks []corev1.Pod, hash string) (pendin
 }
 
 func (r *ServiceReconciler) applyFailed(svc *swarmv1.Service, status *swarmv1.ServiceStatus, err error) error {
+	if namespaceTerminating(err) {
+		return err
+	}
 	reason := swarmv1.ReasonApplyFailed
 	switch {
 	case errors.Is(err, errNameConflict):

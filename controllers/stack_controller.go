@@ -57,6 +57,9 @@ func (r *StackReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	ctx = ctrl.LoggerInto(ctx, ctrl.LoggerFrom(ctx).WithValues("stack", klog.KObj(st)))
 	status := st.Status.DeepCopy()
 	err := r.reconcile(ctx, st, status)
+	if namespaceTerminating(err) {
+		return ctrl.Result{}, nil
+	}
 	res := ctrl.Result{}
 	switch {
 	case errors.Is(err, errNameConflict):

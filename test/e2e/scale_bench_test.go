@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -86,9 +87,10 @@ func BenchmarkScale(b *testing.B) {
 		time.Sleep(idle)
 		after := scrape(b)
 		perService := (converged.writes - before.writes) / float64(n)
-		fmt.Printf("services=%d replicas=%d kubeswarm=%.1fs floor=%.1fs ratio=%.3f writes_per_service=%.2f idle=%s idle_writes=%.0f idle_reconciles=%.0f peak_rss=%s heap_inuse_converged=%.0fMiB\n",
+		fmt.Printf("services=%d replicas=%d kubeswarm=%.1fs floor=%.1fs ratio=%.3f writes_per_service=%.2f idle=%s idle_writes=%.0f idle_reconciles=%.0f peak_rss=%s heap_inuse_converged=%.0fMiB gomemlimit=%s\n",
 			n, replicas, took.Seconds(), floor.Seconds(), took.Seconds()/floor.Seconds(), perService,
-			idle, after.writes-converged.writes, after.reconciles-converged.reconciles, operatorPeakRSS(), converged.heapInuse/(1<<20))
+			idle, after.writes-converged.writes, after.reconciles-converged.reconciles, operatorPeakRSS(), converged.heapInuse/(1<<20),
+			cmp.Or(os.Getenv("OPERATOR_GOMEMLIMIT"), "none"))
 		fmt.Printf("idle reconciles by controller: %s\n", idleByController(converged, after))
 		saveHeapProfile(b, "artifacts/operator-heap-scale.pprof")
 		b.ReportMetric(took.Seconds()/floor.Seconds(), "ratio")

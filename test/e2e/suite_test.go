@@ -134,6 +134,11 @@ func startOperatorProcess(name, node string, args ...string) (*operatorProcess, 
 	}
 	p.cmd = exec.Command(bin, append([]string{"--node-port-range=1-32767", "--health-probe-bind-address=0"}, args...)...)
 	p.cmd.Env = append(os.Environ(), "NODE_NAME="+node)
+	if limit := os.Getenv("OPERATOR_GOMEMLIMIT"); limit != "" {
+		// The soft memory limit config/manager gives the operator (its memory request), for the
+		// operator alone: the test binary and the go command keep their own.
+		p.cmd.Env = append(p.cmd.Env, "GOMEMLIMIT="+limit)
+	}
 	p.cmd.Stdout, p.cmd.Stderr = p.file, p.file
 	if err := p.cmd.Start(); err != nil {
 		_ = p.file.Close()
