@@ -179,10 +179,24 @@ func conditionMessage(err error) string {
 	return err.Error()
 }
 
+// namespaceDeleting tells whether a namespace is being deleted, from its metadata in the cache.
+// Nothing new is accepted there any more (the API server refuses every create, events included)
+// and the kubeswarm objects in it go with it, so a controller leaves them alone instead of
+// applying again the children the namespace's deletion removes.
+func namespaceDeleting(ctx context.Context, c client.Reader, namespace string) bool {
+	ns := &metav1.PartialObjectMetadata{}
+	ns.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
+	if err := c.Get(ctx, client.ObjectKey{Name: namespace}, ns); err != nil {
+		return false
+	}
+	return !ns.DeletionTimestamp.IsZero()
+}
+
 // namespaceTerminating tells whether err is the API server refusing a write because the
 // namespace is being deleted. The kubeswarm objects in it go with it: such a pass stops without
 // a retry, a status write or an event (each would be refused the same way, over and over while
-// the namespace empties).
+// the namespace empties). It covers what namespaceDeleting cannot: a deletion the cache has not
+// seen yet.
 func namespaceTerminating(err error) bool {
 	var s apierrors.APIStatus
 	if !errors.As(err, &s) || s.Status().Details == nil {

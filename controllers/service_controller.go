@@ -117,6 +117,9 @@ func (r *ServiceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		// are freed at once, as `docker service rm` frees them.
 		return ctrl.Result{}, r.releasePorts(ctx, req.NamespacedName)
 	}
+	if namespaceDeleting(ctx, r.Client, svc.Namespace) {
+		return ctrl.Result{}, nil
+	}
 	if r.stale.stale(svc) {
 		return ctrl.Result{RequeueAfter: staleRetry}, nil
 	}

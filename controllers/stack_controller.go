@@ -54,6 +54,9 @@ func (r *StackReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	if !st.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, nil // what it owns goes with it; its claims stay
 	}
+	if namespaceDeleting(ctx, r.Client, st.Namespace) {
+		return ctrl.Result{}, nil
+	}
 	ctx = ctrl.LoggerInto(ctx, ctrl.LoggerFrom(ctx).WithValues("stack", klog.KObj(st)))
 	status := st.Status.DeepCopy()
 	err := r.reconcile(ctx, st, status)

@@ -7,7 +7,9 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 	"github.com/kubeswarm/kubeswarm/internal/testutil"
@@ -63,5 +65,39 @@ func TestWritesPerConvergedService(t *testing.T) {
 	// Deployment + Service, and the two statuses: 0/3 pending, 3/3 Ready.
 	if want := 4; len(got) > want {
 		t.Errorf("the operator made %d writes for one Service to converge, want at most %d: %v", len(got), want, got)
+	}
+}
+
+// TestNothingWrittenInANamespaceBeingDeleted: while a namespace is deleted, the API server
+// refuses every create in it (events included) and removes its objects in no set order. The
+// operator leaves the kubeswarm objects there alone: a Service whose Deployment went first is
+// not applied again, and a change to it writes nothing. (envtest runs no namespace controller,
+// so the namespace stays Terminating.)
+func TestNothingWrittenInANamespaceBeingDeleted(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	createService(t, testutil.MakeService("web", ns).Replicas(2).Obj())
+	if err := k8sClient.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the namespace is being deleted", func() error {
+		n := &corev1.Namespace{}
+		if err := k8sClient.Get(ctx, client.ObjectKey{Name: ns}, n); err != nil {
+			return err
+		}
+		if n.DeletionTimestamp.IsZero() {
+			return fmt.Errorf("not deleted yet")
+		}
+		return nil
+	})
+	time.Sleep(time.Second) // the operator's cache sees it
+	before := operatorWrites.mark()
+	if err := k8sClient.Delete(ctx, &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web"}}); err != nil {
+		t.Fatal(err)
+	}
+	updateService(t, ns, "web", func(s *swarmv1.Service) { s.Spec.Image = "nginx:1.27" })
+	time.Sleep(2 * time.Second)
+	if got := operatorWrites.writesSince(before, "/namespaces/"+ns+"/"); len(got) > 0 {
+		t.Errorf("the operator wrote in a namespace being deleted: %v", got)
 	}
 }
