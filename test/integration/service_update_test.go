@@ -310,7 +310,7 @@ func TestManualRollbackTwice(t *testing.T) {
 	}
 	kept := false
 	for _, mf := range svc.ManagedFields {
-		kept = kept || mf.Manager == "someone" && mf.FieldsV1 != nil && strings.Contains(string(mf.FieldsV1.Raw), `"f:replicas"`)
+		kept = kept || mf.Manager == "someone" && mf.FieldsV1 != nil && strings.Contains(mf.FieldsV1.GetRawString(), `"f:replicas"`)
 	}
 	if !kept {
 		t.Errorf("after the rollbacks the user's field manager no longer owns spec.replicas: %+v", svc.ManagedFields)
