@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/selection"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -38,10 +39,9 @@ type Config struct {
 // Service of the cluster in memory.
 func CacheOptions() cache.Options {
 	managed := cache.ByObject{Label: labels.SelectorFromSet(labels.Set{translate.LabelManagedBy: translate.ManagedByValue}), Transform: keepOwnManagedFields}
-	inStack := managed.Label.DeepCopySelector()
-	if r, err := labels.NewRequirement(translate.LabelStack, selection.Exists, nil); err == nil {
-		inStack = inStack.Add(*r)
-	}
+	hasStack, err := labels.NewRequirement(translate.LabelStack, selection.Exists, nil)
+	utilruntime.Must(err) // a constant, valid key
+	inStack := managed.Label.Add(*hasStack)
 	return cache.Options{
 		// What is watched by metadata only, and HTTPRoutes (applied like every child).
 		DefaultTransform: keepOwnManagedFields,

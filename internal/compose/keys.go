@@ -3,6 +3,7 @@ package compose
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -109,7 +110,7 @@ func (r *keyReport) add(service string, keys []string) {
 	for _, k := range keys {
 		switch {
 		case converted[k]:
-		case contains(dockerUnsupported, k):
+		case slices.Contains(dockerUnsupported, k):
 			r.unsupported[k] = true
 		case dockerDeprecated[k] != "":
 			r.deprecated[k] = true
@@ -123,13 +124,10 @@ func (r *keyReport) add(service string, keys []string) {
 	}
 }
 
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
+// isDockerKey tells whether a service key is on one of docker's lists (unsupported, deprecated,
+// forbidden).
+func isDockerKey(k string) bool {
+	return slices.Contains(dockerUnsupported, k) || dockerDeprecated[k] != "" || dockerForbidden[k] != ""
 }
 
 // warnings are docker's two warnings, in its words and order, then kubeswarm's.

@@ -192,14 +192,6 @@ func (l *load) substitute(record bool) func(string, template.Mapping) (string, e
 // the keys of docker's lists).
 var everyServiceKey = []loader.UnsupportedAttributePattern{{Path: tree.NewPath("services", tree.PathMatchAll, tree.PathMatchAll)}}
 
-// isDockerKey tells whether a service key is on one of docker's lists (unsupported, deprecated,
-// forbidden).
-func isDockerKey(k string) bool {
-	_, deprecated := dockerDeprecated[k]
-	_, forbidden := dockerForbidden[k]
-	return deprecated || forbidden || slices.Contains(dockerUnsupported, k)
-}
-
 func (l *load) recordDockerKeys(found []loader.UnsupportedAttribute) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
