@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/objects"
 	"github.com/kubeswarm/kubeswarm/internal/translate"
 )
 
@@ -122,7 +123,7 @@ func (r *ServiceReconciler) ensureVolumes(ctx context.Context, svc *swarmv1.Serv
 				labels[k] = v
 			}
 		}
-		claim := translate.VolumeClaim(name, svc.Namespace, labels, nil, nil)
+		claim := objects.VolumeClaim(name, svc.Namespace, labels, nil, nil)
 		if err := r.Apply(ctx, claim, client.FieldOwner(FieldOwner)); err != nil {
 			return fmt.Errorf("creating PersistentVolumeClaim %s for volume %s: %w", name, m.Source, err)
 		}

@@ -19,6 +19,7 @@ import (
 	networkingv1ac "k8s.io/client-go/applyconfigurations/networking/v1"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/objects"
 	"github.com/kubeswarm/kubeswarm/internal/swarmsyntax"
 	"github.com/kubeswarm/kubeswarm/internal/translate"
 )
@@ -360,7 +361,7 @@ func Claims(st *swarmv1.Stack) []*corev1ac.PersistentVolumeClaimApplyConfigurati
 		}
 		labels := Labels(st.Name)
 		labels[translate.LabelVolume] = v.Name
-		out = append(out, translate.VolumeClaim(ClaimName(st, v.Name), st.Namespace, labels, v.Size, v.StorageClassName))
+		out = append(out, objects.VolumeClaim(ClaimName(st, v.Name), st.Namespace, labels, v.Size, v.StorageClassName))
 	}
 	return out
 }

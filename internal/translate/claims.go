@@ -6,30 +6,12 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
 	"k8s.io/utils/ptr"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 )
-
-// DefaultClaimSize is the size of the claim kubeswarm makes for a named volume that asks for none
-// (docker's local volumes have no size).
-var DefaultClaimSize = resource.MustParse("1Gi")
-
-// VolumeClaim is the PersistentVolumeClaim that holds a named volume: ReadWriteOnce, of size (the
-// default when nil), of the storage class when one is given. The Service controller makes one
-// for a standalone service's volume, the Stack controller one for each stack volume.
-func VolumeClaim(name, namespace string, labels map[string]string, size *resource.Quantity, storageClass *string) *corev1ac.PersistentVolumeClaimApplyConfiguration {
-	spec := corev1ac.PersistentVolumeClaimSpec().WithAccessModes(corev1.ReadWriteOnce).
-		WithResources(corev1ac.VolumeResourceRequirements().WithRequests(corev1.ResourceList{
-			corev1.ResourceStorage: ptr.Deref(size, DefaultClaimSize)}))
-	if storageClass != nil {
-		spec.WithStorageClassName(*storageClass)
-	}
-	return corev1ac.PersistentVolumeClaim(name, namespace).WithLabels(labels).WithSpec(spec)
-}
 
 // claimedVolumes are the claims a service's tasks mount (named volumes other than NFS exports).
 func claimedVolumes(s *swarmv1.ServiceSpec) []string {

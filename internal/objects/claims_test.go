@@ -1,14 +1,16 @@
-package translate
+package objects
 
 import (
 	"testing"
 
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/utils/ptr"
+
+	"github.com/kubeswarm/kubeswarm/internal/translate"
 )
 
 func TestVolumeClaim(t *testing.T) {
-	c := VolumeClaim("data", "n", map[string]string{LabelVolume: "data"}, nil, nil)
+	c := VolumeClaim("data", "n", map[string]string{translate.LabelVolume: "data"}, nil, nil)
 	if got := c.Spec.Resources.Requests.Storage(); got.Cmp(DefaultClaimSize) != 0 {
 		t.Errorf("size %s, want the default %s", got, &DefaultClaimSize)
 	}
