@@ -33,6 +33,7 @@ import (
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 	"github.com/kubeswarm/kubeswarm/internal/nodes"
+	"github.com/kubeswarm/kubeswarm/internal/objects"
 	"github.com/kubeswarm/kubeswarm/internal/translate"
 	"github.com/kubeswarm/kubeswarm/internal/update"
 )
@@ -188,7 +189,7 @@ func (r *ServiceReconciler) reconcile(ctx context.Context, svc *swarmv1.Service,
 	} else if err != nil {
 		return 0, err
 	}
-	objs, err := translate.Build(svc, in, r.Options)
+	objs, err := objects.Build(svc, in, r.Options)
 	if err != nil {
 		// The spec cannot be realised: say so, and leave whatever runs as it is.
 		r.setDegraded(svc, status, ReasonInvalidSpec, fmt.Sprintf("The spec cannot be applied, nothing was changed: %v", err))
@@ -197,7 +198,7 @@ func (r *ServiceReconciler) reconcile(ctx context.Context, svc *swarmv1.Service,
 	view := r.judgeUpdate(svc, next, tasks.Items, objs.TemplateHash)
 	if in.ToleratedFailures = view.tolerated(next.DesiredTasks); in.ToleratedFailures > 0 {
 		// The rollout steps past the failed tasks: the same objects with a wider budget.
-		if objs, err = translate.Build(svc, in, r.Options); err != nil {
+		if objs, err = objects.Build(svc, in, r.Options); err != nil {
 			return 0, err
 		}
 	}

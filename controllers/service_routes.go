@@ -23,6 +23,7 @@ import (
 	gwac "sigs.k8s.io/gateway-api/applyconfiguration/apis/v1"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/objects"
 	"github.com/kubeswarm/kubeswarm/internal/routes"
 	"github.com/kubeswarm/kubeswarm/internal/translate"
 )
@@ -119,7 +120,7 @@ func (r *ServiceReconciler) applyRoutes(ctx context.Context, svc *swarmv1.Servic
 	}
 	want := routes.Build(routes.Service{
 		Name: svc.Name, Namespace: svc.Namespace, Labels: svc.Spec.Labels, Ports: ports,
-		ObjectLabels: translate.ObjectLabels(svc), Owner: translate.OwnerReference(svc),
+		ObjectLabels: translate.ObjectLabels(svc.Name, svc.Labels[translate.LabelStack]), Owner: objects.OwnerReference(svc),
 	}, opts)
 	keep := map[string]bool{}
 	for _, hr := range want.HTTPRoutes {

@@ -211,7 +211,7 @@ func (o *ServiceCreateOptions) Validate() error {
 	}
 	// What the operator would refuse at reconcile is refused here, in its words, before anything
 	// is written.
-	_, err := translate.Check(o.service, translate.Inputs{})
+	_, err := translate.Check(o.service)
 	return err
 }
 
@@ -361,7 +361,7 @@ func (o *ServiceUpdateOptions) Run(ctx context.Context) error {
 		}
 		next := svc.DeepCopy()
 		next.Spec = *spec
-		if _, err := translate.Check(next, translate.Inputs{Stack: svc.Labels[translate.LabelStack]}); err != nil {
+		if _, err := translate.Check(next); err != nil {
 			return err
 		}
 		if err := checkPortsFree(ctx, c, o.namespace, svc.Name, spec); err != nil {

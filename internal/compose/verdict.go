@@ -29,7 +29,7 @@ func (c *converter) operatorVerdict() error {
 	var errs []error
 	for _, s := range st.Spec.Services {
 		name := byKubeName[s.Name]
-		notes, err := translate.Check(stack.Child(st, s), translate.Inputs{Stack: st.Name})
+		notes, err := translate.Check(stack.Child(st, s))
 		if err != nil {
 			errs = append(errs, c.fail("service", name, "", "%w", err))
 			continue

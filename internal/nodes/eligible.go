@@ -7,7 +7,7 @@ import (
 	klog "k8s.io/klog/v2"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
-	"github.com/kubeswarm/kubeswarm/internal/translate"
+	"github.com/kubeswarm/kubeswarm/internal/objects"
 )
 
 // Ready tells whether the Kubernetes node is Ready (Swarm's state "ready"): the one readiness
@@ -21,7 +21,7 @@ func Eligible(svc *swarmv1.Service, nodes []corev1.Node) ([]string, error) {
 	for i := range nodes {
 		labels[i] = nodes[i].Labels
 	}
-	spec, err := translate.TaskPodSpec(svc, labels)
+	spec, err := objects.TaskPodSpec(svc, labels)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,33 @@ package translate
 
 import swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 
+// rule is one of the operator's rules for a service spec: what it refuses (err, naming the field
+// and the fix) and what it reports as approximated (notes), given the operator's options.
+type rule func(svc *swarmv1.Service, opts Options) (notes []string, err error)
+
+// rules are every rule, in the order in which the objects read (the task's container, volumes,
+// security, placement and labels, then the service's own labels and Kubernetes Service), which
+// is the order of the notes.
+var rules = []rule{
+	envRule, containerPortsRule, resourcesRule, mountsRule, filesRule, hostnameRule, podSecurityRule,
+	constraintsRule, preferencesRule, sharedClaimRule, networksRule, containerLabelsRule, ignoredRule,
+	serviceLabelsRule, servicePortsRule,
+}
+
+// Verdict is what the operator says of svc when it runs with opts: err is what makes the Service
+// Degraded, InvalidSpec (the first rule that refuses it), and notes are what its Honored
+// condition lists. objects.Build starts with it, and builds only what it accepts.
+func Verdict(svc *swarmv1.Service, opts Options) (notes []string, err error) {
+	for _, r := range rules {
+		n, err := r(svc, opts)
+		if err != nil {
+			return nil, err
+		}
+		notes = append(notes, n...)
+	}
+	return notes, nil
+}
+
 // writerView are the operator options assumed where a service is written (the plugin, the
 // compose converter): the operator's own flags are not known there. Every published port is
 // taken as a node port (a port outside the cluster's range is the operator's to report), and
@@ -14,12 +41,26 @@ var writerView = Options{
 }
 
 // Check is what the operator will say of a service, for the doors that write it to say first:
-// err is what makes the Service Degraded, InvalidSpec (its very words: Build's), and notes are
-// what its Honored condition will list. It runs Build itself, so the rules have one home.
-func Check(svc *swarmv1.Service, in Inputs) (notes []string, err error) {
-	objs, err := Build(svc, in, writerView)
-	if err != nil {
-		return nil, err
-	}
-	return objs.Notes, nil
+// err is what makes the Service Degraded, InvalidSpec, and notes are what its Honored condition
+// will list: the Verdict, with the options a writer can assume.
+func Check(svc *swarmv1.Service) (notes []string, err error) {
+	return Verdict(svc, writerView)
+}
+
+// networksRule refuses a network whose name cannot label the tasks (TaskLabels).
+func networksRule(svc *swarmv1.Service, _ Options) ([]string, error) {
+	_, err := TaskLabels(svc, "")
+	return nil, err
+}
+
+// containerLabelsRule reports the container labels that cannot be annotations of the tasks.
+func containerLabelsRule(svc *swarmv1.Service, _ Options) ([]string, error) {
+	_, notes := Annotations("containerLabels", svc.Spec.ContainerLabels)
+	return notes, nil
+}
+
+// serviceLabelsRule reports the service labels that cannot be annotations of its objects.
+func serviceLabelsRule(svc *swarmv1.Service, _ Options) ([]string, error) {
+	_, notes := Annotations("labels", svc.Spec.Labels)
+	return notes, nil
 }

@@ -1,7 +1,19 @@
-// Package translate builds the Kubernetes objects that realise a Swarm service. Every function
-// here is pure: no client, no context, deterministic output for the same input, so that the
-// reconciler can compare what it wants with what exists and write nothing when they agree.
+// Package translate holds the rules by which a Swarm service becomes Kubernetes objects: what
+// the operator refuses in a spec and what it reports as approximated (Verdict, Check), and the
+// values the objects carry (labels, ports, resources, placement, security). internal/objects
+// builds the objects from them. Every function here is pure: no client, no context,
+// deterministic output for the same input. The package links no client-go package, so that
+// `kubectl swarm convert` runs the operator's rules without initialising client-go.
 package translate
+
+import (
+	"fmt"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+)
 
 // Label and annotation keys that kubeswarm sets or reads.
 const (
@@ -55,8 +67,8 @@ func SelectorLabels(service string) map[string]string {
 	return map[string]string{LabelService: service}
 }
 
-// objectLabels are the labels of every object made for a service.
-func objectLabels(service, stack string) map[string]string {
+// ObjectLabels are the labels of every object made for a service (of stack, when not "").
+func ObjectLabels(service, stack string) map[string]string {
 	l := map[string]string{LabelService: service, LabelManagedBy: ManagedByValue}
 	if stack != "" {
 		l[LabelStack] = stack
@@ -67,3 +79,33 @@ func objectLabels(service, stack string) map[string]string {
 // SelectorString is the pods' label selector in text form (status.selector, for the scale
 // subresource and HPA).
 func SelectorString(service string) string { return LabelService + "=" + service }
+
+// Annotations are the entries of m (a service's labels or container labels, field naming them)
+// that are valid Kubernetes annotation keys: docker labels may hold any text, so they are carried
+// as annotations. notes name the keys left out.
+func Annotations(field string, m map[string]string) (out map[string]string, notes []string) {
+	out = map[string]string{}
+	for _, k := range SortedKeys(m) {
+		if errs := validation.IsQualifiedName(k); len(errs) > 0 {
+			notes = append(notes, fmt.Sprintf("%s: %q is not a valid Kubernetes annotation key, ignored", field, k))
+			continue
+		}
+		out[k] = m[k]
+	}
+	return out, notes
+}
+
+// TaskLabels are the labels of a service's tasks: ObjectLabels and one label per network
+// (LabelNetworkPrefix + name), which a stack's NetworkPolicies select. A network whose name
+// cannot make a label key is refused.
+func TaskLabels(svc *swarmv1.Service, stack string) (map[string]string, error) {
+	labels := ObjectLabels(svc.Name, stack)
+	for _, n := range svc.Spec.Networks {
+		key := LabelNetworkPrefix + n.Name
+		if errs := validation.IsQualifiedName(key); len(errs) > 0 {
+			return nil, fmt.Errorf("networks: %q cannot label tasks (%s); use a shorter name of lower-case letters, digits and '-'", n.Name, strings.Join(errs, "; "))
+		}
+		labels[key] = "true"
+	}
+	return labels, nil
+}

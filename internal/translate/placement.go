@@ -8,8 +8,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation"
-	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
-	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 	"github.com/kubeswarm/kubeswarm/internal/swarmsyntax"
@@ -23,7 +21,7 @@ var archNames = map[string]string{
 	"ppc64le": "ppc64le", "s390x": "s390x", "riscv64": "riscv64",
 }
 
-// nodeRequirement turns one constraint into a node selector requirement on the node labels that
+// NodeRequirement turns one constraint into a node selector requirement on the node labels that
 // kubeswarm's Node controller and the kubelet keep:
 //
 //	node.hostname        kubernetes.io/hostname (lower-cased, as Kubernetes node names are)
@@ -42,7 +40,7 @@ var archNames = map[string]string{
 // architecture are lower-case, so those values are lower-cased. A label K may hold any case,
 // so the requirement lists the value's case variants: as written, lower, UPPER and Capitalized,
 // and any other variant that nodeLabels (the labels of the cluster's nodes) holds.
-func nodeRequirement(c swarmsyntax.Constraint, nodeLabels []map[string]string) (*corev1ac.NodeSelectorRequirementApplyConfiguration, error) {
+func NodeRequirement(c swarmsyntax.Constraint, nodeLabels []map[string]string) (corev1.NodeSelectorRequirement, error) {
 	key, value := "", c.Value
 	switch {
 	case c.Key == "node.hostname":
@@ -54,7 +52,7 @@ func nodeRequirement(c swarmsyntax.Constraint, nodeLabels []map[string]string) (
 	case c.Key == "node.ip":
 		addr, err := netip.ParseAddr(value)
 		if err != nil {
-			return nil, fmt.Errorf("constraint %s: only a single IP address is supported, not %q", c.Key, value)
+			return corev1.NodeSelectorRequirement{}, fmt.Errorf("constraint %s: only a single IP address is supported, not %q", c.Key, value)
 		}
 		key, value = NodeLabelIP, strings.ReplaceAll(addr.String(), ":", "-")
 	case c.Key == "node.platform.os":
@@ -67,13 +65,13 @@ func nodeRequirement(c swarmsyntax.Constraint, nodeLabels []map[string]string) (
 	case c.NodeLabel() != "":
 		key = c.NodeLabel()
 	default:
-		return nil, fmt.Errorf("constraint key %q is not one of node.id, node.hostname, node.role, node.ip, node.platform.os, node.platform.arch, node.labels.<label>, engine.labels.<label>", c.Key)
+		return corev1.NodeSelectorRequirement{}, fmt.Errorf("constraint key %q is not one of node.id, node.hostname, node.role, node.ip, node.platform.os, node.platform.arch, node.labels.<label>, engine.labels.<label>", c.Key)
 	}
 	if errs := validation.IsQualifiedName(key); len(errs) > 0 {
-		return nil, fmt.Errorf("constraint %s: %q is not a valid Kubernetes label key: %s", c.Key, key, strings.Join(errs, "; "))
+		return corev1.NodeSelectorRequirement{}, fmt.Errorf("constraint %s: %q is not a valid Kubernetes label key: %s", c.Key, key, strings.Join(errs, "; "))
 	}
 	if errs := validation.IsValidLabelValue(value); len(errs) > 0 {
-		return nil, fmt.Errorf("constraint %s: %q is not a valid Kubernetes label value: %s", c.Key, value, strings.Join(errs, "; "))
+		return corev1.NodeSelectorRequirement{}, fmt.Errorf("constraint %s: %q is not a valid Kubernetes label value: %s", c.Key, value, strings.Join(errs, "; "))
 	}
 	values := []string{value}
 	if c.NodeLabel() != "" {
@@ -83,7 +81,7 @@ func nodeRequirement(c swarmsyntax.Constraint, nodeLabels []map[string]string) (
 	if !c.Equal {
 		op = corev1.NodeSelectorOpNotIn
 	}
-	return corev1ac.NodeSelectorRequirement().WithKey(key).WithOperator(op).WithValues(values...), nil
+	return corev1.NodeSelectorRequirement{Key: key, Operator: op, Values: values}, nil
 }
 
 // caseVariants are the values of label key that c matches as Swarm compares them: c's value as
@@ -116,25 +114,33 @@ func NeedsNodeLabels(s *swarmv1.ServiceSpec) bool {
 	return false
 }
 
-// nodeAffinity is the required node affinity that all constraints together ask for, or nil.
-func nodeAffinity(p *swarmv1.Placement, nodeLabels []map[string]string) (*corev1ac.NodeAffinityApplyConfiguration, error) {
-	if p == nil || len(p.Constraints) == 0 {
+// NodeRequirements are the node selector requirements that all the constraints together ask
+// for (NodeRequirement), none without constraints.
+func NodeRequirements(p *swarmv1.Placement, nodeLabels []map[string]string) ([]corev1.NodeSelectorRequirement, error) {
+	if p == nil {
 		return nil, nil
 	}
-	term := corev1ac.NodeSelectorTerm()
+	out := make([]corev1.NodeSelectorRequirement, 0, len(p.Constraints))
 	for _, s := range p.Constraints {
 		c, err := swarmsyntax.ParseConstraint(s)
 		if err != nil {
 			return nil, err
 		}
-		req, err := nodeRequirement(c, nodeLabels)
+		req, err := NodeRequirement(c, nodeLabels)
 		if err != nil {
 			return nil, err
 		}
-		term.WithMatchExpressions(req)
+		out = append(out, req)
 	}
-	return corev1ac.NodeAffinity().WithRequiredDuringSchedulingIgnoredDuringExecution(
-		corev1ac.NodeSelector().WithNodeSelectorTerms(term)), nil
+	return out, nil
+}
+
+// constraintsRule refuses a constraint that cannot become a node selector requirement.
+func constraintsRule(svc *swarmv1.Service, _ Options) ([]string, error) {
+	if _, err := NodeRequirements(svc.Spec.Placement, nil); err != nil {
+		return nil, fmt.Errorf("placement.constraints: %w", err)
+	}
+	return nil, nil
 }
 
 // spreadKey is the node label a placement preference spreads over.
@@ -150,11 +156,10 @@ func spreadKey(pref swarmv1.PlacementPreference) (string, error) {
 	return key, nil
 }
 
-// topologySpread spreads a replicated service's tasks: always over nodes (Swarm's scheduler
-// prefers the node with the fewest tasks of the service), and over the values of each
-// placement preference's label. All are preferences (ScheduleAnyway), as in Swarm; nodes with
-// taints the task does not tolerate (drained, paused) are not counted.
-func topologySpread(service string, p *swarmv1.Placement) ([]*corev1ac.TopologySpreadConstraintApplyConfiguration, error) {
+// SpreadKeys are the node labels a replicated service's tasks spread over: the hostname (Swarm's
+// scheduler prefers the node with the fewest tasks of the service), then each placement
+// preference's label.
+func SpreadKeys(p *swarmv1.Placement) ([]string, error) {
 	keys := []string{corev1.LabelHostname}
 	if p != nil {
 		for _, pref := range p.Preferences {
@@ -165,27 +170,17 @@ func topologySpread(service string, p *swarmv1.Placement) ([]*corev1ac.TopologyS
 			keys = append(keys, k)
 		}
 	}
-	out := make([]*corev1ac.TopologySpreadConstraintApplyConfiguration, 0, len(keys))
-	for _, k := range keys {
-		out = append(out, corev1ac.TopologySpreadConstraint().
-			WithMaxSkew(1).
-			WithTopologyKey(k).
-			WithWhenUnsatisfiable(corev1.ScheduleAnyway).
-			WithNodeTaintsPolicy(corev1.NodeInclusionPolicyHonor).
-			WithLabelSelector(metav1ac.LabelSelector().WithMatchLabels(SelectorLabels(service))))
-	}
-	return out, nil
+	return keys, nil
 }
 
-// maxPerNode is the scheduling rule of maxReplicasPerNode 1: a required pod anti-affinity on the
-// hostname, exact. Above 1 no scheduling rule counts to N (a topology spread's maxSkew bounds the
-// difference between nodes, not the number on one): the Service controller caps it when it lets
-// each held task go (internal/update.Admit), so there is no rule here.
-func maxPerNode(service string, p *swarmv1.Placement) *corev1ac.PodAntiAffinityApplyConfiguration {
-	if p == nil || p.MaxReplicasPerNode == nil || *p.MaxReplicasPerNode != 1 {
-		return nil
+// preferencesRule refuses a placement preference whose label cannot be a topology key; a global
+// service has no spread (one task a node).
+func preferencesRule(svc *swarmv1.Service, _ Options) ([]string, error) {
+	if svc.Spec.Mode.IsGlobal() {
+		return nil, nil
 	}
-	sel := metav1ac.LabelSelector().WithMatchLabels(SelectorLabels(service))
-	return corev1ac.PodAntiAffinity().WithRequiredDuringSchedulingIgnoredDuringExecution(
-		corev1ac.PodAffinityTerm().WithTopologyKey(corev1.LabelHostname).WithLabelSelector(sel))
+	if _, err := SpreadKeys(svc.Spec.Placement); err != nil {
+		return nil, fmt.Errorf("placement.preferences: %w", err)
+	}
+	return nil, nil
 }

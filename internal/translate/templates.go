@@ -2,12 +2,12 @@ package translate
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation"
-	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 )
@@ -28,10 +28,10 @@ var downward = map[string]struct{ env, field string }{
 	"Task.ID":       {"SWARM_TASK_ID", "metadata.uid"},
 }
 
-// expandTemplates replaces the templates of s: service facts by their value, node and task facts
+// ExpandTemplates replaces the templates of s: service facts by their value, node and task facts
 // by $(VAR) references (their names are added to vars). Templates Kubernetes cannot give are
 // left as they are and named in the returned list.
-func expandTemplates(s string, svc *swarmv1.Service, vars map[string]bool) (string, []string) {
+func ExpandTemplates(s string, svc *swarmv1.Service, vars map[string]bool) (string, []string) {
 	var unsupported []string
 	out := templateRE.ReplaceAllStringFunc(s, func(m string) string {
 		key := templateRE.FindStringSubmatch(m)[1]
@@ -51,35 +51,46 @@ func expandTemplates(s string, svc *swarmv1.Service, vars map[string]bool) (stri
 	return out, unsupported
 }
 
-// envWithTemplates builds the container's environment: the downward-API variables the templates
-// need come first, so that the service's own variables can refer to them.
-func envWithTemplates(svc *swarmv1.Service, notes *[]string) []*corev1ac.EnvVarApplyConfiguration {
-	vars := map[string]bool{}
-	var env []*corev1ac.EnvVarApplyConfiguration
+// envRule reports the templates of env values that Kubernetes cannot expand.
+func envRule(svc *swarmv1.Service, _ Options) ([]string, error) {
 	var unsupported []string
 	for _, e := range svc.Spec.Env {
-		v, bad := expandTemplates(e.Value, svc, vars)
+		_, bad := ExpandTemplates(e.Value, svc, map[string]bool{})
 		unsupported = append(unsupported, bad...)
-		env = append(env, corev1ac.EnvVar().WithName(e.Name).WithValue(v))
 	}
-	if len(unsupported) > 0 {
-		*notes = append(*notes, fmt.Sprintf("env: templates %s have no Kubernetes equivalent (there are no task slots) and are left as written", strings.Join(unsupported, ", ")))
+	if len(unsupported) == 0 {
+		return nil, nil
 	}
-	keys := make([]string, 0, len(vars))
-	for k := range vars {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	head := make([]*corev1ac.EnvVarApplyConfiguration, 0, len(keys))
-	for _, k := range keys {
-		d := downward[k]
-		head = append(head, corev1ac.EnvVar().WithName(d.env).WithValueFrom(corev1ac.EnvVarSource().
-			WithFieldRef(corev1ac.ObjectFieldSelector().WithFieldPath(d.field))))
-	}
-	return append(head, env...)
+	return []string{fmt.Sprintf("env: templates %s have no Kubernetes equivalent (there are no task slots) and are left as written", strings.Join(unsupported, ", "))}, nil
 }
 
-// hostname is the pod hostname of the service's tasks ("" for Kubernetes' own: the pod's name),
+// DownwardVar is a variable from the downward API that expanded templates refer to.
+type DownwardVar struct{ Name, FieldPath string }
+
+// DownwardVars are the variables of the templates in vars (as ExpandTemplates records them),
+// sorted, so that the container's environment is the same for the same service.
+func DownwardVars(vars map[string]bool) []DownwardVar {
+	out := make([]DownwardVar, 0, len(vars))
+	for _, k := range slices.Sorted(maps.Keys(vars)) {
+		d := downward[k]
+		out = append(out, DownwardVar{Name: d.env, FieldPath: d.field})
+	}
+	return out
+}
+
+// hostnameRule refuses a hostname that is no DNS label and reports one that is approximated.
+func hostnameRule(svc *swarmv1.Service, _ Options) ([]string, error) {
+	if svc.Spec.Hostname == "" {
+		return nil, nil
+	}
+	_, note, err := Hostname(svc)
+	if err != nil || note == "" {
+		return nil, err
+	}
+	return []string{note}, nil
+}
+
+// Hostname is the pod hostname of the service's tasks ("" for Kubernetes' own: the pod's name),
 // and a note when it only approximates Swarm's:
 //
 //   - Templates of the task or its node ({{.Task.Slot}}, {{.Node.Hostname}}, …) give each task
@@ -90,10 +101,10 @@ func envWithTemplates(svc *swarmv1.Service, notes *[]string) []*corev1ac.EnvVarA
 //     the first label (db); the domain is not set.
 //
 // A hostname that is still no DNS label (db_1, Web) is refused, naming the rule.
-func hostname(svc *swarmv1.Service) (string, string, error) {
+func Hostname(svc *swarmv1.Service) (string, string, error) {
 	written := svc.Spec.Hostname
 	vars := map[string]bool{}
-	h, bad := expandTemplates(written, svc, vars)
+	h, bad := ExpandTemplates(written, svc, vars)
 	if len(bad) > 0 || len(vars) > 0 {
 		return "", fmt.Sprintf("hostname %q: each task's hostname is its own task's name (a Kubernetes workload gives all its tasks one hostname, so per-task templates cannot be expanded)", written), nil
 	}

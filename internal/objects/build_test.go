@@ -1,4 +1,4 @@
-package translate
+package objects
 
 import (
 	"math"
@@ -20,14 +20,15 @@ import (
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 	"github.com/kubeswarm/kubeswarm/internal/testutil"
+	"github.com/kubeswarm/kubeswarm/internal/translate"
 	"github.com/kubeswarm/kubeswarm/internal/update"
 )
 
-var wide = Options{NodePortRange: PortRange{Min: 1, Max: 32767}}
+var wide = translate.Options{NodePortRange: translate.PortRange{Min: 1, Max: 32767}}
 
-func build(t *testing.T, svc *swarmv1.Service, opts Options) *Objects {
+func build(t *testing.T, svc *swarmv1.Service, opts translate.Options) *Objects {
 	t.Helper()
-	objs, err := Build(svc, Inputs{}, opts)
+	objs, err := Build(svc, translate.Inputs{}, opts)
 	if err != nil {
 		t.Fatalf("Build: %v", err)
 	}
@@ -48,8 +49,8 @@ func TestBuildReplicated(t *testing.T) {
 
 	owner := metav1ac.OwnerReference().WithAPIVersion("swarm.kubeswarm.io/v1alpha1").WithKind("Service").
 		WithName("nginx").WithUID("uid-nginx").WithController(true).WithBlockOwnerDeletion(true)
-	labels := map[string]string{LabelService: "nginx", LabelManagedBy: "kubeswarm"}
-	selector := metav1ac.LabelSelector().WithMatchLabels(map[string]string{LabelService: "nginx"})
+	labels := map[string]string{translate.LabelService: "nginx", translate.LabelManagedBy: "kubeswarm"}
+	selector := metav1ac.LabelSelector().WithMatchLabels(map[string]string{translate.LabelService: "nginx"})
 	want := appsv1ac.Deployment("nginx", "default").WithLabels(labels).WithOwnerReferences(owner).
 		WithSpec(appsv1ac.DeploymentSpec().
 			WithReplicas(3).
@@ -57,7 +58,7 @@ func TestBuildReplicated(t *testing.T) {
 			WithRevisionHistoryLimit(5).
 			WithStrategy(appsv1ac.DeploymentStrategy().WithType(appsv1.RollingUpdateDeploymentStrategyType).
 				WithRollingUpdate(appsv1ac.RollingUpdateDeployment().WithMaxSurge(intstr.FromInt32(0)).WithMaxUnavailable(intstr.FromInt32(1)))).
-			WithTemplate(corev1ac.PodTemplateSpec().WithLabels(labels).WithLabels(map[string]string{LabelTemplateHash: got.TemplateHash}).WithSpec(corev1ac.PodSpec().
+			WithTemplate(corev1ac.PodTemplateSpec().WithLabels(labels).WithLabels(map[string]string{translate.LabelTemplateHash: got.TemplateHash}).WithSpec(corev1ac.PodSpec().
 				WithRestartPolicy(corev1.RestartPolicyAlways).
 				WithEnableServiceLinks(false).
 				WithAutomountServiceAccountToken(false).
@@ -67,7 +68,7 @@ func TestBuildReplicated(t *testing.T) {
 				WithTopologySpreadConstraints(corev1ac.TopologySpreadConstraint().WithMaxSkew(1).WithTopologyKey(corev1.LabelHostname).
 					WithWhenUnsatisfiable(corev1.ScheduleAnyway).WithNodeTaintsPolicy(corev1.NodeInclusionPolicyHonor).WithLabelSelector(selector)).
 				WithTolerations(
-					corev1ac.Toleration().WithKey(ControlPlaneTaint).WithOperator(corev1.TolerationOpExists).WithEffect(corev1.TaintEffectNoSchedule),
+					corev1ac.Toleration().WithKey(translate.ControlPlaneTaint).WithOperator(corev1.TolerationOpExists).WithEffect(corev1.TaintEffectNoSchedule),
 					corev1ac.Toleration().WithKey(corev1.TaintNodeUnreachable).WithOperator(corev1.TolerationOpExists).WithEffect(corev1.TaintEffectNoExecute).WithTolerationSeconds(30),
 					corev1ac.Toleration().WithKey(corev1.TaintNodeNotReady).WithOperator(corev1.TolerationOpExists).WithEffect(corev1.TaintEffectNoExecute).WithTolerationSeconds(30)).
 				WithSchedulingGates(corev1ac.PodSchedulingGate().WithName(update.Gate)))))
@@ -79,7 +80,7 @@ func TestBuildReplicated(t *testing.T) {
 	}
 
 	wantSvc := corev1ac.Service("nginx", "default").WithLabels(labels).WithOwnerReferences(owner).
-		WithSpec(corev1ac.ServiceSpec().WithSelector(map[string]string{LabelService: "nginx"}).
+		WithSpec(corev1ac.ServiceSpec().WithSelector(map[string]string{translate.LabelService: "nginx"}).
 			WithType(corev1.ServiceTypeNodePort).WithExternalTrafficPolicy(corev1.ServiceExternalTrafficPolicyCluster).
 			WithPorts(corev1ac.ServicePort().WithName("tcp-80").WithProtocol(corev1.ProtocolTCP).WithPort(80).
 				WithTargetPort(intstr.FromInt32(80)).WithNodePort(8000)))
@@ -100,7 +101,7 @@ func TestBuildGlobal(t *testing.T) {
 	if len(spec.TopologySpreadConstraints) != 0 {
 		t.Errorf("a global service has topology spread constraints")
 	}
-	wantTol := []corev1ac.TolerationApplyConfiguration{*corev1ac.Toleration().WithKey(ControlPlaneTaint).
+	wantTol := []corev1ac.TolerationApplyConfiguration{*corev1ac.Toleration().WithKey(translate.ControlPlaneTaint).
 		WithOperator(corev1.TolerationOpExists).WithEffect(corev1.TaintEffectNoSchedule)}
 	if diff := cmp.Diff(wantTol, spec.Tolerations); diff != "" {
 		t.Errorf("tolerations (-want +got):\n%s", diff)
@@ -116,7 +117,7 @@ func TestBuildGlobal(t *testing.T) {
 func TestBuildReplicatedJob(t *testing.T) {
 	svc := testutil.MakeService("migrate", "ns").Mode(swarmv1.ModeReplicatedJob).Replicas(5).Obj()
 	svc.Spec.MaxConcurrent = ptr.To[int32](2)
-	got, err := Build(svc, Inputs{JobIteration: 3}, wide)
+	got, err := Build(svc, translate.Inputs{JobIteration: 3}, wide)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,13 +131,13 @@ func TestBuildReplicatedJob(t *testing.T) {
 	if rp := *j.Spec.Template.Spec.RestartPolicy; rp != corev1.RestartPolicyOnFailure {
 		t.Errorf("restart policy %s, want OnFailure", rp)
 	}
-	if it := j.Spec.Template.Annotations[AnnotationJobIteration]; it != "3" {
+	if it := j.Spec.Template.Annotations[translate.AnnotationJobIteration]; it != "3" {
 		t.Errorf("job iteration annotation %q, want 3", it)
 	}
-	if j.Labels[LabelTemplateHash] != got.TemplateHash || j.Spec.Template.Labels[LabelTemplateHash] != got.TemplateHash {
+	if j.Labels[translate.LabelTemplateHash] != got.TemplateHash || j.Spec.Template.Labels[translate.LabelTemplateHash] != got.TemplateHash {
 		t.Errorf("the Job and its template must carry the template hash %s: %v %v", got.TemplateHash, j.Labels, j.Spec.Template.Labels)
 	}
-	again, _ := Build(svc, Inputs{JobIteration: 4}, wide)
+	again, _ := Build(svc, translate.Inputs{JobIteration: 4}, wide)
 	if again.TemplateHash == got.TemplateHash {
 		t.Errorf("a new job iteration must change the template hash, so the job runs again")
 	}
@@ -154,7 +155,7 @@ func TestBuildReplicatedJob(t *testing.T) {
 
 func TestBuildGlobalJob(t *testing.T) {
 	svc := testutil.MakeService("scan", "ns").Mode(swarmv1.ModeGlobalJob).Constraint("node.role==worker").Obj()
-	got, err := Build(svc, Inputs{Nodes: []string{"worker1", "worker2"}}, wide)
+	got, err := Build(svc, translate.Inputs{Nodes: []string{"worker1", "worker2"}}, wide)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +164,7 @@ func TestBuildGlobalJob(t *testing.T) {
 	}
 	for i, node := range []string{"worker1", "worker2"} {
 		j := got.Jobs[i]
-		if *j.Name != "scan-"+node || j.Labels[LabelNode] != node || *j.Spec.Completions != 1 {
+		if *j.Name != "scan-"+node || j.Labels[translate.LabelNode] != node || *j.Spec.Completions != 1 {
 			t.Errorf("Job %d: %s labels %v", i, *j.Name, j.Labels)
 		}
 		term := j.Spec.Template.Spec.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms[0]
@@ -172,8 +173,8 @@ func TestBuildGlobalJob(t *testing.T) {
 			t.Errorf("Job on %s: the term must keep the constraint and pin the node (-want +got):\n%s", node, diff)
 		}
 	}
-	if long := GlobalJobName(strings.Repeat("s", 40), strings.Repeat("n", 40)); len(long) > 63 {
-		t.Errorf("GlobalJobName gave %d characters", len(long))
+	if long := translate.GlobalJobName(strings.Repeat("s", 40), strings.Repeat("n", 40)); len(long) > 63 {
+		t.Errorf("translate.GlobalJobName gave %d characters", len(long))
 	}
 }
 
@@ -182,8 +183,8 @@ func TestPausedAndRollingBack(t *testing.T) {
 	svc.Spec.UpdateConfig = &swarmv1.UpdateConfig{Parallelism: ptr.To[int32](2)}
 	svc.Spec.RollbackConfig = &swarmv1.UpdateConfig{Parallelism: ptr.To[int32](4), Order: swarmv1.OrderStartFirst}
 	normal := build(t, svc, wide)
-	paused, _ := Build(svc, Inputs{UpdateState: swarmv1.UpdateStatePaused}, wide)
-	back, _ := Build(svc, Inputs{UpdateState: swarmv1.UpdateStateRollbackStarted}, wide)
+	paused, _ := Build(svc, translate.Inputs{UpdateState: swarmv1.UpdateStatePaused}, wide)
+	back, _ := Build(svc, translate.Inputs{UpdateState: swarmv1.UpdateStateRollbackStarted}, wide)
 	if normal.Deployment.Spec.Paused != nil || !*paused.Deployment.Spec.Paused {
 		t.Errorf("paused: %v / %v", normal.Deployment.Spec.Paused, paused.Deployment.Spec.Paused)
 	}
@@ -194,7 +195,7 @@ func TestPausedAndRollingBack(t *testing.T) {
 		t.Errorf("pausing or rolling back must not change the task template")
 	}
 	svc.Spec.Mode, svc.Spec.Replicas = swarmv1.ModeGlobal, nil
-	if ds, _ := Build(svc, Inputs{UpdateState: swarmv1.UpdateStatePaused}, wide); *ds.DaemonSet.Spec.UpdateStrategy.Type != appsv1.OnDeleteDaemonSetStrategyType {
+	if ds, _ := Build(svc, translate.Inputs{UpdateState: swarmv1.UpdateStatePaused}, wide); *ds.DaemonSet.Spec.UpdateStrategy.Type != appsv1.OnDeleteDaemonSetStrategyType {
 		t.Errorf("a paused global service must stop replacing tasks (OnDelete)")
 	}
 }
@@ -210,7 +211,7 @@ func TestBuildPorts(t *testing.T) {
 	cases := []struct {
 		name      string
 		svc       *swarmv1.Service
-		opts      Options
+		opts      translate.Options
 		wantType  corev1.ServiceType
 		headless  bool
 		wantPorts []*corev1ac.ServicePortApplyConfiguration
@@ -225,7 +226,7 @@ func TestBuildPorts(t *testing.T) {
 		{name: "published 0 is allocated", svc: testutil.MakeService("s", "n").Publish(0, 80).Obj(), opts: wide,
 			wantType: corev1.ServiceTypeNodePort, wantPorts: []*corev1ac.ServicePortApplyConfiguration{sp("tcp-80", 80, 80, 0)}},
 		{name: "load balancer listens on the published port", svc: testutil.MakeService("s", "n").Publish(443, 8443).Obj(),
-			opts: Options{IngressServiceType: corev1.ServiceTypeLoadBalancer}, wantType: corev1.ServiceTypeLoadBalancer,
+			opts: translate.Options{IngressServiceType: corev1.ServiceTypeLoadBalancer}, wantType: corev1.ServiceTypeLoadBalancer,
 			wantPorts: []*corev1ac.ServicePortApplyConfiguration{sp("tcp-8443", 8443, 8443, 0), sp("tcp-8443-443", 443, 8443, 0)}},
 		{name: "one target published twice", svc: testutil.MakeService("s", "n").Publish(8000, 80).Publish(8001, 80).Obj(), opts: wide,
 			wantType: corev1.ServiceTypeNodePort, wantPorts: []*corev1ac.ServicePortApplyConfiguration{sp("tcp-80", 80, 80, 8000), sp("tcp-80-8001", 8001, 80, 8001)}},
@@ -241,7 +242,7 @@ func TestBuildPorts(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := Build(tc.svc, Inputs{}, tc.opts)
+			got, err := Build(tc.svc, translate.Inputs{}, tc.opts)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tc.wantErr)
@@ -286,8 +287,8 @@ func TestConstraints(t *testing.T) {
 		want        []corev1ac.NodeSelectorRequirementApplyConfiguration
 		wantErr     string
 	}{
-		{constraints: []string{"node.role==manager"}, want: []corev1ac.NodeSelectorRequirementApplyConfiguration{req(NodeLabelRole, corev1.NodeSelectorOpIn, "manager")}},
-		{constraints: []string{"node.role != Worker"}, want: []corev1ac.NodeSelectorRequirementApplyConfiguration{req(NodeLabelRole, corev1.NodeSelectorOpNotIn, "worker")}},
+		{constraints: []string{"node.role==manager"}, want: []corev1ac.NodeSelectorRequirementApplyConfiguration{req(translate.NodeLabelRole, corev1.NodeSelectorOpIn, "manager")}},
+		{constraints: []string{"node.role != Worker"}, want: []corev1ac.NodeSelectorRequirementApplyConfiguration{req(translate.NodeLabelRole, corev1.NodeSelectorOpNotIn, "worker")}},
 		{constraints: []string{"node.hostname == Manager1", "node.platform.os==Linux", "node.platform.arch==x86_64"},
 			want: []corev1ac.NodeSelectorRequirementApplyConfiguration{
 				req(corev1.LabelHostname, corev1.NodeSelectorOpIn, "manager1"),
@@ -296,8 +297,8 @@ func TestConstraints(t *testing.T) {
 		{constraints: []string{"node.platform.arch!=aarch64"}, want: []corev1ac.NodeSelectorRequirementApplyConfiguration{req(corev1.LabelArchStable, corev1.NodeSelectorOpNotIn, "arm64")}},
 		{constraints: []string{"node.labels.type==db", "engine.labels.com.example/zone!=eu"},
 			want: []corev1ac.NodeSelectorRequirementApplyConfiguration{req("type", corev1.NodeSelectorOpIn, "DB", "Db", "db"), req("com.example/zone", corev1.NodeSelectorOpNotIn, "EU", "Eu", "eu")}},
-		{constraints: []string{"node.id==ABC123"}, want: []corev1ac.NodeSelectorRequirementApplyConfiguration{req(NodeLabelID, corev1.NodeSelectorOpIn, "abc123")}},
-		{constraints: []string{"node.ip==10.0.0.7"}, want: []corev1ac.NodeSelectorRequirementApplyConfiguration{req(NodeLabelIP, corev1.NodeSelectorOpIn, "10.0.0.7")}},
+		{constraints: []string{"node.id==ABC123"}, want: []corev1ac.NodeSelectorRequirementApplyConfiguration{req(translate.NodeLabelID, corev1.NodeSelectorOpIn, "abc123")}},
+		{constraints: []string{"node.ip==10.0.0.7"}, want: []corev1ac.NodeSelectorRequirementApplyConfiguration{req(translate.NodeLabelIP, corev1.NodeSelectorOpIn, "10.0.0.7")}},
 		{constraints: []string{"node.ip==10.0.0.0/8"}, wantErr: "only a single IP address is supported"},
 		// One verdict at every door (swarmsyntax.ParseConstraint): a value with spaces can never
 		// match a Kubernetes label, so it is refused as the API server and the plugin refuse it.
@@ -308,7 +309,7 @@ func TestConstraints(t *testing.T) {
 		{constraints: []string{"node.colour==blue"}, wantErr: "must be KEY==VALUE or KEY!=VALUE"},
 		// Swarm compares keys case-insensitively (swarmkit manager/constraint).
 		{constraints: []string{"NODE.ROLE==manager", "Node.Labels.Type==db"}, want: []corev1ac.NodeSelectorRequirementApplyConfiguration{
-			req(NodeLabelRole, corev1.NodeSelectorOpIn, "manager"), req("Type", corev1.NodeSelectorOpIn, "DB", "Db", "db")}},
+			req(translate.NodeLabelRole, corev1.NodeSelectorOpIn, "manager"), req("Type", corev1.NodeSelectorOpIn, "DB", "Db", "db")}},
 		{constraints: []string{"node.role=manager"}, wantErr: "must be KEY==VALUE or KEY!=VALUE"},
 	}
 	for _, tc := range cases {
@@ -317,7 +318,7 @@ func TestConstraints(t *testing.T) {
 			for _, c := range tc.constraints {
 				w.Constraint(c)
 			}
-			got, err := Build(w.Obj(), Inputs{}, wide)
+			got, err := Build(w.Obj(), translate.Inputs{}, wide)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(err.Error(), "placement.constraints") {
 					t.Fatalf("err = %v, want one naming placement.constraints and %q", err, tc.wantErr)
@@ -406,7 +407,7 @@ func TestTaskTemplateStability(t *testing.T) {
 	}
 	forced := base.DeepCopy()
 	forced.Spec.ForceUpdate = 1
-	if got := build(t, forced, wide).Deployment.Spec.Template.Annotations[AnnotationForceUpdate]; got != "1" {
+	if got := build(t, forced, wide).Deployment.Spec.Template.Annotations[translate.AnnotationForceUpdate]; got != "1" {
 		t.Errorf("forceUpdate annotation = %q, want 1", got)
 	}
 }
@@ -506,7 +507,7 @@ func TestResources(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			svc := testutil.MakeService("s", "n").Obj()
 			svc.Spec.Resources = tc.res
-			got, err := Build(svc, Inputs{}, wide)
+			got, err := Build(svc, translate.Inputs{}, wide)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tc.wantErr)
@@ -534,7 +535,7 @@ func TestMounts(t *testing.T) {
 		Mount(swarmv1.Mount{Type: swarmv1.MountTmpfs, Target: "/run/cache", Tmpfs: &swarmv1.TmpfsOptions{Size: ptr.To(resource.MustParse("64Mi"))}}).Obj()
 	svc.Spec.Secrets = []swarmv1.FileReference{{Source: "db-pass"}, {Source: "tls", Target: "/etc/tls/key.pem"}}
 	svc.Spec.Configs = []swarmv1.FileReference{{Source: "nginx-conf", Target: "/etc/nginx/nginx.conf"}}
-	got, err := Build(svc, Inputs{}, wide)
+	got, err := Build(svc, translate.Inputs{}, wide)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -563,7 +564,7 @@ func TestMounts(t *testing.T) {
 	}
 
 	bind := testutil.MakeService("s", "n").Mount(swarmv1.Mount{Type: swarmv1.MountBind, Source: "/var/log", Target: "/logs"}).Obj()
-	if _, err := Build(bind, Inputs{}, wide); err == nil || !strings.Contains(err.Error(), "mounts[0]") || !strings.Contains(err.Error(), "--allow-bind-mounts") {
+	if _, err := Build(bind, translate.Inputs{}, wide); err == nil || !strings.Contains(err.Error(), "mounts[0]") || !strings.Contains(err.Error(), "--allow-bind-mounts") {
 		t.Errorf("bind mount while forbidden: err = %v, want one naming mounts[0] and the flag", err)
 	}
 	allowed := wide
@@ -601,8 +602,8 @@ func TestPortsSummary(t *testing.T) {
 		{[]swarmv1.PortStatus{ing(8000, 80, "tcp"), {Published: 9000, Target: 90, Protocol: "tcp", Mode: swarmv1.PortModeHost}}, "*:8000->80/tcp"},
 	}
 	for _, tc := range cases {
-		if got := PortsSummary(tc.ports); got != tc.want {
-			t.Errorf("PortsSummary(%v) = %q, want %q", tc.ports, got, tc.want)
+		if got := translate.PortsSummary(tc.ports); got != tc.want {
+			t.Errorf("translate.PortsSummary(%v) = %q, want %q", tc.ports, got, tc.want)
 		}
 	}
 }
@@ -618,8 +619,8 @@ func TestPublishedPorts(t *testing.T) {
 		{Target: 8080, Published: 8000, Protocol: "tcp", Mode: swarmv1.PortModeIngress},
 		{Target: 90, Published: 9000, Protocol: "tcp", Mode: swarmv1.PortModeHost},
 	}
-	if diff := cmp.Diff(want, PublishedPorts(&spec, live)); diff != "" {
-		t.Errorf("PublishedPorts (-want +got):\n%s", diff)
+	if diff := cmp.Diff(want, translate.PublishedPorts(&spec, live)); diff != "" {
+		t.Errorf("translate.PublishedPorts (-want +got):\n%s", diff)
 	}
 }
 
@@ -681,7 +682,7 @@ func TestVolumeDrivers(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := Build(testutil.MakeService("s", "n").Mount(tt.mount).Obj(), Inputs{}, wide)
+			got, err := Build(testutil.MakeService("s", "n").Mount(tt.mount).Obj(), translate.Inputs{}, wide)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err %v, want %q", err, tt.wantErr)
@@ -795,7 +796,7 @@ func TestFileOwners(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			svc := testutil.MakeService("s", "n").Obj()
 			svc.Spec.Secrets, svc.Spec.Configs = tc.secrets, tc.configs
-			objs, err := Build(svc, Inputs{}, Options{FilesImage: tc.image})
+			objs, err := Build(svc, translate.Inputs{}, translate.Options{FilesImage: tc.image})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -860,7 +861,7 @@ func TestFileOwners(t *testing.T) {
 func TestFileOwnerInvalid(t *testing.T) {
 	svc := testutil.MakeService("s", "n").Obj()
 	svc.Spec.Configs = []swarmv1.FileReference{{Source: "conf", GID: "99999999999"}}
-	_, err := Build(svc, Inputs{}, Options{FilesImage: "m"})
+	_, err := Build(svc, translate.Inputs{}, translate.Options{FilesImage: "m"})
 	if err == nil || !strings.Contains(err.Error(), `configs[0].gid: "99999999999" is not a numeric id`) {
 		t.Errorf("Build = %v, want an error naming configs[0].gid", err)
 	}

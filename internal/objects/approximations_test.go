@@ -1,4 +1,4 @@
-package translate
+package objects
 
 import (
 	"strings"
@@ -12,12 +12,13 @@ import (
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 	"github.com/kubeswarm/kubeswarm/internal/testutil"
+	"github.com/kubeswarm/kubeswarm/internal/translate"
 )
 
 // buildOrRefused builds svc; when wantErr is set it expects a refusal saying it, and returns nil.
 func buildOrRefused(t *testing.T, svc *swarmv1.Service, wantErr string) *Objects {
 	t.Helper()
-	got, err := Build(svc, Inputs{}, wide)
+	got, err := Build(svc, translate.Inputs{}, wide)
 	if refusedWith(t, err, wantErr) {
 		return nil
 	}
@@ -196,40 +197,6 @@ func TestRestartConditions(t *testing.T) {
 			if gotPolicy := ptr.Deref(c.RestartPolicy, ""); gotPolicy != tc.want {
 				t.Errorf("container restartPolicy = %q, want %q", gotPolicy, tc.want)
 			}
-		})
-	}
-}
-
-// TestCheck: the doors that write a service hear what the operator will say, except what hangs
-// on the operator's own flags (the node-port range, --allow-bind-mounts).
-func TestCheck(t *testing.T) {
-	cases := []struct {
-		name      string
-		mutate    func(*swarmv1.ServiceSpec)
-		wantNotes string
-		wantErr   string
-	}{
-		{name: "a port below the default node-port range is not reported", mutate: func(s *swarmv1.ServiceSpec) {
-			s.Ports = []swarmv1.PortConfig{{Target: 80, Published: 8000, Protocol: "tcp"}}
-		}},
-		{name: "a host path is left to the operator's flag", mutate: func(s *swarmv1.ServiceSpec) {
-			s.Mounts = []swarmv1.Mount{{Type: swarmv1.MountBind, Source: "/var/log", Target: "/log"}}
-		}},
-		{name: "the Docker socket is refused whatever the flag", mutate: func(s *swarmv1.ServiceSpec) {
-			s.Mounts = []swarmv1.Mount{{Type: swarmv1.MountBind, Source: "/var/run/docker.sock", Target: "/var/run/docker.sock"}}
-		}, wantErr: "mounts[0]: /var/run/docker.sock: a Kubernetes node has no Docker Engine socket"},
-		{name: "notes are Honored's", mutate: func(s *swarmv1.ServiceSpec) { s.Hostname = "db.example.com" },
-			wantNotes: `hostname "db.example.com": a Kubernetes hostname is a single DNS label`},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			svc := testutil.MakeService("web", "n").Obj()
-			tc.mutate(&svc.Spec)
-			notes, err := Check(svc, Inputs{})
-			if refusedWith(t, err, tc.wantErr) {
-				return
-			}
-			saysOnly(t, "notes", notes, tc.wantNotes)
 		})
 	}
 }

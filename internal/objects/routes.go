@@ -1,4 +1,4 @@
-package translate
+package objects
 
 import (
 	"slices"
@@ -6,22 +6,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
-	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 	"github.com/kubeswarm/kubeswarm/internal/routes"
+	"github.com/kubeswarm/kubeswarm/internal/translate"
 )
-
-// OwnerReference makes the Service the controller of a child made outside this package (its
-// HTTP routes).
-func OwnerReference(svc *swarmv1.Service) *metav1ac.OwnerReferenceApplyConfiguration {
-	return ownerReference(svc)
-}
-
-// ObjectLabels are the labels of every object made for a service.
-func ObjectLabels(svc *swarmv1.Service) map[string]string {
-	return objectLabels(svc.Name, svc.Labels[LabelStack])
-}
 
 // withRoutePorts adds to a virtual-IP-less or cluster-internal Service the ports its proxy labels
 // route to (internal/routes): on Swarm the proxy reached the tasks over the overlay network
@@ -32,7 +21,7 @@ func withRoutePorts(ports []corev1ac.ServicePortApplyConfiguration, labels map[s
 			continue
 		}
 		pc := swarmv1.PortConfig{Target: p}
-		ports = append(ports, *corev1ac.ServicePort().WithName(portName(pc, 0)).WithProtocol(corev1.ProtocolTCP).
+		ports = append(ports, *corev1ac.ServicePort().WithName(translate.PortName(pc, 0)).WithProtocol(corev1.ProtocolTCP).
 			WithPort(p).WithTargetPort(intstr.FromInt32(p)))
 	}
 	return ports

@@ -1,4 +1,4 @@
-package translate
+package objects
 
 import (
 	"strings"
@@ -7,10 +7,8 @@ import (
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/translate"
 )
-
-// DefaultClusterDomain is the cluster DNS domain when the operator is not told another.
-const DefaultClusterDomain = "cluster.local"
 
 // kubernetesNdots is the ndots the kubelet gives a ClusterFirst pod.
 const kubernetesNdots = "5"
@@ -23,13 +21,13 @@ const kubernetesNdots = "5"
 // these domains come before the namespace's; without it they are added after the kubelet's own.
 // The service's own --dns, --dns-search and --dns-option come after the cluster's, as Swarm
 // keeps its embedded DNS server first.
-func podDNS(pod *corev1ac.PodSpecApplyConfiguration, svc *swarmv1.Service, in Inputs, opts Options) {
+func podDNS(pod *corev1ac.PodSpecApplyConfiguration, svc *swarmv1.Service, in translate.Inputs, opts translate.Options) {
 	s := &svc.Spec
 	var searches []string
 	if in.Stack != "" {
 		domain := opts.ClusterDomain
 		if domain == "" {
-			domain = DefaultClusterDomain
+			domain = translate.DefaultClusterDomain
 		}
 		for _, n := range s.Networks {
 			searches = append(searches, swarmv1.NetworkDNSName(n.Name)+"."+svc.Namespace+".svc."+domain)

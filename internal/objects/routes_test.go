@@ -1,4 +1,4 @@
-package translate
+package objects
 
 import (
 	"testing"
@@ -6,6 +6,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/translate"
 )
 
 // A service behind a proxy publishes no port on Swarm; its Kubernetes Service still offers the
@@ -31,7 +32,7 @@ func TestServiceOffersRoutePorts(t *testing.T) {
 				"traefik.http.routers.result.rule":                      "Host(`result.example.com`)",
 				"traefik.http.services.result.loadbalancer.server.port": "80",
 			}
-			objs, err := Build(svc, Inputs{}, Options{})
+			objs, err := Build(svc, translate.Inputs{}, translate.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,4 +1,4 @@
-package translate
+package objects
 
 import (
 	"testing"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/kubeswarm/kubeswarm/internal/swarmsyntax"
 	"github.com/kubeswarm/kubeswarm/internal/testutil"
+	"github.com/kubeswarm/kubeswarm/internal/translate"
 )
 
 // TestConstraintValuesIgnoreCase: Swarm compares a node.labels value case-insensitively
@@ -41,7 +42,7 @@ func TestConstraintValuesIgnoreCase(t *testing.T) {
 	} {
 		t.Run(tc.constraint, func(t *testing.T) {
 			svc := testutil.MakeService("s", "n").Constraint(tc.constraint).Obj()
-			got, err := Build(svc, Inputs{NodeLabels: tc.nodes}, wide)
+			got, err := Build(svc, translate.Inputs{NodeLabels: tc.nodes}, wide)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -74,11 +75,11 @@ func TestConstraintValuesIgnoreCase(t *testing.T) {
 
 func TestNeedsNodeLabels(t *testing.T) {
 	for c, want := range map[string]bool{"node.labels.zone==east": true, "ENGINE.LABELS.disk==ssd": true, "node.role==manager": false, "node.hostname==a": false} {
-		if got := NeedsNodeLabels(&testutil.MakeService("s", "n").Constraint(c).Obj().Spec); got != want {
-			t.Errorf("NeedsNodeLabels(%s) = %v, want %v", c, got, want)
+		if got := translate.NeedsNodeLabels(&testutil.MakeService("s", "n").Constraint(c).Obj().Spec); got != want {
+			t.Errorf("translate.NeedsNodeLabels(%s) = %v, want %v", c, got, want)
 		}
 	}
-	if NeedsNodeLabels(&testutil.MakeService("s", "n").Obj().Spec) {
+	if translate.NeedsNodeLabels(&testutil.MakeService("s", "n").Obj().Spec) {
 		t.Errorf("a service without constraints needs no node labels")
 	}
 }

@@ -1,0 +1,154 @@
+package objects
+
+import (
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"strconv"
+
+	appsv1 "k8s.io/api/apps/v1"
+	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
+	batchv1ac "k8s.io/client-go/applyconfigurations/batch/v1"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
+	"k8s.io/utils/ptr"
+
+	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/translate"
+	"github.com/kubeswarm/kubeswarm/internal/update"
+)
+
+// Objects are the Kubernetes objects that realise a service: a Deployment, a DaemonSet or Jobs.
+type Objects struct {
+	Deployment *appsv1ac.DeploymentApplyConfiguration
+	DaemonSet  *appsv1ac.DaemonSetApplyConfiguration
+	// Jobs run a job service: one for replicated-job, one per node for global-job.
+	Jobs []*batchv1ac.JobApplyConfiguration
+	// TemplateHash identifies the task template; every task carries it in LabelTemplateHash.
+	TemplateHash string
+	// Service gives the service its name in DNS and publishes its ingress ports.
+	Service *corev1ac.ServiceApplyConfiguration
+	// Notes say what the spec asks that Kubernetes can only approximate or cannot do.
+	Notes []string
+}
+
+// WorkloadKind is the kind of the workload objects.
+func (o *Objects) WorkloadKind() string {
+	switch {
+	case o.DaemonSet != nil:
+		return "DaemonSet"
+	case o.Deployment != nil:
+		return "Deployment"
+	default:
+		return "Job"
+	}
+}
+
+// Build returns the objects that realise svc. An error means the spec cannot be realised at all
+// (it names the field and the fix; translate.Verdict's words); nothing should then be changed in
+// the cluster. Objects.Notes are the verdict's notes.
+func Build(svc *swarmv1.Service, in translate.Inputs, opts translate.Options) (*Objects, error) {
+	notes, err := translate.Verdict(svc, opts)
+	if err != nil {
+		return nil, err
+	}
+	out := &Objects{Notes: notes}
+	tmpl, err := podTemplate(svc, in, opts)
+	if err != nil {
+		return nil, err
+	}
+	if svc.Spec.Mode.IsJob() {
+		// Swarm runs a job again after every update of its spec.
+		tmpl.WithAnnotations(map[string]string{translate.AnnotationJobIteration: strconv.FormatInt(in.JobIteration, 10)})
+	}
+	out.TemplateHash = templateHash(tmpl)
+	tmpl.WithLabels(map[string]string{translate.LabelTemplateHash: out.TemplateHash})
+	owner := OwnerReference(svc)
+	labels := translate.ObjectLabels(svc.Name, in.Stack)
+	annotations, _ := translate.Annotations("labels", svc.Spec.Labels)
+	selector := metav1ac.LabelSelector().WithMatchLabels(translate.SelectorLabels(svc.Name))
+	strategy := update.StrategyFor(&svc.Spec, in.UpdateState, in.ToleratedFailures)
+
+	switch svc.Spec.Mode {
+	case swarmv1.ModeReplicatedJob, swarmv1.ModeGlobalJob:
+		out.Jobs = jobs(svc, in, tmpl, labels, annotations, owner)
+	case swarmv1.ModeGlobal:
+		ds := appsv1ac.DaemonSet(svc.Name, svc.Namespace).
+			WithLabels(labels).WithOwnerReferences(owner).
+			WithSpec(appsv1ac.DaemonSetSpec().
+				WithSelector(selector).
+				WithTemplate(tmpl).
+				WithRevisionHistoryLimit(5).
+				WithUpdateStrategy(daemonSetStrategy(strategy)))
+		if n := strategy.MinReadySeconds; n > 0 {
+			ds.Spec.WithMinReadySeconds(n)
+		}
+		if len(annotations) > 0 {
+			ds.WithAnnotations(annotations)
+		}
+		out.DaemonSet = ds
+	default:
+		// Replicated tasks wait until the Service controller lets them be scheduled
+		// (update.Gate: stop-first, maxReplicasPerNode). The gate is not part of the task
+		// template's hash: it is how tasks start, not what they run.
+		tmpl.Spec.WithSchedulingGates(corev1ac.PodSchedulingGate().WithName(update.Gate))
+		d := appsv1ac.Deployment(svc.Name, svc.Namespace).
+			WithLabels(labels).WithOwnerReferences(owner).
+			WithSpec(appsv1ac.DeploymentSpec().
+				WithReplicas(ptr.Deref(svc.Spec.Replicas, 1)).
+				WithSelector(selector).
+				WithTemplate(tmpl).
+				WithRevisionHistoryLimit(5).
+				WithStrategy(appsv1ac.DeploymentStrategy().
+					WithType(appsv1.RollingUpdateDeploymentStrategyType).
+					WithRollingUpdate(appsv1ac.RollingUpdateDeployment().WithMaxSurge(strategy.MaxSurge).WithMaxUnavailable(strategy.MaxUnavailable))))
+		if n := strategy.MinReadySeconds; n > 0 {
+			d.Spec.WithMinReadySeconds(n)
+		}
+		if strategy.Paused {
+			d.Spec.WithPaused(true)
+		}
+		if len(annotations) > 0 {
+			d.WithAnnotations(annotations)
+		}
+		out.Deployment = d
+	}
+
+	out.Service, err = kubeService(svc, labels, annotations, owner, opts)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// OwnerReference makes the Service the controller of a child, so that the child goes with it.
+func OwnerReference(svc *swarmv1.Service) *metav1ac.OwnerReferenceApplyConfiguration {
+	return metav1ac.OwnerReference().
+		WithAPIVersion(swarmv1.GroupVersion.String()).
+		WithKind("Service").
+		WithName(svc.Name).
+		WithUID(svc.UID).
+		WithController(true).
+		WithBlockOwnerDeletion(true)
+}
+
+// daemonSetStrategy is the rolling update of a global service; a paused update becomes OnDelete,
+// which replaces no more tasks (DaemonSets cannot be paused).
+func daemonSetStrategy(s update.Strategy) *appsv1ac.DaemonSetUpdateStrategyApplyConfiguration {
+	if s.Paused {
+		return appsv1ac.DaemonSetUpdateStrategy().WithType(appsv1.OnDeleteDaemonSetStrategyType)
+	}
+	return appsv1ac.DaemonSetUpdateStrategy().WithType(appsv1.RollingUpdateDaemonSetStrategyType).
+		WithRollingUpdate(appsv1ac.RollingUpdateDaemonSet().WithMaxSurge(s.MaxSurge).WithMaxUnavailable(s.MaxUnavailable))
+}
+
+// templateHash identifies a pod template: the same template always gives the same hash.
+func templateHash(t *corev1ac.PodTemplateSpecApplyConfiguration) string {
+	data, err := json.Marshal(t)
+	if err != nil {
+		panic(fmt.Sprintf("marshalling a pod template: %v", err)) // plain data: cannot fail
+	}
+	h := fnv.New64a()
+	_, _ = h.Write(data)
+	return strconv.FormatUint(h.Sum64(), 36)
+}
