@@ -25,6 +25,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/objects"
 	"github.com/kubeswarm/kubeswarm/internal/stack"
 	"github.com/kubeswarm/kubeswarm/internal/swarmsyntax"
 	"github.com/kubeswarm/kubeswarm/internal/translate"
@@ -95,7 +96,7 @@ func (r *StackReconciler) reconcile(ctx context.Context, st *swarmv1.Stack, stat
 		return errors.Join(r.observe(ctx, st, status, nil), errFileChanged)
 	}
 	var problems []error
-	for _, claim := range stack.Claims(st) {
+	for _, claim := range objects.Claims(st) {
 		key := client.ObjectKey{Namespace: st.Namespace, Name: *claim.Name}
 		// The Stack owns no claim (stack rm keeps volumes, as docker does): one labelled with
 		// this stack is its own to update, so a later deploy of the same stack reuses its data.
@@ -104,7 +105,7 @@ func (r *StackReconciler) reconcile(ctx context.Context, st *swarmv1.Stack, stat
 			problems = append(problems, err)
 		}
 	}
-	for _, np := range stack.NetworkPolicies(st) {
+	for _, np := range objects.NetworkPolicies(st) {
 		key := client.ObjectKey{Namespace: st.Namespace, Name: *np.Name}
 		if err := applyIfChanged(ctx, &r.childApplier, st, key, &networkingv1.NetworkPolicy{}, np, networkingv1ac.ExtractNetworkPolicy); err != nil {
 			problems = append(problems, err)
@@ -265,7 +266,7 @@ func (r *StackReconciler) prune(ctx context.Context, st *swarmv1.Stack, children
 		return err
 	}
 	wantPolicy := map[string]bool{}
-	for _, np := range stack.NetworkPolicies(st) {
+	for _, np := range objects.NetworkPolicies(st) {
 		wantPolicy[*np.Name] = true
 	}
 	return r.pruneOwned(ctx, st, &networkingv1.NetworkPolicyList{}, func(o client.Object) bool { return wantPolicy[o.GetName()] })

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/objects"
 	"github.com/kubeswarm/kubeswarm/internal/stack"
 	"github.com/kubeswarm/kubeswarm/internal/translate"
 )
@@ -20,11 +21,11 @@ import (
 // short names before names were scoped to networks; prune removes them.
 const legacyLabelShortNameOf = "swarm.kubeswarm.io/short-name-of"
 
-// applyNames writes the stack's networks' names (internal/stack's DNSServices and
+// applyNames writes the stack's networks' names (internal/objects' DNSServices and
 // DNSEndpointSlices): a headless Service per network and the slices that name the services on
 // it. slices are the names of the slices the stack has now; nil when they were not worked out.
 func (r *StackReconciler) applyNames(ctx context.Context, st *swarmv1.Stack) (slices map[string]bool, problems []error) {
-	for _, svc := range stack.DNSServices(st) {
+	for _, svc := range objects.DNSServices(st) {
 		key := client.ObjectKey{Namespace: st.Namespace, Name: *svc.Name}
 		if err := applyIfChanged(ctx, &r.childApplier, st, key, &corev1.Service{}, svc, corev1ac.ExtractService); err != nil {
 			problems = append(problems, fmt.Errorf("the names of network %s: %w", svc.Labels[stack.LabelNetworkDNS], err))
@@ -38,7 +39,7 @@ func (r *StackReconciler) applyNames(ctx context.Context, st *swarmv1.Stack) (sl
 		return nil, []error{err}
 	}
 	slices = map[string]bool{}
-	for _, es := range stack.DNSEndpointSlices(st, addrs) {
+	for _, es := range objects.DNSEndpointSlices(st, addrs) {
 		slices[*es.Name] = true
 		key := client.ObjectKey{Namespace: st.Namespace, Name: *es.Name}
 		if err := applyIfChanged(ctx, &r.childApplier, st, key, &discoveryv1.EndpointSlice{}, es, discoveryv1ac.ExtractEndpointSlice); err != nil {
@@ -50,16 +51,16 @@ func (r *StackReconciler) applyNames(ctx context.Context, st *swarmv1.Stack) (sl
 
 // addresses are where each of the stack's services answers: the virtual IP of its Kubernetes
 // Service, and its ready tasks' addresses from that Service's EndpointSlices.
-func (r *StackReconciler) addresses(ctx context.Context, st *swarmv1.Stack) (map[string]stack.ServiceAddresses, error) {
+func (r *StackReconciler) addresses(ctx context.Context, st *swarmv1.Stack) (map[string]objects.ServiceAddresses, error) {
 	inStack := client.MatchingLabels{translate.LabelStack: st.Name}
-	out := map[string]stack.ServiceAddresses{}
+	out := map[string]objects.ServiceAddresses{}
 	kube := &corev1.ServiceList{}
 	if err := r.List(ctx, kube, client.InNamespace(st.Namespace), inStack, client.HasLabels{translate.LabelService}); err != nil {
 		return nil, err
 	}
 	for _, k := range kube.Items {
 		if ip := k.Spec.ClusterIP; ip != "" && ip != corev1.ClusterIPNone {
-			out[k.Name] = stack.ServiceAddresses{VIP: ip}
+			out[k.Name] = objects.ServiceAddresses{VIP: ip}
 		}
 	}
 	slices := &discoveryv1.EndpointSliceList{}
@@ -86,7 +87,7 @@ func (r *StackReconciler) addresses(ctx context.Context, st *swarmv1.Stack) (map
 // wantSlices, unless nil) of networks it left, and the short-name Services of earlier versions.
 func (r *StackReconciler) pruneNames(ctx context.Context, st *swarmv1.Stack, wantSlices map[string]bool) error {
 	want := map[string]bool{}
-	for _, svc := range stack.DNSServices(st) {
+	for _, svc := range objects.DNSServices(st) {
 		want[*svc.Name] = true
 	}
 	err := r.pruneOwned(ctx, st, &corev1.ServiceList{}, func(o client.Object) bool {

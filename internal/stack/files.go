@@ -4,10 +4,10 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"k8s.io/apimachinery/pkg/runtime"
 	"sort"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 )

@@ -1,26 +1,20 @@
-// Package stack builds the objects that realise a Swarm stack (docker stack deploy): a Service
-// per compose service, the names services find each other by on their networks, a NetworkPolicy per network,
-// and the claims of its volumes. Every function is pure.
+// Package stack holds the rules of a Swarm stack (docker stack deploy): what a Stack may be
+// (Validate), the Service of each compose service (Child), the Kubernetes names of its networks,
+// volumes, secrets and configs, and which of its networks have names and which services have
+// no way out. internal/objects builds from them the stack's other objects, as apply
+// configurations: its networks' names (DNSServices, DNSEndpointSlices), its NetworkPolicies and
+// the claims of its volumes. This package links no client-go package, so that `kubectl swarm
+// convert` can use it. Every function is pure.
 package stack
 
 import (
 	"errors"
 	"fmt"
-	"slices"
-	"sort"
 
-	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/util/intstr"
-	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
-	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
-	networkingv1ac "k8s.io/client-go/applyconfigurations/networking/v1"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
-	"github.com/kubeswarm/kubeswarm/internal/objects"
-	"github.com/kubeswarm/kubeswarm/internal/swarmsyntax"
 	"github.com/kubeswarm/kubeswarm/internal/translate"
 )
 
@@ -204,111 +198,19 @@ func Child(st *swarmv1.Stack, s swarmv1.StackService) *swarmv1.Service {
 	}
 }
 
-func ownerRef(st *swarmv1.Stack) *metav1ac.OwnerReferenceApplyConfiguration {
-	return metav1ac.OwnerReference().WithAPIVersion(swarmv1.GroupVersion.String()).WithKind("Stack").
-		WithName(st.Name).WithUID(st.UID).WithController(true).WithBlockOwnerDeletion(true)
-}
-
-// clusterDNS selects the cluster's DNS server, which tasks on internal networks may still ask:
-// the kube-dns pods of kube-system (the labels kubeadm's CoreDNS and most distributions keep).
-func clusterDNS() *networkingv1ac.NetworkPolicyPeerApplyConfiguration {
-	return networkingv1ac.NetworkPolicyPeer().
-		WithNamespaceSelector(metav1ac.LabelSelector().WithMatchLabels(map[string]string{corev1.LabelMetadataName: metav1.NamespaceSystem})).
-		WithPodSelector(metav1ac.LabelSelector().WithMatchLabels(map[string]string{"k8s-app": "kube-dns"}))
-}
-
-// NetworkPolicies isolate the stack's networks as Swarm's overlay networks do:
-//
-//   - Ingress: the tasks on a network take traffic only from tasks on a network they share
-//     (an external network's members may be in any namespace); the ports a service publishes
-//     take it from anywhere, as the routing mesh publishes them on every node, so the cluster's
-//     ingress controller and monitoring reach them too.
-//   - Egress: a service whose every network is internal gets no way out, only to the tasks of
-//     its networks and the cluster's DNS. A task on any network that is not internal (or with
-//     ingress-published ports, which put it on Swarm's ingress network) goes anywhere, as a
-//     container gets a default gateway from any such network (moby
-//     daemon/libnetwork/default_gateway.go, needDefaultGW).
-func NetworkPolicies(st *swarmv1.Stack) []*networkingv1ac.NetworkPolicyApplyConfiguration {
-	used := map[string]bool{}
-	for _, s := range st.Spec.Services {
-		for _, n := range ServiceNetworks(s) {
-			used[n] = true
-		}
-	}
-	names := make([]string, 0, len(used))
-	for n := range used {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	var out []*networkingv1ac.NetworkPolicyApplyConfiguration
-	for _, n := range names {
-		selector, peer := networkMembers(st, n)
-		out = append(out, ingressPolicy(st, swarmv1.StackObjectName(st.Name, "net-"+n), selector,
-			networkingv1ac.NetworkPolicyIngressRule().WithFrom(peer)))
-	}
-	for _, s := range st.Spec.Services {
-		child := swarmv1.StackObjectName(st.Name, s.Name)
-		tasks := metav1ac.LabelSelector().WithMatchLabels(translate.SelectorLabels(child))
-		if len(s.Ports) > 0 {
-			out = append(out, ingressPolicy(st, child+"-published", tasks, publishedPorts(s.Ports)))
-		}
-		if !internalOnly(st, s) {
-			continue
-		}
-		rule := networkingv1ac.NetworkPolicyEgressRule()
-		for _, n := range ServiceNetworks(s) {
-			_, peer := networkMembers(st, n)
-			rule.WithTo(peer)
-		}
-		dns := networkingv1ac.NetworkPolicyEgressRule().WithTo(clusterDNS()).WithPorts(
-			networkingv1ac.NetworkPolicyPort().WithProtocol(corev1.ProtocolUDP).WithPort(intstr.FromInt32(53)),
-			networkingv1ac.NetworkPolicyPort().WithProtocol(corev1.ProtocolTCP).WithPort(intstr.FromInt32(53)))
-		out = append(out, networkingv1ac.NetworkPolicy(child+"-internal", st.Namespace).
-			WithLabels(Labels(st.Name)).WithOwnerReferences(ownerRef(st)).
-			WithSpec(networkingv1ac.NetworkPolicySpec().WithPodSelector(tasks).
-				WithPolicyTypes(networkingv1.PolicyTypeEgress).
-				WithEgress(rule, dns)))
-	}
-	return out
-}
-
-// ingressPolicy is a NetworkPolicy of the stack that admits to the selected tasks what rule
-// allows.
-func ingressPolicy(st *swarmv1.Stack, name string, selector *metav1ac.LabelSelectorApplyConfiguration,
-	rule *networkingv1ac.NetworkPolicyIngressRuleApplyConfiguration) *networkingv1ac.NetworkPolicyApplyConfiguration {
-	return networkingv1ac.NetworkPolicy(name, st.Namespace).
-		WithLabels(Labels(st.Name)).WithOwnerReferences(ownerRef(st)).
-		WithSpec(networkingv1ac.NetworkPolicySpec().WithPodSelector(selector).
-			WithPolicyTypes(networkingv1.PolicyTypeIngress).
-			WithIngress(rule))
-}
-
 // ServiceNetworks are the compose networks a stack service is on: the stack's default network
 // when it names none, as docker's convert does.
 func ServiceNetworks(s swarmv1.StackService) []string {
 	var out []string
-	for _, a := range serviceAttachments(s) {
+	for _, a := range ServiceAttachments(s) {
 		out = append(out, a.Name)
 	}
 	return out
 }
 
-// networkMembers selects the stack's tasks on compose network n, and the tasks that may reach
-// them: its members, in any namespace for an external network (other stacks on the network
-// have their own policy).
-func networkMembers(st *swarmv1.Stack, n string) (selector *metav1ac.LabelSelectorApplyConfiguration, peer *networkingv1ac.NetworkPolicyPeerApplyConfiguration) {
-	member := map[string]string{translate.LabelNetworkPrefix + NetworkName(st, n): "true"}
-	selector = metav1ac.LabelSelector().WithMatchLabels(member)
-	peer = networkingv1ac.NetworkPolicyPeer().WithPodSelector(metav1ac.LabelSelector().WithMatchLabels(member))
-	if declared(st, n).External {
-		selector.WithMatchLabels(map[string]string{translate.LabelStack: st.Name})
-		peer.WithNamespaceSelector(metav1ac.LabelSelector())
-	}
-	return selector, peer
-}
-
-// declared is the stack's declaration of compose network n (none for the default network).
-func declared(st *swarmv1.Stack, n string) swarmv1.StackNetwork {
+// DeclaredNetwork is the stack's declaration of compose network n (none for the default
+// network).
+func DeclaredNetwork(st *swarmv1.Stack, n string) swarmv1.StackNetwork {
 	for _, d := range st.Spec.Networks {
 		if d.Name == n {
 			return d
@@ -317,53 +219,21 @@ func declared(st *swarmv1.Stack, n string) swarmv1.StackNetwork {
 	return swarmv1.StackNetwork{Name: n}
 }
 
-// internalOnly tells whether every network of a stack service is internal and it publishes no
+// InternalOnly tells whether every network of a stack service is internal and it publishes no
 // ingress port: its tasks have no way out. An external network's own settings are not the
 // stack's to know; it counts as a way out.
-func internalOnly(st *swarmv1.Stack, s swarmv1.StackService) bool {
+func InternalOnly(st *swarmv1.Stack, s swarmv1.StackService) bool {
 	for _, p := range s.Ports {
 		if p.Mode != swarmv1.PortModeHost {
 			return false
 		}
 	}
 	for _, n := range ServiceNetworks(s) {
-		if d := declared(st, n); !d.Internal || d.External {
+		if d := DeclaredNetwork(st, n); !d.Internal || d.External {
 			return false
 		}
 	}
 	return true
-}
-
-// publishedPorts admits traffic from anywhere to the targets of a service's published ports.
-func publishedPorts(ports []swarmv1.PortConfig) *networkingv1ac.NetworkPolicyIngressRuleApplyConfiguration {
-	rule := networkingv1ac.NetworkPolicyIngressRule()
-	var seen []string
-	for _, p := range ports {
-		proto := translate.KubernetesProtocol(p.Protocol)
-		if key := fmt.Sprint(proto, p.Target); !slices.Contains(seen, key) {
-			seen = append(seen, key)
-			rule.WithPorts(networkingv1ac.NetworkPolicyPort().WithProtocol(proto).WithPort(intstr.FromInt32(p.Target)))
-		}
-	}
-	return rule
-}
-
-// Claims are the PersistentVolumeClaims of the stack's volumes. No claim is owned by the Stack:
-// as `docker stack rm` leaves a stack's volumes, deleting the Stack (by `stack rm` or a GitOps
-// tool) leaves its claims and their data, and the next deploy of the same stack takes them
-// back by their labels (stack and volume name). Removing data takes `kubectl swarm volume rm`.
-// External volumes are the user's.
-func Claims(st *swarmv1.Stack) []*corev1ac.PersistentVolumeClaimApplyConfiguration {
-	var out []*corev1ac.PersistentVolumeClaimApplyConfiguration
-	for _, v := range st.Spec.Volumes {
-		if _, nfs, _ := swarmsyntax.NFSVolume(v.Driver, v.DriverOptions); v.External || nfs {
-			continue // the user's, or an NFS export the tasks mount themselves
-		}
-		labels := Labels(st.Name)
-		labels[translate.LabelVolume] = v.Name
-		out = append(out, objects.VolumeClaim(ClaimName(st, v.Name), st.Namespace, labels, v.Size, v.StorageClassName))
-	}
-	return out
 }
 
 // IsClaimOf tells whether a claim is one of the stack's volumes: labelled with the stack's name

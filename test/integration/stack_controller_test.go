@@ -25,7 +25,7 @@ import (
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 	"github.com/kubeswarm/kubeswarm/controllers"
-	"github.com/kubeswarm/kubeswarm/internal/stack"
+	"github.com/kubeswarm/kubeswarm/internal/objects"
 )
 
 // seedStack is the seed's docker-compose.yml (wordpress + mysql) as a Stack.
@@ -468,7 +468,7 @@ func TestStackReleasesOwnedClaims(t *testing.T) {
 			st := stackApplied(t, ns, "wp")
 			// Written as kubeswarm's field manager wrote it before claims were kept.
 			ref := tc.owner(st)
-			old := stack.Claims(st)[0].WithOwnerReferences(metav1ac.OwnerReference().WithAPIVersion(ref.APIVersion).
+			old := objects.Claims(st)[0].WithOwnerReferences(metav1ac.OwnerReference().WithAPIVersion(ref.APIVersion).
 				WithKind(ref.Kind).WithName(ref.Name).WithUID(ref.UID).WithController(true).WithBlockOwnerDeletion(true))
 			if err := k8sClient.Apply(ctx, old, client.FieldOwner(controllers.FieldOwner), client.ForceOwnership); err != nil {
 				t.Fatal(err)
