@@ -7,16 +7,17 @@ import (
 )
 
 // TestLean: the binary links none of what makes kubectl-swarm slow to start (each package's
-// init runs whether a conversion uses it or not). client-go's apply configurations are linked:
-// the conversion runs the operator's own checks (translate.Check, so that convert refuses what
-// the operator would), and their meta/v1 package reaches client-go's discovery and rest; the
-// typed clientset, informers and kubeconfig loading are not.
+// init runs whether a conversion uses it or not): no client-go package at all. The conversion
+// runs the operator's own rules (translate.Check, stack.Validate, so that convert refuses what
+// the operator would); those packages decide, and internal/objects builds the apply
+// configurations, whose meta/v1 package reaches client-go's discovery, REST client and every
+// API group's scheme.
 func TestLean(t *testing.T) {
 	out, err := exec.Command("go", "list", "-deps", ".").Output()
 	if err != nil {
 		t.Fatalf("go list -deps: %v", err)
 	}
-	heavy := []string{"k8s.io/client-go/kubernetes/typed/", "k8s.io/client-go/informers/", "k8s.io/client-go/tools/clientcmd",
+	heavy := []string{"k8s.io/client-go/", "github.com/kubeswarm/kubeswarm/internal/objects",
 		"sigs.k8s.io/controller-runtime/pkg/client/",
 		"sigs.k8s.io/controller-runtime/pkg/client", "github.com/prometheus/",
 		"sigs.k8s.io/kustomize/", "github.com/google/go-containerregistry/", "k8s.io/cli-runtime/"}
