@@ -44,16 +44,24 @@ export DB_PASSWORD_FROM_ENV=bench API_TOKEN=bench
 mapfile -t FILES < <(ls test/compose/*/docker-compose.yml)
 TIMES=$(mktemp -d); trap 'rm -rf "$TIMES"' EXIT
 
-# run TOOL ROUND: every file once through TOOL; appends "wall peak_kib" per file.
+# run TOOL ROUND: every file once through TOOL; appends "wall_seconds peak_kib" per file. The
+# wall time is read from bash's microsecond clock around the run (GNU time's %e counts in
+# hundredths, too coarse for runs of 20 ms); GNU time reads the peak RSS. Both add the same
+# small cost to every tool.
 run() {
-  local tool=$1 f dir
+  local tool=$1 f dir t0 rss
+  local -a cmd
+  case $tool in
+    convert) cmd=("$CONVERT" -c docker-compose.yml) ;;
+    swarm) cmd=("$SWARM" convert -c docker-compose.yml) ;;
+    kompose) cmd=("$KOMPOSE" convert -f docker-compose.yml --stdout) ;;
+  esac
   for f in "${FILES[@]}"; do
     dir=$(dirname "$f")
-    case $tool in
-      convert) (cd "$dir" && /usr/bin/time -f '%e %M' -a -o "$TIMES/convert.$2" "$CONVERT" -c docker-compose.yml >/dev/null 2>&1 || true) ;;
-      swarm) (cd "$dir" && /usr/bin/time -f '%e %M' -a -o "$TIMES/swarm.$2" "$SWARM" convert -c docker-compose.yml >/dev/null 2>&1 || true) ;;
-      kompose) (cd "$dir" && /usr/bin/time -f '%e %M' -a -o "$TIMES/kompose.$2" "$KOMPOSE" convert -f docker-compose.yml --stdout >/dev/null 2>&1 || true) ;;
-    esac
+    t0=$EPOCHREALTIME
+    /usr/bin/time -f '%M' -o "$TIMES/rss" env -C "$dir" "${cmd[@]}" >/dev/null 2>&1 || true
+    rss=$(grep -v '^Command' "$TIMES/rss")
+    awk -v a="$t0" -v b="$EPOCHREALTIME" -v m="$rss" 'BEGIN { printf "%.6f %s\n", b - a, m }' >>"$TIMES/$tool.$2"
   done
 }
 for ((r = 1; r <= ROUNDS; r++)); do
@@ -64,8 +72,8 @@ done
 
 report() { # report NAME BINARY KEY
   local per_round peak
-  per_round=$(for f in "$TIMES/$3".*; do grep -v '^Command' "$f" | awk '{ s += $1 } END { printf "%.2f\n", s }'; done | sort -n)
-  peak=$(cat "$TIMES/$3".* | grep -v '^Command' | awk '$2 > m { m = $2 } END { printf "%.1f", m / 1024 }')
+  per_round=$(for f in "$TIMES/$3".*; do awk '{ s += $1 } END { printf "%.3f\n", s }' "$f"; done | sort -n)
+  peak=$(cat "$TIMES/$3".* | awk '$2 > m { m = $2 } END { printf "%.1f", m / 1024 }')
   printf '%-22s files=%d rounds=%d corpus_wall_median=%ss (min %ss, max %ss) peak_rss=%sMiB binary=%sMB\n' "$1" "${#FILES[@]}" "$ROUNDS" \
     "$(sed -n "$(( (ROUNDS + 1) / 2 ))p" <<<"$per_round")" "$(head -1 <<<"$per_round")" "$(tail -1 <<<"$per_round")" \
     "$peak" "$(awk -v b="$(stat -c %s "$2")" 'BEGIN { printf "%.1f", b / 1e6 }')"

@@ -8,6 +8,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime/debug"
 
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
@@ -16,6 +17,13 @@ import (
 )
 
 func main() {
+	// A conversion is one short run whose heap is mostly live until it ends (the loaded model,
+	// the compiled compose schema): collecting at twice the live heap instead of the default once
+	// saves about 4% of a run for about 3 MiB of peak memory (docs: "Cost and scale"). $GOGC
+	// still wins when set.
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(200)
+	}
 	// compose-go's own notices; what matters comes back as warnings (as in kubectl-swarm).
 	logrus.SetLevel(logrus.ErrorLevel)
 	cmd := convert.NewCommand(os.Stdin, os.Stdout, os.Stderr)
