@@ -57,7 +57,7 @@
 // Other absolute paths stay bind mounts; the Docker Engine's socket is refused.
 //
 // Before it returns, Convert runs on the stack what the operator runs when it reconciles it
-// (stack.Validate, translate.Build; verdict.go): what the operator would refuse is refused here,
+// (stack.Validate, translate.Verdict; verdict.go): what the operator would refuse is refused here,
 // in its words, and what it would report in a Service's Honored condition is a warning.
 //
 // A stack's claims are never removed with the stack (docker stack rm keeps volumes), so the

@@ -10,8 +10,8 @@ import (
 )
 
 // operatorVerdict runs on the converted stack what the operator runs when it reconciles it: the
-// Stack controller's stack.Validate and, for each service, the Service controller's
-// translate.Build (through translate.Check), the very functions. So `convert` and `stack
+// Stack controller's stack.Validate and, for each service, the rules the Service controller's
+// objects.Build starts with (translate.Verdict, through translate.Check), the very functions. So `convert` and `stack
 // deploy` refuse, before anything is written, what the operator would refuse (its Degraded
 // InvalidSpec condition), in the same words; and they warn about what the operator will report
 // in the Service's Honored condition.

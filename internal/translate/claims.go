@@ -10,8 +10,8 @@ import (
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 )
 
-// ClaimedVolumes are the claims a service's tasks mount (named volumes other than NFS exports).
-func ClaimedVolumes(s *swarmv1.ServiceSpec) []string {
+// claimedVolumes are the claims a service's tasks mount (named volumes other than NFS exports).
+func claimedVolumes(s *swarmv1.ServiceSpec) []string {
 	var out []string
 	for _, m := range s.Mounts {
 		if m.Type != swarmv1.MountVolume || m.Source == "" {
@@ -32,12 +32,12 @@ func ClaimedVolumes(s *swarmv1.ServiceSpec) []string {
 // never replaces tasks. A global service cannot be kept on one node: its tasks on other nodes
 // wait for the claim, which sharedClaimRule says too.
 func SharesClaims(svc *swarmv1.Service) bool {
-	return !svc.Spec.Mode.IsGlobal() && len(ClaimedVolumes(&svc.Spec)) > 0
+	return !svc.Spec.Mode.IsGlobal() && len(claimedVolumes(&svc.Spec)) > 0
 }
 
 // sharedClaimRule reports what becomes of Swarm's one volume per node when tasks share a claim.
 func sharedClaimRule(svc *swarmv1.Service, _ Options) (notes []string, _ error) {
-	claims := ClaimedVolumes(&svc.Spec)
+	claims := claimedVolumes(&svc.Spec)
 	if len(claims) == 0 {
 		return nil, nil
 	}

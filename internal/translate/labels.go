@@ -85,7 +85,7 @@ func SelectorString(service string) string { return LabelService + "=" + service
 // as annotations. notes name the keys left out.
 func Annotations(field string, m map[string]string) (out map[string]string, notes []string) {
 	out = map[string]string{}
-	for _, k := range SortedKeys(m) {
+	for _, k := range sortedKeys(m) {
 		if errs := validation.IsQualifiedName(k); len(errs) > 0 {
 			notes = append(notes, fmt.Sprintf("%s: %q is not a valid Kubernetes annotation key, ignored", field, k))
 			continue

@@ -21,7 +21,7 @@ var archNames = map[string]string{
 	"ppc64le": "ppc64le", "s390x": "s390x", "riscv64": "riscv64",
 }
 
-// NodeRequirement turns one constraint into a node selector requirement on the node labels that
+// nodeRequirement turns one constraint into a node selector requirement on the node labels that
 // kubeswarm's Node controller and the kubelet keep:
 //
 //	node.hostname        kubernetes.io/hostname (lower-cased, as Kubernetes node names are)
@@ -40,7 +40,7 @@ var archNames = map[string]string{
 // architecture are lower-case, so those values are lower-cased. A label K may hold any case,
 // so the requirement lists the value's case variants: as written, lower, UPPER and Capitalized,
 // and any other variant that nodeLabels (the labels of the cluster's nodes) holds.
-func NodeRequirement(c swarmsyntax.Constraint, nodeLabels []map[string]string) (corev1.NodeSelectorRequirement, error) {
+func nodeRequirement(c swarmsyntax.Constraint, nodeLabels []map[string]string) (corev1.NodeSelectorRequirement, error) {
 	key, value := "", c.Value
 	switch {
 	case c.Key == "node.hostname":
@@ -115,7 +115,7 @@ func NeedsNodeLabels(s *swarmv1.ServiceSpec) bool {
 }
 
 // NodeRequirements are the node selector requirements that all the constraints together ask
-// for (NodeRequirement), none without constraints.
+// for (nodeRequirement), none without constraints.
 func NodeRequirements(p *swarmv1.Placement, nodeLabels []map[string]string) ([]corev1.NodeSelectorRequirement, error) {
 	if p == nil {
 		return nil, nil
@@ -126,7 +126,7 @@ func NodeRequirements(p *swarmv1.Placement, nodeLabels []map[string]string) ([]c
 		if err != nil {
 			return nil, err
 		}
-		req, err := NodeRequirement(c, nodeLabels)
+		req, err := nodeRequirement(c, nodeLabels)
 		if err != nil {
 			return nil, err
 		}

@@ -245,7 +245,7 @@ func PodSecurity(s *swarmv1.ServiceSpec) (sc *corev1.PodSecurityContext, notes [
 		sc.SupplementalGroups = append(sc.SupplementalGroups, gid)
 	}
 	var unsafe []string
-	for _, k := range SortedKeys(s.Sysctls) {
+	for _, k := range sortedKeys(s.Sysctls) {
 		verdict, err := swarmsyntax.Sysctl(k)
 		if err != nil {
 			return nil, nil, fmt.Errorf("sysctls: %w", err)
@@ -316,8 +316,8 @@ func MountPropagation(m swarmv1.Mount) (mode *corev1.MountPropagationMode, appro
 	return nil, false
 }
 
-// SortedKeys are the keys of m, sorted.
-func SortedKeys(m map[string]string) []string {
+// sortedKeys are the keys of m, sorted.
+func sortedKeys(m map[string]string) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)

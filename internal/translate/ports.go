@@ -22,7 +22,7 @@ func PublishedPorts(spec *swarmv1.ServiceSpec, live *corev1.Service) []swarmv1.P
 			proto = "tcp"
 		}
 		st := swarmv1.PortStatus{Target: p.Target, Protocol: proto, Mode: swarmv1.PortModeHost, Published: p.Published}
-		if IsIngress(p) {
+		if isIngress(p) {
 			st.Mode, st.Published = swarmv1.PortModeIngress, livePublished(p, live)
 		}
 		out = append(out, st)

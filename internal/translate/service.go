@@ -10,8 +10,8 @@ import (
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 )
 
-// IsIngress tells whether a port is published through the routing mesh (the default mode).
-func IsIngress(p swarmv1.PortConfig) bool { return p.Mode != swarmv1.PortModeHost }
+// isIngress tells whether a port is published through the routing mesh (the default mode).
+func isIngress(p swarmv1.PortConfig) bool { return p.Mode != swarmv1.PortModeHost }
 
 // IsHeadless tells whether the service's Kubernetes Service has no virtual IP: endpoint mode
 // dnsrr (one DNS record per task), or a service with no ports at all (published or exposed),
@@ -74,7 +74,7 @@ func IngressPorts(ports []swarmv1.PortConfig, typ corev1.ServiceType, rng PortRa
 func IngressPortsOf(s *swarmv1.ServiceSpec) []swarmv1.PortConfig {
 	var out []swarmv1.PortConfig
 	for _, p := range s.Ports {
-		if IsIngress(p) {
+		if isIngress(p) {
 			out = append(out, p)
 		}
 	}
