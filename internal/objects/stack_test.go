@@ -16,32 +16,11 @@ import (
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 	"github.com/kubeswarm/kubeswarm/internal/stack"
+	"github.com/kubeswarm/kubeswarm/internal/testutil"
 )
 
-// seedStack is the stack of internal/stack's tests (its seed): docker's wordpress example.
-func seedStack() *swarmv1.Stack {
-	return &swarmv1.Stack{
-		ObjectMeta: metav1.ObjectMeta{Name: "wp", Namespace: "ns", UID: "uid-wp", Generation: 3},
-		Spec: swarmv1.StackSpec{
-			Services: []swarmv1.StackService{
-				{Name: "wordpress", ServiceSpec: swarmv1.ServiceSpec{Image: "wordpress", Replicas: ptr.To[int32](2),
-					Ports:    []swarmv1.PortConfig{{Published: 8080, Target: 80, Protocol: "tcp"}},
-					Networks: []swarmv1.NetworkAttachment{{Name: "common", Aliases: []string{"blog"}}}}},
-				{Name: "dbcluster", ServiceSpec: swarmv1.ServiceSpec{Image: "mysql:5.7",
-					Networks: []swarmv1.NetworkAttachment{{Name: "common"}},
-					Mounts:   []swarmv1.Mount{{Type: swarmv1.MountVolume, Source: "mysql_vol", Target: "/var/lib/mysql"}},
-					Secrets:  []swarmv1.FileReference{{Source: "db_pass"}, {Source: "vault_key", Target: "key"}}}},
-				{Name: "cron", ServiceSpec: swarmv1.ServiceSpec{Image: "busybox"}},
-			},
-			Networks: []swarmv1.StackNetwork{{Name: "common"}, {Name: "proxy", External: true}},
-			Volumes:  []swarmv1.StackVolume{{Name: "mysql_vol"}, {Name: "old", External: true, ExternalName: "legacy-data"}},
-			Secrets:  []swarmv1.StackObject{{Name: "db_pass"}, {Name: "vault_key", External: true, ExternalName: "vault"}},
-		},
-	}
-}
-
 func TestNetworkPolicies(t *testing.T) {
-	st := seedStack()
+	st := testutil.SeedStack()
 	st.Spec.Services[2].Networks = []swarmv1.NetworkAttachment{{Name: "proxy"}}
 	byName := map[string]int{}
 	policies := NetworkPolicies(st)
@@ -116,7 +95,7 @@ func TestClaims(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			st := seedStack()
+			st := testutil.SeedStack()
 			st.Spec.Volumes = tc.volumes
 			if diff := cmp.Diff(tc.want, Claims(st)); diff != "" {
 				t.Errorf("claims (-want +got):\n%s", diff)
@@ -128,7 +107,7 @@ func TestClaims(t *testing.T) {
 // TestExternalNetworkByName: an external network is known by its name on every stack that uses
 // it, for the tasks' label and the policies' selectors alike.
 func TestExternalNetworkByName(t *testing.T) {
-	st := seedStack()
+	st := testutil.SeedStack()
 	st.Spec.Networks[1].ExternalName = "traefik-public"
 	st.Spec.Services[0].Networks = append(st.Spec.Services[0].Networks, swarmv1.NetworkAttachment{Name: "proxy"})
 	web := stack.Child(st, st.Spec.Services[0])
@@ -183,7 +162,7 @@ func TestInternalNetworks(t *testing.T) {
 		{name: "the default network"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			st := seedStack()
+			st := testutil.SeedStack()
 			st.Spec.Networks = append(st.Spec.Networks, swarmv1.StackNetwork{Name: "back", Internal: true}, swarmv1.StackNetwork{Name: "vault", Internal: true})
 			st.Spec.Services = []swarmv1.StackService{{Name: "db", ServiceSpec: swarmv1.ServiceSpec{Image: "mysql", Networks: tc.networks, Ports: tc.ports}}}
 			var egress *networkingv1.NetworkPolicy

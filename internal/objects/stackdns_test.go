@@ -10,10 +10,11 @@ import (
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 	"github.com/kubeswarm/kubeswarm/internal/stack"
+	"github.com/kubeswarm/kubeswarm/internal/testutil"
 )
 
 func TestDNSServices(t *testing.T) {
-	st := seedStack()
+	st := testutil.SeedStack()
 	st.Spec.Services[2].Networks = []swarmv1.NetworkAttachment{{Name: "proxy"}}
 	var got []string
 	for _, s := range DNSServices(st) {
@@ -88,7 +89,7 @@ func TestDNSEndpointSlices(t *testing.T) {
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			st := seedStack()
+			st := testutil.SeedStack()
 			if tt.edit != nil {
 				tt.edit(st)
 			}
@@ -109,7 +110,7 @@ func TestDNSEndpointSlices(t *testing.T) {
 }
 
 func TestDNSEndpointSlicesSplit(t *testing.T) {
-	st := seedStack()
+	st := testutil.SeedStack()
 	var tasks []string
 	for i := range 1500 {
 		tasks = append(tasks, fmt.Sprintf("10.0.%d.%d", i/250, i%250+1))
@@ -126,7 +127,7 @@ func TestDNSEndpointSlicesSplit(t *testing.T) {
 }
 
 func TestNFSVolumeIsNotClaimed(t *testing.T) {
-	st := seedStack()
+	st := testutil.SeedStack()
 	st.Spec.Volumes[0].DriverOptions = map[string]string{"type": "nfs", "o": "addr=10.0.0.5", "device": ":/exports/mysql"}
 	for _, c := range Claims(st) {
 		if *c.Name == "wp-mysql-vol" {

@@ -6,6 +6,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/testutil"
 )
 
 func TestKeepDropped(t *testing.T) {
@@ -45,13 +46,13 @@ func TestKeepDropped(t *testing.T) {
 			"volume mysql_vol", "secret db_pass", "secret vault_key"},
 	}, {
 		name: "nothing dropped, nothing kept",
-		next: seed().Spec,
-		want: names(seed().Spec),
+		next: testutil.SeedStack().Spec,
+		want: names(testutil.SeedStack().Spec),
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			next := tt.next
-			kept := KeepDropped(seed(), &next)
+			kept := KeepDropped(testutil.SeedStack(), &next)
 			if diff := cmp.Diff(tt.wantKept, kept); diff != "" {
 				t.Errorf("kept (-want +got):\n%s", diff)
 			}

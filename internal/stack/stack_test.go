@@ -11,31 +11,11 @@ import (
 	"k8s.io/utils/ptr"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/testutil"
 )
 
-func seed() *swarmv1.Stack {
-	return &swarmv1.Stack{
-		ObjectMeta: metav1.ObjectMeta{Name: "wp", Namespace: "ns", UID: "uid-wp", Generation: 3},
-		Spec: swarmv1.StackSpec{
-			Services: []swarmv1.StackService{
-				{Name: "wordpress", ServiceSpec: swarmv1.ServiceSpec{Image: "wordpress", Replicas: ptr.To[int32](2),
-					Ports:    []swarmv1.PortConfig{{Published: 8080, Target: 80, Protocol: "tcp"}},
-					Networks: []swarmv1.NetworkAttachment{{Name: "common", Aliases: []string{"blog"}}}}},
-				{Name: "dbcluster", ServiceSpec: swarmv1.ServiceSpec{Image: "mysql:5.7",
-					Networks: []swarmv1.NetworkAttachment{{Name: "common"}},
-					Mounts:   []swarmv1.Mount{{Type: swarmv1.MountVolume, Source: "mysql_vol", Target: "/var/lib/mysql"}},
-					Secrets:  []swarmv1.FileReference{{Source: "db_pass"}, {Source: "vault_key", Target: "key"}}}},
-				{Name: "cron", ServiceSpec: swarmv1.ServiceSpec{Image: "busybox"}},
-			},
-			Networks: []swarmv1.StackNetwork{{Name: "common"}, {Name: "proxy", External: true}},
-			Volumes:  []swarmv1.StackVolume{{Name: "mysql_vol"}, {Name: "old", External: true, ExternalName: "legacy-data"}},
-			Secrets:  []swarmv1.StackObject{{Name: "db_pass"}, {Name: "vault_key", External: true, ExternalName: "vault"}},
-		},
-	}
-}
-
 func TestChild(t *testing.T) {
-	st := seed()
+	st := testutil.SeedStack()
 	db := Child(st, st.Spec.Services[1])
 	if db.Name != "wp-dbcluster" || db.Namespace != "ns" || db.Labels["swarm.kubeswarm.io/stack"] != "wp" || db.Annotations[AnnotationStackGeneration] != "3" {
 		t.Errorf("meta: %+v", db.ObjectMeta)
@@ -60,10 +40,10 @@ func TestChild(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
-	if err := Validate(seed()); err != nil {
+	if err := Validate(testutil.SeedStack()); err != nil {
 		t.Fatalf("the seed is valid: %v", err)
 	}
-	st := seed()
+	st := testutil.SeedStack()
 	st.Spec.Services[0].Networks = []swarmv1.NetworkAttachment{{Name: "backend"}}
 	st.Spec.Services[1].Configs = []swarmv1.FileReference{{Source: "site"}}
 	st.Name = strings.Repeat("s", 60)
@@ -100,7 +80,7 @@ func TestIsClaimOf(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			claim := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "wp-mysql-vol", Namespace: "ns", Labels: tc.labels, OwnerReferences: tc.owners}}
-			if got := IsClaimOf(seed(), claim); got != tc.want {
+			if got := IsClaimOf(testutil.SeedStack(), claim); got != tc.want {
 				t.Errorf("IsClaimOf = %v, want %v", got, tc.want)
 			}
 		})
@@ -109,10 +89,10 @@ func TestIsClaimOf(t *testing.T) {
 
 // TestClaimName: an external volume's claim is known by its external name.
 func TestClaimName(t *testing.T) {
-	if got := ClaimName(seed(), "old"); got != "legacy-data" {
+	if got := ClaimName(testutil.SeedStack(), "old"); got != "legacy-data" {
 		t.Errorf("external volume claim %q, want its externalName", got)
 	}
-	if got := ClaimName(seed(), "mysql_vol"); got != "wp-mysql-vol" {
+	if got := ClaimName(testutil.SeedStack(), "mysql_vol"); got != "wp-mysql-vol" {
 		t.Errorf("volume claim %q, want wp-mysql-vol", got)
 	}
 }

@@ -82,3 +82,27 @@ func (w *ServiceWrapper) Update(uc swarmv1.UpdateConfig) *ServiceWrapper {
 	w.Spec.UpdateConfig = &uc
 	return w
 }
+
+// SeedStack is the seed tutorial's WordPress stack as the API holds it: three services (one
+// published, one with a volume and secrets, one on no network), a declared and an external
+// network, volume and secret.
+func SeedStack() *swarmv1.Stack {
+	return &swarmv1.Stack{
+		ObjectMeta: metav1.ObjectMeta{Name: "wp", Namespace: "ns", UID: "uid-wp", Generation: 3},
+		Spec: swarmv1.StackSpec{
+			Services: []swarmv1.StackService{
+				{Name: "wordpress", ServiceSpec: swarmv1.ServiceSpec{Image: "wordpress", Replicas: ptr.To[int32](2),
+					Ports:    []swarmv1.PortConfig{{Published: 8080, Target: 80, Protocol: "tcp"}},
+					Networks: []swarmv1.NetworkAttachment{{Name: "common", Aliases: []string{"blog"}}}}},
+				{Name: "dbcluster", ServiceSpec: swarmv1.ServiceSpec{Image: "mysql:5.7",
+					Networks: []swarmv1.NetworkAttachment{{Name: "common"}},
+					Mounts:   []swarmv1.Mount{{Type: swarmv1.MountVolume, Source: "mysql_vol", Target: "/var/lib/mysql"}},
+					Secrets:  []swarmv1.FileReference{{Source: "db_pass"}, {Source: "vault_key", Target: "key"}}}},
+				{Name: "cron", ServiceSpec: swarmv1.ServiceSpec{Image: "busybox"}},
+			},
+			Networks: []swarmv1.StackNetwork{{Name: "common"}, {Name: "proxy", External: true}},
+			Volumes:  []swarmv1.StackVolume{{Name: "mysql_vol"}, {Name: "old", External: true, ExternalName: "legacy-data"}},
+			Secrets:  []swarmv1.StackObject{{Name: "db_pass"}, {Name: "vault_key", External: true, ExternalName: "vault"}},
+		},
+	}
+}
