@@ -30,17 +30,22 @@ func TestEligible(t *testing.T) {
 	}
 	cases := []struct {
 		constraint string
+		mounts     []swarmv1.Mount
 		want       []string
 	}{
-		{"", []string{"manager1", "worker1"}},
-		{"node.role==worker", []string{"worker1"}},
-		{"node.hostname!=manager1", []string{"worker1"}},
+		{constraint: "", want: []string{"manager1", "worker1"}},
+		{constraint: "node.role==worker", want: []string{"worker1"}},
+		{constraint: "node.hostname!=manager1", want: []string{"worker1"}},
+		// Whether bind mounts are allowed is the operator's verdict on the service, not a
+		// question of where its tasks may run.
+		{constraint: "node.role==worker", mounts: []swarmv1.Mount{{Type: swarmv1.MountBind, Source: "/var/log", Target: "/log"}}, want: []string{"worker1"}},
 	}
 	for _, tc := range cases {
 		w := testutil.MakeService("s", "n").Mode(swarmv1.ModeGlobalJob)
 		if tc.constraint != "" {
 			w.Constraint(tc.constraint)
 		}
+		w.Spec.Mounts = tc.mounts
 		got, err := Eligible(w.Obj(), nodes)
 		if err != nil {
 			t.Fatal(err)
