@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -140,6 +141,10 @@ func startOperatorProcess(name, node string, args ...string) (*operatorProcess, 
 		p.cmd.Env = append(p.cmd.Env, "GOMEMLIMIT="+limit)
 	}
 	p.cmd.Stdout, p.cmd.Stderr = p.file, p.file
+	// The operator goes with the test process, however that ends (a timeout, an interrupt): an
+	// operator left running would go on reconciling the cluster beside the next run's, both
+	// writing, as a benchmark on a kept cluster would then count.
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := p.cmd.Start(); err != nil {
 		_ = p.file.Close()
 		return nil, fmt.Errorf("starting %s: %w", bin, err)
