@@ -165,7 +165,7 @@ func (r *ServiceReconciler) reconcile(ctx context.Context, svc *swarmv1.Service,
 	// The new spec is taken into account only when it can be realised.
 	next := status.DeepCopy()
 	r.trackSpec(svc, next)
-	in := translate.Inputs{
+	in := objects.Inputs{
 		Stack:        svc.Labels[translate.LabelStack],
 		UpdateState:  update.State(next),
 		JobIteration: next.JobIteration,

@@ -18,7 +18,7 @@ import (
 // resolveFiles finds the data key of each secret and config the service mounts: the key named
 // after the secret, or the only key. A missing object, or one whose file cannot be told, is an
 // error naming it and the fix; nothing is changed in the cluster until it is fixed.
-func (r *ServiceReconciler) resolveFiles(ctx context.Context, svc *swarmv1.Service, in *translate.Inputs) error {
+func (r *ServiceReconciler) resolveFiles(ctx context.Context, svc *swarmv1.Service, in *objects.Inputs) error {
 	var missing []error
 	for _, ref := range svc.Spec.Secrets {
 		name := ref.Source
@@ -93,14 +93,13 @@ func fileKey(kind, object, source string, keys []string) (string, error) {
 	return "", fmt.Errorf("%s %s has keys [%s]: a %s is one file, so name its key %s", kind, object, strings.Join(keys, ", "), kind, source)
 }
 
-// ensureVolumes makes a PersistentVolumeClaim for each named volume the service mounts, when
-// there is none (for a stack's service, the Stack makes them: a missing one is reported). Like docker volumes, the claims outlive the service: they are labelled as
-// kubeswarm's, not owned by the service, and `docker volume rm` is `kubectl delete pvc`.
-func (r *ServiceReconciler) ensureVolumes(ctx context.Context, svc *swarmv1.Service, in translate.Inputs) error {
-	for _, m := range svc.Spec.Mounts {
-		if m.Type != swarmv1.MountVolume || m.Source == "" {
-			continue
-		}
+// ensureVolumes makes a PersistentVolumeClaim for each named volume the service mounts
+// (translate.ClaimMounts: not an NFS export), when there is none (for a stack's service, the
+// Stack makes them: a missing one is reported). Like docker volumes, the claims outlive the
+// service: they are labelled as kubeswarm's, not owned by the service, and `docker volume rm` is
+// `kubectl delete pvc`.
+func (r *ServiceReconciler) ensureVolumes(ctx context.Context, svc *swarmv1.Service, in objects.Inputs) error {
+	for _, m := range translate.ClaimMounts(&svc.Spec) {
 		name := m.Source
 		existing := &corev1.PersistentVolumeClaim{}
 		err := r.Get(ctx, client.ObjectKey{Namespace: svc.Namespace, Name: name}, existing)

@@ -80,7 +80,9 @@ func (r *ServiceReconciler) globalJobNodes(ctx context.Context, svc *swarmv1.Ser
 	}
 	eligible, err := nodes.Eligible(svc, nodeList.Items)
 	if err != nil {
-		return nil, err
+		// A spec whose placement cannot be read runs nowhere; objects.Build refuses it in the
+		// same words (Degraded, InvalidSpec), where an error here would only be retried.
+		eligible = nil
 	}
 	set := map[string]bool{}
 	for _, n := range eligible {

@@ -62,8 +62,8 @@ func (r *ServiceReconciler) trackSpec(svc *swarmv1.Service, status *swarmv1.Serv
 func (r *ServiceReconciler) templateChanged(svc *swarmv1.Service, old *swarmv1.ServiceSpec) bool {
 	before := svc.DeepCopy()
 	before.Spec = *old
-	a, errA := objects.Build(before, translate.Inputs{Stack: svc.Labels[translate.LabelStack]}, r.Options)
-	b, errB := objects.Build(svc, translate.Inputs{Stack: svc.Labels[translate.LabelStack]}, r.Options)
+	a, errA := objects.Build(before, objects.Inputs{Stack: svc.Labels[translate.LabelStack]}, r.Options)
+	b, errB := objects.Build(svc, objects.Inputs{Stack: svc.Labels[translate.LabelStack]}, r.Options)
 	return errA != nil || errB != nil || a.TemplateHash != b.TemplateHash
 }
 

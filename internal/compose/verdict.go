@@ -11,10 +11,10 @@ import (
 
 // operatorVerdict runs on the converted stack what the operator runs when it reconciles it: the
 // Stack controller's stack.Validate and, for each service, the rules the Service controller's
-// objects.Build starts with (translate.Verdict, through translate.Check), the very functions. So `convert` and `stack
-// deploy` refuse, before anything is written, what the operator would refuse (its Degraded
-// InvalidSpec condition), in the same words; and they warn about what the operator will report
-// in the Service's Honored condition.
+// objects.Build starts with (translate.Verdict, through translate.Check), the very functions.
+// So `convert` and `stack deploy` refuse, before anything is written, what the operator would
+// refuse (its Degraded InvalidSpec condition), in the same words; and they warn about what the
+// operator will report in the Service's Honored condition.
 func (c *converter) operatorVerdict() error {
 	st := c.result.Stack
 	if err := stack.Validate(st); err != nil {

@@ -12,13 +12,12 @@ import (
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 	"github.com/kubeswarm/kubeswarm/internal/testutil"
-	"github.com/kubeswarm/kubeswarm/internal/translate"
 )
 
 // buildOrRefused builds svc; when wantErr is set it expects a refusal saying it, and returns nil.
 func buildOrRefused(t *testing.T, svc *swarmv1.Service, wantErr string) *Objects {
 	t.Helper()
-	got, err := Build(svc, translate.Inputs{}, wide)
+	got, err := Build(svc, Inputs{}, wide)
 	if refusedWith(t, err, wantErr) {
 		return nil
 	}

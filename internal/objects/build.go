@@ -18,6 +18,42 @@ import (
 	"github.com/kubeswarm/kubeswarm/internal/update"
 )
 
+// Inputs are facts about other objects that the reconciler looked up for Build.
+type Inputs struct {
+	// Stack is the name of the Stack the service belongs to, if any.
+	Stack string
+	// SecretKeys and ConfigKeys map a source to the data key that holds the file; default: the
+	// source name itself.
+	SecretKeys, ConfigKeys map[string]string
+	// UpdateState is where Swarm's updater is (status.updateStatus.state): it picks the
+	// rolling update the workload follows (internal/update.StrategyFor).
+	UpdateState swarmv1.UpdateState
+	// ToleratedFailures is the number of failed new tasks the update under way steps past
+	// (internal/update.Tolerated).
+	ToleratedFailures int32
+	// JobIteration is the run of a job service; each spec change runs the job again.
+	JobIteration int64
+	// Nodes are the nodes a global-job service runs on: one Job each.
+	Nodes []string
+	// NodeLabels are the labels of the cluster's nodes, for the services with node.labels or
+	// engine.labels constraints (NeedsNodeLabels): Swarm compares their values
+	// case-insensitively, so the node affinity lists the spellings the nodes carry.
+	NodeLabels []map[string]string
+}
+
+func lookup(m map[string]string, k string) string {
+	if v, ok := m[k]; ok {
+		return v
+	}
+	return k
+}
+
+// SecretKey is the data key of the Secret that holds the secret source s.
+func (in Inputs) SecretKey(s string) string { return lookup(in.SecretKeys, s) }
+
+// ConfigKey is the data key of the ConfigMap that holds the config source s.
+func (in Inputs) ConfigKey(s string) string { return lookup(in.ConfigKeys, s) }
+
 // Objects are the Kubernetes objects that realise a service: a Deployment, a DaemonSet or Jobs.
 type Objects struct {
 	Deployment *appsv1ac.DeploymentApplyConfiguration
@@ -47,7 +83,7 @@ func (o *Objects) WorkloadKind() string {
 // Build returns the objects that realise svc. An error means the spec cannot be realised at all
 // (it names the field and the fix; translate.Verdict's words); nothing should then be changed in
 // the cluster. Objects.Notes are the verdict's notes.
-func Build(svc *swarmv1.Service, in translate.Inputs, opts translate.Options) (*Objects, error) {
+func Build(svc *swarmv1.Service, in Inputs, opts translate.Options) (*Objects, error) {
 	notes, err := translate.Verdict(svc, opts)
 	if err != nil {
 		return nil, err

@@ -28,7 +28,7 @@ var wide = translate.Options{NodePortRange: translate.PortRange{Min: 1, Max: 327
 
 func build(t *testing.T, svc *swarmv1.Service, opts translate.Options) *Objects {
 	t.Helper()
-	objs, err := Build(svc, translate.Inputs{}, opts)
+	objs, err := Build(svc, Inputs{}, opts)
 	if err != nil {
 		t.Fatalf("Build: %v", err)
 	}
@@ -117,7 +117,7 @@ func TestBuildGlobal(t *testing.T) {
 func TestBuildReplicatedJob(t *testing.T) {
 	svc := testutil.MakeService("migrate", "ns").Mode(swarmv1.ModeReplicatedJob).Replicas(5).Obj()
 	svc.Spec.MaxConcurrent = ptr.To[int32](2)
-	got, err := Build(svc, translate.Inputs{JobIteration: 3}, wide)
+	got, err := Build(svc, Inputs{JobIteration: 3}, wide)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +137,7 @@ func TestBuildReplicatedJob(t *testing.T) {
 	if j.Labels[translate.LabelTemplateHash] != got.TemplateHash || j.Spec.Template.Labels[translate.LabelTemplateHash] != got.TemplateHash {
 		t.Errorf("the Job and its template must carry the template hash %s: %v %v", got.TemplateHash, j.Labels, j.Spec.Template.Labels)
 	}
-	again, _ := Build(svc, translate.Inputs{JobIteration: 4}, wide)
+	again, _ := Build(svc, Inputs{JobIteration: 4}, wide)
 	if again.TemplateHash == got.TemplateHash {
 		t.Errorf("a new job iteration must change the template hash, so the job runs again")
 	}
@@ -155,7 +155,7 @@ func TestBuildReplicatedJob(t *testing.T) {
 
 func TestBuildGlobalJob(t *testing.T) {
 	svc := testutil.MakeService("scan", "ns").Mode(swarmv1.ModeGlobalJob).Constraint("node.role==worker").Obj()
-	got, err := Build(svc, translate.Inputs{Nodes: []string{"worker1", "worker2"}}, wide)
+	got, err := Build(svc, Inputs{Nodes: []string{"worker1", "worker2"}}, wide)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,8 +173,8 @@ func TestBuildGlobalJob(t *testing.T) {
 			t.Errorf("Job on %s: the term must keep the constraint and pin the node (-want +got):\n%s", node, diff)
 		}
 	}
-	if long := translate.GlobalJobName(strings.Repeat("s", 40), strings.Repeat("n", 40)); len(long) > 63 {
-		t.Errorf("translate.GlobalJobName gave %d characters", len(long))
+	if long := globalJobName(strings.Repeat("s", 40), strings.Repeat("n", 40)); len(long) > 63 {
+		t.Errorf("globalJobName gave %d characters", len(long))
 	}
 }
 
@@ -183,8 +183,8 @@ func TestPausedAndRollingBack(t *testing.T) {
 	svc.Spec.UpdateConfig = &swarmv1.UpdateConfig{Parallelism: ptr.To[int32](2)}
 	svc.Spec.RollbackConfig = &swarmv1.UpdateConfig{Parallelism: ptr.To[int32](4), Order: swarmv1.OrderStartFirst}
 	normal := build(t, svc, wide)
-	paused, _ := Build(svc, translate.Inputs{UpdateState: swarmv1.UpdateStatePaused}, wide)
-	back, _ := Build(svc, translate.Inputs{UpdateState: swarmv1.UpdateStateRollbackStarted}, wide)
+	paused, _ := Build(svc, Inputs{UpdateState: swarmv1.UpdateStatePaused}, wide)
+	back, _ := Build(svc, Inputs{UpdateState: swarmv1.UpdateStateRollbackStarted}, wide)
 	if normal.Deployment.Spec.Paused != nil || !*paused.Deployment.Spec.Paused {
 		t.Errorf("paused: %v / %v", normal.Deployment.Spec.Paused, paused.Deployment.Spec.Paused)
 	}
@@ -195,7 +195,7 @@ func TestPausedAndRollingBack(t *testing.T) {
 		t.Errorf("pausing or rolling back must not change the task template")
 	}
 	svc.Spec.Mode, svc.Spec.Replicas = swarmv1.ModeGlobal, nil
-	if ds, _ := Build(svc, translate.Inputs{UpdateState: swarmv1.UpdateStatePaused}, wide); *ds.DaemonSet.Spec.UpdateStrategy.Type != appsv1.OnDeleteDaemonSetStrategyType {
+	if ds, _ := Build(svc, Inputs{UpdateState: swarmv1.UpdateStatePaused}, wide); *ds.DaemonSet.Spec.UpdateStrategy.Type != appsv1.OnDeleteDaemonSetStrategyType {
 		t.Errorf("a paused global service must stop replacing tasks (OnDelete)")
 	}
 }
@@ -242,7 +242,7 @@ func TestBuildPorts(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := Build(tc.svc, translate.Inputs{}, tc.opts)
+			got, err := Build(tc.svc, Inputs{}, tc.opts)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tc.wantErr)
@@ -318,7 +318,7 @@ func TestConstraints(t *testing.T) {
 			for _, c := range tc.constraints {
 				w.Constraint(c)
 			}
-			got, err := Build(w.Obj(), translate.Inputs{}, wide)
+			got, err := Build(w.Obj(), Inputs{}, wide)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(err.Error(), "placement.constraints") {
 					t.Fatalf("err = %v, want one naming placement.constraints and %q", err, tc.wantErr)
@@ -507,7 +507,7 @@ func TestResources(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			svc := testutil.MakeService("s", "n").Obj()
 			svc.Spec.Resources = tc.res
-			got, err := Build(svc, translate.Inputs{}, wide)
+			got, err := Build(svc, Inputs{}, wide)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tc.wantErr)
@@ -535,7 +535,7 @@ func TestMounts(t *testing.T) {
 		Mount(swarmv1.Mount{Type: swarmv1.MountTmpfs, Target: "/run/cache", Tmpfs: &swarmv1.TmpfsOptions{Size: ptr.To(resource.MustParse("64Mi"))}}).Obj()
 	svc.Spec.Secrets = []swarmv1.FileReference{{Source: "db-pass"}, {Source: "tls", Target: "/etc/tls/key.pem"}}
 	svc.Spec.Configs = []swarmv1.FileReference{{Source: "nginx-conf", Target: "/etc/nginx/nginx.conf"}}
-	got, err := Build(svc, translate.Inputs{}, wide)
+	got, err := Build(svc, Inputs{}, wide)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -564,7 +564,7 @@ func TestMounts(t *testing.T) {
 	}
 
 	bind := testutil.MakeService("s", "n").Mount(swarmv1.Mount{Type: swarmv1.MountBind, Source: "/var/log", Target: "/logs"}).Obj()
-	if _, err := Build(bind, translate.Inputs{}, wide); err == nil || !strings.Contains(err.Error(), "mounts[0]") || !strings.Contains(err.Error(), "--allow-bind-mounts") {
+	if _, err := Build(bind, Inputs{}, wide); err == nil || !strings.Contains(err.Error(), "mounts[0]") || !strings.Contains(err.Error(), "--allow-bind-mounts") {
 		t.Errorf("bind mount while forbidden: err = %v, want one naming mounts[0] and the flag", err)
 	}
 	allowed := wide
@@ -682,7 +682,7 @@ func TestVolumeDrivers(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := Build(testutil.MakeService("s", "n").Mount(tt.mount).Obj(), translate.Inputs{}, wide)
+			got, err := Build(testutil.MakeService("s", "n").Mount(tt.mount).Obj(), Inputs{}, wide)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err %v, want %q", err, tt.wantErr)
@@ -796,7 +796,7 @@ func TestFileOwners(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			svc := testutil.MakeService("s", "n").Obj()
 			svc.Spec.Secrets, svc.Spec.Configs = tc.secrets, tc.configs
-			objs, err := Build(svc, translate.Inputs{}, translate.Options{FilesImage: tc.image})
+			objs, err := Build(svc, Inputs{}, translate.Options{FilesImage: tc.image})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -861,7 +861,7 @@ func TestFileOwners(t *testing.T) {
 func TestFileOwnerInvalid(t *testing.T) {
 	svc := testutil.MakeService("s", "n").Obj()
 	svc.Spec.Configs = []swarmv1.FileReference{{Source: "conf", GID: "99999999999"}}
-	_, err := Build(svc, translate.Inputs{}, translate.Options{FilesImage: "m"})
+	_, err := Build(svc, Inputs{}, translate.Options{FilesImage: "m"})
 	if err == nil || !strings.Contains(err.Error(), `configs[0].gid: "99999999999" is not a numeric id`) {
 		t.Errorf("Build = %v, want an error naming configs[0].gid", err)
 	}

@@ -21,7 +21,7 @@ const kubernetesNdots = "5"
 // these domains come before the namespace's; without it they are added after the kubelet's own.
 // The service's own --dns, --dns-search and --dns-option come after the cluster's, as Swarm
 // keeps its embedded DNS server first.
-func podDNS(pod *corev1ac.PodSpecApplyConfiguration, svc *swarmv1.Service, in translate.Inputs, opts translate.Options) {
+func podDNS(pod *corev1ac.PodSpecApplyConfiguration, svc *swarmv1.Service, in Inputs, opts translate.Options) {
 	s := &svc.Spec
 	var searches []string
 	if in.Stack != "" {

@@ -42,7 +42,7 @@ const (
 //     engine does (internal/files), and the task mounts it from there, read-only. When one
 //     secret of /run/secrets needs it, the whole directory is installed so. Without the image
 //     the file stays root's, and Honored says so.
-func addFiles(pod *corev1ac.PodSpecApplyConfiguration, c *corev1ac.ContainerApplyConfiguration, s *swarmv1.ServiceSpec, in translate.Inputs, opts translate.Options) error {
+func addFiles(pod *corev1ac.PodSpecApplyConfiguration, c *corev1ac.ContainerApplyConfiguration, s *swarmv1.ServiceSpec, in Inputs, opts translate.Options) error {
 	secretOwners, err := translate.FileOwners("secrets", s.Secrets)
 	if err != nil {
 		return err
@@ -51,17 +51,16 @@ func addFiles(pod *corev1ac.PodSpecApplyConfiguration, c *corev1ac.ContainerAppl
 	if err != nil {
 		return err
 	}
-	canInstall := opts.FilesImage != ""
 	inst := &installer{image: opts.FilesImage}
 	installDir := false
 	for i, ref := range s.Secrets {
-		installDir = installDir || canInstall && !secretOwners[i].Root() && !path.IsAbs(translate.SecretTarget(ref))
+		installDir = installDir || opts.InstallsFile(secretOwners[i]) && !path.IsAbs(secretTarget(ref))
 	}
 
 	projected := corev1ac.ProjectedVolumeSource()
 	hasProjected := false
 	for i, ref := range s.Secrets {
-		target := translate.SecretTarget(ref)
+		target := secretTarget(ref)
 		key := in.SecretKey(ref.Source)
 		owner := secretOwners[i]
 		source := func(p string) *corev1ac.VolumeProjectionApplyConfiguration {
@@ -75,7 +74,7 @@ func addFiles(pod *corev1ac.PodSpecApplyConfiguration, c *corev1ac.ContainerAppl
 			projected.WithSources(corev1ac.VolumeProjection().WithSecret(corev1ac.SecretProjection().
 				WithName(ref.Source).WithItems(corev1ac.KeyToPath().WithKey(key).WithPath(path.Clean(target)).WithMode(fileMode(ref.Mode)))))
 			hasProjected = true
-		case canInstall && !owner.Root():
+		case opts.InstallsFile(owner):
 			name := fmt.Sprintf("secret-%d", i)
 			inst.add(source, name, name, owner, ref.Mode)
 			c.WithVolumeMounts(corev1ac.VolumeMount().WithName(installedVolume).WithMountPath(path.Clean(target)).WithSubPath(name).WithReadOnly(true))
@@ -105,7 +104,7 @@ func addFiles(pod *corev1ac.PodSpecApplyConfiguration, c *corev1ac.ContainerAppl
 		key := in.ConfigKey(ref.Source)
 		name := fmt.Sprintf("config-%d", i)
 		owner := configOwners[i]
-		if canInstall && !owner.Root() {
+		if opts.InstallsFile(owner) {
 			inst.add(func(p string) *corev1ac.VolumeProjectionApplyConfiguration {
 				return corev1ac.VolumeProjection().WithConfigMap(corev1ac.ConfigMapProjection().WithName(ref.Source).
 					WithItems(corev1ac.KeyToPath().WithKey(key).WithPath(p).WithMode(installSourceMode)))
@@ -119,6 +118,15 @@ func addFiles(pod *corev1ac.PodSpecApplyConfiguration, c *corev1ac.ContainerAppl
 	}
 	inst.addTo(pod)
 	return nil
+}
+
+// secretTarget is where a secret is mounted: its target, else its name (under /run/secrets
+// unless absolute).
+func secretTarget(ref swarmv1.FileReference) string {
+	if ref.Target == "" {
+		return ref.Source
+	}
+	return ref.Target
 }
 
 func fileMode(m *int32) int32 {
@@ -159,7 +167,7 @@ func (in *installer) addTo(pod *corev1ac.PodSpecApplyConfiguration) {
 	pod.WithInitContainers(corev1ac.Container().
 		WithName(InstallFilesContainer).
 		WithImage(in.image).
-		WithImagePullPolicy(translate.PullPolicy(in.image)).
+		WithImagePullPolicy(pullPolicy(in.image)).
 		WithCommand("/manager", files.Command).
 		WithArgs(append([]string{installFrom, installTo}, in.items...)...).
 		WithVolumeMounts(

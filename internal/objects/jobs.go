@@ -2,7 +2,10 @@ package objects
 
 import (
 	"encoding/json"
+	"fmt"
+	"hash/fnv"
 	"math"
+	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
 	batchv1ac "k8s.io/client-go/applyconfigurations/batch/v1"
@@ -19,7 +22,7 @@ import (
 // node in Inputs.Nodes, pinned to it, so that each eligible node runs the task once, nodes that
 // join later included. The restart policy maps exactly: none → no retry; on-failure and any →
 // retry failed tasks, up to maxAttempts (0: without limit, as Swarm).
-func jobs(svc *swarmv1.Service, in translate.Inputs, tmpl *corev1ac.PodTemplateSpecApplyConfiguration,
+func jobs(svc *swarmv1.Service, in Inputs, tmpl *corev1ac.PodTemplateSpecApplyConfiguration,
 	labels, annotations map[string]string, owner *metav1ac.OwnerReferenceApplyConfiguration) []*batchv1ac.JobApplyConfiguration {
 	backoff := int32(math.MaxInt32)
 	if rp := svc.Spec.RestartPolicy; rp != nil {
@@ -49,9 +52,27 @@ func jobs(svc *swarmv1.Service, in translate.Inputs, tmpl *corev1ac.PodTemplateS
 	out := make([]*batchv1ac.JobApplyConfiguration, 0, len(in.Nodes))
 	for _, node := range in.Nodes {
 		t := pinToNode(tmpl, node)
-		out = append(out, job(translate.GlobalJobName(svc.Name, node), 1, 1, t, map[string]string{translate.LabelNode: translate.LabelSafe(node)}))
+		out = append(out, job(globalJobName(svc.Name, node), 1, 1, t, map[string]string{translate.LabelNode: labelSafe(node)}))
 	}
 	return out
+}
+
+// globalJobName is the name of a global-job service's Job on a node.
+func globalJobName(service, node string) string {
+	if name := service + "-" + node; len(name) <= 63 {
+		return name
+	}
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(node))
+	return fmt.Sprintf("%.50s-%s", service, strconv.FormatUint(uint64(h.Sum32()), 36))
+}
+
+// labelSafe cuts v to the 63 characters of a label value.
+func labelSafe(v string) string {
+	if len(v) > 63 {
+		return v[:63]
+	}
+	return v
 }
 
 // pinToNode copies a pod template and adds a required match on the node's name to every
@@ -80,10 +101,12 @@ func pinToNode(tmpl *corev1ac.PodTemplateSpecApplyConfiguration, node string) *c
 
 // TaskPodSpec is the pod spec of a service's tasks as the scheduler reads it: its node affinity
 // (the placement constraints, matched against nodeLabels: the labels of the cluster's nodes)
-// and tolerations (availability) say where the tasks may run.
+// and tolerations (availability) say where the tasks may run. It judges nothing (whether bind
+// mounts are allowed is translate.Verdict's to say, not where tasks run); its errors are those
+// of the values it reads, each also a Verdict error.
 func TaskPodSpec(svc *swarmv1.Service, nodeLabels []map[string]string) (corev1.PodSpec, error) {
 	var spec corev1.PodSpec
-	tmpl, err := podTemplate(svc, translate.Inputs{NodeLabels: nodeLabels}, translate.Options{})
+	tmpl, err := podTemplate(svc, Inputs{NodeLabels: nodeLabels}, translate.Options{})
 	if err != nil {
 		return spec, err
 	}

@@ -27,8 +27,8 @@ func nodeAffinity(p *swarmv1.Placement, nodeLabels []map[string]string) (*corev1
 // prefers the node with the fewest tasks of the service), and over the values of each
 // placement preference's label. All are preferences (ScheduleAnyway), as in Swarm; nodes with
 // taints the task does not tolerate (drained, paused) are not counted.
-func topologySpread(service string, p *swarmv1.Placement) ([]*corev1ac.TopologySpreadConstraintApplyConfiguration, error) {
-	keys, err := translate.SpreadKeys(p)
+func topologySpread(svc *swarmv1.Service) ([]*corev1ac.TopologySpreadConstraintApplyConfiguration, error) {
+	keys, err := translate.SpreadKeys(svc)
 	if err != nil {
 		return nil, err
 	}
@@ -39,7 +39,7 @@ func topologySpread(service string, p *swarmv1.Placement) ([]*corev1ac.TopologyS
 			WithTopologyKey(k).
 			WithWhenUnsatisfiable(corev1.ScheduleAnyway).
 			WithNodeTaintsPolicy(corev1.NodeInclusionPolicyHonor).
-			WithLabelSelector(metav1ac.LabelSelector().WithMatchLabels(translate.SelectorLabels(service))))
+			WithLabelSelector(metav1ac.LabelSelector().WithMatchLabels(translate.SelectorLabels(svc.Name))))
 	}
 	return out, nil
 }
@@ -48,11 +48,11 @@ func topologySpread(service string, p *swarmv1.Placement) ([]*corev1ac.TopologyS
 // hostname, exact. Above 1 no scheduling rule counts to N (a topology spread's maxSkew bounds the
 // difference between nodes, not the number on one): the Service controller caps it when it lets
 // each held task go (internal/update.Admit), so there is no rule here.
-func maxPerNode(service string, p *swarmv1.Placement) *corev1ac.PodAntiAffinityApplyConfiguration {
-	if p == nil || p.MaxReplicasPerNode == nil || *p.MaxReplicasPerNode != 1 {
+func maxPerNode(svc *swarmv1.Service) *corev1ac.PodAntiAffinityApplyConfiguration {
+	if p := svc.Spec.Placement; svc.Spec.Mode.IsGlobal() || p == nil || p.MaxReplicasPerNode == nil || *p.MaxReplicasPerNode != 1 {
 		return nil
 	}
-	sel := metav1ac.LabelSelector().WithMatchLabels(translate.SelectorLabels(service))
+	sel := metav1ac.LabelSelector().WithMatchLabels(translate.SelectorLabels(svc.Name))
 	return corev1ac.PodAntiAffinity().WithRequiredDuringSchedulingIgnoredDuringExecution(
 		corev1ac.PodAffinityTerm().WithTopologyKey(corev1.LabelHostname).WithLabelSelector(sel))
 }

@@ -42,7 +42,7 @@ func TestConstraintValuesIgnoreCase(t *testing.T) {
 	} {
 		t.Run(tc.constraint, func(t *testing.T) {
 			svc := testutil.MakeService("s", "n").Constraint(tc.constraint).Obj()
-			got, err := Build(svc, translate.Inputs{NodeLabels: tc.nodes}, wide)
+			got, err := Build(svc, Inputs{NodeLabels: tc.nodes}, wide)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -2,28 +2,34 @@ package objects
 
 import (
 	"fmt"
+	"math"
 	"path"
 	"strconv"
+	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	"k8s.io/utils/ptr"
+
+	"github.com/distribution/reference"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 	"github.com/kubeswarm/kubeswarm/internal/swarmsyntax"
 	"github.com/kubeswarm/kubeswarm/internal/translate"
 )
 
-// podTemplate builds the pod template of a service's tasks (translate.Verdict has judged the
-// spec: errors here are its errors). Everything here belongs to Swarm's
+// podTemplate builds the pod template of a service's tasks. It judges nothing (Build has run
+// translate.Verdict first); its errors are those of translate's values it reads (a constraint
+// that is no requirement, a user that is no number, …), in the verdict's words. Everything here belongs to Swarm's
 // task template: changing it replaces tasks. Nothing else (replicas, service labels,
 // update config) may appear in it.
-func podTemplate(svc *swarmv1.Service, in translate.Inputs, opts translate.Options) (*corev1ac.PodTemplateSpecApplyConfiguration, error) {
+func podTemplate(svc *swarmv1.Service, in Inputs, opts translate.Options) (*corev1ac.PodTemplateSpecApplyConfiguration, error) {
 	s := &svc.Spec
 	container := corev1ac.Container().
 		WithName(translate.ContainerName).
 		WithImage(s.Image).
-		WithImagePullPolicy(opts.PullPolicy(s.Image))
+		WithImagePullPolicy(imagePullPolicy(opts, s.Image))
 	if len(s.Entrypoint) > 0 {
 		container.WithCommand(s.Entrypoint...)
 	}
@@ -54,10 +60,10 @@ func podTemplate(svc *swarmv1.Service, in translate.Inputs, opts translate.Optio
 		WithRestartPolicy(corev1.RestartPolicyAlways).
 		WithEnableServiceLinks(false).
 		WithAutomountServiceAccountToken(false).
-		WithTerminationGracePeriodSeconds(int64(translate.Seconds(swarmsyntax.DurationOr(s.StopGracePeriod, swarmsyntax.DefaultStopGracePeriod), 0)))
+		WithTerminationGracePeriodSeconds(int64(seconds(swarmsyntax.DurationOr(s.StopGracePeriod, swarmsyntax.DefaultStopGracePeriod), 0)))
 	if s.Mode.IsJob() {
-		pod.WithRestartPolicy(translate.JobRestartPolicy(s.RestartPolicy))
-	} else if p, ok := translate.ServiceRestartPolicy(s.Mode, s.RestartPolicy); ok {
+		pod.WithRestartPolicy(jobRestartPolicy(s.RestartPolicy))
+	} else if p, ok := serviceRestartPolicy(s.Mode, s.RestartPolicy); ok {
 		container.WithRestartPolicy(p)
 	}
 	if err := addMounts(pod, container, s, in, opts); err != nil {
@@ -70,14 +76,10 @@ func podTemplate(svc *swarmv1.Service, in translate.Inputs, opts translate.Optio
 		// which is what docker's --init is for.
 		pod.WithShareProcessNamespace(true)
 	}
-	if s.Hostname != "" {
-		h, _, err := translate.Hostname(svc)
-		if err != nil {
-			return nil, err
-		}
-		if h != "" {
-			pod.WithHostname(h)
-		}
+	if h, _, err := translate.Hostname(svc); err != nil {
+		return nil, err
+	} else if h != "" {
+		pod.WithHostname(h)
 	}
 	addHostAliases(pod, s.ExtraHosts)
 	podDNS(pod, svc, in, opts)
@@ -92,22 +94,20 @@ func podTemplate(svc *swarmv1.Service, in translate.Inputs, opts translate.Optio
 	hasAffinity := false
 	na, err := nodeAffinity(s.Placement, in.NodeLabels)
 	if err != nil {
-		return nil, fmt.Errorf("placement.constraints: %w", err)
+		return nil, err
 	}
 	if na != nil {
 		affinity.WithNodeAffinity(na)
 		hasAffinity = true
 	}
-	if !s.Mode.IsGlobal() {
-		spread, err := topologySpread(svc.Name, s.Placement)
-		if err != nil {
-			return nil, fmt.Errorf("placement.preferences: %w", err)
-		}
-		if anti := maxPerNode(svc.Name, s.Placement); anti != nil {
-			affinity.WithPodAntiAffinity(anti)
-			hasAffinity = true
-		}
-		pod.WithTopologySpreadConstraints(spread...)
+	spread, err := topologySpread(svc)
+	if err != nil {
+		return nil, err
+	}
+	pod.WithTopologySpreadConstraints(spread...)
+	if anti := maxPerNode(svc); anti != nil {
+		affinity.WithPodAntiAffinity(anti)
+		hasAffinity = true
 	}
 	if shared := sharedClaimAffinity(svc); shared != nil {
 		affinity.WithPodAffinity(shared)
@@ -121,7 +121,7 @@ func podTemplate(svc *swarmv1.Service, in translate.Inputs, opts translate.Optio
 	if !s.Mode.IsGlobal() {
 		// The DaemonSet controller gives global tasks its own not-ready/unreachable tolerations;
 		// replicated tasks leave a failed node after nodeFailureTimeout instead of 5 minutes.
-		t := int64(translate.Seconds(swarmsyntax.DurationOr(s.NodeFailureTimeout, opts.NodeFailureTimeoutOrDefault()), 0))
+		t := int64(seconds(swarmsyntax.DurationOr(s.NodeFailureTimeout, nodeFailureTimeout(opts)), 0))
 		for _, key := range []string{corev1.TaintNodeUnreachable, corev1.TaintNodeNotReady} {
 			pod.WithTolerations(corev1ac.Toleration().WithKey(key).WithOperator(corev1.TolerationOpExists).
 				WithEffect(corev1.TaintEffectNoExecute).WithTolerationSeconds(t))
@@ -211,10 +211,10 @@ func containerSecurity(s *swarmv1.ServiceSpec) *corev1ac.SecurityContextApplyCon
 	if len(s.CapAdd)+len(s.CapDrop) > 0 {
 		caps := corev1ac.Capabilities()
 		for _, c := range s.CapAdd {
-			caps.WithAdd(translate.Capability(c))
+			caps.WithAdd(capability(c))
 		}
 		for _, c := range s.CapDrop {
-			caps.WithDrop(translate.Capability(c))
+			caps.WithDrop(capability(c))
 		}
 		sc.WithCapabilities(caps)
 	}
@@ -249,8 +249,8 @@ func addProbes(c *corev1ac.ContainerApplyConfiguration, hc *swarmv1.Healthcheck)
 	if h == nil {
 		return
 	}
-	interval := translate.Seconds(h.Interval, 1)
-	timeout := translate.Seconds(h.Timeout, 1)
+	interval := seconds(h.Interval, 1)
+	timeout := seconds(h.Timeout, 1)
 	probe := func() *corev1ac.ProbeApplyConfiguration {
 		return corev1ac.Probe().
 			WithExec(corev1ac.ExecAction().WithCommand(h.Command...)).
@@ -260,8 +260,8 @@ func addProbes(c *corev1ac.ContainerApplyConfiguration, hc *swarmv1.Healthcheck)
 	c.WithReadinessProbe(probe()).WithLivenessProbe(probe())
 	if h.StartPeriod > 0 {
 		// Failures during the start period do not count; after it, retries apply as usual.
-		step := translate.Seconds(h.StartInterval, 1)
-		n := translate.Seconds(h.StartPeriod, 1)
+		step := seconds(h.StartInterval, 1)
+		n := seconds(h.StartPeriod, 1)
 		c.WithStartupProbe(probe().WithPeriodSeconds(step).WithFailureThreshold((n+step-1)/step + h.Retries))
 	}
 }
@@ -285,10 +285,10 @@ func addHostAliases(pod *corev1ac.PodSpecApplyConfiguration, hosts []swarmv1.Hos
 //   - volume with a source: the PersistentVolumeClaim of that name; without a
 //     source, an anonymous emptyDir; docker's local driver over NFS (driver options type nfs),
 //     the NFS export itself.
-//   - bind: a hostPath, only when the operator allows bind mounts (--allow-bind-mounts).
+//   - bind: a hostPath (translate's mountsRule refuses it without --allow-bind-mounts).
 //   - tmpfs: a memory-backed emptyDir.
 //   - secrets and configs: see addFiles.
-func addMounts(pod *corev1ac.PodSpecApplyConfiguration, c *corev1ac.ContainerApplyConfiguration, s *swarmv1.ServiceSpec, in translate.Inputs, opts translate.Options) error {
+func addMounts(pod *corev1ac.PodSpecApplyConfiguration, c *corev1ac.ContainerApplyConfiguration, s *swarmv1.ServiceSpec, in Inputs, opts translate.Options) error {
 	for i, m := range s.Mounts {
 		name := fmt.Sprintf("mount-%d", i)
 		vm := corev1ac.VolumeMount().WithName(name).WithMountPath(path.Clean(m.Target))
@@ -309,16 +309,16 @@ func addMounts(pod *corev1ac.PodSpecApplyConfiguration, c *corev1ac.ContainerApp
 			}
 			vol.WithEmptyDir(ed)
 		default:
-			nfs, isNFS, err := translate.VolumeNFS(m)
+			src, err := translate.VolumeSource(i, m)
 			switch {
 			case err != nil:
-				return fmt.Errorf("mounts[%d]: %w", i, err)
-			case isNFS:
-				vol.WithNFS(corev1ac.NFSVolumeSource().WithServer(nfs.Server).WithPath(nfs.Path).WithReadOnly(nfs.ReadOnly))
-			case m.Source == "":
+				return err
+			case src.NFS != nil:
+				vol.WithNFS(corev1ac.NFSVolumeSource().WithServer(src.NFS.Server).WithPath(src.NFS.Path).WithReadOnly(src.NFS.ReadOnly))
+			case src.Claim == "":
 				vol.WithEmptyDir(corev1ac.EmptyDirVolumeSource())
 			default:
-				vol.WithPersistentVolumeClaim(corev1ac.PersistentVolumeClaimVolumeSource().WithClaimName(m.Source))
+				vol.WithPersistentVolumeClaim(corev1ac.PersistentVolumeClaimVolumeSource().WithClaimName(src.Claim))
 			}
 			if m.Volume != nil && m.Volume.Subpath != "" {
 				vm.WithSubPath(m.Volume.Subpath)
@@ -328,4 +328,84 @@ func addMounts(pod *corev1ac.PodSpecApplyConfiguration, c *corev1ac.ContainerApp
 		c.WithVolumeMounts(vm)
 	}
 	return addFiles(pod, c, s, in, opts)
+}
+
+// seconds rounds a duration up to whole seconds, at least min.
+func seconds(d time.Duration, min int32) int32 {
+	s := int32(math.Ceil(d.Seconds()))
+	return max(s, min)
+}
+
+// imagePullPolicy is the policy Kubernetes gives a container that names none (the API server's
+// defaulting, k8s.io/kubernetes pkg/apis/core/v1/defaults.go): Always for :latest or no tag, so
+// that every node runs what the tag names now, as a Swarm node pulls the tag docker resolved;
+// IfNotPresent for any other tag. An image pinned by digest (what `--resolve-image` writes,
+// name:tag@sha256:…) cannot change, so it is never pulled again, whatever its tag.
+//
+// A cluster whose nodes cannot reach a registry and have their images loaded beforehand
+// (air-gapped, or kind with `kind load`) runs the operator with --latest-pull-policy=IfNotPresent.
+func imagePullPolicy(opts translate.Options, image string) corev1.PullPolicy {
+	p := pullPolicy(image)
+	if p == corev1.PullAlways && opts.LatestPullPolicy != "" {
+		return opts.LatestPullPolicy
+	}
+	return p
+}
+
+// pullPolicy is Kubernetes' default policy for image, without the operator's option (the files
+// image's init container).
+func pullPolicy(image string) corev1.PullPolicy {
+	ref, err := reference.ParseNormalizedNamed(image)
+	if err != nil {
+		return corev1.PullIfNotPresent // the runtime reports a bad name better than a policy could
+	}
+	if _, digested := ref.(reference.Digested); digested {
+		return corev1.PullIfNotPresent
+	}
+	if tagged, ok := ref.(reference.Tagged); ok && tagged.Tag() != "latest" {
+		return corev1.PullIfNotPresent
+	}
+	return corev1.PullAlways
+}
+
+// jobRestartPolicy is the pod restart policy of a job's tasks: condition none never restarts.
+func jobRestartPolicy(rp *swarmv1.RestartPolicy) corev1.RestartPolicy {
+	if rp != nil && rp.Condition == swarmv1.RestartNone {
+		return corev1.RestartPolicyNever
+	}
+	return corev1.RestartPolicyOnFailure
+}
+
+// serviceRestartPolicy is the task container's own restart policy in a replicated service
+// (Kubernetes' container restart rules, beta and on by default since v1.35): Swarm restarts no
+// task under condition none, and no task that exited 0 under on-failure (swarmkit
+// manager/orchestrator/restart/restart.go, shouldRestart), so the kubelet must not start the
+// container again either. The pod's own policy stays Always (the only one a Deployment takes);
+// the pod of a container that will not restart ends, and what its ReplicaSet makes in its place
+// is held by the Service controller (update.StaysStopped). ok is false for condition any, the
+// default (the pod's Always), and for a global service: a DaemonSet deletes an ended pod and
+// makes a new one at once, a loop without the kubelet's back-off (translate.RestartNote).
+func serviceRestartPolicy(mode swarmv1.ServiceMode, rp *swarmv1.RestartPolicy) (p corev1.ContainerRestartPolicy, ok bool) {
+	switch {
+	case !mode.IsReplicated():
+		return "", false
+	case rp.RestartOn() == swarmv1.RestartNone:
+		return corev1.ContainerRestartPolicyNever, true
+	case rp.RestartOn() == swarmv1.RestartOnFailure:
+		return corev1.ContainerRestartPolicyOnFailure, true
+	}
+	return "", false
+}
+
+// capability turns docker's "CAP_NET_ADMIN" or "net_admin" into Kubernetes' "NET_ADMIN".
+func capability(c string) corev1.Capability {
+	return corev1.Capability(strings.TrimPrefix(strings.ToUpper(c), "CAP_"))
+}
+
+// nodeFailureTimeout is how long replicated tasks stay on a failed node: the option, else 30s.
+func nodeFailureTimeout(opts translate.Options) time.Duration {
+	if opts.NodeFailureTimeout == 0 {
+		return 30 * time.Second
+	}
+	return opts.NodeFailureTimeout
 }

@@ -32,7 +32,7 @@ func TestServiceOffersRoutePorts(t *testing.T) {
 				"traefik.http.routers.result.rule":                      "Host(`result.example.com`)",
 				"traefik.http.services.result.loadbalancer.server.port": "80",
 			}
-			objs, err := Build(svc, translate.Inputs{}, translate.Options{})
+			objs, err := Build(svc, Inputs{}, translate.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -32,13 +32,13 @@ func clusterPorts(s *swarmv1.ServiceSpec) []swarmv1.PortConfig {
 func kubeService(svc *swarmv1.Service, labels, annotations map[string]string, owner *metav1ac.OwnerReferenceApplyConfiguration, opts translate.Options) (*corev1ac.ServiceApplyConfiguration, error) {
 	s := &svc.Spec
 	spec := corev1ac.ServiceSpec().WithSelector(translate.SelectorLabels(svc.Name))
-	ingress := translate.IngressPortsOf(s)
+	ingress := translate.MeshPorts(s)
 	switch {
 	case translate.IsHeadless(s):
 		spec.WithType(corev1.ServiceTypeClusterIP).WithClusterIP(corev1.ClusterIPNone)
 		spec.WithPorts(internalPorts(clusterPorts(s))...)
 	case len(ingress) > 0:
-		typ := opts.ServiceType()
+		typ := opts.IngressServiceTypeOrDefault()
 		spec.WithType(typ).WithExternalTrafficPolicy(corev1.ServiceExternalTrafficPolicyCluster)
 		ports, _, err := translate.IngressPorts(ingress, typ, opts.NodePortRangeOrDefault())
 		if err != nil {

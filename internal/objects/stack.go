@@ -67,7 +67,7 @@ func NetworkPolicies(st *swarmv1.Stack) []*networkingv1ac.NetworkPolicyApplyConf
 		child := swarmv1.StackObjectName(st.Name, s.Name)
 		tasks := metav1ac.LabelSelector().WithMatchLabels(translate.SelectorLabels(child))
 		if len(s.Ports) > 0 {
-			out = append(out, ingressPolicy(st, child+"-published", tasks, publishedPortsRule(s.Ports)))
+			out = append(out, ingressPolicy(st, child+"-published", tasks, publishedPorts(s.Ports)))
 		}
 		if !stack.InternalOnly(st, s) {
 			continue
@@ -114,8 +114,8 @@ func networkMembers(st *swarmv1.Stack, n string) (selector *metav1ac.LabelSelect
 	return selector, peer
 }
 
-// publishedPortsRule admits traffic from anywhere to the targets of a service's published ports.
-func publishedPortsRule(ports []swarmv1.PortConfig) *networkingv1ac.NetworkPolicyIngressRuleApplyConfiguration {
+// publishedPorts admits traffic from anywhere to the targets of a service's published ports.
+func publishedPorts(ports []swarmv1.PortConfig) *networkingv1ac.NetworkPolicyIngressRuleApplyConfiguration {
 	rule := networkingv1ac.NetworkPolicyIngressRule()
 	var seen []string
 	for _, p := range ports {

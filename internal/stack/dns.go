@@ -17,7 +17,7 @@ import (
 // aliases on it), with the service's virtual IP as address, or its tasks' addresses when it
 // has none; tasks-<service> holds every task's address (Swarm's tasks.<service>, whose dot
 // Kubernetes DNS cannot serve in a search domain). CoreDNS answers <name>.<network>.<namespace>.svc
-// from them, and the tasks search their networks' domains first (translate's podDNS), so two
+// from them, and the tasks search their networks' domains first (objects' podDNS), so two
 // stacks in one namespace each find their own db.
 
 const (

@@ -2,7 +2,6 @@ package translate
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 
 	"k8s.io/utils/ptr"
@@ -10,16 +9,28 @@ import (
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 )
 
-// claimedVolumes are the claims a service's tasks mount (named volumes other than NFS exports).
-func claimedVolumes(s *swarmv1.ServiceSpec) []string {
-	var out []string
-	for _, m := range s.Mounts {
-		if m.Type != swarmv1.MountVolume || m.Source == "" {
+// ClaimMounts are the mounts of s whose data is a claim (VolumeSource: a named volume that is no
+// NFS export), the first mount of each claim.
+func ClaimMounts(s *swarmv1.ServiceSpec) []swarmv1.Mount {
+	var out []swarmv1.Mount
+	seen := map[string]bool{}
+	for i, m := range s.Mounts {
+		if m.Type == swarmv1.MountBind || m.Type == swarmv1.MountTmpfs {
 			continue
 		}
-		if _, nfs, _ := VolumeNFS(m); !nfs && !slices.Contains(out, m.Source) {
-			out = append(out, m.Source)
+		if src, err := VolumeSource(i, m); err == nil && src.Claim != "" && !seen[src.Claim] {
+			seen[src.Claim] = true
+			out = append(out, m)
 		}
+	}
+	return out
+}
+
+// claimedVolumes are the claims a service's tasks mount.
+func claimedVolumes(s *swarmv1.ServiceSpec) []string {
+	var out []string
+	for _, m := range ClaimMounts(s) {
+		out = append(out, m.Source)
 	}
 	return out
 }

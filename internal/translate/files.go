@@ -47,7 +47,7 @@ func filesRule(svc *swarmv1.Service, opts Options) (notes []string, _ error) {
 			return nil, err
 		}
 		for i, owner := range owners {
-			if opts.FilesImage == "" && !owner.Root() {
+			if !owner.Root() && !opts.InstallsFile(owner) {
 				notes = append(notes, fmt.Sprintf("%s[%d]: the file of %s belongs to root, not %d:%d: the operator has no files image to install it with (manager --files-image)", field.name, i, field.refs[i].Source, owner.UID, owner.GID))
 			}
 		}
@@ -55,11 +55,7 @@ func filesRule(svc *swarmv1.Service, opts Options) (notes []string, _ error) {
 	return notes, nil
 }
 
-// SecretTarget is where a secret is mounted: its target, else its name (under /run/secrets
-// unless absolute).
-func SecretTarget(ref swarmv1.FileReference) string {
-	if ref.Target == "" {
-		return ref.Source
-	}
-	return ref.Target
-}
+// InstallsFile tells whether the operator installs a secret or config of owner itself (an init
+// container of its files image, internal/files): Kubernetes cannot give a projected file an
+// owner, and root's files need no installing.
+func (o Options) InstallsFile(owner FileOwner) bool { return o.FilesImage != "" && !owner.Root() }

@@ -4,8 +4,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-
-	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 )
 
 // Options are the operator-wide settings that shape the objects.
@@ -44,15 +42,6 @@ var DefaultNodePortRange = PortRange{Min: 30000, Max: 32767}
 // Contains tells whether p is in the range.
 func (r PortRange) Contains(p int32) bool { return p >= r.Min && p <= r.Max }
 
-// NodeFailureTimeoutOrDefault is how long replicated tasks stay on a failed node: the option,
-// else 30s.
-func (o Options) NodeFailureTimeoutOrDefault() time.Duration {
-	if o.NodeFailureTimeout == 0 {
-		return 30 * time.Second
-	}
-	return o.NodeFailureTimeout
-}
-
 // NodePortRangeOrDefault is the cluster's node-port range: the option, else Kubernetes' default.
 func (o Options) NodePortRangeOrDefault() PortRange {
 	if o.NodePortRange.Max == 0 {
@@ -61,45 +50,9 @@ func (o Options) NodePortRangeOrDefault() PortRange {
 	return o.NodePortRange
 }
 
-// Inputs are facts about other objects that the reconciler looked up for the build.
-type Inputs struct {
-	// Stack is the name of the Stack the service belongs to, if any.
-	Stack string
-	// SecretKeys and ConfigKeys map a source to the data key that holds the file; default: the
-	// source name itself.
-	SecretKeys, ConfigKeys map[string]string
-	// UpdateState is where Swarm's updater is (status.updateStatus.state): it picks the
-	// rolling update the workload follows (internal/update.StrategyFor).
-	UpdateState swarmv1.UpdateState
-	// ToleratedFailures is the number of failed new tasks the update under way steps past
-	// (internal/update.Tolerated).
-	ToleratedFailures int32
-	// JobIteration is the run of a job service; each spec change runs the job again.
-	JobIteration int64
-	// Nodes are the nodes a global-job service runs on: one Job each.
-	Nodes []string
-	// NodeLabels are the labels of the cluster's nodes, for the services with node.labels or
-	// engine.labels constraints (NeedsNodeLabels): Swarm compares their values
-	// case-insensitively, so the node affinity lists the spellings the nodes carry.
-	NodeLabels []map[string]string
-}
-
-func lookup(m map[string]string, k string) string {
-	if v, ok := m[k]; ok {
-		return v
-	}
-	return k
-}
-
-// SecretKey is the data key of the Secret that holds the secret source s.
-func (in Inputs) SecretKey(s string) string { return lookup(in.SecretKeys, s) }
-
-// ConfigKey is the data key of the ConfigMap that holds the config source s.
-func (in Inputs) ConfigKey(s string) string { return lookup(in.ConfigKeys, s) }
-
-// ServiceType is the type of the Kubernetes Service of a service with ingress ports: the
-// option, else NodePort.
-func (o Options) ServiceType() corev1.ServiceType {
+// IngressServiceTypeOrDefault is the type of the Kubernetes Service of a service with ingress
+// ports: the option, else NodePort.
+func (o Options) IngressServiceTypeOrDefault() corev1.ServiceType {
 	if o.IngressServiceType == "" {
 		return corev1.ServiceTypeNodePort
 	}

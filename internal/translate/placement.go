@@ -115,7 +115,7 @@ func NeedsNodeLabels(s *swarmv1.ServiceSpec) bool {
 }
 
 // NodeRequirements are the node selector requirements that all the constraints together ask
-// for (nodeRequirement), none without constraints.
+// for (nodeRequirement), none without constraints. An error names placement.constraints.
 func NodeRequirements(p *swarmv1.Placement, nodeLabels []map[string]string) ([]corev1.NodeSelectorRequirement, error) {
 	if p == nil {
 		return nil, nil
@@ -124,11 +124,11 @@ func NodeRequirements(p *swarmv1.Placement, nodeLabels []map[string]string) ([]c
 	for _, s := range p.Constraints {
 		c, err := swarmsyntax.ParseConstraint(s)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("placement.constraints: %w", err)
 		}
 		req, err := nodeRequirement(c, nodeLabels)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("placement.constraints: %w", err)
 		}
 		out = append(out, req)
 	}
@@ -137,10 +137,8 @@ func NodeRequirements(p *swarmv1.Placement, nodeLabels []map[string]string) ([]c
 
 // constraintsRule refuses a constraint that cannot become a node selector requirement.
 func constraintsRule(svc *swarmv1.Service, _ Options) ([]string, error) {
-	if _, err := NodeRequirements(svc.Spec.Placement, nil); err != nil {
-		return nil, fmt.Errorf("placement.constraints: %w", err)
-	}
-	return nil, nil
+	_, err := NodeRequirements(svc.Spec.Placement, nil)
+	return nil, err
 }
 
 // spreadKey is the node label a placement preference spreads over.
@@ -156,16 +154,19 @@ func spreadKey(pref swarmv1.PlacementPreference) (string, error) {
 	return key, nil
 }
 
-// SpreadKeys are the node labels a replicated service's tasks spread over: the hostname (Swarm's
-// scheduler prefers the node with the fewest tasks of the service), then each placement
-// preference's label.
-func SpreadKeys(p *swarmv1.Placement) ([]string, error) {
+// SpreadKeys are the node labels a service's tasks spread over: the hostname (Swarm's scheduler
+// prefers the node with the fewest tasks of the service), then each placement preference's
+// label; none for a global service (one task a node). An error names placement.preferences.
+func SpreadKeys(svc *swarmv1.Service) ([]string, error) {
+	if svc.Spec.Mode.IsGlobal() {
+		return nil, nil
+	}
 	keys := []string{corev1.LabelHostname}
-	if p != nil {
+	if p := svc.Spec.Placement; p != nil {
 		for _, pref := range p.Preferences {
 			k, err := spreadKey(pref)
 			if err != nil {
-				return nil, err
+				return nil, fmt.Errorf("placement.preferences: %w", err)
 			}
 			keys = append(keys, k)
 		}
@@ -173,14 +174,8 @@ func SpreadKeys(p *swarmv1.Placement) ([]string, error) {
 	return keys, nil
 }
 
-// preferencesRule refuses a placement preference whose label cannot be a topology key; a global
-// service has no spread (one task a node).
+// preferencesRule refuses a placement preference whose label cannot be a topology key.
 func preferencesRule(svc *swarmv1.Service, _ Options) ([]string, error) {
-	if svc.Spec.Mode.IsGlobal() {
-		return nil, nil
-	}
-	if _, err := SpreadKeys(svc.Spec.Placement); err != nil {
-		return nil, fmt.Errorf("placement.preferences: %w", err)
-	}
-	return nil, nil
+	_, err := SpreadKeys(svc)
+	return nil, err
 }

@@ -2,13 +2,10 @@ package translate
 
 import (
 	"fmt"
-	"math"
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
-	"github.com/distribution/reference"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/utils/ptr"
@@ -16,73 +13,6 @@ import (
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 	"github.com/kubeswarm/kubeswarm/internal/swarmsyntax"
 )
-
-// Seconds rounds a duration up to whole seconds, at least min.
-func Seconds(d time.Duration, min int32) int32 {
-	s := int32(math.Ceil(d.Seconds()))
-	return max(s, min)
-}
-
-// PullPolicy is the policy Kubernetes gives a container that names none (the API server's
-// defaulting, k8s.io/kubernetes pkg/apis/core/v1/defaults.go): Always for :latest or no tag, so
-// that every node runs what the tag names now, as a Swarm node pulls the tag docker resolved;
-// IfNotPresent for any other tag. An image pinned by digest (what `--resolve-image` writes,
-// name:tag@sha256:…) cannot change, so it is never pulled again, whatever its tag.
-//
-// A cluster whose nodes cannot reach a registry and have their images loaded beforehand
-// (air-gapped, or kind with `kind load`) runs the operator with --latest-pull-policy=IfNotPresent.
-func (o Options) PullPolicy(image string) corev1.PullPolicy {
-	p := PullPolicy(image)
-	if p == corev1.PullAlways && o.LatestPullPolicy != "" {
-		return o.LatestPullPolicy
-	}
-	return p
-}
-
-// PullPolicy is Kubernetes' default policy for image, without the operator's option (the files
-// image's init container).
-func PullPolicy(image string) corev1.PullPolicy {
-	ref, err := reference.ParseNormalizedNamed(image)
-	if err != nil {
-		return corev1.PullIfNotPresent // the runtime reports a bad name better than a policy could
-	}
-	if _, digested := ref.(reference.Digested); digested {
-		return corev1.PullIfNotPresent
-	}
-	if tagged, ok := ref.(reference.Tagged); ok && tagged.Tag() != "latest" {
-		return corev1.PullIfNotPresent
-	}
-	return corev1.PullAlways
-}
-
-// JobRestartPolicy is the pod restart policy of a job's tasks: condition none never restarts.
-func JobRestartPolicy(rp *swarmv1.RestartPolicy) corev1.RestartPolicy {
-	if rp != nil && rp.Condition == swarmv1.RestartNone {
-		return corev1.RestartPolicyNever
-	}
-	return corev1.RestartPolicyOnFailure
-}
-
-// ServiceRestartPolicy is the task container's own restart policy in a replicated service
-// (Kubernetes' container restart rules, beta and on by default since v1.35): Swarm restarts no
-// task under condition none, and no task that exited 0 under on-failure (swarmkit
-// manager/orchestrator/restart/restart.go, shouldRestart), so the kubelet must not start the
-// container again either. The pod's own policy stays Always (the only one a Deployment takes);
-// the pod of a container that will not restart ends, and what its ReplicaSet makes in its place
-// is held by the Service controller (update.StaysStopped). ok is false for condition any, the
-// default (the pod's Always), and for a global service: a DaemonSet deletes an ended pod and
-// makes a new one at once, a loop without the kubelet's back-off (RestartNote).
-func ServiceRestartPolicy(mode swarmv1.ServiceMode, rp *swarmv1.RestartPolicy) (p corev1.ContainerRestartPolicy, ok bool) {
-	switch {
-	case !mode.IsReplicated():
-		return "", false
-	case rp.RestartOn() == swarmv1.RestartNone:
-		return corev1.ContainerRestartPolicyNever, true
-	case rp.RestartOn() == swarmv1.RestartOnFailure:
-		return corev1.ContainerRestartPolicyOnFailure, true
-	}
-	return "", false
-}
 
 // RestartNote says what differs from Swarm's restart condition of a service, "" when nothing
 // does: a global service's task that ended is started again on its node (the kubelet restarts
@@ -210,11 +140,6 @@ func resourcesRule(svc *swarmv1.Service, _ Options) ([]string, error) {
 	return notes, err
 }
 
-// Capability turns docker's "CAP_NET_ADMIN" or "net_admin" into Kubernetes' "NET_ADMIN".
-func Capability(c string) corev1.Capability {
-	return corev1.Capability(strings.TrimPrefix(strings.ToUpper(c), "CAP_"))
-}
-
 // PodSecurity is the pod security context of the service's tasks (user, groups, sysctls), nil
 // when it sets none; notes report the sysctls the kubelet allows only when told to.
 func PodSecurity(s *swarmv1.ServiceSpec) (sc *corev1.PodSecurityContext, notes []string, err error) {
@@ -288,11 +213,11 @@ func mountsRule(svc *swarmv1.Service, opts Options) (notes []string, _ error) {
 				notes = append(notes, fmt.Sprintf("mounts[%d]: tmpfs mode is not settable on Kubernetes; ignored", i))
 			}
 		default:
-			_, isNFS, err := VolumeNFS(m)
+			src, err := VolumeSource(i, m)
 			if err != nil {
-				return nil, fmt.Errorf("mounts[%d]: %w", i, err)
+				return nil, err
 			}
-			if d := m.Volume; !isNFS && m.Source != "" && d != nil && (d.Driver != "" && d.Driver != "local" || len(d.DriverOptions) > 0) {
+			if d := m.Volume; src.Claim != "" && d != nil && (d.Driver != "" && d.Driver != "local" || len(d.DriverOptions) > 0) {
 				notes = append(notes, fmt.Sprintf("mounts[%d]: volume driver %q with options %v has no Kubernetes equivalent; the claim %s is used", i, d.Driver, d.DriverOptions, m.Source))
 			}
 		}
@@ -326,10 +251,24 @@ func sortedKeys(m map[string]string) []string {
 	return keys
 }
 
-// VolumeNFS reads a volume mount of docker's local driver over NFS.
-func VolumeNFS(m swarmv1.Mount) (swarmsyntax.NFS, bool, error) {
-	if m.Volume == nil {
-		return swarmsyntax.NFS{}, false, nil
+// MountSource is where the data of a volume mount lives: an NFS export (docker's local driver
+// over NFS), a claim (a named volume: the PersistentVolumeClaim of its name), or neither (an
+// anonymous volume, an emptyDir).
+type MountSource struct {
+	NFS   *swarmsyntax.NFS
+	Claim string
+}
+
+// VolumeSource reads mounts[i], a volume mount (neither bind nor tmpfs).
+func VolumeSource(i int, m swarmv1.Mount) (MountSource, error) {
+	if m.Volume != nil {
+		nfs, isNFS, err := swarmsyntax.NFSVolume(m.Volume.Driver, m.Volume.DriverOptions)
+		if err != nil {
+			return MountSource{}, fmt.Errorf("mounts[%d]: %w", i, err)
+		}
+		if isNFS {
+			return MountSource{NFS: &nfs}, nil
+		}
 	}
-	return swarmsyntax.NFSVolume(m.Volume.Driver, m.Volume.DriverOptions)
+	return MountSource{Claim: m.Source}, nil
 }

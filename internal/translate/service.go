@@ -70,8 +70,13 @@ func IngressPorts(ports []swarmv1.PortConfig, typ corev1.ServiceType, rng PortRa
 	return out, notes, nil
 }
 
-// IngressPortsOf are the ports of s published through the routing mesh.
-func IngressPortsOf(s *swarmv1.ServiceSpec) []swarmv1.PortConfig {
+// MeshPorts are the ports of s published through the routing mesh (ingress mode), none when its
+// Kubernetes Service is headless (IsHeadless): those the Kubernetes Service publishes on every
+// node.
+func MeshPorts(s *swarmv1.ServiceSpec) []swarmv1.PortConfig {
+	if IsHeadless(s) {
+		return nil
+	}
 	var out []swarmv1.PortConfig
 	for _, p := range s.Ports {
 		if isIngress(p) {
@@ -85,11 +90,11 @@ func IngressPortsOf(s *swarmv1.ServiceSpec) []swarmv1.PortConfig {
 // Kubernetes Service of the service approximates (see objects' kubeService).
 func servicePortsRule(svc *swarmv1.Service, opts Options) ([]string, error) {
 	s := &svc.Spec
-	ingress := IngressPortsOf(s)
-	if IsHeadless(s) || len(ingress) == 0 {
+	ingress := MeshPorts(s)
+	if len(ingress) == 0 {
 		return nil, nil
 	}
-	_, notes, err := IngressPorts(ingress, opts.ServiceType(), opts.NodePortRangeOrDefault())
+	_, notes, err := IngressPorts(ingress, opts.IngressServiceTypeOrDefault(), opts.NodePortRangeOrDefault())
 	if err != nil {
 		return nil, err
 	}

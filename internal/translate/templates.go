@@ -80,9 +80,6 @@ func DownwardVars(vars map[string]bool) []DownwardVar {
 
 // hostnameRule refuses a hostname that is no DNS label and reports one that is approximated.
 func hostnameRule(svc *swarmv1.Service, _ Options) ([]string, error) {
-	if svc.Spec.Hostname == "" {
-		return nil, nil
-	}
 	_, note, err := Hostname(svc)
 	if err != nil || note == "" {
 		return nil, err
@@ -103,6 +100,9 @@ func hostnameRule(svc *swarmv1.Service, _ Options) ([]string, error) {
 // A hostname that is still no DNS label (db_1, Web) is refused, naming the rule.
 func Hostname(svc *swarmv1.Service) (string, string, error) {
 	written := svc.Spec.Hostname
+	if written == "" {
+		return "", "", nil
+	}
 	vars := map[string]bool{}
 	h, bad := ExpandTemplates(written, svc, vars)
 	if len(bad) > 0 || len(vars) > 0 {

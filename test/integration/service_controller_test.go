@@ -300,6 +300,31 @@ func TestInvalidSpecKeepsRunningObjects(t *testing.T) {
 	}
 }
 
+// TestGlobalJobInvalidSpec: a global job whose spec cannot be realised is reported like any
+// other service (Degraded, InvalidSpec, naming the field), not retried as an error while
+// looking for its nodes.
+func TestGlobalJobInvalidSpec(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	svc := testutil.MakeService("once", ns).Mode(swarmv1.ModeGlobalJob).Obj()
+	svc.UID = ""
+	svc.Spec.Hostname = "db_1"
+	if err := k8sClient.Create(ctx, svc); err != nil {
+		t.Fatalf("creating: %v", err)
+	}
+	eventually(t, "Degraded names the hostname", func() error {
+		s, err := get(ctx, ns, "once", &swarmv1.Service{})
+		if err != nil {
+			return err
+		}
+		c := condition(s, swarmv1.ConditionDegraded)
+		if c == nil || c.Status != metav1.ConditionTrue || c.Reason != "InvalidSpec" || !strings.Contains(c.Message, `hostname "db_1"`) {
+			return fmt.Errorf("Degraded = %+v", c)
+		}
+		return nil
+	})
+}
+
 // TestNoWritesWhenNothingChanged: once a Service has converged, reconciling it again (here
 // forced by touching its metadata) writes nothing.
 func TestNoWritesWhenNothingChanged(t *testing.T) {
