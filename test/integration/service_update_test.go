@@ -364,7 +364,10 @@ func TestMissingSecret(t *testing.T) {
 func TestNamedVolumeClaim(t *testing.T) {
 	ctx := context.Background()
 	ns := newNamespace(t)
-	createService(t, testutil.MakeService("db", ns).Mount(swarmv1.Mount{Type: swarmv1.MountVolume, Source: "data", Target: "/var/lib/mysql"}).Obj())
+	// docker's local driver over NFS is mounted from its export: no claim.
+	nfs := swarmv1.Mount{Type: swarmv1.MountVolume, Source: "shared", Target: "/shared", Volume: &swarmv1.VolumeOptions{
+		Driver: "local", DriverOptions: map[string]string{"type": "nfs", "o": "addr=10.0.0.5", "device": ":/export"}}}
+	createService(t, testutil.MakeService("db", ns).Mount(nfs).Mount(swarmv1.Mount{Type: swarmv1.MountVolume, Source: "data", Target: "/var/lib/mysql"}).Obj())
 	var claim *corev1.PersistentVolumeClaim
 	eventually(t, "the claim is created", func() (err error) {
 		claim, err = get(ctx, ns, "data", &corev1.PersistentVolumeClaim{})
@@ -372,5 +375,8 @@ func TestNamedVolumeClaim(t *testing.T) {
 	})
 	if len(claim.OwnerReferences) != 0 || claim.Labels[translate.LabelVolume] != "data" {
 		t.Errorf("claim owners %v labels %v: want no owner and the volume label", claim.OwnerReferences, claim.Labels)
+	}
+	if _, err := get(ctx, ns, "shared", &corev1.PersistentVolumeClaim{}); err == nil {
+		t.Error("a claim was made for the NFS volume, which is mounted from its export")
 	}
 }
