@@ -51,16 +51,16 @@ func (r *StackReconciler) applyNames(ctx context.Context, st *swarmv1.Stack) (sl
 
 // addresses are where each of the stack's services answers: the virtual IP of its Kubernetes
 // Service, and its ready tasks' addresses from that Service's EndpointSlices.
-func (r *StackReconciler) addresses(ctx context.Context, st *swarmv1.Stack) (map[string]objects.ServiceAddresses, error) {
+func (r *StackReconciler) addresses(ctx context.Context, st *swarmv1.Stack) (map[string]stack.ServiceAddresses, error) {
 	inStack := client.MatchingLabels{translate.LabelStack: st.Name}
-	out := map[string]objects.ServiceAddresses{}
+	out := map[string]stack.ServiceAddresses{}
 	kube := &corev1.ServiceList{}
 	if err := r.List(ctx, kube, client.InNamespace(st.Namespace), inStack, client.HasLabels{translate.LabelService}); err != nil {
 		return nil, err
 	}
 	for _, k := range kube.Items {
 		if ip := k.Spec.ClusterIP; ip != "" && ip != corev1.ClusterIPNone {
-			out[k.Name] = objects.ServiceAddresses{VIP: ip}
+			out[k.Name] = stack.ServiceAddresses{VIP: ip}
 		}
 	}
 	slices := &discoveryv1.EndpointSliceList{}

@@ -8,22 +8,21 @@ import (
 	"strings"
 	"time"
 
+	"github.com/distribution/reference"
 	corev1 "k8s.io/api/core/v1"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	"k8s.io/utils/ptr"
-
-	"github.com/distribution/reference"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 	"github.com/kubeswarm/kubeswarm/internal/swarmsyntax"
 	"github.com/kubeswarm/kubeswarm/internal/translate"
 )
 
-// podTemplate builds the pod template of a service's tasks. It judges nothing (Build has run
-// translate.Verdict first); its errors are those of translate's values it reads (a constraint
-// that is no requirement, a user that is no number, …), in the verdict's words. Everything here belongs to Swarm's
-// task template: changing it replaces tasks. Nothing else (replicas, service labels,
-// update config) may appear in it.
+// podTemplate builds the pod template of a service's tasks. Everything here belongs to Swarm's
+// task template: changing it replaces tasks. Nothing else (replicas, service labels, update
+// config) may appear in it. It judges nothing (Build has run translate.Verdict first); its
+// errors are those of the translate values it reads (a constraint that is no requirement, a
+// user that is no number, …), in the verdict's words.
 func podTemplate(svc *swarmv1.Service, in Inputs, opts translate.Options) (*corev1ac.PodTemplateSpecApplyConfiguration, error) {
 	s := &svc.Spec
 	container := corev1ac.Container().

@@ -7,7 +7,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
-	"k8s.io/apimachinery/pkg/util/validation"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	discoveryv1ac "k8s.io/client-go/applyconfigurations/discovery/v1"
 
@@ -22,13 +21,6 @@ import (
 // maxEndpointsPerSlice is the API's limit.
 const maxEndpointsPerSlice = 1000
 
-// ServiceAddresses are where a stack service answers: its virtual IP ("" for none) and its
-// ready tasks' addresses.
-type ServiceAddresses struct {
-	VIP   string
-	Tasks []string
-}
-
 // DNSServices are the headless Services that hold the names of the stack's networks.
 func DNSServices(st *swarmv1.Stack) []*corev1ac.ServiceApplyConfiguration {
 	var out []*corev1ac.ServiceApplyConfiguration
@@ -41,56 +33,14 @@ func DNSServices(st *swarmv1.Stack) []*corev1ac.ServiceApplyConfiguration {
 	return out
 }
 
-// DNSEndpointSlices name, on each of the stack's networks, the services attached to it; addrs
-// are the services' addresses by Kubernetes name. A name without an address (no virtual IP and
-// no ready task) is left out, so it does not resolve, as in Swarm.
-func DNSEndpointSlices(st *swarmv1.Stack, addrs map[string]ServiceAddresses) []*discoveryv1ac.EndpointSliceApplyConfiguration {
+// DNSEndpointSlices name, on each of the stack's networks, the services attached to it
+// (stack.NetworkNames); addrs are the services' addresses by Kubernetes name.
+func DNSEndpointSlices(st *swarmv1.Stack, addrs map[string]stack.ServiceAddresses) []*discoveryv1ac.EndpointSliceApplyConfiguration {
 	var out []*discoveryv1ac.EndpointSliceApplyConfiguration
 	for _, n := range stack.DNSNetworks(st) {
-		names := map[string][]string{} // hostname -> addresses
-		tasks := map[string][]string{} // tasks-<service> -> addresses
-		for _, s := range st.Spec.Services {
-			a := addrs[swarmv1.StackObjectName(st.Name, s.Name)]
-			for _, att := range stack.ServiceAttachments(s) {
-				if att.Name != n {
-					continue
-				}
-				answer := a.Tasks
-				if a.VIP != "" {
-					answer = []string{a.VIP}
-				}
-				for _, name := range append([]string{s.Name}, att.Aliases...) {
-					if len(validation.IsDNS1123Label(name)) == 0 && len(answer) > 0 {
-						names[name] = appendNew(names[name], answer...)
-					}
-				}
-				if t := stack.TasksPrefix + s.Name; len(validation.IsDNS1123Label(t)) == 0 && len(a.Tasks) > 0 {
-					tasks[t] = appendNew(tasks[t], a.Tasks...)
-				}
-			}
-		}
-		for t, a := range tasks {
-			if _, taken := names[t]; !taken { // a service or alias of that name comes first
-				names[t] = a
-			}
-		}
-		out = append(out, endpointSlices(st, n, names)...)
+		out = append(out, endpointSlices(st, n, stack.NetworkNames(st, n, addrs))...)
 	}
 	return out
-}
-
-// appendNew appends to list those of add it does not hold.
-func appendNew(list []string, add ...string) []string {
-	for _, a := range add {
-		found := false
-		for _, l := range list {
-			found = found || l == a
-		}
-		if !found {
-			list = append(list, a)
-		}
-	}
-	return list
 }
 
 // endpointSlices writes a network's names as EndpointSlices, one per address family and at

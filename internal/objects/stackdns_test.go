@@ -41,11 +41,11 @@ func TestDNSEndpointSlices(t *testing.T) {
 	tests := []struct {
 		name  string
 		edit  func(*swarmv1.Stack)
-		addrs map[string]ServiceAddresses
+		addrs map[string]stack.ServiceAddresses
 		want  []string // "<slice> <hostname>=<address>"
 	}{{
 		name: "a virtual IP answers for the name and its aliases; tasks-<service> holds every task",
-		addrs: map[string]ServiceAddresses{
+		addrs: map[string]stack.ServiceAddresses{
 			"wp-wordpress": {VIP: "10.96.0.5", Tasks: []string{"10.0.2.7", "10.0.1.9"}},
 			"wp-dbcluster": {Tasks: []string{"10.0.1.4"}},
 			"wp-cron":      {Tasks: []string{"10.0.2.2"}},
@@ -62,14 +62,14 @@ func TestDNSEndpointSlices(t *testing.T) {
 		},
 	}, {
 		name:  "a service without a virtual IP or a ready task has no name",
-		addrs: map[string]ServiceAddresses{"wp-wordpress": {VIP: "10.96.0.5"}},
+		addrs: map[string]stack.ServiceAddresses{"wp-wordpress": {VIP: "10.96.0.5"}},
 		want:  []string{"wp-common-ipv4 blog=10.96.0.5", "wp-common-ipv4 wordpress=10.96.0.5"},
 	}, {
 		name: "names are scoped to networks: cron is not on common",
 		edit: func(st *swarmv1.Stack) {
 			st.Spec.Services[0].Networks = append(st.Spec.Services[0].Networks, swarmv1.NetworkAttachment{Name: stack.DefaultNetwork, Aliases: []string{"www"}})
 		},
-		addrs: map[string]ServiceAddresses{"wp-wordpress": {VIP: "10.96.0.5"}, "wp-cron": {VIP: "10.96.0.6"}},
+		addrs: map[string]stack.ServiceAddresses{"wp-wordpress": {VIP: "10.96.0.5"}, "wp-cron": {VIP: "10.96.0.6"}},
 		want: []string{
 			"wp-common-ipv4 blog=10.96.0.5", "wp-common-ipv4 wordpress=10.96.0.5",
 			"wp-default-ipv4 cron=10.96.0.6", "wp-default-ipv4 wordpress=10.96.0.5", "wp-default-ipv4 www=10.96.0.5",
@@ -80,11 +80,11 @@ func TestDNSEndpointSlices(t *testing.T) {
 			st.Spec.Services[2].Name = "tasks-dbcluster"
 			st.Spec.Services[2].Networks = []swarmv1.NetworkAttachment{{Name: "common"}}
 		},
-		addrs: map[string]ServiceAddresses{"wp-dbcluster": {Tasks: []string{"10.0.1.4"}}, "wp-tasks-dbcluster": {VIP: "10.96.0.9"}},
+		addrs: map[string]stack.ServiceAddresses{"wp-dbcluster": {Tasks: []string{"10.0.1.4"}}, "wp-tasks-dbcluster": {VIP: "10.96.0.9"}},
 		want:  []string{"wp-common-ipv4 dbcluster=10.0.1.4", "wp-common-ipv4 tasks-dbcluster=10.96.0.9"},
 	}, {
 		name:  "IPv6 addresses go to their own slice",
-		addrs: map[string]ServiceAddresses{"wp-wordpress": {VIP: "fd00::5"}, "wp-cron": {VIP: "10.96.0.6"}},
+		addrs: map[string]stack.ServiceAddresses{"wp-wordpress": {VIP: "fd00::5"}, "wp-cron": {VIP: "10.96.0.6"}},
 		want:  []string{"wp-common-ipv6 blog=fd00::5", "wp-common-ipv6 wordpress=fd00::5", "wp-default-ipv4 cron=10.96.0.6"},
 	}}
 	for _, tt := range tests {
@@ -115,7 +115,7 @@ func TestDNSEndpointSlicesSplit(t *testing.T) {
 	for i := range 1500 {
 		tasks = append(tasks, fmt.Sprintf("10.0.%d.%d", i/250, i%250+1))
 	}
-	slices := DNSEndpointSlices(st, map[string]ServiceAddresses{"wp-dbcluster": {Tasks: tasks}})
+	slices := DNSEndpointSlices(st, map[string]stack.ServiceAddresses{"wp-dbcluster": {Tasks: tasks}})
 	var got []string
 	for _, es := range slices {
 		got = append(got, fmt.Sprintf("%s:%d", *es.Name, len(es.Endpoints)))

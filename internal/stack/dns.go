@@ -2,9 +2,11 @@ package stack
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 
 	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 )
@@ -88,4 +90,58 @@ func dnsNameConflicts(st *swarmv1.Stack) []error {
 // controller, not the endpointslice controller).
 func IsDNSSlice(labels map[string]string) bool {
 	return labels[discoveryv1.LabelManagedBy] == DNSSliceManager
+}
+
+// ServiceAddresses are where a stack service answers: its virtual IP ("" for none) and its
+// ready tasks' addresses.
+type ServiceAddresses struct {
+	VIP   string
+	Tasks []string
+}
+
+// NetworkNames are the names that answer on the stack's network n, with their addresses: each
+// service attached to n by its short name and its aliases there (its virtual IP, else its
+// tasks' addresses), and tasks-<service> by every task's address unless a service or alias
+// already has that name; addrs are the services' addresses by Kubernetes name. A name without an
+// address (no virtual IP and no ready task) is left out, so it does not resolve, as in Swarm;
+// so is one that is no DNS label.
+func NetworkNames(st *swarmv1.Stack, n string, addrs map[string]ServiceAddresses) map[string][]string {
+	names := map[string][]string{} // hostname -> addresses
+	tasks := map[string][]string{} // tasks-<service> -> addresses
+	for _, s := range st.Spec.Services {
+		a := addrs[swarmv1.StackObjectName(st.Name, s.Name)]
+		for _, att := range ServiceAttachments(s) {
+			if att.Name != n {
+				continue
+			}
+			answer := a.Tasks
+			if a.VIP != "" {
+				answer = []string{a.VIP}
+			}
+			for _, name := range append([]string{s.Name}, att.Aliases...) {
+				if len(validation.IsDNS1123Label(name)) == 0 && len(answer) > 0 {
+					names[name] = appendNew(names[name], answer...)
+				}
+			}
+			if t := TasksPrefix + s.Name; len(validation.IsDNS1123Label(t)) == 0 && len(a.Tasks) > 0 {
+				tasks[t] = appendNew(tasks[t], a.Tasks...)
+			}
+		}
+	}
+	for t, a := range tasks {
+		if _, taken := names[t]; !taken { // a service or alias of that name comes first
+			names[t] = a
+		}
+	}
+	return names
+}
+
+// appendNew appends to list those of add it does not hold.
+func appendNew(list []string, add ...string) []string {
+	for _, a := range add {
+		if !slices.Contains(list, a) {
+			list = append(list, a)
+		}
+	}
+	return list
 }
