@@ -10,6 +10,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/testutil"
 )
 
 // service is the converted service web of a project made of files.
@@ -37,19 +38,6 @@ func warnsOnly(t *testing.T, r *Result, want string) {
 	if w := warningsOf(r); want == "" && w != "" || !strings.Contains(w, want) {
 		t.Errorf("warnings %q, want %q", w, want)
 	}
-}
-
-// refused tells whether the case ends in the refusal it wants (failing the test when the
-// outcome is another one).
-func refused(t *testing.T, err error, want string) bool {
-	t.Helper()
-	switch {
-	case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
-		t.Fatalf("err = %v, want %q", err, want)
-	case want == "" && err != nil:
-		t.Fatal(err)
-	}
-	return want != ""
 }
 
 // TestProjectBinds: a bind of the project's own files is a read-only config, mounted where the
@@ -120,7 +108,7 @@ func TestProjectBinds(t *testing.T) {
 				}
 			}
 			r, err := loadAndConvert(paths, nil)
-			if refused(t, err, tc.wantErr) {
+			if testutil.Refused(t, err, tc.wantErr) {
 				return
 			}
 			s := r.Stack.Spec.Services[0]
@@ -209,7 +197,7 @@ func TestGPUs(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			r, s, err := convertWeb(t, map[string]string{"docker-compose.yml": "services:\n  web:\n    image: nginx\n    deploy:\n      resources:\n        reservations:\n          " + tc.deploy + "\n"})
-			if refused(t, err, tc.wantErr) {
+			if testutil.Refused(t, err, tc.wantErr) {
 				return
 			}
 			if diff := cmp.Diff(tc.want, s.Resources.Reservations.GenericResources); diff != "" {

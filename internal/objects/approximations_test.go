@@ -18,32 +18,10 @@ import (
 func buildOrRefused(t *testing.T, svc *swarmv1.Service, wantErr string) *Objects {
 	t.Helper()
 	got, err := Build(svc, Inputs{}, wide)
-	if refusedWith(t, err, wantErr) {
+	if testutil.Refused(t, err, wantErr) {
 		return nil
 	}
 	return got
-}
-
-// refusedWith tells whether the case ends in the refusal it wants, failing the test when the
-// outcome is another one.
-func refusedWith(t *testing.T, err error, want string) bool {
-	t.Helper()
-	switch {
-	case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
-		t.Fatalf("err = %v, want %q", err, want)
-	case want == "" && err != nil:
-		t.Fatal(err)
-	}
-	return want != ""
-}
-
-// saysOnly checks that lines say want, or nothing when want is empty.
-func saysOnly(t *testing.T, what string, lines []string, want string) {
-	t.Helper()
-	all := strings.Join(lines, "\n")
-	if want == "" && all != "" || !strings.Contains(all, want) {
-		t.Errorf("%s %q, want %q", what, all, want)
-	}
 }
 
 // TestHostname: what Kubernetes can only approximate of Swarm's hostnames is approximated and
@@ -75,7 +53,7 @@ func TestHostname(t *testing.T) {
 			if h := ptr.Deref(podSpec(got).Hostname, ""); h != tc.want {
 				t.Errorf("hostname %q, want %q", h, tc.want)
 			}
-			saysOnly(t, "notes", got.Notes, tc.wantNote)
+			testutil.SaysOnly(t, "notes", got.Notes, tc.wantNote)
 		})
 	}
 }
@@ -108,7 +86,7 @@ func TestSysctls(t *testing.T) {
 			if n := len(podSpec(got).SecurityContext.Sysctls); n != len(tc.sysctls) {
 				t.Errorf("%d sysctls, want %d", n, len(tc.sysctls))
 			}
-			saysOnly(t, "notes", got.Notes, tc.wantNote)
+			testutil.SaysOnly(t, "notes", got.Notes, tc.wantNote)
 		})
 	}
 }
@@ -183,7 +161,7 @@ func TestRestartConditions(t *testing.T) {
 			svc.Spec.Mode = tc.mode
 			svc.Spec.RestartPolicy = &swarmv1.RestartPolicy{Condition: tc.condition}
 			got := build(t, svc, wide)
-			saysOnly(t, "notes", got.Notes, tc.wantNote)
+			testutil.SaysOnly(t, "notes", got.Notes, tc.wantNote)
 			var c *corev1ac.ContainerApplyConfiguration
 			switch {
 			case got.Deployment != nil:
