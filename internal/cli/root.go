@@ -5,16 +5,14 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"runtime/debug"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-)
 
-// Version is the plugin's version, set at build time with -ldflags "-X …cli.Version=v1.2.3".
-var Version = ""
+	"github.com/kubeswarm/kubeswarm/internal/version"
+)
 
 // DefaultIOStreams are the process's standard streams.
 func DefaultIOStreams() genericiooptions.IOStreams {
@@ -90,12 +88,4 @@ func (o *VersionOptions) Run(context.Context) error {
 	return err
 }
 
-func buildVersion() string {
-	if Version != "" {
-		return Version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "dev"
-}
+func buildVersion() string { return version.String() }

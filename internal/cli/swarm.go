@@ -1,12 +1,9 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"sort"
 	"strings"
 	"time"
 
@@ -15,7 +12,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
@@ -23,12 +19,14 @@ import (
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 	"github.com/kubeswarm/kubeswarm/internal/cli/manifests"
 	"github.com/kubeswarm/kubeswarm/internal/crds"
+	"github.com/kubeswarm/kubeswarm/internal/install"
+	"github.com/kubeswarm/kubeswarm/internal/version"
 )
 
 // Where `kubectl swarm init` puts the operator (config/default).
 const (
-	operatorNamespace  = "kubeswarm-system"
-	operatorDeployment = "kubeswarm-controller-manager"
+	operatorNamespace  = install.Namespace
+	operatorDeployment = install.Deployment
 )
 
 func addSwarmCommands(root *cobra.Command, f Factory, streams genericiooptions.IOStreams) {
@@ -69,44 +67,7 @@ func newInitCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Comman
 
 // initObjects are the embedded manifests as objects, the operator's image replaced when asked.
 func initObjects(image string) ([]*unstructured.Unstructured, error) {
-	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(manifests.KubeSwarm), 4096)
-	var objs []*unstructured.Unstructured
-	for {
-		u := &unstructured.Unstructured{}
-		if err := dec.Decode(&u.Object); err != nil {
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			return nil, fmt.Errorf("reading the embedded manifests: %w", err)
-		}
-		if len(u.Object) == 0 {
-			continue
-		}
-		if image != "" && u.GetKind() == "Deployment" {
-			containers, _, _ := unstructured.NestedSlice(u.Object, "spec", "template", "spec", "containers")
-			for i := range containers {
-				if c, ok := containers[i].(map[string]any); ok && c["name"] == "manager" {
-					c["image"] = image
-				}
-			}
-			_ = unstructured.SetNestedSlice(u.Object, containers, "spec", "template", "spec", "containers")
-		}
-		objs = append(objs, u)
-	}
-	// Namespaces and CRDs first: the rest lives in them or uses them.
-	rank := func(u *unstructured.Unstructured) int {
-		switch u.GetKind() {
-		case "Namespace":
-			return 0
-		case "CustomResourceDefinition":
-			return 1
-		case "Deployment":
-			return 3
-		}
-		return 2
-	}
-	sort.SliceStable(objs, func(i, j int) bool { return rank(objs[i]) < rank(objs[j]) })
-	return objs, nil
+	return install.Objects(manifests.KubeSwarm, install.Options{Image: image, Version: version.String()})
 }
 
 // Complete makes the client, unless --dry-run: printing the manifests needs no cluster.
