@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kubeswarm/kubeswarm/internal/cli/convert"
+	"github.com/kubeswarm/kubeswarm/internal/version"
 )
 
 func main() {
@@ -29,6 +30,7 @@ func main() {
 	cmd := convert.NewCommand(os.Stdin, os.Stdout, os.Stderr)
 	cmd.Annotations = map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl swarm convert"}
 	cmd.SilenceUsage, cmd.SilenceErrors = true, true
+	cmd.Version = version.String()
 	// kubectl-swarm's -n: the namespace to write into the objects.
 	cmd.Flags().StringP("namespace", "n", "", "The namespace to write into the objects (none when not given)")
 	if err := cmd.Execute(); err != nil {

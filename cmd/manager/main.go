@@ -31,6 +31,7 @@ import (
 	"github.com/kubeswarm/kubeswarm/internal/files"
 	"github.com/kubeswarm/kubeswarm/internal/nodes"
 	"github.com/kubeswarm/kubeswarm/internal/translate"
+	"github.com/kubeswarm/kubeswarm/internal/version"
 	"github.com/kubeswarm/kubeswarm/internal/viz"
 )
 
@@ -46,7 +47,9 @@ func main() {
 		leaderElect, allowBind                                                         bool
 		nodeFailureTimeout, leaseDuration, renewDeadline, retryPeriod                  time.Duration
 		nodeDownAfter                                                                  time.Duration
+		printVersion                                                                   bool
 	)
+	flag.BoolVar(&printVersion, "version", false, "Print the operator's version and exit.")
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "Address of the metrics endpoint (e.g. :8080); 0 disables it.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address of the health and readiness probes; 0 disables them.")
 	flag.StringVar(&pprofAddr, "pprof-bind-address", "", "Address of Go's pprof endpoints (e.g. 127.0.0.1:6060), for profiling; empty disables them.")
@@ -73,6 +76,10 @@ func main() {
 	opts := zap.Options{Development: false}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
+	if printVersion {
+		fmt.Println("kubeswarm manager", version.String())
+		return
+	}
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
 	log := ctrl.Log.WithName("setup")
 	switch corev1.PullPolicy(latestPullPolicy) {
@@ -194,7 +201,7 @@ func main() {
 	utilruntime.Must(mgr.AddHealthzCheck("healthz", healthz.Ping))
 	utilruntime.Must(mgr.AddReadyzCheck("readyz", healthz.Ping))
 
-	log.Info("Starting the manager", "nodePortRange", rng.String(), "ingressServiceType", ingressType, "leaderElection", leaderElect,
+	log.Info("Starting the manager", "version", version.String(), "nodePortRange", rng.String(), "ingressServiceType", ingressType, "leaderElection", leaderElect,
 		"nodeName", nodeName, "managerNodeSelector", managerSelector, "clusterDNS", clusterDNS, "filesImage", filesImage)
 	if err := mgr.Start(ctx); err != nil {
 		log.Error(err, "the manager stopped")

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -25,6 +26,7 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 	"github.com/kubeswarm/kubeswarm/internal/images"
@@ -43,6 +45,9 @@ type testFactory struct {
 	clock *clocktesting.FakeClock
 	// registry is offline unless a test gives it digests.
 	registry testRegistry
+	// denied are the rights (access.String()) the kubeconfig's user lacks; every other
+	// SelfSubjectAccessReview is allowed.
+	denied map[string]bool
 }
 
 func (f *testFactory) Client() (client.Client, error)           { return f.c, nil }
@@ -71,7 +76,20 @@ func newTestFactory(objs ...client.Object) *testFactory {
 	c := fake.NewClientBuilder().WithScheme(Scheme).
 		WithStatusSubresource(&swarmv1.Service{}, &swarmv1.Node{}, &swarmv1.Stack{}).
 		WithObjects(objs...).Build()
-	return &testFactory{c: c, cs: k8sfake.NewClientset(robjs...), ns: "default", clock: clocktesting.NewFakeClock(testNow)}
+	f := &testFactory{cs: k8sfake.NewClientset(robjs...), ns: "default", clock: clocktesting.NewFakeClock(testNow), denied: map[string]bool{}}
+	// The API server answers a SelfSubjectAccessReview; the fake client would store it.
+	f.c = interceptor.NewClient(c, interceptor.Funcs{
+		Create: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.CreateOption) error {
+			review, ok := obj.(*authorizationv1.SelfSubjectAccessReview)
+			if !ok {
+				return c.Create(ctx, obj, opts...)
+			}
+			a := review.Spec.ResourceAttributes
+			review.Status.Allowed = !f.denied[access{verb: a.Verb, group: a.Group, resource: a.Resource, namespace: a.Namespace}.String()]
+			return nil
+		},
+	})
+	return f
 }
 
 func init() {

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubeswarm/kubeswarm/internal/version"
 )
@@ -62,30 +63,38 @@ func Explain(err error) error {
 	return err
 }
 
-// VersionOptions is `version`.
+// VersionOptions is `version [--client]`: the plugin's release and the operator's.
 type VersionOptions struct {
 	genericiooptions.IOStreams
+	clientOnly bool
+	client     client.Client
+	clientErr  error
 }
 
 func newVersionCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
-		Short: "Show the kubectl-swarm version",
+	o := &VersionOptions{IOStreams: streams}
+	cmd := &cobra.Command{
+		Use:   "version [--client]",
+		Short: "Show the kubectl-swarm version and the cluster's kubeswarm version",
 		Args:  cobra.NoArgs,
-		RunE:  runVerb(f, &VersionOptions{IOStreams: streams}),
+		RunE:  runVerb(f, o),
 	}
+	cmd.Flags().BoolVar(&o.clientOnly, "client", false, "Only show the kubectl-swarm version (no cluster needed)")
+	return cmd
 }
 
-// Complete has nothing to read: version makes no client.
-func (o *VersionOptions) Complete(Factory, *cobra.Command, []string) error { return nil }
+// Complete makes a client when it can: without a cluster, version still prints the plugin's.
+func (o *VersionOptions) Complete(f Factory, _ *cobra.Command, _ []string) error {
+	if !o.clientOnly {
+		o.client, o.clientErr = f.Client()
+	}
+	return nil
+}
 
 // Validate has nothing to check.
 func (o *VersionOptions) Validate() error { return nil }
 
-// Run prints the plugin's version.
-func (o *VersionOptions) Run(context.Context) error {
-	_, err := fmt.Fprintf(o.Out, "kubectl-swarm %s\n", buildVersion())
-	return err
-}
+// Run prints the versions.
+func (o *VersionOptions) Run(ctx context.Context) error { return o.printVersions(ctx) }
 
 func buildVersion() string { return version.String() }

@@ -11,12 +11,12 @@ import (
 func TestVersionCommand(t *testing.T) {
 	streams, _, out, _ := genericiooptions.NewTestIOStreams()
 	cmd := NewRootCommand(streams)
-	cmd.SetArgs([]string{"version"})
+	cmd.SetArgs([]string{"version", "--client"})
 	if err := cmd.Execute(); err != nil {
 		t.Fatalf("version: %v", err)
 	}
-	if got := out.String(); !strings.HasPrefix(got, "kubectl-swarm ") {
-		t.Errorf("version printed %q, want it to start with %q", got, "kubectl-swarm ")
+	if got, want := out.String(), "Client: kubectl-swarm\n Version:         dev\n"; got != want {
+		t.Errorf("version --client printed %q, want %q", got, want)
 	}
 }
 

@@ -40,9 +40,11 @@ func addSwarmCommands(root *cobra.Command, f Factory, streams genericiooptions.I
 type InitOptions struct {
 	genericiooptions.IOStreams
 	clientOptions
-	dryRun bool
-	image  string
-	wait   time.Duration
+	dryRun   bool
+	image    string
+	registry string
+	force    bool
+	wait     time.Duration
 }
 
 func newInitCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
@@ -51,12 +53,17 @@ func newInitCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Comman
 		Use:   "init [OPTIONS]",
 		Short: "Install kubeswarm (CRDs and the operator) into the current cluster",
 		Long: "Installs kubeswarm's CRDs, RBAC and operator (the manifests embedded in this binary, `kustomize build config/default`)\n" +
-			"with server-side apply; running it again changes nothing, or upgrades what an older init installed.",
+			"with server-side apply; running it again changes nothing, or upgrades what an older init installed.\n\n" +
+			"A released kubectl-swarm installs its own release's operator image, pinned by digest; --registry pulls the same\n" +
+			"image from a mirror, --image names another. init refuses to install an older release over a newer one (CRDs are\n" +
+			"never downgraded) unless --force, and checks that you may create and patch every object before it writes any.",
 		Args: cobra.NoArgs,
 		RunE: runVerb(f, o),
 	}
 	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "Print the manifests instead of applying them")
-	cmd.Flags().StringVar(&o.image, "image", "", "The operator's image (default: the one in the manifests)")
+	cmd.Flags().StringVar(&o.image, "image", "", "The operator's image (default: this release's, by digest; a development build: "+version.DevImage+")")
+	cmd.Flags().StringVar(&o.registry, "registry", "", "Pull the operator's image from this registry and path instead (a mirror: REGISTRY/manager@DIGEST)")
+	cmd.Flags().BoolVar(&o.force, "force", false, "Install even over a newer release of kubeswarm (downgrades its CRDs and operator)")
 	cmd.Flags().DurationVar(&o.wait, "wait", 0, "Wait up to this long for the operator to be ready (0: do not wait)")
 	for _, name := range []string{"advertise-addr", "listen-addr", "data-path-addr", "availability", "default-addr-pool"} {
 		cmd.Flags().String(name, "", "Accepted for docker compatibility; has no meaning on Kubernetes")
@@ -65,9 +72,30 @@ func newInitCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Comman
 	return cmd
 }
 
-// initObjects are the embedded manifests as objects, the operator's image replaced when asked.
-func initObjects(image string) ([]*unstructured.Unstructured, error) {
+// initObjects are the embedded manifests as objects, stamped with this release's version and
+// the operator image o asks for.
+func (o *InitOptions) initObjects() ([]*unstructured.Unstructured, error) {
+	image, err := o.operatorImage()
+	if err != nil {
+		return nil, err
+	}
 	return install.Objects(manifests.KubeSwarm, install.Options{Image: image, Version: version.String()})
+}
+
+// operatorImage is the image init installs: --image, else this release's (by digest), else the
+// manifests' own; --registry moves it to a mirror.
+func (o *InitOptions) operatorImage() (string, error) {
+	image := o.image
+	if image == "" {
+		image = version.Image
+	}
+	if o.registry == "" {
+		return image, nil
+	}
+	if image == "" {
+		image = version.DevImage
+	}
+	return install.Mirror(image, o.registry)
 }
 
 // Complete makes the client, unless --dry-run: printing the manifests needs no cluster.
@@ -78,11 +106,23 @@ func (o *InitOptions) Complete(f Factory, cmd *cobra.Command, args []string) err
 	return o.clientOptions.Complete(f, cmd, args)
 }
 
+// Validate refuses --image with --registry: the mirror is for this release's image.
+func (o *InitOptions) Validate() error {
+	if o.image != "" && o.registry != "" {
+		return errors.New("--image and --registry: give one (--registry moves this release's image to a mirror; --image names the image whole)")
+	}
+	return nil
+}
+
 // Run applies (or prints) the manifests.
 func (o *InitOptions) Run(ctx context.Context) error {
-	objs, err := initObjects(o.image)
+	objs, err := o.initObjects()
 	if err != nil {
 		return err
+	}
+	if install.OperatorImage(objs) == version.DevImage {
+		fmt.Fprintf(o.ErrOut, "Warning: this kubectl-swarm is a development build: it installs the operator image %s, which no registry has;\n"+
+			"load it into the nodes, or use a released kubectl-swarm, --image or --registry.\n", version.DevImage)
 	}
 	if o.dryRun {
 		for i, u := range objs {
@@ -98,6 +138,12 @@ func (o *InitOptions) Run(ctx context.Context) error {
 		return nil
 	}
 	c := o.client
+	if err := checkAccess(ctx, c, "install kubeswarm", accessFor(objs, "create", "patch")); err != nil {
+		return err
+	}
+	if err := o.refuseDowngrade(ctx); err != nil {
+		return err
+	}
 	established := false
 	for _, u := range objs {
 		if kind := u.GetKind(); !established && kind != "Namespace" && kind != "CustomResourceDefinition" {

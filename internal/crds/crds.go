@@ -25,7 +25,8 @@ var Names = []string{
 	"nodes." + swarmv1.GroupVersion.Group,
 }
 
-var crdKind = schema.GroupVersionKind{Group: "apiextensions.k8s.io", Version: "v1", Kind: "CustomResourceDefinition"}
+// Kind is the CustomResourceDefinition kind, read as unstructured so that any client's scheme will do.
+var Kind = schema.GroupVersionKind{Group: "apiextensions.k8s.io", Version: "v1", Kind: "CustomResourceDefinition"}
 
 // NotEstablished lists the names whose CustomResourceDefinition is missing or not yet
 // Established. The objects are read as unstructured, so that any client's scheme will do.
@@ -33,7 +34,7 @@ func NotEstablished(ctx context.Context, c client.Reader, names []string) ([]str
 	var waiting []string
 	for _, name := range names {
 		u := &unstructured.Unstructured{}
-		u.SetGroupVersionKind(crdKind)
+		u.SetGroupVersionKind(Kind)
 		if err := c.Get(ctx, client.ObjectKey{Name: name}, u); apierrors.IsNotFound(err) {
 			waiting = append(waiting, name)
 			continue

@@ -14,7 +14,7 @@ import (
 
 func crd(name string, conditions ...any) client.Object {
 	u := &unstructured.Unstructured{}
-	u.SetGroupVersionKind(crdKind)
+	u.SetGroupVersionKind(Kind)
 	u.SetName(name)
 	if len(conditions) > 0 {
 		u.Object["status"] = map[string]any{"conditions": conditions}
