@@ -30,10 +30,10 @@ const (
 )
 
 func addSwarmCommands(root *cobra.Command, f Factory, streams genericiooptions.IOStreams) {
-	root.AddCommand(newInitCommand(f, streams), newJoinTokenCommand(f, streams), newInfoCommand(f, streams))
-	// docker's own spelling, `docker swarm init` / `docker swarm join-token`, works too.
-	root.AddCommand(newGroupCommand("swarm", "Manage the swarm (init, join-token)",
-		newInitCommand(f, streams), newJoinTokenCommand(f, streams)))
+	root.AddCommand(newInitCommand(f, streams), newJoinTokenCommand(f, streams), newInfoCommand(f, streams), newLeaveCommand(f, streams))
+	// docker's own spelling, `docker swarm init` / `docker swarm join-token` / `docker swarm leave`, works too.
+	root.AddCommand(newGroupCommand("swarm", "Manage the swarm (init, join-token, leave)",
+		newInitCommand(f, streams), newJoinTokenCommand(f, streams), newLeaveCommand(f, streams)))
 }
 
 // InitOptions is `init`: server-side apply of the embedded manifests.
