@@ -89,11 +89,15 @@ vet: ## Run go vet (also over the e2e build tag).
 ##@ Test
 
 .PHONY: test
-test: verify vet lint test-unit test-integration test-e2e test-e2e-real test-e2e-kind test-parity ## Run every test: unit, envtest, e2e on kwok, on real nodes and on kind, docker CLI parity with a real Swarm.
+test: verify vet lint test-unit test-chart test-integration test-e2e test-e2e-real test-e2e-kind test-parity ## Run every test: unit, envtest, e2e on kwok, on real nodes and on kind, docker CLI parity with a real Swarm.
 
 .PHONY: test-unit
 test-unit: ## Unit tests (no cluster).
 	go test ./api/... ./internal/... ./controllers/... ./cmd/...
+
+.PHONY: test-chart
+test-chart: $(HELM) $(KUSTOMIZE) ## The Helm chart (hack/release/chart): rendered by the pinned helm, it is install.yaml; helm lint --strict.
+	CI=true HELM=$(HELM) KUSTOMIZE=$(KUSTOMIZE) go test ./hack/release/chart/...
 
 .PHONY: test-integration
 test-integration: ## envtest: the controllers against a real kube-apiserver and etcd.

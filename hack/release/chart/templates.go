@@ -221,8 +221,9 @@ func operator(t *templater, u *unstructured.Unstructured, vals []value) error {
 	if ann == nil {
 		ann = map[string]string{}
 	}
-	ann[t.entries(func(col int) []string {
-		return []string{"{{- with .Values.podAnnotations }}", fmt.Sprintf("{{- toYaml . | nindent %d }}", col), "{{- end }}"}
+	// Quoted: an annotation is a string, and --set podAnnotations.x=true would give a boolean.
+	ann[t.entries(func(int) []string {
+		return []string{"{{- range $k, $v := .Values.podAnnotations }}", "{{ $k | quote }}: {{ $v | quote }}", "{{- end }}"}
 	})] = ""
 	if err := unstructured.SetNestedStringMap(u.Object, ann, "spec", "template", "metadata", "annotations"); err != nil {
 		return fmt.Errorf("writing the pod annotations: %w", err)
