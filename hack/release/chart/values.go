@@ -63,15 +63,15 @@ func values(dep *unstructured.Unstructured, c map[string]any) ([]value, error) {
 			doc: "Operator replicas, like Swarm's managers: one leads at a time (leaderElection), the\nothers take over when it fails."},
 		{path: "leaderElection", doc: "Leader election through a Lease in the release's namespace."},
 		{path: "leaderElection.enabled", typ: "boolean", flag: "--leader-elect", kind: on,
-			doc: "Only the leader reconciles. false only with replicas: 1: every replica would reconcile."},
+			doc: "Only the leader reconciles. false only with replicas: 1, else every replica would\nreconcile."},
 		{path: "resources", typ: "object", def: nested(c, "resources"),
 			doc: "The operator container's resources. Its GOMEMLIMIT is the memory request: at 1,000\nservices the live heap is about 30 MiB; add about 24 MiB of request per 1,000 services more."},
 		{path: "nodeSelector", typ: "object", def: nested(pod, "nodeSelector"),
 			doc: "Where the operator's pods may run."},
 		{path: "tolerations", typ: "array", def: nested(pod, "tolerations"),
-			doc: "The default tolerates control-plane nodes and Swarm managers that are drained or paused\n(a drained manager keeps managing)."},
+			doc: "The default tolerates control-plane nodes and Swarm managers that are drained or paused\n(a drained manager keeps managing). null: none."},
 		{path: "affinity", typ: "object", def: nested(pod, "affinity"),
-			doc: "The default prefers Swarm manager nodes, then control-plane nodes, one replica per node."},
+			doc: "The default prefers Swarm manager nodes, then control-plane nodes, one replica per node.\nnull: none."},
 		{path: "podAnnotations", typ: "object", def: map[string]any{},
 			doc: "Annotations added to the operator's pods."},
 		{path: "nodeDownAfter", typ: "string", flag: "--node-down-after",
@@ -269,11 +269,11 @@ func firstSentence(doc string) string {
 	return doc
 }
 
-// valuesTable is the README's table of settings; long defaults (the affinity) are left to
+// valuesTable is the README's table of settings; objects and lists (the affinity) are left to
 // values.yaml.
 func valuesTable(vals []value) (string, error) {
 	var b strings.Builder
-	b.WriteString("| Value | Default | Description |\n|---|---|---|\n")
+	b.WriteString("| Value | Flag | Default | Description |\n|---|---|---|---|\n")
 	for _, v := range vals {
 		if v.typ == "" {
 			continue
@@ -283,14 +283,15 @@ func valuesTable(vals []value) (string, error) {
 			return "", fmt.Errorf("writing the default of %s: %w", v.path, err)
 		}
 		def := "`" + string(d) + "`"
-		if len(d) > 40 {
+		if (v.typ == "object" || v.typ == "array") && len(d) > len("{}") {
 			def = "see values.yaml"
 		}
-		desc := strings.ReplaceAll(v.doc, "\n", " ")
+		flag := ""
 		if v.flag != "" {
-			desc = "`" + v.flag + "`: " + desc
+			flag = "`" + v.flag + "`"
 		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", v.path, def, strings.ReplaceAll(desc, "|", `\|`))
+		desc := strings.ReplaceAll(strings.ReplaceAll(v.doc, "\n", " "), "|", `\|`)
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", v.path, flag, def, desc)
 	}
 	return b.String(), nil
 }
