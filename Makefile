@@ -97,7 +97,7 @@ test-unit: ## Unit tests (no cluster).
 
 .PHONY: test-chart
 test-chart: $(HELM) $(KUSTOMIZE) ## The Helm chart (hack/release/chart): rendered by the pinned helm, it is install.yaml; helm lint --strict.
-	CI=true HELM=$(HELM) KUSTOMIZE=$(KUSTOMIZE) go test ./hack/release/chart/...
+	CI=true HELM=$(HELM) KUSTOMIZE=$(KUSTOMIZE) go test -count=1 ./hack/release/chart/... # -count=1: go test's cache does not see the files kustomize reads (config/)
 
 .PHONY: test-integration
 test-integration: ## envtest: the controllers against a real kube-apiserver and etcd.
