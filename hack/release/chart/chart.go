@@ -209,8 +209,8 @@ const notes = `kubeswarm {{ .Chart.AppVersion }}: {{ .Values.replicas }} operato
   kubectl swarm node ls
 {{- if ne .Release.Namespace "` + install.Namespace + `" }}
 
-kubectl swarm looks for the operator in ` + install.Namespace + `/` + install.Deployment + `: installed in
-{{ .Release.Namespace }}, it is not found by kubectl swarm init, info and version.
+kubectl swarm (info, init) looks for the operator in ` + install.Namespace + `/` + install.Deployment + `:
+installed in {{ .Release.Namespace }}, it is not found there.
 {{- end }}
 {{- if .Values.crds.keep }}
 

@@ -45,7 +45,7 @@ func values(dep *unstructured.Unstructured, c map[string]any) ([]value, error) {
 	image, _ := c["image"].(string)
 	repo, tag, digest := splitImage(image)
 	pullPolicy, _ := c["imagePullPolicy"].(string)
-	replicas, err := replicas(dep)
+	n, err := replicas(dep)
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +59,7 @@ func values(dep *unstructured.Unstructured, c map[string]any) ([]value, error) {
 			doc: "The image by digest (sha256:…): repository@digest, tag unused. A release pins its\nimage by digest; to run another tag, set digest to \"\"."},
 		{path: "image.pullPolicy", typ: "string", def: pullPolicy, enum: []string{"", "Always", "IfNotPresent", "Never"},
 			doc: "Empty: Kubernetes' default (IfNotPresent for a tag or digest)."},
-		{path: "replicas", typ: "integer", def: replicas,
+		{path: "replicas", typ: "integer", def: n,
 			doc: "Operator replicas, like Swarm's managers: one leads at a time (leaderElection), the\nothers take over when it fails."},
 		{path: "leaderElection", doc: "Leader election through a Lease in the release's namespace."},
 		{path: "leaderElection.enabled", typ: "boolean", flag: "--leader-elect", kind: on,
