@@ -192,11 +192,13 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
 {{/*
-The operator's image: by digest when there is one, else by tag (the chart's appVersion by default).
+The operator's image: by digest when there is one (a tag beside it, as in repo:v1@sha256:…, is
+kept, so that the defaults write the image install.yaml has), else by tag (the chart's appVersion
+by default).
 */}}
 {{- define "kubeswarm.image" -}}
 {{- if .Values.image.digest -}}
-{{ .Values.image.repository }}@{{ .Values.image.digest }}
+{{ .Values.image.repository }}{{ with .Values.image.tag }}:{{ . }}{{ end }}@{{ .Values.image.digest }}
 {{- else -}}
 {{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
 {{- end -}}

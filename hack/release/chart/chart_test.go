@@ -17,7 +17,8 @@ import (
 )
 
 const (
-	testImage   = "registry.example/kubeswarm/manager@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	testDigest  = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	testImage   = "registry.example/kubeswarm/manager@" + testDigest
 	testVersion = "v0.3.0"
 )
 
@@ -194,7 +195,7 @@ func TestValuesDefaults(t *testing.T) {
 		image string
 		want  image
 	}{
-		{image: testImage, want: image{Repository: "registry.example/kubeswarm/manager", Digest: testImage[strings.Index(testImage, "@")+1:]}},
+		{image: testImage, want: image{Repository: "registry.example/kubeswarm/manager", Digest: testDigest}},
 		{image: "registry.example:5000/kubeswarm/manager:v0.3.0", want: image{Repository: "registry.example:5000/kubeswarm/manager", Tag: "v0.3.0"}},
 		{image: "registry.example:5000/manager", want: image{Repository: "registry.example:5000/manager"}},
 		{image: "kubeswarm/manager:v0.3.0@sha256:abc", want: image{Repository: "kubeswarm/manager", Tag: "v0.3.0", Digest: "sha256:abc"}},

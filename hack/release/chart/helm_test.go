@@ -129,6 +129,17 @@ func TestRenderIsInstallYAML(t *testing.T) {
 			}
 		}
 	}
+	// An image by tag and digest, as the release build names an image it did not push.
+	tagAndDigest := func(objs []*unstructured.Unstructured) {
+		c, containers, err := managerContainer(objs[len(objs)-1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		c["image"] = "registry.example/kubeswarm/manager:v0.3.0@" + testDigest
+		if err := unstructured.SetNestedSlice(objs[len(objs)-1].Object, containers, "spec", "template", "spec", "containers"); err != nil {
+			t.Fatal(err)
+		}
+	}
 	cases := []struct {
 		name      string
 		namespace string
@@ -137,6 +148,7 @@ func TestRenderIsInstallYAML(t *testing.T) {
 		{name: "in kubeswarm-system", namespace: install.Namespace},
 		{name: "in another namespace", namespace: "swarm-operator"},
 		{name: "objects with template braces of their own", namespace: install.Namespace, edit: braces},
+		{name: "an image by tag and digest", namespace: install.Namespace, edit: tagAndDigest},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -297,9 +309,9 @@ func TestValues(t *testing.T) {
 			want: func(v *operatorView) { v.Image = "mirror.example:5000/manager:v0.3.0" },
 		},
 		{
-			name: "the digest wins over a tag",
+			name: "a tag beside the digest",
 			set:  []string{"image.tag=v0.4.0"},
-			want: func(*operatorView) {},
+			want: func(v *operatorView) { v.Image = "registry.example/kubeswarm/manager:v0.4.0@" + testDigest },
 		},
 		{
 			name: "scheduling and resources",
