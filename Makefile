@@ -17,9 +17,11 @@ $(LOCALBIN):
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
 KUSTOMIZE_VERSION ?= v5.8.2
 GOLANGCI_LINT_VERSION ?= v2.6.2
+HELM_VERSION ?= v4.3.2
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
 KUSTOMIZE ?= $(LOCALBIN)/kustomize-$(KUSTOMIZE_VERSION)
 GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
+HELM ?= $(LOCALBIN)/helm-$(HELM_VERSION)
 
 ## The local cluster's binaries (kube-apiserver, etcd, kwok, …), built once into a cache outside
 ## the repository by hack/k8s-binaries.sh.
@@ -87,11 +89,15 @@ vet: ## Run go vet (also over the e2e build tag).
 ##@ Test
 
 .PHONY: test
-test: verify vet lint test-unit test-integration test-e2e test-e2e-real test-e2e-kind test-parity ## Run every test: unit, envtest, e2e on kwok, on real nodes and on kind, docker CLI parity with a real Swarm.
+test: verify vet lint test-unit test-chart test-integration test-e2e test-e2e-real test-e2e-kind test-parity ## Run every test: unit, envtest, e2e on kwok, on real nodes and on kind, docker CLI parity with a real Swarm.
 
 .PHONY: test-unit
 test-unit: ## Unit tests (no cluster).
 	go test ./api/... ./internal/... ./controllers/... ./cmd/...
+
+.PHONY: test-chart
+test-chart: $(HELM) $(KUSTOMIZE) ## The Helm chart (hack/release/chart): rendered by the pinned helm, it is install.yaml; helm lint --strict.
+	CI=true HELM=$(HELM) KUSTOMIZE=$(KUSTOMIZE) go test -count=1 ./hack/release/chart/... # -count=1: go test's cache does not see the files kustomize reads (config/)
 
 .PHONY: test-integration
 test-integration: ## envtest: the controllers against a real kube-apiserver and etcd.
@@ -219,6 +225,9 @@ $(GOLANGCI_LINT): | $(LOCALBIN)
 
 $(KUSTOMIZE): | $(LOCALBIN)
 	$(call go-install-tool,$(KUSTOMIZE),sigs.k8s.io/kustomize/kustomize/v5,$(KUSTOMIZE_VERSION))
+
+$(HELM): | $(LOCALBIN)
+	$(call go-install-tool,$(HELM),helm.sh/helm/v4/cmd/helm,$(HELM_VERSION))
 
 # go-install-tool installs package $2 at version $3 as $1.
 define go-install-tool
