@@ -130,21 +130,28 @@ func run(m *testing.M) int {
 		return 1
 	}
 	operator.cfg = opCfg
-	if operator.stop, err = startOperator(opCfg, suiteOptions()); err != nil {
+	if operator.cancel, operator.done, err = startOperator(opCfg, suiteOptions()); err != nil {
 		fmt.Fprintf(os.Stderr, "starting the operator: %v\n", err)
 		return 1
 	}
-	defer func() { operator.stop() }()
+	defer func() { operator.cancel() }()
 	return m.Run()
 }
 
 // operator is the operator under test: restartOperator replaces it with one of other options.
 var operator struct {
 	cfg *rest.Config
-	// stop stops it, and returns when it has.
-	stop func()
+	// cancel stops it; done is closed when it has stopped.
+	cancel context.CancelFunc
+	done   <-chan struct{}
 	// restarted: a test runs another operator; the suite's comes back when it ends.
 	restarted bool
+}
+
+// stopOperator stops the operator and returns when it has.
+func stopOperator() {
+	operator.cancel()
+	<-operator.done
 }
 
 // suiteOptions are the options of the suite's operator.
@@ -160,8 +167,8 @@ func zapLevel() zapcore.Level {
 }
 
 // startOperator runs the manager with every controller, as cmd/manager does, counting its
-// writes; stop stops it and returns when it has.
-func startOperator(cfg *rest.Config, translateOpts translate.Options) (stop func(), err error) {
+// writes; cancel stops it, and done is closed when it has stopped.
+func startOperator(cfg *rest.Config, translateOpts translate.Options) (cancel context.CancelFunc, done <-chan struct{}, err error) {
 	opCfg := rest.CopyConfig(cfg)
 	opCfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return countingTransport{rt} })
 	opts := controllers.CacheOptions()
@@ -174,42 +181,41 @@ func startOperator(cfg *rest.Config, translateOpts translate.Options) (stop func
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := controllers.Setup(mgr, controllers.Config{Translate: translateOpts,
 		Routes: controllers.RouteOptions{Mode: controllers.RoutesAuto, Gateway: testGateway}}); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
+	stopped := make(chan struct{})
 	go func() {
-		defer close(done)
+		defer close(stopped)
 		if err := mgr.Start(ctx); err != nil {
 			fmt.Fprintf(os.Stderr, "manager stopped: %v\n", err)
 			os.Exit(1)
 		}
 	}()
-	return func() { cancel(); <-done }, nil
+	return cancel, stopped, nil
 }
 
 // restartOperator stops the operator and starts one with opts, as an upgrade of the operator
 // (or a restart with other flags) does. The suite's operator is back when the test ends.
 func restartOperator(t *testing.T, opts translate.Options) {
 	t.Helper()
-	operator.stop()
-	stop, err := startOperator(operator.cfg, opts)
-	if err != nil {
+	stopOperator()
+	var err error
+	if operator.cancel, operator.done, err = startOperator(operator.cfg, opts); err != nil {
 		t.Fatalf("starting the operator again: %v", err)
 	}
-	operator.stop = stop
 	if operator.restarted {
 		return
 	}
 	operator.restarted = true
 	t.Cleanup(func() {
-		operator.stop()
+		stopOperator()
 		operator.restarted = false
-		if operator.stop, err = startOperator(operator.cfg, suiteOptions()); err != nil {
+		if operator.cancel, operator.done, err = startOperator(operator.cfg, suiteOptions()); err != nil {
 			fmt.Fprintf(os.Stderr, "starting the suite's operator again: %v\n", err)
 			os.Exit(1)
 		}
