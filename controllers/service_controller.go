@@ -476,7 +476,7 @@ func (r *ServiceReconciler) observeWorkload(ctx context.Context, svc *swarmv1.Se
 		if err != nil {
 			return err
 		}
-		running, completed, total, failed = jobProgress(jobs, hash)
+		running, completed, total, failed = jobProgress(jobs, status.JobIteration)
 		desired = total - completed
 		if svc.Spec.Mode == swarmv1.ModeReplicatedJob {
 			// docker shows MaxConcurrent as the desired tasks of a replicated job.

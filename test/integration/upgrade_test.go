@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -64,5 +65,72 @@ func TestOperatorUpgradeKeepsFilesImage(t *testing.T) {
 			return fmt.Errorf("install-files runs %q after an update, want the new operator's %q", got, v2)
 		}
 		return nil
+	})
+}
+
+// TestOperatorUpgradeRunsNoJobAgain: Swarm runs a job again only when its spec changes. An
+// operator that generates another template (here, run with --latest-pull-policy=IfNotPresent)
+// leaves the Job that ran on a node as it is, and gives a node that joins later a Job of its own
+// template; an update of the service runs the job again everywhere with the new template.
+func TestOperatorUpgradeRunsNoJobAgain(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	label := "upgrade-" + ns
+	addNode := func(name string) {
+		createKubeNode(t, name, false, "10.9.0.1")
+		updateKubeNode(t, name, func(n *corev1.Node) {
+			n.Labels[label] = "yes"
+			n.Spec.Taints = nil // the API server's not-ready taint, which no node controller removes here
+		})
+	}
+	job := func(node string, check func(*batchv1.Job) error) *batchv1.Job {
+		t.Helper()
+		var j *batchv1.Job
+		eventually(t, "the Job on "+node, func() (err error) {
+			if j, err = get(ctx, ns, "prune-"+node, &batchv1.Job{}); err != nil {
+				return err
+			}
+			return check(j)
+		})
+		return j
+	}
+	pullPolicy := func(want corev1.PullPolicy) func(*batchv1.Job) error {
+		return func(j *batchv1.Job) error {
+			if p := j.Spec.Template.Spec.Containers[0].ImagePullPolicy; p != want {
+				return fmt.Errorf("pull policy %s, want %s", p, want)
+			}
+			return nil
+		}
+	}
+	nodeA, nodeB := ns+"-a", ns+"-b"
+	addNode(nodeA)
+	svc := testutil.MakeService("prune", ns).Mode(swarmv1.ModeGlobalJob).Image("busybox").Constraint("node.labels." + label + "==yes").Obj()
+	svc.UID = ""
+	if err := k8sClient.Create(ctx, svc); err != nil {
+		t.Fatalf("creating the Service: %v", err)
+	}
+	ran := job(nodeA, pullPolicy(corev1.PullAlways))
+
+	opts := suiteOptions()
+	opts.LatestPullPolicy = corev1.PullIfNotPresent
+	restartOperator(t, opts)
+	addNode(nodeB)
+	job(nodeB, pullPolicy(corev1.PullIfNotPresent))
+	if j := job(nodeA, pullPolicy(corev1.PullAlways)); j.UID != ran.UID {
+		t.Errorf("the Job that ran on %s was made again by the new operator", nodeA)
+	}
+	waitService(t, ns, "prune", "the status counts both nodes' Jobs", func(s *swarmv1.Service) error {
+		if s.Status.Replicas != "0/2 (0/2 completed)" {
+			return fmt.Errorf("replicas %q", s.Status.Replicas)
+		}
+		return nil
+	})
+
+	updateService(t, ns, "prune", func(s *swarmv1.Service) { s.Spec.Env = []swarmv1.EnvVar{{Name: "A", Value: "1"}} })
+	job(nodeA, func(j *batchv1.Job) error {
+		if j.UID == ran.UID {
+			return fmt.Errorf("not run again")
+		}
+		return pullPolicy(corev1.PullIfNotPresent)(j)
 	})
 }
