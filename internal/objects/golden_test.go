@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/stack"
 	"github.com/kubeswarm/kubeswarm/internal/translate"
 )
 
@@ -30,7 +31,8 @@ import (
 // generates another pod template for an unchanged Service replaces every task of it, so every
 // change of a generated template must be seen and decided. testdata/golden holds a corpus of
 // services, one file each: the input (the Service, and the inputs and operator options the
-// template depends on) and the pod templates objects.Build makes of it.
+// template depends on) and the pod templates objects.Build makes of it. A case may hold a
+// deployed Stack instead, whose services are what the Stack controller writes (stack.Child).
 
 var (
 	updateGolden  = flag.Bool("update", false, "rewrite testdata/golden/*.yaml from what objects.Build makes, and record new cases in TEMPLATES.sha256")
@@ -64,7 +66,10 @@ type goldenCase struct {
 
 // goldenInput is a service and everything else its pod templates are made of.
 type goldenInput struct {
-	Service goldenService `json:"service"`
+	// Service is the case's service; or, with DeployedStack, none: the stack's services are,
+	// as the Stack controller writes them (stack.Child).
+	Service       *goldenService `json:"service,omitempty"`
+	DeployedStack *goldenStack   `json:"deployedStack,omitempty"`
 	// Stack, SecretKeys, ConfigKeys, JobIteration, Nodes and NodeLabels are Inputs' fields of
 	// the same names.
 	Stack        string              `json:"stack,omitempty"`
@@ -82,6 +87,13 @@ type goldenService struct {
 	Name      string              `json:"name"`
 	Namespace string              `json:"namespace"`
 	Spec      swarmv1.ServiceSpec `json:"spec"`
+}
+
+// goldenStack is the part of a Stack that stack.Child reads.
+type goldenStack struct {
+	Name      string            `json:"name"`
+	Namespace string            `json:"namespace"`
+	Spec      swarmv1.StackSpec `json:"spec"`
 }
 
 // goldenOptions are the fields of translate.Options that reach a pod template
@@ -110,19 +122,44 @@ type goldenWorkload struct {
 	Template *corev1ac.PodTemplateSpecApplyConfiguration `json:"template"`
 }
 
-func (in goldenInput) build() (*Objects, error) {
-	svc := &swarmv1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: in.Service.Name, Namespace: in.Service.Namespace, UID: "uid-golden"},
-		Spec:       in.Service.Spec,
+// services are the case's services, as the API holds them.
+func (in goldenInput) services() ([]*swarmv1.Service, error) {
+	switch {
+	case (in.Service == nil) == (in.DeployedStack == nil):
+		return nil, errors.New("input needs a service or a deployedStack, not both")
+	case in.Service != nil:
+		return []*swarmv1.Service{{ObjectMeta: metav1.ObjectMeta{Name: in.Service.Name, Namespace: in.Service.Namespace, UID: goldenUID},
+			Spec: in.Service.Spec}}, nil
 	}
+	st := &swarmv1.Stack{ObjectMeta: metav1.ObjectMeta{Name: in.DeployedStack.Name, Namespace: in.DeployedStack.Namespace}, Spec: in.DeployedStack.Spec}
+	if err := stack.Validate(st); err != nil {
+		return nil, err
+	}
+	var out []*swarmv1.Service
+	for _, s := range st.Spec.Services {
+		svc := stack.Child(st, s)
+		svc.UID = goldenUID
+		out = append(out, svc)
+	}
+	return out, nil
+}
+
+// goldenUID is every case's Service's UID ({{.Service.ID}}).
+const goldenUID = "uid-golden"
+
+func (in goldenInput) build(svc *swarmv1.Service) (*Objects, error) {
 	o := in.Options
 	opts := translate.Options{ClusterDNS: o.ClusterDNS, ClusterDomain: o.ClusterDomain, LatestPullPolicy: o.LatestPullPolicy,
 		AllowBindMounts: o.AllowBindMounts, FilesImage: o.FilesImage}
 	if o.NodeFailureTimeout != nil {
 		opts.NodeFailureTimeout = o.NodeFailureTimeout.Duration
 	}
-	return Build(svc, Inputs{Stack: in.Stack, SecretKeys: in.SecretKeys, ConfigKeys: in.ConfigKeys,
-		JobIteration: in.JobIteration, Nodes: in.Nodes, NodeLabels: in.NodeLabels}, opts)
+	inputs := Inputs{Stack: in.Stack, SecretKeys: in.SecretKeys, ConfigKeys: in.ConfigKeys,
+		JobIteration: in.JobIteration, Nodes: in.Nodes, NodeLabels: in.NodeLabels}
+	if in.DeployedStack != nil {
+		inputs.Stack = svc.Labels[translate.LabelStack] // as the Service controller reads it
+	}
+	return Build(svc, inputs, opts)
 }
 
 func templatesOf(o *Objects) goldenTemplates {
@@ -164,11 +201,23 @@ func readGolden(t *testing.T) map[string]goldenCase {
 
 // render is a case's file: the input as read, and the templates Build makes of it now.
 func render(c goldenCase) ([]byte, error) {
-	objs, err := c.Input.build()
+	services, err := c.Input.services()
 	if err != nil {
-		return nil, fmt.Errorf("building: %w", err)
+		return nil, err
 	}
-	c.Templates = templatesOf(objs)
+	byService := map[string]goldenTemplates{}
+	for _, svc := range services {
+		objs, err := c.Input.build(svc)
+		if err != nil {
+			return nil, fmt.Errorf("building %s: %w", svc.Name, err)
+		}
+		byService[svc.Name] = templatesOf(objs)
+	}
+	if c.Input.Service != nil {
+		c.Templates = byService[c.Input.Service.Name]
+	} else {
+		c.Templates = byService // a stack's: by service
+	}
 	data, err := yaml.Marshal(c)
 	if err != nil {
 		return nil, err
@@ -456,8 +505,14 @@ func TestChangelogVerdict(t *testing.T) {
 // translate.Options is a golden input or, for a reason given, none.
 func TestGoldenCoversInputs(t *testing.T) {
 	covered := map[string]bool{}
-	for _, c := range readGolden(t) {
-		setPaths(reflect.ValueOf(c.Input.Service.Spec), "spec", covered)
+	for name, c := range readGolden(t) {
+		services, err := c.Input.services()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for _, svc := range services {
+			setPaths(reflect.ValueOf(svc.Spec), "spec", covered)
+		}
 	}
 	var missing []string
 	for _, p := range fieldPaths(reflect.TypeFor[swarmv1.ServiceSpec](), "spec") {
