@@ -50,7 +50,7 @@ const goldenHeader = `# A case of TestGolden (internal/objects/golden_test.go): 
 # objects.Build makes of it, written by: go test ./internal/objects -run TestGolden -update
 `
 
-// restartMessage is what a changed template means, said by every failure of the golden tests.
+// restartMessage is what a changed template means, said by TestGolden when one differs.
 const restartMessage = `a change to a generated pod template restarts every task of matching services on operator upgrade — ` +
 	`if intended, run ` + "`go test ./internal/objects -run TestGolden -update`" + `, and write it in CHANGELOG.md under the release's "Restarts tasks" heading`
 
@@ -408,8 +408,11 @@ func releaseVerdict(recorded, current map[string]string, changelog string) error
 	}
 	if diff := changed(recorded, current); len(diff) > 0 {
 		released, err := restartsTasks(changelog, 1)
-		if err != nil || released == "" {
-			return fmt.Errorf("the templates of %s changed since the last release, and the release just cut does not say under \"Restarts tasks\" what restarts (%v)", strings.Join(diff, ", "), err)
+		if err != nil {
+			return fmt.Errorf("the templates of %s changed since the last release: %w", strings.Join(diff, ", "), err)
+		}
+		if released == "" {
+			return fmt.Errorf("the templates of %s changed since the last release, and the release just cut says under \"Restarts tasks\" Nothing", strings.Join(diff, ", "))
 		}
 	}
 	return nil
