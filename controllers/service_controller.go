@@ -181,6 +181,9 @@ func (r *ServiceReconciler) reconcile(ctx context.Context, svc *swarmv1.Service,
 			return 0, err
 		}
 	}
+	if in.Running, err = r.running(ctx, svc); err != nil {
+		return 0, err
+	}
 	if err := r.resolveFiles(ctx, svc, &in); errors.Is(err, errMissingObject) {
 		// Wait for it, leaving whatever runs as it is; a ConfigMap's creation brings the
 		// service back, a Secret is looked for again (Secrets are not watched).
@@ -253,6 +256,47 @@ func (r *ServiceReconciler) reconcile(ctx context.Context, svc *swarmv1.Service,
 		wait = held
 	}
 	return wait, err
+}
+
+// running reads what the service's workload runs now (objects.Running), for Build to keep what
+// the operator rather than the service put in its template: none for a workload not made yet,
+// or of another kind (the service's mode changed).
+func (r *ServiceReconciler) running(ctx context.Context, svc *swarmv1.Service) (objects.Running, error) {
+	key := client.ObjectKeyFromObject(svc)
+	var tmpl *corev1.PodTemplateSpec
+	switch svc.Spec.Mode {
+	case swarmv1.ModeGlobal:
+		ds := &appsv1.DaemonSet{}
+		if err := r.Get(ctx, key, ds); client.IgnoreNotFound(err) != nil {
+			return objects.Running{}, fmt.Errorf("reading DaemonSet %s: %w", key.Name, err)
+		} else if err == nil && metav1.IsControlledBy(ds, svc) {
+			tmpl = &ds.Spec.Template
+		}
+	case swarmv1.ModeReplicatedJob, swarmv1.ModeGlobalJob:
+		jobs, err := r.ownedJobs(ctx, svc)
+		if err != nil {
+			return objects.Running{}, err
+		}
+		// The Jobs of one run share their template but for the node a global job's is pinned
+		// to: the first that installs files says which image they run.
+		slices.SortFunc(jobs, func(a, b batchv1.Job) int { return strings.Compare(a.Name, b.Name) })
+		for i := range jobs {
+			if run := objects.RunningOf(&jobs[i].Spec.Template); jobs[i].DeletionTimestamp.IsZero() && run.FilesImage != "" {
+				return run, nil
+			}
+		}
+	default:
+		d := &appsv1.Deployment{}
+		if err := r.Get(ctx, key, d); client.IgnoreNotFound(err) != nil {
+			return objects.Running{}, fmt.Errorf("reading Deployment %s: %w", key.Name, err)
+		} else if err == nil && metav1.IsControlledBy(d, svc) {
+			tmpl = &d.Spec.Template
+		}
+	}
+	if tmpl == nil {
+		return objects.Running{}, nil
+	}
+	return objects.RunningOf(tmpl), nil
 }
 
 // removeOtherWorkloads deletes the service's workload of another kind, left from before a mode
@@ -432,7 +476,7 @@ func (r *ServiceReconciler) observeWorkload(ctx context.Context, svc *swarmv1.Se
 		if err != nil {
 			return err
 		}
-		running, completed, total, failed = jobProgress(jobs, hash)
+		running, completed, total, failed = jobProgress(jobs, status.JobIteration)
 		desired = total - completed
 		if svc.Spec.Mode == swarmv1.ModeReplicatedJob {
 			// docker shows MaxConcurrent as the desired tasks of a replicated job.

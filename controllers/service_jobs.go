@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strconv"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -33,8 +34,11 @@ func (r *ServiceReconciler) ownedJobs(ctx context.Context, svc *swarmv1.Service)
 }
 
 // applyJobs applies a job service's Jobs. A Job's template cannot change, so a Job of an older
-// run (another template hash) is deleted first and made again once it is gone; a Job no longer
-// wanted (its node left) is deleted.
+// run (another iteration: the spec changed) is deleted first and made again once it is gone; a
+// Job no longer wanted (its node left) is deleted. A Job of this run whose template differs
+// only by what the operator generates (a new operator's template, another node's spelling of a
+// label value) is left as it is: Swarm runs a job again only when its spec changes, and an
+// operator upgrade must not run it again.
 func (r *ServiceReconciler) applyJobs(ctx context.Context, svc *swarmv1.Service, desired []*batchv1ac.JobApplyConfiguration) error {
 	existing, err := r.ownedJobs(ctx, svc)
 	if err != nil {
@@ -44,11 +48,15 @@ func (r *ServiceReconciler) applyJobs(ctx context.Context, svc *swarmv1.Service,
 	for _, j := range desired {
 		want[*j.Name] = j
 	}
-	waiting := map[string]bool{}
+	waiting, kept := map[string]bool{}, map[string]bool{}
 	for i := range existing {
 		job := &existing[i]
 		d, ok := want[job.Name]
 		if ok && job.Labels[translate.LabelTemplateHash] == d.Labels[translate.LabelTemplateHash] {
+			continue
+		}
+		if ok && jobIteration(job) == d.Spec.Template.Annotations[translate.AnnotationJobIteration] {
+			kept[job.Name] = true
 			continue
 		}
 		waiting[job.Name] = true
@@ -61,8 +69,8 @@ func (r *ServiceReconciler) applyJobs(ctx context.Context, svc *swarmv1.Service,
 		r.Recorder.Eventf(svc, nil, corev1.EventTypeNormal, "Deleted", "Delete", "Deleted Job %s of an earlier run", job.Name)
 	}
 	for _, j := range desired {
-		if waiting[*j.Name] {
-			continue // made again when the old one is gone (its deletion brings us back)
+		if waiting[*j.Name] || kept[*j.Name] {
+			continue // kept, or made again when the old one is gone (its deletion brings us back)
 		}
 		if err := applyIfChanged(ctx, &r.childApplier, svc, client.ObjectKey{Namespace: svc.Namespace, Name: *j.Name}, &batchv1.Job{}, j, batchv1ac.ExtractJob); err != nil {
 			return err
@@ -109,11 +117,16 @@ func (r *ServiceReconciler) globalJobNodes(ctx context.Context, svc *swarmv1.Ser
 	return out, nil
 }
 
-// jobProgress sums a job service's Jobs: running tasks, completed tasks, total completions and
-// whether one failed for good.
-func jobProgress(jobs []batchv1.Job, hash string) (running, completed, total int32, failed string) {
+// jobIteration is the run of its job service a Job runs (objects.Build).
+func jobIteration(j *batchv1.Job) string {
+	return j.Spec.Template.Annotations[translate.AnnotationJobIteration]
+}
+
+// jobProgress sums the Jobs of a job service's run (iteration): running tasks, completed tasks,
+// total completions and whether one failed for good.
+func jobProgress(jobs []batchv1.Job, iteration int64) (running, completed, total int32, failed string) {
 	for _, j := range jobs {
-		if j.Labels[translate.LabelTemplateHash] != hash || j.DeletionTimestamp != nil {
+		if jobIteration(&j) != strconv.FormatInt(iteration, 10) || j.DeletionTimestamp != nil {
 			continue
 		}
 		running += ptr.Deref(j.Status.Ready, 0)

@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -10,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/selection"
@@ -200,15 +202,22 @@ func Setup(mgr ctrl.Manager, cfg Config) error {
 }
 
 // ClusterDNS is the address of the cluster's DNS server: the kube-dns Service's (the name
-// kubeadm, kind, k3s and the managed clusters give it), or "" when there is none.
-func ClusterDNS(ctx context.Context, reader client.Reader) string {
+// kubeadm, kind, k3s and the managed clusters give it), or "" when there is none. The answer is
+// written in the pod template of every stack service on a network, so only the API server's
+// answer means none (NotFound, Forbidden); a failure to ask is an error, not "", which would
+// restart those tasks (cmd/manager retries it).
+func ClusterDNS(ctx context.Context, reader client.Reader) (string, error) {
 	svc := &corev1.Service{}
-	if err := reader.Get(ctx, client.ObjectKey{Namespace: metav1.NamespaceSystem, Name: "kube-dns"}, svc); err != nil {
+	err := reader.Get(ctx, client.ObjectKey{Namespace: metav1.NamespaceSystem, Name: "kube-dns"}, svc)
+	switch {
+	case apierrors.IsNotFound(err) || apierrors.IsForbidden(err):
 		ctrl.Log.WithName("setup").Info("No cluster DNS Service kube-system/kube-dns; a stack's tasks search their networks' domains after the namespace's", "error", err.Error())
-		return ""
+		return "", nil
+	case err != nil:
+		return "", fmt.Errorf("reading Service kube-system/kube-dns: %w", err)
 	}
 	if ip := svc.Spec.ClusterIP; ip != "" && ip != corev1.ClusterIPNone {
-		return ip
+		return ip, nil
 	}
-	return ""
+	return "", nil
 }

@@ -4,17 +4,21 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/apimachinery/pkg/util/uuid"
+	"k8s.io/apimachinery/pkg/util/wait"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
@@ -165,14 +169,31 @@ func main() {
 		log.Error(err, "unable to create the manager")
 		os.Exit(1)
 	}
+	// The cluster's DNS server and the operator's own image are written in tasks' pod templates:
+	// a failure to ask the API server is retried, never taken for "none", which would restart
+	// those tasks now and again at the next start (docs: "Operator upgrades").
 	if clusterDNS == "" {
-		clusterDNS = controllers.ClusterDNS(ctx, mgr.GetAPIReader())
+		if err := retryAtStart(ctx, func(ctx context.Context) (err error) {
+			clusterDNS, err = controllers.ClusterDNS(ctx, mgr.GetAPIReader())
+			return err
+		}); err != nil {
+			log.Error(err, "unable to find the cluster's DNS server (set --cluster-dns)")
+			os.Exit(1)
+		}
 	}
 	if clusterDNS == "none" {
 		clusterDNS = ""
 	}
 	if filesImage == "" {
-		if filesImage, err = ownImage(mgr.GetAPIReader(), os.Getenv("POD_NAMESPACE"), os.Getenv("POD_NAME")); err != nil {
+		err := retryAtStart(ctx, func(ctx context.Context) (err error) {
+			filesImage, err = ownImage(ctx, mgr.GetAPIReader(), os.Getenv("POD_NAMESPACE"), os.Getenv("POD_NAME"))
+			return err
+		})
+		switch {
+		case transient(err):
+			log.Error(err, "unable to read the operator's own image (set --files-image)")
+			os.Exit(1)
+		case err != nil:
 			log.Error(err, "unable to read the operator's own image; secrets and configs owned by other users than root stay root's (set --files-image)")
 		}
 	}
@@ -212,12 +233,10 @@ func main() {
 // ownImage is the image of the manager container of the operator's pod (the downward API's
 // POD_NAMESPACE and POD_NAME); empty outside a cluster. The image as the pod spec names it, not
 // the digest a node pulled, so that every replica gives tasks the same init container.
-func ownImage(r client.Reader, namespace, name string) (string, error) {
+func ownImage(ctx context.Context, r client.Reader, namespace, name string) (string, error) {
 	if namespace == "" || name == "" {
 		return "", nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	pod := &corev1.Pod{}
 	if err := r.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, pod); err != nil {
 		return "", fmt.Errorf("reading pod %s/%s: %w", namespace, name, err)
@@ -228,6 +247,39 @@ func ownImage(r client.Reader, namespace, name string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("pod %s/%s has no container %q", namespace, name, managerContainer)
+}
+
+// startLookup times the operator's look-ups at start: each try, the wait between tries, and
+// how long it tries.
+var startLookup = struct{ try, every, all time.Duration }{try: 30 * time.Second, every: 2 * time.Second, all: 2 * time.Minute}
+
+// retryAtStart calls f until the API server answers it: an error that is not a failure to ask
+// (transient) is returned at once, a failure to ask is tried again for up to two minutes.
+func retryAtStart(ctx context.Context, f func(context.Context) error) error {
+	var last error
+	err := wait.PollUntilContextTimeout(ctx, startLookup.every, startLookup.all, true, func(ctx context.Context) (bool, error) {
+		tryCtx, cancel := context.WithTimeout(ctx, startLookup.try)
+		defer cancel()
+		last = f(tryCtx)
+		if transient(last) {
+			ctrl.Log.WithName("setup").Info("Could not ask the API server; trying again", "error", last.Error())
+			return false, nil
+		}
+		return true, last
+	})
+	if last != nil && transient(last) {
+		return last
+	}
+	return err
+}
+
+// transient tells whether err is a failure to ask the API server (no connection, a timeout, an
+// overloaded or failing server) rather than its answer.
+func transient(err error) bool {
+	var netErr net.Error
+	return err != nil && (errors.As(err, &netErr) || errors.Is(err, context.DeadlineExceeded) || apierrors.IsTimeout(err) ||
+		apierrors.IsServerTimeout(err) || apierrors.IsTooManyRequests(err) || apierrors.IsServiceUnavailable(err) ||
+		apierrors.IsInternalError(err) || apierrors.IsUnexpectedServerError(err))
 }
 
 // managerContainer is the operator's container in its pod (config/manager/manager.yaml).

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
 	batchv1ac "k8s.io/client-go/applyconfigurations/batch/v1"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
@@ -39,6 +40,29 @@ type Inputs struct {
 	// engine.labels constraints (NeedsNodeLabels): Swarm compares their values
 	// case-insensitively, so the node affinity lists the spellings the nodes carry.
 	NodeLabels []map[string]string
+	// Running is what the service's workload runs now (RunningOf its live template), so that
+	// a new operator replaces no task by itself (Build).
+	Running Running
+}
+
+// Running is what a service's tasks run now, as far as the operator rather than the service
+// decided it.
+type Running struct {
+	// TemplateHash is the live template's LabelTemplateHash.
+	TemplateHash string
+	// FilesImage is the image of its install-files init container; empty without one.
+	FilesImage string
+}
+
+// RunningOf reads a live workload's pod template.
+func RunningOf(t *corev1.PodTemplateSpec) Running {
+	out := Running{TemplateHash: t.Labels[translate.LabelTemplateHash]}
+	for _, c := range t.Spec.InitContainers {
+		if c.Name == InstallFilesContainer {
+			out.FilesImage = c.Image
+		}
+	}
+	return out
 }
 
 func lookup(m map[string]string, k string) string {
@@ -83,7 +107,27 @@ func (o *Objects) WorkloadKind() string {
 // Build returns the objects that realise svc. An error means the spec cannot be realised at all
 // (it names the field and the fix; translate.Verdict's words); nothing should then be changed in
 // the cluster. Objects.Notes are the verdict's notes.
+//
+// The same service, inputs and options always give the same pod template. One option is the
+// operator's own version: its files image (the install-files init container's), which a new
+// operator would change in the template of every service that installs files, and so replace
+// their tasks. So Build keeps the image the workload runs (in.Running) when the template is
+// then the very one running: an operator upgrade or restart, a change of replicas or service
+// labels. When the template changes anyway (the service's task template changed: an update
+// replaces the tasks in any case) or there is no workload yet, it takes opts.FilesImage.
 func Build(svc *swarmv1.Service, in Inputs, opts translate.Options) (*Objects, error) {
+	if live := in.Running; live.FilesImage != "" && live.FilesImage != opts.FilesImage {
+		kept := opts
+		kept.FilesImage = live.FilesImage
+		if objs, err := buildWith(svc, in, kept); err == nil && objs.TemplateHash == live.TemplateHash {
+			return objs, nil
+		}
+	}
+	return buildWith(svc, in, opts)
+}
+
+// buildWith is Build with the files image of opts.
+func buildWith(svc *swarmv1.Service, in Inputs, opts translate.Options) (*Objects, error) {
 	notes, err := translate.Verdict(svc, opts)
 	if err != nil {
 		return nil, err

@@ -22,8 +22,10 @@ import (
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -127,13 +129,34 @@ func run(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "giving the operator its ClusterRole: %v\n", err)
 		return 1
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	if err := startOperator(ctx, opCfg); err != nil {
+	operator.cfg = opCfg
+	if operator.cancel, operator.done, err = startOperator(opCfg, suiteOptions()); err != nil {
 		fmt.Fprintf(os.Stderr, "starting the operator: %v\n", err)
 		return 1
 	}
+	defer func() { operator.cancel() }()
 	return m.Run()
+}
+
+// operator is the operator under test: restartOperator replaces it with one of other options.
+var operator struct {
+	cfg *rest.Config
+	// cancel stops it; done is closed when it has stopped.
+	cancel context.CancelFunc
+	done   <-chan struct{}
+	// restarted: a test runs another operator; the suite's comes back when it ends.
+	restarted bool
+}
+
+// stopOperator stops the operator and returns when it has.
+func stopOperator() {
+	operator.cancel()
+	<-operator.done
+}
+
+// suiteOptions are the options of the suite's operator.
+func suiteOptions() translate.Options {
+	return translate.Options{NodePortRange: translate.PortRange{Min: 1, Max: 32767}, ClusterDNS: clusterDNS}
 }
 
 func zapLevel() zapcore.Level {
@@ -143,8 +166,9 @@ func zapLevel() zapcore.Level {
 	return 1 // errors only
 }
 
-// startOperator runs the manager with every controller, as cmd/manager does, counting its writes.
-func startOperator(ctx context.Context, cfg *rest.Config) error {
+// startOperator runs the manager with every controller, as cmd/manager does, counting its
+// writes; cancel stops it, and done is closed when it has stopped.
+func startOperator(cfg *rest.Config, translateOpts translate.Options) (cancel context.CancelFunc, done <-chan struct{}, err error) {
 	opCfg := rest.CopyConfig(cfg)
 	opCfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return countingTransport{rt} })
 	opts := controllers.CacheOptions()
@@ -153,23 +177,49 @@ func startOperator(ctx context.Context, cfg *rest.Config) error {
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		Cache:                  opts,
+		// A restarted operator registers its controllers again in this process.
+		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 	})
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	if err := controllers.Setup(mgr, controllers.Config{Translate: translate.Options{
-		NodePortRange: translate.PortRange{Min: 1, Max: 32767},
-		ClusterDNS:    clusterDNS,
-	}, Routes: controllers.RouteOptions{Mode: controllers.RoutesAuto, Gateway: testGateway}}); err != nil {
-		return err
+	if err := controllers.Setup(mgr, controllers.Config{Translate: translateOpts,
+		Routes: controllers.RouteOptions{Mode: controllers.RoutesAuto, Gateway: testGateway}}); err != nil {
+		return nil, nil, err
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
 	go func() {
+		defer close(stopped)
 		if err := mgr.Start(ctx); err != nil {
 			fmt.Fprintf(os.Stderr, "manager stopped: %v\n", err)
 			os.Exit(1)
 		}
 	}()
-	return nil
+	return cancel, stopped, nil
+}
+
+// restartOperator stops the operator and starts one with opts, as an upgrade of the operator
+// (or a restart with other flags) does. The suite's operator is back when the test ends.
+func restartOperator(t *testing.T, opts translate.Options) {
+	t.Helper()
+	stopOperator()
+	var err error
+	if operator.cancel, operator.done, err = startOperator(operator.cfg, opts); err != nil {
+		t.Fatalf("starting the operator again: %v", err)
+	}
+	if operator.restarted {
+		return
+	}
+	operator.restarted = true
+	t.Cleanup(func() {
+		stopOperator()
+		operator.restarted = false
+		if operator.cancel, operator.done, err = startOperator(operator.cfg, suiteOptions()); err != nil {
+			fmt.Fprintf(os.Stderr, "starting the suite's operator again: %v\n", err)
+			os.Exit(1)
+		}
+	})
 }
 
 type countingTransport struct{ next http.RoundTripper }
