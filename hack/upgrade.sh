@@ -47,14 +47,15 @@ PREV_DIR=$CACHE/upgrade/$commit
 # build_previous: the previous release's binaries and manifests into PREV_DIR (once). A subshell,
 # so that its checkout goes whatever ends it.
 build_previous() (
-  if [[ -x $PREV_DIR/manager && -x $PREV_DIR/kubectl-swarm && -s $PREV_DIR/install.yaml ]]; then
+  if [[ -x $PREV_DIR/manager && -x $PREV_DIR/kubectl-swarm && -s $PREV_DIR/install.yaml &&
+    "$(cat "$PREV_DIR/image" 2>/dev/null)" == "$PREVIOUS_IMAGE" ]]; then
     log "previous release $commit: cached in $PREV_DIR"
     exit 0
   fi
   src=$(mktemp -d "$CACHE/upgrade/src.XXXXXX")
   tmp=$(mktemp -d "$CACHE/upgrade/build.XXXXXX")
   # The checkout is a worktree of this clone only while the build runs.
-  trap 'cd "$ROOT"; git worktree remove --force "$src" >/dev/null 2>&1 || true; rm -rf "$src" "$tmp"; git worktree prune' EXIT
+  trap 'cd "$ROOT"; git worktree remove --force "$src" >/dev/null 2>&1 || true; rm -rf "$src" "$tmp"' EXIT
   log "building the previous release $commit (git worktree add --detach $src)"
   git worktree add --quiet --detach "$src" "$commit"
   cd "$src"
@@ -73,6 +74,7 @@ cleanup() {
   local rc=$? t=$SECONDS
   [[ $status != 0 ]] || status=$rc
   if [[ $status != 0 ]]; then
+    rm -rf "$ARTIFACTS/cluster-logs"
     cp -r "${KWOK_WORKDIR:-$HOME/.kwok}/clusters/$KUBESWARM_CLUSTER/logs" "$ARTIFACTS/cluster-logs" 2>/dev/null || true
   fi
   if [[ -z ${KEEP_CLUSTER:-} ]]; then

@@ -310,15 +310,15 @@ func newStopwatch(t *testing.T) *stopwatch {
 	now := time.Now()
 	s := &stopwatch{t: t, start: now, at: now}
 	t.Cleanup(func() {
-		s.lap("the rest: the end and the teardown (namespace, operators, release)")
-		t.Logf("timings:\n%s\n  %-60s %6.1fs", strings.Join(s.lapsLogged, "\n"), "total", time.Since(s.start).Seconds())
+		s.lap("the rest: teardown (namespace, operators, release)")
+		t.Logf("timings:\n%s\n  %-70s %6.1fs", strings.Join(s.lapsLogged, "\n"), "total", time.Since(s.start).Seconds())
 	})
 	return s
 }
 
 func (s *stopwatch) lap(what string) {
 	now := time.Now()
-	line := fmt.Sprintf("  %-60s %6.1fs", what, now.Sub(s.at).Seconds())
+	line := fmt.Sprintf("  %-70s %6.1fs", what, now.Sub(s.at).Seconds())
 	s.lapsLogged = append(s.lapsLogged, line)
 	s.t.Logf("step: %s in %.1fs", what, now.Sub(s.at).Seconds())
 	s.at = now
