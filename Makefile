@@ -89,7 +89,7 @@ vet: ## Run go vet (also over the e2e build tag).
 ##@ Test
 
 .PHONY: test
-test: verify vet lint test-unit test-chart test-integration test-e2e test-e2e-real test-e2e-kind test-parity ## Run every test: unit, envtest, e2e on kwok, on real nodes and on kind, docker CLI parity with a real Swarm.
+test: verify vet lint test-unit test-chart test-integration test-e2e test-upgrade test-e2e-real test-e2e-kind test-parity ## Run every test: unit, envtest, e2e on kwok, an operator upgrade, on real nodes and on kind, docker CLI parity with a real Swarm.
 
 .PHONY: test-unit
 test-unit: ## Unit tests (no cluster).
@@ -108,6 +108,15 @@ test-e2e: build ## e2e: Swarm scenarios on a local kwok cluster of their own (st
 	$(TEST_ENV) hack/local-cluster.sh up
 	$(TEST_ENV) $(MAKE) --no-print-directory install KUBECONFIG="$$($(TEST_ENV) hack/local-cluster.sh kubeconfig)"
 	$(TEST_ENV) hack/e2e.sh
+
+## The upgrade test's previous release: until there is a tag, the last release-worthy commit.
+PREVIOUS ?= 69938fd5ffe554543185f91c804259f0001882af
+UPGRADE_CLUSTER ?= kubeswarm-upgrade
+
+.PHONY: test-upgrade
+test-upgrade: build $(KUSTOMIZE) ## Upgrade from PREVIOUS to this tree mid-update (init, install.yaml) on a kwok cluster of its own: no task restarts.
+	KUBESWARM_CLUSTER=$(UPGRADE_CLUSTER) KUBECONFIG=$${XDG_CACHE_HOME:-$$HOME/.cache}/kubeswarm/$(UPGRADE_CLUSTER).kubeconfig \
+		PREVIOUS=$(PREVIOUS) KUSTOMIZE=$(KUSTOMIZE) hack/upgrade.sh
 
 .PHONY: test-e2e-real
 test-e2e-real: build ## e2e on real nodes (root): the seed's checks with packets; the host is checked to be left as found.
