@@ -119,8 +119,8 @@ test-upgrade: build $(KUSTOMIZE) ## Upgrade from PREVIOUS to this tree mid-updat
 		PREVIOUS=$(PREVIOUS) KUSTOMIZE=$(KUSTOMIZE) hack/upgrade.sh
 
 .PHONY: test-e2e-real
-test-e2e-real: build ## e2e on real nodes (root): the seed's checks with packets; the host is checked to be left as found.
-	$(REAL_TEST_ENV) hack/e2e-real.sh
+test-e2e-real: build $(HELM) $(KUSTOMIZE) ## e2e on real nodes (root): the seed's checks with packets, then a release installed by init, install.yaml and helm; the host is checked to be left as found.
+	$(REAL_TEST_ENV) HELM=$(HELM) KUSTOMIZE=$(KUSTOMIZE) hack/e2e-real.sh
 
 .PHONY: test-parity
 test-parity: build ## The docker CLI against a real Swarm (hack/swarm-reference.sh, root) and against kubeswarm's Engine API on the tests' cluster; fails on an unlisted difference.

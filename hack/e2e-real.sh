@@ -5,7 +5,8 @@
 # exactly as it was before (links, routes, namespaces, mounts, cgroups, iptables/nft, sysctls,
 # directories). With KEEP_CLUSTER=1 the cluster stays up (and the host check is skipped); a
 # cluster that was already up is reused and left up, except under CI (CI=true), where it is
-# taken down first. Extra arguments go to `go test`.
+# taken down first. Extra arguments go to `go test`. After the tests, hack/release-e2e.sh installs
+# a release built for the cluster's registry (HELM and KUSTOMIZE: the pinned tools).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export KUBESWARM_REAL=1
@@ -36,6 +37,11 @@ if [[ $status == 0 ]]; then
 fi
 if [[ $status == 0 ]]; then
   MANAGER_BIN=$PWD/bin/manager go test -tags 'e2e realnodes' ./test/e2e/... -count=1 -timeout 30m -v "$@" || status=$?
+fi
+# The release as a user installs it (hack/release-e2e.sh), on the same cluster once the tests'
+# operator has stopped; a run narrowed by go test flags skips it unless RELEASE_E2E=1.
+if [[ $status == 0 && ( $# -eq 0 || -n ${RELEASE_E2E:-} ) ]]; then
+  hack/release-e2e.sh || status=$?
 fi
 [[ $status == 0 ]] || { cp -r "$state_dir/logs" "$ARTIFACTS/real-cluster-logs" 2>/dev/null || true; }
 
