@@ -17,9 +17,11 @@ $(LOCALBIN):
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
 KUSTOMIZE_VERSION ?= v5.8.2
 GOLANGCI_LINT_VERSION ?= v2.6.2
+KREW_VERSION ?= v0.4.3
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
 KUSTOMIZE ?= $(LOCALBIN)/kustomize-$(KUSTOMIZE_VERSION)
 GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
+KREW ?= $(LOCALBIN)/krew-$(KREW_VERSION)
 
 ## The local cluster's binaries (kube-apiserver, etcd, kwok, …), built once into a cache outside
 ## the repository by hack/k8s-binaries.sh.
@@ -219,6 +221,9 @@ $(GOLANGCI_LINT): | $(LOCALBIN)
 
 $(KUSTOMIZE): | $(LOCALBIN)
 	$(call go-install-tool,$(KUSTOMIZE),sigs.k8s.io/kustomize/kustomize/v5,$(KUSTOMIZE_VERSION))
+
+$(KREW): | $(LOCALBIN)
+	$(call go-install-tool,$(KREW),sigs.k8s.io/krew/cmd/krew,$(KREW_VERSION))
 
 # go-install-tool installs package $2 at version $3 as $1.
 define go-install-tool
