@@ -257,6 +257,12 @@ func writeLayout(dir string, idx v1.ImageIndex, tag string) error {
 	if err != nil {
 		return fmt.Errorf("writing the image index to the OCI layout: %w", err)
 	}
+	// layout writes index.json and oci-layout executable (0777 less the umask): they are data.
+	for _, f := range []string{"index.json", "oci-layout"} {
+		if err := os.Chmod(filepath.Join(dir, f), 0o644); err != nil {
+			return fmt.Errorf("writing the OCI layout: %w", err)
+		}
+	}
 	return nil
 }
 

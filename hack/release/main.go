@@ -472,13 +472,13 @@ func (r *release) summary(res result, idx v1.ImageIndex, took time.Duration) {
 	fmt.Fprintf(r.stdout, "image   %s\n", res.Image)
 	if sizes, err := imageSizes(idx); err == nil {
 		for _, s := range sizes {
-			fmt.Fprintf(r.stdout, "        %s: %s compressed, %s unpacked\n", s.Platform, mib(s.Compressed), mib(s.Uncompressed))
+			fmt.Fprintf(r.stdout, "        %s: %s compressed, %s unpacked\n", s.Platform, size(s.Compressed), size(s.Uncompressed))
 		}
 	}
 	for _, f := range res.Files {
 		path := filepath.Join(r.opts.Out, f)
 		if st, err := os.Stat(path); err == nil && !st.IsDir() {
-			fmt.Fprintf(r.stdout, "%-7s %s (%s)\n", "file", path, mib(st.Size()))
+			fmt.Fprintf(r.stdout, "%-7s %s (%s)\n", "file", path, size(st.Size()))
 		} else {
 			fmt.Fprintf(r.stdout, "%-7s %s/\n", "dir", path)
 		}
@@ -486,4 +486,9 @@ func (r *release) summary(res result, idx v1.ImageIndex, took time.Duration) {
 	fmt.Fprintf(r.stderr, "release: %-26s %7.1fs\n", "total", took.Seconds())
 }
 
-func mib(n int64) string { return fmt.Sprintf("%.2f MiB", float64(n)/(1<<20)) }
+func size(n int64) string {
+	if n < 1<<20 {
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%.2f MiB", float64(n)/(1<<20))
+}
