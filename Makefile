@@ -89,11 +89,11 @@ vet: ## Run go vet (also over the e2e build tag).
 ##@ Test
 
 .PHONY: test
-test: verify vet lint test-unit test-integration test-e2e test-e2e-real test-e2e-kind test-parity ## Run every test: unit, envtest, e2e on kwok, on real nodes and on kind, docker CLI parity with a real Swarm.
+test: verify vet lint test-unit test-release test-integration test-e2e test-e2e-real test-e2e-kind test-parity ## Run every test: unit, the release build, envtest, e2e on kwok, on real nodes and on kind, docker CLI parity with a real Swarm.
 
 .PHONY: test-unit
 test-unit: ## Unit tests (no cluster).
-	go test ./api/... ./internal/... ./controllers/... ./cmd/...
+	go test ./api/... ./internal/... ./controllers/... ./cmd/... ./hack/...
 
 .PHONY: test-integration
 test-integration: ## envtest: the controllers against a real kube-apiserver and etcd.
@@ -150,6 +150,30 @@ run: manifests generate ## Run the operator in the foreground against the curren
 .PHONY: docker-build
 docker-build: ## Build the operator image (needs a Docker engine).
 	docker build -t $(IMG) .
+
+##@ Release
+
+## make release VERSION=vX.Y.Z [REGISTRY=host[:port]/path]: the operator image (an OCI index of
+## PLATFORMS) pushed to REGISTRY/manager:VERSION with the user's docker credentials, or written to
+## dist/image as an OCI layout when REGISTRY is empty; dist/install.yaml pinning it by digest; the
+## plugin archives of PLUGIN_PLATFORMS, checksums.txt and the krew manifest swarm.yaml, whose
+## archives are downloaded from RELEASE_URL. INSECURE=1 allows plain http to the registry.
+VERSION ?=
+REGISTRY ?=
+PLATFORMS ?= linux/amd64,linux/arm64
+PLUGIN_PLATFORMS ?= linux/amd64,linux/arm64,darwin/amd64,darwin/arm64,windows/amd64,windows/arm64
+RELEASE_URL ?= https://github.com/kubeswarm/kubeswarm/releases/download/$(VERSION)
+INSECURE ?=
+
+.PHONY: release
+release: $(KUSTOMIZE) ## Build the release into dist/ without a Docker engine (VERSION required; REGISTRY: push the image there).
+	@[ -n "$(VERSION)" ] || { echo "usage: make release VERSION=vX.Y.Z [REGISTRY=host[:port]/path]" >&2; exit 2; }
+	KUSTOMIZE=$(KUSTOMIZE) hack/release.sh build -version "$(VERSION)" -registry "$(REGISTRY)" -out dist \
+		-platforms "$(PLATFORMS)" -plugin-platforms "$(PLUGIN_PLATFORMS)" -release-url "$(RELEASE_URL)" $(if $(filter 1 true yes,$(INSECURE)),-insecure)
+
+.PHONY: test-release
+test-release: $(KUSTOMIZE) $(KREW) ## The release for linux on this architecture, built twice: byte-identical; hack/release's tests; the plugin installed with krew runs.
+	KUSTOMIZE=$(KUSTOMIZE) KREW=$(KREW) hack/release.sh test
 
 ##@ Local cluster (kwok: a real control plane, simulated nodes; no Docker needed)
 
