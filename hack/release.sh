@@ -88,7 +88,7 @@ cmd_test() {
 
   log "installing the plugin with krew"
   local archive=$tmp/first/kubectl-swarm_${version}_linux_${arch}.tar.gz
-  KREW_ROOT=$tmp/krew "$KREW" install --manifest="$tmp/first/swarm.yaml" --archive="$archive"
+  KREW_ROOT=$tmp/krew "$KREW" install --manifest="$tmp/first/swarm.yaml" --archive="$archive" </dev/null
   local got
   got=$("$tmp/krew/bin/kubectl-swarm" version)
   [[ $got == "kubectl-swarm $version" ]] || die "the krew-installed kubectl-swarm says '$got', want 'kubectl-swarm $version'"
