@@ -269,12 +269,12 @@ func (r *release) step(name string, f func() error) error {
 // moves it into -out. The steps whose output names the image digest (install.yaml, the chart,
 // the plugins, the krew manifest) run only after the image was pushed.
 func (r *release) run(ctx context.Context) (res result, err error) {
-	o := r.opts
 	start := time.Now()
-	if err := os.MkdirAll(o.Out, 0o755); err != nil {
-		return res, fmt.Errorf("creating %s: %w", o.Out, err)
+	if err := os.MkdirAll(r.opts.Out, 0o755); err != nil {
+		return res, fmt.Errorf("creating %s: %w", r.opts.Out, err)
 	}
-	stage, err := os.MkdirTemp(o.Out, ".stage-")
+	// Inside -out, so that publishing is a rename.
+	stage, err := os.MkdirTemp(r.opts.Out, ".stage-")
 	if err != nil {
 		return res, fmt.Errorf("creating the staging directory: %w", err)
 	}
@@ -285,6 +285,42 @@ func (r *release) run(ctx context.Context) (res result, err error) {
 	}
 	defer func() { err = errors.Join(err, os.RemoveAll(bin)) }()
 
+	idx, err := r.image(ctx, bin)
+	if err != nil {
+		return res, err
+	}
+	if res.Digest, err = idx.Digest(); err != nil {
+		return res, fmt.Errorf("computing the image index digest: %w", err)
+	}
+	if res.Image, err = r.ship(ctx, idx, stage); err != nil {
+		return res, err
+	}
+	if err := r.step("install.yaml", func() error { return r.install(ctx, stage, res.Image) }); err != nil {
+		return res, err
+	}
+	var archives []krewArchive
+	if err := r.step("plugin archives", func() error {
+		archives, err = r.plugins(ctx, bin, stage, res.Image)
+		return err
+	}); err != nil {
+		return res, err
+	}
+	if err := writeKrewManifest(stage, krewManifest(r.opts.Version, r.opts.ReleaseURL, archives)); err != nil {
+		return res, err
+	}
+	if err := writeChecksums(stage); err != nil {
+		return res, err
+	}
+	if res.Files, err = publish(stage, r.opts.Out); err != nil {
+		return res, err
+	}
+	r.summary(res, idx, time.Since(start))
+	return res, nil
+}
+
+// image builds the manager for every image platform into bin and assembles the image index.
+func (r *release) image(ctx context.Context, bin string) (idx v1.ImageIndex, err error) {
+	o := r.opts
 	in := imageInputs{Version: o.Version, Revision: o.Revision, Epoch: o.Epoch, CAVersion: o.CAVersion}
 	if err := r.step("manager binaries", func() error {
 		for _, p := range o.Platforms {
@@ -296,84 +332,64 @@ func (r *release) run(ctx context.Context) (res result, err error) {
 		}
 		return nil
 	}); err != nil {
-		return res, err
+		return nil, err
 	}
-
-	var idx v1.ImageIndex
-	if err := r.step("image index", func() error {
+	err = r.step("image index", func() error {
 		if in.CABundle, err = caBundleFrom(o.CACertificates); err != nil {
 			return err
 		}
-		if idx, err = buildIndex(in); err != nil {
-			return err
-		}
-		res.Digest, err = idx.Digest()
+		idx, err = buildIndex(in)
 		return err
-	}); err != nil {
-		return res, err
-	}
+	})
+	return idx, err
+}
 
-	if o.Registry != "" {
-		target := pushTarget{Registry: o.Registry, Insecure: o.Insecure, Timeout: o.PushTimeout, Options: r.pushOptions}
-		tag, err := target.imageTag(o.Version)
-		if err != nil {
-			return res, err
-		}
-		if err := r.step("push", func() error {
-			res.Image, err = push(ctx, target, tag, idx)
-			return err
-		}); err != nil {
-			return res, err
-		}
-	} else {
-		if err := r.step("OCI layout", func() error {
-			return writeLayout(filepath.Join(stage, "image"), idx, o.Version)
-		}); err != nil {
-			return res, err
-		}
-		res.Image = localRepository + ":" + o.Version + "@" + res.Digest.String()
-	}
-
-	if err := r.step("install.yaml", func() error {
-		manifests, err := r.manifests(ctx)
-		if err != nil {
-			return err
-		}
-		objs, err := releaseObjects(manifests, res.Image, o.Version)
-		if err != nil {
-			return err
-		}
-		if err := writeInstall(stage, objs); err != nil {
-			return err
-		}
-		if writeChart != nil {
-			if err := writeChart(filepath.Join(stage, "chart"), objs, o.Version); err != nil {
-				return fmt.Errorf("writing the Helm chart: %w", err)
+// ship pushes the image index to the registry, or writes it into stage as an OCI layout when
+// there is none, and returns the pinned reference the release installs.
+func (r *release) ship(ctx context.Context, idx v1.ImageIndex, stage string) (image string, err error) {
+	o := r.opts
+	if o.Registry == "" {
+		err = r.step("OCI layout", func() error {
+			digest, err := idx.Digest()
+			if err != nil {
+				return fmt.Errorf("computing the image index digest: %w", err)
 			}
-		}
-		return nil
-	}); err != nil {
-		return res, err
+			image = localRepository + ":" + o.Version + "@" + digest.String()
+			return writeLayout(filepath.Join(stage, "image"), idx, o.Version)
+		})
+		return image, err
 	}
-
-	var archives []krewArchive
-	if err := r.step("plugin archives", func() error {
-		archives, err = r.plugins(ctx, bin, stage, res.Image)
+	target := pushTarget{Registry: o.Registry, Insecure: o.Insecure, Timeout: o.PushTimeout, Options: r.pushOptions}
+	tag, err := target.imageTag(o.Version)
+	if err != nil {
+		return "", err
+	}
+	err = r.step("push", func() error {
+		image, err = push(ctx, target, tag, idx)
 		return err
-	}); err != nil {
-		return res, err
+	})
+	return image, err
+}
+
+// install writes install.yaml, and the chart when there is a chart step, into stage.
+func (r *release) install(ctx context.Context, stage, image string) error {
+	manifests, err := r.manifests(ctx)
+	if err != nil {
+		return err
 	}
-	if err := writeKrewManifest(stage, krewManifest(o.Version, o.ReleaseURL, archives)); err != nil {
-		return res, err
+	objs, err := releaseObjects(manifests, image, r.opts.Version)
+	if err != nil {
+		return err
 	}
-	if err := writeChecksums(stage); err != nil {
-		return res, err
+	if err := writeInstall(stage, objs); err != nil {
+		return err
 	}
-	if res.Files, err = publish(stage, o.Out); err != nil {
-		return res, err
+	if writeChart != nil {
+		if err := writeChart(filepath.Join(stage, "chart"), objs, r.opts.Version); err != nil {
+			return fmt.Errorf("writing the Helm chart: %w", err)
+		}
 	}
-	r.summary(res, idx, time.Since(start))
-	return res, nil
+	return nil
 }
 
 // manifests is config/default built by kustomize, or the -manifests file.
