@@ -18,10 +18,12 @@ CONTROLLER_TOOLS_VERSION ?= v0.23.0
 KUSTOMIZE_VERSION ?= v5.8.2
 GOLANGCI_LINT_VERSION ?= v2.6.2
 HELM_VERSION ?= v4.3.2
+KREW_VERSION ?= v0.4.3
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
 KUSTOMIZE ?= $(LOCALBIN)/kustomize-$(KUSTOMIZE_VERSION)
 GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
 HELM ?= $(LOCALBIN)/helm-$(HELM_VERSION)
+KREW ?= $(LOCALBIN)/krew-$(KREW_VERSION)
 
 ## The local cluster's binaries (kube-apiserver, etcd, kwok, …), built once into a cache outside
 ## the repository by hack/k8s-binaries.sh.
@@ -89,11 +91,11 @@ vet: ## Run go vet (also over the e2e build tag).
 ##@ Test
 
 .PHONY: test
-test: verify vet lint test-unit test-chart test-integration test-e2e test-upgrade test-e2e-real test-e2e-kind test-parity ## Run every test: unit, envtest, e2e on kwok, an operator upgrade, on real nodes and on kind, docker CLI parity with a real Swarm.
+test: verify vet lint test-unit test-release test-chart test-integration test-e2e test-upgrade test-e2e-real test-e2e-kind test-parity ## Run every test: unit, the release build and chart, envtest, e2e on kwok, an operator upgrade, on real nodes (and a release installed there) and on kind, docker CLI parity with a real Swarm.
 
 .PHONY: test-unit
 test-unit: ## Unit tests (no cluster).
-	go test ./api/... ./internal/... ./controllers/... ./cmd/...
+	go test ./api/... ./internal/... ./controllers/... ./cmd/... ./hack/...
 
 .PHONY: test-chart
 test-chart: $(HELM) $(KUSTOMIZE) ## The Helm chart (hack/release/chart): rendered by the pinned helm, it is install.yaml; helm lint --strict.
@@ -163,6 +165,31 @@ run: manifests generate ## Run the operator in the foreground against the curren
 .PHONY: docker-build
 docker-build: ## Build the operator image (needs a Docker engine).
 	docker build -t $(IMG) .
+
+##@ Release
+
+## make release VERSION=vX.Y.Z [REGISTRY=host[:port]/path]: the operator image (an OCI index of
+## PLATFORMS) pushed to REGISTRY/manager:VERSION with the user's docker credentials, or written to
+## dist/image as an OCI layout when REGISTRY is empty; dist/install.yaml pinning it by digest; the
+## plugin archives of PLUGIN_PLATFORMS, checksums.txt and the krew manifest swarm.yaml, whose
+## archives are downloaded from RELEASE_URL. INSECURE=1 allows plain http to the registry.
+VERSION ?=
+REGISTRY ?=
+PLATFORMS ?= linux/amd64,linux/arm64
+PLUGIN_PLATFORMS ?= linux/amd64,linux/arm64,darwin/amd64,darwin/arm64,windows/amd64,windows/arm64
+RELEASE_URL ?= https://github.com/kubeswarm/kubeswarm/releases/download/$(VERSION)
+INSECURE ?=
+DIST ?= dist
+
+.PHONY: release
+release: $(KUSTOMIZE) ## Build the release into dist/ without a Docker engine (VERSION required; REGISTRY: push the image there).
+	@[ -n "$(VERSION)" ] || { echo "usage: make release VERSION=vX.Y.Z [REGISTRY=host[:port]/path]" >&2; exit 2; }
+	KUSTOMIZE=$(KUSTOMIZE) hack/release.sh build -version "$(VERSION)" -registry "$(REGISTRY)" -out "$(DIST)" \
+		-platforms "$(PLATFORMS)" -plugin-platforms "$(PLUGIN_PLATFORMS)" -release-url "$(RELEASE_URL)" $(if $(filter 1 true yes,$(INSECURE)),-insecure)
+
+.PHONY: test-release
+test-release: $(KUSTOMIZE) $(KREW) ## The release for linux on this architecture, built twice: byte-identical; hack/release's tests; the plugin installed with krew runs.
+	KUSTOMIZE=$(KUSTOMIZE) KREW=$(KREW) hack/release.sh test
 
 ##@ Local cluster (kwok: a real control plane, simulated nodes; no Docker needed)
 
@@ -237,6 +264,9 @@ $(KUSTOMIZE): | $(LOCALBIN)
 
 $(HELM): | $(LOCALBIN)
 	$(call go-install-tool,$(HELM),helm.sh/helm/v4/cmd/helm,$(HELM_VERSION))
+
+$(KREW): | $(LOCALBIN)
+	$(call go-install-tool,$(KREW),sigs.k8s.io/krew/cmd/krew,$(KREW_VERSION))
 
 # go-install-tool installs package $2 at version $3 as $1.
 define go-install-tool

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# The release build's shell side: what hack/release (Go) needs from the system.
+#
+#   hack/release.sh build FLAGS…   `make release`: fetches Debian's ca-certificates package (once
+#                                  per version, into the cache) and runs hack/release with FLAGS.
+#   hack/release.sh test           `make test-release`: builds the release for linux on this
+#                                  machine's architecture twice with no registry and fails unless
+#                                  both are byte-identical; runs hack/release's Go tests; installs
+#                                  the plugin archive with krew and runs it.
+#
+# Environment: KUSTOMIZE (the kustomize binary), KREW (the krew binary, for test),
+# KUBESWARM_CACHE (default ${XDG_CACHE_HOME:-$HOME/.cache}/kubeswarm), CA_CERTIFICATES_VERSION
+# (the ca-certificates version to use; default apt's candidate, else the newest cached one).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+CACHE=${KUBESWARM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubeswarm}/release
+KUSTOMIZE=${KUSTOMIZE:-kustomize}
+
+log() { printf '[release] %s\n' "$*" >&2; }
+die() { log "$*"; exit 1; }
+
+# ca_certificates sets CA_DIR to Debian's ca-certificates package extracted (dpkg-deb -x) and
+# CA_VERSION to its version. The package is fetched with apt-get download once per version and
+# kept in the cache, so a later build needs no network.
+ca_certificates() {
+  local version=${CA_CERTIFICATES_VERSION:-}
+  if [[ -z $version ]]; then
+    version=$(apt-cache policy ca-certificates 2>/dev/null | awk '$1 == "Candidate:" { print $2 }') || true
+  fi
+  if [[ -z $version || $version == "(none)" ]]; then
+    # No apt lists (apt-get update never ran, or not Debian): the newest package already fetched.
+    version=$(find "$CACHE" -mindepth 1 -maxdepth 1 -type d -name 'ca-certificates_*' -printf '%f\n' 2>/dev/null |
+      sed 's/^ca-certificates_//' | sort -V | tail -n 1)
+    [[ -n $version ]] || die "no ca-certificates version known: run apt-get update (Debian) or set CA_CERTIFICATES_VERSION"
+  fi
+  CA_VERSION=$version
+  CA_DIR=$CACHE/ca-certificates_$version/root
+  [[ -d $CA_DIR/usr/share/ca-certificates/mozilla ]] && return
+  log "fetching ca-certificates $version (apt-get download)"
+  mkdir -p "$CACHE"
+  local tmp
+  tmp=$(mktemp -d "$CACHE/.ca-certificates.XXXXXX")
+  if ! (cd "$tmp" && apt-get download "ca-certificates=$version" >&2); then
+    rm -rf "$tmp"
+    die "apt-get download ca-certificates=$version failed (see above)"
+  fi
+  dpkg-deb -x "$tmp"/ca-certificates_*.deb "$tmp/root"
+  # Moved into place whole: an interrupted fetch leaves nothing that looks complete.
+  rm -rf "$CACHE/ca-certificates_$version"
+  mv "$tmp" "$CACHE/ca-certificates_$version"
+}
+
+# release runs hack/release with the package found by ca_certificates.
+release() {
+  go run ./hack/release -kustomize "$KUSTOMIZE" -ca-certificates "$CA_DIR" -ca-version "$CA_VERSION" "$@"
+}
+
+cmd_build() {
+  ca_certificates
+  release "$@"
+}
+
+cmd_test() {
+  : "${KREW:?KREW: the krew binary (make test-release builds it)}"
+  ca_certificates
+  local tmp version=v0.0.0-test arch
+  arch=$(go env GOARCH)
+  tmp=$(mktemp -d)
+  # shellcheck disable=SC2064 # expand $tmp now: it is local
+  trap "rm -rf '$tmp'" EXIT
+  for run in first second; do
+    log "building the release for linux/$arch ($run build)"
+    release -version "$version" -out "$tmp/$run" -platforms "linux/$arch" -plugin-platforms "linux/$arch"
+  done
+
+  log "checking that both builds are byte-identical"
+  diff -r "$tmp/first" "$tmp/second" || die "two builds of the same commit differ"
+  local digest
+  digest=$(grep -o 'sha256:[0-9a-f]\{64\}' "$tmp/first/image/index.json" | head -n 1)
+  grep -q "image: kubeswarm/manager:$version@$digest" "$tmp/first/install.yaml" ||
+    die "install.yaml does not name the image index $digest"
+  log "same image index in both builds: $digest"
+  sed 's/^/[release]   /' "$tmp/first/checksums.txt" >&2
+
+  log "go test ./hack/release/..."
+  go test ./hack/release/...
+
+  log "installing the plugin with krew"
+  local archive=$tmp/first/kubectl-swarm_${version}_linux_${arch}.tar.gz
+  KREW_ROOT=$tmp/krew "$KREW" install --manifest="$tmp/first/swarm.yaml" --archive="$archive" </dev/null
+  local got
+  got=$("$tmp/krew/bin/kubectl-swarm" version)
+  [[ $got == "kubectl-swarm $version" ]] || die "the krew-installed kubectl-swarm says '$got', want 'kubectl-swarm $version'"
+  [[ -x $tmp/krew/store/swarm/$version/kubectl-swarm-convert ]] || die "krew did not install kubectl-swarm-convert"
+  log "krew installed kubectl-swarm $version"
+}
+
+case ${1:-} in
+  build) shift; cmd_build "$@" ;;
+  test) shift; cmd_test "$@" ;;
+  *) die "usage: $0 build FLAGS… | test" ;;
+esac
