@@ -188,8 +188,8 @@ release: $(KUSTOMIZE) ## Build the release into dist/ without a Docker engine (V
 		-platforms "$(PLATFORMS)" -plugin-platforms "$(PLUGIN_PLATFORMS)" -release-url "$(RELEASE_URL)" $(if $(filter 1 true yes,$(INSECURE)),-insecure)
 
 .PHONY: test-release
-test-release: $(KUSTOMIZE) $(KREW) ## The release for linux on this architecture, built twice: byte-identical; hack/release's tests; the plugin installed with krew runs.
-	KUSTOMIZE=$(KUSTOMIZE) KREW=$(KREW) hack/release.sh test
+test-release: $(KUSTOMIZE) $(KREW) $(HELM) ## The release for linux on this architecture, built twice: byte-identical; hack/release's tests; the packaged chart lints; the plugin installed with krew runs.
+	KUSTOMIZE=$(KUSTOMIZE) KREW=$(KREW) HELM=$(HELM) hack/release.sh test
 
 ##@ Local cluster (kwok: a real control plane, simulated nodes; no Docker needed)
 

@@ -8,7 +8,7 @@
 #                                  both are byte-identical; runs hack/release's Go tests; installs
 #                                  the plugin archive with krew and runs it.
 #
-# Environment: KUSTOMIZE (the kustomize binary), KREW (the krew binary, for test),
+# Environment: KUSTOMIZE (the kustomize binary), KREW and HELM (the krew and helm binaries, for test),
 # KUBESWARM_CACHE (default ${XDG_CACHE_HOME:-$HOME/.cache}/kubeswarm), CA_CERTIFICATES_VERSION
 # (the ca-certificates version to use; default apt's candidate, else the newest cached one).
 set -euo pipefail
@@ -62,7 +62,7 @@ cmd_build() {
 }
 
 cmd_test() {
-  : "${KREW:?KREW: the krew binary (make test-release builds it)}"
+  : "${KREW:?KREW: the krew binary (make test-release builds it)}" "${HELM:?HELM: the helm binary (make test-release builds it)}"
   ca_certificates
   local tmp version=v0.0.0-test arch
   arch=$(go env GOARCH)
@@ -83,6 +83,9 @@ cmd_test() {
   log "same image index in both builds: $digest"
   sed 's/^/[release]   /' "$tmp/first/checksums.txt" >&2
 
+  log "helm lint --strict of the packaged chart"
+  "$HELM" lint --strict "$tmp/first/kubeswarm-${version#v}.tgz" >&2 || die "the packaged chart does not lint"
+
   log "go test ./hack/release/..."
   go test ./hack/release/...
 
@@ -90,8 +93,8 @@ cmd_test() {
   local archive=$tmp/first/kubectl-swarm_${version}_linux_${arch}.tar.gz
   KREW_ROOT=$tmp/krew "$KREW" install --manifest="$tmp/first/swarm.yaml" --archive="$archive" </dev/null
   local got
-  got=$("$tmp/krew/bin/kubectl-swarm" version)
-  [[ $got == "kubectl-swarm $version" ]] || die "the krew-installed kubectl-swarm says '$got', want 'kubectl-swarm $version'"
+  got=$("$tmp/krew/bin/kubectl-swarm" version --client)
+  grep -qx " Version: *$version" <<<"$got" || die "the krew-installed kubectl-swarm says '$got', want version $version"
   [[ -x $tmp/krew/store/swarm/$version/kubectl-swarm-convert ]] || die "krew did not install kubectl-swarm-convert"
   log "krew installed kubectl-swarm $version"
 }

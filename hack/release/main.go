@@ -20,6 +20,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -31,17 +32,10 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/kubeswarm/kubeswarm/hack/release/chart"
 	"github.com/kubeswarm/kubeswarm/internal/version"
 )
-
-// writeChart writes the Helm chart from the objects install.yaml holds, into dir (dist/chart);
-// a packaged chart (.tgz) beside it in dir's parent is counted in checksums.txt. The chart
-// generator is its own package (hack/release/chart): hooking it in is one file in this package,
-// `func init() { writeChart = chart.Write }`. Until then there is no chart step. It runs after
-// the push, like every step whose output names the image digest.
-var writeChart func(dir string, objs []*unstructured.Unstructured, version string) error
 
 // options are the command-line flags.
 type options struct {
@@ -384,12 +378,39 @@ func (r *release) install(ctx context.Context, stage, image string) error {
 	if err := writeInstall(stage, objs); err != nil {
 		return err
 	}
-	if writeChart != nil {
-		if err := writeChart(filepath.Join(stage, "chart"), objs, r.opts.Version); err != nil {
-			return fmt.Errorf("writing the Helm chart: %w", err)
-		}
+	// The chart from the same objects, so helm installs what install.yaml does; packaged too,
+	// as `helm package` lays it out, for `helm install URL` and the checksums.
+	dir := filepath.Join(stage, "chart")
+	if err := chart.Write(dir, objs, r.opts.Version); err != nil {
+		return fmt.Errorf("writing the Helm chart: %w", err)
 	}
-	return nil
+	return packageChart(dir, filepath.Join(stage, chartArchiveName(r.opts.Version)), r.opts.Epoch)
+}
+
+// chartArchiveName is `helm package`'s name for the chart of version: kubeswarm-X.Y.Z.tgz.
+func chartArchiveName(version string) string {
+	return "kubeswarm-" + strings.TrimPrefix(version, "v") + ".tgz"
+}
+
+// packageChart writes dir as a chart archive: its files under kubeswarm/, as `helm package`
+// writes them, with the release's fixed times and owners (the same chart, the same bytes).
+func packageChart(dir, path string, epoch time.Time) error {
+	var files []archiveFile
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		files = append(files, archiveFile{Name: "kubeswarm/" + filepath.ToSlash(rel), Path: p, Mode: 0o644})
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("listing the chart: %w", err)
+	}
+	return writeArchive(path, files, epoch)
 }
 
 // manifests is config/default built by kustomize, or the -manifests file.

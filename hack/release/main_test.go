@@ -166,12 +166,14 @@ func TestReleaseWithoutRegistry(t *testing.T) {
 	}
 
 	wantFiles := []string{
+		"chart",
 		checksumsName,
 		"image",
 		installName,
 		"kubectl-swarm_v1.2.3_darwin_arm64.tar.gz",
 		"kubectl-swarm_v1.2.3_linux_amd64.tar.gz",
 		"kubectl-swarm_v1.2.3_windows_amd64.zip",
+		"kubeswarm-1.2.3.tgz",
 		krewManifestName,
 	}
 	if diff := cmp.Diff(wantFiles, res.Files); diff != "" {
@@ -220,7 +222,7 @@ func TestReleaseWithoutRegistry(t *testing.T) {
 	// checksums.txt is sha256sum's output over every file beside it.
 	var want strings.Builder
 	for _, f := range res.Files {
-		if f == checksumsName || f == "image" {
+		if f == checksumsName || f == "image" || f == "chart" {
 			continue
 		}
 		sum, err := sha256File(filepath.Join(out, f))
@@ -304,7 +306,7 @@ func TestReleaseReplacesEarlier(t *testing.T) {
 	for _, de := range des {
 		names = append(names, de.Name())
 	}
-	want := []string{checksumsName, "image", installName, "kubectl-swarm_v1.2.3_linux_amd64.tar.gz", "notes.txt", krewManifestName}
+	want := []string{"chart", checksumsName, "image", installName, "kubectl-swarm_v1.2.3_linux_amd64.tar.gz", "kubeswarm-1.2.3.tgz", "notes.txt", krewManifestName}
 	if diff := cmp.Diff(want, names); diff != "" {
 		t.Errorf("out's entries (-want +got):\n%s", diff)
 	}

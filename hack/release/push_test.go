@@ -50,7 +50,7 @@ func TestPush(t *testing.T) {
 		t.Errorf("install.yaml installs %q, want %q", got, wantImage)
 	}
 	// A pushed release writes no OCI layout.
-	wantFiles := []string{checksumsName, installName, "kubectl-swarm_v1.2.3_linux_amd64.tar.gz", krewManifestName}
+	wantFiles := []string{"chart", checksumsName, installName, "kubectl-swarm_v1.2.3_linux_amd64.tar.gz", "kubeswarm-1.2.3.tgz", krewManifestName}
 	if diff := cmp.Diff(wantFiles, res.Files); diff != "" {
 		t.Errorf("release files (-want +got):\n%s", diff)
 	}
