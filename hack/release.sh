@@ -20,35 +20,60 @@ KUSTOMIZE=${KUSTOMIZE:-kustomize}
 log() { printf '[release] %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
 
+# candidate prints apt's candidate version of ca-certificates, nothing when apt knows none.
+candidate() {
+  apt-cache policy ca-certificates 2>/dev/null | awk '$1 == "Candidate:" && $2 != "(none)" { print $2 }' || true
+}
+
+# cached VERSION succeeds when that package is in the cache.
+cached() { [[ -d $CACHE/ca-certificates_$1/root/usr/share/ca-certificates/mozilla ]]; }
+
+# fetch VERSION downloads the package with apt-get download and extracts it into the cache.
+fetch() {
+  local tmp
+  log "fetching ca-certificates $1 (apt-get download)"
+  mkdir -p "$CACHE"
+  tmp=$(mktemp -d "$CACHE/.ca-certificates.XXXXXX")
+  if ! (cd "$tmp" && apt-get download "ca-certificates=$1" >&2) ||
+    ! dpkg-deb -x "$tmp"/ca-certificates_*.deb "$tmp/root"; then
+    rm -rf "$tmp"
+    return 1
+  fi
+  # Moved into place whole: an interrupted fetch leaves nothing that looks complete.
+  rm -rf "$CACHE/ca-certificates_$1"
+  mv "$tmp" "$CACHE/ca-certificates_$1"
+}
+
 # ca_certificates sets CA_DIR to Debian's ca-certificates package extracted (dpkg-deb -x) and
-# CA_VERSION to its version. The package is fetched with apt-get download once per version and
-# kept in the cache, so a later build needs no network.
+# CA_VERSION to its version: apt's candidate (CA_CERTIFICATES_VERSION when set), fetched once per
+# version and kept in the cache, so a later build needs no network. Without a network or apt, the
+# newest package in the cache.
 ca_certificates() {
   local version=${CA_CERTIFICATES_VERSION:-}
-  if [[ -z $version ]]; then
-    version=$(apt-cache policy ca-certificates 2>/dev/null | awk '$1 == "Candidate:" { print $2 }') || true
-  fi
-  if [[ -z $version || $version == "(none)" ]]; then
-    # No apt lists (apt-get update never ran, or not Debian): the newest package already fetched.
-    version=$(find "$CACHE" -mindepth 1 -maxdepth 1 -type d -name 'ca-certificates_*' -printf '%f\n' 2>/dev/null |
-      sed 's/^ca-certificates_//' | sort -V | tail -n 1)
-    [[ -n $version ]] || die "no ca-certificates version known: run apt-get update (Debian) or set CA_CERTIFICATES_VERSION"
+  if [[ -n $version ]]; then
+    cached "$version" || fetch "$version" || die "apt-get download ca-certificates=$version failed (see above)"
+  else
+    version=$(candidate)
+    if [[ -z $version ]] || ! { cached "$version" || fetch "$version"; }; then
+      # apt's lists are missing, or behind the mirror (which keeps only the newest package): as
+      # root, refresh them once.
+      if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+        log "refreshing apt's package lists (apt-get update)"
+        apt-get update -qq >&2 || true
+        version=$(candidate)
+      fi
+      if [[ -z $version ]] || ! { cached "$version" || fetch "$version"; }; then
+        version=$(find "$CACHE" -mindepth 1 -maxdepth 1 -type d -name 'ca-certificates_*' -printf '%f\n' 2>/dev/null |
+          sed 's/^ca-certificates_//' | sort -V | tail -n 1)
+        if [[ -z $version ]] || ! cached "$version"; then
+          die "no ca-certificates package: run apt-get update (Debian), or set CA_CERTIFICATES_VERSION"
+        fi
+        log "using the newest ca-certificates in the cache, $version"
+      fi
+    fi
   fi
   CA_VERSION=$version
   CA_DIR=$CACHE/ca-certificates_$version/root
-  [[ -d $CA_DIR/usr/share/ca-certificates/mozilla ]] && return
-  log "fetching ca-certificates $version (apt-get download)"
-  mkdir -p "$CACHE"
-  local tmp
-  tmp=$(mktemp -d "$CACHE/.ca-certificates.XXXXXX")
-  if ! (cd "$tmp" && apt-get download "ca-certificates=$version" >&2); then
-    rm -rf "$tmp"
-    die "apt-get download ca-certificates=$version failed (see above)"
-  fi
-  dpkg-deb -x "$tmp"/ca-certificates_*.deb "$tmp/root"
-  # Moved into place whole: an interrupted fetch leaves nothing that looks complete.
-  rm -rf "$CACHE/ca-certificates_$version"
-  mv "$tmp" "$CACHE/ca-certificates_$version"
 }
 
 # release runs hack/release with the package found by ca_certificates.
@@ -99,8 +124,13 @@ cmd_test() {
   log "krew installed kubectl-swarm $version"
 }
 
-case ${1:-} in
-  build) shift; cmd_build "$@" ;;
-  test) shift; cmd_test "$@" ;;
-  *) die "usage: $0 build FLAGS… | test" ;;
-esac
+main() {
+  case ${1:-} in
+    build) shift; cmd_build "$@" ;;
+    test) shift; cmd_test "$@" ;;
+    *) die "usage: $0 build FLAGS… | test" ;;
+  esac
+}
+
+# On one line: bash reads no further, so editing this file during a run cannot change the run.
+main "$@"; exit
