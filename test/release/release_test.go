@@ -31,6 +31,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -165,19 +166,49 @@ func pinnedImage(t *testing.T) string {
 }
 
 func TestInstallWithInit(t *testing.T) {
+	leaveAfter(t)
 	run(t, plugin, "init", "--wait", "5m")
 	checkRelease(t, "init")
 }
 
 func TestInstallWithInstallYAML(t *testing.T) {
+	leaveAfter(t)
 	run(t, os.Getenv("KUBECTL"), "apply", "--server-side", "-f", filepath.Join(dist, "install.yaml"))
 	checkRelease(t, "install.yaml")
 }
 
 func TestInstallWithHelm(t *testing.T) {
+	leaveAfter(t)
 	run(t, os.Getenv("HELM"), "install", "kubeswarm", filepath.Join(dist, "chart"), "--namespace", install.Namespace, "--create-namespace", "--wait", "--timeout", "5m")
 	checkRelease(t, "helm")
 	run(t, os.Getenv("HELM"), "uninstall", "kubeswarm", "--namespace", install.Namespace, "--wait")
+}
+
+// leaveAfter removes kubeswarm when the test ends, whatever happened, with the release's own
+// `leave --force --crds`, and waits until its namespace and CRDs are gone, so that the next path
+// starts from a cluster without kubeswarm.
+func leaveAfter(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	t.Cleanup(func() {
+		out, err := exec.Command(plugin, "leave", "--force", "--crds").CombinedOutput()
+		if err != nil && !strings.Contains(string(out), "not part of a swarm") {
+			t.Errorf("leave --force --crds: %v\n%s", err, out)
+		}
+		eventually(t, 3*time.Minute, "kubeswarm gone (its namespace, its CRDs)", func() error {
+			if err := k8s.Get(ctx, client.ObjectKey{Name: install.Namespace}, &corev1.Namespace{}); !apierrors.IsNotFound(err) {
+				return fmt.Errorf("namespace %s: %v", install.Namespace, err)
+			}
+			out, err := exec.Command(os.Getenv("KUBECTL"), "get", "crd", "-o", "name").CombinedOutput()
+			if err != nil {
+				return fmt.Errorf("listing CRDs: %v: %s", err, out)
+			}
+			if strings.Contains(string(out), "swarm.kubeswarm.io") {
+				return fmt.Errorf("CRDs left: %s", out)
+			}
+			return nil
+		})
+	})
 }
 
 // checkRelease: the operator runs in the cluster from the release's image and serves the seed's
@@ -187,19 +218,6 @@ func checkRelease(t *testing.T, path string) {
 	ctx := context.Background()
 	image := pinnedImage(t)
 	start := time.Now()
-	t.Cleanup(func() {
-		run(t, plugin, "leave", "--force", "--crds")
-		eventually(t, 3*time.Minute, "the operator's pods gone", func() error {
-			pods := &corev1.PodList{}
-			if err := k8s.List(ctx, pods, client.InNamespace(install.Namespace)); err != nil {
-				return err
-			}
-			if n := len(pods.Items); n > 0 {
-				return fmt.Errorf("%d pods left", n)
-			}
-			return nil
-		})
-	})
 	eventually(t, 5*time.Minute, "the operator ready from "+image, func() error {
 		dep := &appsv1.Deployment{}
 		if err := k8s.Get(ctx, client.ObjectKey{Namespace: install.Namespace, Name: install.Deployment}, dep); err != nil {
@@ -277,12 +295,19 @@ func checkRelease(t *testing.T, path string) {
 			return err
 		}
 		for _, p := range pods.Items {
+			for _, c := range p.Spec.InitContainers {
+				if c.Name == "install-files" && c.Image != image {
+					return fmt.Errorf("install-files is to run %s, not the release's %s", c.Image, image)
+				}
+			}
 			for _, s := range p.Status.InitContainerStatuses {
 				if s.Name != "install-files" {
 					continue
 				}
-				if !strings.HasPrefix(s.Image, strings.SplitN(image, "@", 2)[0]) {
-					return fmt.Errorf("install-files runs %s, not the release's %s", s.Image, image)
+				// An image pulled by digest alone has no tag: the status names it by ID, and
+				// ImageID by the repository and digest it came from.
+				if s.ImageID != "" && !strings.HasPrefix(s.ImageID, strings.SplitN(image, "@", 2)[0]+"@") {
+					return fmt.Errorf("install-files ran %s, not the release's %s", s.ImageID, image)
 				}
 				if s.State.Terminated != nil && s.State.Terminated.ExitCode == 0 && p.Status.Phase == corev1.PodRunning {
 					return nil
