@@ -154,9 +154,9 @@ bench-scale: build ## 1,000 Services × 3 tasks on 100 kwok nodes against plain 
 
 .PHONY: build
 build: ## Build bin/manager, bin/kubectl-swarm and bin/kubectl-swarm-convert (`kubectl swarm convert` without the clients).
-	CGO_ENABLED=0 go build -o $(LOCALBIN)/manager ./cmd/manager
-	CGO_ENABLED=0 go build -o $(LOCALBIN)/kubectl-swarm ./cmd/kubectl-swarm
-	CGO_ENABLED=0 go build -o $(LOCALBIN)/kubectl-swarm-convert ./cmd/kubectl-swarm-convert
+	CGO_ENABLED=0 go build -trimpath -o $(LOCALBIN)/manager ./cmd/manager
+	CGO_ENABLED=0 go build -trimpath -o $(LOCALBIN)/kubectl-swarm ./cmd/kubectl-swarm
+	CGO_ENABLED=0 go build -trimpath -o $(LOCALBIN)/kubectl-swarm-convert ./cmd/kubectl-swarm-convert
 
 .PHONY: run
 run: manifests generate ## Run the operator in the foreground against the current kubeconfig context.
