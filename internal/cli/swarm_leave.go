@@ -54,6 +54,11 @@ const leaveRefusal = "You are attempting to leave the swarm on a node that is pa
 	"kubeswarm's operator is the swarm's only manager: without it services keep running but nothing updates or reschedules them, " +
 	"and new tasks of replicated services wait for it. Use `--force` to ignore this message."
 
+// lastManagerError is leave's refusal without --force: docker's sentence, period included.
+type lastManagerError struct{}
+
+func (lastManagerError) Error() string { return leaveRefusal }
+
 // Run removes the operator (and with --crds the swarm's objects), after checking every right.
 func (o *LeaveOptions) Run(ctx context.Context) error {
 	objs, err := install.Objects(manifests.KubeSwarm, install.Options{})
@@ -80,7 +85,7 @@ func (o *LeaveOptions) Run(ctx context.Context) error {
 		return errors.New("this node is not part of a swarm: kubeswarm is not installed in this cluster")
 	}
 	if !o.force {
-		return errors.New(leaveRefusal)
+		return lastManagerError{}
 	}
 	want := accessFor(operator, "delete")
 	if o.crds {

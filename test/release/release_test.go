@@ -18,6 +18,7 @@ import (
 	"archive/tar"
 	"compress/gzip"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -92,7 +93,7 @@ func extract(archive, dir string) (string, error) {
 	tr := tar.NewReader(gz)
 	for {
 		h, err := tr.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
@@ -196,12 +197,15 @@ func leaveAfter(t *testing.T) {
 			t.Errorf("leave --force --crds: %v\n%s", err, out)
 		}
 		eventually(t, 3*time.Minute, "kubeswarm gone (its namespace, its CRDs)", func() error {
-			if err := k8s.Get(ctx, client.ObjectKey{Name: install.Namespace}, &corev1.Namespace{}); !apierrors.IsNotFound(err) {
-				return fmt.Errorf("namespace %s: %v", install.Namespace, err)
+			switch err := k8s.Get(ctx, client.ObjectKey{Name: install.Namespace}, &corev1.Namespace{}); {
+			case err == nil:
+				return fmt.Errorf("namespace %s still there", install.Namespace)
+			case !apierrors.IsNotFound(err):
+				return fmt.Errorf("namespace %s: %w", install.Namespace, err)
 			}
 			out, err := exec.Command(os.Getenv("KUBECTL"), "get", "crd", "-o", "name").CombinedOutput()
 			if err != nil {
-				return fmt.Errorf("listing CRDs: %v: %s", err, out)
+				return fmt.Errorf("listing CRDs: %w: %s", err, out)
 			}
 			if strings.Contains(string(out), "swarm.kubeswarm.io") {
 				return fmt.Errorf("CRDs left: %s", out)
