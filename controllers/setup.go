@@ -204,17 +204,18 @@ func Setup(mgr ctrl.Manager, cfg Config) error {
 // ClusterDNS is the address of the cluster's DNS server: the kube-dns Service's (the name
 // kubeadm, kind, k3s and the managed clusters give it), or "" when there is none. The answer is
 // written in the pod template of every stack service on a network, so only the API server's
-// answer means none (NotFound, Forbidden); a failure to ask is an error, not "", which would
-// restart those tasks (cmd/manager retries it).
+// answer that there is none (NotFound) means none; a failure to ask, Forbidden included (a
+// ClusterRole tightened by hand, an authorization webhook down), is an error, not "", which would
+// restart those tasks (cmd/manager retries it, then stops and asks for --cluster-dns).
 func ClusterDNS(ctx context.Context, reader client.Reader) (string, error) {
 	svc := &corev1.Service{}
 	err := reader.Get(ctx, client.ObjectKey{Namespace: metav1.NamespaceSystem, Name: "kube-dns"}, svc)
 	switch {
-	case apierrors.IsNotFound(err) || apierrors.IsForbidden(err):
+	case apierrors.IsNotFound(err):
 		ctrl.Log.WithName("setup").Info("No cluster DNS Service kube-system/kube-dns; a stack's tasks search their networks' domains after the namespace's", "error", err.Error())
 		return "", nil
 	case err != nil:
-		return "", fmt.Errorf("reading Service kube-system/kube-dns: %w", err)
+		return "", fmt.Errorf("reading Service kube-system/kube-dns (or set --cluster-dns): %w", err)
 	}
 	if ip := svc.Spec.ClusterIP; ip != "" && ip != corev1.ClusterIPNone {
 		return ip, nil

@@ -35,7 +35,7 @@ func TestClusterDNS(t *testing.T) {
 		{name: "kube-dns", objs: []client.Object{kubeDNS("10.96.0.10")}, want: "10.96.0.10"},
 		{name: "headless kube-dns", objs: []client.Object{kubeDNS(corev1.ClusterIPNone)}},
 		{name: "no kube-dns"},
-		{name: "not allowed to read it", fails: apierrors.NewForbidden(gr, "kube-dns", nil)},
+		{name: "not allowed to read it", fails: apierrors.NewForbidden(gr, "kube-dns", nil), wantErr: true},
 		{name: "API server unavailable", objs: []client.Object{kubeDNS("10.96.0.10")}, fails: apierrors.NewServiceUnavailable("restarting"), wantErr: true},
 		{name: "timeout", objs: []client.Object{kubeDNS("10.96.0.10")}, fails: apierrors.NewTimeoutError("slow", 1), wantErr: true},
 	} {
