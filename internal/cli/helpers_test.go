@@ -79,6 +79,15 @@ func newTestFactory(objs ...client.Object) *testFactory {
 	f := &testFactory{cs: k8sfake.NewClientset(robjs...), ns: "default", clock: clocktesting.NewFakeClock(testNow), denied: map[string]bool{}}
 	// The API server answers a SelfSubjectAccessReview; the fake client would store it.
 	f.c = interceptor.NewClient(c, interceptor.Funcs{
+		// The fake client would write a dry run; the API server only checks it.
+		Apply: func(ctx context.Context, c client.WithWatch, obj runtime.ApplyConfiguration, opts ...client.ApplyOption) error {
+			o := &client.ApplyOptions{}
+			o.ApplyOptions(opts)
+			if len(o.DryRun) > 0 {
+				return nil
+			}
+			return c.Apply(ctx, obj, opts...)
+		},
 		Create: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.CreateOption) error {
 			review, ok := obj.(*authorizationv1.SelfSubjectAccessReview)
 			if !ok {

@@ -141,6 +141,9 @@ func (o *InitOptions) Run(ctx context.Context) error {
 	if err := checkAccess(ctx, c, "install kubeswarm", accessFor(objs, "create", "patch")); err != nil {
 		return err
 	}
+	if err := dryRunRoles(ctx, c, objs, fieldManager); err != nil {
+		return err
+	}
 	if err := o.refuseDowngrade(ctx); err != nil {
 		return err
 	}

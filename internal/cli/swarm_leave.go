@@ -87,6 +87,9 @@ func (o *LeaveOptions) Run(ctx context.Context) error {
 	if !o.force {
 		return lastManagerError{}
 	}
+	if in.byHelm() {
+		return in.helmRefusal("leave", fmt.Sprintf("remove it with `helm uninstall %s -n %s` (its CRDs stay; then `kubectl swarm leave --force --crds` deletes them)", in.helmRelease, in.namespace))
+	}
 	want := accessFor(operator, "delete")
 	if o.crds {
 		want = append(want, accessFor(definitions, "delete")...)

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -70,4 +71,28 @@ func checkAccess(ctx context.Context, c client.Client, what string, want []acces
 	}
 	return fmt.Errorf("%w to %s: nothing was changed; the kubeconfig's user\n%s\n(ask a cluster administrator, or use a context with these rights: --context, --kubeconfig)",
 		ErrMissingRights, what, strings.Join(missing, "\n"))
+}
+
+// dryRunRoles applies the cluster roles and their bindings of objs as a dry run: the API server
+// refuses a role that grants more than its creator holds (unless escalate) and a binding to one
+// (unless bind), which no access review of create and patch shows; asked first, the refusal
+// comes before anything is written.
+func dryRunRoles(ctx context.Context, c client.Client, objs []*unstructured.Unstructured, owner string) error {
+	var refused []string
+	for _, u := range objs {
+		if kind := u.GetKind(); kind != "ClusterRole" && kind != "ClusterRoleBinding" {
+			continue
+		}
+		err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(owner), client.ForceOwnership, client.DryRunAll)
+		if apierrors.IsForbidden(err) {
+			refused = append(refused, fmt.Sprintf("  %s %s: %v", u.GetKind(), u.GetName(), err))
+		} else if err != nil {
+			return fmt.Errorf("trying %s %s (dry run): %w", u.GetKind(), u.GetName(), err)
+		}
+	}
+	if len(refused) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w to install kubeswarm: nothing was changed; the API server refuses\n%s\n(a cluster role may only grant what its creator holds, unless escalate on clusterroles; a binding needs bind on the role: ask a cluster administrator)",
+		ErrMissingRights, strings.Join(refused, "\n"))
 }

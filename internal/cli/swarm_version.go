@@ -8,6 +8,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubeswarm/kubeswarm/internal/crds"
@@ -24,11 +25,26 @@ type installedRelease struct {
 	operator        bool
 	image           string
 	ready, replicas int32
+	// helmRelease and namespace: the Helm release that installed the CRDs (its chart's
+	// meta.helm.sh annotations) and the namespace its operator runs in (install.Namespace
+	// otherwise).
+	helmRelease, namespace string
 }
 
-// readInstalled reads the release labels of the operator's Deployment and of kubeswarm's CRDs.
+// byHelm tells whether a Helm release still runs the operator: init and leave would take its
+// objects from under it.
+func (in installedRelease) byHelm() bool { return in.helmRelease != "" && in.operator }
+
+// helmRefusal says what to run instead of init or leave over a Helm release.
+func (in installedRelease) helmRefusal(verb, instead string) error {
+	return fmt.Errorf("kubeswarm was installed with Helm (release %s in namespace %s): %s would take its objects from Helm; %s",
+		in.helmRelease, in.namespace, verb, instead)
+}
+
+// readInstalled reads the release labels of kubeswarm's CRDs and of the operator's Deployment,
+// in the namespace of the Helm release that installed the CRDs if one did.
 func readInstalled(ctx context.Context, c client.Client) (installedRelease, error) {
-	var in installedRelease
+	in := installedRelease{namespace: install.Namespace}
 	newest := func(v string) {
 		if !version.Released(v) {
 			return
@@ -39,20 +55,6 @@ func readInstalled(ctx context.Context, c client.Client) (installedRelease, erro
 			in.version = v
 		}
 	}
-	dep := &appsv1.Deployment{}
-	switch err := c.Get(ctx, client.ObjectKey{Namespace: install.Namespace, Name: install.Deployment}, dep); {
-	case err == nil:
-		in.operator = true
-		newest(dep.Labels[version.Label])
-		in.ready, in.replicas = dep.Status.ReadyReplicas, ptrOr(dep.Spec.Replicas, 1)
-		for _, ctr := range dep.Spec.Template.Spec.Containers {
-			if ctr.Name == install.Container {
-				in.image = ctr.Image
-			}
-		}
-	case !apierrors.IsNotFound(err):
-		return in, fmt.Errorf("reading the operator's Deployment %s/%s: %w", install.Namespace, install.Deployment, err)
-	}
 	for _, name := range crds.Names {
 		u := &unstructured.Unstructured{}
 		u.SetGroupVersionKind(crds.Kind)
@@ -62,9 +64,35 @@ func readInstalled(ctx context.Context, c client.Client) (installedRelease, erro
 			return in, fmt.Errorf("reading CustomResourceDefinition %s: %w", name, err)
 		}
 		newest(u.GetLabels()[version.Label])
+		if a := u.GetAnnotations(); u.GetLabels()[helmManagedBy[0]] == helmManagedBy[1] && a[helmReleaseName] != "" {
+			in.helmRelease, in.namespace = a[helmReleaseName], a[helmReleaseNamespace]
+		}
+	}
+	dep := &appsv1.Deployment{}
+	switch err := c.Get(ctx, client.ObjectKey{Namespace: in.namespace, Name: install.Deployment}, dep); {
+	case err == nil:
+		in.operator = true
+		newest(dep.Labels[version.Label])
+		in.ready, in.replicas = dep.Status.ReadyReplicas, ptr.Deref(dep.Spec.Replicas, 1)
+		for _, ctr := range dep.Spec.Template.Spec.Containers {
+			if ctr.Name == install.Container {
+				in.image = ctr.Image
+			}
+		}
+	case !apierrors.IsNotFound(err):
+		return in, fmt.Errorf("reading the operator's Deployment %s/%s: %w", in.namespace, install.Deployment, err)
 	}
 	return in, nil
 }
+
+// What Helm writes on the objects of a release (helm.sh/helm/v4/pkg/action: its ownership
+// metadata).
+var helmManagedBy = [2]string{"app.kubernetes.io/managed-by", "Helm"}
+
+const (
+	helmReleaseName      = "meta.helm.sh/release-name"
+	helmReleaseNamespace = "meta.helm.sh/release-namespace"
+)
 
 // refuseDowngrade stops init from installing an older release over a newer one, or a build of
 // unknown age over a release: an older CRD drops fields that the newer operator wrote, and what
@@ -74,8 +102,14 @@ func (o *InitOptions) refuseDowngrade(ctx context.Context) error {
 		return nil
 	}
 	in, err := readInstalled(ctx, o.client)
-	if err != nil || in.version == "" {
+	if err != nil {
 		return err
+	}
+	if in.byHelm() {
+		return in.helmRefusal("init", fmt.Sprintf("upgrade it with `helm upgrade %s CHART -n %s`, or --force to init anyway", in.helmRelease, in.namespace))
+	}
+	if in.version == "" {
+		return nil
 	}
 	this := version.String()
 	if !version.Released(this) {
@@ -122,7 +156,10 @@ func (o *VersionOptions) printVersions(ctx context.Context) error {
 		fmt.Fprintf(o.Out, " Version:         %s\n", in.version)
 	}
 	if in.operator {
-		fmt.Fprintf(o.Out, " Operator:        %s/%s, %d/%d ready\n", install.Namespace, install.Deployment, in.ready, in.replicas)
+		fmt.Fprintf(o.Out, " Operator:        %s/%s, %d/%d ready\n", in.namespace, install.Deployment, in.ready, in.replicas)
+		if in.helmRelease != "" {
+			fmt.Fprintf(o.Out, " Helm release:    %s\n", in.helmRelease)
+		}
 		fmt.Fprintf(o.Out, " Image:           %s\n", in.image)
 	} else {
 		fmt.Fprintln(o.Out, " Operator:        none in the cluster (CRDs only)")

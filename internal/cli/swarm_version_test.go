@@ -1,16 +1,22 @@
 package cli
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	"github.com/kubeswarm/kubeswarm/internal/crds"
 	"github.com/kubeswarm/kubeswarm/internal/install"
@@ -201,6 +207,80 @@ func TestVersionShowsBothSides(t *testing.T) {
 			}
 			if !strings.Contains(errOut, tc.wantWarn) || (tc.wantWarn == "" && errOut != "") {
 				t.Errorf("version's warnings %q, want %q", errOut, tc.wantWarn)
+			}
+		})
+	}
+}
+
+func TestInitRefusesWhatTheAPIServerWouldRefuse(t *testing.T) {
+	f := newTestFactory()
+	crdsEstablishedAfter(f, 1)
+	// A delegated installer may create cluster roles, but not one granting more than it holds.
+	f.c = interceptor.NewClient(f.c.(client.WithWatch), interceptor.Funcs{
+		Apply: func(ctx context.Context, c client.WithWatch, obj runtime.ApplyConfiguration, opts ...client.ApplyOption) error {
+			o := &client.ApplyOptions{}
+			o.ApplyOptions(opts)
+			if u, ok := obj.(interface{ GetKind() string }); ok && u.GetKind() == "ClusterRole" && len(o.DryRun) > 0 {
+				return apierrors.NewForbidden(schema.GroupResource{Group: "rbac.authorization.k8s.io", Resource: "clusterroles"}, "kubeswarm-manager-role",
+					errors.New("user attempting to grant RBAC permissions not currently held"))
+			}
+			return c.Apply(ctx, obj, opts...)
+		},
+	})
+	_, _, err := run(t, f, "init")
+	if err == nil || !errors.Is(err, ErrMissingRights) || !strings.Contains(err.Error(), "ClusterRole kubeswarm-manager-role: clusterroles.rbac.authorization.k8s.io \"kubeswarm-manager-role\" is forbidden: user attempting to grant RBAC permissions not currently held") {
+		t.Fatalf("init: got %v, want the API server's refusal of the cluster role", err)
+	}
+	if err := f.c.Get(t.Context(), client.ObjectKey{Name: install.Namespace}, &corev1.Namespace{}); !apierrors.IsNotFound(err) {
+		t.Errorf("init wrote the namespace before refusing: %v", err)
+	}
+}
+
+func TestHelmReleaseIsHelms(t *testing.T) {
+	helmCRD := func() *unstructured.Unstructured {
+		u := &unstructured.Unstructured{}
+		u.SetGroupVersionKind(crds.Kind)
+		u.SetName(crds.Names[0])
+		u.SetLabels(map[string]string{"app.kubernetes.io/managed-by": "Helm", version.Label: "v0.3.0"})
+		u.SetAnnotations(map[string]string{"meta.helm.sh/release-name": "swarm", "meta.helm.sh/release-namespace": "platform"})
+		return u
+	}
+	operator := operatorAt("v0.3.0", "reg.example/kubeswarm/manager@sha256:0123", 3)
+	operator.Namespace = "platform"
+	cases := []struct {
+		name        string
+		uninstalled bool
+		args        []string
+		wantErr     string
+	}{
+		{name: "init", args: []string{"init"}, wantErr: "kubeswarm was installed with Helm (release swarm in namespace platform): init would take its objects from Helm; upgrade it with `helm upgrade swarm CHART -n platform`, or --force to init anyway"},
+		{name: "leave", args: []string{"leave", "--force", "--crds"}, wantErr: "kubeswarm was installed with Helm (release swarm in namespace platform): leave would take its objects from Helm; remove it with `helm uninstall swarm -n platform`"},
+		{name: "leave after helm uninstall deletes the CRDs it kept", uninstalled: true, args: []string{"leave", "--force", "--crds"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			released(t, "v0.3.0", "reg.example/kubeswarm/manager@sha256:0123")
+			var objs []client.Object
+			if !tc.uninstalled {
+				objs = append(objs, operator.DeepCopy())
+			}
+			f := newTestFactory(objs...)
+			if err := f.c.Create(t.Context(), helmCRD()); err != nil {
+				t.Fatal(err)
+			}
+			crdsEstablishedAfter(f, 1)
+			_, _, err := run(t, f, tc.args...)
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.HasPrefix(err.Error(), tc.wantErr) {
+				t.Fatalf("got %v, want %q", err, tc.wantErr)
+			}
+			if err := f.c.Get(t.Context(), client.ObjectKey{Namespace: install.Namespace, Name: install.Deployment}, &appsv1.Deployment{}); !apierrors.IsNotFound(err) {
+				t.Errorf("a second operator was installed beside Helm's: %v", err)
 			}
 		})
 	}
