@@ -17,8 +17,9 @@ trap 'rm -rf "$DIST"' EXIT
 log() { printf '[release-e2e] %s\n' "$*" >&2; }
 
 t0=$(date +%s)
+ARCH=$(go env GOARCH)
 make --no-print-directory release VERSION="$VERSION" REGISTRY="$KUBESWARM_REGISTRY/kubeswarm" \
-  PLATFORMS=linux/amd64 PLUGIN_PLATFORMS=linux/amd64 INSECURE=1 DIST="$DIST" KUSTOMIZE="$KUSTOMIZE" >&2
+  PLATFORMS="linux/$ARCH" PLUGIN_PLATFORMS="linux/$ARCH" INSECURE=1 DIST="$DIST" KUSTOMIZE="$KUSTOMIZE" >&2
 log "release $VERSION built and pushed to $KUBESWARM_REGISTRY/kubeswarm in $(($(date +%s) - t0))s"
 
 # The real-node tier installed the CRDs with make install and left its objects: start clean.
@@ -26,5 +27,5 @@ if ! out=$(bin/kubectl-swarm leave --force --crds 2>&1); then
   grep -q 'not part of a swarm' <<<"$out" || { log "leave: $out"; exit 1; }
 fi
 
-KUBESWARM_DIST=$DIST KUBESWARM_VERSION=$VERSION KUBECTL="$(hack/k8s-binaries.sh)/kubectl" HELM=$HELM \
+KUBESWARM_DIST=$DIST KUBESWARM_VERSION=$VERSION KUBESWARM_ARCH=$ARCH KUBECTL="$(hack/k8s-binaries.sh)/kubectl" HELM=$HELM \
   go test -tags release ./test/release/ -count=1 -timeout 30m -v "$@"

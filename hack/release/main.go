@@ -474,7 +474,7 @@ func owned(name string) bool {
 	case "image", "chart", installName, checksumsName, krewManifestName:
 		return true
 	}
-	return strings.HasPrefix(name, pluginBinary+"_") || strings.HasSuffix(name, ".tgz")
+	return strings.HasPrefix(name, pluginBinary+"_") || (strings.HasPrefix(name, "kubeswarm-") && strings.HasSuffix(name, ".tgz"))
 }
 
 // publish replaces an earlier release's files in out with stage's, and lists them.

@@ -13,8 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/yaml"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 	"github.com/kubeswarm/kubeswarm/internal/cli/manifests"
@@ -35,6 +35,9 @@ func addSwarmCommands(root *cobra.Command, f Factory, streams genericiooptions.I
 	root.AddCommand(newGroupCommand("swarm", "Manage the swarm (init, join-token, leave)",
 		newInitCommand(f, streams), newJoinTokenCommand(f, streams), newLeaveCommand(f, streams)))
 }
+
+// crdWait bounds init's wait for its CRDs to be established (seconds on a healthy API server).
+var crdWait = 2 * time.Minute
 
 // InitOptions is `init`: server-side apply of the embedded manifests.
 type InitOptions struct {
@@ -125,17 +128,12 @@ func (o *InitOptions) Run(ctx context.Context) error {
 			"load it into the nodes, or use a released kubectl-swarm, --image or --registry.\n", version.DevImage)
 	}
 	if o.dryRun {
-		for i, u := range objs {
-			b, err := yaml.Marshal(u.Object)
-			if err != nil {
-				return err
-			}
-			if i > 0 {
-				fmt.Fprintln(o.Out, "---")
-			}
-			fmt.Fprint(o.Out, string(b))
+		b, err := install.YAML(objs)
+		if err != nil {
+			return err
 		}
-		return nil
+		_, err = o.Out.Write(b)
+		return err
 	}
 	c := o.client
 	if err := checkAccess(ctx, c, "install kubeswarm", accessFor(objs, "create", "patch")); err != nil {
@@ -151,7 +149,14 @@ func (o *InitOptions) Run(ctx context.Context) error {
 	for _, u := range objs {
 		if kind := u.GetKind(); !established && kind != "Namespace" && kind != "CustomResourceDefinition" {
 			// What follows may use the kinds (and the operator maps them as it starts).
-			if err := crds.WaitEstablished(ctx, c, crds.Names, pollInterval, nil); err != nil {
+			// A CRD the API server does not accept (NamesAccepted False) is never Established:
+			// say what is awaited, and give up in time.
+			wctx, cancel := context.WithTimeout(ctx, crdWait)
+			err := crds.WaitEstablished(wctx, c, crds.Names, pollInterval, func(missing []string) {
+				fmt.Fprintf(o.ErrOut, "Waiting for the CustomResourceDefinitions %s to be established\n", strings.Join(missing, ", "))
+			})
+			cancel()
+			if err != nil {
 				return err
 			}
 			established = true
@@ -175,7 +180,11 @@ func (o *InitOptions) Run(ctx context.Context) error {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("the operator is not ready after %s: see `kubectl -n %s get pods`", o.wait, operatorNamespace)
 		}
-		time.Sleep(pollInterval)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for the operator: %w", ctx.Err())
+		case <-time.After(pollInterval):
+		}
 	}
 }
 
@@ -283,7 +292,7 @@ func swarmActive(ctx context.Context, c client.Client) (swarmState, error) {
 	err := c.Get(ctx, client.ObjectKey{Namespace: operatorNamespace, Name: operatorDeployment}, dep)
 	switch {
 	case err == nil:
-		st.operator = fmt.Sprintf("%s/%s, %d/%d ready", operatorNamespace, operatorDeployment, dep.Status.ReadyReplicas, ptrOr(dep.Spec.Replicas, 1))
+		st.operator = fmt.Sprintf("%s/%s, %d/%d ready", operatorNamespace, operatorDeployment, dep.Status.ReadyReplicas, ptr.Deref(dep.Spec.Replicas, 1))
 		st.active = dep.Status.ReadyReplicas > 0 && reconciled > 0
 	case reconciled > 0:
 		st.operator = "running outside the cluster"
@@ -293,13 +302,6 @@ func swarmActive(ctx context.Context, c client.Client) (swarmState, error) {
 		st.reason = "no kubeswarm operator is ready"
 	}
 	return st, nil
-}
-
-func ptrOr(p *int32, def int32) int32 {
-	if p == nil {
-		return def
-	}
-	return *p
 }
 
 // InfoOptions is `info [-f FORMAT]`: the Swarm part of `docker info`.

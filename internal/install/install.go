@@ -138,7 +138,7 @@ func YAML(objs []*unstructured.Unstructured) ([]byte, error) {
 // turns ghcr.io/kubeswarm/manager@sha256:… into mirror.example:5000/team/manager@sha256:…).
 func Mirror(image, registry string) (string, error) {
 	registry = strings.TrimSuffix(registry, "/")
-	if registry == "" || strings.ContainsAny(registry, "@ ") {
+	if registry == "" || strings.ContainsAny(registry, "@ ") || strings.Contains(registry, "://") {
 		return "", fmt.Errorf("--registry %q: want a registry host and path, e.g. mirror.example:5000/kubeswarm", registry)
 	}
 	ref := image

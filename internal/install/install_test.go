@@ -100,6 +100,7 @@ func TestMirror(t *testing.T) {
 		{image: "kubeswarm/manager:dev", registry: "reg.example/a/b", want: "reg.example/a/b/manager:dev"},
 		{image: "manager", registry: "reg.example", want: "reg.example/manager"},
 		{image: "manager", registry: "", wantErr: `--registry "": want a registry host and path, e.g. mirror.example:5000/kubeswarm`},
+		{image: "manager", registry: "https://reg.example", wantErr: `--registry "https://reg.example": want a registry host and path, e.g. mirror.example:5000/kubeswarm`},
 		{image: "manager", registry: "reg.example/x@sha256:1", wantErr: `--registry "reg.example/x@sha256:1": want a registry host and path, e.g. mirror.example:5000/kubeswarm`},
 	}
 	for _, tc := range cases {

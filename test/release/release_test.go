@@ -40,6 +40,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/config"
 
 	"github.com/kubeswarm/kubeswarm/internal/install"
+	"github.com/kubeswarm/kubeswarm/internal/objects"
 )
 
 var (
@@ -50,7 +51,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	for _, env := range []string{"KUBECONFIG", "KUBESWARM_DIST", "KUBESWARM_VERSION", "KUBECTL", "HELM"} {
+	for _, env := range []string{"KUBECONFIG", "KUBESWARM_DIST", "KUBESWARM_VERSION", "KUBESWARM_ARCH", "KUBECTL", "HELM"} {
 		if os.Getenv(env) == "" {
 			fmt.Fprintf(os.Stderr, "%s is not set: run hack/release-e2e.sh\n", env)
 			os.Exit(1)
@@ -68,7 +69,7 @@ func TestMain(m *testing.M) {
 	}
 	dir, err := os.MkdirTemp("", "kubeswarm-release-")
 	if err == nil {
-		plugin, err = extract(filepath.Join(dist, fmt.Sprintf("kubectl-swarm_%s_linux_amd64.tar.gz", release)), dir)
+		plugin, err = extract(filepath.Join(dist, fmt.Sprintf("kubectl-swarm_%s_linux_%s.tar.gz", release, os.Getenv("KUBESWARM_ARCH"))), dir)
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "the plugin archive: %v\n", err)
@@ -239,7 +240,7 @@ func checkRelease(t *testing.T, path string) {
 		}
 		for _, p := range pods.Items {
 			for _, s := range p.Status.ContainerStatuses {
-				if s.Ready && strings.HasPrefix(s.ImageID, strings.SplitN(image, "@", 2)[0]) {
+				if s.Ready && s.ImageID == image {
 					return nil
 				}
 			}
@@ -261,8 +262,12 @@ func checkRelease(t *testing.T, path string) {
 		t.Fatal(err)
 	}
 	httpClient := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	if len(nodes.Items) != 3 {
+		t.Fatalf("want the three real nodes, got %d", len(nodes.Items))
+	}
 	eventually(t, 3*time.Minute, "the seed's nginx on :8000 of every node", func() error {
 		for _, n := range nodes.Items {
+			answered := false
 			for _, a := range n.Status.Addresses {
 				if a.Type != corev1.NodeInternalIP {
 					continue
@@ -275,6 +280,10 @@ func checkRelease(t *testing.T, path string) {
 				if resp.StatusCode != http.StatusOK {
 					return fmt.Errorf("%s: %s", n.Name, resp.Status)
 				}
+				answered = true
+			}
+			if !answered {
+				return fmt.Errorf("node %s has no InternalIP to ask", n.Name)
 			}
 		}
 		return nil
@@ -300,17 +309,17 @@ func checkRelease(t *testing.T, path string) {
 		}
 		for _, p := range pods.Items {
 			for _, c := range p.Spec.InitContainers {
-				if c.Name == "install-files" && c.Image != image {
+				if c.Name == objects.InstallFilesContainer && c.Image != image {
 					return fmt.Errorf("install-files is to run %s, not the release's %s", c.Image, image)
 				}
 			}
 			for _, s := range p.Status.InitContainerStatuses {
-				if s.Name != "install-files" {
+				if s.Name != objects.InstallFilesContainer {
 					continue
 				}
 				// An image pulled by digest alone has no tag: the status names it by ID, and
 				// ImageID by the repository and digest it came from.
-				if s.ImageID != "" && !strings.HasPrefix(s.ImageID, strings.SplitN(image, "@", 2)[0]+"@") {
+				if s.ImageID != "" && s.ImageID != image {
 					return fmt.Errorf("install-files ran %s, not the release's %s", s.ImageID, image)
 				}
 				if s.State.Terminated != nil && s.State.Terminated.ExitCode == 0 && p.Status.Phase == corev1.PodRunning {
