@@ -8,9 +8,10 @@
 // the previous release (PREVIOUS_DIR: its manager, kubectl-swarm and install.yaml, built by
 // hack/upgrade.sh), runs its operator, deploys with its plugin the seed's stack and services of
 // every kind, starts a rolling update, then upgrades to this tree's release by the path and
-// swaps the operator while the update is half done. Then no task pod may have been replaced, no
-// workload's template, Kubernetes Service, claim or route may have changed, the conditions carry
-// on, and the update in flight completes exactly once.
+// swaps the operator while the update is half done. The CRDs and the operator's
+// Deployment must then be this tree's; no task pod may have been replaced, no workload's
+// template, Kubernetes Service, claim or route may have changed, the conditions carry on, and the
+// update in flight completes exactly once.
 package upgrade
 
 import (
@@ -23,7 +24,9 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -34,6 +37,7 @@ import (
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 	"github.com/kubeswarm/kubeswarm/internal/cli/manifests"
 	"github.com/kubeswarm/kubeswarm/internal/install"
+	ksversion "github.com/kubeswarm/kubeswarm/internal/version"
 )
 
 // release is one side of the upgrade: its operator and plugin binaries, and the operator image
@@ -55,6 +59,9 @@ var (
 	head       release
 	// previousYAML is the previous release's `kustomize build config/default`.
 	previousYAML string
+	// pluginVersion is the version this tree's kubectl-swarm was built as, which its `init`
+	// stamps on the objects ("" for a development build, which stamps none).
+	pluginVersion string
 )
 
 // headImage and headVersion are what this tree's release is stamped with: another operator
@@ -106,6 +113,9 @@ func setup() error {
 	if head.plugin, err = need("KUBECTL_SWARM_BIN"); err != nil {
 		return err
 	}
+	if pluginVersion, err = clientVersion(head.plugin); err != nil {
+		return err
+	}
 	cfg, err := config.GetConfig()
 	if err != nil {
 		return fmt.Errorf("no cluster: %w", err)
@@ -125,6 +135,9 @@ type upgradePath struct {
 	install func(t *testing.T)
 	// upgrade applies this tree's release over it.
 	upgrade func(t *testing.T)
+	// version is the version label (app.kubernetes.io/version) the upgrade stamps on this tree's
+	// objects, the CRDs among them; "" when it stamps none.
+	version string
 }
 
 // upgradePaths are the ways to upgrade. A third, `helm upgrade` of the chart (hack/release/chart,
@@ -137,6 +150,7 @@ func upgradePaths() []upgradePath {
 			name:    "init",
 			install: func(t *testing.T) { plugin(t, previous, "", "init", "--image", previous.image) },
 			upgrade: func(t *testing.T) { plugin(t, head, "", "init", "--image", head.image) },
+			version: pluginVersion,
 		},
 		{
 			// install.yaml: the release's objects (install.Objects), applied by kubectl.
@@ -145,19 +159,26 @@ func upgradePaths() []upgradePath {
 			upgrade: func(t *testing.T) {
 				kubectl(t, headInstallYAML(t), "apply", "--server-side", "--force-conflicts", "-f", "-")
 			},
+			version: headVersion,
 		},
 	}
 }
 
-// headInstallYAML is this tree's install.yaml: the manifests `kubectl swarm init` embeds (make
+// headObjects are this tree's release objects: the manifests `kubectl swarm init` embeds (make
 // verify keeps them `kustomize build config/default`), stamped as a release stamps them.
-func headInstallYAML(t *testing.T) []byte {
+func headObjects(t *testing.T) []*unstructured.Unstructured {
 	t.Helper()
 	objs, err := install.Objects(manifests.KubeSwarm, install.Options{Image: head.image, Version: headVersion})
 	if err != nil {
 		t.Fatal(err)
 	}
-	y, err := install.YAML(objs)
+	return objs
+}
+
+// headInstallYAML is this tree's install.yaml (headObjects).
+func headInstallYAML(t *testing.T) []byte {
+	t.Helper()
+	y, err := install.YAML(headObjects(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,6 +222,7 @@ func runPath(t *testing.T, p upgradePath) {
 	p.install(t)
 	waitCRDs(t)
 	clock.lap("installed the previous release (" + previous.name + ")")
+	crdsBefore := readCRDs(t)
 	metrics := freeAddr(t)
 	ops := &operators{}
 	ops.start(t, p.name, previous, metrics)
@@ -218,7 +240,10 @@ func runPath(t *testing.T, p upgradePath) {
 
 	upgradeAt := time.Now()
 	p.upgrade(t)
-	clock.lap("upgraded by " + p.name)
+	waitCRDs(t)
+	checkCRDs(t, crdsBefore, p.version)
+	checkOperatorDeployment(t, p.version)
+	clock.lap("upgraded by " + p.name + ", the CRDs and Deployment checked")
 	ops.current.stop()
 	ops.start(t, p.name, head, metrics)
 	clock.lap("operator swapped")
@@ -231,6 +256,29 @@ func runPath(t *testing.T, p upgradePath) {
 	compare(t, before, after)
 	pods.checkUpdateOnce(t, updateAt, upgradeAt)
 	clock.lap("checked")
+}
+
+// checkOperatorDeployment fails the test unless the upgrade brought the operator's Deployment to
+// this tree's release: its image and, when the path stamps one, its version label.
+func checkOperatorDeployment(t *testing.T, version string) {
+	t.Helper()
+	dep := &appsv1.Deployment{}
+	if err := k8sClient.Get(context.Background(), client.ObjectKey{Namespace: install.Namespace, Name: install.Deployment}, dep); err != nil {
+		t.Errorf("reading the operator's Deployment: %v", err)
+		return
+	}
+	var image string
+	for _, c := range dep.Spec.Template.Spec.Containers {
+		if c.Name == install.Container {
+			image = c.Image
+		}
+	}
+	if image != head.image {
+		t.Errorf("after the upgrade the operator's Deployment runs %q, want %q", image, head.image)
+	}
+	if l := dep.Labels[ksversion.Label]; version != "" && l != version {
+		t.Errorf("after the upgrade the operator's Deployment has label %s=%q, want %q", ksversion.Label, l, version)
+	}
 }
 
 // waitCRDs waits until kubeswarm's CRDs are served.
