@@ -118,9 +118,9 @@ PREVIOUS ?= 69938fd5ffe554543185f91c804259f0001882af
 UPGRADE_CLUSTER ?= kubeswarm-upgrade
 
 .PHONY: test-upgrade
-test-upgrade: build $(KUSTOMIZE) ## Upgrade from PREVIOUS to this tree mid-update (init, install.yaml) on a kwok cluster of its own: no task restarts.
+test-upgrade: build $(KUSTOMIZE) $(HELM) ## Upgrade from PREVIOUS to this tree mid-update (init, install.yaml, helm) on a kwok cluster of its own: no task restarts.
 	KUBESWARM_CLUSTER=$(UPGRADE_CLUSTER) KUBECONFIG=$${XDG_CACHE_HOME:-$$HOME/.cache}/kubeswarm/$(UPGRADE_CLUSTER).kubeconfig \
-		PREVIOUS=$(PREVIOUS) KUSTOMIZE=$(KUSTOMIZE) hack/upgrade.sh
+		PREVIOUS=$(PREVIOUS) KUSTOMIZE=$(KUSTOMIZE) HELM=$(HELM) hack/upgrade.sh
 
 .PHONY: test-e2e-real
 test-e2e-real: build $(HELM) $(KUSTOMIZE) ## e2e on real nodes (root): the seed's checks with packets, then a release installed by init, install.yaml and helm; the host is checked to be left as found.

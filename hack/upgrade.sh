@@ -13,12 +13,13 @@
 #      that nothing restarted; see test/upgrade/upgrade_test.go.
 #   4. Takes the cluster down, also on failure (KEEP_CLUSTER=1 keeps it).
 #
-# Expects this tree's bin/manager and bin/kubectl-swarm built (make build) and KUSTOMIZE (the
-# Makefile's pinned kustomize). Extra arguments go to `go test` (e.g. -v -run 'TestUpgrade/init').
+# Expects this tree's bin/manager and bin/kubectl-swarm built (make build), KUSTOMIZE and HELM
+# (the Makefile's pinned kustomize and helm, for the helm path). Extra arguments go to `go test`
+# (e.g. -v -run 'TestUpgrade/init').
 # `hack/upgrade.sh previous` only builds the previous release and prints its directory (for a
 # before/after pair elsewhere: BENCH_BASELINE_BIN=$(hack/upgrade.sh previous)/manager).
 # Environment: PREVIOUS (a commit of this clone), PREVIOUS_IMAGE, UPGRADE_PATHS (the paths to
-# run, e.g. "init install-yaml"; default all), KEEP_CLUSTER, KUBESWARM_CACHE.
+# run, e.g. "init helm"; default all: init, install-yaml, helm), KEEP_CLUSTER, KUBESWARM_CACHE.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -102,6 +103,10 @@ fi
 for f in bin/manager bin/kubectl-swarm; do
   [[ -x $f ]] || die "$f is missing: run make build"
 done
+# Only the test needs helm (`previous` above does not).
+HELM=${HELM:?HELM: the pinned helm binary (make test-upgrade sets it)}
+[[ -x $HELM ]] || die "HELM=$HELM is not an executable"
+[[ $HELM == /* ]] || HELM=$ROOT/$HELM # go test runs in test/upgrade
 
 trap cleanup EXIT
 t=$SECONDS
@@ -117,7 +122,7 @@ for f in $(hack/gateway-api-crds.sh); do crds+=(-f "$f"); done
 log "cluster $KUBESWARM_CLUSTER ready in $(elapsed "$t")"
 
 t=$SECONDS
-KUBECONFIG=$kubeconfig KUBECTL=$K8S_BIN/kubectl \
+KUBECONFIG=$kubeconfig KUBECTL=$K8S_BIN/kubectl HELM=$HELM \
   PREVIOUS_COMMIT=$commit PREVIOUS_DIR=$PREV_DIR \
   MANAGER_BIN=$ROOT/bin/manager KUBECTL_SWARM_BIN=$ROOT/bin/kubectl-swarm \
   go test -tags upgrade ./test/upgrade/... -count=1 -timeout 20m -v "$@" || status=$?

@@ -247,7 +247,13 @@ func plugin(t *testing.T, r release, ns string, args ...string) string {
 
 func run(t *testing.T, stdin []byte, bin, name string, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(bin, args...)
+	return runCmd(t, stdin, exec.Command(bin, args...), name)
+}
+
+// runCmd runs cmd (its args after the binary's) as run does, logged as name.
+func runCmd(t *testing.T, stdin []byte, cmd *exec.Cmd, name string) string {
+	t.Helper()
+	args := cmd.Args[1:]
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	if stdin != nil {

@@ -4,13 +4,14 @@
 // upgrades its managers without its services restarting, and upgrading kubeswarm's operator
 // must restart no task either.
 //
-// For each way a cluster is upgraded (a path: `kubectl swarm init`, install.yaml, …) it installs
-// the previous release (PREVIOUS_DIR: its manager, kubectl-swarm and install.yaml, built by
-// hack/upgrade.sh), runs its operator, deploys with its plugin the seed's stack and services of
-// every kind, starts a rolling update, then upgrades to this tree's release by the path and
-// swaps the operator while the update is half done. Then no task pod may have been replaced, no
-// workload's template, Kubernetes Service, claim or route may have changed, the conditions carry
-// on, and the update in flight completes exactly once.
+// For each way a cluster is upgraded (a path: `kubectl swarm init`, install.yaml, `helm
+// upgrade`) it installs the previous release (PREVIOUS_DIR: its manager, kubectl-swarm and
+// install.yaml, built by hack/upgrade.sh), runs its operator, deploys with its plugin the seed's
+// stack and services of every kind, starts a rolling update, then upgrades to this tree's release
+// by the path and swaps the operator while the update is half done. The CRDs and the operator's
+// Deployment must then be this tree's; no task pod may have been replaced, no workload's
+// template, Kubernetes Service, claim or route may have changed, the conditions carry on, and the
+// update in flight completes exactly once.
 package upgrade
 
 import (
@@ -23,7 +24,9 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -34,6 +37,7 @@ import (
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 	"github.com/kubeswarm/kubeswarm/internal/cli/manifests"
 	"github.com/kubeswarm/kubeswarm/internal/install"
+	ksversion "github.com/kubeswarm/kubeswarm/internal/version"
 )
 
 // release is one side of the upgrade: its operator and plugin binaries, and the operator image
@@ -55,13 +59,20 @@ var (
 	head       release
 	// previousYAML is the previous release's `kustomize build config/default`.
 	previousYAML string
+	// helmBin is helm (HELM), for the helm path.
+	helmBin string
+	// pluginVersion is the version this tree's kubectl-swarm was built as, which its `init`
+	// stamps on the objects ("" for a development build, which stamps none).
+	pluginVersion string
 )
 
 // headImage and headVersion are what this tree's release is stamped with: another operator
-// image than the previous release's, as a new release brings.
+// image than the previous release's, as a new release brings. previousVersion is the previous
+// release's version in its chart (the release build stamps the chart's objects with it).
 const (
-	headImage   = "kubeswarm/manager:head"
-	headVersion = "v0.0.0-upgrade.head"
+	headImage       = "kubeswarm/manager:head"
+	headVersion     = "v0.0.0-upgrade.head"
+	previousVersion = "v0.0.0-upgrade.previous"
 )
 
 func TestMain(m *testing.M) {
@@ -106,6 +117,10 @@ func setup() error {
 	if head.plugin, err = need("KUBECTL_SWARM_BIN"); err != nil {
 		return err
 	}
+	if pluginVersion, err = clientVersion(head.plugin); err != nil {
+		return err
+	}
+	helmBin = os.Getenv("HELM")
 	cfg, err := config.GetConfig()
 	if err != nil {
 		return fmt.Errorf("no cluster: %w", err)
@@ -125,11 +140,15 @@ type upgradePath struct {
 	install func(t *testing.T)
 	// upgrade applies this tree's release over it.
 	upgrade func(t *testing.T)
+	// remove, when set, is the path's own uninstall, before the test takes off what is left
+	// (removeRelease).
+	remove func(t *testing.T)
+	// version is the version label (app.kubernetes.io/version) the upgrade stamps on this tree's
+	// objects, the CRDs among them; "" when it stamps none.
+	version string
 }
 
-// upgradePaths are the ways to upgrade. A third, `helm upgrade` of the chart (hack/release/chart,
-// helm from HELM), is one more entry once the chart is on this branch and a previous release
-// has one to install with `helm install`: helm adopts no objects it did not make.
+// upgradePaths are the ways to upgrade.
 func upgradePaths() []upgradePath {
 	return []upgradePath{
 		{
@@ -137,6 +156,7 @@ func upgradePaths() []upgradePath {
 			name:    "init",
 			install: func(t *testing.T) { plugin(t, previous, "", "init", "--image", previous.image) },
 			upgrade: func(t *testing.T) { plugin(t, head, "", "init", "--image", head.image) },
+			version: pluginVersion,
 		},
 		{
 			// install.yaml: the release's objects (install.Objects), applied by kubectl.
@@ -145,19 +165,61 @@ func upgradePaths() []upgradePath {
 			upgrade: func(t *testing.T) {
 				kubectl(t, headInstallYAML(t), "apply", "--server-side", "--force-conflicts", "-f", "-")
 			},
+			version: headVersion,
+		},
+		{
+			// helm: `helm install` of the previous release's chart, then `helm upgrade` to this
+			// tree's. The previous release predates the chart: its chart is made as the release
+			// build would have made it, by this tree's chart.Write over its install.yaml's
+			// objects (helm adopts no objects it did not make, so it cannot upgrade a cluster
+			// installed another way). The chart's CRDs are templates, so helm upgrades them.
+			name: "helm",
+			install: func(t *testing.T) {
+				helm(t, "install", helmRelease, writeChart(t, "previous", previousObjects(t), previousVersion),
+					"--namespace", install.Namespace, "--create-namespace", "--wait", "--timeout", "2m")
+			},
+			upgrade: func(t *testing.T) {
+				helm(t, "upgrade", helmRelease, writeChart(t, "head", headObjects(t), headVersion),
+					"--namespace", install.Namespace, "--wait", "--timeout", "2m")
+			},
+			remove: func(t *testing.T) {
+				helm(t, "uninstall", helmRelease, "--namespace", install.Namespace, "--ignore-not-found", "--wait", "--timeout", "2m")
+			},
+			version: headVersion,
 		},
 	}
 }
 
-// headInstallYAML is this tree's install.yaml: the manifests `kubectl swarm init` embeds (make
+// headObjects are this tree's release objects: the manifests `kubectl swarm init` embeds (make
 // verify keeps them `kustomize build config/default`), stamped as a release stamps them.
-func headInstallYAML(t *testing.T) []byte {
+func headObjects(t *testing.T) []*unstructured.Unstructured {
 	t.Helper()
 	objs, err := install.Objects(manifests.KubeSwarm, install.Options{Image: head.image, Version: headVersion})
 	if err != nil {
 		t.Fatal(err)
 	}
-	y, err := install.YAML(objs)
+	return objs
+}
+
+// previousObjects are the previous release's objects (its install.yaml), stamped with
+// previousVersion as a release would have stamped them.
+func previousObjects(t *testing.T) []*unstructured.Unstructured {
+	t.Helper()
+	b, err := os.ReadFile(previousYAML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := install.Objects(b, install.Options{Image: previous.image, Version: previousVersion})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return objs
+}
+
+// headInstallYAML is this tree's install.yaml (headObjects).
+func headInstallYAML(t *testing.T) []byte {
+	t.Helper()
+	y, err := install.YAML(headObjects(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,13 +256,20 @@ func TestUpgrade(t *testing.T) {
 // previous release, deploy, start an update, upgrade, check.
 func runPath(t *testing.T, p upgradePath) {
 	clock := newStopwatch(t)
-	removeRelease(t)
-	t.Cleanup(func() { removeRelease(t) })
+	remove := func() {
+		if p.remove != nil {
+			p.remove(t)
+		}
+		removeRelease(t)
+	}
+	remove()
+	t.Cleanup(remove)
 	clock.lap("removed any earlier release")
 
 	p.install(t)
 	waitCRDs(t)
 	clock.lap("installed the previous release (" + previous.name + ")")
+	crdsBefore := readCRDs(t)
 	metrics := freeAddr(t)
 	ops := &operators{}
 	ops.start(t, p.name, previous, metrics)
@@ -218,7 +287,10 @@ func runPath(t *testing.T, p upgradePath) {
 
 	upgradeAt := time.Now()
 	p.upgrade(t)
-	clock.lap("upgraded by " + p.name)
+	waitCRDs(t)
+	checkCRDs(t, crdsBefore, p.version)
+	checkOperatorDeployment(t, p.version)
+	clock.lap("upgraded by " + p.name + ", the CRDs and Deployment checked")
 	ops.current.stop()
 	ops.start(t, p.name, head, metrics)
 	clock.lap("operator swapped")
@@ -233,6 +305,29 @@ func runPath(t *testing.T, p upgradePath) {
 	clock.lap("checked")
 }
 
+// checkOperatorDeployment fails the test unless the upgrade brought the operator's Deployment to
+// this tree's release: its image and, when the path stamps one, its version label.
+func checkOperatorDeployment(t *testing.T, version string) {
+	t.Helper()
+	dep := &appsv1.Deployment{}
+	if err := k8sClient.Get(context.Background(), client.ObjectKey{Namespace: install.Namespace, Name: install.Deployment}, dep); err != nil {
+		t.Errorf("reading the operator's Deployment: %v", err)
+		return
+	}
+	var image string
+	for _, c := range dep.Spec.Template.Spec.Containers {
+		if c.Name == install.Container {
+			image = c.Image
+		}
+	}
+	if image != head.image {
+		t.Errorf("after the upgrade the operator's Deployment runs %q, want %q", image, head.image)
+	}
+	if l := dep.Labels[ksversion.Label]; version != "" && l != version {
+		t.Errorf("after the upgrade the operator's Deployment has label %s=%q, want %q", ksversion.Label, l, version)
+	}
+}
+
 // waitCRDs waits until kubeswarm's CRDs are served.
 func waitCRDs(t *testing.T) {
 	t.Helper()
@@ -240,8 +335,9 @@ func waitCRDs(t *testing.T) {
 		"crd/services.swarm.kubeswarm.io", "crd/stacks.swarm.kubeswarm.io", "crd/nodes.swarm.kubeswarm.io")
 }
 
-// removeRelease takes kubeswarm off the cluster, whichever release and path put it there: its
-// CRDs (and every kubeswarm object with them), the operator's namespace and cluster RBAC. Each
+// removeRelease takes kubeswarm off the cluster, whichever release and path put it there (after
+// the path's own uninstall: helm's leaves the CRDs): its CRDs (and every kubeswarm object with
+// them), the operator's namespace (a helm release's records with it) and cluster RBAC. Each
 // path starts from a cluster without kubeswarm, so that what one path left (field managers,
 // objects a release dropped) cannot hide or fake what another does.
 func removeRelease(t *testing.T) {
