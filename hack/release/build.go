@@ -41,8 +41,8 @@ func (b goBuild) ldflags() string {
 
 // goBuilder runs `go build` in the module at root: static (no cgo), -trimpath and no VCS stamp
 // so the binary depends on the sources and the toolchain alone, not on where the tree is or on
-// what is uncommitted beside it. GOAMD64/GOARM64 are pinned to their defaults so a builder's
-// environment cannot change the instructions a release runs on.
+// what is uncommitted beside it. GOAMD64/GOARM64 are pinned to their defaults and GOEXPERIMENT
+// and GODEBUG emptied, so a builder's environment cannot change what a release runs.
 func goBuilder(root string, verbose bool) builder {
 	return func(ctx context.Context, b goBuild) error {
 		args := []string{"build", "-trimpath", "-buildvcs=false", "-ldflags", b.ldflags(), "-o", b.Out, b.Package}
@@ -50,7 +50,10 @@ func goBuilder(root string, verbose bool) builder {
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(),
 			"CGO_ENABLED=0", "GOOS="+b.Platform.OS, "GOARCH="+b.Platform.Architecture,
-			"GOAMD64=v1", "GOARM64=v8.0", "GOFLAGS=-mod=readonly")
+			"GOAMD64=v1", "GOARM64=v8.0", "GOFLAGS=-mod=readonly",
+			// Settings that would change what the binaries do without a change of the sources:
+			// experiments and run-time defaults are the toolchain's own.
+			"GOEXPERIMENT=", "GODEBUG=")
 		if verbose {
 			cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 			return wrapBuild(b, cmd.Run())

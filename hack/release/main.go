@@ -208,7 +208,9 @@ func fillFromGit(ctx context.Context, o *options) error {
 		if o.Revision, err = git("rev-parse", "HEAD"); err != nil {
 			return err
 		}
-		changed, err := git("status", "--porcelain", "--untracked-files=no")
+		// Untracked files count (go build compiles a new .go file beside the committed ones);
+		// ignored ones (bin/, dist/) do not.
+		changed, err := git("status", "--porcelain", "--untracked-files=normal")
 		if err != nil {
 			return err
 		}
