@@ -96,8 +96,8 @@ vet: ## Run go vet (also over the e2e build tag).
 test: verify vet lint test-unit test-release test-chart test-integration test-e2e test-upgrade test-e2e-real test-e2e-kind test-parity ## Run every test: unit, the release build and chart, envtest, e2e on kwok, an operator upgrade, on real nodes (and a release installed there) and on kind, docker CLI parity with a real Swarm.
 
 .PHONY: test-unit
-test-unit: ## Unit tests (no cluster).
-	go test ./api/... ./internal/... ./controllers/... ./cmd/... ./hack/...
+test-unit: $(HELM) $(KUSTOMIZE) ## Unit tests (no cluster; the chart's with the pinned helm and kustomize).
+	HELM=$(HELM) KUSTOMIZE=$(KUSTOMIZE) go test ./api/... ./internal/... ./controllers/... ./cmd/... ./hack/...
 
 .PHONY: test-chart
 test-chart: $(HELM) $(KUSTOMIZE) ## The Helm chart (hack/release/chart): rendered by the pinned helm, it is install.yaml; helm lint --strict.
