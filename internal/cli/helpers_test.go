@@ -84,6 +84,11 @@ func newTestFactory(objs ...client.Object) *testFactory {
 			o := &client.ApplyOptions{}
 			o.ApplyOptions(opts)
 			if len(o.DryRun) > 0 {
+				// The API server's answer comes back into the object, managed fields and all,
+				// as the real client decodes it; nothing is written.
+				if u, ok := obj.(interface{ SetManagedFields([]metav1.ManagedFieldsEntry) }); ok {
+					u.SetManagedFields([]metav1.ManagedFieldsEntry{{Manager: "dry-run", Operation: metav1.ManagedFieldsOperationApply}})
+				}
 				return nil
 			}
 			return c.Apply(ctx, obj, opts...)

@@ -83,7 +83,9 @@ func dryRunRoles(ctx context.Context, c client.Client, objs []*unstructured.Unst
 		if kind := u.GetKind(); kind != "ClusterRole" && kind != "ClusterRoleBinding" {
 			continue
 		}
-		err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(owner), client.ForceOwnership, client.DryRunAll)
+		// A copy: the client decodes the server's answer into the object it sends (managed
+		// fields and all), which the real apply would then send back.
+		err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(u.DeepCopy()), client.FieldOwner(owner), client.ForceOwnership, client.DryRunAll)
 		if apierrors.IsForbidden(err) {
 			refused = append(refused, fmt.Sprintf("  %s %s: %v", u.GetKind(), u.GetName(), err))
 		} else if err != nil {
