@@ -86,7 +86,9 @@ func newTestFactory(objs ...client.Object) *testFactory {
 			if len(o.DryRun) > 0 {
 				// The API server's answer comes back into the object, managed fields and all,
 				// as the real client decodes it; nothing is written.
-				if u, ok := obj.(interface{ SetManagedFields([]metav1.ManagedFieldsEntry) }); ok {
+				if u, ok := obj.(interface {
+					SetManagedFields([]metav1.ManagedFieldsEntry)
+				}); ok {
 					u.SetManagedFields([]metav1.ManagedFieldsEntry{{Manager: "dry-run", Operation: metav1.ManagedFieldsOperationApply}})
 				}
 				return nil
