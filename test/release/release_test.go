@@ -41,6 +41,7 @@ import (
 
 	"github.com/kubeswarm/kubeswarm/internal/install"
 	"github.com/kubeswarm/kubeswarm/internal/objects"
+	"github.com/kubeswarm/kubeswarm/internal/testutil"
 )
 
 var (
@@ -134,21 +135,6 @@ func run(t *testing.T, name string, args ...string) string {
 	return string(out)
 }
 
-func eventually(t *testing.T, timeout time.Duration, what string, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not after %s: %v", what, timeout, err)
-		}
-		time.Sleep(time.Second)
-	}
-}
-
 // pinnedImage is the operator image the release names, by digest: dist/install.yaml's.
 func pinnedImage(t *testing.T) string {
 	t.Helper()
@@ -197,7 +183,7 @@ func leaveAfter(t *testing.T) {
 		if err != nil && !strings.Contains(string(out), "not part of a swarm") {
 			t.Errorf("leave --force --crds: %v\n%s", err, out)
 		}
-		eventually(t, 3*time.Minute, "kubeswarm gone (its namespace, its CRDs)", func() error {
+		testutil.Eventually(t, 3*time.Minute, "kubeswarm gone (its namespace, its CRDs)", func() error {
 			switch err := k8s.Get(ctx, client.ObjectKey{Name: install.Namespace}, &corev1.Namespace{}); {
 			case err == nil:
 				return fmt.Errorf("namespace %s still there", install.Namespace)
@@ -223,7 +209,7 @@ func checkRelease(t *testing.T, path string) {
 	ctx := context.Background()
 	image := pinnedImage(t)
 	start := time.Now()
-	eventually(t, 5*time.Minute, "the operator ready from "+image, func() error {
+	testutil.Eventually(t, 5*time.Minute, "the operator ready from "+image, func() error {
 		dep := &appsv1.Deployment{}
 		if err := k8s.Get(ctx, client.ObjectKey{Namespace: install.Namespace, Name: install.Deployment}, dep); err != nil {
 			return err
@@ -265,7 +251,7 @@ func checkRelease(t *testing.T, path string) {
 	if len(nodes.Items) != 3 {
 		t.Fatalf("want the three real nodes, got %d", len(nodes.Items))
 	}
-	eventually(t, 3*time.Minute, "the seed's nginx on :8000 of every node", func() error {
+	testutil.Eventually(t, 3*time.Minute, "the seed's nginx on :8000 of every node", func() error {
 		for _, n := range nodes.Items {
 			answered := false
 			for _, a := range n.Status.Addresses {
@@ -302,7 +288,7 @@ func checkRelease(t *testing.T, path string) {
 		t.Fatal(err)
 	}
 	run(t, plugin, "-n", ns, "stack", "deploy", "-c", filepath.Join(dir, "stack.yml"), "owned")
-	eventually(t, 3*time.Minute, "the task with a uid-owned secret running", func() error {
+	testutil.Eventually(t, 3*time.Minute, "the task with a uid-owned secret running", func() error {
 		pods := &corev1.PodList{}
 		if err := k8s.List(ctx, pods, client.InNamespace(ns)); err != nil {
 			return err

@@ -21,6 +21,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/kubeswarm/kubeswarm/internal/testutil"
 )
 
 // operatorNode is the node the operators say they run on (NODE_NAME): the seed's manager.
@@ -77,7 +79,7 @@ func (o *operators) start(t *testing.T, path string, r release, metricsAddr stri
 	o.all = append(o.all, p)
 	o.current = p
 	// Up when it serves its metrics (the manager has started).
-	eventually(t, 60*time.Second, "the "+r.name+" operator serves its metrics", func() error {
+	testutil.Eventually(t, 60*time.Second, "the "+r.name+" operator serves its metrics", func() error {
 		select {
 		case <-p.done:
 			return fmt.Errorf("it exited: %s", p.cmd.ProcessState)
@@ -266,20 +268,4 @@ func runCmd(t *testing.T, stdin []byte, cmd *exec.Cmd, name string) string {
 		t.Fatalf("%s %s: %v", name, strings.Join(args, " "), err)
 	}
 	return out.String()
-}
-
-// eventually retries f every half second until it returns nil or timeout passes.
-func eventually(t *testing.T, timeout time.Duration, what string, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var err error
-	for {
-		if err = f(); err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: still not so after %s: %v", what, timeout, err)
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
 }

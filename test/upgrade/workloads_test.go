@@ -23,6 +23,7 @@ import (
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 	"github.com/kubeswarm/kubeswarm/internal/routes"
+	"github.com/kubeswarm/kubeswarm/internal/testutil"
 	"github.com/kubeswarm/kubeswarm/internal/translate"
 )
 
@@ -56,7 +57,7 @@ func deploy(t *testing.T, ns string) {
 // tasks completed).
 func waitConverged(t *testing.T, ns string) {
 	t.Helper()
-	eventually(t, 3*time.Minute, "the services converge", func() error {
+	testutil.Eventually(t, 3*time.Minute, "the services converge", func() error {
 		var errs []error
 		for _, err := range notReady(ns, "") {
 			errs = append(errs, err)
@@ -119,7 +120,7 @@ func readyFor(conds []metav1.Condition, generation, observed int64) error {
 func startUpdate(t *testing.T, ns string) {
 	t.Helper()
 	plugin(t, previous, ns, "service", "update", "--detach", "--no-resolve-image", "--image", newImage, inFlight)
-	eventually(t, 60*time.Second, "the update of "+inFlight+" is under way", func() error {
+	testutil.Eventually(t, 60*time.Second, "the update of "+inFlight+" is under way", func() error {
 		s := &swarmv1.Service{}
 		if err := k8sClient.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: inFlight}, s); err != nil {
 			return err
@@ -175,7 +176,7 @@ func waitSettled(t *testing.T, ns, metricsAddr string) {
 	t.Helper()
 	ctx := context.Background()
 	lost := map[string]bool{}
-	eventually(t, 150*time.Second, "the update completes and the operator settles", func() error {
+	testutil.Eventually(t, 150*time.Second, "the update completes and the operator settles", func() error {
 		for what, err := range notReady(ns, inFlight) {
 			if what == "" {
 				return err
