@@ -33,6 +33,7 @@ import (
 	"github.com/kubeswarm/kubeswarm/controllers"
 	"github.com/kubeswarm/kubeswarm/internal/crds"
 	"github.com/kubeswarm/kubeswarm/internal/files"
+	"github.com/kubeswarm/kubeswarm/internal/install"
 	"github.com/kubeswarm/kubeswarm/internal/nodes"
 	"github.com/kubeswarm/kubeswarm/internal/translate"
 	"github.com/kubeswarm/kubeswarm/internal/version"
@@ -242,11 +243,11 @@ func ownImage(ctx context.Context, r client.Reader, namespace, name string) (str
 		return "", fmt.Errorf("reading pod %s/%s: %w", namespace, name, err)
 	}
 	for _, c := range pod.Spec.Containers {
-		if c.Name == managerContainer {
+		if c.Name == install.Container {
 			return c.Image, nil
 		}
 	}
-	return "", fmt.Errorf("pod %s/%s has no container %q", namespace, name, managerContainer)
+	return "", fmt.Errorf("pod %s/%s has no container %q", namespace, name, install.Container)
 }
 
 // startLookup times the operator's look-ups at start: each try, the wait between tries, and
@@ -281,9 +282,6 @@ func transient(err error) bool {
 		apierrors.IsServerTimeout(err) || apierrors.IsTooManyRequests(err) || apierrors.IsServiceUnavailable(err) ||
 		apierrors.IsInternalError(err) || apierrors.IsUnexpectedServerError(err))
 }
-
-// managerContainer is the operator's container in its pod (config/manager/manager.yaml).
-const managerContainer = "manager"
 
 // waitForCRDs waits until kubeswarm's CRDs are Established, saying which ones it waits for.
 func waitForCRDs(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme) error {

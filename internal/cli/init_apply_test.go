@@ -6,6 +6,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/kubeswarm/kubeswarm/internal/install"
 )
 
 func TestInitAppliesIdempotently(t *testing.T) {
@@ -22,7 +24,7 @@ func TestInitAppliesIdempotently(t *testing.T) {
 	}
 	dep := &unstructured.Unstructured{}
 	dep.SetGroupVersionKind(schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"})
-	if err := f.c.Get(t.Context(), client.ObjectKey{Namespace: operatorNamespace, Name: operatorDeployment}, dep); err != nil {
+	if err := f.c.Get(t.Context(), client.ObjectKey{Namespace: install.Namespace, Name: install.Deployment}, dep); err != nil {
 		t.Errorf("the operator's Deployment: %v", err)
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/kubeswarm/kubeswarm/internal/install"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 )
 
@@ -40,7 +42,7 @@ func TestInitWaitsForTheCRDs(t *testing.T) {
 	operator := func(f *testFactory) error {
 		dep := &unstructured.Unstructured{}
 		dep.SetGroupVersionKind(schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"})
-		return f.c.Get(t.Context(), client.ObjectKey{Namespace: operatorNamespace, Name: operatorDeployment}, dep)
+		return f.c.Get(t.Context(), client.ObjectKey{Namespace: install.Namespace, Name: install.Deployment}, dep)
 	}
 	t.Run("established on the third read", func(t *testing.T) {
 		f := newTestFactory()

@@ -23,12 +23,6 @@ import (
 	"github.com/kubeswarm/kubeswarm/internal/version"
 )
 
-// Where `kubectl swarm init` puts the operator (config/default).
-const (
-	operatorNamespace  = install.Namespace
-	operatorDeployment = install.Deployment
-)
-
 func addSwarmCommands(root *cobra.Command, f Factory, streams genericiooptions.IOStreams) {
 	root.AddCommand(newInitCommand(f, streams), newJoinTokenCommand(f, streams), newInfoCommand(f, streams), newLeaveCommand(f, streams))
 	// docker's own spelling, `docker swarm init` / `docker swarm join-token` / `docker swarm leave`, works too.
@@ -165,7 +159,7 @@ func (o *InitOptions) Run(ctx context.Context) error {
 			return fmt.Errorf("applying %s %s: %w", u.GetKind(), u.GetName(), err)
 		}
 	}
-	fmt.Fprintf(o.Out, "Swarm initialized: kubeswarm's CRDs and operator are installed (namespace %s).\n\n", operatorNamespace)
+	fmt.Fprintf(o.Out, "Swarm initialized: kubeswarm's CRDs and operator are installed (namespace %s).\n\n", install.Namespace)
 	fmt.Fprintln(o.Out, "Every Kubernetes node is a swarm node; the operator creates a Node for each one.")
 	fmt.Fprintln(o.Out, "To add a worker to this swarm, run 'kubectl swarm join-token worker' and follow the instructions.")
 	fmt.Fprintln(o.Out, "To add a manager to this swarm, run 'kubectl swarm join-token manager' and follow the instructions.")
@@ -178,7 +172,7 @@ func (o *InitOptions) Run(ctx context.Context) error {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("the operator is not ready after %s: see `kubectl -n %s get pods`", o.wait, operatorNamespace)
+			return fmt.Errorf("the operator is not ready after %s: see `kubectl -n %s get pods`", o.wait, install.Namespace)
 		}
 		select {
 		case <-ctx.Done():
@@ -289,10 +283,10 @@ func swarmActive(ctx context.Context, c client.Client) (swarmState, error) {
 		}
 	}
 	dep := &appsv1.Deployment{}
-	err := c.Get(ctx, client.ObjectKey{Namespace: operatorNamespace, Name: operatorDeployment}, dep)
+	err := c.Get(ctx, client.ObjectKey{Namespace: install.Namespace, Name: install.Deployment}, dep)
 	switch {
 	case err == nil:
-		st.operator = fmt.Sprintf("%s/%s, %d/%d ready", operatorNamespace, operatorDeployment, dep.Status.ReadyReplicas, ptr.Deref(dep.Spec.Replicas, 1))
+		st.operator = fmt.Sprintf("%s/%s, %d/%d ready", install.Namespace, install.Deployment, dep.Status.ReadyReplicas, ptr.Deref(dep.Spec.Replicas, 1))
 		st.active = dep.Status.ReadyReplicas > 0 && reconciled > 0
 	case reconciled > 0:
 		st.operator = "running outside the cluster"

@@ -7,6 +7,8 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+
+	"github.com/kubeswarm/kubeswarm/internal/install"
 )
 
 func TestInitDryRun(t *testing.T) {
@@ -16,7 +18,7 @@ func TestInitDryRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"kind: Namespace", "name: services.swarm.kubeswarm.io", "name: nodes.swarm.kubeswarm.io",
-		"name: stacks.swarm.kubeswarm.io", "kind: ClusterRole", "name: " + operatorDeployment, "image: example.com/kubeswarm:v1"} {
+		"name: stacks.swarm.kubeswarm.io", "kind: ClusterRole", "name: " + install.Deployment, "image: example.com/kubeswarm:v1"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("init --dry-run lacks %q", want)
 		}
@@ -48,7 +50,7 @@ func TestInfo(t *testing.T) {
 	if err != nil || out != want {
 		t.Errorf("info:\n%s\nwant\n%s (%v)", out, want, err)
 	}
-	dep := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: operatorNamespace, Name: operatorDeployment}, Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](3)},
+	dep := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: install.Namespace, Name: install.Deployment}, Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](3)},
 		Status: appsv1.DeploymentStatus{ReadyReplicas: 3}}
 	f = newTestFactory(append(seedNodes(), dep)...)
 	out, _, err = run(t, f, "info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.Operator}}")
