@@ -8,12 +8,10 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
@@ -282,12 +280,14 @@ func swarmActive(ctx context.Context, c client.Client) (swarmState, error) {
 			reconciled++
 		}
 	}
-	dep := &appsv1.Deployment{}
-	err := c.Get(ctx, client.ObjectKey{Namespace: install.Namespace, Name: install.Deployment}, dep)
+	in, err := readInstalled(ctx, c)
+	if err != nil {
+		return st, err
+	}
 	switch {
-	case err == nil:
-		st.operator = fmt.Sprintf("%s/%s, %d/%d ready", install.Namespace, install.Deployment, dep.Status.ReadyReplicas, ptr.Deref(dep.Spec.Replicas, 1))
-		st.active = dep.Status.ReadyReplicas > 0 && reconciled > 0
+	case in.operator:
+		st.operator = fmt.Sprintf("%s/%s, %d/%d ready", in.namespace, install.Deployment, in.ready, in.replicas)
+		st.active = in.ready > 0 && reconciled > 0
 	case reconciled > 0:
 		st.operator = "running outside the cluster"
 		st.active = true

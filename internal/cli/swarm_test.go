@@ -6,8 +6,10 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/utils/ptr"
 
+	"github.com/kubeswarm/kubeswarm/internal/crds"
 	"github.com/kubeswarm/kubeswarm/internal/install"
 )
 
@@ -56,6 +58,23 @@ func TestInfo(t *testing.T) {
 	out, _, err = run(t, f, "info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.Operator}}")
 	if err != nil || out != "active kubeswarm-system/kubeswarm-controller-manager, 3/3 ready\n" {
 		t.Errorf("info --format: %q %v", out, err)
+	}
+
+	// A Helm release's operator, in the release's namespace.
+	helm := dep.DeepCopy()
+	helm.Namespace = "platform"
+	f = newTestFactory(append(seedNodes(), helm)...)
+	crd := &unstructured.Unstructured{}
+	crd.SetGroupVersionKind(crds.Kind)
+	crd.SetName(crds.Names[0])
+	crd.SetLabels(map[string]string{"app.kubernetes.io/managed-by": "Helm"})
+	crd.SetAnnotations(map[string]string{"meta.helm.sh/release-name": "swarm", "meta.helm.sh/release-namespace": "platform"})
+	if err := f.c.Create(t.Context(), crd); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err = run(t, f, "info", "--format", "{{.Swarm.Operator}}")
+	if err != nil || out != "platform/kubeswarm-controller-manager, 3/3 ready\n" {
+		t.Errorf("info --format over a Helm release: %q %v", out, err)
 	}
 }
 
