@@ -312,14 +312,10 @@ func (s *Server) serviceCreate(w http.ResponseWriter, r *http.Request) error {
 	}
 	svc := &swarmv1.Service{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: s.Namespace}, Spec: ks}
 	setDockerName(svc, spec.Name)
-	if auth {
-		defer func() {
-			if svc.UID == "" {
-				_ = s.Client.Delete(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: s.Namespace, Name: ks.RegistryAuthSecret}})
-			}
-		}()
-	}
 	if err := s.Client.Create(ctx, svc, client.FieldOwner(fieldManager)); err != nil {
+		if auth {
+			_ = s.Client.Delete(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: s.Namespace, Name: ks.RegistryAuthSecret}})
+		}
 		if apierrors.IsAlreadyExists(err) {
 			return errorf(http.StatusConflict, "rpc error: code = AlreadyExists desc = name conflicts with an existing object: service %s already exists", spec.Name)
 		}
