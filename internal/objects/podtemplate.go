@@ -53,7 +53,7 @@ func podTemplate(svc *swarmv1.Service, in Inputs, opts translate.Options) (*core
 	if sc := containerSecurity(s); sc != nil {
 		container.WithSecurityContext(sc)
 	}
-	addProbes(container, s.Healthcheck)
+	addProbes(container, swarmsyntax.MergeHealth(s.Healthcheck, in.ImageHealthcheck))
 
 	pod := corev1ac.PodSpec().
 		WithRestartPolicy(corev1.RestartPolicyAlways).
