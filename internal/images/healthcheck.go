@@ -3,6 +3,7 @@ package images
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,6 +24,10 @@ import (
 type Healthchecks struct {
 	// Options are go-containerregistry's remote options (a transport, in tests).
 	Options []remote.Option
+	// Mirrors read a registry's images from another (host[:port]), as the nodes' container
+	// runtime may be told to (containerd's registry mirrors); keyed by registry host, docker.io
+	// for Docker Hub.
+	Mirrors map[string]string
 	// TagTTL is how long a tag's digest is trusted (default 5 minutes).
 	TagTTL time.Duration
 	// RetryAfter is how long a failed read is remembered before the registry is asked again
@@ -84,7 +89,7 @@ func (h *Healthchecks) Healthcheck(ctx context.Context, image string, kc authn.K
 	ctx, cancel := context.WithTimeout(ctx, or(h.Timeout, 10*time.Second))
 	defer cancel()
 	opts := append([]remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(kc)}, h.Options...)
-	hc, dgst, err := readHealthcheck(ref, opts)
+	hc, dgst, err := readHealthcheck(h.mirrored(ref), opts)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if err != nil {
@@ -94,6 +99,49 @@ func (h *Healthchecks) Healthcheck(ctx context.Context, image string, kc authn.K
 	h.byRef[image] = refEntry{digest: dgst, at: now()}
 	h.byDigest[dgst] = hc
 	return hc.DeepCopy(), nil
+}
+
+// mirrored is ref in its registry's mirror, if it has one.
+func (h *Healthchecks) mirrored(ref name.Reference) name.Reference {
+	reg := ref.Context().RegistryStr()
+	if reg == name.DefaultRegistry {
+		reg = "docker.io"
+	}
+	m, ok := h.Mirrors[reg]
+	if !ok {
+		return ref
+	}
+	out, err := name.ParseReference(m + "/" + ref.Context().RepositoryStr() + delimiter(ref) + ref.Identifier())
+	if err != nil {
+		return ref
+	}
+	return out
+}
+
+func delimiter(ref name.Reference) string {
+	if _, ok := ref.(name.Digest); ok {
+		return "@"
+	}
+	return ":"
+}
+
+// ParseMirrors reads REGISTRY=MIRROR[,REGISTRY=MIRROR...].
+func ParseMirrors(s string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, kv := range strings.Split(s, ",") {
+		if kv = strings.TrimSpace(kv); kv == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" || v == "" {
+			return nil, fmt.Errorf("%q: want REGISTRY=MIRROR (docker.io=registry.lan:5000)", kv)
+		}
+		if _, err := name.NewRegistry(v); err != nil {
+			return nil, fmt.Errorf("%q: %w", kv, err)
+		}
+		out[k] = v
+	}
+	return out, nil
 }
 
 // readHealthcheck reads the config of the image ref names (for an index, its image for the

@@ -97,6 +97,15 @@ func TestHealthchecks(t *testing.T) {
 		t.Errorf("after TagTTL the tag is read again: %d reads, want 2", n)
 	}
 
+	// Through a mirror, as the nodes' runtime pulls kubeswarm.test images from it.
+	mirrored := &Healthchecks{Mirrors: map[string]string{"kubeswarm.test": host}}
+	if got, err := mirrored.Healthcheck(ctx, "kubeswarm.test/private/app@"+d.String(), kc); err != nil || !cmp.Equal(want, got) {
+		t.Errorf("through the mirror: %v %v", got, err)
+	}
+	if _, err := ParseMirrors("docker.io"); err == nil {
+		t.Errorf("ParseMirrors took a mirror without a registry")
+	}
+
 	// An image without a HEALTHCHECK has none.
 	plain, _ := random.Image(64, 1)
 	pr, _ := name.ParseReference(host + "/plain:1")
