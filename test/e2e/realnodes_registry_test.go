@@ -7,6 +7,8 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"os"
@@ -72,7 +74,7 @@ func listenInNetns(netns, addr string) (net.Listener, error) {
 // hack/real-cluster.sh names each node's namespace ksw-<node>). It returns localhost:PORT.
 func privateRegistry(t *testing.T) string {
 	t.Helper()
-	reg := registry.New()
+	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if u, p, ok := r.BasicAuth(); !ok || u != privUser || p != privPass {
 			w.Header().Set("WWW-Authenticate", `Basic realm="kubeswarm-test"`)
