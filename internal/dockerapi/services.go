@@ -21,6 +21,7 @@ import (
 	"github.com/kubeswarm/kubeswarm/internal/images"
 	"github.com/kubeswarm/kubeswarm/internal/pullsecret"
 	"github.com/kubeswarm/kubeswarm/internal/swarmsyntax"
+	"github.com/kubeswarm/kubeswarm/internal/translate"
 )
 
 // AnnotationDockerName keeps the name a client gave a service, a network, a secret or a config
@@ -259,6 +260,15 @@ func (s *Server) kubeSpec(ctx context.Context, spec swarm.ServiceSpec) (swarmv1.
 	return ks, nil
 }
 
+// verdict refuses what the operator would refuse of the service (translate.Check, the shared
+// verdict the plugin and stack deploy run), before anything is written.
+func (s *Server) verdict(name string, ks *swarmv1.ServiceSpec) error {
+	if _, err := translate.Check(&swarmv1.Service{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: s.Namespace}, Spec: *ks}); err != nil {
+		return invalid("rpc error: code = InvalidArgument desc = %v", err)
+	}
+	return nil
+}
+
 // checkPorts refuses a published ingress port that another of the services publishes, in
 // Swarm's words (swarmsyntax.PortTaken: a service being deleted holds none).
 func checkPorts(services []swarmv1.Service, self string, spec *swarmv1.ServiceSpec) error {
@@ -285,6 +295,9 @@ func (s *Server) serviceCreate(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	name := swarmv1.KubernetesName(spec.Name)
+	if err := s.verdict(name, &ks); err != nil {
+		return err
+	}
 	services, err := s.listServices(ctx)
 	if err != nil {
 		return err
@@ -428,6 +441,9 @@ func (s *Server) serviceUpdate(w http.ResponseWriter, r *http.Request) error {
 	}
 	if ks.Mode != oldMode {
 		return errorf(http.StatusInternalServerError, "rpc error: code = Unimplemented desc = service mode change is not allowed")
+	}
+	if err := s.verdict(svc.Name, &ks); err != nil {
+		return err
 	}
 	if err := checkPorts(services, svc.Name, &ks); err != nil {
 		return err
