@@ -91,4 +91,3 @@ func TestFromRegistryAuth(t *testing.T) {
 		})
 	}
 }
-
