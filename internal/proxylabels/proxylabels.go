@@ -49,7 +49,7 @@ func Check(labels map[string]string) error {
 		for _, m := range r.Matches {
 			for _, h := range m.Hosts {
 				if err := checkHost(h, true); err != nil {
-					return fmt.Errorf("label %s: host %q %v; write a DNS name (lower-case letters, digits, '-' and '.'), or a HostRegexp of a wildcard first label", r.Label, h, err)
+					return fmt.Errorf("label %s: host %q %w; write a DNS name (lower-case letters, digits, '-' and '.'), or a HostRegexp of a wildcard first label", r.Label, h, err)
 				}
 			}
 		}
@@ -58,7 +58,7 @@ func Check(labels map[string]string) error {
 				continue
 			}
 			if err := checkHost(mw.Redirect.Hostname, false); err != nil {
-				return fmt.Errorf("label %s%s.*: the redirect's host %q %v; redirect to a DNS name", middlewaresPfx, mw.Name, mw.Redirect.Hostname, err)
+				return fmt.Errorf("label %s%s.*: the redirect's host %q %w; redirect to a DNS name", middlewaresPfx, mw.Name, mw.Redirect.Hostname, err)
 			}
 		}
 	}
