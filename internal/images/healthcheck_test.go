@@ -2,6 +2,8 @@ package images
 
 import (
 	"context"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -28,7 +30,7 @@ import (
 // for TagTTL; a registry that cannot be read is an error, remembered for RetryAfter.
 func TestHealthchecks(t *testing.T) {
 	var gets atomic.Int32
-	reg := registry.New()
+	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if u, p, ok := r.BasicAuth(); !ok || u != "alice" || p != "s3cret" {
 			w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
