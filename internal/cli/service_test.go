@@ -507,3 +507,22 @@ func TestServiceWithRegistryAuth(t *testing.T) {
 		t.Errorf("without the flag: registryAuthSecret = %q", got)
 	}
 }
+
+// TestInspectShowsLongLabels: service inspect shows the labels from the spec as written, a key
+// longer than any Kubernetes annotation name included, plain and --pretty.
+func TestInspectShowsLongLabels(t *testing.T) {
+	const long = "traefik.http.middlewares.client.headers.customresponseheaders.Cache-control"
+	f := factoryWith(nil)
+	if _, _, err := run(t, f, "service", "create", "-d", "--no-resolve-image", "--name", "web", "--label", long+"=no-store", "nginx"); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"service", "inspect", "web"}, {"service", "inspect", "--pretty", "web"}} {
+		out, _, err := run(t, f, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out, long) || !strings.Contains(out, "no-store") {
+			t.Errorf("%v does not show the label:\n%s", args, out)
+		}
+	}
+}
