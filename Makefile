@@ -246,8 +246,11 @@ undeploy: $(KUSTOMIZE) ## Remove the operator from the current cluster.
 	$(KUSTOMIZE) build config/default | $(K8S_BIN)/kubectl delete --ignore-not-found -f -
 
 .PHONY: test-e2e-kind
+# Skipped there: TestRealRegistryAuth serves its registry in the real-node cluster's node network
+# namespaces; TestRealImageHealthcheck needs the operator to read a registry, which the kind
+# tier's operator (kind-loaded images, --image-healthchecks=false) does not.
 test-e2e-kind: $(KUSTOMIZE) ## The real-node checks on a kind cluster (node image built offline, operator in-cluster; root); the host is checked to be left as found.
-	hack/host-check.sh run kind env KUSTOMIZE=$(KUSTOMIZE) IMG=$(IMG) E2E_TAGS=e2e,realnodes E2E_SKIP='TestRealNodeFailure|TestRealRoutesThroughTraefik' hack/kind-e2e.sh
+	hack/host-check.sh run kind env KUSTOMIZE=$(KUSTOMIZE) IMG=$(IMG) E2E_TAGS=e2e,realnodes E2E_SKIP='TestRealNodeFailure|TestRealRoutesThroughTraefik|TestRealRegistryAuth|TestRealImageHealthcheck' hack/kind-e2e.sh
 
 .PHONY: kind-e2e
 kind-e2e: $(KUSTOMIZE) ## For machines with Docker (root): the e2e tests on a kind cluster (node image built offline) with the operator in-cluster.

@@ -32,6 +32,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/images"
 	"github.com/kubeswarm/kubeswarm/internal/nodes"
 	"github.com/kubeswarm/kubeswarm/internal/objects"
 	"github.com/kubeswarm/kubeswarm/internal/translate"
@@ -82,6 +83,9 @@ type ServiceReconciler struct {
 	Routes RouteOptions
 	// Clock tells the time (a fake one in tests); nil means the real clock.
 	Clock clock.PassiveClock
+	// ImageHealthchecks reads the HEALTHCHECK of services' images from their registries (nil:
+	// the tasks run only a healthcheck written in the service).
+	ImageHealthchecks *images.Healthchecks
 	// stale knows the cached Services older than this controller's last status write.
 	stale staleReads
 }
@@ -192,6 +196,9 @@ func (r *ServiceReconciler) reconcile(ctx context.Context, svc *swarmv1.Service,
 	} else if err != nil {
 		return 0, err
 	}
+	var imageNote string
+	var imageRequeue time.Duration
+	in.ImageHealthcheck, imageNote, imageRequeue = r.imageHealthcheck(ctx, svc, next)
 	objs, err := objects.Build(svc, in, r.Options)
 	if err != nil {
 		// The spec cannot be realised: say so, and leave whatever runs as it is.
@@ -237,7 +244,11 @@ func (r *ServiceReconciler) reconcile(ctx context.Context, svc *swarmv1.Service,
 	}
 	meta.SetStatusCondition(&status.Conditions, metav1.Condition{Type: swarmv1.ConditionDegraded, Status: metav1.ConditionFalse,
 		Reason: swarmv1.ReasonAsRequested, Message: "Every object of the service is applied", ObservedGeneration: svc.Generation})
-	r.setHonored(svc, status, append(objs.Notes, routeNotes...))
+	notes := append(objs.Notes, routeNotes...)
+	if imageNote != "" {
+		notes = append(notes, imageNote)
+	}
+	r.setHonored(svc, status, notes)
 	status.Ports = translate.PublishedPorts(&svc.Spec, live)
 	status.PortsSummary = translate.PortsSummary(status.Ports)
 	status.Workload = &swarmv1.WorkloadReference{Kind: objs.WorkloadKind(), Name: svc.Name}
@@ -252,8 +263,10 @@ func (r *ServiceReconciler) reconcile(ctx context.Context, svc *swarmv1.Service,
 		return 0, err
 	}
 	wait, err := r.watchUpdate(ctx, svc, status, view, status.DesiredTasks)
-	if held > 0 && (wait == 0 || held < wait) {
-		wait = held
+	for _, d := range []time.Duration{held, imageRequeue} {
+		if d > 0 && (wait == 0 || d < wait) {
+			wait = d
+		}
 	}
 	return wait, err
 }

@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/images"
 	"github.com/kubeswarm/kubeswarm/internal/translate"
 )
 
@@ -34,6 +35,8 @@ type Config struct {
 	NodeDownAfter time.Duration
 	// Routes: what the Traefik and Caddy labels of services become.
 	Routes RouteOptions
+	// ImageHealthchecks reads the HEALTHCHECK of services' images (nil: not read).
+	ImageHealthchecks *images.Healthchecks
 }
 
 // CacheOptions limit the informers of child kinds to the objects kubeswarm made (labelled
@@ -172,9 +175,10 @@ func Setup(mgr ctrl.Manager, cfg Config) error {
 		return err
 	}
 	if err := (&ServiceReconciler{
-		childApplier: newChildApplier(mgr),
-		Options:      cfg.Translate,
-		Routes:       routes,
+		childApplier:      newChildApplier(mgr),
+		Options:           cfg.Translate,
+		Routes:            routes,
+		ImageHealthchecks: cfg.ImageHealthchecks,
 	}).SetupWithManager(mgr); err != nil {
 		return err
 	}

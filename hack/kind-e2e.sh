@@ -137,9 +137,11 @@ cmd_up() {
   fi
   "$kustomize" build config/default | sed "s#image: controller:latest#image: $IMG#" |
     kc apply --server-side --force-conflicts -f - >/dev/null
+  # images are kind-loaded: the operator reaches no registry to read their HEALTHCHECK from
   kc -n kubeswarm-system patch deployment kubeswarm-controller-manager --type=json \
     -p '[{"op":"add","path":"/spec/template/spec/containers/0/args/-","value":"--node-port-range=1-32767"},
-         {"op":"add","path":"/spec/template/spec/containers/0/args/-","value":"--latest-pull-policy=IfNotPresent"}]' >/dev/null
+         {"op":"add","path":"/spec/template/spec/containers/0/args/-","value":"--latest-pull-policy=IfNotPresent"},
+         {"op":"add","path":"/spec/template/spec/containers/0/args/-","value":"--image-healthchecks=false"}]' >/dev/null
   kc -n kubeswarm-system rollout status deployment/kubeswarm-controller-manager --timeout=180s >&2
   # the tests run in the engine's namespace: reach each node's pods as the host reaches them on
   # the real-node tier (a route to each pod /24 through its node)

@@ -143,6 +143,12 @@ type ServiceStatus struct {
 	// +listType=atomic
 	Hostnames []string `json:"hostnames,omitempty"`
 
+	// imageHealthcheck is the HEALTHCHECK the operator last read from the config of the
+	// service's image (docker runs it unless the service says otherwise): the tasks run it when
+	// the registry cannot be read again, as long as the image is the same.
+	// +optional
+	ImageHealthcheck *ImageHealthcheck `json:"imageHealthcheck,omitempty"`
+
 	// workload is the Deployment, DaemonSet or Job that runs the tasks.
 	// +optional
 	Workload *WorkloadReference `json:"workload,omitempty"`
@@ -215,4 +221,15 @@ type ServiceList struct {
 
 func init() {
 	SchemeBuilder.Register(&Service{}, &ServiceList{})
+}
+
+// ImageHealthcheck is the HEALTHCHECK of an image's config.
+type ImageHealthcheck struct {
+	// image is the image it was read from, as the spec names it.
+	// +required
+	// +kubebuilder:validation:MaxLength=512
+	Image string `json:"image"`
+	// healthcheck is the image's HEALTHCHECK; none when the image has none.
+	// +optional
+	Healthcheck *Healthcheck `json:"healthcheck,omitempty"`
 }

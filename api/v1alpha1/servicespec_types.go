@@ -64,6 +64,16 @@ type ServiceSpec struct {
 	// +kubebuilder:validation:MaxLength=512
 	Image string `json:"image"`
 
+	// registryAuthSecret names a kubernetes.io/dockerconfigjson Secret of the namespace whose
+	// credentials pull the image (the tasks' imagePullSecrets) and read its config: docker's
+	// --with-registry-auth, which swarmkit keeps in the task's PullOptions.RegistryAuth. The
+	// plugin and the Engine API write it as <service>-registry-auth (a stack's:
+	// <stack>-registry-auth), owned by the Service (the Stack).
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	RegistryAuthSecret string `json:"registryAuthSecret,omitempty"`
+
 	// entrypoint overrides the image's ENTRYPOINT (docker --entrypoint; the container's command).
 	// +optional
 	// +listType=atomic

@@ -33,6 +33,7 @@ import (
 	"github.com/kubeswarm/kubeswarm/controllers"
 	"github.com/kubeswarm/kubeswarm/internal/crds"
 	"github.com/kubeswarm/kubeswarm/internal/files"
+	"github.com/kubeswarm/kubeswarm/internal/images"
 	"github.com/kubeswarm/kubeswarm/internal/install"
 	"github.com/kubeswarm/kubeswarm/internal/nodes"
 	"github.com/kubeswarm/kubeswarm/internal/translate"
@@ -45,11 +46,11 @@ func main() {
 		// The init container that installs a task's owned secrets and configs.
 		os.Exit(files.Main(os.Args[2:], os.Stderr))
 	}
-	var clusterDomain, clusterDNS, vizAddr, filesImage string
+	var clusterDomain, clusterDNS, vizAddr, filesImage, registryMirrors string
 	var (
 		metricsAddr, probeAddr, pprofAddr, leaderNamespace, nodePortRange, ingressType string
 		managerSelector, nodeName                                                      string
-		leaderElect, allowBind                                                         bool
+		leaderElect, allowBind, imageHealthchecks                                      bool
 		nodeFailureTimeout, leaseDuration, renewDeadline, retryPeriod                  time.Duration
 		nodeDownAfter                                                                  time.Duration
 		printVersion                                                                   bool
@@ -69,6 +70,8 @@ func main() {
 	flag.StringVar(&ingressType, "ingress-service-type", string(corev1.ServiceTypeNodePort), "Kubernetes Service type for ingress-mode ports: NodePort or LoadBalancer.")
 	flag.DurationVar(&nodeFailureTimeout, "node-failure-timeout", 30*time.Second, "How long replicated tasks stay on an unreachable or not-ready node before moving (Kubernetes' default is 5m).")
 	flag.DurationVar(&nodeDownAfter, "node-down-after", 0, "How long a node's kubelet may go without renewing its Lease before kubeswarm marks the node down and moves its replicated tasks, as Swarm does with a node that missed its heartbeats; 0: the Lease's own duration (10-40 s), a negative value: never (Kubernetes' node failure handling and --node-failure-timeout only). Shorter moves tasks sooner but may start a second copy of the tasks of a node that is only cut off.")
+	flag.BoolVar(&imageHealthchecks, "image-healthchecks", true, "Read the HEALTHCHECK of each service's image from its registry (with the service's --with-registry-auth credentials), which its tasks run as on Swarm unless the service disables or overrides it. Off: only a healthcheck written in the service counts (for clusters whose operator cannot reach the registries).")
+	flag.StringVar(&registryMirrors, "registry-mirrors", "", "Where the operator reads images' configs (their HEALTHCHECK) from instead of their registry, as the nodes' container runtime is told to: REGISTRY=MIRROR[,...], e.g. docker.io=registry.lan:5000.")
 	flag.BoolVar(&allowBind, "allow-bind-mounts", false, "Allow bind mounts (hostPath volumes). Off by default: a host path gives a task access to the node.")
 	flag.StringVar(&vizAddr, "viz-bind-address", "", "Address to serve the swarm visualizer on, read-only and without authentication (e.g. 127.0.0.1:8090); empty disables it.")
 	flag.StringVar(&clusterDomain, "cluster-domain", translate.DefaultClusterDomain, "The cluster's DNS domain: a stack's tasks search their networks' domains, <network>.<namespace>.svc.<domain>, for the short names of the services they share a network with.")
@@ -212,6 +215,14 @@ func main() {
 		Nodes:         controllers.NodeOptions{ManagerSelector: managers, NodeName: nodeName},
 		NodeDownAfter: nodeDownAfter,
 		Routes:        routeOpts,
+	}
+	if imageHealthchecks {
+		mirrors, err := images.ParseMirrors(registryMirrors)
+		if err != nil {
+			log.Error(err, "--registry-mirrors")
+			os.Exit(2)
+		}
+		cfg.ImageHealthchecks = &images.Healthchecks{Mirrors: mirrors}
 	}
 	if err := controllers.Setup(mgr, cfg); err != nil {
 		log.Error(err, "unable to set up the controllers")

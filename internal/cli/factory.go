@@ -36,8 +36,8 @@ type Factory interface {
 	Namespace() (string, error)
 	// Clock tells the time, for ages and rollback requests.
 	Clock() clock.Clock
-	// Registry tells the digest of an image's tag, with the user's registry credentials.
-	Registry() images.Registry
+	// Registry tells the digest of an image's tag and the user's registry credentials (~/.docker/config.json).
+	Registry() images.Client
 }
 
 // restConfigFactory is a Factory that gives the REST config itself: the visualizer runs
@@ -106,6 +106,6 @@ func (f *configFactory) Clock() clock.Clock { return clock.RealClock{} }
 
 // Registry asks the image's registry with the credentials docker uses (~/.docker/config.json
 // and its credential helpers), as the docker client does for `service create`.
-func (f *configFactory) Registry() images.Registry {
+func (f *configFactory) Registry() images.Client {
 	return images.Remote{Keychain: authn.DefaultKeychain}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-containerregistry/pkg/authn"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -54,7 +55,7 @@ func (f *testFactory) Client() (client.Client, error)           { return f.c, ni
 func (f *testFactory) Clientset() (kubernetes.Interface, error) { return f.cs, nil }
 func (f *testFactory) Namespace() (string, error)               { return f.ns, nil }
 func (f *testFactory) Clock() clock.Clock                       { return f.clock }
-func (f *testFactory) Registry() images.Registry                { return f.registry }
+func (f *testFactory) Registry() images.Client                  { return f.registry }
 
 // testRegistry has the digests of the images it lists; any other image cannot be resolved.
 type testRegistry map[string]string
@@ -64,6 +65,17 @@ func (r testRegistry) Digest(_ context.Context, image string) (string, error) {
 		return d, nil
 	}
 	return "", fmt.Errorf("%s: no such image in the test registry", image)
+}
+
+// Credentials: the test client holds user/secret for every registry but Docker Hub.
+func (r testRegistry) Credentials(imgs ...string) (images.DockerConfig, error) {
+	out := images.DockerConfig{Auths: map[string]authn.AuthConfig{}}
+	for _, image := range imgs {
+		if server, err := images.ServerOf(image); err == nil && server != images.DockerHubServer {
+			out.Auths[server] = authn.AuthConfig{Username: "user", Password: "secret"}
+		}
+	}
+	return out, nil
 }
 
 func newTestFactory(objs ...client.Object) *testFactory {

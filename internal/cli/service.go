@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/pullsecret"
 	"github.com/kubeswarm/kubeswarm/internal/swarmsyntax"
 	"github.com/kubeswarm/kubeswarm/internal/translate"
 )
@@ -265,11 +266,27 @@ func (o *ServiceCreateOptions) Run(ctx context.Context) error {
 			}
 		}
 	}
+	auth := o.flags.withRegistryAuth
+	if auth {
+		// docker --with-registry-auth: the client's credentials for the image's registry, in a
+		// Secret written before the Service so that no task pulls without it.
+		if err := o.writeRegistryAuth(ctx, o.service, nil); err != nil {
+			return err
+		}
+	}
 	if err := c.Create(ctx, o.service, client.FieldOwner(fieldManager)); err != nil {
+		if auth {
+			_ = c.Delete(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: o.namespace, Name: o.service.Spec.RegistryAuthSecret}})
+		}
 		if apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("service %s already exists", o.service.Name)
 		}
 		return fmt.Errorf("creating service %s: %w", o.service.Name, err)
+	}
+	if auth {
+		if err := pullsecret.Own(ctx, c, o.namespace, o.service.Spec.RegistryAuthSecret, o.service); err != nil {
+			return err
+		}
 	}
 	id := shortID(string(o.service.UID), true)
 	if id == "" {
@@ -280,6 +297,22 @@ func (o *ServiceCreateOptions) Run(ctx context.Context) error {
 		return nil
 	}
 	return waitForService(ctx, c, o.IOStreams, o.namespace, o.service.Name, &o.wait, "")
+}
+
+// writeRegistryAuth writes the client's credentials for the image of spec (svc's own when nil)
+// to the Secret <service>-registry-auth, owned by svc when it exists, and names it in the spec.
+// Without credentials for that registry the Secret holds none, as docker then sends an empty
+// X-Registry-Auth: the tasks pull anonymously.
+func (o *clientOptions) writeRegistryAuth(ctx context.Context, svc *swarmv1.Service, spec *swarmv1.ServiceSpec) error {
+	if spec == nil {
+		spec = &svc.Spec
+	}
+	cfg, err := o.registry.Credentials(spec.Image)
+	if err != nil {
+		return fmt.Errorf("--with-registry-auth: %w", err)
+	}
+	spec.RegistryAuthSecret = pullsecret.Name(svc.Name)
+	return pullsecret.Write(ctx, o.client, o.namespace, spec.RegistryAuthSecret, cfg, svc)
 }
 
 // ---- update ----
@@ -369,6 +402,11 @@ func (o *ServiceUpdateOptions) Run(ctx context.Context) error {
 		}
 		if err := checkFilesExist(ctx, c, o.namespace, spec, &svc.Spec); err != nil {
 			return err
+		}
+		if o.flags.withRegistryAuth {
+			if err := o.writeRegistryAuth(ctx, svc, spec); err != nil {
+				return err
+			}
 		}
 		svc.Spec = *spec
 		return c.Update(ctx, svc, client.FieldOwner(fieldManager))

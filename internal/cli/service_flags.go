@@ -651,7 +651,6 @@ func (o *serviceFlags) warnings(spec *swarmv1.ServiceSpec, changed changedFunc) 
 	ignored("stop-signal", "Kubernetes stops containers with the image's STOPSIGNAL")
 	ignored("isolation", "Windows isolation modes do not exist on Kubernetes")
 	ignored("oom-score-adj", "Kubernetes sets the OOM score from the pod's QoS class")
-	ignored("with-registry-auth", "give the cluster an image pull secret instead")
 	if (changed("log-driver") || len(o.list("log-opt")) > 0) && spec.Logging != nil && spec.Logging.Driver != "" && spec.Logging.Driver != "json-file" {
 		out = append(out, "--log-driver is ignored: Kubernetes keeps container logs itself")
 	}

@@ -48,6 +48,8 @@ func TestServiceCreateFlags(t *testing.T) {
 		{"hostname", "--name redis --hostname myredis redis:3.0.6", swarmv1.ServiceSpec{Image: "redis:3.0.6", Hostname: "myredis"}},
 		{"labels", "--name redis --container-label com.example.foo=bar --label com.example.bar=baz -l solo redis",
 			swarmv1.ServiceSpec{Image: "redis", ContainerLabels: map[string]string{"com.example.foo": "bar"}, Labels: map[string]string{"com.example.bar": "baz", "solo": ""}}},
+		{"a label of any length, as written", "--name web --label traefik.http.middlewares.client.headers.customresponseheaders.Cache-control=no-store nginx",
+			swarmv1.ServiceSpec{Image: "nginx", Labels: map[string]string{"traefik.http.middlewares.client.headers.customresponseheaders.Cache-control": "no-store"}}},
 		{"named volume with labels", "--name my-service --replicas 3 --mount type=volume,source=my-volume,destination=/path/in/container,volume-label=color=red,volume-label=shape=round nginx:alpine",
 			swarmv1.ServiceSpec{Image: "nginx:alpine", Replicas: ptr.To[int32](3), Mounts: []swarmv1.Mount{{Type: "volume", Source: "my-volume", Target: "/path/in/container", Volume: &swarmv1.VolumeOptions{Labels: map[string]string{"color": "red", "shape": "round"}}}}}},
 		{"anonymous volume", "--name my-service --mount type=volume,destination=/path/in/container nginx:alpine",

@@ -11,7 +11,10 @@ import (
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 	"github.com/kubeswarm/kubeswarm/internal/translate"
@@ -446,5 +449,80 @@ func TestWaitInterrupted(t *testing.T) {
 	err := waitForService(ctx, f.c, streams, "default", "web", &waitOptions{timeout: time.Minute}, "")
 	if err != nil || !strings.Contains(errOut.String(), "Operation continuing in background.") {
 		t.Errorf("interrupted wait: %v, stdout %q, stderr %q", err, out.String(), errOut.String())
+	}
+}
+
+// TestServiceWithRegistryAuth: --with-registry-auth writes the client's credentials for the
+// image's registry to <service>-registry-auth (a dockerconfigjson Secret owned by the Service),
+// which the spec names; a later update without the flag keeps it, one with the flag rewrites it
+// for the new image's registry.
+func TestServiceWithRegistryAuth(t *testing.T) {
+	f := factoryWith(nil)
+	// The API server gives what it creates a UID, which an owner reference needs.
+	f.c = interceptor.NewClient(f.c.(client.WithWatch), interceptor.Funcs{
+		Create: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.CreateOption) error {
+			if obj.GetUID() == "" {
+				obj.SetUID(types.UID("uid-" + obj.GetName()))
+			}
+			return c.Create(ctx, obj, opts...)
+		},
+	})
+	if _, stderr, err := run(t, f, "service", "create", "-d", "--no-resolve-image", "--with-registry-auth", "--name", "app", "10.247.0.1:5001/private/app:1"); err != nil || stderr != "" {
+		t.Fatalf("create: %q %v", stderr, err)
+	}
+	svc := getTestService(t, f, "app")
+	if svc.Spec.RegistryAuthSecret != "app-registry-auth" {
+		t.Fatalf("registryAuthSecret = %q", svc.Spec.RegistryAuthSecret)
+	}
+	secretAuths := func() string {
+		sec := &corev1.Secret{}
+		if err := f.c.Get(t.Context(), client.ObjectKey{Namespace: "default", Name: "app-registry-auth"}, sec); err != nil {
+			t.Fatal(err)
+		}
+		if sec.Type != corev1.SecretTypeDockerConfigJson || len(sec.OwnerReferences) != 1 || sec.OwnerReferences[0].Kind != "Service" || sec.OwnerReferences[0].Name != "app" {
+			t.Errorf("secret type %s, owners %v", sec.Type, sec.OwnerReferences)
+		}
+		return string(sec.Data[corev1.DockerConfigJsonKey])
+	}
+	if got, want := secretAuths(), `{"auths":{"10.247.0.1:5001":{"username":"user","password":"secret","auth":"dXNlcjpzZWNyZXQ="}}}`; got != want {
+		t.Errorf("credentials %s, want %s", got, want)
+	}
+	if _, _, err := run(t, f, "service", "update", "-d", "--env-add", "A=1", "app"); err != nil {
+		t.Fatal(err)
+	}
+	if got := getTestService(t, f, "app").Spec.RegistryAuthSecret; got != "app-registry-auth" {
+		t.Errorf("after an update without the flag: registryAuthSecret = %q", got)
+	}
+	if _, _, err := run(t, f, "service", "update", "-d", "--no-resolve-image", "--with-registry-auth", "--image", "registry.example.com/app:2", "app"); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := secretAuths(), `{"auths":{"registry.example.com":{"username":"user","password":"secret","auth":"dXNlcjpzZWNyZXQ="}}}`; got != want {
+		t.Errorf("credentials after the update %s, want %s", got, want)
+	}
+	// A Service without the flag names no Secret (its tasks' pod template is unchanged).
+	if _, _, err := run(t, f, "service", "create", "-d", "--no-resolve-image", "--name", "open", "nginx"); err != nil {
+		t.Fatal(err)
+	}
+	if got := getTestService(t, f, "open").Spec.RegistryAuthSecret; got != "" {
+		t.Errorf("without the flag: registryAuthSecret = %q", got)
+	}
+}
+
+// TestInspectShowsLongLabels: service inspect shows the labels from the spec as written, a key
+// longer than any Kubernetes annotation name included, plain and --pretty.
+func TestInspectShowsLongLabels(t *testing.T) {
+	const long = "traefik.http.middlewares.client.headers.customresponseheaders.Cache-control"
+	f := factoryWith(nil)
+	if _, _, err := run(t, f, "service", "create", "-d", "--no-resolve-image", "--name", "web", "--label", long+"=no-store", "nginx"); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"service", "inspect", "web"}, {"service", "inspect", "--pretty", "web"}} {
+		out, _, err := run(t, f, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out, long) || !strings.Contains(out, "no-store") {
+			t.Errorf("%v does not show the label:\n%s", args, out)
+		}
 	}
 }

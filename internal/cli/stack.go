@@ -19,6 +19,7 @@ import (
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 	"github.com/kubeswarm/kubeswarm/internal/cli/convert"
 	"github.com/kubeswarm/kubeswarm/internal/compose"
+	"github.com/kubeswarm/kubeswarm/internal/pullsecret"
 	"github.com/kubeswarm/kubeswarm/internal/sortorder"
 	"github.com/kubeswarm/kubeswarm/internal/translate"
 )
@@ -56,6 +57,8 @@ type StackDeployOptions struct {
 	timeout      time.Duration
 	// leaveOutProxy drops a Traefik or caddy-docker-proxy service that read the Docker socket.
 	leaveOutProxy bool
+	// withRegistryAuth gives the services the client's credentials for their images' registries.
+	withRegistryAuth bool
 
 	name   string
 	result *compose.Result
@@ -75,7 +78,7 @@ func newStackDeployCommand(f Factory, streams genericiooptions.IOStreams) *cobra
 	cmd.Flags().BoolVarP(&o.detach, "detach", "d", true, "Exit immediately instead of waiting for the stack services to converge")
 	cmd.Flags().BoolVarP(&o.quiet, "quiet", "q", false, "Suppress progress output")
 	cmd.Flags().StringVar(&o.resolveImage, "resolve-image", "always", `Query the registry to resolve image digest and supported platforms ("always", "changed", "never")`)
-	cmd.Flags().Bool("with-registry-auth", false, "Send registry authentication details to Swarm agents")
+	cmd.Flags().BoolVar(&o.withRegistryAuth, "with-registry-auth", false, "Send registry authentication details to Swarm agents")
 	convert.AddLeaveOutProxyFlag(cmd, &o.leaveOutProxy)
 	cmd.Flags().DurationVar(&o.timeout, "timeout", 5*time.Minute, "How long to wait for each service to converge without -d (kubectl-swarm only)")
 	return cmd
@@ -221,6 +224,9 @@ func (o *StackDeployOptions) Run(ctx context.Context) error {
 		}
 	}
 	o.keepDropped(stack, deployed)
+	if err := o.registryAuth(ctx, stack, deployed); err != nil {
+		return err
+	}
 	if _, err := createOrUpdate(ctx, c, stack, func(cur client.Object) {
 		cs := cur.(*swarmv1.Stack)
 		cs.Spec = stack.Spec
@@ -232,6 +238,15 @@ func (o *StackDeployOptions) Run(ctx context.Context) error {
 		}
 	}); err != nil {
 		return err
+	}
+	if o.withRegistryAuth {
+		live := &swarmv1.Stack{}
+		if err := c.Get(ctx, client.ObjectKey{Namespace: o.namespace, Name: o.name}, live); err != nil {
+			return fmt.Errorf("reading stack %s: %w", o.name, err)
+		}
+		if err := pullsecret.Own(ctx, c, o.namespace, pullsecret.Name(o.name), live); err != nil {
+			return err
+		}
 	}
 	if o.prune {
 		if err := o.pruneFiles(ctx, c); err != nil {
@@ -258,6 +273,44 @@ func (o *StackDeployOptions) Run(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// registryAuth is docker's --with-registry-auth for a stack (docker/cli stack deploy
+// deployServices sends each service the credentials for its image): the client's credentials for
+// the registries of every service's image are written to the Secret <stack>-registry-auth, which
+// each service names, before the Stack. Without the flag a service keeps the credentials an
+// earlier deploy gave it, as the daemon keeps a service's PullOptions when no new ones are sent
+// (moby daemon/cluster/services.go UpdateService).
+func (o *StackDeployOptions) registryAuth(ctx context.Context, next, deployed *swarmv1.Stack) error {
+	if !o.withRegistryAuth {
+		if deployed == nil {
+			return nil
+		}
+		for i := range next.Spec.Services {
+			s := &next.Spec.Services[i]
+			if j := slices.IndexFunc(deployed.Spec.Services, func(d swarmv1.StackService) bool { return d.Name == s.Name }); j >= 0 && s.RegistryAuthSecret == "" {
+				s.RegistryAuthSecret = deployed.Spec.Services[j].RegistryAuthSecret
+			}
+		}
+		return nil
+	}
+	var imgs []string
+	for _, s := range next.Spec.Services {
+		imgs = append(imgs, s.Image)
+	}
+	cfg, err := o.registry.Credentials(imgs...)
+	if err != nil {
+		return fmt.Errorf("--with-registry-auth: %w", err)
+	}
+	name := pullsecret.Name(o.name)
+	for i := range next.Spec.Services {
+		next.Spec.Services[i].RegistryAuthSecret = name
+	}
+	var owner client.Object
+	if deployed != nil {
+		owner = deployed
+	}
+	return pullsecret.Write(ctx, o.client, o.namespace, name, cfg, owner)
 }
 
 // pruneFiles removes the stack's Secrets and ConfigMaps that the files no longer define (the

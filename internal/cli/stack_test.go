@@ -12,7 +12,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 	"github.com/kubeswarm/kubeswarm/internal/translate"
@@ -352,5 +354,56 @@ services:
 	}
 	if slices.ContainsFunc(st.Spec.Services, func(s swarmv1.StackService) bool { return s.Name == "traefik" }) || len(st.Spec.Services) != 1 {
 		t.Errorf("services %v, want web only", st.Spec.Services)
+	}
+}
+
+// TestStackDeployWithRegistryAuth: stack deploy --with-registry-auth writes the client's
+// credentials for every service's registry to <stack>-registry-auth, owned by the Stack, which
+// each service names; a later deploy without the flag keeps it.
+func TestStackDeployWithRegistryAuth(t *testing.T) {
+	f := newTestFactory()
+	f.c = interceptor.NewClient(f.c.(client.WithWatch), interceptor.Funcs{
+		Create: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.CreateOption) error {
+			if obj.GetUID() == "" {
+				obj.SetUID(types.UID("uid-" + obj.GetName()))
+			}
+			return c.Create(ctx, obj, opts...)
+		},
+	})
+	path := writeCompose(t, "services:\n  web:\n    image: registry.example.com/web:1\n  api:\n    image: 10.247.0.1:5001/api:1\n  cache:\n    image: redis\n", nil)
+	if _, _, err := run(t, f, "stack", "deploy", "--resolve-image", "never", "--with-registry-auth", "-c", path, "shop"); err != nil {
+		t.Fatal(err)
+	}
+	names := func() map[string]string {
+		st := &swarmv1.Stack{}
+		if err := f.c.Get(t.Context(), client.ObjectKey{Namespace: "default", Name: "shop"}, st); err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, s := range st.Spec.Services {
+			out[s.Name] = s.RegistryAuthSecret
+		}
+		return out
+	}
+	want := map[string]string{"web": "shop-registry-auth", "api": "shop-registry-auth", "cache": "shop-registry-auth"}
+	if diff := cmp.Diff(want, names()); diff != "" {
+		t.Errorf("registryAuthSecret (-want +got):\n%s", diff)
+	}
+	sec := &corev1.Secret{}
+	if err := f.c.Get(t.Context(), client.ObjectKey{Namespace: "default", Name: "shop-registry-auth"}, sec); err != nil {
+		t.Fatal(err)
+	}
+	const creds = `{"username":"user","password":"secret","auth":"dXNlcjpzZWNyZXQ="}`
+	if got, want := string(sec.Data[corev1.DockerConfigJsonKey]), `{"auths":{"10.247.0.1:5001":`+creds+`,"registry.example.com":`+creds+`}}`; got != want {
+		t.Errorf("credentials %s, want %s", got, want)
+	}
+	if len(sec.OwnerReferences) != 1 || sec.OwnerReferences[0].Kind != "Stack" || sec.OwnerReferences[0].Name != "shop" {
+		t.Errorf("owners %v, want the Stack", sec.OwnerReferences)
+	}
+	if _, _, err := run(t, f, "stack", "deploy", "--resolve-image", "never", "-c", path, "shop"); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, names()); diff != "" {
+		t.Errorf("after a deploy without the flag (-want +got):\n%s", diff)
 	}
 }

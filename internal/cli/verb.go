@@ -51,8 +51,8 @@ type clientOptions struct {
 	client    client.Client
 	namespace string
 	clock     clock.Clock
-	// registry tells images' digests (--resolve-image).
-	registry images.Registry
+	// registry tells images' digests (--resolve-image) and the user's credentials (--with-registry-auth).
+	registry images.Client
 	// clientset is made only by completeClientset, for what a controller-runtime client cannot do
 	// (pod logs).
 	clientset kubernetes.Interface

@@ -389,3 +389,42 @@ func TestStackNameTooLongForAService(t *testing.T) {
 		t.Errorf("got %v, want an error about the Service name's length", err)
 	}
 }
+
+// TestLabelsOfAnyLength: deploy.labels keep a key of any length as written (the production
+// stack's Traefik Cache-control header), reported only as left off the objects' annotations;
+// a route host that is no DNS name is refused, naming the file, the service and the label.
+func TestLabelsOfAnyLength(t *testing.T) {
+	const long = "traefik.http.middlewares.client.headers.customresponseheaders.Cache-control"
+	paths := writeProject(t, map[string]string{"docker-compose.yml": `services:
+  web:
+    image: nginx
+    deploy:
+      labels:
+        traefik.http.routers.client.rule: Host(` + "`app.example.com`" + `)
+        traefik.http.routers.client.middlewares: client
+        ` + long + `: no-store
+        traefik.http.services.client.loadbalancer.server.port: "80"
+`})
+	res, err := loadAndConvert(paths, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res.Stack.Spec.Services[0].Labels[long]; got != "no-store" {
+		t.Errorf("label %s = %q, want no-store", long, got)
+	}
+	if w := strings.Join(res.Warnings, "\n"); !strings.Contains(w, "is kept in the service's spec but not copied to the annotations") {
+		t.Errorf("warnings do not say the label is kept:\n%s", w)
+	}
+
+	bad := writeProject(t, map[string]string{"docker-compose.yml": `services:
+  web:
+    image: nginx
+    deploy:
+      labels:
+        traefik.http.routers.web.rule: Host(` + "`my_app.example.com`" + `)
+        traefik.http.services.web.loadbalancer.server.port: "80"
+`})
+	if _, err := loadAndConvert(bad, nil); err == nil || !strings.Contains(err.Error(), `label traefik.http.routers.web.rule: host "my_app.example.com" is not a DNS name`) || !strings.Contains(err.Error(), "web") {
+		t.Errorf("a route host that is no DNS name: %v", err)
+	}
+}

@@ -9,14 +9,19 @@ import (
 	"strings"
 	"time"
 
+	"github.com/moby/moby/api/types/registry"
 	"github.com/moby/moby/api/types/swarm"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/images"
+	"github.com/kubeswarm/kubeswarm/internal/pullsecret"
 	"github.com/kubeswarm/kubeswarm/internal/swarmsyntax"
+	"github.com/kubeswarm/kubeswarm/internal/translate"
 )
 
 // AnnotationDockerName keeps the name a client gave a service, a network, a secret or a config
@@ -255,6 +260,15 @@ func (s *Server) kubeSpec(ctx context.Context, spec swarm.ServiceSpec) (swarmv1.
 	return ks, nil
 }
 
+// verdict refuses what the operator would refuse of the service (translate.Check, the shared
+// verdict the plugin and stack deploy run), before anything is written.
+func (s *Server) verdict(name string, ks *swarmv1.ServiceSpec) error {
+	if _, err := translate.Check(&swarmv1.Service{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: s.Namespace}, Spec: *ks}); err != nil {
+		return invalid("rpc error: code = InvalidArgument desc = %v", err)
+	}
+	return nil
+}
+
 // checkPorts refuses a published ingress port that another of the services publishes, in
 // Swarm's words (swarmsyntax.PortTaken: a service being deleted holds none).
 func checkPorts(services []swarmv1.Service, self string, spec *swarmv1.ServiceSpec) error {
@@ -281,6 +295,9 @@ func (s *Server) serviceCreate(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	name := swarmv1.KubernetesName(spec.Name)
+	if err := s.verdict(name, &ks); err != nil {
+		return err
+	}
 	services, err := s.listServices(ctx)
 	if err != nil {
 		return err
@@ -289,15 +306,29 @@ func (s *Server) serviceCreate(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if stackName, local, ok := stackMember(spec.Labels, spec.Name); ok {
+		auth, err := s.writeRegistryAuth(ctx, r, stackName, true, &ks, nil)
+		if err != nil {
+			return err
+		}
 		child, err := s.putStackService(ctx, stackName, local, spec, ks, true)
 		if err != nil {
 			return err
 		}
+		if err := s.ownRegistryAuth(ctx, auth, stackName); err != nil {
+			return err
+		}
 		return writeJSON(w, http.StatusCreated, swarm.ServiceCreateResponse{ID: ID(child.UID)})
+	}
+	auth, err := s.writeRegistryAuth(ctx, r, name, false, &ks, nil)
+	if err != nil {
+		return err
 	}
 	svc := &swarmv1.Service{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: s.Namespace}, Spec: ks}
 	setDockerName(svc, spec.Name)
 	if err := s.Client.Create(ctx, svc, client.FieldOwner(fieldManager)); err != nil {
+		if auth {
+			_ = s.Client.Delete(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: s.Namespace, Name: ks.RegistryAuthSecret}})
+		}
 		if apierrors.IsAlreadyExists(err) {
 			return errorf(http.StatusConflict, "rpc error: code = AlreadyExists desc = name conflicts with an existing object: service %s already exists", spec.Name)
 		}
@@ -306,7 +337,62 @@ func (s *Server) serviceCreate(w http.ResponseWriter, r *http.Request) error {
 		}
 		return fmt.Errorf("creating service %s: %w", spec.Name, err)
 	}
+	if auth {
+		if err := pullsecret.Own(ctx, s.Client, s.Namespace, ks.RegistryAuthSecret, svc); err != nil {
+			return err
+		}
+	}
 	return writeJSON(w, http.StatusCreated, swarm.ServiceCreateResponse{ID: ID(svc.UID)})
+}
+
+// writeRegistryAuth gives ks the credentials of the request's X-Registry-Auth header (docker
+// --with-registry-auth) for its image: the Secret <owner>-registry-auth, where owner is the
+// service, or its stack (stack: the Secret holds the credentials of every service of the stack
+// that sent some, merged). live is the service being updated (nil: a new one), which owns it.
+// Without the header the service keeps the Secret it has, as the daemon keeps a service's
+// PullOptions when none are sent (moby daemon/cluster/services.go UpdateService). It tells
+// whether it wrote the Secret.
+func (s *Server) writeRegistryAuth(ctx context.Context, r *http.Request, owner string, stack bool, ks *swarmv1.ServiceSpec, live *swarmv1.Service) (bool, error) {
+	header := r.Header.Get(registry.AuthHeader)
+	if header == "" {
+		if live != nil {
+			ks.RegistryAuthSecret = live.Spec.RegistryAuthSecret
+		}
+		return false, nil
+	}
+	cfg, err := images.FromRegistryAuth(header, ks.Image)
+	if err != nil {
+		return false, invalid("%v", err)
+	}
+	name := pullsecret.Name(owner)
+	if stack {
+		had, err := pullsecret.Read(ctx, s.Client, s.Namespace, name)
+		if err != nil {
+			return false, err
+		}
+		cfg = had.Merge(cfg)
+	}
+	var own client.Object
+	if live != nil && !stack {
+		own = live
+	}
+	if err := pullsecret.Write(ctx, s.Client, s.Namespace, name, cfg, own); err != nil {
+		return false, err
+	}
+	ks.RegistryAuthSecret = name
+	return true, nil
+}
+
+// ownRegistryAuth makes the Stack stackName the owner of its registry credentials' Secret.
+func (s *Server) ownRegistryAuth(ctx context.Context, written bool, stackName string) error {
+	if !written {
+		return nil
+	}
+	st := &swarmv1.Stack{}
+	if err := s.Client.Get(ctx, client.ObjectKey{Namespace: s.Namespace, Name: stackName}, st); err != nil {
+		return fmt.Errorf("reading stack %s: %w", stackName, err)
+	}
+	return pullsecret.Own(ctx, s.Client, s.Namespace, pullsecret.Name(stackName), st)
 }
 
 func (s *Server) serviceUpdate(w http.ResponseWriter, r *http.Request) error {
@@ -356,16 +442,29 @@ func (s *Server) serviceUpdate(w http.ResponseWriter, r *http.Request) error {
 	if ks.Mode != oldMode {
 		return errorf(http.StatusInternalServerError, "rpc error: code = Unimplemented desc = service mode change is not allowed")
 	}
+	if err := s.verdict(svc.Name, &ks); err != nil {
+		return err
+	}
 	if err := checkPorts(services, svc.Name, &ks); err != nil {
 		return err
 	}
 	if stackName := stackOwner(svc); stackName != "" {
 		// A stack's service is the Stack's entry; the Stack controller writes the Service.
 		ks.NodeFailureTimeout = svc.Spec.NodeFailureTimeout
+		auth, err := s.writeRegistryAuth(ctx, r, stackName, true, &ks, svc)
+		if err != nil {
+			return err
+		}
 		if _, err := s.putStackService(ctx, stackName, swarmv1.StackServiceShortName(stackName, svc.Name), spec, ks, false); err != nil {
 			return err
 		}
+		if err := s.ownRegistryAuth(ctx, auth, stackName); err != nil {
+			return err
+		}
 		return writeJSON(w, http.StatusOK, swarm.ServiceUpdateResponse{})
+	}
+	if _, err := s.writeRegistryAuth(ctx, r, svc.Name, false, &ks, svc); err != nil {
+		return err
 	}
 	err = s.updateVersioned(ctx, "service "+dockerName(svc), svc, version, func() {
 		// What the Engine API has no words for stays as it was.

@@ -122,11 +122,20 @@ func newTestServer(t *testing.T, objs ...client.Object) (*apiClient, client.Clie
 // do sends a request and decodes the answer into out (when not nil); it returns the status.
 func (a *apiClient) do(method, path string, body, out any) int {
 	a.t.Helper()
+	return a.doWith(nil, method, path, body, out)
+}
+
+// doWith is do with request headers.
+func (a *apiClient) doWith(header http.Header, method, path string, body, out any) int {
+	a.t.Helper()
 	var rd bytes.Buffer
 	if body != nil {
 		_ = json.NewEncoder(&rd).Encode(body)
 	}
 	req, _ := http.NewRequest(method, a.srv.URL+path, &rd)
+	for k, v := range header {
+		req.Header[k] = v
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		a.t.Fatal(err)

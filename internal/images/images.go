@@ -21,6 +21,13 @@ type Registry interface {
 	Digest(ctx context.Context, image string) (string, error)
 }
 
+// Client is a docker client's side of the registries: the digests of images (Registry) and its
+// credentials for their registries (docker's --with-registry-auth).
+type Client interface {
+	Registry
+	Credentials(images ...string) (DockerConfig, error)
+}
+
 // Remote asks the image's registry, with the credentials of keychain (the user's
 // ~/.docker/config.json and credential helpers for authn.DefaultKeychain). Registries on
 // loopback and private addresses are spoken to over plain HTTP, as go-containerregistry does.
@@ -49,6 +56,15 @@ func (r Remote) Digest(ctx context.Context, image string) (string, error) {
 		return d.Digest.String(), nil
 	}
 	return desc.Digest.String(), nil
+}
+
+// Credentials are the keychain's credentials for the registries of imgs.
+func (r Remote) Credentials(imgs ...string) (DockerConfig, error) {
+	kc := r.Keychain
+	if kc == nil {
+		kc = authn.DefaultKeychain
+	}
+	return Credentials(kc, imgs...)
 }
 
 // Tagged is the image with :latest when it names neither a tag nor a digest, as the docker

@@ -40,6 +40,10 @@ type Inputs struct {
 	// engine.labels constraints (NeedsNodeLabels): Swarm compares their values
 	// case-insensitively, so the node affinity lists the spellings the nodes carry.
 	NodeLabels []map[string]string
+	// ImageHealthcheck is the HEALTHCHECK of the image's config (nil: none, or not read), which
+	// the tasks run where the service's healthcheck leaves it to the image
+	// (swarmsyntax.MergeHealth).
+	ImageHealthcheck *swarmv1.Healthcheck
 	// Running is what the service's workload runs now (RunningOf its live template), so that
 	// a new operator replaces no task by itself (Build).
 	Running Running

@@ -278,6 +278,20 @@ func TestHostPortOnContainer(t *testing.T) {
 	}
 }
 
+// TestRegistryAuthSecret: docker's --with-registry-auth credentials are the tasks' image pull
+// secret; a service without names none.
+func TestRegistryAuthSecret(t *testing.T) {
+	svc := testutil.MakeService("s", "n").Obj()
+	if got := podSpec(build(t, svc, wide)).ImagePullSecrets; got != nil {
+		t.Errorf("imagePullSecrets without: %v", got)
+	}
+	svc.Spec.RegistryAuthSecret = "s-registry-auth"
+	want := []corev1ac.LocalObjectReferenceApplyConfiguration{*corev1ac.LocalObjectReference().WithName("s-registry-auth")}
+	if diff := cmp.Diff(want, podSpec(build(t, svc, wide)).ImagePullSecrets); diff != "" {
+		t.Errorf("imagePullSecrets (-want +got):\n%s", diff)
+	}
+}
+
 func TestConstraints(t *testing.T) {
 	req := func(key string, op corev1.NodeSelectorOperator, v ...string) corev1ac.NodeSelectorRequirementApplyConfiguration {
 		return *corev1ac.NodeSelectorRequirement().WithKey(key).WithOperator(op).WithValues(v...)

@@ -78,6 +78,8 @@ type goldenInput struct {
 	JobIteration int64               `json:"jobIteration,omitempty"`
 	Nodes        []string            `json:"nodes,omitempty"`
 	NodeLabels   []map[string]string `json:"nodeLabels,omitempty"`
+	// ImageHealthcheck is the HEALTHCHECK of the image's config.
+	ImageHealthcheck *swarmv1.Healthcheck `json:"imageHealthcheck,omitempty"`
 	// Options are the operator's options (its flags) the templates depend on.
 	Options goldenOptions `json:"options,omitzero"`
 }
@@ -155,7 +157,7 @@ func (in goldenInput) build(svc *swarmv1.Service) (*Objects, error) {
 		opts.NodeFailureTimeout = o.NodeFailureTimeout.Duration
 	}
 	inputs := Inputs{Stack: in.Stack, SecretKeys: in.SecretKeys, ConfigKeys: in.ConfigKeys,
-		JobIteration: in.JobIteration, Nodes: in.Nodes, NodeLabels: in.NodeLabels}
+		JobIteration: in.JobIteration, Nodes: in.Nodes, NodeLabels: in.NodeLabels, ImageHealthcheck: in.ImageHealthcheck}
 	if in.DeployedStack != nil {
 		inputs.Stack = svc.Labels[translate.LabelStack] // as the Service controller reads it
 	}

@@ -53,13 +53,17 @@ func podTemplate(svc *swarmv1.Service, in Inputs, opts translate.Options) (*core
 	if sc := containerSecurity(s); sc != nil {
 		container.WithSecurityContext(sc)
 	}
-	addProbes(container, s.Healthcheck)
+	addProbes(container, swarmsyntax.MergeHealth(s.Healthcheck, in.ImageHealthcheck))
 
 	pod := corev1ac.PodSpec().
 		WithRestartPolicy(corev1.RestartPolicyAlways).
 		WithEnableServiceLinks(false).
 		WithAutomountServiceAccountToken(false).
 		WithTerminationGracePeriodSeconds(int64(seconds(swarmsyntax.DurationOr(s.StopGracePeriod, swarmsyntax.DefaultStopGracePeriod), 0)))
+	if s.RegistryAuthSecret != "" {
+		// docker --with-registry-auth: the client's credentials for the image's registry.
+		pod.WithImagePullSecrets(corev1ac.LocalObjectReference().WithName(s.RegistryAuthSecret))
+	}
 	if s.Mode.IsJob() {
 		pod.WithRestartPolicy(jobRestartPolicy(s.RestartPolicy))
 	} else if p, ok := serviceRestartPolicy(s.Mode, s.RestartPolicy); ok {

@@ -8,15 +8,15 @@ import (
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
-	"github.com/kubeswarm/kubeswarm/internal/routes"
+	"github.com/kubeswarm/kubeswarm/internal/proxylabels"
 	"github.com/kubeswarm/kubeswarm/internal/translate"
 )
 
 // withRoutePorts adds to a virtual-IP-less or cluster-internal Service the ports its proxy labels
-// route to (internal/routes): on Swarm the proxy reached the tasks over the overlay network
+// route to (internal/proxylabels): on Swarm the proxy reached the tasks over the overlay network
 // without a published port; a Gateway or Ingress reaches them through the Service's port.
 func withRoutePorts(ports []corev1ac.ServicePortApplyConfiguration, labels map[string]string) []corev1ac.ServicePortApplyConfiguration {
-	for _, p := range routes.TargetPorts(labels) {
+	for _, p := range proxylabels.TargetPorts(labels) {
 		if slices.ContainsFunc(ports, func(sp corev1ac.ServicePortApplyConfiguration) bool { return sp.Port != nil && *sp.Port == p }) {
 			continue
 		}

@@ -1,7 +1,8 @@
 // Package routes turns the HTTP routing labels of Swarm stacks — Traefik's router labels and
-// caddy-docker-proxy's site labels, which a proxy reading the Docker socket realised on Swarm —
-// into the cluster's own routes: Gateway API HTTPRoutes, or an Ingress where the cluster has no
-// Gateway API. Everything here is pure: labels in, apply configurations and notes out.
+// caddy-docker-proxy's site labels, which a proxy reading the Docker socket realised on Swarm,
+// read by internal/proxylabels — into the cluster's own routes: Gateway API HTTPRoutes, or an
+// Ingress where the cluster has no Gateway API. Everything here is pure: labels in, apply
+// configurations and notes out.
 package routes
 
 import (
@@ -12,6 +13,8 @@ import (
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
 	networkingv1ac "k8s.io/client-go/applyconfigurations/networking/v1"
 	gwac "sigs.k8s.io/gateway-api/applyconfiguration/apis/v1"
+
+	"github.com/kubeswarm/kubeswarm/internal/proxylabels"
 )
 
 // Kind is the kind of route object the cluster takes.
@@ -80,34 +83,13 @@ type Routes struct {
 	Notes []string
 }
 
-// Routers reads the routers of a label set: Traefik's, then Caddy's.
-func Routers(labels map[string]string, exposedByDefault bool, port int32) ([]Router, []string) {
-	t, tnotes := readTraefik(labels, exposedByDefault, port)
-	c, cnotes := readCaddy(labels)
-	return append(t, c...), append(tnotes, cnotes...)
-}
-
-// TargetPorts are the ports of the service's tasks that its proxy labels route to, whether or
-// not the routes are made: the Kubernetes Service must offer them for a route to reach the tasks.
-func TargetPorts(labels map[string]string) []int32 {
-	routers, _ := Routers(labels, true, 0)
-	var out []int32
-	for _, r := range routers {
-		if r.Port != 0 && !slices.Contains(out, r.Port) {
-			out = append(out, r.Port)
-		}
-	}
-	slices.Sort(out)
-	return out
-}
-
 // Build makes the route objects of a service.
 func Build(svc Service, opts Options) Routes {
 	var port int32
 	if len(svc.Ports) == 1 {
 		port = svc.Ports[0]
 	}
-	routers, notes := Routers(svc.Labels, opts.ExposedByDefault, port)
+	routers, notes := proxylabels.Routers(svc.Labels, opts.ExposedByDefault, port)
 	out := Routes{Notes: notes}
 	if len(routers) == 0 {
 		return out

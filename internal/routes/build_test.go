@@ -606,21 +606,39 @@ spec:
 	}
 }
 
-func TestTargetPorts(t *testing.T) {
+// TestLongLabelKeyRoutes: a Traefik label whose key is longer than any Kubernetes annotation name
+// (a production stack's Cache-control response header) reaches the HTTPRoute: routes are read
+// from the spec's labels as written.
+func TestLongLabelKeyRoutes(t *testing.T) {
 	labels := map[string]string{
-		"traefik.http.routers.a.rule":                      "Host(`a.example.com`)",
-		"traefik.http.routers.a.service":                   "a",
-		"traefik.http.routers.b.rule":                      "Host(`b.example.com`)",
-		"traefik.http.routers.b.service":                   "b",
-		"traefik.http.services.a.loadbalancer.server.port": "8080",
-		"traefik.http.services.b.loadbalancer.server.port": "80",
-		"caddy":               "c.example.com",
-		"caddy.reverse_proxy": "{{upstreams 8080}}",
+		"traefik.http.routers.client.rule":                                              "Host(`app.example.com`)",
+		"traefik.http.routers.client.middlewares":                                       "client",
+		"traefik.http.middlewares.client.headers.customresponseheaders.Cache-control":   "no-store",
+		"traefik.http.middlewares.client.headers.customresponseheaders.X-Frame-Options": "DENY",
+		"traefik.http.services.client.loadbalancer.server.port":                         "80",
 	}
-	if diff := cmp.Diff([]int32{80, 8080}, TargetPorts(labels)); diff != "" {
-		t.Errorf("TargetPorts (-want +got):\n%s", diff)
+	got := Build(Service{Name: "web", Namespace: "ns", Labels: labels, Owner: testOwner}, Options{Kind: KindHTTPRoute, Gateway: testGateway, ExposedByDefault: true})
+	want := `# web-client
+hostnames:
+- app.example.com
+` + parentAll + `rules:
+` + backend(80) + `  filters:
+  - responseHeaderModifier:
+      set:
+      - name: Cache-control
+        value: no-store
+      - name: X-Frame-Options
+        value: DENY
+    type: ResponseHeaderModifier
+  matches:
+  - path:
+      type: PathPrefix
+      value: /
+`
+	if diff := cmp.Diff(want, specs(t, got)); diff != "" {
+		t.Errorf("routes (-want +got):\n%s", diff)
 	}
-	if got := TargetPorts(map[string]string{"com.example.team": "a"}); got != nil {
-		t.Errorf("TargetPorts of no proxy labels = %v, want none", got)
+	if len(got.Notes) > 0 {
+		t.Errorf("notes: %q, want none", got.Notes)
 	}
 }

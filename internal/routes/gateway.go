@@ -12,12 +12,13 @@ import (
 	gwac "sigs.k8s.io/gateway-api/applyconfiguration/apis/v1"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/proxylabels"
 )
 
 // buildHTTPRoutes makes one HTTPRoute per router and set of hostnames (a route's hostnames
 // apply to all its rules, so alternatives of different hosts need routes of their own), with
 // one rule per alternative.
-func buildHTTPRoutes(svc Service, routers []Router, gw Gateway) ([]*gwac.HTTPRouteApplyConfiguration, []string) {
+func buildHTTPRoutes(svc Service, routers []proxylabels.Router, gw Gateway) ([]*gwac.HTTPRouteApplyConfiguration, []string) {
 	var out []*gwac.HTTPRouteApplyConfiguration
 	var notes []string
 	for _, r := range routers {
@@ -25,11 +26,11 @@ func buildHTTPRoutes(svc Service, routers []Router, gw Gateway) ([]*gwac.HTTPRou
 			notes = append(notes, fmt.Sprintf("router %s: TLS ends at the Gateway's listener, whose certificate certresolver %s does not make (cert-manager: annotate the Gateway with %s=%s)",
 				r.Name, r.CertResolver, AnnotationClusterIssuer, r.CertResolver))
 		}
-		var groups [][]Match
+		var groups [][]proxylabels.Match
 		for _, m := range r.Matches {
-			i := slices.IndexFunc(groups, func(g []Match) bool { return slices.Equal(g[0].Hosts, m.Hosts) })
+			i := slices.IndexFunc(groups, func(g []proxylabels.Match) bool { return slices.Equal(g[0].Hosts, m.Hosts) })
 			if i < 0 {
-				groups = append(groups, []Match{m})
+				groups = append(groups, []proxylabels.Match{m})
 			} else {
 				groups[i] = append(groups[i], m)
 			}
@@ -89,7 +90,7 @@ func parentRefs(gw Gateway, entryPoints []string) []*gwac.ParentReferenceApplyCo
 
 // httpRule is the rule of one alternative: its match, the router's middlewares as filters, and
 // the service as backend (none when a middleware answers with a redirect).
-func httpRule(svc Service, r Router, m Match) (*gwac.HTTPRouteRuleApplyConfiguration, []string) {
+func httpRule(svc Service, r proxylabels.Router, m proxylabels.Match) (*gwac.HTTPRouteRuleApplyConfiguration, []string) {
 	// The API server's defaults are written out (a match of every path, exact header and query
 	// matches, a backend of kind Service and weight 1), so that the route read back equals the
 	// one built and an unchanged service causes no write.
@@ -182,7 +183,7 @@ func headerFilter(h map[string]string) *gwac.HTTPHeaderFilterApplyConfiguration 
 // a match lets through, and says it as one URLRewrite filter: a PathPrefix match's prefix
 // replaced (ReplacePrefixMatch), or an exact path replaced (ReplaceFullPath).
 type pathRewrite struct {
-	match Match
+	match proxylabels.Match
 	set   bool
 	// to is what the matched prefix (or exact path) becomes.
 	to string
@@ -199,7 +200,7 @@ func (p *pathRewrite) current() string {
 }
 
 func (p *pathRewrite) strip(prefixes []string) error {
-	if p.match.PathKind != PathPrefix && p.match.PathKind != PathExact {
+	if p.match.PathKind != proxylabels.PathPrefix && p.match.PathKind != proxylabels.PathExact {
 		return fmt.Errorf("stripping %s cannot be expressed without a Path or PathPrefix matcher for it", strings.Join(prefixes, ","))
 	}
 	cur := p.current()
@@ -213,7 +214,7 @@ func (p *pathRewrite) strip(prefixes []string) error {
 	}
 	// The prefix lies deeper than the match: only some requests would lose it.
 	for _, s := range prefixes {
-		if p.match.PathKind == PathPrefix && pathHasPrefix(strings.TrimSuffix(s, "/"), cur) {
+		if p.match.PathKind == proxylabels.PathPrefix && pathHasPrefix(strings.TrimSuffix(s, "/"), cur) {
 			return fmt.Errorf("stripping %s, longer than the matched prefix %s, cannot be expressed", s, cur)
 		}
 	}
@@ -222,7 +223,7 @@ func (p *pathRewrite) strip(prefixes []string) error {
 }
 
 func (p *pathRewrite) add(prefix string) error {
-	if p.match.PathKind == PathRegexp {
+	if p.match.PathKind == proxylabels.PathRegexp {
 		return fmt.Errorf("adding %s cannot be expressed after a PathRegexp matcher", prefix)
 	}
 	cur := p.current()
@@ -241,7 +242,7 @@ func (p *pathRewrite) filter() *gwac.HTTPRouteFilterApplyConfiguration {
 	}
 	mod := gwac.HTTPPathModifier()
 	switch p.match.PathKind {
-	case PathExact:
+	case proxylabels.PathExact:
 		mod.WithType(gwv1.FullPathHTTPPathModifier).WithReplaceFullPath(p.to)
 	default:
 		mod.WithType(gwv1.PrefixMatchHTTPPathModifier).WithReplacePrefixMatch(p.to)

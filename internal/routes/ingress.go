@@ -6,12 +6,14 @@ import (
 
 	networkingv1 "k8s.io/api/networking/v1"
 	networkingv1ac "k8s.io/client-go/applyconfigurations/networking/v1"
+
+	"github.com/kubeswarm/kubeswarm/internal/proxylabels"
 )
 
 // buildIngress makes one Ingress of every router of a service, for a cluster without the
 // Gateway API. An Ingress matches only a host and a path and changes nothing in the request:
 // the other matchers and the middlewares are reported.
-func buildIngress(svc Service, routers []Router, className string) (*networkingv1ac.IngressApplyConfiguration, []string) {
+func buildIngress(svc Service, routers []proxylabels.Router, className string) (*networkingv1ac.IngressApplyConfiguration, []string) {
 	var notes []string
 	spec := networkingv1ac.IngressSpec()
 	if className != "" {
@@ -38,9 +40,9 @@ func buildIngress(svc Service, routers []Router, className string) (*networkingv
 			switch m.PathKind {
 			case "":
 				path.WithPath("/").WithPathType(networkingv1.PathTypePrefix)
-			case PathPrefix:
+			case proxylabels.PathPrefix:
 				path.WithPath(m.Path).WithPathType(networkingv1.PathTypePrefix)
-			case PathExact:
+			case proxylabels.PathExact:
 				path.WithPath(m.Path).WithPathType(networkingv1.PathTypeExact)
 			default:
 				notes = append(notes, fmt.Sprintf("router %s: an Ingress cannot match the path regexp %s; that alternative is left out", r.Name, m.Path))

@@ -56,3 +56,49 @@ func DurationOr(d *metav1.Duration, def time.Duration) time.Duration {
 	}
 	return d.Duration
 }
+
+// MergeHealth is the healthcheck a task runs: the service's, with what it leaves out taken from
+// the image's HEALTHCHECK, as the daemon merges a container's config with its image's (moby
+// daemon/commit.go merge): no service healthcheck takes the image's whole; one without a test
+// takes the image's test; each zero interval, timeout, start period, start interval and retries
+// the image's. A disabled one (--no-healthcheck, NONE) stays disabled. image may be nil.
+func MergeHealth(service, image *swarmv1.Healthcheck) *swarmv1.Healthcheck {
+	if image == nil || service != nil && service.Disable {
+		return service
+	}
+	if service == nil {
+		return image.DeepCopy()
+	}
+	out := service.DeepCopy()
+	if len(out.Test) == 0 {
+		out.Test = image.Test
+	}
+	if out.Interval == nil {
+		out.Interval = image.Interval
+	}
+	if out.Timeout == nil {
+		out.Timeout = image.Timeout
+	}
+	if out.StartPeriod == nil {
+		out.StartPeriod = image.StartPeriod
+	}
+	if out.StartInterval == nil {
+		out.StartInterval = image.StartInterval
+	}
+	if out.Retries == nil {
+		out.Retries = image.Retries
+	}
+	return out
+}
+
+// NeedsImageHealth tells whether the image's HEALTHCHECK could change the task's healthcheck:
+// the service's does not disable it and leaves something out.
+func NeedsImageHealth(h *swarmv1.Healthcheck) bool {
+	if h == nil {
+		return true
+	}
+	if h.Disable || len(h.Test) > 0 && h.Test[0] == "NONE" {
+		return false
+	}
+	return len(h.Test) == 0 || h.Interval == nil || h.Timeout == nil || h.StartPeriod == nil || h.StartInterval == nil || h.Retries == nil
+}

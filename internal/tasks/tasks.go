@@ -5,6 +5,7 @@ package tasks
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -130,7 +131,7 @@ func State(p *corev1.Pod) (state string, since time.Time, errMsg string) {
 			}
 			return "failed", since, msg
 		}
-		return "rejected", since, msg
+		return "rejected", since, msg + pullAuthHint(w)
 	default:
 		return "failed", cs.State.Terminated.FinishedAt.Time, exitErr(cs.State.Terminated)
 	}
@@ -164,4 +165,19 @@ func initFailure(p *corev1.Pod) (state, msg string) {
 		}
 	}
 	return "", ""
+}
+
+// pullAuthHint is said after a pull that the registry refused for want of credentials: docker's
+// --with-registry-auth gives the tasks the client's (spec.registryAuthSecret).
+func pullAuthHint(w *corev1.ContainerStateWaiting) string {
+	if w.Reason != "ErrImagePull" && w.Reason != "ImagePullBackOff" {
+		return ""
+	}
+	m := strings.ToLower(w.Message)
+	for _, s := range []string{"401 unauthorized", "unauthorized", "authorization failed", "no basic auth credentials", "authentication required"} {
+		if strings.Contains(m, s) {
+			return " (the registry wants credentials: deploy with --with-registry-auth after docker login)"
+		}
+	}
+	return ""
 }

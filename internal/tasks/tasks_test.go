@@ -122,3 +122,21 @@ func TestImageAndNode(t *testing.T) {
 		t.Errorf("Node of a bound pod = %q", got)
 	}
 }
+
+// TestPullAuthHint: a pull the registry refused for want of credentials names the flag that
+// gives them; other pull failures and other reasons say nothing more.
+func TestPullAuthHint(t *testing.T) {
+	const hint = " (the registry wants credentials: deploy with --with-registry-auth after docker login)"
+	cases := []struct {
+		reason, message, want string
+	}{
+		{"ErrImagePull", `failed to pull and unpack image "10.247.0.1:5001/private/app:1": failed to resolve reference: unexpected status from HEAD request: 401 Unauthorized`, hint},
+		{"ErrImagePull", `rpc error: code = NotFound desc = failed to pull: not found`, ""},
+		{"CreateContainerConfigError", `secret "x" not found: unauthorized`, ""},
+	}
+	for _, tc := range cases {
+		if got := pullAuthHint(&corev1.ContainerStateWaiting{Reason: tc.reason, Message: tc.message}); got != tc.want {
+			t.Errorf("%s %q: %q, want %q", tc.reason, tc.message, got, tc.want)
+		}
+	}
+}

@@ -1,6 +1,9 @@
 package translate
 
-import swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+import (
+	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/proxylabels"
+)
 
 // rule is one of the operator's rules for a service spec: what it refuses (err, naming the field
 // and the fix) and what it reports as approximated (notes), given the operator's options.
@@ -12,7 +15,7 @@ type rule func(svc *swarmv1.Service, opts Options) (notes []string, err error)
 var rules = []rule{
 	envRule, containerPortsRule, resourcesRule, mountsRule, filesRule, hostnameRule, podSecurityRule,
 	constraintsRule, preferencesRule, sharedClaimRule, networksRule, containerLabelsRule, ignoredRule,
-	serviceLabelsRule, servicePortsRule,
+	serviceLabelsRule, routeLabelsRule, servicePortsRule,
 }
 
 // Verdict is what the operator says of svc when it runs with opts: err is what makes the Service
@@ -63,4 +66,11 @@ func containerLabelsRule(svc *swarmv1.Service, _ Options) ([]string, error) {
 func serviceLabelsRule(svc *swarmv1.Service, _ Options) ([]string, error) {
 	_, notes := Annotations("labels", svc.Spec.Labels)
 	return notes, nil
+}
+
+// routeLabelsRule refuses the proxy labels whose routes the API server would refuse (a host
+// that is not a DNS name), which would otherwise fail only when the routes are applied, after
+// the service was written.
+func routeLabelsRule(svc *swarmv1.Service, _ Options) ([]string, error) {
+	return nil, proxylabels.Check(svc.Spec.Labels)
 }

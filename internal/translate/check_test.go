@@ -27,6 +27,12 @@ func TestCheck(t *testing.T) {
 		}, wantErr: "mounts[0]: /var/run/docker.sock: a Kubernetes node has no Docker Engine socket"},
 		{name: "notes are Honored's", mutate: func(s *swarmv1.ServiceSpec) { s.Hostname = "db.example.com" },
 			wantNotes: `hostname "db.example.com": a Kubernetes hostname is a single DNS label`},
+		{name: "a label key no annotation can have is kept and reported", mutate: func(s *swarmv1.ServiceSpec) {
+			s.Labels = map[string]string{"traefik.http.middlewares.client.headers.customresponseheaders.Cache-control": "no-store"}
+		}, wantNotes: `labels: "traefik.http.middlewares.client.headers.customresponseheaders.Cache-control" is kept in the service's spec but not copied to the annotations of the service's Kubernetes objects: not a Kubernetes annotation key (name part must be no more than 63 bytes)`},
+		{name: "a route host that is no DNS name is refused, naming the label", mutate: func(s *swarmv1.ServiceSpec) {
+			s.Labels = map[string]string{"traefik.http.routers.web.rule": "Host(`my_app.example.com`)", "traefik.http.services.web.loadbalancer.server.port": "80"}
+		}, wantErr: `label traefik.http.routers.web.rule: host "my_app.example.com" is not a DNS name`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -82,12 +82,20 @@ func SelectorString(service string) string { return LabelService + "=" + service
 
 // Annotations are the entries of m (a service's labels or container labels, field naming them)
 // that are valid Kubernetes annotation keys: docker labels may hold any text, so they are carried
-// as annotations. notes name the keys left out.
+// as annotations. notes name the keys left out and what that costs: the spec keeps every label
+// as written (service inspect shows it, routes are read from it), but a service label not copied
+// is missing from its objects' metadata, and a container label from its tasks' pods, where
+// Kubernetes tools read them.
 func Annotations(field string, m map[string]string) (out map[string]string, notes []string) {
 	out = map[string]string{}
+	where := "the service's Kubernetes objects"
+	if field == "containerLabels" {
+		where = "the tasks' pods"
+	}
 	for _, k := range sortedKeys(m) {
 		if errs := validation.IsQualifiedName(k); len(errs) > 0 {
-			notes = append(notes, fmt.Sprintf("%s: %q is not a valid Kubernetes annotation key, ignored", field, k))
+			notes = append(notes, fmt.Sprintf("%s: %q is kept in the service's spec but not copied to the annotations of %s: not a Kubernetes annotation key (%s)",
+				field, k, where, strings.Join(errs, "; ")))
 			continue
 		}
 		out[k] = m[k]

@@ -96,7 +96,15 @@ func startOperator() (func(), error) {
 		_ = os.Remove(f) // each run's logs only; a restart within the run appends
 	}
 	var err error
-	mainOperator, err = startOperatorProcess("operator", mainOperatorNode, "--zap-log-level=2", "--metrics-bind-address="+metricsAddr, "--pprof-bind-address="+pprofAddr)
+	args := []string{"--zap-log-level=2", "--metrics-bind-address=" + metricsAddr, "--pprof-bind-address=" + pprofAddr}
+	if reg := os.Getenv("KUBESWARM_REGISTRY"); reg != "" {
+		// The operator reads images' configs where the nodes pull them from (hack/real-cluster.sh).
+		args = append(args, "--registry-mirrors=docker.io="+reg+",kubeswarm.test="+reg)
+	} else {
+		// The kwok cluster's nodes run no probes and have no registry: kubeswarm.test is no host.
+		args = append(args, "--image-healthchecks=false")
+	}
+	mainOperator, err = startOperatorProcess("operator", mainOperatorNode, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -35,12 +35,16 @@ func (f envtestFactory) Namespace() (string, error) { return f.ns, nil }
 func (f envtestFactory) Clock() clock.Clock         { return clock.RealClock{} }
 
 // Registry is offline: the verdicts do not depend on image digests.
-func (f envtestFactory) Registry() images.Registry { return offlineRegistry{} }
+func (f envtestFactory) Registry() images.Client { return offlineRegistry{} }
 
 type offlineRegistry struct{}
 
 func (offlineRegistry) Digest(context.Context, string) (string, error) {
 	return "", errors.New("offline")
+}
+
+func (offlineRegistry) Credentials(...string) (images.DockerConfig, error) {
+	return images.DockerConfig{}, errors.New("offline")
 }
 
 // TestOneVerdict: the same bad input gets the same verdict, in the same words, at every front

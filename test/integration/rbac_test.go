@@ -64,7 +64,7 @@ func (f userFactory) Client() (client.Client, error) {
 func (f userFactory) Clientset() (kubernetes.Interface, error) { return kubernetes.NewForConfig(f.cfg) }
 func (f userFactory) Namespace() (string, error)               { return f.ns, nil }
 func (f userFactory) Clock() clock.Clock                       { return clock.RealClock{} }
-func (f userFactory) Registry() images.Registry                { return offlineRegistry{} }
+func (f userFactory) Registry() images.Client                  { return offlineRegistry{} }
 
 // TestPluginAsNamespacedUser: the plugin's service and stack commands work for a user bound only
 // to the Role of config/rbac/swarm_user_role.yaml in one namespace, and the same user can do

@@ -227,3 +227,74 @@ func TestStackGatewayAndHostnames(t *testing.T) {
 		t.Errorf("creating a Stack with gateway a/b/c: %v, want Invalid naming spec.gateway", err)
 	}
 }
+
+// TestLongLabelKeyRoute: a production Traefik label whose key is longer than any Kubernetes
+// annotation name (a response header middleware) is accepted by the CRD, kept in the spec, and
+// reaches the HTTPRoute, which the API server accepts; Honored says only that the key is left
+// off the objects' annotations. A route host that is no DNS name makes the Service Degraded,
+// InvalidSpec, naming the label, and no route is made.
+func TestLongLabelKeyRoute(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	const long = "traefik.http.middlewares.client.headers.customresponseheaders.Cache-control"
+	w := testutil.MakeService("client", ns)
+	for k, v := range map[string]string{
+		"traefik.enable":                          "true",
+		"traefik.http.routers.client.rule":        "Host(`app.example.com`)",
+		"traefik.http.routers.client.entrypoints": "web",
+		"traefik.http.routers.client.middlewares": "client",
+		long: "no-store, max-age=0",
+		"traefik.http.services.client.loadbalancer.server.port": "80",
+	} {
+		w.Label(k, v)
+	}
+	svc := w.Obj()
+	svc.UID = ""
+	if err := k8sClient.Create(ctx, svc); err != nil {
+		t.Fatalf("creating the Service: %v", err)
+	}
+	stored, err := get(ctx, ns, "client", &swarmv1.Service{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored.Spec.Labels[long] != "no-store, max-age=0" {
+		t.Fatalf("the stored spec lost the label: %v", stored.Spec.Labels)
+	}
+	waitRoute(t, ns, "client-client", "the route has the response header", func(r *gatewayv1.HTTPRoute) error {
+		for _, f := range r.Spec.Rules[0].Filters {
+			if f.ResponseHeaderModifier != nil {
+				for _, h := range f.ResponseHeaderModifier.Set {
+					if string(h.Name) == "Cache-control" && h.Value == "no-store, max-age=0" {
+						return nil
+					}
+				}
+			}
+		}
+		return fmt.Errorf("filters = %+v", r.Spec.Rules[0].Filters)
+	})
+	waitService(t, ns, "client", "Honored says the key is kept", func(s *swarmv1.Service) error {
+		c := condition(s, controllers.ConditionHonored)
+		if c == nil || !strings.Contains(c.Message, `labels: "`+long+`" is kept in the service's spec but not copied to the annotations`) {
+			return fmt.Errorf("Honored = %+v", c)
+		}
+		return nil
+	})
+
+	bad := testutil.MakeService("bad", ns).
+		Label("traefik.http.routers.bad.rule", "Host(`my_app.example.com`)").
+		Label("traefik.http.services.bad.loadbalancer.server.port", "80").Obj()
+	bad.UID = ""
+	if err := k8sClient.Create(ctx, bad); err != nil {
+		t.Fatalf("creating the Service: %v", err)
+	}
+	waitService(t, ns, "bad", "Degraded, InvalidSpec naming the label", func(s *swarmv1.Service) error {
+		c := condition(s, swarmv1.ConditionDegraded)
+		if c == nil || c.Reason != controllers.ReasonInvalidSpec || !strings.Contains(c.Message, `label traefik.http.routers.bad.rule: host "my_app.example.com" is not a DNS name`) {
+			return fmt.Errorf("Degraded = %+v", c)
+		}
+		return nil
+	})
+	if _, err := get(ctx, ns, "bad-bad", &gatewayv1.HTTPRoute{}); !apierrors.IsNotFound(err) {
+		t.Errorf("a route was made for the refused service: %v", err)
+	}
+}

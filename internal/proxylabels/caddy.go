@@ -1,4 +1,4 @@
-package routes
+package proxylabels
 
 import (
 	"fmt"
@@ -35,7 +35,7 @@ func readCaddy(labels map[string]string) ([]Router, []string) {
 }
 
 func caddyRouter(site string, labels map[string]string) (*Router, []string) {
-	r := &Router{Name: site, TLS: true}
+	r := &Router{Name: site, Label: site, TLS: true}
 	var notes []string
 	var hosts []string
 	for _, addr := range strings.FieldsFunc(labels[site], func(c rune) bool { return c == ',' || c == ' ' }) {

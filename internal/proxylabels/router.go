@@ -1,4 +1,4 @@
-package routes
+package proxylabels
 
 // Router is one HTTP route a proxy label set asks for, read from Traefik's or Caddy's labels:
 // which requests (Matches, alternatives), through which entry points, to which port, changed
@@ -6,6 +6,9 @@ package routes
 type Router struct {
 	// Name is the router's name in the labels (traefik.http.routers.<name>, caddy_<n>).
 	Name string
+	// Label is the label that holds the router's hosts (traefik.http.routers.<name>.rule,
+	// caddy_<n>), which an error names.
+	Label string
 	// Matches are alternatives; each becomes a rule of its own.
 	Matches []Match
 	// EntryPoints are Traefik's entry point names (web, websecure), which name the Gateway's

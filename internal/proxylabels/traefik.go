@@ -1,4 +1,4 @@
-package routes
+package proxylabels
 
 import (
 	"fmt"
@@ -101,7 +101,7 @@ func readTraefik(labels map[string]string, exposedByDefault bool, port int32) ([
 
 func traefikRouter(name string, opts map[string]string, svcPorts map[string]int32, middlewares map[string]map[string]string, port int32) (*Router, []string) {
 	key := func(opt string) string { return routersPrefix + name + "." + opt }
-	r := &Router{Name: name}
+	r := &Router{Name: name, Label: key("rule")}
 	var notes []string
 	for _, opt := range slices.Sorted(maps.Keys(opts)) {
 		v := opts[opt]
