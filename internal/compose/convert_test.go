@@ -214,3 +214,31 @@ volumes:
 		t.Errorf("err %v, want the missing server named", err)
 	}
 }
+
+// TestDollarsAsDockerStackDeploy: compose's own escape `$$` reaches the service as `$` (as
+// docker stack deploy sends it to Swarm), and `$(A)` is no compose variable: it stays as written
+// in environment, command and entrypoint (the operator then keeps both from Kubernetes'
+// expansion: objects.TestValuesAsWritten).
+func TestDollarsAsDockerStackDeploy(t *testing.T) {
+	paths := writeProject(t, map[string]string{"docker-compose.yml": "services:\n  web:\n    image: alpine\n" +
+		"    environment:\n      B: '$(A) pa$$$$w'\n" +
+		"    command: ['echo', '$$HOME', '$(A)']\n" +
+		"    entrypoint: ['/bin/sh', '-c', 'echo $$$$']\n"})
+	r, err := loadAndConvert(paths, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := r.Stack.Spec.Services[0]
+	got := struct{ Env, Command, Entrypoint []string }{Command: s.Command, Entrypoint: s.Entrypoint}
+	for _, e := range s.Env {
+		got.Env = append(got.Env, e.Name+"="+e.Value)
+	}
+	want := struct{ Env, Command, Entrypoint []string }{
+		Env:        []string{"B=$(A) pa$$w"},
+		Command:    []string{"echo", "$HOME", "$(A)"},
+		Entrypoint: []string{"/bin/sh", "-c", "echo $$"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("service (-want +got):\n%s", diff)
+	}
+}

@@ -30,10 +30,10 @@ func podTemplate(svc *swarmv1.Service, in Inputs, opts translate.Options) (*core
 		WithImage(s.Image).
 		WithImagePullPolicy(imagePullPolicy(opts, s.Image))
 	if len(s.Entrypoint) > 0 {
-		container.WithCommand(s.Entrypoint...)
+		container.WithCommand(translate.EscapeAll(s.Entrypoint)...)
 	}
 	if len(s.Command) > 0 {
-		container.WithArgs(s.Command...)
+		container.WithArgs(translate.EscapeAll(s.Command)...)
 	}
 	container.WithEnv(envWithTemplates(svc)...)
 	if s.WorkingDir != "" {
@@ -148,7 +148,9 @@ func envWithTemplates(svc *swarmv1.Service) []*corev1ac.EnvVarApplyConfiguration
 	vars := map[string]bool{}
 	var env []*corev1ac.EnvVarApplyConfiguration
 	for _, e := range svc.Spec.Env {
-		v, _ := translate.ExpandTemplates(e.Value, svc, vars)
+		// The user's text is escaped first, so that only the references the templates
+		// become are expanded by Kubernetes.
+		v, _ := translate.ExpandTemplates(translate.EscapeReferences(e.Value), svc, vars)
 		env = append(env, corev1ac.EnvVar().WithName(e.Name).WithValue(v))
 	}
 	head := make([]*corev1ac.EnvVarApplyConfiguration, 0, len(vars))
@@ -252,7 +254,7 @@ func addProbes(c *corev1ac.ContainerApplyConfiguration, hc *swarmv1.Healthcheck)
 	timeout := seconds(h.Timeout, 1)
 	probe := func() *corev1ac.ProbeApplyConfiguration {
 		return corev1ac.Probe().
-			WithExec(corev1ac.ExecAction().WithCommand(h.Command...)).
+			WithExec(corev1ac.ExecAction().WithCommand(translate.EscapeAll(h.Command)...)).
 			WithPeriodSeconds(interval).WithTimeoutSeconds(timeout).
 			WithFailureThreshold(h.Retries).WithSuccessThreshold(1)
 	}
