@@ -339,10 +339,10 @@ func (c *converter) volumes() error {
 			errs = append(errs, c.fail("volume", key, "", "the name is longer than 63 characters"))
 			continue
 		}
-		if _, nfs, err := swarmsyntax.NFSVolume(v.Driver, v.DriverOpts); err != nil {
+		if mounted, err := swarmsyntax.MountedVolume(v.Driver, v.DriverOpts); err != nil {
 			errs = append(errs, c.fail("volume", key, "driver_opts", "%v", err))
 			continue
-		} else if !nfs && !bool(v.External) && (v.Driver != "" && v.Driver != "local" || len(v.DriverOpts) > 0) {
+		} else if !mounted && !bool(v.External) && (v.Driver != "" && v.Driver != "local" || len(v.DriverOpts) > 0) {
 			driver := v.Driver
 			if driver == "" {
 				driver = "local"

@@ -50,7 +50,8 @@ type Inputs struct {
 type Running struct {
 	// TemplateHash is the live template's LabelTemplateHash.
 	TemplateHash string
-	// FilesImage is the image of its install-files init container; empty without one.
+	// FilesImage is the image of its install-files or copy-tools init container (both the
+	// operator's); empty without one.
 	FilesImage string
 }
 
@@ -58,7 +59,7 @@ type Running struct {
 func RunningOf(t *corev1.PodTemplateSpec) Running {
 	out := Running{TemplateHash: t.Labels[translate.LabelTemplateHash]}
 	for _, c := range t.Spec.InitContainers {
-		if c.Name == InstallFilesContainer {
+		if c.Name == InstallFilesContainer || c.Name == CopyToolsContainer {
 			out.FilesImage = c.Image
 		}
 	}

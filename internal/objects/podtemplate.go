@@ -283,13 +283,17 @@ func addHostAliases(pod *corev1ac.PodSpecApplyConfiguration, hosts []swarmv1.Hos
 
 // addMounts adds volumes, bind mounts, tmpfs, secrets and configs.
 //
+//   - volume (any of the kinds below): filled from the image on first use unless nocopy
+//     (copier).
 //   - volume with a source: the PersistentVolumeClaim of that name; without a
 //     source, an anonymous emptyDir; docker's local driver over NFS (driver options type nfs),
-//     the NFS export itself.
+//     the NFS export itself; binding a host directory (type none, o bind), a hostPath, under
+//     the policy of bind mounts.
 //   - bind: a hostPath (translate's mountsRule refuses it without --allow-bind-mounts).
 //   - tmpfs: a memory-backed emptyDir.
 //   - secrets and configs: see addFiles.
 func addMounts(pod *corev1ac.PodSpecApplyConfiguration, c *corev1ac.ContainerApplyConfiguration, s *swarmv1.ServiceSpec, in Inputs, opts translate.Options) error {
+	var copyUp copier
 	for i, m := range s.Mounts {
 		name := fmt.Sprintf("mount-%d", i)
 		vm := corev1ac.VolumeMount().WithName(name).WithMountPath(path.Clean(m.Target))
@@ -316,6 +320,12 @@ func addMounts(pod *corev1ac.PodSpecApplyConfiguration, c *corev1ac.ContainerApp
 				return err
 			case src.NFS != nil:
 				vol.WithNFS(corev1ac.NFSVolumeSource().WithServer(src.NFS.Server).WithPath(src.NFS.Path).WithReadOnly(src.NFS.ReadOnly))
+			case src.HostPath != "":
+				// docker's local driver fails on a device that is no directory; so does the kubelet.
+				vol.WithHostPath(corev1ac.HostPathVolumeSource().WithPath(src.HostPath).WithType(corev1.HostPathDirectory))
+				if src.HostReadOnly {
+					vm.WithReadOnly(true)
+				}
 			case src.Claim == "":
 				vol.WithEmptyDir(corev1ac.EmptyDirVolumeSource())
 			default:
@@ -324,10 +334,15 @@ func addMounts(pod *corev1ac.PodSpecApplyConfiguration, c *corev1ac.ContainerApp
 			if m.Volume != nil && m.Volume.Subpath != "" {
 				vm.WithSubPath(m.Volume.Subpath)
 			}
+			// A read-only export or directory cannot be filled (docker's mount of it fails).
+			if !(src.HostReadOnly || src.NFS != nil && src.NFS.ReadOnly) {
+				copyUp.add(name, m)
+			}
 		}
 		pod.WithVolumes(vol)
 		c.WithVolumeMounts(vm)
 	}
+	copyUp.addTo(pod, s, opts)
 	return addFiles(pod, c, s, in, opts)
 }
 

@@ -136,8 +136,8 @@ func publishedPorts(ports []swarmv1.PortConfig) *networkingv1ac.NetworkPolicyIng
 func Claims(st *swarmv1.Stack) []*corev1ac.PersistentVolumeClaimApplyConfiguration {
 	var out []*corev1ac.PersistentVolumeClaimApplyConfiguration
 	for _, v := range st.Spec.Volumes {
-		if _, nfs, _ := swarmsyntax.NFSVolume(v.Driver, v.DriverOptions); v.External || nfs {
-			continue // the user's, or an NFS export the tasks mount themselves
+		if mounted, _ := swarmsyntax.MountedVolume(v.Driver, v.DriverOptions); v.External || mounted {
+			continue // the user's, or an NFS export or host directory the tasks mount themselves
 		}
 		labels := stack.Labels(st.Name)
 		labels[translate.LabelVolume] = v.Name
