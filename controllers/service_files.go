@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/files"
 	"github.com/kubeswarm/kubeswarm/internal/objects"
 	"github.com/kubeswarm/kubeswarm/internal/translate"
 )
@@ -35,6 +36,7 @@ func (r *ServiceReconciler) resolveFiles(ctx context.Context, svc *swarmv1.Servi
 			continue
 		}
 		setKey(&in.SecretKeys, ref.Source, key)
+		setTemplated(&in.TemplatedSecrets, ref.Source, s.Annotations)
 	}
 	for _, ref := range svc.Spec.Configs {
 		name := ref.Source
@@ -51,6 +53,7 @@ func (r *ServiceReconciler) resolveFiles(ctx context.Context, svc *swarmv1.Servi
 			continue
 		}
 		setKey(&in.ConfigKeys, ref.Source, key)
+		setTemplated(&in.TemplatedConfigs, ref.Source, cm.Annotations)
 	}
 	if len(missing) > 0 {
 		return kindError(errMissingObject, nil, "%s", joinMessages(missing))
@@ -66,6 +69,17 @@ func setKey(m *map[string]string, source, key string) {
 		*m = map[string]string{}
 	}
 	(*m)[source] = key
+}
+
+// setTemplated records a source created with the golang template driver.
+func setTemplated(m *map[string]bool, source string, annotations map[string]string) {
+	if annotations[files.AnnotationTemplate] != files.TemplateDriver {
+		return
+	}
+	if *m == nil {
+		*m = map[string]bool{}
+	}
+	(*m)[source] = true
 }
 
 func keysOf(a map[string][]byte, b map[string]string) []string {

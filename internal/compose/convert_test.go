@@ -242,3 +242,38 @@ func TestDollarsAsDockerStackDeploy(t *testing.T) {
 		t.Errorf("service (-want +got):\n%s", diff)
 	}
 }
+
+// TestTemplateDriver: a config of template_driver golang is marked for the operator to render
+// per task; one that no task could expand, or another driver, is refused before writing.
+func TestTemplateDriver(t *testing.T) {
+	compose := func(driver, content string) string {
+		return "services:\n  web:\n    image: nginx\n    configs: [conf]\nconfigs:\n  conf:\n    content: '" + content + "'\n    template_driver: " + driver + "\n"
+	}
+	tests := []struct {
+		name, driver, content, wantErr string
+	}{
+		{name: "golang", driver: "golang", content: "{{.Task.Name}}"},
+		{name: "an unknown function", driver: "golang", content: `{{nosuch "x"}}`, wantErr: `function "nosuch" not defined`},
+		{name: "another driver", driver: "jinja", content: "x", wantErr: `template driver "jinja" is not supported`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := loadAndConvert(writeProject(t, map[string]string{"docker-compose.yml": compose(tt.driver, tt.content)}), nil)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := r.ConfigMaps[0].Annotations["swarm.kubeswarm.io/template-driver"]; got != "golang" {
+				t.Errorf("the ConfigMap's template driver annotation is %q", got)
+			}
+			if len(r.Warnings) != 0 {
+				t.Errorf("warnings %q", r.Warnings)
+			}
+		})
+	}
+}

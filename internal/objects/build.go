@@ -26,6 +26,9 @@ type Inputs struct {
 	// SecretKeys and ConfigKeys map a source to the data key that holds the file; default: the
 	// source name itself.
 	SecretKeys, ConfigKeys map[string]string
+	// TemplatedSecrets and TemplatedConfigs are the sources created with the golang template
+	// driver (files.AnnotationTemplate): each task gets them rendered (internal/files).
+	TemplatedSecrets, TemplatedConfigs map[string]bool
 	// UpdateState is where Swarm's updater is (status.updateStatus.state): it picks the
 	// rolling update the workload follows (internal/update.StrategyFor).
 	UpdateState swarmv1.UpdateState
@@ -133,7 +136,7 @@ func buildWith(svc *swarmv1.Service, in Inputs, opts translate.Options) (*Object
 	if err != nil {
 		return nil, err
 	}
-	out := &Objects{Notes: notes}
+	out := &Objects{Notes: append(notes, templateNotes(svc, in, opts)...)}
 	tmpl, err := podTemplate(svc, in, opts)
 	if err != nil {
 		return nil, err

@@ -65,7 +65,7 @@ func podTemplate(svc *swarmv1.Service, in Inputs, opts translate.Options) (*core
 	} else if p, ok := serviceRestartPolicy(s.Mode, s.RestartPolicy); ok {
 		container.WithRestartPolicy(p)
 	}
-	if err := addMounts(pod, container, s, in, opts); err != nil {
+	if err := addMounts(pod, container, svc, in, opts); err != nil {
 		return nil, err
 	}
 	pod.WithContainers(container)
@@ -292,7 +292,8 @@ func addHostAliases(pod *corev1ac.PodSpecApplyConfiguration, hosts []swarmv1.Hos
 //   - bind: a hostPath (translate's mountsRule refuses it without --allow-bind-mounts).
 //   - tmpfs: a memory-backed emptyDir.
 //   - secrets and configs: see addFiles.
-func addMounts(pod *corev1ac.PodSpecApplyConfiguration, c *corev1ac.ContainerApplyConfiguration, s *swarmv1.ServiceSpec, in Inputs, opts translate.Options) error {
+func addMounts(pod *corev1ac.PodSpecApplyConfiguration, c *corev1ac.ContainerApplyConfiguration, svc *swarmv1.Service, in Inputs, opts translate.Options) error {
+	s := &svc.Spec
 	var copyUp copier
 	for i, m := range s.Mounts {
 		name := fmt.Sprintf("mount-%d", i)
@@ -343,7 +344,7 @@ func addMounts(pod *corev1ac.PodSpecApplyConfiguration, c *corev1ac.ContainerApp
 		c.WithVolumeMounts(vm)
 	}
 	copyUp.addTo(pod, s, opts)
-	return addFiles(pod, c, s, in, opts)
+	return addFiles(pod, c, svc, in, opts)
 }
 
 // seconds rounds a duration up to whole seconds, at least min.
