@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -19,10 +18,29 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 )
+
+// operatorWithItsImage makes the operator know its own image (the copy-up and install-files
+// init containers run it), as it does by itself in a cluster: the tests' operator process is
+// started again with --files-image, its binary pushed to the nodes' registry; an operator
+// already in the cluster (E2E_OPERATOR=external, the kind tier) knows it and is kept.
+func operatorWithItsImage(t *testing.T, reg, name string) {
+	t.Helper()
+	if mainOperator == nil {
+		return
+	}
+	pushManagerImage(t, reg, "manager:e2e")
+	stopMainOperator(t)
+	op, err := startOperatorProcess(name, mainOperatorNode, "--zap-log-level=2", "--files-image=kubeswarm.test/manager:e2e")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(op.stop)
+}
 
 // taskFile reads a file of a running task through the test image's /file.
 func taskFile(podIP, path string) (string, error) {
@@ -33,29 +51,58 @@ func taskFile(podIP, path string) (string, error) {
 //
 //	docker service create -e A=a -e 'B=$(A) pa$$w' --entrypoint /web kubeswarm.test/web:1 serve '$(A)' 'pa$$w'
 //
-// The task's own process (the test image, which ignores arguments after serve) shows its
-// environment and its command line as written: Kubernetes expanded none of $(A) and $$.
+// through each door that writes a service: the plugin, a compose file (where compose's own `$$`
+// escape gives the `$` docker stack deploy sends) and a Service applied as a Kubernetes object
+// (its spec holds docker's words). The task's own process (the test image, which ignores
+// arguments after serve) shows its environment and command line as written: Kubernetes
+// expanded none of $(A) and $$.
 func TestRealValuesAsWritten(t *testing.T) {
 	t.Parallel()
 	ns := newNamespace(t)
 	mustSwarm(t, ns, "service", "create", "-d", "--name", "vals", "-e", "PORT=8080", "-e", "A=a", "-e", "B=$(A) pa$$w {{.Service.Name}}",
 		"--entrypoint", "/web", "kubeswarm.test/web:1", "serve", "$(A)", "pa$$w")
-	waitRunning(t, 120*time.Second, ns, "vals", 1)
-	ip := runningTasks(t, ns, "vals")[0].Status.PodIP
-	environ, err := taskFile(ip, "/proc/self/environ")
-	if err != nil {
+
+	dir := t.TempDir()
+	writeFile(t, dir+"/docker-compose.yml", `
+services:
+  vals:
+    image: kubeswarm.test/web:1
+    environment:
+      PORT: "8080"
+      A: a
+      B: '$(A) pa$$$$w {{.Service.Name}}'
+    entrypoint: ["/web"]
+    command: ["serve", "$(A)", "pa$$$$w"]
+`)
+	mustSwarm(t, ns, "stack", "deploy", "-c", dir+"/docker-compose.yml", "st")
+
+	applied := &swarmv1.Service{ObjectMeta: metav1.ObjectMeta{Name: "applied", Namespace: ns}, Spec: swarmv1.ServiceSpec{
+		Image: "kubeswarm.test/web:1", Entrypoint: []string{"/web"}, Command: []string{"serve", "$(A)", "pa$$w"},
+		Env: []swarmv1.EnvVar{{Name: "PORT", Value: "8080"}, {Name: "A", Value: "a"}, {Name: "B", Value: "$(A) pa$$w {{.Service.Name}}"}}}}
+	if err := k8sClient.Create(context.Background(), applied); err != nil {
 		t.Fatal(err)
 	}
-	env := strings.Split(environ, "\x00")
-	if !contains(env, "B=$(A) pa$$w vals") {
-		t.Errorf("the task's environment has no B=$(A) pa$$w vals: %q", env)
-	}
-	cmdline, err := taskFile(ip, "/proc/self/cmdline")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, want := strings.TrimRight(cmdline, "\x00"), "/web\x00serve\x00$(A)\x00pa$$w"; got != want {
-		t.Errorf("the task's command line is %q, want %q", got, want)
+
+	for _, svc := range []string{"vals", "st-vals", "applied"} {
+		t.Run(svc, func(t *testing.T) {
+			waitRunning(t, 120*time.Second, ns, svc, 1)
+			ip := runningTasks(t, ns, svc)[0].Status.PodIP
+			environ, err := taskFile(ip, "/proc/self/environ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			env := strings.Split(environ, "\x00")
+			if want := "B=$(A) pa$$w " + svc; !contains(env, want) {
+				t.Errorf("the task's environment has no %s: %q", want, env)
+			}
+			cmdline, err := taskFile(ip, "/proc/self/cmdline")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := strings.TrimRight(cmdline, "\x00"), "/web\x00serve\x00$(A)\x00pa$$w"; got != want {
+				t.Errorf("the task's command line is %q, want %q", got, want)
+			}
+		})
 	}
 }
 
@@ -122,15 +169,9 @@ func pushImageWithDir(t *testing.T, reg, to, dir, page string) {
 // (pushed to the nodes' registry), as it does by itself in a cluster.
 func TestRealVolumeFilledFromImage(t *testing.T) {
 	reg := registryOrSkip(t)
-	pushManagerImage(t, reg, "manager:e2e")
 	page := "<h1>the image's page</h1>\n"
 	pushImageWithDir(t, reg, "site:1", "/usr/share/nginx/html", page)
-	stopMainOperator(t)
-	op, err := startOperatorProcess("operator-copyup", mainOperatorNode, "--zap-log-level=2", "--files-image=kubeswarm.test/manager:e2e")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(op.stop)
+	operatorWithItsImage(t, reg, "operator-copyup")
 
 	ns := newNamespace(t)
 	start := time.Now()
@@ -181,9 +222,6 @@ func TestRealVolumeFilledFromImage(t *testing.T) {
 // made; it no longer becomes an empty claim.
 func TestRealBindDeviceRefused(t *testing.T) {
 	t.Parallel()
-	if os.Getenv("E2E_OPERATOR") == "external" {
-		t.Skip("the in-cluster operator's --allow-bind-mounts is the installation's")
-	}
 	ns := newNamespace(t)
 	mustSwarm(t, ns, "service", "create", "-d", "--name", "dev",
 		"--mount", "type=volume,source=d,target=/d,volume-opt=type=none,volume-opt=o=bind,volume-opt=device=/tmp", "kubeswarm.test/web:1")
@@ -229,14 +267,7 @@ secrets:
 // task, as swarmkit's ExpandConfigSpec does: the file holds the service's name, the task's
 // name, its node, a variable of its environment and its secret.
 func TestRealTemplatedConfig(t *testing.T) {
-	reg := registryOrSkip(t)
-	pushManagerImage(t, reg, "manager:e2e")
-	stopMainOperator(t)
-	op, err := startOperatorProcess("operator-template", mainOperatorNode, "--zap-log-level=2", "--files-image=kubeswarm.test/manager:e2e")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(op.stop)
+	operatorWithItsImage(t, registryOrSkip(t), "operator-template")
 
 	ns := newNamespace(t)
 	dir := t.TempDir()
