@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"text/template"
@@ -92,6 +93,11 @@ func CheckTemplate(kind, name string, data []byte) error {
 	}
 	return nil
 }
+
+// NamesSlot tells whether a template names the task's slot (.Task.Slot).
+func NamesSlot(text string) bool { return slotRE.MatchString(text) }
+
+var slotRE = regexp.MustCompile(`\.Task\.Slot\b`)
 
 // CheckTemplateDriver refuses a driver other than Swarm's golang.
 func CheckTemplateDriver(kind, name, driver string) error {

@@ -29,6 +29,9 @@ type Inputs struct {
 	// TemplatedSecrets and TemplatedConfigs are the sources created with the golang template
 	// driver (files.AnnotationTemplate): each task gets them rendered (internal/files).
 	TemplatedSecrets, TemplatedConfigs map[string]bool
+	// SlotTemplates are the templated sources (secrets' and configs') that name .Task.Slot,
+	// which only a global task has (templateNotes).
+	SlotTemplates map[string]bool
 	// UpdateState is where Swarm's updater is (status.updateStatus.state): it picks the
 	// rolling update the workload follows (internal/update.StrategyFor).
 	UpdateState swarmv1.UpdateState

@@ -156,3 +156,37 @@ func TestLocalVolumeDevices(t *testing.T) {
 		})
 	}
 }
+
+// TestTemplateNotes: what Honored says of templated files the tasks cannot fully get.
+func TestTemplateNotes(t *testing.T) {
+	withImage := wide
+	withImage.FilesImage = "kubeswarm.test/manager:1"
+	in := Inputs{TemplatedConfigs: map[string]bool{"conf": true}, SlotTemplates: map[string]bool{"conf": true}}
+	slot := "configs[0]: {{.Task.Slot}} in the template conf is empty: the service's tasks have no slots on Kubernetes"
+	raw := "configs[0]: the template conf is delivered unexpanded: the operator has no image of its own to render it with (manager --files-image)"
+	tests := []struct {
+		name string
+		mode swarmv1.ServiceMode
+		in   Inputs
+		opts translate.Options
+		want []string
+	}{
+		{name: "a replicated task has no slot", mode: swarmv1.ModeReplicated, in: in, opts: withImage, want: []string{slot}},
+		{name: "a global task's slot is its node", mode: swarmv1.ModeGlobal, in: in, opts: withImage},
+		{name: "a template without the slot", mode: swarmv1.ModeReplicated, in: Inputs{TemplatedConfigs: in.TemplatedConfigs}, opts: withImage},
+		{name: "without the operator's image", mode: swarmv1.ModeGlobal, in: in, opts: wide, want: []string{raw}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			svc := testutil.MakeService("web", "n").Mode(tt.mode).Obj()
+			svc.Spec.Configs = []swarmv1.FileReference{{Source: "conf", Target: "/etc/conf"}}
+			got, err := Build(svc, tt.in, tt.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got.Notes); diff != "" {
+				t.Errorf("notes (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

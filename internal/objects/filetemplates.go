@@ -61,12 +61,26 @@ func (in *installer) withContext(svc *swarmv1.Service, inputs Inputs) {
 	in.env = append(in.env, corev1ac.EnvVar().WithName(files.TemplateContextEnv).WithValue(translate.EscapeReferences(string(raw))))
 }
 
-// templateNotes say what of a templated secret or config the tasks cannot get: without the
-// operator's image nothing renders it, and the file is delivered as written.
+// templateNotes say what of a templated secret or config the tasks cannot get: a replicated
+// task's slot; without the operator's image nothing renders it, and the file is delivered as
+// written.
 func templateNotes(svc *swarmv1.Service, in Inputs, opts translate.Options) []string {
 	var notes []string
+	if !svc.Spec.Mode.IsGlobal() {
+		// swarmkit template/context.go: a replicated task's slot; Deployment pods have none.
+		for i, ref := range svc.Spec.Secrets {
+			if in.TemplatedSecrets[ref.Source] && in.SlotTemplates[ref.Source] {
+				notes = append(notes, fmt.Sprintf("secrets[%d]: {{.Task.Slot}} in the template %s is empty: the service's tasks have no slots on Kubernetes", i, ref.Source))
+			}
+		}
+		for i, ref := range svc.Spec.Configs {
+			if in.TemplatedConfigs[ref.Source] && in.SlotTemplates[ref.Source] {
+				notes = append(notes, fmt.Sprintf("configs[%d]: {{.Task.Slot}} in the template %s is empty: the service's tasks have no slots on Kubernetes", i, ref.Source))
+			}
+		}
+	}
 	if opts.FilesImage != "" {
-		return nil
+		return notes
 	}
 	for i, ref := range svc.Spec.Secrets {
 		if in.TemplatedSecrets[ref.Source] {

@@ -74,9 +74,10 @@ type goldenInput struct {
 	// the same names.
 	Stack      string            `json:"stack,omitempty"`
 	SecretKeys map[string]string `json:"secretKeys,omitempty"`
-	// TemplatedSecrets and TemplatedConfigs are Inputs' fields of the same names.
+	// TemplatedSecrets, TemplatedConfigs and SlotTemplates are Inputs' fields of the same names.
 	TemplatedSecrets map[string]bool     `json:"templatedSecrets,omitempty"`
 	TemplatedConfigs map[string]bool     `json:"templatedConfigs,omitempty"`
+	SlotTemplates    map[string]bool     `json:"slotTemplates,omitempty"`
 	ConfigKeys       map[string]string   `json:"configKeys,omitempty"`
 	JobIteration     int64               `json:"jobIteration,omitempty"`
 	Nodes            []string            `json:"nodes,omitempty"`
@@ -158,7 +159,7 @@ func (in goldenInput) build(svc *swarmv1.Service) (*Objects, error) {
 		opts.NodeFailureTimeout = o.NodeFailureTimeout.Duration
 	}
 	inputs := Inputs{Stack: in.Stack, SecretKeys: in.SecretKeys, ConfigKeys: in.ConfigKeys,
-		TemplatedSecrets: in.TemplatedSecrets, TemplatedConfigs: in.TemplatedConfigs,
+		TemplatedSecrets: in.TemplatedSecrets, TemplatedConfigs: in.TemplatedConfigs, SlotTemplates: in.SlotTemplates,
 		JobIteration: in.JobIteration, Nodes: in.Nodes, NodeLabels: in.NodeLabels}
 	if in.DeployedStack != nil {
 		inputs.Stack = svc.Labels[translate.LabelStack] // as the Service controller reads it
