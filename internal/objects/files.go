@@ -18,7 +18,7 @@ const secretsDir = "/run/secrets"
 
 const (
 	// InstallFilesContainer is the init container that installs the secrets and configs that
-	// belong to a uid or gid other than root.
+	// belong to a uid or gid other than root, and renders the templated ones.
 	InstallFilesContainer = "install-files"
 	// installedVolume is the memory-backed emptyDir the installed files live in, as Docker keeps
 	// a task's secrets in a tmpfs; installSourceVolume projects the Secrets and ConfigMaps the
@@ -36,6 +36,8 @@ const (
 //
 //   - secrets: one projected volume at /run/secrets holding a file per secret (as docker), and a
 //     subPath mount for each absolute target; configs: a subPath mount at /<target>.
+//   - a file of the golang template driver is installed so whatever its owner, rendered for
+//     the task (files.Render, withContext).
 //   - a file that belongs to a uid or gid other than root: Kubernetes cannot give a projected
 //     file an owner, so, when the operator knows its files image, an init container of it
 //     installs the file into a memory-backed emptyDir with its owner and mode, as the Docker
