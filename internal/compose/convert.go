@@ -225,6 +225,18 @@ func (c *converter) services() error {
 
 // inactiveObjects are the objects used by disabled services (of inactive profiles) and by no
 // enabled one.
+// mountedByService tells whether an active service mounts the volume key.
+func (c *converter) mountedByService(key string) bool {
+	for _, s := range c.project.Services {
+		for _, v := range s.Volumes {
+			if v.Type == types.VolumeTypeVolume && v.Source == key {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func inactiveObjects(p *types.Project) map[string]map[string]bool {
 	uses := func(services types.Services) map[string]map[string]bool {
 		m := map[string]map[string]bool{"network": {}, "volume": {}, "secret": {}, "config": {}}
@@ -340,10 +352,14 @@ func (c *converter) volumes() error {
 			errs = append(errs, c.fail("volume", key, "", "the name is longer than 63 characters"))
 			continue
 		}
-		if mounted, err := swarmsyntax.MountedVolume(v.Driver, v.DriverOpts); err != nil {
+		mounted, err := swarmsyntax.MountedVolume(v.Driver, v.DriverOpts)
+		switch {
+		case err != nil && swarmsyntax.CIFSVolume(v.Driver, v.DriverOpts) != nil && c.mountedByService(key):
+			// The services' verdict refuses it, in the operator's words (operatorVerdict).
+		case err != nil:
 			errs = append(errs, c.fail("volume", key, "driver_opts", "%v", err))
 			continue
-		} else if !mounted && !bool(v.External) && (v.Driver != "" && v.Driver != "local" || len(v.DriverOpts) > 0) {
+		case !mounted && !bool(v.External) && (v.Driver != "" && v.Driver != "local" || len(v.DriverOpts) > 0):
 			driver := v.Driver
 			if driver == "" {
 				driver = "local"
