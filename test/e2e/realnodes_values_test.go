@@ -6,9 +6,11 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -33,9 +35,20 @@ func operatorWithItsImage(t *testing.T, reg, name string) {
 	if mainOperator == nil {
 		return
 	}
-	pushManagerImage(t, reg, "manager:e2e")
+	// A tag of this binary's own: the nodes keep an image of a tag they have (IfNotPresent),
+	// and manager:e2e may be another build's, without the sub-commands this one runs.
+	bin := os.Getenv("MANAGER_BIN")
+	if bin == "" {
+		bin = "../../bin/manager"
+	}
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tag := fmt.Sprintf("manager:e2e-%x", sha256.Sum256(data))[:len("manager:e2e-")+12]
+	pushManagerImage(t, reg, tag)
 	stopMainOperator(t)
-	op, err := startOperatorProcess(name, mainOperatorNode, "--zap-log-level=2", "--files-image=kubeswarm.test/manager:e2e")
+	op, err := startOperatorProcess(name, mainOperatorNode, "--zap-log-level=2", "--files-image=kubeswarm.test/"+tag)
 	if err != nil {
 		t.Fatal(err)
 	}
