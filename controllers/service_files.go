@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/files"
 	"github.com/kubeswarm/kubeswarm/internal/objects"
 	"github.com/kubeswarm/kubeswarm/internal/translate"
 )
@@ -35,6 +36,7 @@ func (r *ServiceReconciler) resolveFiles(ctx context.Context, svc *swarmv1.Servi
 			continue
 		}
 		setKey(&in.SecretKeys, ref.Source, key)
+		setTemplated(in, &in.TemplatedSecrets, ref.Source, s.Annotations, keysContent(s.Data, nil))
 	}
 	for _, ref := range svc.Spec.Configs {
 		name := ref.Source
@@ -51,6 +53,7 @@ func (r *ServiceReconciler) resolveFiles(ctx context.Context, svc *swarmv1.Servi
 			continue
 		}
 		setKey(&in.ConfigKeys, ref.Source, key)
+		setTemplated(in, &in.TemplatedConfigs, ref.Source, cm.Annotations, keysContent(cm.BinaryData, cm.Data))
 	}
 	if len(missing) > 0 {
 		return kindError(errMissingObject, nil, "%s", joinMessages(missing))
@@ -66,6 +69,36 @@ func setKey(m *map[string]string, source, key string) {
 		*m = map[string]string{}
 	}
 	(*m)[source] = key
+}
+
+// setTemplated records a source created with the golang template driver, and whether its
+// template names the task's slot.
+func setTemplated(in *objects.Inputs, m *map[string]bool, source string, annotations map[string]string, content string) {
+	if annotations[files.AnnotationTemplate] != files.TemplateDriver {
+		return
+	}
+	if *m == nil {
+		*m = map[string]bool{}
+	}
+	(*m)[source] = true
+	if files.NamesSlot(content) {
+		if in.SlotTemplates == nil {
+			in.SlotTemplates = map[string]bool{}
+		}
+		in.SlotTemplates[source] = true
+	}
+}
+
+// keysContent is the content of an object's keys, together.
+func keysContent(a map[string][]byte, b map[string]string) string {
+	var out strings.Builder
+	for _, v := range a {
+		out.Write(v)
+	}
+	for _, v := range b {
+		out.WriteString(v)
+	}
+	return out.String()
 }
 
 func keysOf(a map[string][]byte, b map[string]string) []string {

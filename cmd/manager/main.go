@@ -46,6 +46,14 @@ func main() {
 		// The init container that installs a task's owned secrets and configs.
 		os.Exit(files.Main(os.Args[2:], os.Stderr))
 	}
+	if len(os.Args) > 1 && os.Args[1] == files.SelfCommand {
+		// The init container that hands the copy-up init container this binary.
+		os.Exit(files.SelfMain(os.Args[2:], os.Stderr))
+	}
+	if len(os.Args) > 1 && os.Args[1] == files.CopyUpCommand {
+		// The init container that fills a task's new volumes from its image.
+		os.Exit(files.CopyUpMain(os.Args[2:], os.Stdout, os.Stderr))
+	}
 	var clusterDomain, clusterDNS, vizAddr, filesImage, registryMirrors string
 	var (
 		metricsAddr, probeAddr, pprofAddr, leaderNamespace, nodePortRange, ingressType string

@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/files"
 	"github.com/kubeswarm/kubeswarm/internal/swarmsyntax"
 )
 
@@ -224,6 +225,18 @@ func (c *converter) services() error {
 
 // inactiveObjects are the objects used by disabled services (of inactive profiles) and by no
 // enabled one.
+// mountedByService tells whether an active service mounts the volume key.
+func (c *converter) mountedByService(key string) bool {
+	for _, s := range c.project.Services {
+		for _, v := range s.Volumes {
+			if v.Type == types.VolumeTypeVolume && v.Source == key {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func inactiveObjects(p *types.Project) map[string]map[string]bool {
 	uses := func(services types.Services) map[string]map[string]bool {
 		m := map[string]map[string]bool{"network": {}, "volume": {}, "secret": {}, "config": {}}
@@ -339,10 +352,14 @@ func (c *converter) volumes() error {
 			errs = append(errs, c.fail("volume", key, "", "the name is longer than 63 characters"))
 			continue
 		}
-		if _, nfs, err := swarmsyntax.NFSVolume(v.Driver, v.DriverOpts); err != nil {
+		mounted, err := swarmsyntax.MountedVolume(v.Driver, v.DriverOpts)
+		switch {
+		case err != nil && swarmsyntax.CIFSVolume(v.Driver, v.DriverOpts) != nil && c.mountedByService(key):
+			// The services' verdict refuses it, in the operator's words (operatorVerdict).
+		case err != nil:
 			errs = append(errs, c.fail("volume", key, "driver_opts", "%v", err))
 			continue
-		} else if !nfs && !bool(v.External) && (v.Driver != "" && v.Driver != "local" || len(v.DriverOpts) > 0) {
+		case !mounted && !bool(v.External) && (v.Driver != "" && v.Driver != "local" || len(v.DriverOpts) > 0):
 			driver := v.Driver
 			if driver == "" {
 				driver = "local"
@@ -428,26 +445,39 @@ func (c *converter) stackObject(f fileObject) (swarmv1.StackObject, []byte, erro
 	if f.obj.Driver != "" {
 		return so, nil, c.fail(f.kind, f.key, "driver", "%s drivers are not supported: give a file, or create the Secret and mark the secret external", f.kind)
 	}
-	if f.obj.TemplateDriver != "" {
-		c.warn("%s %q: ignoring template_driver: kubeswarm has no equivalent", f.kind, f.key)
+	if err := files.CheckTemplateDriver(f.kind, f.key, f.obj.TemplateDriver); err != nil {
+		return so, nil, c.fail(f.kind, f.key, "template_driver", "%v", err)
 	}
+	data, err := c.fileData(f)
+	if err == nil && f.obj.TemplateDriver != "" {
+		// Swarm expands it for each task (internal/files); one that cannot be expanded at all
+		// is refused now rather than failing every task.
+		if terr := files.CheckTemplate(f.kind, f.key, data); terr != nil {
+			return so, nil, c.fail(f.kind, f.key, "template_driver", "%v", terr)
+		}
+	}
+	return so, data, err
+}
+
+// fileData is the content of a secret or config of the compose file.
+func (c *converter) fileData(f fileObject) ([]byte, error) {
 	switch {
 	case f.obj.File != "":
 		data, err := os.ReadFile(f.obj.File)
 		if err != nil {
-			return so, nil, c.fail(f.kind, f.key, "file", "%v", err)
+			return nil, c.fail(f.kind, f.key, "file", "%v", err)
 		}
-		return so, data, nil
+		return data, nil
 	case f.obj.Environment != "":
 		v, ok := c.project.Environment[f.obj.Environment]
 		if !ok {
-			return so, nil, c.fail(f.kind, f.key, "environment", "variable %s is not set", f.obj.Environment)
+			return nil, c.fail(f.kind, f.key, "environment", "variable %s is not set", f.obj.Environment)
 		}
-		return so, []byte(v), nil
+		return []byte(v), nil
 	case f.obj.Content != "":
-		return so, []byte(f.obj.Content), nil
+		return []byte(f.obj.Content), nil
 	}
-	return so, nil, c.fail(f.kind, f.key, "", "needs file, environment, content or external")
+	return nil, c.fail(f.kind, f.key, "", "needs file, environment, content or external")
 }
 
 func (c *converter) secrets() error {
@@ -469,7 +499,7 @@ func (c *converter) secrets() error {
 		clash = append(clash, key)
 		c.result.Secrets = append(c.result.Secrets, &corev1.Secret{
 			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
-			ObjectMeta: c.objectMeta(key, so.Labels),
+			ObjectMeta: templated(c.objectMeta(key, so.Labels), c.project.Secrets[key].TemplateDriver),
 			Type:       corev1.SecretTypeOpaque,
 			Data:       map[string][]byte{key: data},
 			// Swarm never changes a secret's content (only its labels): the API server refuses
@@ -499,7 +529,7 @@ func (c *converter) configs() error {
 		clash = append(clash, key)
 		cm := &corev1.ConfigMap{
 			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
-			ObjectMeta: c.objectMeta(key, so.Labels),
+			ObjectMeta: templated(c.objectMeta(key, so.Labels), c.project.Configs[key].TemplateDriver),
 			Immutable:  ptr.To(true), // as a secret's
 		}
 		if utf8.Valid(data) {
@@ -514,6 +544,19 @@ func (c *converter) configs() error {
 
 // objectMeta of a Secret or ConfigMap: the stack's labels; the compose labels, which docker
 // allows to hold any text, as annotations.
+// templated marks a secret or config of the golang template driver (files.AnnotationTemplate),
+// which the operator renders for each task.
+func templated(m metav1.ObjectMeta, driver string) metav1.ObjectMeta {
+	if driver == "" {
+		return m
+	}
+	if m.Annotations == nil {
+		m.Annotations = map[string]string{}
+	}
+	m.Annotations[files.AnnotationTemplate] = driver
+	return m
+}
+
 func (c *converter) objectMeta(key string, composeLabels map[string]string) metav1.ObjectMeta {
 	m := metav1.ObjectMeta{Name: swarmv1.StackObjectName(c.stack, key), Namespace: c.opts.Namespace, Labels: c.objectLabels()}
 	if len(composeLabels) > 0 {

@@ -214,3 +214,66 @@ volumes:
 		t.Errorf("err %v, want the missing server named", err)
 	}
 }
+
+// TestDollarsAsDockerStackDeploy: compose's own escape `$$` reaches the service as `$` (as
+// docker stack deploy sends it to Swarm), and `$(A)` is no compose variable: it stays as written
+// in environment, command and entrypoint (the operator then keeps both from Kubernetes'
+// expansion: objects.TestValuesAsWritten).
+func TestDollarsAsDockerStackDeploy(t *testing.T) {
+	paths := writeProject(t, map[string]string{"docker-compose.yml": "services:\n  web:\n    image: alpine\n" +
+		"    environment:\n      B: '$(A) pa$$$$w'\n" +
+		"    command: ['echo', '$$HOME', '$(A)']\n" +
+		"    entrypoint: ['/bin/sh', '-c', 'echo $$$$']\n"})
+	r, err := loadAndConvert(paths, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := r.Stack.Spec.Services[0]
+	got := struct{ Env, Command, Entrypoint []string }{Command: s.Command, Entrypoint: s.Entrypoint}
+	for _, e := range s.Env {
+		got.Env = append(got.Env, e.Name+"="+e.Value)
+	}
+	want := struct{ Env, Command, Entrypoint []string }{
+		Env:        []string{"B=$(A) pa$$w"},
+		Command:    []string{"echo", "$HOME", "$(A)"},
+		Entrypoint: []string{"/bin/sh", "-c", "echo $$"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("service (-want +got):\n%s", diff)
+	}
+}
+
+// TestTemplateDriver: a config of template_driver golang is marked for the operator to render
+// per task; one that no task could expand, or another driver, is refused before writing.
+func TestTemplateDriver(t *testing.T) {
+	compose := func(driver, content string) string {
+		return "services:\n  web:\n    image: nginx\n    configs: [conf]\nconfigs:\n  conf:\n    content: '" + content + "'\n    template_driver: " + driver + "\n"
+	}
+	tests := []struct {
+		name, driver, content, wantErr string
+	}{
+		{name: "golang", driver: "golang", content: "{{.Task.Name}}"},
+		{name: "an unknown function", driver: "golang", content: `{{nosuch "x"}}`, wantErr: `function "nosuch" not defined`},
+		{name: "another driver", driver: "jinja", content: "x", wantErr: `template driver "jinja" is not supported`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := loadAndConvert(writeProject(t, map[string]string{"docker-compose.yml": compose(tt.driver, tt.content)}), nil)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := r.ConfigMaps[0].Annotations["swarm.kubeswarm.io/template-driver"]; got != "golang" {
+				t.Errorf("the ConfigMap's template driver annotation is %q", got)
+			}
+			if len(r.Warnings) != 0 {
+				t.Errorf("warnings %q", r.Warnings)
+			}
+		})
+	}
+}

@@ -163,3 +163,33 @@ func TestDockerUpdateStatus(t *testing.T) {
 		})
 	}
 }
+
+// TestConfigTemplating: `docker config create --template-driver golang` keeps the driver for
+// the operator (and inspect shows it); a template no task could expand, or another driver, is
+// refused before anything is written.
+func TestConfigTemplating(t *testing.T) {
+	api, _ := newTestServer(t)
+	create := func(name, data, driver string) int {
+		return api.do("POST", "/configs/create", swarm.ConfigSpec{Annotations: swarm.Annotations{Name: name}, Data: []byte(data),
+			Templating: &swarm.Driver{Name: driver}}, nil)
+	}
+	if code := create("conf", "{{.Task.Name}}", "golang"); code != http.StatusCreated {
+		t.Fatalf("create: %d", code)
+	}
+	var got swarm.Config
+	api.do("GET", "/configs/conf", nil, &got)
+	if got.Spec.Templating == nil || got.Spec.Templating.Name != "golang" {
+		t.Errorf("inspect shows templating %+v, want golang", got.Spec.Templating)
+	}
+	for name, c := range map[string]struct{ data, driver string }{
+		"bad-func":   {`{{nosuch}}`, "golang"},
+		"bad-driver": {`x`, "jinja"},
+	} {
+		if code := create(name, c.data, c.driver); code != http.StatusBadRequest {
+			t.Errorf("%s: %d, want 400", name, code)
+		}
+		if code := api.do("GET", "/configs/"+name, nil, nil); code != http.StatusNotFound {
+			t.Errorf("%s was written: %d", name, code)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package dockerapi
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/files"
 	"github.com/kubeswarm/kubeswarm/internal/nodes"
 	"github.com/kubeswarm/kubeswarm/internal/stack"
 	"github.com/kubeswarm/kubeswarm/internal/swarmsyntax"
@@ -183,10 +185,14 @@ func toFile(o client.Object) (swarm.Meta, swarm.Annotations, []byte) {
 
 func fileJSON(k fileKind, o client.Object) any {
 	meta, ann, data := toFile(o)
-	if k == secretKind {
-		return swarm.Secret{ID: ID(o.GetUID()), Meta: meta, Spec: swarm.SecretSpec{Annotations: ann}}
+	var templating *swarm.Driver
+	if d := o.GetAnnotations()[files.AnnotationTemplate]; d != "" {
+		templating = &swarm.Driver{Name: d}
 	}
-	return swarm.Config{ID: ID(o.GetUID()), Meta: meta, Spec: swarm.ConfigSpec{Annotations: ann, Data: data}}
+	if k == secretKind {
+		return swarm.Secret{ID: ID(o.GetUID()), Meta: meta, Spec: swarm.SecretSpec{Annotations: ann, Templating: templating}}
+	}
+	return swarm.Config{ID: ID(o.GetUID()), Meta: meta, Spec: swarm.ConfigSpec{Annotations: ann, Data: data, Templating: templating}}
 }
 
 func (s *Server) findFile(ctx context.Context, k fileKind, ref string) (client.Object, error) {
@@ -241,6 +247,13 @@ func (s *Server) fileCreate(w http.ResponseWriter, r *http.Request, k fileKind) 
 	if err := checkName(k.singular, spec.Name); err != nil {
 		return err
 	}
+	if spec.Templating != nil {
+		// Swarm expands it for each task (internal/files renders it); refused now when it
+		// cannot be expanded at all.
+		if err := errors.Join(files.CheckTemplateDriver(k.singular, spec.Name, spec.Templating.Name), files.CheckTemplate(k.singular, spec.Name, spec.Data)); err != nil {
+			return invalid("rpc error: code = InvalidArgument desc = %s", err)
+		}
+	}
 	labels, err := jsonMarshal(spec.Labels)
 	if err != nil {
 		return err
@@ -248,6 +261,9 @@ func (s *Server) fileCreate(w http.ResponseWriter, r *http.Request, k fileKind) 
 	meta := metav1.ObjectMeta{Name: swarmv1.KubernetesName(spec.Name), Namespace: s.Namespace, Labels: map[string]string{LabelDockerObject: k.singular},
 		Annotations: map[string]string{"swarm.kubeswarm.io/docker-labels": labels}}
 	setDockerName(&meta, spec.Name)
+	if spec.Templating != nil && spec.Templating.Name != "" {
+		meta.Annotations[files.AnnotationTemplate] = spec.Templating.Name
+	}
 	if stackName, _, ok := stackMember(spec.Labels, spec.Name); ok {
 		// Labelled as the plugin labels a stack's files, so that `kubectl swarm stack rm` removes them too.
 		maps.Copy(meta.Labels, stack.Labels(stackName))

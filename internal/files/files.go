@@ -7,6 +7,7 @@
 package files
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -31,16 +32,24 @@ type Item struct {
 	UID, GID int64
 	Mode     fs.FileMode
 	To       string
+	// Template: the file is a golang template, rendered for the task (Render).
+	Template bool
 }
 
 // String is the item as one argument of the command: FROM:UID:GID:MODE:TO, the mode in octal.
 // To comes last, so that it may hold colons.
 func (i Item) String() string {
-	return fmt.Sprintf("%s:%d:%d:%04o:%s", i.From, i.UID, i.GID, uint32(i.Mode), i.To)
+	s := fmt.Sprintf("%s:%d:%d:%04o:%s", i.From, i.UID, i.GID, uint32(i.Mode), i.To)
+	if i.Template {
+		s = templateItemPrefix + s // golang=FROM:…; FROM is the operator's name, never with a =
+	}
+	return s
 }
 
 // Parse reads an item written by String.
 func Parse(s string) (Item, error) {
+	written := s
+	s, tmpl := strings.CutPrefix(s, templateItemPrefix)
 	parts := strings.SplitN(s, ":", 5)
 	if len(parts) != 5 {
 		return Item{}, fmt.Errorf("item %q: want FROM:UID:GID:MODE:TO", s)
@@ -51,7 +60,8 @@ func Parse(s string) (Item, error) {
 	if err := errors.Join(err1, err2, err3); err != nil || uid < 0 || gid < 0 || mode > 0o777 {
 		return Item{}, fmt.Errorf("item %q: the uid and gid must be numbers and the mode octal, at most 0777", s)
 	}
-	it := Item{From: parts[0], UID: uid, GID: gid, Mode: fs.FileMode(mode), To: parts[4]}
+	it := Item{From: parts[0], UID: uid, GID: gid, Mode: fs.FileMode(mode), To: parts[4], Template: tmpl}
+	s = written
 	for _, p := range []string{it.From, it.To} {
 		if p == "" || path.IsAbs(p) || path.Clean(p) != p || p == ".." || strings.HasPrefix(p, "../") {
 			return Item{}, fmt.Errorf("item %q: %q must be a clean relative path", s, p)
@@ -66,19 +76,33 @@ func Parse(s string) (Item, error) {
 // made again) is replaced.
 func Install(from, to string, items []Item) error {
 	for _, it := range items {
-		if err := install(filepath.Join(from, it.From), filepath.Join(to, it.To), it); err != nil {
+		if err := install(from, filepath.Join(from, it.From), filepath.Join(to, it.To), it); err != nil {
 			return fmt.Errorf("installing %s: %w", it.To, err)
 		}
 	}
 	return nil
 }
 
-func install(src, dst string, it Item) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
+func install(from, src, dst string, it Item) error {
+	var in io.Reader
+	if it.Template {
+		text, err := os.ReadFile(src)
+		if err != nil {
+			return err
+		}
+		out, err := Render(string(text), os.Getenv, from)
+		if err != nil {
+			return fmt.Errorf("failed to expand templated file: %w", err)
+		}
+		in = bytes.NewReader(out)
+	} else {
+		f, err := os.Open(src)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = f.Close() }()
+		in = f
 	}
-	defer func() { _ = in.Close() }()
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return err
 	}

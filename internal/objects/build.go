@@ -26,6 +26,12 @@ type Inputs struct {
 	// SecretKeys and ConfigKeys map a source to the data key that holds the file; default: the
 	// source name itself.
 	SecretKeys, ConfigKeys map[string]string
+	// TemplatedSecrets and TemplatedConfigs are the sources created with the golang template
+	// driver (files.AnnotationTemplate): each task gets them rendered (internal/files).
+	TemplatedSecrets, TemplatedConfigs map[string]bool
+	// SlotTemplates are the templated sources (secrets' and configs') that name .Task.Slot,
+	// which only a global task has (templateNotes).
+	SlotTemplates map[string]bool
 	// UpdateState is where Swarm's updater is (status.updateStatus.state): it picks the
 	// rolling update the workload follows (internal/update.StrategyFor).
 	UpdateState swarmv1.UpdateState
@@ -54,7 +60,8 @@ type Inputs struct {
 type Running struct {
 	// TemplateHash is the live template's LabelTemplateHash.
 	TemplateHash string
-	// FilesImage is the image of its install-files init container; empty without one.
+	// FilesImage is the image of its install-files or copy-tools init container (both the
+	// operator's); empty without one.
 	FilesImage string
 }
 
@@ -62,7 +69,7 @@ type Running struct {
 func RunningOf(t *corev1.PodTemplateSpec) Running {
 	out := Running{TemplateHash: t.Labels[translate.LabelTemplateHash]}
 	for _, c := range t.Spec.InitContainers {
-		if c.Name == InstallFilesContainer {
+		if c.Name == InstallFilesContainer || c.Name == CopyToolsContainer {
 			out.FilesImage = c.Image
 		}
 	}
@@ -136,7 +143,7 @@ func buildWith(svc *swarmv1.Service, in Inputs, opts translate.Options) (*Object
 	if err != nil {
 		return nil, err
 	}
-	out := &Objects{Notes: notes}
+	out := &Objects{Notes: append(notes, templateNotes(svc, in, opts)...)}
 	tmpl, err := podTemplate(svc, in, opts)
 	if err != nil {
 		return nil, err

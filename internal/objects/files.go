@@ -18,7 +18,7 @@ const secretsDir = "/run/secrets"
 
 const (
 	// InstallFilesContainer is the init container that installs the secrets and configs that
-	// belong to a uid or gid other than root.
+	// belong to a uid or gid other than root, and renders the templated ones.
 	InstallFilesContainer = "install-files"
 	// installedVolume is the memory-backed emptyDir the installed files live in, as Docker keeps
 	// a task's secrets in a tmpfs; installSourceVolume projects the Secrets and ConfigMaps the
@@ -36,13 +36,16 @@ const (
 //
 //   - secrets: one projected volume at /run/secrets holding a file per secret (as docker), and a
 //     subPath mount for each absolute target; configs: a subPath mount at /<target>.
+//   - a file of the golang template driver is installed so whatever its owner, rendered for
+//     the task (files.Render, withContext).
 //   - a file that belongs to a uid or gid other than root: Kubernetes cannot give a projected
 //     file an owner, so, when the operator knows its files image, an init container of it
 //     installs the file into a memory-backed emptyDir with its owner and mode, as the Docker
 //     engine does (internal/files), and the task mounts it from there, read-only. When one
 //     secret of /run/secrets needs it, the whole directory is installed so. Without the image
 //     the file stays root's, and Honored says so.
-func addFiles(pod *corev1ac.PodSpecApplyConfiguration, c *corev1ac.ContainerApplyConfiguration, s *swarmv1.ServiceSpec, in Inputs, opts translate.Options) error {
+func addFiles(pod *corev1ac.PodSpecApplyConfiguration, c *corev1ac.ContainerApplyConfiguration, svc *swarmv1.Service, in Inputs, opts translate.Options) error {
+	s := &svc.Spec
 	secretOwners, err := translate.FileOwners("secrets", s.Secrets)
 	if err != nil {
 		return err
@@ -52,9 +55,13 @@ func addFiles(pod *corev1ac.PodSpecApplyConfiguration, c *corev1ac.ContainerAppl
 		return err
 	}
 	inst := &installer{image: opts.FilesImage}
+	// A templated file is installed whatever its owner: install-files renders it.
+	installs := func(owner translate.FileOwner, templated bool) bool {
+		return opts.InstallsFile(owner) || templated && opts.FilesImage != ""
+	}
 	installDir := false
 	for i, ref := range s.Secrets {
-		installDir = installDir || opts.InstallsFile(secretOwners[i]) && !path.IsAbs(secretTarget(ref))
+		installDir = installDir || installs(secretOwners[i], in.TemplatedSecrets[ref.Source]) && !path.IsAbs(secretTarget(ref))
 	}
 
 	projected := corev1ac.ProjectedVolumeSource()
@@ -67,16 +74,17 @@ func addFiles(pod *corev1ac.PodSpecApplyConfiguration, c *corev1ac.ContainerAppl
 			return corev1ac.VolumeProjection().WithSecret(corev1ac.SecretProjection().WithName(ref.Source).
 				WithItems(corev1ac.KeyToPath().WithKey(key).WithPath(p).WithMode(installSourceMode)))
 		}
+		templated := in.TemplatedSecrets[ref.Source] && opts.FilesImage != ""
 		switch {
 		case !path.IsAbs(target) && installDir:
-			inst.add(source, fmt.Sprintf("secret-%d", i), path.Join(secretsSubdir, path.Clean(target)), owner, ref.Mode)
+			inst.add(source, fmt.Sprintf("secret-%d", i), path.Join(secretsSubdir, path.Clean(target)), owner, ref.Mode, templated)
 		case !path.IsAbs(target):
 			projected.WithSources(corev1ac.VolumeProjection().WithSecret(corev1ac.SecretProjection().
 				WithName(ref.Source).WithItems(corev1ac.KeyToPath().WithKey(key).WithPath(path.Clean(target)).WithMode(fileMode(ref.Mode)))))
 			hasProjected = true
-		case opts.InstallsFile(owner):
+		case installs(owner, templated):
 			name := fmt.Sprintf("secret-%d", i)
-			inst.add(source, name, name, owner, ref.Mode)
+			inst.add(source, name, name, owner, ref.Mode, templated)
 			c.WithVolumeMounts(corev1ac.VolumeMount().WithName(installedVolume).WithMountPath(path.Clean(target)).WithSubPath(name).WithReadOnly(true))
 		default:
 			name := fmt.Sprintf("secret-%d", i)
@@ -104,17 +112,21 @@ func addFiles(pod *corev1ac.PodSpecApplyConfiguration, c *corev1ac.ContainerAppl
 		key := in.ConfigKey(ref.Source)
 		name := fmt.Sprintf("config-%d", i)
 		owner := configOwners[i]
-		if opts.InstallsFile(owner) {
+		templated := in.TemplatedConfigs[ref.Source] && opts.FilesImage != ""
+		if installs(owner, templated) {
 			inst.add(func(p string) *corev1ac.VolumeProjectionApplyConfiguration {
 				return corev1ac.VolumeProjection().WithConfigMap(corev1ac.ConfigMapProjection().WithName(ref.Source).
 					WithItems(corev1ac.KeyToPath().WithKey(key).WithPath(p).WithMode(installSourceMode)))
-			}, name, name, owner, ref.Mode)
+			}, name, name, owner, ref.Mode, templated)
 			c.WithVolumeMounts(corev1ac.VolumeMount().WithName(installedVolume).WithMountPath(path.Clean(target)).WithSubPath(name).WithReadOnly(true))
 		} else {
 			pod.WithVolumes(corev1ac.Volume().WithName(name).WithConfigMap(corev1ac.ConfigMapVolumeSource().
 				WithName(ref.Source).WithItems(corev1ac.KeyToPath().WithKey(key).WithPath(key).WithMode(fileMode(ref.Mode)))))
 			c.WithVolumeMounts(corev1ac.VolumeMount().WithName(name).WithMountPath(path.Clean(target)).WithSubPath(key).WithReadOnly(true))
 		}
+	}
+	if inst.templated {
+		inst.withContext(svc, in)
 	}
 	inst.addTo(pod)
 	return nil
@@ -145,13 +157,17 @@ type installer struct {
 	image   string
 	sources []*corev1ac.VolumeProjectionApplyConfiguration
 	items   []string
+	// templated: an item is a template; env is the task's context install-files renders it with.
+	templated bool
+	env       []*corev1ac.EnvVarApplyConfiguration
 }
 
 // add installs the file that source projects (at the path it is given) as to in the installed
 // volume, with owner and mode.
-func (in *installer) add(source func(path string) *corev1ac.VolumeProjectionApplyConfiguration, from, to string, owner translate.FileOwner, mode *int32) {
+func (in *installer) add(source func(path string) *corev1ac.VolumeProjectionApplyConfiguration, from, to string, owner translate.FileOwner, mode *int32, templated bool) {
 	in.sources = append(in.sources, source(from))
-	in.items = append(in.items, files.Item{From: from, UID: owner.UID, GID: owner.GID, Mode: fs.FileMode(fileMode(mode)), To: to}.String())
+	in.items = append(in.items, files.Item{From: from, UID: owner.UID, GID: owner.GID, Mode: fs.FileMode(fileMode(mode)), To: to, Template: templated}.String())
+	in.templated = in.templated || templated
 }
 
 // addTo adds the volumes and the init container to the pod, when there is a file to install.
@@ -169,7 +185,8 @@ func (in *installer) addTo(pod *corev1ac.PodSpecApplyConfiguration) {
 		WithImage(in.image).
 		WithImagePullPolicy(pullPolicy(in.image)).
 		WithCommand("/manager", files.Command).
-		WithArgs(append([]string{installFrom, installTo}, in.items...)...).
+		WithArgs(translate.EscapeAll(append([]string{installFrom, installTo}, in.items...))...).
+		WithEnv(in.env...).
 		WithVolumeMounts(
 			corev1ac.VolumeMount().WithName(installSourceVolume).WithMountPath(installFrom).WithReadOnly(true),
 			corev1ac.VolumeMount().WithName(installedVolume).WithMountPath(installTo)).

@@ -72,12 +72,16 @@ type goldenInput struct {
 	DeployedStack *goldenStack   `json:"deployedStack,omitempty"`
 	// Stack, SecretKeys, ConfigKeys, JobIteration, Nodes and NodeLabels are Inputs' fields of
 	// the same names.
-	Stack        string              `json:"stack,omitempty"`
-	SecretKeys   map[string]string   `json:"secretKeys,omitempty"`
-	ConfigKeys   map[string]string   `json:"configKeys,omitempty"`
-	JobIteration int64               `json:"jobIteration,omitempty"`
-	Nodes        []string            `json:"nodes,omitempty"`
-	NodeLabels   []map[string]string `json:"nodeLabels,omitempty"`
+	Stack      string            `json:"stack,omitempty"`
+	SecretKeys map[string]string `json:"secretKeys,omitempty"`
+	// TemplatedSecrets, TemplatedConfigs and SlotTemplates are Inputs' fields of the same names.
+	TemplatedSecrets map[string]bool     `json:"templatedSecrets,omitempty"`
+	TemplatedConfigs map[string]bool     `json:"templatedConfigs,omitempty"`
+	SlotTemplates    map[string]bool     `json:"slotTemplates,omitempty"`
+	ConfigKeys       map[string]string   `json:"configKeys,omitempty"`
+	JobIteration     int64               `json:"jobIteration,omitempty"`
+	Nodes            []string            `json:"nodes,omitempty"`
+	NodeLabels       []map[string]string `json:"nodeLabels,omitempty"`
 	// ImageHealthcheck is the HEALTHCHECK of the image's config.
 	ImageHealthcheck *swarmv1.Healthcheck `json:"imageHealthcheck,omitempty"`
 	// Options are the operator's options (its flags) the templates depend on.
@@ -157,6 +161,7 @@ func (in goldenInput) build(svc *swarmv1.Service) (*Objects, error) {
 		opts.NodeFailureTimeout = o.NodeFailureTimeout.Duration
 	}
 	inputs := Inputs{Stack: in.Stack, SecretKeys: in.SecretKeys, ConfigKeys: in.ConfigKeys,
+		TemplatedSecrets: in.TemplatedSecrets, TemplatedConfigs: in.TemplatedConfigs, SlotTemplates: in.SlotTemplates,
 		JobIteration: in.JobIteration, Nodes: in.Nodes, NodeLabels: in.NodeLabels, ImageHealthcheck: in.ImageHealthcheck}
 	if in.DeployedStack != nil {
 		inputs.Stack = svc.Labels[translate.LabelStack] // as the Service controller reads it

@@ -30,10 +30,10 @@ func podTemplate(svc *swarmv1.Service, in Inputs, opts translate.Options) (*core
 		WithImage(s.Image).
 		WithImagePullPolicy(imagePullPolicy(opts, s.Image))
 	if len(s.Entrypoint) > 0 {
-		container.WithCommand(s.Entrypoint...)
+		container.WithCommand(translate.EscapeAll(s.Entrypoint)...)
 	}
 	if len(s.Command) > 0 {
-		container.WithArgs(s.Command...)
+		container.WithArgs(translate.EscapeAll(s.Command)...)
 	}
 	container.WithEnv(envWithTemplates(svc)...)
 	if s.WorkingDir != "" {
@@ -69,7 +69,7 @@ func podTemplate(svc *swarmv1.Service, in Inputs, opts translate.Options) (*core
 	} else if p, ok := serviceRestartPolicy(s.Mode, s.RestartPolicy); ok {
 		container.WithRestartPolicy(p)
 	}
-	if err := addMounts(pod, container, s, in, opts); err != nil {
+	if err := addMounts(pod, container, svc, in, opts); err != nil {
 		return nil, err
 	}
 	pod.WithContainers(container)
@@ -152,7 +152,9 @@ func envWithTemplates(svc *swarmv1.Service) []*corev1ac.EnvVarApplyConfiguration
 	vars := map[string]bool{}
 	var env []*corev1ac.EnvVarApplyConfiguration
 	for _, e := range svc.Spec.Env {
-		v, _ := translate.ExpandTemplates(e.Value, svc, vars)
+		// The user's text is escaped first, so that only the references the templates
+		// become are expanded by Kubernetes.
+		v, _ := translate.ExpandTemplates(translate.EscapeReferences(e.Value), svc, vars)
 		env = append(env, corev1ac.EnvVar().WithName(e.Name).WithValue(v))
 	}
 	head := make([]*corev1ac.EnvVarApplyConfiguration, 0, len(vars))
@@ -256,7 +258,7 @@ func addProbes(c *corev1ac.ContainerApplyConfiguration, hc *swarmv1.Healthcheck)
 	timeout := seconds(h.Timeout, 1)
 	probe := func() *corev1ac.ProbeApplyConfiguration {
 		return corev1ac.Probe().
-			WithExec(corev1ac.ExecAction().WithCommand(h.Command...)).
+			WithExec(corev1ac.ExecAction().WithCommand(translate.EscapeAll(h.Command)...)).
 			WithPeriodSeconds(interval).WithTimeoutSeconds(timeout).
 			WithFailureThreshold(h.Retries).WithSuccessThreshold(1)
 	}
@@ -285,13 +287,18 @@ func addHostAliases(pod *corev1ac.PodSpecApplyConfiguration, hosts []swarmv1.Hos
 
 // addMounts adds volumes, bind mounts, tmpfs, secrets and configs.
 //
+//   - volume (any of the kinds below): filled from the image on first use unless nocopy
+//     (copier).
 //   - volume with a source: the PersistentVolumeClaim of that name; without a
 //     source, an anonymous emptyDir; docker's local driver over NFS (driver options type nfs),
-//     the NFS export itself.
+//     the NFS export itself; binding a host directory (type none, o bind), a hostPath, under
+//     the policy of bind mounts.
 //   - bind: a hostPath (translate's mountsRule refuses it without --allow-bind-mounts).
 //   - tmpfs: a memory-backed emptyDir.
 //   - secrets and configs: see addFiles.
-func addMounts(pod *corev1ac.PodSpecApplyConfiguration, c *corev1ac.ContainerApplyConfiguration, s *swarmv1.ServiceSpec, in Inputs, opts translate.Options) error {
+func addMounts(pod *corev1ac.PodSpecApplyConfiguration, c *corev1ac.ContainerApplyConfiguration, svc *swarmv1.Service, in Inputs, opts translate.Options) error {
+	s := &svc.Spec
+	var copyUp copier
 	for i, m := range s.Mounts {
 		name := fmt.Sprintf("mount-%d", i)
 		vm := corev1ac.VolumeMount().WithName(name).WithMountPath(path.Clean(m.Target))
@@ -318,6 +325,12 @@ func addMounts(pod *corev1ac.PodSpecApplyConfiguration, c *corev1ac.ContainerApp
 				return err
 			case src.NFS != nil:
 				vol.WithNFS(corev1ac.NFSVolumeSource().WithServer(src.NFS.Server).WithPath(src.NFS.Path).WithReadOnly(src.NFS.ReadOnly))
+			case src.HostPath != "":
+				// docker's local driver fails on a device that is no directory; so does the kubelet.
+				vol.WithHostPath(corev1ac.HostPathVolumeSource().WithPath(src.HostPath).WithType(corev1.HostPathDirectory))
+				if src.HostReadOnly {
+					vm.WithReadOnly(true)
+				}
 			case src.Claim == "":
 				vol.WithEmptyDir(corev1ac.EmptyDirVolumeSource())
 			default:
@@ -326,11 +339,16 @@ func addMounts(pod *corev1ac.PodSpecApplyConfiguration, c *corev1ac.ContainerApp
 			if m.Volume != nil && m.Volume.Subpath != "" {
 				vm.WithSubPath(m.Volume.Subpath)
 			}
+			// A read-only export or directory cannot be filled (docker's mount of it fails).
+			if !(src.HostReadOnly || src.NFS != nil && src.NFS.ReadOnly) {
+				copyUp.add(name, m)
+			}
 		}
 		pod.WithVolumes(vol)
 		c.WithVolumeMounts(vm)
 	}
-	return addFiles(pod, c, s, in, opts)
+	copyUp.addTo(pod, s, opts)
+	return addFiles(pod, c, svc, in, opts)
 }
 
 // seconds rounds a duration up to whole seconds, at least min.

@@ -217,6 +217,17 @@ func mountsRule(svc *swarmv1.Service, opts Options) (notes []string, _ error) {
 			if err != nil {
 				return nil, err
 			}
+			if src.HostPath != "" {
+				if err := swarmsyntax.DockerSocket(src.HostPath, s.Image); err != nil {
+					return nil, fmt.Errorf("mounts[%d]: %w", i, err)
+				}
+				if !opts.AllowBindMounts {
+					return nil, fmt.Errorf("mounts[%d]: volume %s binds the host directory %s, which is not allowed: the operator runs with --allow-bind-mounts=false; use a volume without driver options, or ask the cluster admin to allow host paths", i, m.Source, src.HostPath)
+				}
+			}
+			if (m.Volume == nil || !m.Volume.NoCopy) && opts.FilesImage == "" {
+				notes = append(notes, fmt.Sprintf("mounts[%d]: a new volume at %s starts empty, not filled with the image's files there: the operator has no image of its own to fill it with (manager --files-image)", i, m.Target))
+			}
 			if d := m.Volume; src.Claim != "" && d != nil && (d.Driver != "" && d.Driver != "local" || len(d.DriverOptions) > 0) {
 				notes = append(notes, fmt.Sprintf("mounts[%d]: volume driver %q with options %v has no Kubernetes equivalent; the claim %s is used", i, d.Driver, d.DriverOptions, m.Source))
 			}
@@ -252,22 +263,36 @@ func sortedKeys(m map[string]string) []string {
 }
 
 // MountSource is where the data of a volume mount lives: an NFS export (docker's local driver
-// over NFS), a claim (a named volume: the PersistentVolumeClaim of its name), or neither (an
-// anonymous volume, an emptyDir).
+// over NFS), a host directory (docker's local driver binding a device), a claim (a named volume:
+// the PersistentVolumeClaim of its name), or none of them (an anonymous volume, an emptyDir).
 type MountSource struct {
-	NFS   *swarmsyntax.NFS
-	Claim string
+	NFS *swarmsyntax.NFS
+	// HostPath is the host directory of a bind device; HostReadOnly its o: ro.
+	HostPath     string
+	HostReadOnly bool
+	Claim        string
 }
 
-// VolumeSource reads mounts[i], a volume mount (neither bind nor tmpfs).
+// VolumeSource reads mounts[i], a volume mount (neither bind nor tmpfs). An SMB share (driver
+// options type cifs) is refused (swarmsyntax.CIFSVolume).
 func VolumeSource(i int, m swarmv1.Mount) (MountSource, error) {
 	if m.Volume != nil {
+		if err := swarmsyntax.CIFSVolume(m.Volume.Driver, m.Volume.DriverOptions); err != nil {
+			return MountSource{}, fmt.Errorf("mounts[%d]: %w", i, err)
+		}
 		nfs, isNFS, err := swarmsyntax.NFSVolume(m.Volume.Driver, m.Volume.DriverOptions)
 		if err != nil {
 			return MountSource{}, fmt.Errorf("mounts[%d]: %w", i, err)
 		}
 		if isNFS {
 			return MountSource{NFS: &nfs}, nil
+		}
+		dir, ro, isBind, err := swarmsyntax.BindDevice(m.Volume.Driver, m.Volume.DriverOptions)
+		if err != nil {
+			return MountSource{}, fmt.Errorf("mounts[%d]: %w", i, err)
+		}
+		if isBind {
+			return MountSource{HostPath: dir, HostReadOnly: ro}, nil
 		}
 	}
 	return MountSource{Claim: m.Source}, nil
