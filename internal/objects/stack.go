@@ -132,12 +132,13 @@ func publishedPorts(ports []swarmv1.PortConfig) *networkingv1ac.NetworkPolicyIng
 // as `docker stack rm` leaves a stack's volumes, deleting the Stack (by `stack rm` or a GitOps
 // tool) leaves its claims and their data, and the next deploy of the same stack takes them
 // back by their labels (stack and volume name). Removing data takes `kubectl swarm volume rm`.
-// External volumes are the user's.
+// External volumes are the user's. A volume each task of its one replicated service holds on its
+// own (stack.PerSlotVolume) has its claims made by that service's StatefulSet, one per slot.
 func Claims(st *swarmv1.Stack) []*corev1ac.PersistentVolumeClaimApplyConfiguration {
 	var out []*corev1ac.PersistentVolumeClaimApplyConfiguration
 	for _, v := range st.Spec.Volumes {
-		if _, nfs, _ := swarmsyntax.NFSVolume(v.Driver, v.DriverOptions); v.External || nfs {
-			continue // the user's, or an NFS export the tasks mount themselves
+		if _, nfs, _ := swarmsyntax.NFSVolume(v.Driver, v.DriverOptions); v.External || nfs || stack.PerSlotVolume(st, v.Name) {
+			continue // the user's, an NFS export the tasks mount themselves, or per slot
 		}
 		labels := stack.Labels(st.Name)
 		labels[translate.LabelVolume] = v.Name
