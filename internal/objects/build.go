@@ -83,7 +83,7 @@ func (in Inputs) ConfigKey(s string) string { return lookup(in.ConfigKeys, s) }
 type Objects struct {
 	Deployment  *appsv1ac.DeploymentApplyConfiguration
 	StatefulSet *appsv1ac.StatefulSetApplyConfiguration
-	DaemonSet  *appsv1ac.DaemonSetApplyConfiguration
+	DaemonSet   *appsv1ac.DaemonSetApplyConfiguration
 	// Jobs run a job service: one for replicated-job, one per node for global-job.
 	Jobs []*batchv1ac.JobApplyConfiguration
 	// TemplateHash identifies the task template; every task carries it in LabelTemplateHash.

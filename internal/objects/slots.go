@@ -2,6 +2,7 @@ package objects
 
 import (
 	"maps"
+	"slices"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -113,4 +114,24 @@ func slotVolumes(svc *swarmv1.Service) map[int]string {
 		}
 	}
 	return out
+}
+
+// SameClaimTemplates tells whether a live StatefulSet's claim templates are the desired ones, as
+// far as kubeswarm sets them (names, labels, access modes, size, class): a StatefulSet's claim
+// templates cannot change, so another set means another StatefulSet.
+func SameClaimTemplates(live, desired []corev1.PersistentVolumeClaim) bool {
+	if len(live) != len(desired) {
+		return false
+	}
+	for i := range desired {
+		a, b := live[i], desired[i]
+		if a.Name != b.Name || !maps.Equal(a.Labels, b.Labels) || !slices.Equal(a.Spec.AccessModes, b.Spec.AccessModes) ||
+			a.Spec.Resources.Requests.Storage().Cmp(*b.Spec.Resources.Requests.Storage()) != 0 {
+			return false
+		}
+		if b.Spec.StorageClassName != nil && ptr.Deref(a.Spec.StorageClassName, "") != *b.Spec.StorageClassName {
+			return false
+		}
+	}
+	return true
 }
