@@ -29,7 +29,9 @@ import (
 // mounts (an external volume). Other claims of the namespace are not docker's business.
 //
 // A stack's volume has docker's name <stack>_<volume> (wp_mysql_vol, the claim wp-mysql-vol);
-// every other claim its own name. DRIVER is the claim's StorageClass, the Kubernetes part that
+// every other claim its own name, and so does each claim of a per-slot volume, one per task
+// (<volume>-<service>-<slot>: data-web-1, wp-mysql-vol-wp-dbcluster-1; labelled
+// swarm.kubeswarm.io/slots-of). DRIVER is the claim's StorageClass, the Kubernetes part that
 // says where the data lives as a docker volume driver does; a claim with no class (bound to a
 // PersistentVolume made by hand) shows docker's default driver, local.
 
@@ -76,6 +78,10 @@ func stackOfVolume(c *corev1.PersistentVolumeClaim) string {
 }
 
 func volumeName(c *corev1.PersistentVolumeClaim) string {
+	if c.Labels[translate.LabelSlotsOf] != "" {
+		// One of a per-slot volume's claims (data-web-1): one volume per task, by its own name.
+		return c.Name
+	}
 	if s := stackOfVolume(c); s != "" {
 		return swarmv1.StackDockerName(s, c.Labels[translate.LabelVolume])
 	}
