@@ -665,14 +665,18 @@ func TestTemplates(t *testing.T) {
 	if got.StatefulSet == nil || len(got.Notes) != 0 {
 		t.Errorf("workload %s, notes %q; want a StatefulSet (the slot is its pods' ordinal) and no note", got.WorkloadKind(), got.Notes)
 	}
-	// A global service's tasks have no slot: the template stays, reported.
+	// A global service's tasks have no slot: swarmkit gives the node's ID (template/context.go).
 	global := testutil.MakeService("agent", "n").Mode(swarmv1.ModeGlobal).Env("SLOT", "{{.Task.Slot}}").Obj()
 	g := build(t, global, wide)
-	if env := podSpec(g).Containers[0].Env; len(env) != 1 || *env[0].Value != "{{.Task.Slot}}" {
-		t.Errorf("global env %+v, want the template left as written", env)
+	wantGlobal := []corev1ac.EnvVarApplyConfiguration{field("SWARM_NODE_ID", "spec.nodeName"), value("SLOT", "$(SWARM_NODE_ID)")}
+	if diff := cmp.Diff(wantGlobal, podSpec(g).Containers[0].Env); diff != "" || len(g.Notes) != 0 {
+		t.Errorf("global env (-want +got):\n%s\nnotes %q", diff, g.Notes)
 	}
-	if len(g.Notes) != 1 || !strings.Contains(g.Notes[0], "{{.Task.Slot}}") {
-		t.Errorf("notes %q, want the unsupported slot template named", g.Notes)
+	// A job's tasks have no slot of Swarm's: the template stays, reported.
+	job := testutil.MakeService("once", "n").Mode(swarmv1.ModeReplicatedJob).Env("SLOT", "{{.Task.Slot}}").Obj()
+	j := build(t, job, wide)
+	if len(j.Notes) != 1 || !strings.Contains(j.Notes[0], "{{.Task.Slot}}") {
+		t.Errorf("notes %q, want the unsupported slot template named", j.Notes)
 	}
 	// Per-task hostnames: TestHostname.
 }

@@ -33,9 +33,9 @@ var downward = map[string]struct{ env, field string }{
 
 // ExpandTemplates replaces the templates of s: service facts by their value, node and task facts
 // by $(VAR) references (their names are added to vars). Templates Kubernetes cannot give are
-// left as they are and named in the returned list: {{.Task.Slot}} of a service that is not
-// replicated (a global service's tasks are named by node, a job's are the Job's), and any
-// template swarmkit does not know.
+// left as they are and named in the returned list: {{.Task.Slot}} of a job, and any template
+// swarmkit does not know. A global service's {{.Task.Slot}} is its node's ID, as swarmkit falls
+// back to (template/context.go).
 func ExpandTemplates(s string, svc *swarmv1.Service, vars map[string]bool) (string, []string) {
 	var unsupported []string
 	out := templateRE.ReplaceAllStringFunc(s, func(m string) string {
@@ -46,8 +46,12 @@ func ExpandTemplates(s string, svc *swarmv1.Service, vars map[string]bool) (stri
 		case "Service.ID":
 			return string(svc.UID)
 		}
-		if key == "Task.Slot" && !svc.Spec.Mode.IsReplicated() {
-			// Only a replicated service's tasks have slots (a StatefulSet's ordinals, PerSlot).
+		if key == "Task.Slot" && svc.Spec.Mode == swarmv1.ModeGlobal {
+			// A global task has no slot: swarmkit gives its node's ID instead
+			// (template/context.go), which is the node's name here.
+			key = "Node.ID"
+		} else if key == "Task.Slot" && !svc.Spec.Mode.IsReplicated() {
+			// A job's tasks are its Jobs' pods, which have no slot of Swarm's.
 			unsupported = append(unsupported, m)
 			return m
 		}
@@ -71,7 +75,7 @@ func envRule(svc *swarmv1.Service, _ Options) ([]string, error) {
 	if len(unsupported) == 0 {
 		return nil, nil
 	}
-	return []string{fmt.Sprintf("env: templates %s have no Kubernetes equivalent for this service (only a replicated service's tasks have slots) and are left as written", strings.Join(unsupported, ", "))}, nil
+	return []string{fmt.Sprintf("env: templates %s have no Kubernetes equivalent for this service (a job's tasks have no slot) and are left as written", strings.Join(unsupported, ", "))}, nil
 }
 
 // DownwardVar is a variable from the downward API that expanded templates refer to.
