@@ -227,7 +227,7 @@ func (r *ServiceReconciler) reconcile(ctx context.Context, svc *swarmv1.Service,
 			// Its deletion brings the service back to make the new one.
 			return 0, r.observeWorkload(ctx, svc, status, tasks.Items, objs.TemplateHash)
 		} else if err == nil {
-			err = applyIfChanged(ctx, &r.childApplier, svc, key, &appsv1.StatefulSet{}, objs.StatefulSet, appsv1ac.ExtractStatefulSet)
+			err = applyIfChanged(ctx, &r.childApplier, svc, key, &appsv1.StatefulSet{}, objs.StatefulSet, extractStatefulSet(objs.StatefulSet))
 		}
 	default:
 		err = r.applyJobs(ctx, svc, objs.Jobs)
@@ -843,6 +843,27 @@ func (r *ServiceReconciler) observeDeployment(ctx context.Context, svc *swarmv1.
 	desired = ptr.Deref(d.Spec.Replicas, 1)
 	progressing = d.Status.ObservedGeneration < d.Generation || d.Status.UpdatedReplicas < desired || d.Status.Replicas > desired
 	return d.Status.ReadyReplicas, desired, progressing, tasksRefused(d), nil
+}
+
+// extractStatefulSet reads the fields kubeswarm owns in a live StatefulSet, for applyIfChanged.
+// Its claim templates are an atomic list, so the extract holds them whole, with what the API
+// server filled in (volumeMode, status): when they are the desired ones as far as kubeswarm sets
+// them (objects.SameClaimTemplates), the desired ones stand in for them.
+func extractStatefulSet(desired *appsv1ac.StatefulSetApplyConfiguration) func(*appsv1.StatefulSet, string) (*appsv1ac.StatefulSetApplyConfiguration, error) {
+	return func(live *appsv1.StatefulSet, manager string) (*appsv1ac.StatefulSetApplyConfiguration, error) {
+		out, err := appsv1ac.ExtractStatefulSet(live, manager)
+		if err != nil || out.Spec == nil || desired.Spec == nil {
+			return out, err
+		}
+		want := &appsv1.StatefulSet{}
+		if err := convert(desired, want); err != nil {
+			return nil, err
+		}
+		if objects.SameClaimTemplates(live.Spec.VolumeClaimTemplates, want.Spec.VolumeClaimTemplates) {
+			out.Spec.VolumeClaimTemplates = desired.Spec.VolumeClaimTemplates
+		}
+		return out, nil
+	}
 }
 
 // replaceStatefulSet deletes the service's StatefulSet when desired changes what a StatefulSet

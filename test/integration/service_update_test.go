@@ -11,6 +11,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
@@ -444,12 +445,38 @@ func TestPerSlotWorkload(t *testing.T) {
 	updateService(t, ns, "zk", func(s *swarmv1.Service) {
 		s.Spec.Mounts = []swarmv1.Mount{{Type: swarmv1.MountVolume, Source: "data", Target: "/data"}}
 	})
-	waitStatefulSet(t, ns, "zk", func(sts *appsv1.StatefulSet) error {
+	second := waitStatefulSet(t, ns, "zk", func(sts *appsv1.StatefulSet) error {
 		if sts.UID == first.UID || len(sts.Spec.VolumeClaimTemplates) != 1 {
 			return fmt.Errorf("UID %s (was %s), claim templates %d", sts.UID, first.UID, len(sts.Spec.VolumeClaimTemplates))
 		}
 		return nil
 	})
+	// Scaling changes the StatefulSet in place, once: the same object, and no apply for nothing
+	// (an Updated event each reconcile) afterwards.
+	updateService(t, ns, "zk", func(s *swarmv1.Service) { s.Spec.Replicas = ptr.To[int32](4) })
+	waitStatefulSet(t, ns, "zk", func(sts *appsv1.StatefulSet) error {
+		if ptr.Deref(sts.Spec.Replicas, 0) != 4 {
+			return fmt.Errorf("replicas %d", ptr.Deref(sts.Spec.Replicas, 0))
+		}
+		return nil
+	})
+	time.Sleep(2 * time.Second)
+	if sts, err := get(ctx, ns, "zk", &appsv1.StatefulSet{}); err != nil || sts.UID != second.UID {
+		t.Errorf("after scaling: %v, UID %s (was %s): the StatefulSet was made anew", err, sts.UID, second.UID)
+	}
+	events := &corev1.EventList{}
+	if err := k8sClient.List(ctx, events, client.InNamespace(ns)); err != nil {
+		t.Fatal(err)
+	}
+	updated := 0
+	for _, e := range events.Items {
+		if e.Reason == "Updated" && strings.Contains(e.Message, "StatefulSet zk") {
+			updated += int(max(e.Count, 1))
+		}
+	}
+	if updated > 1 {
+		t.Errorf("%d Updated events for StatefulSet zk after one change of replicas: the operator applies an unchanged StatefulSet", updated)
+	}
 
 	// Back to no slots: the Deployment again.
 	updateService(t, ns, "zk", func(s *swarmv1.Service) { s.Spec.Env, s.Spec.Mounts = nil, nil })
