@@ -835,9 +835,13 @@ func nodeEligibilityChanged() predicate.Predicate {
 // rollout is under way, and why its pods cannot be created.
 func (r *ServiceReconciler) observeDeployment(ctx context.Context, svc *swarmv1.Service) (running, desired int32, progressing bool, refused string, _ error) {
 	d := &appsv1.Deployment{}
-	if err := r.Get(ctx, client.ObjectKeyFromObject(svc), d); client.IgnoreNotFound(err) != nil {
+	err := r.Get(ctx, client.ObjectKeyFromObject(svc), d)
+	if apierrors.IsNotFound(err) {
+		return 0, 0, true, "", nil // not made yet
+	} else if err != nil {
 		return 0, 0, false, "", err
-	} else if err != nil || !metav1.IsControlledBy(d, svc) {
+	}
+	if !metav1.IsControlledBy(d, svc) {
 		return 0, 0, true, "", nil
 	}
 	desired = ptr.Deref(d.Spec.Replicas, 1)

@@ -54,7 +54,7 @@ func VolumeInfos(svc *swarmv1.Service) (map[string]VolumeInfo, error) {
 	}
 	out := map[string]VolumeInfo{}
 	if err := json.Unmarshal([]byte(raw), &out); err != nil {
-		return nil, fmt.Errorf("annotation %s: %v; write a JSON object of claim name to {\"shared\": true}", AnnotationVolumes, err)
+		return nil, fmt.Errorf("annotation %s: %w; write a JSON object of claim name to {\"shared\": true}", AnnotationVolumes, err)
 	}
 	return out, nil
 }
