@@ -26,9 +26,9 @@ import (
 //	  -e MYID={{.Task.Slot}} --hostname {{.Service.Name}}-{{.Task.Slot}} kubeswarm.test/web:1
 //
 // The three tasks spread over the three nodes; each reads its slot (1..3) from MYID and its
-// hostname, and writes it into its volume. After an update (an env change replaces every task)
-// and after a task's restart, each slot reads back its own data. `service rm` keeps the three
-// claims, which `volume ls` lists.
+// hostname, and writes it into its volume. After an update (an env change replaces every task),
+// after a task's restart and after scaling down and up, each slot reads back its own data.
+// `service rm` keeps the three claims, which `volume ls` lists.
 func TestRealPerSlotVolumes(t *testing.T) {
 	t.Parallel()
 	ns := newNamespace(t)
@@ -108,6 +108,16 @@ func TestRealPerSlotVolumes(t *testing.T) {
 		return nil
 	})
 	readBack("after slot 2's restart")
+
+	// Scaled down and up again: slot 3's claim stays, and its data comes back with the slot.
+	mustSwarm(t, ns, "service", "scale", "-d", "slots=2")
+	waitRunning(t, 2*time.Minute, ns, "slots", 2)
+	if err := k8sClient.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "data-slots-3"}, &corev1.PersistentVolumeClaim{}); err != nil {
+		t.Errorf("slot 3's claim after scaling down: %v, want it kept", err)
+	}
+	mustSwarm(t, ns, "service", "scale", "-d", "slots=3")
+	waitRunning(t, 2*time.Minute, ns, "slots", 3)
+	readBack("after scaling down to 2 and up to 3")
 
 	out := mustSwarm(t, ns, "service", "ps", "slots", "--format", "{{.Name}} {{.DesiredState}}")
 	for slot := 1; slot <= 3; slot++ {
