@@ -118,3 +118,44 @@ func stackService() *swarmv1.Service {
 	}
 	panic("the seed has no dbcluster")
 }
+
+// TestSameClaimTemplates: a live StatefulSet's claim templates are the desired ones when what
+// kubeswarm sets is the same, whatever the API server filled in; otherwise the StatefulSet is
+// made anew.
+func TestSameClaimTemplates(t *testing.T) {
+	tmpl := func(name, size string, mutate ...func(*corev1.PersistentVolumeClaim)) corev1.PersistentVolumeClaim {
+		c := corev1.PersistentVolumeClaim{}
+		c.Name, c.Labels = name, map[string]string{translate.LabelVolume: name}
+		c.Spec.AccessModes = []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce}
+		c.Spec.Resources.Requests = corev1.ResourceList{corev1.ResourceStorage: resource.MustParse(size)}
+		for _, m := range mutate {
+			m(&c)
+		}
+		return c
+	}
+	filled := func(c *corev1.PersistentVolumeClaim) {
+		c.Spec.VolumeMode = ptr.To(corev1.PersistentVolumeFilesystem)
+		c.Status.Phase = corev1.ClaimPending
+		c.Spec.StorageClassName = ptr.To("standard")
+	}
+	class := func(sc string) func(*corev1.PersistentVolumeClaim) {
+		return func(c *corev1.PersistentVolumeClaim) { c.Spec.StorageClassName = ptr.To(sc) }
+	}
+	for _, tc := range []struct {
+		name          string
+		live, desired []corev1.PersistentVolumeClaim
+		want          bool
+	}{
+		{"what the server fills in", []corev1.PersistentVolumeClaim{tmpl("data", "1Gi", filled)}, []corev1.PersistentVolumeClaim{tmpl("data", "1024Mi")}, true},
+		{"none", nil, nil, true},
+		{"a volume added", []corev1.PersistentVolumeClaim{tmpl("data", "1Gi")}, []corev1.PersistentVolumeClaim{tmpl("data", "1Gi"), tmpl("logs", "1Gi")}, false},
+		{"another name", []corev1.PersistentVolumeClaim{tmpl("data", "1Gi")}, []corev1.PersistentVolumeClaim{tmpl("db", "1Gi")}, false},
+		{"resized", []corev1.PersistentVolumeClaim{tmpl("data", "1Gi")}, []corev1.PersistentVolumeClaim{tmpl("data", "5Gi")}, false},
+		{"another class", []corev1.PersistentVolumeClaim{tmpl("data", "1Gi", filled)}, []corev1.PersistentVolumeClaim{tmpl("data", "1Gi", class("fast"))}, false},
+		{"another label", []corev1.PersistentVolumeClaim{tmpl("data", "1Gi")}, []corev1.PersistentVolumeClaim{tmpl("data", "1Gi", func(c *corev1.PersistentVolumeClaim) { c.Labels["x"] = "y" })}, false},
+	} {
+		if got := SameClaimTemplates(tc.live, tc.desired); got != tc.want {
+			t.Errorf("%s: SameClaimTemplates = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
