@@ -662,8 +662,8 @@ func TestTemplates(t *testing.T) {
 	if *spec.Hostname != "web-host" {
 		t.Errorf("hostname %q", *spec.Hostname)
 	}
-	if got.StatefulSet == nil || len(got.Notes) != 0 {
-		t.Errorf("workload %s, notes %q; want a StatefulSet (the slot is its pods' ordinal) and no note", got.WorkloadKind(), got.Notes)
+	if got.StatefulSet == nil || len(got.Notes) != 1 || !strings.HasPrefix(got.Notes[0], "node failure:") {
+		t.Errorf("workload %s, notes %q; want a StatefulSet (the slot is its pods' ordinal) and only the node failure note", got.WorkloadKind(), got.Notes)
 	}
 	// A global service's tasks have no slot: swarmkit gives the node's ID (template/context.go).
 	global := testutil.MakeService("agent", "n").Mode(swarmv1.ModeGlobal).Env("SLOT", "{{.Task.Slot}}").Obj()

@@ -223,6 +223,7 @@ func slotsRule(svc *swarmv1.Service, _ Options) (notes []string, _ error) {
 			notes = append(notes, fmt.Sprintf("mounts[%d]: source %q: each task's volume is the claim %s-%s-<slot> (Kubernetes names a StatefulSet's claims <template>-<set>-<ordinal>)", i, m.Source, name, svc.Name))
 		}
 	}
+	notes = append(notes, "node failure: a task whose node fails keeps its slot's name and claim, so it is started again once the node is back (or its pod is deleted with --force); Swarm starts it on another node at once")
 	if c := updateOrder(s); c != "" {
 		notes = append(notes, c)
 	}

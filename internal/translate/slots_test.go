@@ -93,6 +93,8 @@ func TestSlotClaims(t *testing.T) {
 	}
 }
 
+const nodeFailureNote = "node failure: a task whose node fails keeps its slot's name and claim, so it is started again once the node is back (or its pod is deleted with --force); Swarm starts it on another node at once"
+
 // TestSlotsRule: what a per-slot service is told, and the refusal of a slot template in the
 // volume of a service without slots.
 func TestSlotsRule(t *testing.T) {
@@ -104,11 +106,12 @@ func TestSlotsRule(t *testing.T) {
 	}{
 		{name: "no slots, no note", spec: swarmv1.ServiceSpec{Image: "web"}},
 		{name: "a per-slot volume", spec: swarmv1.ServiceSpec{Image: "web", Mounts: []swarmv1.Mount{{Type: swarmv1.MountVolume, Source: "data", Target: "/d"}}},
-			wantNotes: []string{"mounts: each task holds its own claim data-web-<slot> of volume data, kept with its slot across updates and restarts; Swarm gives each node one volume, which the tasks on that node share"}},
+			wantNotes: []string{"mounts: each task holds its own claim data-web-<slot> of volume data, kept with its slot across updates and restarts; Swarm gives each node one volume, which the tasks on that node share", nodeFailureNote}},
 		{name: "start-first and restart on-failure", spec: swarmv1.ServiceSpec{Image: "web", Env: []swarmv1.EnvVar{{Name: "ID", Value: "{{.Task.Slot}}"}},
 			UpdateConfig:  &swarmv1.UpdateConfig{Order: swarmv1.OrderStartFirst},
 			RestartPolicy: &swarmv1.RestartPolicy{Condition: swarmv1.RestartOnFailure}},
 			wantNotes: []string{
+				nodeFailureNote,
 				"updateConfig.order start-first: each task keeps its slot's name and claim, so a slot's new task starts once the old one stopped (stop-first)",
 				"restartPolicy.condition on-failure: a task that ended is started again in its slot (a StatefulSet replaces its ended pods); Swarm leaves the slot stopped"}},
 		{name: "a slot template in a global service's volume", spec: swarmv1.ServiceSpec{Image: "web", Mode: swarmv1.ModeGlobal,
