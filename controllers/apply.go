@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"strings"
 
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -110,7 +112,37 @@ func sameAs[O client.Object](a, b any) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	defaultFieldRefs(x)
+	defaultFieldRefs(y)
 	return equality.Semantic.DeepEqual(x, y), nil
+}
+
+// defaultFieldRefs gives the downward-API variables of a workload's pod template the API version
+// the API server defaults them to (v1), so that a template kubeswarm writes without it compares
+// equal to the one the server holds: the env list's items are owned whole, defaults included.
+func defaultFieldRefs(obj any) {
+	var tmpl *corev1.PodTemplateSpec
+	switch o := obj.(type) {
+	case *appsv1.Deployment:
+		tmpl = &o.Spec.Template
+	case *appsv1.StatefulSet:
+		tmpl = &o.Spec.Template
+	case *appsv1.DaemonSet:
+		tmpl = &o.Spec.Template
+	case *batchv1.Job:
+		tmpl = &o.Spec.Template
+	default:
+		return
+	}
+	for _, cs := range [][]corev1.Container{tmpl.Spec.InitContainers, tmpl.Spec.Containers} {
+		for i := range cs {
+			for j := range cs[i].Env {
+				if f := cs[i].Env[j].ValueFrom; f != nil && f.FieldRef != nil && f.FieldRef.APIVersion == "" {
+					f.FieldRef.APIVersion = "v1"
+				}
+			}
+		}
+	}
 }
 
 // convert reads from, an apply configuration or an object, into to, through their JSON form.

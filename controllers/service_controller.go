@@ -99,7 +99,7 @@ func (r *ServiceReconciler) now() time.Time {
 
 // +kubebuilder:rbac:groups=swarm.kubeswarm.io,resources=services,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=swarm.kubeswarm.io,resources=services/status,verbs=patch
-// +kubebuilder:rbac:groups=apps,resources=deployments;daemonsets,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=apps,resources=deployments;daemonsets;statefulsets,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups="",resources=pods;nodes;configmaps,verbs=get;list;watch
@@ -228,6 +228,14 @@ func (r *ServiceReconciler) reconcile(ctx context.Context, svc *swarmv1.Service,
 		err = applyIfChanged(ctx, &r.childApplier, svc, key, &appsv1.DaemonSet{}, objs.DaemonSet, appsv1ac.ExtractDaemonSet)
 	case objs.Deployment != nil:
 		err = applyIfChanged(ctx, &r.childApplier, svc, key, &appsv1.Deployment{}, objs.Deployment, appsv1ac.ExtractDeployment)
+	case objs.StatefulSet != nil:
+		var replaced bool
+		if replaced, err = r.replaceStatefulSet(ctx, svc, objs.StatefulSet); err == nil && replaced {
+			// Its deletion brings the service back to make the new one.
+			return 0, r.observeWorkload(ctx, svc, status, tasks.Items, objs.TemplateHash)
+		} else if err == nil {
+			err = applyIfChanged(ctx, &r.childApplier, svc, key, &appsv1.StatefulSet{}, objs.StatefulSet, extractStatefulSet(objs.StatefulSet))
+		}
 	default:
 		err = r.applyJobs(ctx, svc, objs.Jobs)
 	}
@@ -254,7 +262,7 @@ func (r *ServiceReconciler) reconcile(ctx context.Context, svc *swarmv1.Service,
 	status.Workload = &swarmv1.WorkloadReference{Kind: objs.WorkloadKind(), Name: svc.Name}
 	status.ObservedGeneration = svc.Generation
 	var held time.Duration
-	if objs.Deployment != nil {
+	if objs.Deployment != nil || objs.StatefulSet != nil {
 		if held, err = r.admitTasks(ctx, svc, update.State(status), tasks.Items); err != nil {
 			return 0, err
 		}
@@ -299,6 +307,15 @@ func (r *ServiceReconciler) running(ctx context.Context, svc *swarmv1.Service) (
 			}
 		}
 	default:
+		if translate.PerSlot(svc) {
+			sts := &appsv1.StatefulSet{}
+			if err := r.Get(ctx, key, sts); client.IgnoreNotFound(err) != nil {
+				return objects.Running{}, fmt.Errorf("reading StatefulSet %s: %w", key.Name, err)
+			} else if err == nil && metav1.IsControlledBy(sts, svc) {
+				tmpl = &sts.Spec.Template
+			}
+			break
+		}
 		d := &appsv1.Deployment{}
 		if err := r.Get(ctx, key, d); client.IgnoreNotFound(err) != nil {
 			return objects.Running{}, fmt.Errorf("reading Deployment %s: %w", key.Name, err)
@@ -327,7 +344,7 @@ func (r *ServiceReconciler) removeOtherWorkloads(ctx context.Context, svc *swarm
 		}
 	}
 	key := client.ObjectKeyFromObject(svc)
-	for _, obj := range []client.Object{&appsv1.Deployment{}, &appsv1.DaemonSet{}} {
+	for _, obj := range []client.Object{&appsv1.Deployment{}, &appsv1.StatefulSet{}, &appsv1.DaemonSet{}} {
 		if kindOf(obj) == keep {
 			continue
 		}
@@ -342,7 +359,14 @@ func (r *ServiceReconciler) removeOtherWorkloads(ctx context.Context, svc *swarm
 		if err := r.Delete(ctx, obj, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
 			return err
 		}
-		r.Recorder.Eventf(svc, nil, corev1.EventTypeNormal, "Deleted", "Delete", "Deleted %s %s: the service's mode is now %s", kindOf(obj), key.Name, svc.Spec.Mode)
+		why := fmt.Sprintf("the service's mode is now %s", svc.Spec.Mode)
+		if keep == "StatefulSet" || kindOf(obj) == "StatefulSet" {
+			why = "its tasks now have slots of their own (per-task volumes or {{.Task.Slot}})"
+			if keep != "StatefulSet" {
+				why = "its tasks no longer need slots of their own"
+			}
+		}
+		r.Recorder.Eventf(svc, nil, corev1.EventTypeNormal, "Deleted", "Delete", "Deleted %s %s: %s", kindOf(obj), key.Name, why)
 	}
 	return nil
 }
@@ -472,6 +496,7 @@ func (r *ServiceReconciler) portInUse(ctx context.Context, svc *swarmv1.Service,
 func (r *ServiceReconciler) observeWorkload(ctx context.Context, svc *swarmv1.Service, status *swarmv1.ServiceStatus, tasks []corev1.Pod, hash string) error {
 	var running, desired, completed, total int32
 	progressing, failed, refused := false, "", ""
+	var err error
 	key := client.ObjectKeyFromObject(svc)
 	switch svc.Spec.Mode {
 	case swarmv1.ModeGlobal:
@@ -497,16 +522,22 @@ func (r *ServiceReconciler) observeWorkload(ctx context.Context, svc *swarmv1.Se
 		}
 		progressing = failed == "" && (completed < total || len(jobs) == 0)
 	default:
-		d := &appsv1.Deployment{}
-		if err := r.Get(ctx, key, d); client.IgnoreNotFound(err) != nil {
+		if !translate.PerSlot(svc) {
+			running, desired, progressing, refused, err = r.observeDeployment(ctx, svc)
+			break
+		}
+		sts := &appsv1.StatefulSet{}
+		if err := r.Get(ctx, key, sts); client.IgnoreNotFound(err) != nil {
 			return err
-		} else if err == nil && metav1.IsControlledBy(d, svc) {
-			running, desired = d.Status.ReadyReplicas, ptr.Deref(d.Spec.Replicas, 1)
-			progressing = d.Status.ObservedGeneration < d.Generation || d.Status.UpdatedReplicas < desired || d.Status.Replicas > desired
-			refused = tasksRefused(d)
+		} else if err == nil && metav1.IsControlledBy(sts, svc) {
+			running, desired = sts.Status.ReadyReplicas, ptr.Deref(sts.Spec.Replicas, 1)
+			progressing = sts.Status.ObservedGeneration < sts.Generation || sts.Status.UpdatedReplicas < desired || sts.Status.Replicas > desired
 		} else {
 			progressing = true
 		}
+	}
+	if err != nil {
+		return err
 	}
 	status.RunningTasks, status.DesiredTasks, status.CompletedTasks = running, desired, completed
 	if svc.Spec.Mode.IsJob() {
@@ -703,6 +734,7 @@ func (r *ServiceReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return r.watchRoutes(ctrl.NewControllerManagedBy(mgr)).
 		For(&swarmv1.Service{}).
 		Owns(&appsv1.Deployment{}).
+		Owns(&appsv1.StatefulSet{}).
 		Owns(&appsv1.DaemonSet{}).
 		Owns(&batchv1.Job{}).
 		Owns(&corev1.Service{}).
@@ -810,4 +842,66 @@ func nodeEligibilityChanged() predicate.Predicate {
 		},
 		GenericFunc: func(event.GenericEvent) bool { return false },
 	}
+}
+
+// observeDeployment reads a replicated service's Deployment: tasks ready and desired, whether a
+// rollout is under way, and why its pods cannot be created.
+func (r *ServiceReconciler) observeDeployment(ctx context.Context, svc *swarmv1.Service) (running, desired int32, progressing bool, refused string, _ error) {
+	d := &appsv1.Deployment{}
+	err := r.Get(ctx, client.ObjectKeyFromObject(svc), d)
+	if apierrors.IsNotFound(err) {
+		return 0, 0, true, "", nil // not made yet
+	} else if err != nil {
+		return 0, 0, false, "", err
+	}
+	if !metav1.IsControlledBy(d, svc) {
+		return 0, 0, true, "", nil
+	}
+	desired = ptr.Deref(d.Spec.Replicas, 1)
+	progressing = d.Status.ObservedGeneration < d.Generation || d.Status.UpdatedReplicas < desired || d.Status.Replicas > desired
+	return d.Status.ReadyReplicas, desired, progressing, tasksRefused(d), nil
+}
+
+// extractStatefulSet reads the fields kubeswarm owns in a live StatefulSet, for applyIfChanged.
+// Its claim templates are an atomic list, so the extract holds them whole, with what the API
+// server filled in (volumeMode, status): when they are the desired ones as far as kubeswarm sets
+// them (objects.SameClaimTemplates), the desired ones stand in for them.
+func extractStatefulSet(desired *appsv1ac.StatefulSetApplyConfiguration) func(*appsv1.StatefulSet, string) (*appsv1ac.StatefulSetApplyConfiguration, error) {
+	return func(live *appsv1.StatefulSet, manager string) (*appsv1ac.StatefulSetApplyConfiguration, error) {
+		out, err := appsv1ac.ExtractStatefulSet(live, manager)
+		if err != nil || out.Spec == nil || desired.Spec == nil {
+			return out, err
+		}
+		want := &appsv1.StatefulSet{}
+		if err := convert(desired, want); err != nil {
+			return nil, err
+		}
+		if objects.SameClaimTemplates(live.Spec.VolumeClaimTemplates, want.Spec.VolumeClaimTemplates) {
+			out.Spec.VolumeClaimTemplates = desired.Spec.VolumeClaimTemplates
+		}
+		return out, nil
+	}
+}
+
+// replaceStatefulSet deletes the service's StatefulSet when desired changes what a StatefulSet
+// cannot change (its claim templates: a volume added, removed or resized, its pod management),
+// and tells whether it did. Its claims stay (Retain): the new StatefulSet's slots mount them again.
+func (r *ServiceReconciler) replaceStatefulSet(ctx context.Context, svc *swarmv1.Service, desired *appsv1ac.StatefulSetApplyConfiguration) (bool, error) {
+	live := &appsv1.StatefulSet{}
+	found, err := r.getOwned(ctx, svc, client.ObjectKeyFromObject(svc), live)
+	if err != nil || !found || !live.DeletionTimestamp.IsZero() {
+		return !live.DeletionTimestamp.IsZero() && found, err
+	}
+	want := &appsv1.StatefulSet{}
+	if err := convert(desired, want); err != nil {
+		return false, fmt.Errorf("reading the StatefulSet %s: %w", svc.Name, err)
+	}
+	if objects.SameClaimTemplates(live.Spec.VolumeClaimTemplates, want.Spec.VolumeClaimTemplates) && live.Spec.PodManagementPolicy == want.Spec.PodManagementPolicy {
+		return false, nil
+	}
+	if err := r.Delete(ctx, live, client.Preconditions{UID: &live.UID}, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
+		return false, fmt.Errorf("replacing StatefulSet %s (its volumes changed): %w", svc.Name, err)
+	}
+	r.Recorder.Eventf(svc, nil, corev1.EventTypeNormal, "Deleted", "Delete", "Deleted StatefulSet %s to change its volumes; the claims of its slots are kept", svc.Name)
+	return true, nil
 }

@@ -132,7 +132,7 @@ func fileKey(kind, object, source string, keys []string) (string, error) {
 // service: they are labelled as kubeswarm's, not owned by the service, and `docker volume rm` is
 // `kubectl delete pvc`.
 func (r *ServiceReconciler) ensureVolumes(ctx context.Context, svc *swarmv1.Service, in objects.Inputs) error {
-	for _, m := range translate.ClaimMounts(&svc.Spec) {
+	for _, m := range translate.ClaimMounts(svc) {
 		name := m.Source
 		existing := &corev1.PersistentVolumeClaim{}
 		err := r.Get(ctx, client.ObjectKey{Namespace: svc.Namespace, Name: name}, existing)

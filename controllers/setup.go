@@ -53,13 +53,14 @@ func CacheOptions() cache.Options {
 		ByObject: map[client.Object]cache.ByObject{
 			// kubeswarm's own kinds are never applied by the operator, only patched (status) or
 			// updated whole (a rollback, a stack's service), so no entry is kept (dropManagedFields).
-			&swarmv1.Service{}:   {Transform: dropManagedFields},
-			&swarmv1.Stack{}:     {Transform: dropManagedFields},
-			&swarmv1.Node{}:      {Transform: dropManagedFields},
-			&appsv1.Deployment{}: managed,
-			&appsv1.DaemonSet{}:  managed,
-			&batchv1.Job{}:       managed,
-			&corev1.Service{}:    managed,
+			&swarmv1.Service{}:    {Transform: dropManagedFields},
+			&swarmv1.Stack{}:      {Transform: dropManagedFields},
+			&swarmv1.Node{}:       {Transform: dropManagedFields},
+			&appsv1.Deployment{}:  managed,
+			&appsv1.StatefulSet{}: managed,
+			&appsv1.DaemonSet{}:   managed,
+			&batchv1.Job{}:        managed,
+			&corev1.Service{}:     managed,
 			// Tasks carry the label through their pod template; most of a task's spec is of no use
 			// to the operator (trimTask).
 			&corev1.Pod{}:                   {Label: managed.Label, Transform: trimTask},

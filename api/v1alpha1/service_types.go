@@ -90,7 +90,8 @@ type PortStatus struct {
 
 // WorkloadReference names the Kubernetes workload that runs a service's tasks.
 type WorkloadReference struct {
-	// kind is Deployment, DaemonSet or Job.
+	// kind is Deployment, StatefulSet (a replicated service whose tasks need their slots), DaemonSet
+	// or Job.
 	Kind string `json:"kind"`
 	// name of the workload.
 	Name string `json:"name"`

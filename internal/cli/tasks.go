@@ -18,8 +18,8 @@ import (
 
 // task is a pod seen as a Swarm task.
 //
-// Slots: Deployment pods have none, so tasks.AssignSlots, the visualizer's rule too, numbers
-// them as Swarm would: oldest first, a task that is over (terminating, or failed in a
+// Slots: a per-slot service's tasks (a StatefulSet's pods) have theirs, their ordinal; Deployment
+// pods have none, so tasks.AssignSlots, the visualizer's rule too, numbers them as Swarm would: oldest first, a task that is over (terminating, or failed in a
 // long-running service) leaving its slot to its replacement. The visualizer also remembers slots
 // between builds; `service ps`, run once, numbers as its first build does. Terminating and failed
 // pods of long-running services are shown as history lines, `\_ web`, after the current ones,

@@ -19,19 +19,11 @@ import (
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 	"github.com/kubeswarm/kubeswarm/internal/sortorder"
-	"github.com/kubeswarm/kubeswarm/internal/stack"
 	"github.com/kubeswarm/kubeswarm/internal/translate"
+	"github.com/kubeswarm/kubeswarm/internal/volumes"
 )
 
-// Volumes. A docker volume is a PersistentVolumeClaim of the namespace: those kubeswarm made
-// (labelled app.kubernetes.io/managed-by=kubeswarm and swarm.kubeswarm.io/volume: a stack's
-// volumes and the volumes of `service create --mount`), and any other claim that a Service
-// mounts (an external volume). Other claims of the namespace are not docker's business.
-//
-// A stack's volume has docker's name <stack>_<volume> (wp_mysql_vol, the claim wp-mysql-vol);
-// every other claim its own name. DRIVER is the claim's StorageClass, the Kubernetes part that
-// says where the data lives as a docker volume driver does; a claim with no class (bound to a
-// PersistentVolume made by hand) shows docker's default driver, local.
+// Volumes: docker's view of the namespace's claims (internal/volumes, the Engine API's too).
 
 func newVolumeCommand(f Factory, streams genericiooptions.IOStreams) *cobra.Command {
 	return newGroupCommand("volume", "Manage volumes",
@@ -48,73 +40,28 @@ type volume struct {
 	users []string
 }
 
-func (v *volume) driver() string {
-	if c := v.claim.Spec.StorageClassName; c != nil && *c != "" {
-		return *c
-	}
-	return "local"
-}
+func (v *volume) driver() string { return volumes.Driver(v.claim) }
 
 // labels are the claim's labels, with docker's com.docker.stack.namespace on a stack's volume.
-func (v *volume) labels() map[string]string {
-	out := map[string]string{}
-	for k, val := range v.claim.Labels {
-		out[k] = val
-	}
-	if s := stackOfVolume(v.claim); s != "" {
-		out[stack.LabelDockerStackNamespace] = s
-	}
-	return out
-}
+func (v *volume) labels() map[string]string { return volumes.Labels(v.claim) }
 
-// stackOfVolume is the stack whose volume a claim holds, "" for any other claim.
-func stackOfVolume(c *corev1.PersistentVolumeClaim) string {
-	if c.Labels[translate.LabelManagedBy] != translate.ManagedByValue || c.Labels[translate.LabelVolume] == "" {
-		return ""
-	}
-	return c.Labels[translate.LabelStack]
-}
-
-func volumeName(c *corev1.PersistentVolumeClaim) string {
-	if s := stackOfVolume(c); s != "" {
-		return swarmv1.StackDockerName(s, c.Labels[translate.LabelVolume])
-	}
-	return c.Name
-}
+func volumeName(c *corev1.PersistentVolumeClaim) string { return volumes.Name(c) }
 
 // listVolumes reads the namespace's volumes, natural-sorted by name, with the tasks using each.
 func listVolumes(ctx context.Context, c client.Client, ns string) ([]*volume, error) {
-	claims := &corev1.PersistentVolumeClaimList{}
-	if err := c.List(ctx, claims, client.InNamespace(ns)); err != nil {
-		return nil, fmt.Errorf("listing volumes: %w", err)
-	}
-	services := &swarmv1.ServiceList{}
-	if err := c.List(ctx, services, client.InNamespace(ns)); err != nil {
-		return nil, fmt.Errorf("listing services: %w", err)
-	}
-	mounted := map[string]bool{}
-	for _, s := range services.Items {
-		for _, m := range s.Spec.Mounts {
-			if m.Type == swarmv1.MountVolume && m.Source != "" {
-				mounted[m.Source] = true
-			}
-		}
+	claims, services, err := volumes.List(ctx, c, ns)
+	if err != nil {
+		return nil, err
 	}
 	pods := &corev1.PodList{}
 	if err := c.List(ctx, pods, client.InNamespace(ns)); err != nil {
 		return nil, fmt.Errorf("listing tasks: %w", err)
 	}
-	users := claimUsers(services.Items, pods.Items)
-	var out []*volume
-	for i := range claims.Items {
-		cl := &claims.Items[i]
-		made := cl.Labels[translate.LabelManagedBy] == translate.ManagedByValue && cl.Labels[translate.LabelVolume] != ""
-		if !made && !mounted[cl.Name] {
-			continue
-		}
-		out = append(out, &volume{claim: cl, name: volumeName(cl), users: users[cl.Name]})
+	users := claimUsers(services, pods.Items)
+	out := make([]*volume, 0, len(claims))
+	for _, cl := range claims {
+		out = append(out, &volume{claim: cl, name: volumes.Name(cl), users: users[cl.Name]})
 	}
-	sortorder.Sort(out, func(v *volume) string { return v.name })
 	return out, nil
 }
 

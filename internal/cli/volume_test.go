@@ -228,3 +228,39 @@ func TestStackRmKeepsVolumes(t *testing.T) {
 		t.Errorf("volume ls -q after volume rm: %q %v", out, err)
 	}
 }
+
+// TestPerSlotVolumes: each claim of a per-slot volume (a StatefulSet's, one per task) is a volume
+// of its own name, a stack's too; the stack's shared claim keeps docker's <stack>_<volume>.
+func TestPerSlotVolumes(t *testing.T) {
+	slots := func(stack, volume, service string) map[string]string {
+		l := map[string]string{translate.LabelManagedBy: translate.ManagedByValue, translate.LabelVolume: volume, translate.LabelSlotsOf: service}
+		if stack != "" {
+			l[translate.LabelStack] = stack
+		}
+		return l
+	}
+	for _, tc := range []struct {
+		claim *corev1.PersistentVolumeClaim
+		want  string
+	}{
+		{makeClaim("data-web-1", nil, slots("", "data", "web")), "data-web-1"},
+		{makeClaim("wp-mysql-vol-wp-dbcluster-2", nil, slots("wp", "mysql_vol", "wp-dbcluster")), "wp-mysql-vol-wp-dbcluster-2"},
+		{makeClaim("wp-mysql-vol", nil, stackClaimLabels("wp", "mysql_vol")), "wp_mysql_vol"},
+	} {
+		if got := volumeName(tc.claim); got != tc.want {
+			t.Errorf("volumeName(%s) = %q, want %q", tc.claim.Name, got, tc.want)
+		}
+	}
+	f := newTestFactory(
+		makeClaim("data-web-1", nil, slots("", "data", "web")), makeClaim("data-web-2", nil, slots("", "data", "web")),
+		makeClaim("wp-mysql-vol-wp-dbcluster-1", nil, slots("wp", "mysql_vol", "wp-dbcluster")),
+		withClaim(makePod("web", "web-1", "worker1", time.Hour, true), "data-web-1"))
+	out, _, err := run(t, f, "volume", "ls", "--format", "{{.Name}} {{.Label \"com.docker.stack.namespace\"}} {{.Links}}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "data-web-1  1\ndata-web-2  0\nwp-mysql-vol-wp-dbcluster-1 wp 0\n"
+	if diff := cmp.Diff(want, out); diff != "" {
+		t.Errorf("volume ls (-want +got):\n%s", diff)
+	}
+}

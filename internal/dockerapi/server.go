@@ -107,6 +107,8 @@ func (s *Server) Handler() http.Handler {
 		h("POST /"+k.plural+"/{id}/update", func(w http.ResponseWriter, r *http.Request) error { return s.fileUpdate(w, r, k) })
 		h("DELETE /"+k.plural+"/{id}", func(w http.ResponseWriter, r *http.Request) error { return s.fileDelete(w, r, k) })
 	}
+	h("GET /volumes", s.volumeList)
+	h("GET /volumes/{name}", s.volumeInspect)
 	h("GET /distribution/{name...}", s.distribution)
 
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -15,7 +15,8 @@ import (
 	"github.com/kubeswarm/kubeswarm/internal/translate"
 )
 
-// ToTasks are a service's pods seen as Swarm tasks. Pods have no slot: tasks.AssignSlots, the
+// ToTasks are a service's pods seen as Swarm tasks. A StatefulSet's pods have their slot (their
+// ordinal); a Deployment's have none: tasks.AssignSlots, the
 // rule of `kubectl swarm service ps` and the visualizer, numbers them (oldest first, a task that
 // is over leaving its slot to its replacement, and shown shut down in it). Up to date are the
 // tasks of the newest template.

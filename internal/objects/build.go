@@ -89,10 +89,12 @@ func (in Inputs) SecretKey(s string) string { return lookup(in.SecretKeys, s) }
 // ConfigKey is the data key of the ConfigMap that holds the config source s.
 func (in Inputs) ConfigKey(s string) string { return lookup(in.ConfigKeys, s) }
 
-// Objects are the Kubernetes objects that realise a service: a Deployment, a DaemonSet or Jobs.
+// Objects are the Kubernetes objects that realise a service: a Deployment, a StatefulSet (a
+// replicated service whose tasks need their slots, translate.PerSlot), a DaemonSet or Jobs.
 type Objects struct {
-	Deployment *appsv1ac.DeploymentApplyConfiguration
-	DaemonSet  *appsv1ac.DaemonSetApplyConfiguration
+	Deployment  *appsv1ac.DeploymentApplyConfiguration
+	StatefulSet *appsv1ac.StatefulSetApplyConfiguration
+	DaemonSet   *appsv1ac.DaemonSetApplyConfiguration
 	// Jobs run a job service: one for replicated-job, one per node for global-job.
 	Jobs []*batchv1ac.JobApplyConfiguration
 	// TemplateHash identifies the task template; every task carries it in LabelTemplateHash.
@@ -110,6 +112,8 @@ func (o *Objects) WorkloadKind() string {
 		return "DaemonSet"
 	case o.Deployment != nil:
 		return "Deployment"
+	case o.StatefulSet != nil:
+		return "StatefulSet"
 	default:
 		return "Job"
 	}
@@ -183,6 +187,12 @@ func buildWith(svc *swarmv1.Service, in Inputs, opts translate.Options) (*Object
 		// (update.Gate: stop-first, maxReplicasPerNode). The gate is not part of the task
 		// template's hash: it is how tasks start, not what they run.
 		tmpl.Spec.WithSchedulingGates(corev1ac.PodSchedulingGate().WithName(update.Gate))
+		if translate.PerSlot(svc) {
+			if out.StatefulSet, err = statefulSet(svc, in, tmpl, labels, annotations, owner, selector, strategy); err != nil {
+				return nil, err
+			}
+			break
+		}
 		d := appsv1ac.Deployment(svc.Name, svc.Namespace).
 			WithLabels(labels).WithOwnerReferences(owner).
 			WithSpec(appsv1ac.DeploymentSpec().

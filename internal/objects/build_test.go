@@ -36,8 +36,11 @@ func build(t *testing.T, svc *swarmv1.Service, opts translate.Options) *Objects 
 }
 
 func podSpec(o *Objects) *corev1ac.PodSpecApplyConfiguration {
-	if o.DaemonSet != nil {
+	switch {
+	case o.DaemonSet != nil:
 		return o.DaemonSet.Spec.Template.Spec
+	case o.StatefulSet != nil:
+		return o.StatefulSet.Spec.Template.Spec
 	}
 	return o.Deployment.Spec.Template.Spec
 }
@@ -558,7 +561,8 @@ func TestMounts(t *testing.T) {
 	for _, m := range spec.Containers[0].VolumeMounts {
 		mounts = append(mounts, *m.Name+"="+*m.MountPath+"|"+ptr.Deref(m.SubPath, ""))
 	}
-	wantMounts := []string{"mount-0=/var/lib/data|", "mount-1=/scratch|", "mount-2=/run/cache|", "secret-1=/etc/tls/key.pem|tls", "secrets=/run/secrets|", "config-0=/etc/nginx/nginx.conf|nginx-conf"}
+	// The named volume is per slot: the claim template's volume, which the StatefulSet adds.
+	wantMounts := []string{"data=/var/lib/data|", "mount-1=/scratch|", "mount-2=/run/cache|", "secret-1=/etc/tls/key.pem|tls", "secrets=/run/secrets|", "config-0=/etc/nginx/nginx.conf|nginx-conf"}
 	if diff := cmp.Diff(wantMounts, mounts); diff != "" {
 		t.Errorf("mounts (-want +got):\n%s", diff)
 	}
@@ -566,8 +570,11 @@ func TestMounts(t *testing.T) {
 	for _, v := range spec.Volumes {
 		vols[*v.Name] = v
 	}
-	if c := vols["mount-0"].PersistentVolumeClaim; c == nil || *c.ClaimName != "data" {
-		t.Errorf("named volume: %+v, want the claim data", vols["mount-0"])
+	if _, ok := vols["data"]; ok {
+		t.Errorf("named volume: %+v in the pod template, want it from the claim template", vols["data"])
+	}
+	if c := got.StatefulSet.Spec.VolumeClaimTemplates; len(c) != 1 || *c[0].Name != "data" {
+		t.Errorf("claim templates %+v, want data", c)
 	}
 	if vols["mount-1"].EmptyDir == nil || vols["mount-2"].EmptyDir == nil || *vols["mount-2"].EmptyDir.Medium != corev1.StorageMediumMemory {
 		t.Errorf("anonymous volume / tmpfs: %+v %+v", vols["mount-1"], vols["mount-2"])
@@ -657,9 +664,10 @@ func TestTemplates(t *testing.T) {
 		field("SWARM_NODE_HOSTNAME", "spec.nodeName"),
 		field("SWARM_NODE_ID", "spec.nodeName"),
 		field("SWARM_TASK_NAME", "metadata.name"),
+		field("SWARM_TASK_SLOT", "metadata.labels['apps.kubernetes.io/pod-index']"),
 		value("NODE", "$(SWARM_NODE_HOSTNAME)"),
 		value("WHO", "web task $(SWARM_TASK_NAME) on $(SWARM_NODE_ID)"),
-		value("SLOT", "{{.Task.Slot}}"),
+		value("SLOT", "$(SWARM_TASK_SLOT)"),
 		value("PLAIN", "x"),
 	}
 	if diff := cmp.Diff(want, spec.Containers[0].Env); diff != "" {
@@ -668,8 +676,21 @@ func TestTemplates(t *testing.T) {
 	if *spec.Hostname != "web-host" {
 		t.Errorf("hostname %q", *spec.Hostname)
 	}
-	if len(got.Notes) != 1 || !strings.Contains(got.Notes[0], "{{.Task.Slot}}") {
-		t.Errorf("notes %q, want the unsupported slot template named", got.Notes)
+	if got.StatefulSet == nil || len(got.Notes) != 1 || !strings.HasPrefix(got.Notes[0], "node failure:") {
+		t.Errorf("workload %s, notes %q; want a StatefulSet (the slot is its pods' ordinal) and only the node failure note", got.WorkloadKind(), got.Notes)
+	}
+	// A global service's tasks have no slot: swarmkit gives the node's ID (template/context.go).
+	global := testutil.MakeService("agent", "n").Mode(swarmv1.ModeGlobal).Env("SLOT", "{{.Task.Slot}}").Obj()
+	g := build(t, global, wide)
+	wantGlobal := []corev1ac.EnvVarApplyConfiguration{field("SWARM_NODE_ID", "spec.nodeName"), value("SLOT", "$(SWARM_NODE_ID)")}
+	if diff := cmp.Diff(wantGlobal, podSpec(g).Containers[0].Env); diff != "" || len(g.Notes) != 0 {
+		t.Errorf("global env (-want +got):\n%s\nnotes %q", diff, g.Notes)
+	}
+	// A job's tasks have no slot of Swarm's: the template stays, reported.
+	job := testutil.MakeService("once", "n").Mode(swarmv1.ModeReplicatedJob).Env("SLOT", "{{.Task.Slot}}").Obj()
+	j := build(t, job, wide)
+	if len(j.Notes) != 1 || !strings.Contains(j.Notes[0], "{{.Task.Slot}}") {
+		t.Errorf("notes %q, want the unsupported slot template named", j.Notes)
 	}
 	// Per-task hostnames: TestHostname.
 }
@@ -705,6 +726,16 @@ func TestVolumeDrivers(t *testing.T) {
 			}
 			if err != nil {
 				t.Fatal(err)
+			}
+			if got.StatefulSet != nil {
+				// A replicated service's named volume is per slot: the claim template.
+				if c := got.StatefulSet.Spec.VolumeClaimTemplates; len(c) != 1 || *c[0].Name != tt.wantClaim {
+					t.Errorf("claim templates %+v, want %s", c, tt.wantClaim)
+				}
+				if tt.wantNote != "" && !slices.Contains(got.Notes, tt.wantNote) {
+					t.Errorf("notes %q, want %q", got.Notes, tt.wantNote)
+				}
+				return
 			}
 			v := podSpec(got).Volumes[0]
 			switch {
@@ -881,22 +912,30 @@ func TestFileOwnerInvalid(t *testing.T) {
 	}
 }
 
-// TestSharedClaimAffinity: the tasks of a replicated service that mount a claim run on one node
-// (a ReadWriteOnce claim is mountable by one node's pods only), whatever the replicas, so that
-// scaling never changes the template; the note is given when more than one task shares it.
+// TestSharedClaimAffinity: the tasks of a replicated service that share a claim (kept shared:
+// translate.AnnotationVolumes) run on one node (a ReadWriteOnce claim is mountable by one node's
+// pods only), whatever the replicas, so that scaling never changes the template; the note is
+// given when more than one task shares it. A claim that is not kept shared is per slot: no rule.
 func TestSharedClaimAffinity(t *testing.T) {
 	nfs := &swarmv1.VolumeOptions{DriverOptions: map[string]string{"type": "nfs", "o": "addr=10.0.0.5", "device": ":/x"}}
+	shared := func(w *testutil.ServiceWrapper) *swarmv1.Service {
+		svc := w.Obj()
+		svc.Annotations = map[string]string{translate.AnnotationVolumes: `{"data": {"shared": true}}`}
+		return svc
+	}
 	tests := []struct {
 		name     string
 		svc      *swarmv1.Service
 		wantRule bool
 		wantNote string
 	}{
-		{name: "three tasks on one claim", svc: testutil.MakeService("db", "n").Replicas(3).
-			Mount(swarmv1.Mount{Type: swarmv1.MountVolume, Source: "data", Target: "/data"}).Obj(),
-			wantRule: true, wantNote: "mounts: the tasks share the claim data (ReadWriteOnce), so they all run on the node that holds it; Swarm gives each node its own volume"},
-		{name: "one task: the rule, no note", svc: testutil.MakeService("db", "n").Replicas(1).
-			Mount(swarmv1.Mount{Type: swarmv1.MountVolume, Source: "data", Target: "/data"}).Obj(), wantRule: true},
+		{name: "three tasks on one claim", svc: shared(testutil.MakeService("db", "n").Replicas(3).
+			Mount(swarmv1.Mount{Type: swarmv1.MountVolume, Source: "data", Target: "/data"})),
+			wantRule: true, wantNote: "mounts: the tasks share the claim data (ReadWriteOnce; kept shared: an external volume, or one another service mounts), so they all run on the node that holds it; Swarm gives each node its own volume"},
+		{name: "one task: the rule, no note", svc: shared(testutil.MakeService("db", "n").Replicas(1).
+			Mount(swarmv1.Mount{Type: swarmv1.MountVolume, Source: "data", Target: "/data"})), wantRule: true},
+		{name: "a claim per slot: no rule", svc: testutil.MakeService("db", "n").Replicas(3).
+			Mount(swarmv1.Mount{Type: swarmv1.MountVolume, Source: "data", Target: "/data"}).Obj()},
 		{name: "an anonymous volume is the task's own", svc: testutil.MakeService("db", "n").Replicas(3).
 			Mount(swarmv1.Mount{Type: swarmv1.MountVolume, Target: "/scratch"}).Obj()},
 		{name: "an NFS export is shared by any node", svc: testutil.MakeService("db", "n").Replicas(3).

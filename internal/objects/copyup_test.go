@@ -30,7 +30,7 @@ func TestCopyUpDecisions(t *testing.T) {
 	}{
 		{name: "a named volume is filled", opts: withImage,
 			mounts:    []swarmv1.Mount{vol("html", "/usr/share/nginx/html/", nil)},
-			wantItems: []string{"/usr/share/nginx/html=/kubeswarm/volumes/mount-0"}},
+			wantItems: []string{"/usr/share/nginx/html=/kubeswarm/volumes/html"}}, // each slot's claim
 		{name: "nocopy is not filled", opts: withImage,
 			mounts: []swarmv1.Mount{vol("html", "/usr/share/nginx/html", &swarmv1.VolumeOptions{NoCopy: true})}},
 		{name: "an anonymous volume is filled, binds and tmpfs are not", opts: withImage,
@@ -42,7 +42,7 @@ func TestCopyUpDecisions(t *testing.T) {
 			wantItems: []string{"/var/cache=/kubeswarm/volumes/mount-2"}},
 		{name: "a target with dollars is escaped", opts: withImage,
 			mounts:    []swarmv1.Mount{vol("d", "/data/$(X)", nil)},
-			wantItems: []string{"/data/$$(X)=/kubeswarm/volumes/mount-0"}},
+			wantItems: []string{"/data/$$(X)=/kubeswarm/volumes/d"}},
 		{name: "a read-only host directory is not filled", opts: withImage,
 			mounts: []swarmv1.Mount{vol("d", "/data", &swarmv1.VolumeOptions{DriverOptions: map[string]string{"type": "none", "o": "bind,ro", "device": "/srv/d"}})}},
 		{name: "without the operator's image the volume starts empty, said in Honored", opts: wide,

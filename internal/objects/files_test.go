@@ -22,6 +22,8 @@ func templates(t *testing.T, o *Objects) []corev1.PodTemplateSpec {
 		acs = append(acs, o.Deployment.Spec.Template)
 	case o.DaemonSet != nil:
 		acs = append(acs, o.DaemonSet.Spec.Template)
+	case o.StatefulSet != nil:
+		acs = append(acs, o.StatefulSet.Spec.Template)
 	default:
 		for _, j := range o.Jobs {
 			acs = append(acs, j.Spec.Template)

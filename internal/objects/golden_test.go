@@ -115,7 +115,7 @@ type goldenOptions struct {
 
 // goldenTemplates are the pod templates of a service's workload.
 type goldenTemplates struct {
-	// Kind is the workload's: Deployment, DaemonSet or Job.
+	// Kind is the workload's: Deployment, StatefulSet, DaemonSet or Job.
 	Kind string `json:"kind"`
 	// TemplateHash is the label every task carries (swarm.kubeswarm.io/template-hash).
 	TemplateHash string `json:"templateHash"`
@@ -176,6 +176,8 @@ func templatesOf(o *Objects) goldenTemplates {
 		out.Workloads = []goldenWorkload{{Name: *o.Deployment.Name, Template: o.Deployment.Spec.Template}}
 	case o.DaemonSet != nil:
 		out.Workloads = []goldenWorkload{{Name: *o.DaemonSet.Name, Template: o.DaemonSet.Spec.Template}}
+	case o.StatefulSet != nil:
+		out.Workloads = []goldenWorkload{{Name: *o.StatefulSet.Name, Template: o.StatefulSet.Spec.Template}}
 	default:
 		for _, j := range o.Jobs {
 			out.Workloads = append(out.Workloads, goldenWorkload{Name: *j.Name, Template: j.Spec.Template})

@@ -69,7 +69,7 @@ func podTemplate(svc *swarmv1.Service, in Inputs, opts translate.Options) (*core
 	} else if p, ok := serviceRestartPolicy(s.Mode, s.RestartPolicy); ok {
 		container.WithRestartPolicy(p)
 	}
-	if err := addMounts(pod, container, svc, in, opts); err != nil {
+	if err := addMounts(pod, container, svc, slotVolumes(svc), in, opts); err != nil {
 		return nil, err
 	}
 	pod.WithContainers(container)
@@ -292,18 +292,31 @@ func addHostAliases(pod *corev1ac.PodSpecApplyConfiguration, hosts []swarmv1.Hos
 //   - volume with a source: the PersistentVolumeClaim of that name; without a
 //     source, an anonymous emptyDir; docker's local driver over NFS (driver options type nfs),
 //     the NFS export itself; binding a host directory (type none, o bind), a hostPath, under
-//     the policy of bind mounts.
+//     the policy of bind mounts. A per-slot volume (perSlot: mount index to claim template) is
+//     the volume of the claim template's name, which the StatefulSet adds to each pod with its
+//     slot's claim.
 //   - bind: a hostPath (translate's mountsRule refuses it without --allow-bind-mounts).
 //   - tmpfs: a memory-backed emptyDir.
 //   - secrets and configs: see addFiles.
-func addMounts(pod *corev1ac.PodSpecApplyConfiguration, c *corev1ac.ContainerApplyConfiguration, svc *swarmv1.Service, in Inputs, opts translate.Options) error {
+func addMounts(pod *corev1ac.PodSpecApplyConfiguration, c *corev1ac.ContainerApplyConfiguration, svc *swarmv1.Service, perSlot map[int]string, in Inputs, opts translate.Options) error {
 	s := &svc.Spec
 	var copyUp copier
 	for i, m := range s.Mounts {
 		name := fmt.Sprintf("mount-%d", i)
+		if t, ok := perSlot[i]; ok {
+			name = t
+		}
 		vm := corev1ac.VolumeMount().WithName(name).WithMountPath(path.Clean(m.Target))
 		if m.ReadOnly {
 			vm.WithReadOnly(true)
+		}
+		if _, ok := perSlot[i]; ok {
+			if m.Volume != nil && m.Volume.Subpath != "" {
+				vm.WithSubPath(m.Volume.Subpath)
+			}
+			copyUp.add(name, m) // each slot's new claim is filled from the image
+			c.WithVolumeMounts(vm)
+			continue
 		}
 		vol := corev1ac.Volume().WithName(name)
 		switch m.Type {

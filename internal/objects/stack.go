@@ -132,13 +132,14 @@ func publishedPorts(ports []swarmv1.PortConfig) *networkingv1ac.NetworkPolicyIng
 // as `docker stack rm` leaves a stack's volumes, deleting the Stack (by `stack rm` or a GitOps
 // tool) leaves its claims and their data, and the next deploy of the same stack takes them
 // back by their labels (stack and volume name). Removing data takes `kubectl swarm volume rm`.
-// External volumes are the user's.
+// External volumes are the user's. A volume each task of its one replicated service holds on its
+// own (stack.PerSlotVolume) has its claims made by that service's StatefulSet, one per slot.
 func Claims(st *swarmv1.Stack) []*corev1ac.PersistentVolumeClaimApplyConfiguration {
 	var out []*corev1ac.PersistentVolumeClaimApplyConfiguration
 	for _, v := range st.Spec.Volumes {
-		if mounted, err := swarmsyntax.MountedVolume(v.Driver, v.DriverOptions); v.External || mounted || err != nil {
-			// the user's, an NFS export or host directory the tasks mount themselves, or one the
-			// services' verdict refuses (an SMB share): no claim
+		if mounted, err := swarmsyntax.MountedVolume(v.Driver, v.DriverOptions); v.External || mounted || err != nil || stack.PerSlotVolume(st, v.Name) {
+			// the user's, an NFS export or host directory the tasks mount themselves, one the
+			// services' verdict refuses (an SMB share), or per slot (claim templates): no claim
 			continue
 		}
 		labels := stack.Labels(st.Name)

@@ -71,11 +71,19 @@ func TestClaims(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		volumes []swarmv1.StackVolume
+		mountBy string // a second service that mounts mysql_vol
 		want    []*corev1ac.PersistentVolumeClaimApplyConfiguration
 	}{
 		{
-			name:    "the seed's volume",
+			// Mounted by one replicated service (dbcluster): each task holds its own claim,
+			// its StatefulSet's (stack.PerSlotVolume).
+			name:    "the seed's volume is per slot",
 			volumes: []swarmv1.StackVolume{{Name: "mysql_vol"}},
+		},
+		{
+			name:    "a volume two services mount is shared",
+			volumes: []swarmv1.StackVolume{{Name: "mysql_vol"}},
+			mountBy: "wordpress",
 			want:    []*corev1ac.PersistentVolumeClaimApplyConfiguration{claim("wp-mysql-vol", "mysql_vol", "1Gi", nil)},
 		},
 		{
@@ -97,6 +105,11 @@ func TestClaims(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			st := testutil.SeedStack()
 			st.Spec.Volumes = tc.volumes
+			for i := range st.Spec.Services {
+				if s := &st.Spec.Services[i]; s.Name == tc.mountBy {
+					s.Mounts = append(s.Mounts, swarmv1.Mount{Type: swarmv1.MountVolume, Source: "mysql_vol", Target: "/shared"})
+				}
+			}
 			if diff := cmp.Diff(tc.want, Claims(st)); diff != "" {
 				t.Errorf("claims (-want +got):\n%s", diff)
 			}

@@ -8,13 +8,16 @@
 package stack
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/swarmsyntax"
 	"github.com/kubeswarm/kubeswarm/internal/translate"
 )
 
@@ -123,6 +126,56 @@ func stackVolume(st *swarmv1.Stack, name string) *swarmv1.StackVolume {
 	return nil
 }
 
+// PerSlotVolume tells whether each task of the one service that mounts stack volume name holds its
+// own claim of it (translate.SlotClaims), so that the stack makes no claim of the volume: it is
+// declared in the stack and not external, no NFS export or host directory, and mounted by exactly one service of
+// the stack, a replicated one. A volume that two services mount keeps one claim, which both
+// share (Swarm: the tasks on one node share that node's volume), and so does a global or job
+// service's.
+func PerSlotVolume(st *swarmv1.Stack, name string) bool {
+	v := stackVolume(st, name)
+	if v == nil || v.External {
+		return false
+	}
+	if mounted, err := swarmsyntax.MountedVolume(v.Driver, v.DriverOptions); mounted || err != nil {
+		return false // an NFS export or a host directory, mounted by the tasks themselves
+	}
+	users := 0
+	replicated := true
+	for _, s := range st.Spec.Services {
+		if slices.ContainsFunc(s.Mounts, func(m swarmv1.Mount) bool {
+			return m.Type != swarmv1.MountBind && m.Type != swarmv1.MountTmpfs && m.Source == name
+		}) {
+			users++
+			replicated = replicated && s.Mode.IsReplicated()
+		}
+	}
+	return users == 1 && replicated
+}
+
+// volumeInfos are what the stack declares of the volumes s mounts (translate.AnnotationVolumes),
+// by claim name; nil for a service that is not replicated (its claims are shared anyway).
+func volumeInfos(st *swarmv1.Stack, s swarmv1.StackService) map[string]translate.VolumeInfo {
+	if !s.Mode.IsReplicated() {
+		return nil
+	}
+	out := map[string]translate.VolumeInfo{}
+	for _, m := range s.Mounts {
+		if m.Type == swarmv1.MountBind || m.Type == swarmv1.MountTmpfs || m.Source == "" {
+			continue
+		}
+		info := translate.VolumeInfo{Volume: m.Source, Shared: !PerSlotVolume(st, m.Source)}
+		if v := stackVolume(st, m.Source); v != nil {
+			info.Size, info.StorageClassName = v.Size, v.StorageClassName
+		}
+		out[ClaimName(st, m.Source)] = info
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
 // ClaimName is the PersistentVolumeClaim of a stack volume.
 func ClaimName(st *swarmv1.Stack, volume string) string {
 	for _, v := range st.Spec.Volumes {
@@ -147,6 +200,14 @@ func fileObjectName(st *swarmv1.Stack, objs []swarmv1.StackObject, name string) 
 // stack labels.
 func Child(st *swarmv1.Stack, s swarmv1.StackService) *swarmv1.Service {
 	spec := *s.ServiceSpec.DeepCopy()
+	annotations := map[string]string{AnnotationStackGeneration: fmt.Sprint(st.Generation)}
+	if infos := volumeInfos(st, s); infos != nil {
+		data, err := json.Marshal(infos)
+		if err != nil {
+			panic(fmt.Sprintf("marshalling volume infos: %v", err)) // plain data: cannot fail
+		}
+		annotations[translate.AnnotationVolumes] = string(data)
+	}
 	labels := map[string]string{LabelDockerStackNamespace: st.Name, LabelDockerStackImage: spec.Image}
 	for k, v := range spec.Labels {
 		labels[k] = v
@@ -191,7 +252,7 @@ func Child(st *swarmv1.Stack, s swarmv1.StackService) *swarmv1.Service {
 			Name:            swarmv1.StackObjectName(st.Name, s.Name),
 			Namespace:       st.Namespace,
 			Labels:          Labels(st.Name),
-			Annotations:     map[string]string{AnnotationStackGeneration: fmt.Sprint(st.Generation)},
+			Annotations:     annotations,
 			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(st, swarmv1.GroupVersion.WithKind("Stack"))},
 		},
 		Spec: spec,

@@ -4,9 +4,12 @@ import (
 	"cmp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubeswarm/kubeswarm/internal/translate"
 	"github.com/kubeswarm/kubeswarm/internal/update"
@@ -53,7 +56,8 @@ func Key(p *corev1.Pod) string { return p.Namespace + "/" + p.Name }
 type Slots map[string]int
 
 // AssignSlots gives each replicated task a slot, Swarm's task number within its service: the
-// one rule of `service ps` and the visualizer. As in Swarm, a task keeps the slot it had in prev
+// one rule of `service ps` and the visualizer. A per-slot service's task (a StatefulSet's pod)
+// has its slot: its ordinal (Ordinal). As in Swarm, a task keeps the slot it had in prev
 // (the visualizer's previous build; `service ps`, run once, has none). The others, oldest first, take the lowest free slots of their service, so that a
 // replacement takes the slot its predecessor left. A task that is over (being deleted, or
 // finished in a long-running service) keeps its slot but does not hold it: its replacement
@@ -66,7 +70,12 @@ func AssignSlots(pods []*corev1.Pod, prev Slots) Slots {
 		k := key{p.Namespace, p.Labels[translate.LabelService]}
 		byService[k] = append(byService[k], p)
 	}
-	known := func(p *corev1.Pod) int { return prev[Key(p)] }
+	known := func(p *corev1.Pod) int {
+		if n := Ordinal(p); n > 0 {
+			return n
+		}
+		return prev[Key(p)]
+	}
 	out := Slots{}
 	for _, ps := range byService {
 		slices.SortFunc(ps, func(a, b *corev1.Pod) int {
@@ -105,6 +114,21 @@ func AssignSlots(pods []*corev1.Pod, prev Slots) Slots {
 		}
 	}
 	return out
+}
+
+// Ordinal is the slot of a per-slot service's task: its StatefulSet's ordinal (the pod's
+// apps.kubernetes.io/pod-index label; the ordinals start at 1, objects.statefulSet); 0 for any
+// other task.
+func Ordinal(p *corev1.Pod) int {
+	c := metav1.GetControllerOfNoCopy(p)
+	if c == nil || c.Kind != "StatefulSet" {
+		return 0
+	}
+	n, err := strconv.Atoi(p.Labels[appsv1.PodIndexLabel])
+	if err != nil || n < 1 {
+		return 0
+	}
+	return n
 }
 
 // over tells whether a task no longer holds its slot: it is being deleted, or it finished and is

@@ -1,6 +1,8 @@
 package tasks
 
 import (
+	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/utils/ptr"
 	"testing"
 	"time"
 
@@ -26,6 +28,12 @@ func TestAssignSlots(t *testing.T) {
 	ofJob := func(p *corev1.Pod) {
 		p.OwnerReferences = []metav1.OwnerReference{{Kind: "Job", Name: "j", APIVersion: "batch/v1"}}
 	}
+	ordinal := func(n string) func(*corev1.Pod) {
+		return func(p *corev1.Pod) {
+			p.OwnerReferences = []metav1.OwnerReference{{Kind: "StatefulSet", Name: "db", APIVersion: "apps/v1", Controller: ptr.To(true)}}
+			p.Labels[appsv1.PodIndexLabel] = n
+		}
+	}
 	a := pod("a", "web", 3*time.Minute)
 	b := pod("b", "web", 2*time.Minute)
 	c := pod("c", "web", time.Minute)
@@ -39,6 +47,10 @@ func TestAssignSlots(t *testing.T) {
 		prev Slots
 		want Slots
 	}{
+		{"a StatefulSet's tasks: their ordinals, whatever the age and the previous build", []*corev1.Pod{
+			pod("db-1", "db", 0, ordinal("1")), pod("db-3", "db", 3*time.Minute, ordinal("3")), pod("db-2", "db", time.Minute, ordinal("2"), deleting)},
+			Slots{"n/db-1": 3},
+			Slots{"n/db-1": 1, "n/db-2": 2, "n/db-3": 3}},
 		{"first build: oldest first, per service", []*corev1.Pod{c, other, a, b}, nil,
 			Slots{"n/a": 1, "n/b": 2, "n/c": 3, "n/z": 1}},
 		{"kept across builds whatever the age", []*corev1.Pod{a, b, c}, Slots{"n/a": 3, "n/b": 1, "n/c": 2},

@@ -26,11 +26,16 @@ var downward = map[string]struct{ env, field string }{
 	"Node.ID":       {"SWARM_NODE_ID", "spec.nodeName"},
 	"Task.Name":     {"SWARM_TASK_NAME", "metadata.name"},
 	"Task.ID":       {"SWARM_TASK_ID", "metadata.uid"},
+	// A replicated service with {{.Task.Slot}} runs as a StatefulSet whose ordinals are the
+	// slots (PerSlot); the pod's ordinal label holds its slot.
+	"Task.Slot": {SlotEnv, SlotPodIndexField},
 }
 
 // ExpandTemplates replaces the templates of s: service facts by their value, node and task facts
 // by $(VAR) references (their names are added to vars). Templates Kubernetes cannot give are
-// left as they are and named in the returned list.
+// left as they are and named in the returned list: {{.Task.Slot}} of a job, and any template
+// swarmkit does not know. A global service's {{.Task.Slot}} is its node's ID, as swarmkit falls
+// back to (template/context.go).
 func ExpandTemplates(s string, svc *swarmv1.Service, vars map[string]bool) (string, []string) {
 	var unsupported []string
 	out := templateRE.ReplaceAllStringFunc(s, func(m string) string {
@@ -40,6 +45,15 @@ func ExpandTemplates(s string, svc *swarmv1.Service, vars map[string]bool) (stri
 			return svc.Name
 		case "Service.ID":
 			return string(svc.UID)
+		}
+		if key == "Task.Slot" && svc.Spec.Mode == swarmv1.ModeGlobal {
+			// A global task has no slot: swarmkit gives its node's ID instead
+			// (template/context.go), which is the node's name here.
+			key = "Node.ID"
+		} else if key == "Task.Slot" && !svc.Spec.Mode.IsReplicated() {
+			// A job's tasks are its Jobs' pods, which have no slot of Swarm's.
+			unsupported = append(unsupported, m)
+			return m
 		}
 		if d, ok := downward[key]; ok {
 			vars[key] = true
@@ -61,7 +75,7 @@ func envRule(svc *swarmv1.Service, _ Options) ([]string, error) {
 	if len(unsupported) == 0 {
 		return nil, nil
 	}
-	return []string{fmt.Sprintf("env: templates %s have no Kubernetes equivalent (there are no task slots) and are left as written", strings.Join(unsupported, ", "))}, nil
+	return []string{fmt.Sprintf("env: templates %s have no Kubernetes equivalent for this service (a job's tasks have no slot) and are left as written", strings.Join(unsupported, ", "))}, nil
 }
 
 // DownwardVar is a variable from the downward API that expanded templates refer to.
@@ -90,9 +104,12 @@ func hostnameRule(svc *swarmv1.Service, _ Options) ([]string, error) {
 // Hostname is the pod hostname of the service's tasks ("" for Kubernetes' own: the pod's name),
 // and a note when it only approximates Swarm's:
 //
-//   - Templates of the task or its node ({{.Task.Slot}}, {{.Node.Hostname}}, …) give each task
-//     its own hostname in Swarm (swarmkit template/context.go); a Kubernetes workload gives all
-//     its pods one template, so the tasks keep their pod names as hostnames, which are also
+//   - {{.Service.Name}}-{{.Task.Slot}}, the hostname that names each task by its slot, is a
+//     per-slot service's pod's own name (its StatefulSet's pods are <service>-<slot>), which is
+//     the pod's hostname without one set: honoured exactly, "" is returned.
+//   - Other templates of the task or its node ({{.Task.Slot}}, {{.Node.Hostname}}, …) give each
+//     task its own hostname in Swarm (swarmkit template/context.go); a Kubernetes workload gives
+//     all its pods one template, so the tasks keep their pod names as hostnames, which are also
 //     unique per task.
 //   - A hostname with dots (db.example.com): a pod's hostname is a DNS label, so the tasks get
 //     the first label (db); the domain is not set.
@@ -101,6 +118,9 @@ func hostnameRule(svc *swarmv1.Service, _ Options) ([]string, error) {
 func Hostname(svc *swarmv1.Service) (string, string, error) {
 	written := svc.Spec.Hostname
 	if written == "" {
+		return "", "", nil
+	}
+	if svc.Spec.Mode.IsReplicated() && slotHostname(svc) {
 		return "", "", nil
 	}
 	vars := map[string]bool{}

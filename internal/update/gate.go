@@ -135,12 +135,13 @@ func Admit(pods []corev1.Pod, r AdmitRules) Admission {
 	alive := int32(0)
 	perNode := map[string]int32{}
 	// stopped counts, per ReplicaSet (pod-template-hash), the ended tasks that stay stopped: the
-	// ReplicaSet made a pod in place of each.
+	// ReplicaSet made a pod in place of each. A StatefulSet's pods have no such label: it
+	// replaces an ended pod by deleting it first (translate reports it), so none stands in.
 	stopped := map[string]int{}
 	for i := range pods {
 		p := &pods[i]
 		if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
-			if p.DeletionTimestamp == nil && StaysStopped(p, r.Restart) {
+			if !ofStatefulSet(p) && p.DeletionTimestamp == nil && StaysStopped(p, r.Restart) {
 				stopped[p.Labels[appsv1.DefaultDeploymentUniqueLabelKey]]++
 			}
 			continue
@@ -212,6 +213,12 @@ func Admit(pods []corev1.Pod, r AdmitRules) Admission {
 	}
 	a.Release = held[:min(int(budget), len(held))]
 	return a
+}
+
+// ofStatefulSet tells whether a task is a StatefulSet's (a per-slot service's).
+func ofStatefulSet(p *corev1.Pod) bool {
+	c := metav1.GetControllerOfNoCopy(p)
+	return c != nil && c.Kind == "StatefulSet"
 }
 
 func olderThan(a, b *corev1.Pod) bool {

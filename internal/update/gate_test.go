@@ -1,6 +1,7 @@
 package update
 
 import (
+	"k8s.io/utils/ptr"
 	"testing"
 	"time"
 
@@ -40,6 +41,11 @@ func evicted(p *corev1.Pod) { p.Status.Phase, p.Status.Reason = corev1.PodFailed
 // of: the task is of ReplicaSet h (its pod-template-hash).
 func of(h string) podOpt {
 	return func(p *corev1.Pod) { p.Labels[appsv1.DefaultDeploymentUniqueLabelKey] = h }
+}
+
+// ofSet: the task is StatefulSet web's (a per-slot service's).
+func ofSet(p *corev1.Pod) {
+	p.OwnerReferences = []metav1.OwnerReference{{Kind: "StatefulSet", Name: "web", Controller: ptr.To(true)}}
 }
 
 // unplaced: released, but no node takes it; it was told to avoid nodes.
@@ -140,6 +146,14 @@ func TestAdmit(t *testing.T) {
 			rules:       AdmitRules{Replicas: 1, StopFirst: true, Restart: swarmv1.RestartNone, Down: down},
 			pods:        []corev1.Pod{task("a", 0, on("n1"), failed), task("b", 9, held)},
 			wantStandIn: []string{"b"},
+		},
+		{
+			// The StatefulSet deletes an ended pod and makes its slot's anew: the held pod is
+			// another slot's (a scale-up), which must go (translate reports the restart).
+			name:        "restart none: a StatefulSet's ended task has no stand-in",
+			rules:       AdmitRules{Replicas: 2, Restart: swarmv1.RestartNone, Down: down},
+			pods:        []corev1.Pod{task("a", 0, on("n1"), ofSet), task("b", 0, on("n2"), succeeded, ofSet), task("c", 9, held, ofSet)},
+			wantRelease: []string{"c"},
 		},
 		{
 			name:        "restart none: an evicted task is no ending of its own, its slot is filled",

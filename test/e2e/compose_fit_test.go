@@ -44,7 +44,7 @@ func TestPluginStackWhatDeploysRuns(t *testing.T) {
 		"docker-compose.yml": `services:
   web:
     image: nginx
-    hostname: "{{.Service.Name}}-{{.Task.Slot}}"
+    hostname: "{{.Task.Name}}"
     user: www-data
     sysctls:
       net.core.somaxconn: 1024
@@ -62,7 +62,7 @@ func TestPluginStackWhatDeploysRuns(t *testing.T) {
 	for _, want := range []string{
 		`service "web": volumes[0]: ./conf/nginx.conf is mounted from the ConfigMap fit-bind-conf-nginx-conf, read-only`,
 		`service "web": user: "www-data" is a user name`,
-		`hostname "{{.Service.Name}}-{{.Task.Slot}}": each task's hostname is its own task's name`,
+		`hostname "{{.Task.Name}}": each task's hostname is its own task's name`,
 		"sysctls net.core.somaxconn: not among the kubelet's safe sysctls",
 	} {
 		if !strings.Contains(errOut, want) {

@@ -576,7 +576,7 @@ func TestHandEditsReverted(t *testing.T) {
 
 	// Deletions: each comes back, as a new object.
 	for _, obj := range []client.Object{&appsv1.Deployment{}, &corev1.Service{}, &networkingv1.NetworkPolicy{}, &corev1.PersistentVolumeClaim{}} {
-		name := map[string]string{"Deployment": "wp-wordpress", "Service": "wp-wordpress", "NetworkPolicy": "wp-net-common", "PersistentVolumeClaim": "wp-mysql-vol"}[kindName(obj)]
+		name := map[string]string{"Deployment": "wp-wordpress", "Service": "wp-wordpress", "NetworkPolicy": "wp-net-common", "PersistentVolumeClaim": "wp-mysql-vol-wp-dbcluster-1"}[kindName(obj)]
 		if err := k8sClient.Get(ctx, key(name), obj); err != nil {
 			t.Fatal(err)
 		}

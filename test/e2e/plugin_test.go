@@ -245,14 +245,14 @@ func TestPluginStack(t *testing.T) {
 		t.Errorf("stack ps: wp-dbcluster.1 is %v, want it on manager1", r)
 	}
 	// The database's volume: in use, so volume rm refuses it, naming the task.
-	if r := rowOf(tableRows(mustSwarm(t, ns, "volume", "ls")), 1, "wp_mysql_vol"); r == nil || r[0] == "" {
-		t.Errorf("volume ls lacks wp_mysql_vol: %v", r)
+	if r := rowOf(tableRows(mustSwarm(t, ns, "volume", "ls")), 1, "wp-mysql-vol-wp-dbcluster-1"); r == nil || r[0] == "" {
+		t.Errorf("volume ls lacks wp-mysql-vol-wp-dbcluster-1: %v", r)
 	}
-	if _, errOut, err := swarm(t, ns, "volume", "rm", "wp_mysql_vol"); err == nil || !strings.Contains(errOut, "remove wp_mysql_vol: volume is in use - [wp-dbcluster.1]") {
+	if _, errOut, err := swarm(t, ns, "volume", "rm", "wp-mysql-vol-wp-dbcluster-1"); err == nil || !strings.Contains(errOut, "remove wp-mysql-vol-wp-dbcluster-1: volume is in use - [wp-dbcluster.1]") {
 		t.Errorf("volume rm of a volume in use: %v %q", err, errOut)
 	}
 	claim := &corev1.PersistentVolumeClaim{}
-	if err := k8sClient.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: "wp-mysql-vol"}, claim); err != nil {
+	if err := k8sClient.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: "wp-mysql-vol-wp-dbcluster-1"}, claim); err != nil {
 		t.Fatal(err)
 	}
 
@@ -286,28 +286,28 @@ func TestPluginStack(t *testing.T) {
 	}
 	removeStack()
 	// docker stack rm keeps volumes: the same claim is there, and the next deploy uses it.
-	if out := mustSwarm(t, ns, "volume", "ls", "-q", "--filter", "dangling=true"); !slices.Contains(strings.Fields(out), "wp_mysql_vol") {
-		t.Errorf("volume ls -q -f dangling=true after stack rm: %q, want wp_mysql_vol", out)
+	if out := mustSwarm(t, ns, "volume", "ls", "-q", "--filter", "dangling=true"); !slices.Contains(strings.Fields(out), "wp-mysql-vol-wp-dbcluster-1") {
+		t.Errorf("volume ls -q -f dangling=true after stack rm: %q, want wp-mysql-vol-wp-dbcluster-1", out)
 	}
 	mustSwarm(t, ns, "stack", "deploy", "-c", "../compose/seed/docker-compose.yml", "wp")
 	waitRunning(t, 60*time.Second, ns, "wp-dbcluster", 1)
 	again := &corev1.PersistentVolumeClaim{}
-	if err := k8sClient.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: "wp-mysql-vol"}, again); err != nil || again.UID != claim.UID {
-		t.Errorf("after the second deploy, claim wp-mysql-vol: %v, UID %s, want the first one %s", err, again.UID, claim.UID)
+	if err := k8sClient.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: "wp-mysql-vol-wp-dbcluster-1"}, again); err != nil || again.UID != claim.UID {
+		t.Errorf("after the second deploy, claim wp-mysql-vol-wp-dbcluster-1: %v, UID %s, want the first one %s", err, again.UID, claim.UID)
 	}
 
 	// Removing the data is an act of its own: volume rm, once no task uses the volume.
 	removeStack()
-	if out := mustSwarm(t, ns, "volume", "rm", "wp_mysql_vol"); out != "wp_mysql_vol\n" {
+	if out := mustSwarm(t, ns, "volume", "rm", "wp-mysql-vol-wp-dbcluster-1"); out != "wp-mysql-vol-wp-dbcluster-1\n" {
 		t.Errorf("volume rm printed %q", out)
 	}
 	eventually(t, 60*time.Second, "the claim is gone", func() error {
-		if err := k8sClient.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: "wp-mysql-vol"}, &corev1.PersistentVolumeClaim{}); !apierrors.IsNotFound(err) {
-			return fmt.Errorf("wp-mysql-vol: %w", err)
+		if err := k8sClient.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: "wp-mysql-vol-wp-dbcluster-1"}, &corev1.PersistentVolumeClaim{}); !apierrors.IsNotFound(err) {
+			return fmt.Errorf("wp-mysql-vol-wp-dbcluster-1: %w", err)
 		}
 		return nil
 	})
-	if out := mustSwarm(t, ns, "volume", "ls", "-q"); strings.Contains(out, "wp_mysql_vol") {
+	if out := mustSwarm(t, ns, "volume", "ls", "-q"); strings.Contains(out, "wp-mysql-vol-wp-dbcluster-1") {
 		t.Errorf("volume ls -q after volume rm: %q", out)
 	}
 }

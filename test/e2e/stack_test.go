@@ -86,8 +86,8 @@ func TestSeedStack(t *testing.T) {
 		t.Errorf("dbcluster tasks by node %v, want manager1 (node.hostname == manager1)", got)
 	}
 	pvc := &corev1.PersistentVolumeClaim{}
-	if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "wp-mysql-vol"}, pvc); err != nil || pvc.Status.Phase != corev1.ClaimBound {
-		t.Errorf("volume wp-mysql-vol: %v, phase %s", err, pvc.Status.Phase)
+	if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "wp-mysql-vol-wp-dbcluster-1"}, pvc); err != nil || pvc.Status.Phase != corev1.ClaimBound {
+		t.Errorf("volume wp-mysql-vol-wp-dbcluster-1: %v, phase %s", err, pvc.Status.Phase)
 	}
 	for _, name := range []string{"wp-net-common", "wp-wordpress-published"} {
 		if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &networkingv1.NetworkPolicy{}); err != nil {
@@ -183,9 +183,9 @@ func TestSeedStack(t *testing.T) {
 		return nil
 	})
 	kept := &corev1.PersistentVolumeClaim{}
-	if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "wp-mysql-vol"}, kept); err != nil || kept.UID != pvc.UID ||
+	if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "wp-mysql-vol-wp-dbcluster-1"}, kept); err != nil || kept.UID != pvc.UID ||
 		kept.DeletionTimestamp != nil || len(kept.OwnerReferences) != 0 {
-		t.Fatalf("after stack rm, claim wp-mysql-vol: %v, UID %s (was %s), deleting %v, owners %v; want the same claim kept",
+		t.Fatalf("after stack rm, claim wp-mysql-vol-wp-dbcluster-1: %v, UID %s (was %s), deleting %v, owners %v; want the same claim kept",
 			err, kept.UID, pvc.UID, kept.DeletionTimestamp, kept.OwnerReferences)
 	}
 
@@ -201,14 +201,14 @@ func TestSeedStack(t *testing.T) {
 				claims = append(claims, v.PersistentVolumeClaim.ClaimName)
 			}
 		}
-		if len(claims) != 1 || claims[0] != "wp-mysql-vol" {
-			t.Errorf("task %s mounts the claims %v, want wp-mysql-vol", p.Name, claims)
+		if len(claims) != 1 || claims[0] != "wp-mysql-vol-wp-dbcluster-1" {
+			t.Errorf("task %s mounts the claims %v, want wp-mysql-vol-wp-dbcluster-1", p.Name, claims)
 		}
 	}
 	again := &corev1.PersistentVolumeClaim{}
-	if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "wp-mysql-vol"}, again); err != nil || again.UID != pvc.UID ||
+	if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "wp-mysql-vol-wp-dbcluster-1"}, again); err != nil || again.UID != pvc.UID ||
 		again.Spec.VolumeName != pvc.Spec.VolumeName || again.Status.Phase != corev1.ClaimBound || len(again.OwnerReferences) != 0 {
-		t.Errorf("after the second deploy, claim wp-mysql-vol: %v, UID %s (was %s), volume %s (was %s), phase %s, owners %v",
+		t.Errorf("after the second deploy, claim wp-mysql-vol-wp-dbcluster-1: %v, UID %s (was %s), volume %s (was %s), phase %s, owners %v",
 			err, again.UID, pvc.UID, again.Spec.VolumeName, pvc.Spec.VolumeName, again.Status.Phase, again.OwnerReferences)
 	}
 }

@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"fmt"
+	"github.com/google/go-cmp/cmp"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
@@ -17,12 +19,17 @@ import (
 	"github.com/kubeswarm/kubeswarm/internal/translate"
 )
 
-// createService creates a Service from a wrapper and waits for its Deployment.
+// createService creates a Service from a wrapper and waits for its Deployment (its StatefulSet,
+// nil returned, for a service whose tasks need their slots).
 func createService(t *testing.T, svc *swarmv1.Service, opts ...client.CreateOption) *appsv1.Deployment {
 	t.Helper()
 	svc.UID = ""
 	if err := k8sClient.Create(context.Background(), svc, opts...); err != nil {
 		t.Fatalf("creating Service %s: %v", svc.Name, err)
+	}
+	if translate.PerSlot(svc) {
+		waitStatefulSet(t, svc.Namespace, svc.Name, func(*appsv1.StatefulSet) error { return nil })
+		return nil
 	}
 	return waitDeployment(t, svc.Namespace, svc.Name, func(*appsv1.Deployment) error { return nil })
 }
@@ -359,24 +366,137 @@ func TestMissingSecret(t *testing.T) {
 	}
 }
 
-// TestNamedVolumeClaim: a named volume gets a PersistentVolumeClaim of that name, which is not
-// owned by the service (docker volumes outlive services).
+// TestNamedVolumeClaim: a replicated service's named volume is one claim per task: its
+// StatefulSet's claim template (ordinals from 1, claims kept on removal and scale-down), which the
+// operator does not make itself; a volume kept shared (translate.AnnotationVolumes) gets one
+// PersistentVolumeClaim of its name, not owned by the service (docker volumes outlive services).
+// docker's local driver over NFS is mounted from its export: no claim at all.
 func TestNamedVolumeClaim(t *testing.T) {
 	ctx := context.Background()
 	ns := newNamespace(t)
-	// docker's local driver over NFS is mounted from its export: no claim.
-	nfs := swarmv1.Mount{Type: swarmv1.MountVolume, Source: "shared", Target: "/shared", Volume: &swarmv1.VolumeOptions{
+	nfs := swarmv1.Mount{Type: swarmv1.MountVolume, Source: "nfs", Target: "/nfs", Volume: &swarmv1.VolumeOptions{
 		Driver: "local", DriverOptions: map[string]string{"type": "nfs", "o": "addr=10.0.0.5", "device": ":/export"}}}
-	createService(t, testutil.MakeService("db", ns).Mount(nfs).Mount(swarmv1.Mount{Type: swarmv1.MountVolume, Source: "data", Target: "/var/lib/mysql"}).Obj())
+	createService(t, testutil.MakeService("db", ns).Replicas(3).Mount(nfs).Mount(swarmv1.Mount{Type: swarmv1.MountVolume, Source: "data", Target: "/var/lib/mysql"}).Obj())
+	sts := waitStatefulSet(t, ns, "db", func(*appsv1.StatefulSet) error { return nil })
+	type claimTemplate struct {
+		Name   string
+		Labels map[string]string
+	}
+	var got []claimTemplate
+	for _, c := range sts.Spec.VolumeClaimTemplates {
+		got = append(got, claimTemplate{c.Name, c.Labels})
+	}
+	want := []claimTemplate{{"data", map[string]string{translate.LabelManagedBy: translate.ManagedByValue, translate.LabelVolume: "data", translate.LabelSlotsOf: "db"}}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("claim templates (-want +got):\n%s", diff)
+	}
+	if o := sts.Spec.Ordinals; o == nil || o.Start != 1 {
+		t.Errorf("ordinals %+v, want from 1 (the slots)", o)
+	}
+	if p := sts.Spec.PersistentVolumeClaimRetentionPolicy; p == nil || p.WhenDeleted != appsv1.RetainPersistentVolumeClaimRetentionPolicyType || p.WhenScaled != appsv1.RetainPersistentVolumeClaimRetentionPolicyType {
+		t.Errorf("claim retention %+v, want Retain on removal and scale-down", p)
+	}
+	for _, name := range []string{"data", "nfs"} {
+		if _, err := get(ctx, ns, name, &corev1.PersistentVolumeClaim{}); err == nil {
+			t.Errorf("the operator made a claim %s; the StatefulSet makes the slots' claims, and an NFS volume has none", name)
+		}
+	}
+
+	shared := testutil.MakeService("cache", ns).Replicas(2).Mount(swarmv1.Mount{Type: swarmv1.MountVolume, Source: "cache", Target: "/cache"}).Obj()
+	shared.Annotations = map[string]string{translate.AnnotationVolumes: `{"cache": {"shared": true}}`}
+	createService(t, shared)
 	var claim *corev1.PersistentVolumeClaim
-	eventually(t, "the claim is created", func() (err error) {
-		claim, err = get(ctx, ns, "data", &corev1.PersistentVolumeClaim{})
+	eventually(t, "the shared claim is created", func() (err error) {
+		claim, err = get(ctx, ns, "cache", &corev1.PersistentVolumeClaim{})
 		return err
 	})
-	if len(claim.OwnerReferences) != 0 || claim.Labels[translate.LabelVolume] != "data" {
+	if len(claim.OwnerReferences) != 0 || claim.Labels[translate.LabelVolume] != "cache" {
 		t.Errorf("claim owners %v labels %v: want no owner and the volume label", claim.OwnerReferences, claim.Labels)
 	}
-	if _, err := get(ctx, ns, "shared", &corev1.PersistentVolumeClaim{}); err == nil {
-		t.Error("a claim was made for the NFS volume, which is mounted from its export")
+	waitDeployment(t, ns, "cache", func(*appsv1.Deployment) error { return nil })
+}
+
+// TestPerSlotWorkload: a service that comes to need its tasks' slots ({{.Task.Slot}}) moves from
+// its Deployment to a StatefulSet, and back; a StatefulSet whose volumes change is made anew
+// (its claim templates cannot change).
+func TestPerSlotWorkload(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	createService(t, testutil.MakeService("zk", ns).Replicas(3).Obj())
+	waitDeployment(t, ns, "zk", func(*appsv1.Deployment) error { return nil })
+	updateService(t, ns, "zk", func(s *swarmv1.Service) {
+		s.Spec.Env = []swarmv1.EnvVar{{Name: "ZOO_MY_ID", Value: "{{.Task.Slot}}"}}
+	})
+	first := waitStatefulSet(t, ns, "zk", func(*appsv1.StatefulSet) error { return nil })
+	eventually(t, "the Deployment is deleted", func() error {
+		if d, err := get(ctx, ns, "zk", &appsv1.Deployment{}); err == nil && d.DeletionTimestamp.IsZero() {
+			return fmt.Errorf("still there")
+		}
+		return nil
+	})
+	waitService(t, ns, "zk", "the workload is the StatefulSet", func(s *swarmv1.Service) error {
+		if w := s.Status.Workload; w == nil || w.Kind != "StatefulSet" {
+			return fmt.Errorf("workload %+v", w)
+		}
+		return nil
+	})
+
+	// A volume added: the claim templates change, so the StatefulSet is made anew.
+	updateService(t, ns, "zk", func(s *swarmv1.Service) {
+		s.Spec.Mounts = []swarmv1.Mount{{Type: swarmv1.MountVolume, Source: "data", Target: "/data"}}
+	})
+	second := waitStatefulSet(t, ns, "zk", func(sts *appsv1.StatefulSet) error {
+		if sts.UID == first.UID || len(sts.Spec.VolumeClaimTemplates) != 1 {
+			return fmt.Errorf("UID %s (was %s), claim templates %d", sts.UID, first.UID, len(sts.Spec.VolumeClaimTemplates))
+		}
+		return nil
+	})
+	// Scaling changes the StatefulSet in place, once: the same object, and no apply for nothing
+	// (an Updated event each reconcile) afterwards.
+	updateService(t, ns, "zk", func(s *swarmv1.Service) { s.Spec.Replicas = ptr.To[int32](4) })
+	waitStatefulSet(t, ns, "zk", func(sts *appsv1.StatefulSet) error {
+		if ptr.Deref(sts.Spec.Replicas, 0) != 4 {
+			return fmt.Errorf("replicas %d", ptr.Deref(sts.Spec.Replicas, 0))
+		}
+		return nil
+	})
+	time.Sleep(2 * time.Second)
+	if sts, err := get(ctx, ns, "zk", &appsv1.StatefulSet{}); err != nil || sts.UID != second.UID {
+		t.Errorf("after scaling: %v, UID %s (was %s): the StatefulSet was made anew", err, sts.UID, second.UID)
 	}
+	events := &corev1.EventList{}
+	if err := k8sClient.List(ctx, events, client.InNamespace(ns)); err != nil {
+		t.Fatal(err)
+	}
+	updated := 0
+	for _, e := range events.Items {
+		if e.Reason == "Updated" && strings.Contains(e.Message, "StatefulSet zk") {
+			updated += int(max(e.Count, 1))
+		}
+	}
+	if updated > 1 {
+		t.Errorf("%d Updated events for StatefulSet zk after one change of replicas: the operator applies an unchanged StatefulSet", updated)
+	}
+
+	// Back to no slots: the Deployment again.
+	updateService(t, ns, "zk", func(s *swarmv1.Service) { s.Spec.Env, s.Spec.Mounts = nil, nil })
+	waitDeployment(t, ns, "zk", func(*appsv1.Deployment) error { return nil })
+	eventually(t, "the StatefulSet is deleted", func() error {
+		if sts, err := get(ctx, ns, "zk", &appsv1.StatefulSet{}); err == nil && sts.DeletionTimestamp.IsZero() {
+			return fmt.Errorf("still there")
+		}
+		return nil
+	})
+}
+
+func waitStatefulSet(t *testing.T, ns, name string, check func(*appsv1.StatefulSet) error) *appsv1.StatefulSet {
+	t.Helper()
+	var sts *appsv1.StatefulSet
+	eventually(t, "StatefulSet "+name, func() (err error) {
+		if sts, err = get(context.Background(), ns, name, &appsv1.StatefulSet{}); err != nil {
+			return err
+		}
+		return check(sts)
+	})
+	return sts
 }

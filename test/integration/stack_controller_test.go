@@ -38,7 +38,10 @@ func seedStack(name, ns string) *swarmv1.Stack {
 					Ports:     []swarmv1.PortConfig{{Published: 8080, Target: 80}},
 					Networks:  []swarmv1.NetworkAttachment{{Name: "common"}},
 					Placement: &swarmv1.Placement{Constraints: []string{"node.role == worker"}},
-					Env:       []swarmv1.EnvVar{{Name: "WORDPRESS_DB_HOST", Value: "dbcluster"}}}},
+					Env:       []swarmv1.EnvVar{{Name: "WORDPRESS_DB_HOST", Value: "dbcluster"}},
+					// Two services mount mysql_vol: the stack keeps one claim of it, which both
+					// share (stack.PerSlotVolume), the claim these tests are about.
+					Mounts: []swarmv1.Mount{{Type: swarmv1.MountVolume, Source: "mysql_vol", Target: "/backup", ReadOnly: true}}}},
 				{Name: "dbcluster", ServiceSpec: swarmv1.ServiceSpec{Image: "mysql:5.7", Replicas: ptr.To[int32](1),
 					Networks:  []swarmv1.NetworkAttachment{{Name: "common"}},
 					Placement: &swarmv1.Placement{Constraints: []string{"node.hostname == manager1"}},

@@ -1,0 +1,139 @@
+package translate
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+)
+
+// TestSlotClaims: which named volumes each task holds on its own (a claim template), which
+// services run as StatefulSets (PerSlot), and what is refused.
+func TestSlotClaims(t *testing.T) {
+	vol := func(source, target string) swarmv1.Mount {
+		return swarmv1.Mount{Type: swarmv1.MountVolume, Source: source, Target: target}
+	}
+	nfs := swarmv1.Mount{Type: swarmv1.MountVolume, Source: "exports", Target: "/x", Volume: &swarmv1.VolumeOptions{
+		DriverOptions: map[string]string{"type": "nfs", "o": "addr=10.0.0.5", "device": ":/x"}}}
+	size := resource.MustParse("5Gi")
+	cases := []struct {
+		name        string
+		mode        swarmv1.ServiceMode
+		mounts      []swarmv1.Mount
+		env         string
+		hostname    string
+		annotation  string
+		want        []SlotClaim
+		wantPerSlot bool
+		wantErr     string
+	}{
+		{name: "a named volume: one claim per slot", mounts: []swarmv1.Mount{vol("data", "/data")},
+			want: []SlotClaim{{Template: "data", Volume: "data", Mounts: []int{0}}}, wantPerSlot: true},
+		{name: "two mounts of one volume: one template", mounts: []swarmv1.Mount{vol("data", "/a"), vol("data", "/b")},
+			want: []SlotClaim{{Template: "data", Volume: "data", Mounts: []int{0, 1}}}, wantPerSlot: true},
+		{name: "anonymous, tmpfs, bind and NFS volumes are no claims", mounts: []swarmv1.Mount{
+			{Type: swarmv1.MountVolume, Target: "/scratch"}, {Type: swarmv1.MountTmpfs, Target: "/t"}, {Type: swarmv1.MountBind, Source: "/h", Target: "/h"}, nfs}},
+		{name: "a volume kept shared", mounts: []swarmv1.Mount{vol("data", "/data")}, annotation: `{"data": {"shared": true}}`},
+		{name: "a stack's volume: its name, size and class", mounts: []swarmv1.Mount{vol("wp-mysql-vol", "/var/lib/mysql")},
+			annotation: `{"wp-mysql-vol": {"volume": "mysql_vol", "size": "5Gi", "storageClassName": "fast"}}`,
+			want:       []SlotClaim{{Template: "wp-mysql-vol", Volume: "mysql_vol", Mounts: []int{0}, Info: VolumeInfo{Volume: "mysql_vol", Size: &size, StorageClassName: ptr.To("fast")}}}, wantPerSlot: true},
+		{name: "a slot template in the source: the name without it", mounts: []swarmv1.Mount{vol("{{.Service.Name}}-data-{{ .Task.Slot }}", "/data")},
+			want: []SlotClaim{{Template: "web-data", Volume: "web-data", Mounts: []int{0}}}, wantPerSlot: true},
+		{name: "a slot template in the middle", mounts: []swarmv1.Mount{vol("data_{{.Task.Slot}}_x", "/data")},
+			want: []SlotClaim{{Template: "data-x", Volume: "data-x", Mounts: []int{0}}}, wantPerSlot: true},
+		{name: "a slot template keeps even a shared volume per slot", mounts: []swarmv1.Mount{vol("data-{{.Task.Slot}}", "/data")},
+			annotation: `{"data-{{.Task.Slot}}": {"shared": true}}`,
+			want:       []SlotClaim{{Template: "data", Volume: "data", Mounts: []int{0}, Info: VolumeInfo{Shared: true}}}, wantPerSlot: true},
+		{name: "a slot template in env: per slot without volumes", env: "{{.Task.Slot}}", wantPerSlot: true},
+		{name: "a slot template in the hostname", hostname: "{{.Service.Name}}-{{.Task.Slot}}", wantPerSlot: true},
+		{name: "a global service: no slots", mode: swarmv1.ModeGlobal, mounts: []swarmv1.Mount{vol("data", "/data")}, env: "{{.Task.Slot}}"},
+		{name: "a replicated job: no slots", mode: swarmv1.ModeReplicatedJob, mounts: []swarmv1.Mount{vol("data", "/data")}},
+		{name: "a node template in a volume's name is refused", mounts: []swarmv1.Mount{vol("data-{{.Node.Hostname}}", "/data")},
+			wantErr: `mounts[0]: source "data-{{.Node.Hostname}}": only {{.Service.Name}}, {{.Service.ID}} and {{.Task.Slot}} can be expanded in a volume's name`},
+		{name: "a name that is no pod volume name is refused", mounts: []swarmv1.Mount{vol("db.data", "/data")},
+			wantErr: `mounts[0]: source "db.data": a volume that each task holds on its own is named "db.data", which must be a DNS label`},
+		{name: "a broken annotation is refused", mounts: []swarmv1.Mount{vol("data", "/data")}, annotation: `{`,
+			wantErr: "annotation swarm.kubeswarm.io/volumes: unexpected end of JSON input"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			svc := &swarmv1.Service{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "n"},
+				Spec: swarmv1.ServiceSpec{Image: "web", Mode: tc.mode, Mounts: tc.mounts, Hostname: tc.hostname}}
+			if tc.env != "" {
+				svc.Spec.Env = []swarmv1.EnvVar{{Name: "ID", Value: tc.env}}
+			}
+			if tc.annotation != "" {
+				svc.Annotations = map[string]string{AnnotationVolumes: tc.annotation}
+			}
+			got, err := SlotClaims(svc)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("SlotClaims: %v, want %q", err, tc.wantErr)
+				}
+				if _, verr := Check(svc); verr == nil || !strings.Contains(verr.Error(), tc.wantErr) {
+					t.Errorf("Check: %v, want the same refusal", verr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("SlotClaims (-want +got):\n%s", diff)
+			}
+			if p := PerSlot(svc); p != tc.wantPerSlot {
+				t.Errorf("PerSlot %v, want %v", p, tc.wantPerSlot)
+			}
+		})
+	}
+}
+
+const nodeFailureNote = "node failure: a task whose node fails keeps its slot's name and claim, so it is started again once the node is back (or its pod is deleted with --force); Swarm starts it on another node at once"
+
+// TestSlotsRule: what a per-slot service is told, and the refusal of a slot template in the
+// volume of a service without slots.
+func TestSlotsRule(t *testing.T) {
+	cases := []struct {
+		name      string
+		spec      swarmv1.ServiceSpec
+		wantNotes []string
+		wantErr   string
+	}{
+		{name: "no slots, no note", spec: swarmv1.ServiceSpec{Image: "web"}},
+		{name: "a per-slot volume", spec: swarmv1.ServiceSpec{Image: "web", Mounts: []swarmv1.Mount{{Type: swarmv1.MountVolume, Source: "data", Target: "/d"}}},
+			wantNotes: []string{"mounts: each task holds its own claim data-web-<slot> of volume data, kept with its slot across updates and restarts; Swarm gives each node one volume, which the tasks on that node share", nodeFailureNote}},
+		{name: "start-first and restart on-failure", spec: swarmv1.ServiceSpec{Image: "web", Env: []swarmv1.EnvVar{{Name: "ID", Value: "{{.Task.Slot}}"}},
+			UpdateConfig:  &swarmv1.UpdateConfig{Order: swarmv1.OrderStartFirst},
+			RestartPolicy: &swarmv1.RestartPolicy{Condition: swarmv1.RestartOnFailure}},
+			wantNotes: []string{
+				nodeFailureNote,
+				"updateConfig.order start-first: each task keeps its slot's name and claim, so a slot's new task starts once the old one stopped (stop-first)",
+				"restartPolicy.condition on-failure: a task that ended is started again in its slot (a StatefulSet replaces its ended pods); Swarm leaves the slot stopped"}},
+		{name: "a slot template in a global service's volume", spec: swarmv1.ServiceSpec{Image: "web", Mode: swarmv1.ModeGlobal,
+			Mounts: []swarmv1.Mount{{Type: swarmv1.MountVolume, Source: "data-{{.Task.Slot}}", Target: "/d"}}},
+			wantErr: `mounts[0]: source "data-{{.Task.Slot}}": {{.Task.Slot}} in a volume's name needs tasks with slots; only a replicated service's tasks have them`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			svc := &swarmv1.Service{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: tc.spec}
+			notes, err := slotsRule(svc, Options{})
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.wantNotes, notes); diff != "" {
+				t.Errorf("notes (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
