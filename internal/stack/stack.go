@@ -10,6 +10,7 @@ package stack
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -30,6 +31,10 @@ const (
 	LabelDockerStackImage = "com.docker.stack.image"
 	// DefaultNetwork is the network of services that name none.
 	DefaultNetwork = "default"
+	// AnnotationNetworkDNS tells a stack's Service the DNS Service names of its networks that
+	// are not the networks' Kubernetes names (DNSName: a service of the stack has that name),
+	// as network=dns pairs separated by commas, so that its tasks search them.
+	AnnotationNetworkDNS = "swarm.kubeswarm.io/network-dns"
 )
 
 // Labels are the labels of every object of a stack.
@@ -185,17 +190,40 @@ func Child(st *swarmv1.Stack, s swarmv1.StackService) *swarmv1.Service {
 		}
 		f.Source = fileObjectName(st, st.Spec.Configs, f.Source)
 	}
+	annotations := map[string]string{AnnotationStackGeneration: fmt.Sprint(st.Generation)}
+	renamed := DNSNames(st)
+	var pairs []string
+	for _, n := range spec.Networks {
+		if d, ok := renamed[n.Name]; ok {
+			pairs = append(pairs, n.Name+"="+d)
+		}
+	}
+	if len(pairs) > 0 {
+		annotations[AnnotationNetworkDNS] = strings.Join(pairs, ",")
+	}
 	return &swarmv1.Service{
 		TypeMeta: metav1.TypeMeta{APIVersion: swarmv1.GroupVersion.String(), Kind: "Service"},
 		ObjectMeta: metav1.ObjectMeta{
 			Name:            swarmv1.StackObjectName(st.Name, s.Name),
 			Namespace:       st.Namespace,
 			Labels:          Labels(st.Name),
-			Annotations:     map[string]string{AnnotationStackGeneration: fmt.Sprint(st.Generation)},
+			Annotations:     annotations,
 			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(st, swarmv1.GroupVersion.WithKind("Stack"))},
 		},
 		Spec: spec,
 	}
+}
+
+// NetworkDNSNames reads AnnotationNetworkDNS: the DNS Service names of a stack Service's
+// networks that are not the networks' own, by network.
+func NetworkDNSNames(annotations map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, pair := range strings.Split(annotations[AnnotationNetworkDNS], ",") {
+		if n, d, ok := strings.Cut(pair, "="); ok {
+			out[n] = d
+		}
+	}
+	return out
 }
 
 // ServiceNetworks are the compose networks a stack service is on: the stack's default network
