@@ -33,6 +33,9 @@ func podDNS(pod *corev1ac.PodSpecApplyConfiguration, svc *swarmv1.Service, in In
 		}
 		renamed := stack.NetworkDNSNames(svc.Annotations)
 		for _, n := range s.Networks {
+			if n.Name == translate.HostNetworkName {
+				continue // the node's network has no names of its own
+			}
 			name, ok := renamed[n.Name]
 			if !ok {
 				name = swarmv1.NetworkDNSName(n.Name)
