@@ -1,0 +1,126 @@
+//go:build e2e && realnodes
+
+package e2e
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+
+	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+)
+
+// sameNameStack is a public stack's shape: service proxy on network proxy (both would be the
+// Kubernetes name proxy-proxy), and a web service on it with an alias.
+const sameNameStack = `
+services:
+  proxy:
+    image: kubeswarm.test/web:1
+    environment: {VERSION: proxy}
+    ports: ["8161:80"]
+    networks: [proxy]
+  web:
+    image: kubeswarm.test/web:1
+    environment: {VERSION: web}
+    networks:
+      proxy:
+        aliases: [site]
+networks:
+  proxy: {}
+`
+
+// TestRealNetworks: names on networks, as tasks resolve and reach them.
+func TestRealNetworks(t *testing.T) {
+	t.Parallel()
+	ips := nodeIPs(t)
+
+	t.Run("service named as its network", func(t *testing.T) {
+		// Refused before: the network's DNS Service gives way (proxy-proxy-net), and the stack
+		// deploys and runs; its proxy reaches web by name and alias, and itself by its name.
+		ns := newNamespace(t)
+		file := filepath.Join(t.TempDir(), "docker-compose.yml")
+		writeFile(t, file, sameNameStack)
+		mustSwarm(t, ns, "stack", "deploy", "-c", file, "proxy")
+		waitRunning(t, 120*time.Second, ns, "proxy-proxy", 1)
+		waitRunning(t, 120*time.Second, ns, "proxy-web", 1)
+		for name, want := range map[string]string{"web": "web", "site": "web", "proxy": "proxy"} {
+			eventually(t, 60*time.Second, "proxy reaches "+name, func() error {
+				body, err := get("http://" + net.JoinHostPort(ips["worker1"], "8161") + "/fetch?url=" + url.QueryEscape("http://"+name+"/"))
+				if err != nil {
+					return err
+				}
+				if v := parseAnswer(body).Version; v != want {
+					return fmt.Errorf("%s answered version %q, want %s: %q", name, v, want, body)
+				}
+				return nil
+			})
+		}
+	})
+}
+
+// TestRealHostNetwork: a service on the host network answers on each node's own address at its
+// port, its tasks' addresses are the nodes'; without --allow-host-network, and with an
+// ingress port, it is refused. It restarts the tests' operator, so it is not parallel.
+func TestRealHostNetwork(t *testing.T) {
+	ips := nodeIPs(t)
+	ns := newNamespace(t)
+	// The tests' operator runs without the flag: the service is refused, naming it.
+	mustSwarm(t, ns, "service", "create", "--detach", "--name", "refused", "--network", "host", "kubeswarm.test/web:1")
+	waitSvc(t, 60*time.Second, ns, "refused", "InvalidSpec naming --allow-host-network", func(s *swarmv1.Service) error {
+		if c := meta.FindStatusCondition(s.Status.Conditions, swarmv1.ConditionDegraded); c == nil || c.Reason != "InvalidSpec" || !strings.Contains(c.Message, "--allow-host-network") {
+			return fmt.Errorf("conditions %+v", s.Status.Conditions)
+		}
+		return nil
+	})
+	// An ingress port is refused before anything is written, whatever the flag.
+	if _, errOut, err := swarm(t, ns, "service", "create", "--detach", "--name", "ingress", "--network", "host", "-p", "8162:80", "kubeswarm.test/web:1"); err == nil || !strings.Contains(errOut, "ingress mode") {
+		t.Errorf("service create --network host -p 8162:80: %v %q, want refused for the ingress port", err, errOut)
+	}
+
+	stopMainOperator(t)
+	op, err := startOperatorProcess("operator-hostnet", mainOperatorNode, "--zap-log-level=2", "--allow-host-network")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		op.stop()
+		if t.Failed() {
+			if data, err := os.ReadFile(op.log); err == nil {
+				lines := strings.Split(string(data), "\n")
+				t.Logf("operator log (last 60 lines):\n%s", strings.Join(lines[max(0, len(lines)-60):], "\n"))
+			}
+		}
+	})
+	const port = "18431"
+	start := time.Now()
+	mustSwarm(t, ns, "service", "create", "--detach", "--name", "hostweb", "--mode", "global", "--network", "host",
+		"--publish", "mode=host,published="+port+",target="+port, "-e", "PORT="+port, "-e", "VERSION=hostnet", "kubeswarm.test/web:1")
+	waitRunning(t, 120*time.Second, ns, "hostweb", len(ips))
+	figure(t, "service create --network host --mode global: %d tasks running %.1fs after create", len(ips), time.Since(start).Seconds())
+	for _, p := range runningTasks(t, ns, "hostweb") {
+		if want := ips[p.Spec.NodeName]; p.Status.PodIP != want || !p.Spec.HostNetwork {
+			t.Errorf("task %s on %s: address %s hostNetwork %v, want the node's %s", p.Name, p.Spec.NodeName, p.Status.PodIP, p.Spec.HostNetwork, want)
+		}
+	}
+	for node, ip := range ips {
+		eventually(t, 60*time.Second, "the task on "+node+" answers at the node's address", func() error {
+			body, err := get("http://" + net.JoinHostPort(ip, port) + "/")
+			if err != nil {
+				return err
+			}
+			if a := parseAnswer(body); a.Version != "hostnet" {
+				return fmt.Errorf("%s:%s answered %q, want version hostnet", ip, port, body)
+			}
+			return nil
+		})
+	}
+	// The refused service runs now that the operator allows the host network.
+	waitRunning(t, 120*time.Second, ns, "refused", 1)
+}
