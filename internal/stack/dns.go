@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/translate"
 )
 
 // A stack's names, scoped to its networks as Swarm's embedded DNS scopes them
@@ -30,7 +31,37 @@ const (
 	DNSSliceManager = "stack.kubeswarm.io"
 	// TasksPrefix makes the name of every task of a service: tasks-<service>.
 	TasksPrefix = "tasks-"
+	// LabelSharedNetworkDNS marks the DNS Service of an external network (by its Kubernetes
+	// name), which every stack of the namespace on that network shares.
+	LabelSharedNetworkDNS = "swarm.kubeswarm.io/shared-network-dns"
 )
+
+// SharedNetworks are the stack's external networks that its services use, sorted, other than
+// the host network (which has no names): the stacks of a namespace on one of them share its
+// names (SharedDNSName), as Swarm's services on one network find each other whatever their
+// stack.
+func SharedNetworks(st *swarmv1.Stack) []string {
+	used := map[string]bool{}
+	for _, s := range st.Spec.Services {
+		for _, n := range ServiceNetworks(s) {
+			if d := DeclaredNetwork(st, n); d.External && NetworkName(st, n) != translate.HostNetworkName {
+				used[n] = true
+			}
+		}
+	}
+	out := make([]string, 0, len(used))
+	for n := range used {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// SharedDNSName is the DNS Service of the stack's external network n: the network's Kubernetes
+// name, the domain its tasks already search (objects' podDNS).
+func SharedDNSName(st *swarmv1.Stack, n string) string {
+	return swarmv1.NetworkDNSName(NetworkName(st, n))
+}
 
 // DNSNetworks are the stack's own (not external) networks that its services use, sorted: the
 // networks that have names (DNSName).

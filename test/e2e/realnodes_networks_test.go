@@ -36,10 +36,81 @@ networks:
   proxy: {}
 `
 
+// externalFront and externalBack are two stacks on the external network shared: back's api has
+// an alias there.
+const externalFront = `
+services:
+  app:
+    image: kubeswarm.test/web:1
+    environment: {VERSION: front-app}
+    ports: ["8163:80"]
+    networks: [shared]
+networks:
+  shared: {external: true}
+`
+
+const externalBack = `
+services:
+  api:
+    image: kubeswarm.test/web:1
+    environment: {VERSION: back-api}
+    deploy: {replicas: 2}
+    networks:
+      shared:
+        aliases: [cache]
+networks:
+  shared: {external: true}
+`
+
 // TestRealNetworks: names on networks, as tasks resolve and reach them.
 func TestRealNetworks(t *testing.T) {
 	t.Parallel()
 	ips := nodeIPs(t)
+
+	t.Run("names across stacks on an external network", func(t *testing.T) {
+		// front's app finds back's api on their external network by its short name, its
+		// alias there, and back-api (docker's back_api, which no DNS name can be); tasks-api
+		// names every task of api.
+		ns := newNamespace(t)
+		dir := t.TempDir()
+		for name, content := range map[string]string{"front": externalFront, "back": externalBack} {
+			writeFile(t, filepath.Join(dir, name+".yml"), content)
+			mustSwarm(t, ns, "stack", "deploy", "-c", filepath.Join(dir, name+".yml"), name)
+		}
+		waitRunning(t, 120*time.Second, ns, "front-app", 1)
+		waitRunning(t, 120*time.Second, ns, "back-api", 2)
+		app := "http://" + net.JoinHostPort(ips["worker1"], "8163")
+		for _, name := range []string{"api", "cache", "back-api"} {
+			eventually(t, 60*time.Second, "front's app reaches back's api as "+name, func() error {
+				body, err := get(app + "/fetch?url=" + url.QueryEscape("http://"+name+"/"))
+				if err != nil {
+					return err
+				}
+				if v := parseAnswer(body).Version; v != "back-api" {
+					return fmt.Errorf("%s answered version %q, want back-api: %q", name, v, body)
+				}
+				return nil
+			})
+		}
+		eventually(t, 60*time.Second, "tasks-api names both of api's tasks", func() error {
+			body, err := get(app + "/resolve?name=tasks-api")
+			if err != nil {
+				return err
+			}
+			return sameAddresses(strings.Fields(body), taskIPs(t, ns, "back-api"))
+		})
+		// The stacks share the network's names; they go with the last of them.
+		mustSwarm(t, ns, "stack", "rm", "back")
+		eventually(t, 60*time.Second, "api no longer resolves once back is removed", func() error {
+			body, err := get(app + "/resolve?name=api")
+			// The lookup fails (no such host; server misbehaving where the cluster's DNS cannot
+			// forward the bare name upstream).
+			if err == nil || !strings.Contains(err.Error(), "looking up api") {
+				return fmt.Errorf("api resolves to %q (%v), want a failed lookup", body, err)
+			}
+			return nil
+		})
+	})
 
 	t.Run("service named as its network", func(t *testing.T) {
 		// Refused before: the network's DNS Service gives way (proxy-proxy-net), and the stack
