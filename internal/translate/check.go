@@ -14,7 +14,7 @@ type rule func(svc *swarmv1.Service, opts Options) (notes []string, err error)
 // is the order of the notes.
 var rules = []rule{
 	envRule, containerPortsRule, resourcesRule, mountsRule, filesRule, hostnameRule, podSecurityRule,
-	constraintsRule, preferencesRule, sharedClaimRule, networksRule, hostNetworkRule, containerLabelsRule, ignoredRule,
+	constraintsRule, preferencesRule, sharedClaimRule, networksRule, hostNetworkRule, taskNamesRule, containerLabelsRule, ignoredRule,
 	serviceLabelsRule, routeLabelsRule, servicePortsRule,
 }
 
