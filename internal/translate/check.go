@@ -14,8 +14,8 @@ type rule func(svc *swarmv1.Service, opts Options) (notes []string, err error)
 // is the order of the notes.
 var rules = []rule{
 	envRule, containerPortsRule, resourcesRule, mountsRule, filesRule, hostnameRule, podSecurityRule,
-	constraintsRule, preferencesRule, sharedClaimRule, networksRule, hostNetworkRule, taskNamesRule, containerLabelsRule, ignoredRule,
-	serviceLabelsRule, routeLabelsRule, servicePortsRule,
+	constraintsRule, preferencesRule, sharedClaimRule, networksRule, hostNetworkRule, taskNamesRule, standaloneAliasesRule,
+	containerLabelsRule, ignoredRule, serviceLabelsRule, routeLabelsRule, servicePortsRule,
 }
 
 // Verdict is what the operator says of svc when it runs with opts: err is what makes the Service

@@ -38,3 +38,19 @@ func taskNamesRule(svc *swarmv1.Service, _ Options) (notes []string, _ error) {
 	}
 	return notes, nil
 }
+
+// standaloneAliasesRule reports the network aliases of a service outside any stack: kubeswarm
+// names only a stack's networks and the external networks stacks share (internal/stack's
+// dns.go), so such an alias does not resolve; the service is reached by its own name in its
+// namespace.
+func standaloneAliasesRule(svc *swarmv1.Service, _ Options) (notes []string, _ error) {
+	if svc.Labels[LabelStack] != "" {
+		return nil, nil
+	}
+	for i, n := range svc.Spec.Networks {
+		if len(n.Aliases) > 0 {
+			notes = append(notes, fmt.Sprintf("networks[%d]: aliases %v of a service outside a stack do not resolve (kubeswarm names only stacks' networks); reach it by its name %s, or deploy it in a stack", i, n.Aliases, svc.Name))
+		}
+	}
+	return notes, nil
+}

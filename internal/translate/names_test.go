@@ -40,3 +40,32 @@ func TestTaskNamesRule(t *testing.T) {
 		})
 	}
 }
+
+// TestStandaloneAliasesRule: an alias of a service outside a stack is reported, as it does not
+// resolve; a stack's service's is not.
+func TestStandaloneAliasesRule(t *testing.T) {
+	cases := []struct {
+		name      string
+		stack     string
+		wantNotes []string
+	}{
+		{name: "outside a stack", wantNotes: []string{"networks[1]: aliases [cache kv] of a service outside a stack do not resolve (kubeswarm names only stacks' networks); reach it by its name web, or deploy it in a stack"}},
+		{name: "in a stack", stack: "wp"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			svc := testutil.MakeService("web", "n").Obj()
+			if tc.stack != "" {
+				svc.Labels = map[string]string{LabelStack: tc.stack}
+			}
+			svc.Spec.Networks = []swarmv1.NetworkAttachment{{Name: "front"}, {Name: "n1", Aliases: []string{"cache", "kv"}}}
+			notes, err := standaloneAliasesRule(svc, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.wantNotes, notes); diff != "" {
+				t.Errorf("notes (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
