@@ -68,13 +68,13 @@ func (r *StackReconciler) shareNames(ctx context.Context, st *swarmv1.Stack, n s
 	case apierrors.IsNotFound(err):
 		err := r.Create(ctx, want)
 		if apierrors.IsAlreadyExists(err) { // not in the cache: not kubeswarm's
-			return fmt.Errorf("Service %s exists and is not kubeswarm's; rename it, or the network", want.Name)
+			return fmt.Errorf("its DNS Service %s exists and is not kubeswarm's; rename that Service, or the network", want.Name)
 		}
 		return err
 	case err != nil:
 		return err
 	case existing.Labels[stack.LabelSharedNetworkDNS] != want.Labels[stack.LabelSharedNetworkDNS]:
-		return fmt.Errorf("Service %s is not the network's names (it is another object of kubeswarm's); rename the network", want.Name)
+		return fmt.Errorf("its DNS Service %s is another object of kubeswarm's; rename the network", want.Name)
 	}
 	for _, o := range existing.OwnerReferences {
 		if o.UID == st.UID {
