@@ -235,6 +235,9 @@ func (r *StackReconciler) applyChild(ctx context.Context, st *swarmv1.Stack, wan
 	for k, v := range want.Annotations {
 		updated.Annotations[k] = v
 	}
+	if _, ok := want.Annotations[stack.AnnotationNetworkDNS]; !ok {
+		delete(updated.Annotations, stack.AnnotationNetworkDNS) // the collision went
+	}
 	if err := r.Update(ctx, updated); err != nil {
 		return fmt.Errorf("updating Service %s: %w", want.Name, err)
 	}

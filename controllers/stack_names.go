@@ -3,9 +3,12 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	discoveryv1ac "k8s.io/client-go/applyconfigurations/discovery/v1"
 	"k8s.io/utils/ptr"
@@ -31,6 +34,11 @@ func (r *StackReconciler) applyNames(ctx context.Context, st *swarmv1.Stack) (sl
 			problems = append(problems, fmt.Errorf("the names of network %s: %w", svc.Labels[stack.LabelNetworkDNS], err))
 		}
 	}
+	for _, n := range stack.SharedNetworks(st) {
+		if err := r.shareNames(ctx, st, n); err != nil {
+			problems = append(problems, fmt.Errorf("the names of external network %s: %w", stack.NetworkName(st, n), err))
+		}
+	}
 	if len(problems) > 0 {
 		return nil, problems
 	}
@@ -47,6 +55,66 @@ func (r *StackReconciler) applyNames(ctx context.Context, st *swarmv1.Stack) (sl
 		}
 	}
 	return slices, problems
+}
+
+// shareNames makes the DNS Service of the stack's external network n, which the namespace's
+// stacks on it share, or adds the stack to its owners. A Service of that name that is not
+// kubeswarm's is left alone, and reported: the network's names do not resolve.
+func (r *StackReconciler) shareNames(ctx context.Context, st *swarmv1.Stack, n string) error {
+	want := objects.SharedDNSService(st, n)
+	existing := &corev1.Service{}
+	err := r.Get(ctx, client.ObjectKeyFromObject(want), existing)
+	switch {
+	case apierrors.IsNotFound(err):
+		err := r.Create(ctx, want)
+		if apierrors.IsAlreadyExists(err) { // not in the cache: not kubeswarm's
+			return fmt.Errorf("its DNS Service %s exists and is not kubeswarm's; rename that Service, or the network", want.Name)
+		}
+		return err
+	case err != nil:
+		return err
+	case existing.Labels[stack.LabelSharedNetworkDNS] != want.Labels[stack.LabelSharedNetworkDNS]:
+		return fmt.Errorf("its DNS Service %s is another object of kubeswarm's; rename the network", want.Name)
+	}
+	for _, o := range existing.OwnerReferences {
+		if o.UID == st.UID {
+			return nil
+		}
+	}
+	patch := client.MergeFromWithOptions(existing.DeepCopy(), client.MergeFromWithOptimisticLock{})
+	existing.OwnerReferences = append(existing.OwnerReferences, objects.SharedOwner(st))
+	return r.Patch(ctx, existing, patch)
+}
+
+// unshareNames takes the stack out of the owners of the shared DNS Services of the external
+// networks it left, deleting one it was the last owner of.
+func (r *StackReconciler) unshareNames(ctx context.Context, st *swarmv1.Stack) error {
+	using := map[string]bool{}
+	for _, n := range stack.SharedNetworks(st) {
+		using[stack.SharedDNSName(st, n)] = true
+	}
+	list := &corev1.ServiceList{}
+	if err := r.List(ctx, list, client.InNamespace(st.Namespace), client.HasLabels{stack.LabelSharedNetworkDNS}); err != nil {
+		return err
+	}
+	for i := range list.Items {
+		svc := &list.Items[i]
+		if using[svc.Name] || !slices.ContainsFunc(svc.OwnerReferences, func(o metav1.OwnerReference) bool { return o.UID == st.UID }) {
+			continue
+		}
+		patch := client.MergeFromWithOptions(svc.DeepCopy(), client.MergeFromWithOptimisticLock{})
+		svc.OwnerReferences = slices.DeleteFunc(svc.OwnerReferences, func(o metav1.OwnerReference) bool { return o.UID == st.UID })
+		var err error
+		if len(svc.OwnerReferences) == 0 {
+			err = r.Delete(ctx, svc, client.Preconditions{ResourceVersion: &svc.ResourceVersion})
+		} else {
+			err = r.Patch(ctx, svc, patch)
+		}
+		if client.IgnoreNotFound(err) != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // addresses are where each of the stack's services answers: the virtual IP of its Kubernetes
@@ -95,6 +163,9 @@ func (r *StackReconciler) pruneNames(ctx context.Context, st *swarmv1.Stack, wan
 		_, dns := o.GetLabels()[stack.LabelNetworkDNS]
 		return !legacy && (!dns || want[o.GetName()])
 	})
+	if err == nil {
+		err = r.unshareNames(ctx, st)
+	}
 	if err != nil || wantSlices == nil {
 		return err
 	}

@@ -58,7 +58,7 @@ func main() {
 	var (
 		metricsAddr, probeAddr, pprofAddr, leaderNamespace, nodePortRange, ingressType string
 		managerSelector, nodeName                                                      string
-		leaderElect, allowBind, imageHealthchecks                                      bool
+		leaderElect, allowBind, imageHealthchecks, allowHostNet                        bool
 		nodeFailureTimeout, leaseDuration, renewDeadline, retryPeriod                  time.Duration
 		nodeDownAfter                                                                  time.Duration
 		printVersion                                                                   bool
@@ -81,6 +81,7 @@ func main() {
 	flag.BoolVar(&imageHealthchecks, "image-healthchecks", true, "Read the HEALTHCHECK of each service's image from its registry (with the service's --with-registry-auth credentials), which its tasks run as on Swarm unless the service disables or overrides it. Off: only a healthcheck written in the service counts (for clusters whose operator cannot reach the registries).")
 	flag.StringVar(&registryMirrors, "registry-mirrors", "", "Where the operator reads images' configs (their HEALTHCHECK) from instead of their registry, as the nodes' container runtime is told to: REGISTRY=MIRROR[,...], e.g. docker.io=registry.lan:5000.")
 	flag.BoolVar(&allowBind, "allow-bind-mounts", false, "Allow bind mounts (hostPath volumes). Off by default: a host path gives a task access to the node.")
+	flag.BoolVar(&allowHostNet, "allow-host-network", false, "Allow services on the host network (hostNetwork). Off by default: the node's network gives a task the node's ports and local services, outside NetworkPolicies.")
 	flag.StringVar(&vizAddr, "viz-bind-address", "", "Address to serve the swarm visualizer on, read-only and without authentication (e.g. 127.0.0.1:8090); empty disables it.")
 	flag.StringVar(&clusterDomain, "cluster-domain", translate.DefaultClusterDomain, "The cluster's DNS domain: a stack's tasks search their networks' domains, <network>.<namespace>.svc.<domain>, for the short names of the services they share a network with.")
 	flag.StringVar(&clusterDNS, "cluster-dns", "", "The address of the cluster's DNS server, written first in a stack's tasks' resolv.conf so that their networks' names come before the namespace's (default: the kube-system/kube-dns Service's; \"none\": leave the kubelet's resolv.conf and add the networks' domains after its own).")
@@ -218,6 +219,7 @@ func main() {
 			IngressServiceType: corev1.ServiceType(ingressType),
 			NodeFailureTimeout: nodeFailureTimeout,
 			AllowBindMounts:    allowBind,
+			AllowHostNetwork:   allowHostNet,
 			FilesImage:         filesImage,
 		},
 		Nodes:         controllers.NodeOptions{ManagerSelector: managers, NodeName: nodeName},

@@ -140,6 +140,7 @@ func Convert(p *Project, stack string, opts ConvertOptions) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.dockerServiceNames()
 	if err := c.addBindObjects(); err != nil {
 		return nil, err
 	}

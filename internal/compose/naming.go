@@ -2,6 +2,7 @@ package compose
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -44,4 +45,32 @@ func externalName(name string) string {
 		return name
 	}
 	return strings.ToLower(strings.ReplaceAll(name, "_", "-"))
+}
+
+// dockerServiceNames warns where a service's environment, command or entrypoint names one of
+// the stack's services by docker's name, <stack>_<service>: docker's convert gives a service
+// that name on its networks (its short name too), but a name with "_" can be no DNS name on
+// Kubernetes (EndpointSlice hostnames are DNS labels); <stack>-<service>, the service's
+// Kubernetes Service, resolves in the whole namespace.
+func (c *converter) dockerServiceNames() {
+	names := map[string]string{} // docker name -> replacement
+	for _, composeName := range c.project.ServiceNames() {
+		n, err := serviceName(c.stack, composeName)
+		if err == nil {
+			names[swarmv1.StackDockerName(c.stack, composeName)] = swarmv1.StackObjectName(c.stack, n)
+		}
+	}
+	for _, s := range c.result.Stack.Spec.Services {
+		var where []string
+		for _, e := range s.Env {
+			where = append(where, e.Value)
+		}
+		where = append(append(where, s.Command...), s.Entrypoint...)
+		for _, docker := range sortedKeys(names) {
+			if slices.ContainsFunc(where, func(text string) bool { return strings.Contains(text, docker) }) {
+				c.warn("service %q: %q is docker's name of a service of the stack, which no Kubernetes DNS name can be; use %q (its Kubernetes Service), or its short name on a shared network",
+					s.Name, docker, names[docker])
+			}
+		}
+	}
 }

@@ -21,6 +21,7 @@ import (
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 	"github.com/kubeswarm/kubeswarm/internal/stack"
+	"github.com/kubeswarm/kubeswarm/internal/translate"
 )
 
 // networkObj is a swarm network: one made on its own through the endpoint (a ConfigMap holding
@@ -36,6 +37,8 @@ type networkObj struct {
 	cm       *corev1.ConfigMap // a network on its own
 	stack    *swarmv1.Stack    // a stack's network, named local in it
 	local    string
+	// predefined: Swarm's host network, which is no object.
+	predefined bool
 }
 
 // derivedUID is a stable UID for something that has no object of its own (a stack's network):
@@ -84,6 +87,14 @@ func stackNetworks(st *swarmv1.Stack) []networkObj {
 	return out
 }
 
+// hostNetwork is Swarm's predefined network host (swarmkit's predefined networks, labelled
+// com.docker.swarm.predefined): a service on it runs with its node's network
+// (translate.HostNetwork), so `docker service create --network host` finds it.
+func hostNetwork() networkObj {
+	return networkObj{id: ID(derivedUID("", translate.HostNetworkName)), name: translate.HostNetworkName, kubeName: translate.HostNetworkName,
+		predefined: true, spec: network.CreateRequest{Driver: "host", Labels: map[string]string{"com.docker.swarm.predefined": "true"}}}
+}
+
 func usesNetwork(spec swarmv1.ServiceSpec, name string) bool {
 	for _, a := range spec.Networks {
 		if a.Name == name {
@@ -114,6 +125,7 @@ func (s *Server) listNetworks(ctx context.Context) ([]networkObj, error) {
 		_ = jsonUnmarshal(cm.Data[networkSpecKey], &n.spec)
 		out = append(out, n)
 	}
+	out = append(out, hostNetwork())
 	stacks, err := s.listStacks(ctx)
 	if err != nil {
 		return nil, err
@@ -246,6 +258,10 @@ func (s *Server) networkDelete(w http.ResponseWriter, r *http.Request) error {
 	n, err := s.findNetwork(ctx, r.PathValue("id"))
 	if err != nil {
 		return err
+	}
+	if n.predefined {
+		// moby daemon/network.go, deleteNetwork.
+		return errorf(http.StatusForbidden, "%s is a pre-defined network and cannot be removed", n.name)
 	}
 	services, err := s.listServices(ctx)
 	if err != nil {

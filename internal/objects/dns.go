@@ -7,6 +7,7 @@ import (
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/stack"
 	"github.com/kubeswarm/kubeswarm/internal/translate"
 )
 
@@ -15,7 +16,8 @@ const kubernetesNdots = "5"
 
 // podDNS gives the tasks their DNS settings. A stack's service resolves the short names of the
 // services it shares a network with, and only those, as Swarm's embedded DNS scopes names to
-// networks: each network has a DNS domain (the headless Service NetworkDNSName(network), whose
+// networks: each network has a DNS domain (the headless Service NetworkDNSName(network), or the
+// name the child's stack.AnnotationNetworkDNS gives it, whose
 // endpoints the Stack controller names after the services on it), searched first. With the
 // cluster's DNS server known the pod's resolv.conf is written whole (dnsPolicy None) so that
 // these domains come before the namespace's; without it they are added after the kubelet's own.
@@ -29,8 +31,16 @@ func podDNS(pod *corev1ac.PodSpecApplyConfiguration, svc *swarmv1.Service, in In
 		if domain == "" {
 			domain = translate.DefaultClusterDomain
 		}
+		renamed := stack.NetworkDNSNames(svc.Annotations)
 		for _, n := range s.Networks {
-			searches = append(searches, swarmv1.NetworkDNSName(n.Name)+"."+svc.Namespace+".svc."+domain)
+			if n.Name == translate.HostNetworkName {
+				continue // the node's network has no names of its own
+			}
+			name, ok := renamed[n.Name]
+			if !ok {
+				name = swarmv1.NetworkDNSName(n.Name)
+			}
+			searches = append(searches, name+"."+svc.Namespace+".svc."+domain)
 		}
 		if len(searches) > 0 && opts.ClusterDNS != "" {
 			searches = append(searches, svc.Namespace+".svc."+domain, "svc."+domain, domain)

@@ -110,6 +110,7 @@ type goldenOptions struct {
 	LatestPullPolicy   corev1.PullPolicy `json:"latestPullPolicy,omitempty"`
 	NodeFailureTimeout *metav1.Duration  `json:"nodeFailureTimeout,omitempty"`
 	AllowBindMounts    bool              `json:"allowBindMounts,omitempty"`
+	AllowHostNetwork   bool              `json:"allowHostNetwork,omitempty"`
 	FilesImage         string            `json:"filesImage,omitempty"`
 }
 
@@ -156,7 +157,7 @@ const goldenUID = "uid-golden"
 func (in goldenInput) build(svc *swarmv1.Service) (*Objects, error) {
 	o := in.Options
 	opts := translate.Options{ClusterDNS: o.ClusterDNS, ClusterDomain: o.ClusterDomain, LatestPullPolicy: o.LatestPullPolicy,
-		AllowBindMounts: o.AllowBindMounts, FilesImage: o.FilesImage}
+		AllowBindMounts: o.AllowBindMounts, AllowHostNetwork: o.AllowHostNetwork, FilesImage: o.FilesImage}
 	if o.NodeFailureTimeout != nil {
 		opts.NodeFailureTimeout = o.NodeFailureTimeout.Duration
 	}

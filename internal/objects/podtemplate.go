@@ -42,7 +42,7 @@ func podTemplate(svc *swarmv1.Service, in Inputs, opts translate.Options) (*core
 	if s.TTY {
 		container.WithTTY(true)
 	}
-	containerPorts(container, s.Ports)
+	containerPorts(container, s.Ports, translate.HostNetwork(s))
 	res, err := resources(s.Resources)
 	if err != nil {
 		return nil, err
@@ -86,6 +86,14 @@ func podTemplate(svc *swarmv1.Service, in Inputs, opts translate.Options) (*core
 	}
 	addHostAliases(pod, s.ExtraHosts)
 	podDNS(pod, svc, in, opts)
+	if translate.HostNetwork(s) {
+		// The node's network, as Swarm's predefined host network gives (translate's
+		// hostNetworkRule); the cluster's names still resolve.
+		pod.WithHostNetwork(true)
+		if pod.DNSPolicy == nil {
+			pod.WithDNSPolicy(corev1.DNSClusterFirstWithHostNet)
+		}
+	}
 	if psc, err := podSecurity(s); err != nil {
 		return nil, err
 	} else if psc != nil {
@@ -165,7 +173,10 @@ func envWithTemplates(svc *swarmv1.Service) []*corev1ac.EnvVarApplyConfiguration
 	return append(head, env...)
 }
 
-func containerPorts(c *corev1ac.ContainerApplyConfiguration, ports []swarmv1.PortConfig) {
+// containerPorts are the container's ports; host-mode ones take the node's published port. On
+// the host network the task answers on the node at its target port (docker discards the
+// published one), and Kubernetes wants the host port to be the container port.
+func containerPorts(c *corev1ac.ContainerApplyConfiguration, ports []swarmv1.PortConfig, hostNetwork bool) {
 	type key struct {
 		port, host int32
 		proto      string
@@ -176,6 +187,9 @@ func containerPorts(c *corev1ac.ContainerApplyConfiguration, ports []swarmv1.Por
 		k := key{port: p.Target, proto: string(proto)}
 		if p.Mode == swarmv1.PortModeHost {
 			k.host = p.Published
+			if hostNetwork && p.Published != 0 {
+				k.host = p.Target
+			}
 		}
 		if seen[k] {
 			continue

@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 	"github.com/kubeswarm/kubeswarm/internal/stack"
@@ -83,6 +84,18 @@ func TestDNSEndpointSlices(t *testing.T) {
 		addrs: map[string]stack.ServiceAddresses{"wp-dbcluster": {Tasks: []string{"10.0.1.4"}}, "wp-tasks-dbcluster": {VIP: "10.96.0.9"}},
 		want:  []string{"wp-common-ipv4 dbcluster=10.0.1.4", "wp-common-ipv4 tasks-dbcluster=10.96.0.9"},
 	}, {
+		name: "on an external network the stack writes its own slices of the network's shared names; the host network has none",
+		edit: func(st *swarmv1.Stack) {
+			st.Spec.Services[0].Networks = append(st.Spec.Services[0].Networks, swarmv1.NetworkAttachment{Name: "proxy", Aliases: []string{"www"}})
+			st.Spec.Networks = append(st.Spec.Networks, swarmv1.StackNetwork{Name: "hostnet", External: true, ExternalName: "host"})
+			st.Spec.Services[2].Networks = []swarmv1.NetworkAttachment{{Name: "hostnet"}}
+		},
+		addrs: map[string]stack.ServiceAddresses{"wp-wordpress": {VIP: "10.96.0.5", Tasks: []string{"10.0.2.7"}}},
+		want: []string{
+			"wp-common-ipv4 blog=10.96.0.5", "wp-common-ipv4 tasks-wordpress=10.0.2.7", "wp-common-ipv4 wordpress=10.96.0.5",
+			"proxy-wp-ipv4 tasks-wordpress=10.0.2.7", "proxy-wp-ipv4 wordpress=10.96.0.5", "proxy-wp-ipv4 www=10.96.0.5",
+		},
+	}, {
 		name:  "IPv6 addresses go to their own slice",
 		addrs: map[string]stack.ServiceAddresses{"wp-wordpress": {VIP: "fd00::5"}, "wp-cron": {VIP: "10.96.0.6"}},
 		want:  []string{"wp-common-ipv6 blog=fd00::5", "wp-common-ipv6 wordpress=fd00::5", "wp-default-ipv4 cron=10.96.0.6"},
@@ -106,6 +119,21 @@ func TestDNSEndpointSlices(t *testing.T) {
 				t.Errorf("names (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+func TestSharedDNSService(t *testing.T) {
+	st := testutil.SeedStack()
+	st.Spec.Services[0].Networks = append(st.Spec.Services[0].Networks, swarmv1.NetworkAttachment{Name: "proxy"})
+	if diff := cmp.Diff([]string{"proxy"}, stack.SharedNetworks(st)); diff != "" {
+		t.Fatalf("shared networks (-want +got):\n%s", diff)
+	}
+	svc := SharedDNSService(st, "proxy")
+	got := []any{svc.Name, svc.Namespace, svc.Labels, svc.Spec.ClusterIP, svc.Spec.Selector, svc.OwnerReferences}
+	want := []any{"proxy", "ns", map[string]string{"app.kubernetes.io/managed-by": "kubeswarm", stack.LabelSharedNetworkDNS: "proxy"}, "None", map[string]string(nil),
+		[]metav1.OwnerReference{{APIVersion: swarmv1.GroupVersion.String(), Kind: "Stack", Name: "wp", UID: "uid-wp"}}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("the shared DNS Service: an owner, not a controller (-want +got):\n%s", diff)
 	}
 }
 

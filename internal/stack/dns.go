@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/translate"
 )
 
 // A stack's names, scoped to its networks as Swarm's embedded DNS scopes them
@@ -30,7 +31,37 @@ const (
 	DNSSliceManager = "stack.kubeswarm.io"
 	// TasksPrefix makes the name of every task of a service: tasks-<service>.
 	TasksPrefix = "tasks-"
+	// LabelSharedNetworkDNS marks the DNS Service of an external network (by its Kubernetes
+	// name), which every stack of the namespace on that network shares.
+	LabelSharedNetworkDNS = "swarm.kubeswarm.io/shared-network-dns"
 )
+
+// SharedNetworks are the stack's external networks that its services use, sorted, other than
+// the host network (which has no names): the stacks of a namespace on one of them share its
+// names (SharedDNSName), as Swarm's services on one network find each other whatever their
+// stack.
+func SharedNetworks(st *swarmv1.Stack) []string {
+	used := map[string]bool{}
+	for _, s := range st.Spec.Services {
+		for _, n := range ServiceNetworks(s) {
+			if d := DeclaredNetwork(st, n); d.External && NetworkName(st, n) != translate.HostNetworkName {
+				used[n] = true
+			}
+		}
+	}
+	out := make([]string, 0, len(used))
+	for n := range used {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// SharedDNSName is the DNS Service of the stack's external network n: the network's Kubernetes
+// name, the domain its tasks already search (objects' podDNS).
+func SharedDNSName(st *swarmv1.Stack, n string) string {
+	return swarmv1.NetworkDNSName(NetworkName(st, n))
+}
 
 // DNSNetworks are the stack's own (not external) networks that its services use, sorted: the
 // networks that have names (DNSName).
@@ -64,19 +95,50 @@ func ServiceAttachments(s swarmv1.StackService) []swarmv1.NetworkAttachment {
 	return s.Networks
 }
 
-// DNSName is the name of a stack network's DNS Service: the network's Kubernetes name.
+// DNSName is the name of a stack network's DNS Service: the network's Kubernetes name, or, when
+// one of the stack's services has that Service name (service ghost on network ghost, both
+// ghost-ghost), that name with DNSSuffix. Swarm keeps services and networks apart (a network is
+// no DNS name); a Kubernetes Service name is one name space, so the network's gives way. Only
+// the stacks with such a collision (refused before) get the suffix, so no other stack's names
+// or tasks change.
 func DNSName(st *swarmv1.Stack, network string) string {
-	return swarmv1.NetworkDNSName(NetworkName(st, network))
+	name := swarmv1.NetworkDNSName(NetworkName(st, network))
+	for _, s := range st.Spec.Services {
+		if swarmv1.StackObjectName(st.Name, s.Name) == name {
+			return name + DNSSuffix
+		}
+	}
+	return name
+}
+
+// DNSSuffix ends the DNS Service name of a network whose name a service of the stack has.
+const DNSSuffix = "-net"
+
+// DNSNames are the DNS Service names of the stack's networks that are not their Kubernetes
+// names (DNSName), by the network's Kubernetes name: what AnnotationNetworkDNS holds.
+func DNSNames(st *swarmv1.Stack) map[string]string {
+	out := map[string]string{}
+	for _, n := range DNSNetworks(st) {
+		if d := DNSName(st, n); d != swarmv1.NetworkDNSName(NetworkName(st, n)) {
+			out[NetworkName(st, n)] = d
+		}
+	}
+	return out
 }
 
 // dnsNameConflicts are the stack's services whose Kubernetes Service would take the name of one
-// of the stack's networks' DNS Services.
+// of the stack's networks' DNS Services even after DNSName gave way (service ghost-net beside
+// service ghost on network ghost), and networks whose DNS name is no DNS label.
 func dnsNameConflicts(st *swarmv1.Stack) []error {
 	dns := map[string]string{}
-	for _, n := range DNSNetworks(st) {
-		dns[DNSName(st, n)] = n
-	}
 	var errs []error
+	for _, n := range DNSNetworks(st) {
+		d := DNSName(st, n)
+		dns[d] = n
+		if problems := validation.IsDNS1035Label(d); len(problems) > 0 {
+			errs = append(errs, fmt.Errorf("network %s: its DNS Service name %s must be a DNS label of at most 63 characters starting with a letter; use a shorter stack or network name", n, d))
+		}
+	}
 	for _, s := range st.Spec.Services {
 		if n, ok := dns[swarmv1.StackObjectName(st.Name, s.Name)]; ok {
 			errs = append(errs, fmt.Errorf("service %s: its Service name %s is also the DNS name of network %s; rename the service or the network",

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -33,6 +34,10 @@ const (
 	LabelDockerStackImage = "com.docker.stack.image"
 	// DefaultNetwork is the network of services that name none.
 	DefaultNetwork = "default"
+	// AnnotationNetworkDNS tells a stack's Service the DNS Service names of its networks that
+	// are not the networks' Kubernetes names (DNSName: a service of the stack has that name),
+	// as network=dns pairs separated by commas, so that its tasks search them.
+	AnnotationNetworkDNS = "swarm.kubeswarm.io/network-dns"
 )
 
 // Labels are the labels of every object of a stack.
@@ -246,6 +251,16 @@ func Child(st *swarmv1.Stack, s swarmv1.StackService) *swarmv1.Service {
 		}
 		f.Source = fileObjectName(st, st.Spec.Configs, f.Source)
 	}
+	renamed := DNSNames(st)
+	var pairs []string
+	for _, n := range spec.Networks {
+		if d, ok := renamed[n.Name]; ok {
+			pairs = append(pairs, n.Name+"="+d)
+		}
+	}
+	if len(pairs) > 0 {
+		annotations[AnnotationNetworkDNS] = strings.Join(pairs, ",")
+	}
 	return &swarmv1.Service{
 		TypeMeta: metav1.TypeMeta{APIVersion: swarmv1.GroupVersion.String(), Kind: "Service"},
 		ObjectMeta: metav1.ObjectMeta{
@@ -257,6 +272,18 @@ func Child(st *swarmv1.Stack, s swarmv1.StackService) *swarmv1.Service {
 		},
 		Spec: spec,
 	}
+}
+
+// NetworkDNSNames reads AnnotationNetworkDNS: the DNS Service names of a stack Service's
+// networks that are not the networks' own, by network.
+func NetworkDNSNames(annotations map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, pair := range strings.Split(annotations[AnnotationNetworkDNS], ",") {
+		if n, d, ok := strings.Cut(pair, "="); ok {
+			out[n] = d
+		}
+	}
+	return out
 }
 
 // ServiceNetworks are the compose networks a stack service is on: the stack's default network

@@ -14,8 +14,8 @@ type rule func(svc *swarmv1.Service, opts Options) (notes []string, err error)
 // is the order of the notes.
 var rules = []rule{
 	envRule, containerPortsRule, resourcesRule, mountsRule, filesRule, hostnameRule, podSecurityRule,
-	constraintsRule, preferencesRule, slotsRule, sharedClaimRule, networksRule, containerLabelsRule, ignoredRule,
-	serviceLabelsRule, routeLabelsRule, servicePortsRule,
+	constraintsRule, preferencesRule, slotsRule, sharedClaimRule, networksRule, hostNetworkRule, taskNamesRule, standaloneAliasesRule,
+	containerLabelsRule, ignoredRule, serviceLabelsRule, routeLabelsRule, servicePortsRule,
 }
 
 // Verdict is what the operator says of svc when it runs with opts: err is what makes the Service
@@ -35,12 +35,14 @@ func Verdict(svc *swarmv1.Service, opts Options) (notes []string, err error) {
 // writerView are the operator options assumed where a service is written (the plugin, the
 // compose converter): the operator's own flags are not known there. Every published port is
 // taken as a node port (a port outside the cluster's range is the operator's to report), and
-// bind mounts as allowed (whether the operator runs with --allow-bind-mounts is its to say), and
+// bind mounts and the host network as allowed (whether the operator runs with --allow-bind-mounts
+// and --allow-host-network is its to say), and
 // the operator as knowing its own image for the files it installs (run in a cluster it does).
 var writerView = Options{
-	NodePortRange:   PortRange{Min: 1, Max: 65535},
-	AllowBindMounts: true,
-	FilesImage:      "the operator's image",
+	NodePortRange:    PortRange{Min: 1, Max: 65535},
+	AllowBindMounts:  true,
+	AllowHostNetwork: true,
+	FilesImage:       "the operator's image",
 }
 
 // Check is what the operator will say of a service, for the doors that write it to say first:

@@ -8,7 +8,7 @@ import (
 )
 
 // TestCheck: the doors that write a service hear what the operator will say, except what hangs
-// on the operator's own flags (the node-port range, --allow-bind-mounts).
+// on the operator's own flags (the node-port range, --allow-bind-mounts, --allow-host-network).
 func TestCheck(t *testing.T) {
 	cases := []struct {
 		name      string
@@ -22,6 +22,13 @@ func TestCheck(t *testing.T) {
 		{name: "a host path is left to the operator's flag", mutate: func(s *swarmv1.ServiceSpec) {
 			s.Mounts = []swarmv1.Mount{{Type: swarmv1.MountBind, Source: "/var/log", Target: "/log"}}
 		}},
+		{name: "the host network is left to the operator's flag", mutate: func(s *swarmv1.ServiceSpec) {
+			s.Networks = []swarmv1.NetworkAttachment{{Name: "host"}}
+		}},
+		{name: "the host network with an ingress port is refused whatever the flag", mutate: func(s *swarmv1.ServiceSpec) {
+			s.Networks = []swarmv1.NetworkAttachment{{Name: "host"}}
+			s.Ports = []swarmv1.PortConfig{{Target: 80, Published: 8000, Protocol: "tcp"}}
+		}, wantErr: "ports[0]: published port 8000 is in ingress mode"},
 		{name: "the Docker socket is refused whatever the flag", mutate: func(s *swarmv1.ServiceSpec) {
 			s.Mounts = []swarmv1.Mount{{Type: swarmv1.MountBind, Source: "/var/run/docker.sock", Target: "/var/run/docker.sock"}}
 		}, wantErr: "mounts[0]: /var/run/docker.sock: a Kubernetes node has no Docker Engine socket"},

@@ -19,6 +19,9 @@ type Options struct {
 	NodeFailureTimeout time.Duration
 	// AllowBindMounts lets bind mounts become hostPath volumes.
 	AllowBindMounts bool
+	// AllowHostNetwork lets services on the host network run with the node's network
+	// (hostNetwork).
+	AllowHostNetwork bool
 	// ClusterDNS is the address of the cluster's DNS server (the kube-dns Service); with it a
 	// stack's tasks search their networks' DNS domains first. Empty: after the kubelet's.
 	ClusterDNS string

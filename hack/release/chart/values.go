@@ -93,6 +93,8 @@ func values(dep *unstructured.Unstructured, c map[string]any) ([]value, error) {
 			doc: "Where the operator reads images' configs instead of their registry, as the nodes pull:\nREGISTRY=MIRROR[,...]. Empty: the images' own registries."},
 		{path: "allowBindMounts", typ: "boolean", flag: "--allow-bind-mounts", kind: on,
 			doc: "Allow bind mounts (hostPath volumes). Off by default: a host path gives a task access to\nthe node."},
+		{path: "allowHostNetwork", typ: "boolean", flag: "--allow-host-network", kind: on,
+			doc: "Allow services on the host network (hostNetwork). Off by default: the node's network gives\na task the node's ports and local services, outside NetworkPolicies."},
 		{path: "nodePortRange", typ: "string", flag: "--node-port-range",
 			doc: "The cluster's service node-port range (kube-apiserver --service-node-port-range), e.g.\n30000-32767. Empty: found by asking the API server."},
 		{path: "ingressServiceType", typ: "string", flag: "--ingress-service-type", enum: []string{"", "NodePort", "LoadBalancer"},
