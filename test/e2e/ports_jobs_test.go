@@ -162,8 +162,9 @@ func TestVolumeClaim(t *testing.T) {
 	ns := newNamespace(t)
 	svcSpec(t, ns, "db", swarmv1.ServiceSpec{Image: "mysql:5.7", Mounts: []swarmv1.Mount{{Type: swarmv1.MountVolume, Source: "mysql-data", Target: "/var/lib/mysql"}}})
 	waitReady(t, ns, "db", "1/1")
+	// A replicated service's named volume is a claim per slot (the StatefulSet's claim template).
 	pvc := &corev1.PersistentVolumeClaim{}
-	if err := k8sClient.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "mysql-data"}, pvc); err != nil || pvc.Status.Phase != corev1.ClaimBound {
-		t.Errorf("claim mysql-data: %v phase %s, want Bound", err, pvc.Status.Phase)
+	if err := k8sClient.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "mysql-data-db-1"}, pvc); err != nil || pvc.Status.Phase != corev1.ClaimBound {
+		t.Errorf("claim mysql-data-db-1: %v phase %s, want Bound", err, pvc.Status.Phase)
 	}
 }
