@@ -193,3 +193,38 @@ func TestConfigTemplating(t *testing.T) {
 		}
 	}
 }
+
+// TestServiceRestartDelayWarns: a restart delay the request sets is answered with the warning
+// the docker CLI prints (what Honored lists); the same delay sent back by an update is not.
+func TestServiceRestartDelayWarns(t *testing.T) {
+	api, _ := newTestServer(t)
+	spec := func(delay time.Duration) swarm.ServiceSpec {
+		return swarm.ServiceSpec{Annotations: swarm.Annotations{Name: "web"},
+			TaskTemplate: swarm.TaskSpec{ContainerSpec: &swarm.ContainerSpec{Image: "nginx"},
+				RestartPolicy: &swarm.RestartPolicy{Condition: swarm.RestartPolicyConditionAny, Delay: &delay}}}
+	}
+	note := func(d string) []string {
+		return []string{"restartPolicy.delay=" + d + ": a task is restarted after the kubelet's back-off (10s, doubling up to 5m, reset after 10m of running), not after the delay"}
+	}
+	var created swarm.ServiceCreateResponse
+	if code := api.do("POST", "/services/create", spec(3*time.Second), &created); code != http.StatusCreated {
+		t.Fatalf("service create: %d", code)
+	}
+	got := map[string][]string{"create": created.Warnings}
+	for _, step := range []struct {
+		name  string
+		delay time.Duration
+	}{{"update, same delay", 3 * time.Second}, {"update, new delay", 4 * time.Second}} {
+		var svc swarm.Service
+		api.do("GET", "/services/web", nil, &svc)
+		var resp swarm.ServiceUpdateResponse
+		if code := api.do("POST", fmt.Sprintf("/services/web/update?version=%d", svc.Version.Index), spec(step.delay), &resp); code != http.StatusOK {
+			t.Fatalf("%s: %d", step.name, code)
+		}
+		got[step.name] = resp.Warnings
+	}
+	want := map[string][]string{"create": note("3s"), "update, same delay": nil, "update, new delay": note("4s")}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("warnings (-want +got):\n%s", diff)
+	}
+}
