@@ -228,3 +228,45 @@ func TestServiceRestartDelayWarns(t *testing.T) {
 		t.Errorf("warnings (-want +got):\n%s", diff)
 	}
 }
+
+// TestNodeDemoteLastManager: docker node demote (a node update to role worker) of the last
+// manager is refused in swarmkit's words (UpdateNode, FailedPrecondition: 400 from the daemon);
+// with another manager it is done.
+func TestNodeDemoteLastManager(t *testing.T) {
+	node := func(name string, role swarmv1.NodeRole) client.Object {
+		return &swarmv1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, UID: apitypes.UID("0b7f3c3e-4a1d-4c53-9a55-1f5b2d7c9e1" + name[len(name)-1:])},
+			Spec: swarmv1.NodeSpec{Role: role, Availability: swarmv1.AvailabilityActive}}
+	}
+	api, c := newTestServer(t, node("manager1", swarmv1.RoleManager), node("worker2", swarmv1.RoleWorker))
+	demote := func(name string) (int, string) {
+		var e common.ErrorResponse
+		code := api.do("POST", "/nodes/"+name+"/update?version=0", swarm.NodeSpec{Role: swarm.NodeRoleWorker, Availability: swarm.NodeAvailabilityActive}, &e)
+		return code, e.Message
+	}
+	role := func(name string) swarmv1.NodeRole {
+		n := &swarmv1.Node{}
+		if err := c.Get(context.Background(), client.ObjectKey{Name: name}, n); err != nil {
+			t.Fatal(err)
+		}
+		return n.Spec.Role
+	}
+	type result struct {
+		Code    int
+		Message string
+		Role    swarmv1.NodeRole
+	}
+	code, msg := demote("manager1")
+	got := []result{{code, msg, role("manager1")}}
+	if code := api.do("POST", "/nodes/worker2/update?version=0", swarm.NodeSpec{Role: swarm.NodeRoleManager, Availability: swarm.NodeAvailabilityActive}, nil); code != http.StatusOK {
+		t.Fatalf("promote: %d", code)
+	}
+	code, msg = demote("manager1")
+	got = append(got, result{code, msg, role("manager1")})
+	want := []result{
+		{http.StatusBadRequest, "rpc error: code = FailedPrecondition desc = attempting to demote the last manager of the swarm", swarmv1.RoleManager},
+		{http.StatusOK, "", swarmv1.RoleWorker},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("demotions (-want +got):\n%s", diff)
+	}
+}
