@@ -13,9 +13,9 @@ import (
 	"github.com/kubeswarm/kubeswarm/internal/translate"
 )
 
-// TestOpenLogs: a task whose container restarted in place shows its earlier run (previous=true,
-// never followed) before the current one; one that waits to start again, or never restarted,
-// only its current log (while it waits, the kubelet's current log is its last run).
+// TestOpenLogs: a task whose container restarted in place and runs shows its earlier run
+// (previous=true, never followed) before the current one; one that waits to start again, ended
+// again, or never restarted, only its current log (the kubelet keeps one ended container).
 func TestOpenLogs(t *testing.T) {
 	ended := &corev1.ContainerStateTerminated{ExitCode: 1, ContainerID: "containerd://a"}
 	cases := []struct {
@@ -28,10 +28,10 @@ func TestOpenLogs(t *testing.T) {
 		{"restarted, running", corev1.ContainerStatus{RestartCount: 1, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}},
 			LastTerminationState: corev1.ContainerState{Terminated: ended}},
 			[]corev1.PodLogOptions{{Container: "task", Previous: true}, {Container: "task", Follow: true}}},
-		{"restarted, ended again", corev1.ContainerStatus{RestartCount: 1,
+		{"restarted, ended again: the kubelet removed the earlier run", corev1.ContainerStatus{RestartCount: 1,
 			State:                corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ContainerID: "containerd://b"}},
 			LastTerminationState: corev1.ContainerState{Terminated: ended}},
-			[]corev1.PodLogOptions{{Container: "task", Previous: true}, {Container: "task", Follow: true}}},
+			[]corev1.PodLogOptions{{Container: "task", Follow: true}}},
 		{"waiting to start again", corev1.ContainerStatus{RestartCount: 2,
 			State:                corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}},
 			LastTerminationState: corev1.ContainerState{Terminated: ended}},

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -21,20 +22,15 @@ import (
 )
 
 // TestRealJobCountsRestartsPerTask: a replicated job counts --restart-max-attempts per task, as
-// swarmkit's restart supervisor does (by slot), and the logs of a task restarted in place show
-// both its runs:
+// swarmkit's restart supervisor does (by slot):
 //
 //	docker service create --name gate kubeswarm.test/web:1            # its /healthz made to fail
 //	docker service create --name batch --mode replicated-job --replicas 3 \
 //	    --restart-condition on-failure --restart-max-attempts 1 kubeswarm.test/web:1 get http://<gate>/healthz
-//	docker service create --name once --mode replicated-job --restart-condition on-failure \
-//	    kubeswarm.test/web:1 get http://<gate>/healthz
 //
 // Each of batch's 3 tasks fails its first run (the gate fails), then the gate is healed and each
 // task's retry completes: Swarm completes the job (each slot restarted once, within its 1
 // attempt), where one Job-wide backoffLimit of 1 would have failed it at the second failure.
-// once's container is restarted in place (no limit: OnFailure): its logs show the failed run,
-// then the run that completed.
 func TestRealJobCountsRestartsPerTask(t *testing.T) {
 	t.Parallel()
 	ns := newNamespace(t)
@@ -52,12 +48,10 @@ func TestRealJobCountsRestartsPerTask(t *testing.T) {
 
 	mustSwarm(t, ns, "service", "create", "-d", "--name", "batch", "--mode", "replicated-job", "--replicas", "3",
 		"--restart-condition", "on-failure", "--restart-max-attempts", "1", "kubeswarm.test/web:1", "get", gateURL+"/healthz")
-	mustSwarm(t, ns, "service", "create", "-d", "--name", "once", "--mode", "replicated-job",
-		"--restart-condition", "on-failure", "kubeswarm.test/web:1", "get", gateURL+"/healthz")
 
-	// Every task of batch fails its first run, and once's first run fails.
+	// Every task of batch fails its first run.
 	var firstFailures []time.Time
-	eventually(t, 120*time.Second, "each of batch's tasks and once's task failed once", func() error {
+	eventually(t, 120*time.Second, "each of batch's tasks failed once", func() error {
 		firstFailures = firstFailures[:0]
 		failed := map[string]bool{}
 		for _, p := range tasks(t, ns, "batch") {
@@ -71,14 +65,7 @@ func TestRealJobCountsRestartsPerTask(t *testing.T) {
 		if len(failed) != 3 {
 			return fmt.Errorf("failed indexes %v", failed)
 		}
-		for _, p := range tasks(t, ns, "once") {
-			for _, c := range p.Status.ContainerStatuses {
-				if (c.State.Terminated != nil && c.State.Terminated.ExitCode != 0) || (c.LastTerminationState.Terminated != nil && c.LastTerminationState.Terminated.ExitCode != 0) {
-					return nil
-				}
-			}
-		}
-		return fmt.Errorf("once has not failed yet")
+		return nil
 	})
 	sort.Slice(firstFailures, func(i, j int) bool { return firstFailures[i].Before(firstFailures[j]) })
 	figure(t, "batch: its 3 tasks' first runs failed within %s of each other", firstFailures[len(firstFailures)-1].Sub(firstFailures[0]))
@@ -116,25 +103,55 @@ func TestRealJobCountsRestartsPerTask(t *testing.T) {
 		t.Errorf("service ls: %q, want batch 0/3 (3/3 completed)", out)
 	}
 
-	// once's task completed in the container restarted in place; its logs show the failed run
-	// (the kubelet's previous log), then the run that completed.
-	eventually(t, 120*time.Second, "once completes", func() error {
-		for _, p := range tasks(t, ns, "once") {
-			if p.Status.Phase == corev1.PodSucceeded {
-				if p.Status.ContainerStatuses[0].RestartCount == 0 {
-					return fmt.Errorf("completed without a restart")
-				}
-				return nil
-			}
-		}
-		return fmt.Errorf("not completed")
-	})
-	out := mustSwarm(t, ns, "service", "logs", "--no-task-ids", "once")
-	failedAt := strings.Index(out, "web: GET "+gateURL+"/healthz: status")
-	okAt := strings.LastIndex(out, "| ok\n")
-	if failedAt < 0 || okAt < failedAt {
-		t.Errorf("once's logs %q: want the failed run's line, then the completed run's", out)
+}
+
+// TestRealLogsOfARestartedTask: the logs of a task restarted in place (here by its failing
+// healthcheck, as Swarm replaces an unhealthy task) show its earlier run, then the current one:
+// Swarm's two tasks' logs. The kubelet keeps the earlier run while the current one runs.
+func TestRealLogsOfARestartedTask(t *testing.T) {
+	t.Parallel()
+	ns := newNamespace(t)
+	file := filepath.Join(t.TempDir(), "docker-compose.yml")
+	writeFile(t, file, `
+services:
+  web:
+    image: kubeswarm.test/web:1
+    healthcheck:
+      test: ["CMD", "/web", "healthcheck"]
+      interval: 1s
+      timeout: 1s
+      retries: 2
+`)
+	mustSwarm(t, ns, "stack", "deploy", "-c", file, "lg")
+	waitRunning(t, 120*time.Second, ns, "lg-web", 1)
+	task := runningTasks(t, ns, "lg-web")[0]
+	url := "http://" + net.JoinHostPort(task.Status.PodIP, "80")
+	_, _ = get(url + "/before-restart") // a 404, logged by the first run
+	if _, err := send("POST", url+"/healthz/fail", ""); err != nil {
+		t.Fatalf("making the task unhealthy: %v", err)
 	}
+	eventually(t, 90*time.Second, "the task is restarted and runs", func() error {
+		p := &corev1.Pod{}
+		if err := k8sClient.Get(context.Background(), client.ObjectKeyFromObject(&task), p); err != nil {
+			return err
+		}
+		if cs := p.Status.ContainerStatuses; len(cs) == 0 || cs[0].RestartCount == 0 || cs[0].State.Running == nil || !cs[0].Ready {
+			return fmt.Errorf("not restarted and ready: %+v", cs)
+		}
+		return nil
+	})
+	_, _ = get(url + "/after-restart") // logged by the second run
+	eventually(t, 30*time.Second, "both runs in the task's logs, in order", func() error {
+		out, _, err := swarm(t, ns, "service", "logs", "--no-task-ids", "lg-web")
+		if err != nil {
+			return err
+		}
+		before, fail, after := strings.Index(out, "GET /before-restart"), strings.Index(out, "POST /healthz/fail"), strings.Index(out, "GET /after-restart")
+		if before < 0 || fail < before || after < fail || strings.Count(out, "listening on :80") != 2 {
+			return fmt.Errorf("logs %q: want the first run's lines (GET /before-restart, POST /healthz/fail), then the second's (GET /after-restart), each run's start", out)
+		}
+		return nil
+	})
 }
 
 func jobCondition(j *batchv1.Job, typ batchv1.JobConditionType) bool {
