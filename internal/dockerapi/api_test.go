@@ -13,6 +13,7 @@ import (
 	"github.com/moby/moby/api/types/common"
 	"github.com/moby/moby/api/types/registry"
 	"github.com/moby/moby/api/types/swarm"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -102,6 +103,28 @@ func TestToTasksSlots(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("slots (-want +got):\n%s", diff)
+	}
+	// A replicated job's tasks: their completion indexes, from 0, as Swarm numbers a job's slots;
+	// a failed task whose slot was retried is shut down.
+	job := func(name string, minute int, index string, phase corev1.PodPhase) corev1.Pod {
+		p := at(name, minute, false)
+		p.Annotations = map[string]string{batchv1.JobCompletionIndexAnnotation: index}
+		p.Status.Phase = phase
+		return p
+	}
+	svc.Spec.Mode = swarmv1.ModeReplicatedJob
+	got = map[string]string{}
+	for _, tk := range ToTasks(svc, spec, []corev1.Pod{job("job-a", 1, "0", corev1.PodFailed), job("job-b", 1, "1", corev1.PodSucceeded),
+		job("job-c", 2, "0", corev1.PodSucceeded)}, nil) {
+		got[tk.ID] = fmt.Sprint(tk.Slot, " ", tk.DesiredState)
+	}
+	want = map[string]string{
+		ID("0b7f3c3e-4a1d-4c53-9a55-1f5b2d7c9e1a"): "0 shutdown",
+		ID("0b7f3c3e-4a1d-4c53-9a55-1f5b2d7c9e1b"): "1 complete",
+		ID("0b7f3c3e-4a1d-4c53-9a55-1f5b2d7c9e1c"): "0 complete",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("job slots (-want +got):\n%s", diff)
 	}
 	svc.Spec.Mode = swarmv1.ModeGlobal
 	for _, tk := range ToTasks(svc, spec, []corev1.Pod{at("web-a", 1, false)}, nil) {

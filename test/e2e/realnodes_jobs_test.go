@@ -102,6 +102,25 @@ func TestRealJobCountsRestartsPerTask(t *testing.T) {
 	if out := mustSwarm(t, ns, "service", "ls", "--format", "{{.Name}} {{.Replicas}}", "--filter", "name=batch"); !strings.Contains(out, "batch 0/3 (3/3 completed)") {
 		t.Errorf("service ls: %q, want batch 0/3 (3/3 completed)", out)
 	}
+	// service ps: a completed task per slot (0 named by its node, as docker names slot 0), each
+	// slot's failed run as its history, shut down.
+	out := mustSwarm(t, ns, "service", "ps", "--format", "{{.Name}}|{{.DesiredState}}|{{.CurrentState}}", "batch")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	var names []string
+	for _, l := range lines {
+		f := strings.Split(l, "|")
+		switch {
+		case len(f) == 3 && f[0] == ` \_ batch` && f[1] == "Shutdown" && strings.HasPrefix(f[2], "Failed"):
+			names = append(names, "history")
+		case len(f) == 3 && f[1] == "Complete" && strings.HasPrefix(f[2], "Complete"):
+			names = append(names, f[0])
+		default:
+			names = append(names, "unexpected: "+l)
+		}
+	}
+	if got := fmt.Sprint(names); !strings.HasPrefix(got, "[batch.") || !strings.HasSuffix(got, " batch.1 batch.2 history history history]") {
+		t.Errorf("service ps: %q, want batch.<node>, batch.1, batch.2 complete, then 3 failed runs shut down", out)
+	}
 
 }
 
