@@ -199,7 +199,7 @@ func TestJobRestarts(t *testing.T) {
 func TestJobTaskSlot(t *testing.T) {
 	want := map[swarmv1.ServiceMode][]corev1.EnvVar{
 		swarmv1.ModeReplicatedJob: {{Name: "SWARM_TASK_SLOT", ValueFrom: &corev1.EnvVarSource{
-			FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.annotations['batch.kubernetes.io/job-completion-index']"}}}},
+			FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "metadata.annotations['batch.kubernetes.io/job-completion-index']"}}}},
 		swarmv1.ModeGlobalJob: nil,
 	}
 	got := map[swarmv1.ServiceMode][]corev1.EnvVar{}

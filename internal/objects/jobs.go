@@ -93,7 +93,10 @@ func jobTaskSlot(svc *swarmv1.Service, tmpl *corev1ac.PodTemplateSpecApplyConfig
 		c := &tmpl.Spec.Containers[i]
 		if c.Name != nil && *c.Name == translate.ContainerName {
 			c.WithEnv(corev1ac.EnvVar().WithName(jobTaskSlotEnv).WithValueFrom(corev1ac.EnvVarSource().
-				WithFieldRef(corev1ac.ObjectFieldSelector().WithFieldPath("metadata.annotations['" + batchv1.JobCompletionIndexAnnotation + "']"))))
+				// apiVersion as the API server defaults it, so that the Job as applied reads back the
+				// same and is not applied again at each of its status changes (TestJobNotRewritten).
+				WithFieldRef(corev1ac.ObjectFieldSelector().WithAPIVersion("v1").
+					WithFieldPath("metadata.annotations['" + batchv1.JobCompletionIndexAnnotation + "']"))))
 		}
 	}
 }
