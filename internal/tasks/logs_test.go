@@ -2,12 +2,17 @@ package tasks
 
 import (
 	"io"
+	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	k8sfake "k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/kubernetes/scheme"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
+	restfake "k8s.io/client-go/rest/fake"
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/kubeswarm/kubeswarm/internal/translate"
@@ -63,5 +68,41 @@ func TestOpenLogs(t *testing.T) {
 				t.Errorf("%d streams, want %d", len(streams), len(tc.want))
 			}
 		})
+	}
+}
+
+// TestOpenLogsReadsRuns: what the streams read, in order: the earlier run, then the current
+// one; an earlier run the kubelet removed meanwhile (it answers with its message as the body) is
+// left out.
+func TestOpenLogsReadsRuns(t *testing.T) {
+	running := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web-1", Namespace: "n"}, Status: corev1.PodStatus{ContainerStatuses: []corev1.ContainerStatus{{
+		Name: translate.ContainerName, RestartCount: 1, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}},
+		LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1}}}}}}
+	cases := map[string]string{
+		"earlier run\n": "earlier run\ncurrent run\n",
+		"unable to retrieve container logs for containerd://0b7f3c3e": "current run\n",
+	}
+	for previous, want := range cases {
+		rc := &restfake.RESTClient{NegotiatedSerializer: scheme.Codecs.WithoutConversion(), GroupVersion: corev1.SchemeGroupVersion,
+			Client: restfake.CreateHTTPClient(func(r *http.Request) (*http.Response, error) {
+				body := "current run\n"
+				if r.URL.Query().Get("previous") == "true" {
+					body = previous
+				}
+				return &http.Response{StatusCode: http.StatusOK, Header: http.Header{}, Body: io.NopCloser(strings.NewReader(body))}, nil
+			})}
+		streams, err := OpenLogs(t.Context(), corev1client.New(rc), running, corev1.PodLogOptions{Container: translate.ContainerName})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got strings.Builder
+		for _, s := range streams {
+			b, _ := io.ReadAll(s)
+			got.Write(b)
+			_ = s.Close()
+		}
+		if diff := cmp.Diff(want, got.String()); diff != "" {
+			t.Errorf("previous %q (-want +got):\n%s", previous, diff)
+		}
 	}
 }
