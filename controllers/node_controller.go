@@ -97,13 +97,42 @@ func (r *NodeReconciler) reconcile(ctx context.Context, node *corev1.Node, sn *s
 		return fmt.Errorf("setting the availability taint: %w", err)
 	}
 	obs.Availability = nodes.AppliedAvailability(node.Spec.Taints)
-	problems, err := r.applyLabels(ctx, node, sn)
+	effective, err := r.heldManager(ctx, node, sn, obs)
+	if err != nil {
+		return err
+	}
+	problems, err := r.applyLabels(ctx, node, effective)
 	obs.LabelProblems = problems
 	if err != nil {
 		return fmt.Errorf("applying the node's labels: %w", err)
 	}
-	obs.Role = nodes.Role(sn)
+	obs.Role = nodes.Role(effective)
 	return nil
+}
+
+// heldManager is the Node as applied: sn, but a manager when its spec demotes the last manager
+// (nodes.HeldManager: a Node edited with kubectl; swarmkit refuses the demotion), which is
+// reported (Degraded, LastManager, and an Event). It is applied once another Node is a manager.
+func (r *NodeReconciler) heldManager(ctx context.Context, node *corev1.Node, sn *swarmv1.Node, obs *nodes.Observed) (*swarmv1.Node, error) {
+	applied := swarmv1.NodeRole(node.Labels[translate.NodeLabelRole])
+	if nodes.Role(sn) != swarmv1.RoleWorker || applied != swarmv1.RoleManager {
+		return sn, nil
+	}
+	all := &swarmv1.NodeList{}
+	if err := r.List(ctx, all); err != nil {
+		return nil, fmt.Errorf("listing the Nodes: %w", err)
+	}
+	if !nodes.HeldManager(sn, applied, all.Items) {
+		return sn, nil
+	}
+	obs.HeldManager = true
+	if !meta.IsStatusConditionPresentAndEqual(sn.Status.Conditions, swarmv1.ConditionDegraded, metav1.ConditionTrue) ||
+		meta.FindStatusCondition(sn.Status.Conditions, swarmv1.ConditionDegraded).Reason != nodes.ReasonLastManager {
+		r.Recorder.Eventf(sn, nil, corev1.EventTypeWarning, nodes.ReasonLastManager, "Demote", "%s: node %s stays a manager; promote another node first", nodes.LastManager, sn.Name)
+	}
+	held := sn.DeepCopy()
+	held.Spec.Role = swarmv1.RoleManager
+	return held, nil
 }
 
 // ensureNode returns the Node of a Kubernetes node, creating it when the node just joined. It
@@ -307,8 +336,27 @@ func (r *NodeReconciler) SetupWithManager(mgr ctrl.Manager) error {
 				return o.Spec.NodeName != n.Spec.NodeName || nodes.IsTask(o) != nodes.IsTask(n)
 			},
 		})).
+		// A Node kept a manager (heldManager) is demoted once another Node's spec changes, as
+		// that may make another manager.
+		Watches(&swarmv1.Node{}, handler.EnqueueRequestsFromMapFunc(r.heldNodes), builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Named("node").
 		Complete(r)
+}
+
+// heldNodes are the Nodes kept managers though their spec says worker (heldManager).
+func (r *NodeReconciler) heldNodes(ctx context.Context, o client.Object) []reconcile.Request {
+	all := &swarmv1.NodeList{}
+	if err := r.List(ctx, all); err != nil {
+		return nil
+	}
+	var out []reconcile.Request
+	for i := range all.Items {
+		n := &all.Items[i]
+		if n.Name != o.GetName() && nodes.Role(n) == swarmv1.RoleWorker && n.Status.Role == swarmv1.RoleManager {
+			out = append(out, reconcile.Request{NamespacedName: client.ObjectKey{Name: n.Name}})
+		}
+	}
+	return out
 }
 
 // podToNode maps a task pod to the Node it runs on.

@@ -17,6 +17,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/utils/ptr"
 
+	swarmtasks "github.com/kubeswarm/kubeswarm/internal/tasks"
 	"github.com/kubeswarm/kubeswarm/internal/translate"
 )
 
@@ -141,25 +142,28 @@ func (o *ServiceLogsOptions) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			stream, err := o.clientset.CoreV1().Pods(ns).GetLogs(t.pod.Name, o.podLogs).Stream(ctx)
+			// A task restarted in place shows its earlier run first (tasks.OpenLogs).
+			streams, err := swarmtasks.OpenLogs(ctx, o.clientset.CoreV1(), t.pod, *o.podLogs)
 			if err != nil {
 				errs[i] = fmt.Errorf("reading the logs of task %s: %w", t.name(), err)
 				return
 			}
-			defer func() { _ = stream.Close() }()
 			prefix := ""
 			if !o.raw {
 				prefix = fmt.Sprintf("%-*s    | ", width, prefixes[i])
 			}
-			sc := bufio.NewScanner(stream)
-			sc.Buffer(make([]byte, 64*1024), 1024*1024)
-			for sc.Scan() {
-				mu.Lock()
-				fmt.Fprintln(o.Out, prefix+sc.Text())
-				mu.Unlock()
-			}
-			if err := sc.Err(); err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, context.Canceled) {
-				errs[i] = err
+			for _, stream := range streams {
+				sc := bufio.NewScanner(stream)
+				sc.Buffer(make([]byte, 64*1024), 1024*1024)
+				for sc.Scan() {
+					mu.Lock()
+					fmt.Fprintln(o.Out, prefix+sc.Text())
+					mu.Unlock()
+				}
+				if err := sc.Err(); err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, context.Canceled) {
+					errs[i] = err
+				}
+				_ = stream.Close()
 			}
 		}()
 	}

@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/nodes"
 	"github.com/kubeswarm/kubeswarm/internal/sortorder"
 	"github.com/kubeswarm/kubeswarm/internal/swarmsyntax"
 )
@@ -448,7 +449,11 @@ func (o *NodeUpdateOptions) Run(ctx context.Context) error {
 			n.Spec.Availability = swarmv1.NodeAvailability(strings.ToLower(o.availability))
 		}
 		if o.role != "" {
-			n.Spec.Role = swarmv1.NodeRole(strings.ToLower(o.role))
+			role := swarmv1.NodeRole(strings.ToLower(o.role))
+			if err := checkRole(ctx, o.client, n, role); err != nil {
+				return err
+			}
+			n.Spec.Role = role
 		}
 		for _, k := range o.labelRm {
 			if _, ok := n.Spec.Labels[k]; !ok {
@@ -525,6 +530,9 @@ func (o *NodeRoleOptions) Run(ctx context.Context) error {
 				already = true
 				return errAlready
 			}
+			if err := checkRole(ctx, o.client, n, o.role); err != nil {
+				return err
+			}
 			n.Spec.Role = o.role
 			return nil
 		})
@@ -545,6 +553,18 @@ func (o *NodeRoleOptions) Run(ctx context.Context) error {
 }
 
 var errAlready = errors.New("already")
+
+// checkRole refuses, as swarmkit's UpdateNode does, to demote the last manager (nodes.CheckRole).
+func checkRole(ctx context.Context, c client.Client, n *swarmv1.Node, role swarmv1.NodeRole) error {
+	if nodeRole(n) != swarmv1.RoleManager || role != swarmv1.RoleWorker {
+		return nil
+	}
+	all := &swarmv1.NodeList{}
+	if err := c.List(ctx, all); err != nil {
+		return fmt.Errorf("listing the nodes: %w", err)
+	}
+	return nodes.CheckRole(n, role, all.Items)
+}
 
 // NodeRmOptions is `node rm [-f] NODE...`. It removes the Kubernetes node (the Node controller
 // then deletes its Node): deleting only the Node would see it come back while the Kubernetes

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -134,6 +135,44 @@ func TestNodeUpdatePromoteDemoteRm(t *testing.T) {
 	}
 	if err := f.c.Get(t.Context(), client.ObjectKey{Name: "worker1"}, &corev1.Node{}); err == nil {
 		t.Error("the Kubernetes node worker1 is still there")
+	}
+}
+
+// TestDemoteLastManager: the last manager is not demoted, in swarmkit's words (UpdateNode), by
+// node demote or node update --role; with another manager it is.
+func TestDemoteLastManager(t *testing.T) {
+	f := newTestFactory(seedNodes()...)
+	role := func(name string) swarmv1.NodeRole {
+		n := &swarmv1.Node{}
+		if err := f.c.Get(t.Context(), client.ObjectKey{Name: name}, n); err != nil {
+			t.Fatal(err)
+		}
+		return n.Spec.Role
+	}
+	type step struct {
+		Args    string
+		Out     string
+		Err     string
+		Manager [2]swarmv1.NodeRole // manager1's and manager2's roles after
+	}
+	steps := []step{
+		{Args: "node demote manager2", Out: "Manager manager2 demoted in the swarm.\n", Manager: [2]swarmv1.NodeRole{"manager", "worker"}},
+		{Args: "node demote manager1", Err: "attempting to demote the last manager of the swarm", Manager: [2]swarmv1.NodeRole{"manager", "worker"}},
+		{Args: "node update --role worker manager1", Err: "attempting to demote the last manager of the swarm", Manager: [2]swarmv1.NodeRole{"manager", "worker"}},
+		{Args: "node update --role manager manager2", Out: "manager2\n", Manager: [2]swarmv1.NodeRole{"manager", "manager"}},
+		{Args: "node update --role worker manager1", Out: "manager1\n", Manager: [2]swarmv1.NodeRole{"worker", "manager"}},
+	}
+	var got []step
+	for _, s := range steps {
+		out, _, err := run(t, f, strings.Fields(s.Args)...)
+		g := step{Args: s.Args, Out: out, Manager: [2]swarmv1.NodeRole{role("manager1"), role("manager2")}}
+		if err != nil {
+			g.Err = err.Error()
+		}
+		got = append(got, g)
+	}
+	if diff := cmp.Diff(steps, got); diff != "" {
+		t.Errorf("steps (-want +got):\n%s", diff)
 	}
 }
 

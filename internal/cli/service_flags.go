@@ -664,6 +664,9 @@ func (o *serviceFlags) warnings(spec *swarmv1.ServiceSpec, changed changedFunc) 
 	if n := translate.RestartNote(spec); n != "" && changed("restart-condition") {
 		out = append(out, "--restart-condition: "+n)
 	}
+	if n := translate.RestartDelayNote(spec); n != "" && changed("restart-delay") {
+		out = append(out, "--restart-delay: "+n)
+	}
 	return out
 }
 

@@ -306,3 +306,31 @@ func TestServiceCreateRefusesWhatTheOperatorRefuses(t *testing.T) {
 		t.Errorf("update: %v", err)
 	}
 }
+
+// TestRestartDelayWarns: a restart delay the user sets is said to be the kubelet's back-off, by
+// service create and service update alike (what Honored lists), and not where nothing restarts.
+func TestRestartDelayWarns(t *testing.T) {
+	const note = "warning: --restart-delay: restartPolicy.delay=3s: a task is restarted after the kubelet's back-off (10s, doubling up to 5m, reset after 10m of running), not after the delay\n"
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"create", []string{"service", "create", "-d", "--no-resolve-image", "--name", "web", "--restart-delay", "3s", "nginx"}, note},
+		{"update", []string{"service", "update", "-d", "--restart-delay", "3s", "old"}, note},
+		{"condition none restarts nothing", []string{"service", "create", "-d", "--no-resolve-image", "--name", "once", "--restart-condition", "none", "--restart-delay", "3s", "nginx"}, ""},
+		{"delay not given", []string{"service", "create", "-d", "--no-resolve-image", "--name", "plain", "--restart-max-attempts", "2", "nginx"}, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newTestFactory(makeService("old").s)
+			_, errOut, err := run(t, f, tc.args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, errOut); diff != "" {
+				t.Errorf("warnings (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/spf13/cobra"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -524,5 +525,30 @@ func TestInspectShowsLongLabels(t *testing.T) {
 		if !strings.Contains(out, long) || !strings.Contains(out, "no-store") {
 			t.Errorf("%v does not show the label:\n%s", args, out)
 		}
+	}
+}
+
+// TestJobTasksBySlot: service ps names a replicated job's tasks by slot, its completion index
+// from 0 as Swarm numbers a job's slots (slot 0 by its node, as docker names a task of slot 0),
+// and lists a failed task whose slot was retried as that slot's history, shut down.
+func TestJobTasksBySlot(t *testing.T) {
+	svc := makeService("job").Mode(swarmv1.ModeReplicatedJob).Replicas(2).Converged().Obj()
+	task := func(name, index string, age time.Duration, phase corev1.PodPhase, exit int32) *corev1.Pod {
+		p := makePod("job", name, "worker1", age, false)
+		p.Annotations = map[string]string{batchv1.JobCompletionIndexAnnotation: index}
+		p.Status.Phase = phase
+		p.Status.ContainerStatuses[0].State = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: exit, FinishedAt: metav1.NewTime(testNow)}}
+		return p
+	}
+	f := factoryWith([]*swarmv1.Service{svc},
+		task("job-0-a", "0", 3*time.Minute, corev1.PodFailed, 1), task("job-1-a", "1", 3*time.Minute, corev1.PodSucceeded, 0),
+		task("job-0-b", "0", time.Minute, corev1.PodSucceeded, 0))
+	out, _, err := run(t, f, "service", "ps", "--format", "{{.Name}} {{.DesiredState}}", "job")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "job.worker1 Complete\njob.1 Complete\n \\_ job Shutdown\n"
+	if diff := cmp.Diff(want, out); diff != "" {
+		t.Errorf("service ps (-want +got):\n%s", diff)
 	}
 }

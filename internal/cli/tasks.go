@@ -42,6 +42,11 @@ func (t task) name() string {
 	if t.history {
 		return t.service.Name
 	}
+	if _, ok := tasks.JobSlot(t.pod); ok && t.slot == 0 {
+		// A replicated job's slot 0: docker names a task of slot 0 by its node
+		// (docker/cli cli/command/task/print.go), here the node's name as for global tasks.
+		return t.service.Name + "." + taskNode(t.pod)
+	}
 	return fmt.Sprintf("%s.%d", t.service.Name, t.slot)
 }
 
@@ -80,10 +85,11 @@ func tasksOf(svc *swarmv1.Service, pods []corev1.Pod) []task {
 		return fmt.Sprint(slots[tasks.Key(p)])
 	}
 	taken := map[string]bool{}
+	retried := tasks.Retried(pods)
 	for i := range pods {
 		p := &pods[i]
 		switch {
-		case p.DeletionTimestamp != nil:
+		case p.DeletionTimestamp != nil, retried[tasks.Key(p)]:
 			history = append(history, task{pod: p, service: svc, history: true})
 		case !job && podFinished(p):
 			ended = append(ended, task{pod: p, service: svc, slot: slots[tasks.Key(p)]})

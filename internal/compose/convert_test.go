@@ -277,3 +277,17 @@ func TestTemplateDriver(t *testing.T) {
 		})
 	}
 }
+
+// TestRestartDelayWarns: deploy.restart_policy.delay is warned about as the operator reports it
+// (the kubelet's back-off restarts the task, not the delay).
+func TestRestartDelayWarns(t *testing.T) {
+	paths := writeProject(t, map[string]string{"docker-compose.yml": "services:\n  web:\n    image: nginx\n    deploy:\n      restart_policy:\n        condition: on-failure\n        delay: 3s\n"})
+	r, err := loadAndConvert(paths, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{`service "web": restartPolicy.delay=3s: a task is restarted after the kubelet's back-off (10s, doubling up to 5m, reset after 10m of running), not after the delay`}
+	if diff := cmp.Diff(want, r.Warnings); diff != "" {
+		t.Errorf("warnings (-want +got):\n%s", diff)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/moby/moby/api/types/common"
 	"github.com/moby/moby/api/types/registry"
 	"github.com/moby/moby/api/types/swarm"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -103,6 +104,28 @@ func TestToTasksSlots(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("slots (-want +got):\n%s", diff)
 	}
+	// A replicated job's tasks: their completion indexes, from 0, as Swarm numbers a job's slots;
+	// a failed task whose slot was retried is shut down.
+	job := func(name string, minute int, index string, phase corev1.PodPhase) corev1.Pod {
+		p := at(name, minute, false)
+		p.Annotations = map[string]string{batchv1.JobCompletionIndexAnnotation: index}
+		p.Status.Phase = phase
+		return p
+	}
+	svc.Spec.Mode = swarmv1.ModeReplicatedJob
+	got = map[string]string{}
+	for _, tk := range ToTasks(svc, spec, []corev1.Pod{job("job-a", 1, "0", corev1.PodFailed), job("job-b", 1, "1", corev1.PodSucceeded),
+		job("job-c", 2, "0", corev1.PodSucceeded)}, nil) {
+		got[tk.ID] = fmt.Sprint(tk.Slot, " ", tk.DesiredState)
+	}
+	want = map[string]string{
+		ID("0b7f3c3e-4a1d-4c53-9a55-1f5b2d7c9e1a"): "0 shutdown",
+		ID("0b7f3c3e-4a1d-4c53-9a55-1f5b2d7c9e1b"): "1 complete",
+		ID("0b7f3c3e-4a1d-4c53-9a55-1f5b2d7c9e1c"): "0 complete",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("job slots (-want +got):\n%s", diff)
+	}
 	svc.Spec.Mode = swarmv1.ModeGlobal
 	for _, tk := range ToTasks(svc, spec, []corev1.Pod{at("web-a", 1, false)}, nil) {
 		if tk.Slot != 0 {
@@ -191,5 +214,82 @@ func TestConfigTemplating(t *testing.T) {
 		if code := api.do("GET", "/configs/"+name, nil, nil); code != http.StatusNotFound {
 			t.Errorf("%s was written: %d", name, code)
 		}
+	}
+}
+
+// TestServiceRestartDelayWarns: a restart delay the request sets is answered with the warning
+// the docker CLI prints (what Honored lists); the same delay sent back by an update is not.
+func TestServiceRestartDelayWarns(t *testing.T) {
+	api, _ := newTestServer(t)
+	spec := func(delay time.Duration) swarm.ServiceSpec {
+		return swarm.ServiceSpec{Annotations: swarm.Annotations{Name: "web"},
+			TaskTemplate: swarm.TaskSpec{ContainerSpec: &swarm.ContainerSpec{Image: "nginx"},
+				RestartPolicy: &swarm.RestartPolicy{Condition: swarm.RestartPolicyConditionAny, Delay: &delay}}}
+	}
+	note := func(d string) []string {
+		return []string{"restartPolicy.delay=" + d + ": a task is restarted after the kubelet's back-off (10s, doubling up to 5m, reset after 10m of running), not after the delay"}
+	}
+	var created swarm.ServiceCreateResponse
+	if code := api.do("POST", "/services/create", spec(3*time.Second), &created); code != http.StatusCreated {
+		t.Fatalf("service create: %d", code)
+	}
+	got := map[string][]string{"create": created.Warnings}
+	for _, step := range []struct {
+		name  string
+		delay time.Duration
+	}{{"update, same delay", 3 * time.Second}, {"update, new delay", 4 * time.Second}} {
+		var svc swarm.Service
+		api.do("GET", "/services/web", nil, &svc)
+		var resp swarm.ServiceUpdateResponse
+		if code := api.do("POST", fmt.Sprintf("/services/web/update?version=%d", svc.Version.Index), spec(step.delay), &resp); code != http.StatusOK {
+			t.Fatalf("%s: %d", step.name, code)
+		}
+		got[step.name] = resp.Warnings
+	}
+	want := map[string][]string{"create": note("3s"), "update, same delay": nil, "update, new delay": note("4s")}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("warnings (-want +got):\n%s", diff)
+	}
+}
+
+// TestNodeDemoteLastManager: docker node demote (a node update to role worker) of the last
+// manager is refused in swarmkit's words (UpdateNode, FailedPrecondition: 400 from the daemon);
+// with another manager it is done.
+func TestNodeDemoteLastManager(t *testing.T) {
+	node := func(name string, role swarmv1.NodeRole) client.Object {
+		return &swarmv1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, UID: apitypes.UID("0b7f3c3e-4a1d-4c53-9a55-1f5b2d7c9e1" + name[len(name)-1:])},
+			Spec: swarmv1.NodeSpec{Role: role, Availability: swarmv1.AvailabilityActive}}
+	}
+	api, c := newTestServer(t, node("manager1", swarmv1.RoleManager), node("worker2", swarmv1.RoleWorker))
+	demote := func(name string) (int, string) {
+		var e common.ErrorResponse
+		code := api.do("POST", "/nodes/"+name+"/update?version=0", swarm.NodeSpec{Role: swarm.NodeRoleWorker, Availability: swarm.NodeAvailabilityActive}, &e)
+		return code, e.Message
+	}
+	role := func(name string) swarmv1.NodeRole {
+		n := &swarmv1.Node{}
+		if err := c.Get(context.Background(), client.ObjectKey{Name: name}, n); err != nil {
+			t.Fatal(err)
+		}
+		return n.Spec.Role
+	}
+	type result struct {
+		Code    int
+		Message string
+		Role    swarmv1.NodeRole
+	}
+	code, msg := demote("manager1")
+	got := []result{{code, msg, role("manager1")}}
+	if code := api.do("POST", "/nodes/worker2/update?version=0", swarm.NodeSpec{Role: swarm.NodeRoleManager, Availability: swarm.NodeAvailabilityActive}, nil); code != http.StatusOK {
+		t.Fatalf("promote: %d", code)
+	}
+	code, msg = demote("manager1")
+	got = append(got, result{code, msg, role("manager1")})
+	want := []result{
+		{http.StatusBadRequest, "rpc error: code = FailedPrecondition desc = attempting to demote the last manager of the swarm", swarmv1.RoleManager},
+		{http.StatusOK, "", swarmv1.RoleWorker},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("demotions (-want +got):\n%s", diff)
 	}
 }

@@ -286,27 +286,34 @@ func (s *Server) logs(w http.ResponseWriter, r *http.Request, svc *swarmv1.Servi
 	return nil
 }
 
-// streamPodLog copies a task's pod log, line by line. Kubernetes keeps one log per container
+// streamPodLog copies a task's pod log, line by line, its earlier run first when the kubelet
+// keeps one. Kubernetes keeps one log per container
 // (stdout and stderr together): every line is written to the stdout stream when stdout is asked
 // for, else to the stderr stream.
 func (s *Server) streamPodLog(ctx context.Context, t logTask, q logQuery, write func(stdcopy.StdType, []byte)) error {
-	opts := q.opts
-	stream, err := s.Clientset.CoreV1().Pods(t.pod.Namespace).GetLogs(t.pod.Name, &opts).Stream(ctx)
+	// A task restarted in place shows its earlier run first (tasks.OpenLogs).
+	streams, err := tasks.OpenLogs(ctx, s.Clientset.CoreV1(), t.pod, q.opts)
 	if err != nil {
 		return fmt.Errorf("reading the log of task %s: %w", ID(t.pod.UID), err)
 	}
-	defer func() { _ = stream.Close() }()
+	defer func() {
+		for _, st := range streams {
+			_ = st.Close()
+		}
+	}()
 	to := stdcopy.Stdout
 	if !q.stdout {
 		to = stdcopy.Stderr
 	}
-	sc := bufio.NewScanner(stream)
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
-	for sc.Scan() {
-		write(to, logLine(sc.Text(), t.details, q))
-	}
-	if err := sc.Err(); err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, context.Canceled) {
-		return err
+	for _, stream := range streams {
+		sc := bufio.NewScanner(stream)
+		sc.Buffer(make([]byte, 64*1024), 1024*1024)
+		for sc.Scan() {
+			write(to, logLine(sc.Text(), t.details, q))
+		}
+		if err := sc.Err(); err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, context.Canceled) {
+			return err
+		}
 	}
 	return nil
 }

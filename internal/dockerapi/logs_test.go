@@ -92,6 +92,26 @@ func TestServiceLogs(t *testing.T) {
 		t.Errorf("stdout (-want +got):\n%s\nstderr: %s", diff, errOut.String())
 	}
 
+	// A task restarted in place: its earlier run, then its current one, from the one task.
+	running.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: translate.ContainerName, RestartCount: 1,
+		State:                corev1.ContainerState{Running: &corev1.ContainerStateRunning{}},
+		LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1}}}}
+	c2 := fake.NewClientBuilder().WithScheme(testScheme()).WithObjects(svc, running).Build()
+	srv2 := httptest.NewServer((&Server{Client: c2, Clientset: k8sfake.NewClientset(running), Namespace: "default"}).Handler())
+	defer srv2.Close()
+	resp2, err := http.Get(srv2.URL + "/v1.47/tasks/" + ID(running.UID) + "/logs?stdout=1&details=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp2.Body.Close() }()
+	out.Reset()
+	if _, err := stdcopy.StdCopy(&out, &errOut, resp2.Body); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want+want, out.String()); diff != "" {
+		t.Errorf("restarted task's logs (-want +got):\n%s", diff)
+	}
+
 	for _, bad := range []string{"?stdout=0&stderr=0", "?stdout=1&tail=x", "?stdout=1&since=yesterday"} {
 		resp, err := http.Get(srv.URL + "/services/web/logs" + bad)
 		if err != nil {

@@ -154,6 +154,14 @@ func (s *Server) nodeUpdate(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &spec); err != nil {
 		return err
 	}
+	all, err := s.listNodes(ctx)
+	if err != nil {
+		return err
+	}
+	if err := nodes.CheckRole(n, swarmv1.NodeRole(spec.Role), all); err != nil {
+		// swarmkit's FailedPrecondition, which the daemon answers with 400.
+		return invalid("rpc error: code = FailedPrecondition desc = %v", err)
+	}
 	err = s.updateVersioned(ctx, "node "+n.Name, n, version, func() {
 		n.Spec = swarmv1.NodeSpec{Role: swarmv1.NodeRole(spec.Role), Availability: swarmv1.NodeAvailability(spec.Availability), Labels: nonEmpty(spec.Labels)}
 	})

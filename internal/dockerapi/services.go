@@ -317,7 +317,7 @@ func (s *Server) serviceCreate(w http.ResponseWriter, r *http.Request) error {
 		if err := s.ownRegistryAuth(ctx, auth, stackName); err != nil {
 			return err
 		}
-		return writeJSON(w, http.StatusCreated, swarm.ServiceCreateResponse{ID: ID(child.UID)})
+		return writeJSON(w, http.StatusCreated, swarm.ServiceCreateResponse{ID: ID(child.UID), Warnings: specWarnings(nil, &ks)})
 	}
 	auth, err := s.writeRegistryAuth(ctx, r, name, false, &ks, nil)
 	if err != nil {
@@ -342,7 +342,20 @@ func (s *Server) serviceCreate(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	return writeJSON(w, http.StatusCreated, swarm.ServiceCreateResponse{ID: ID(svc.UID)})
+	return writeJSON(w, http.StatusCreated, swarm.ServiceCreateResponse{ID: ID(svc.UID), Warnings: specWarnings(nil, &ks)})
+}
+
+// specWarnings are the differences from Swarm the docker CLI prints after service create and
+// update (it prints a response's Warnings), for what the request sets anew (old: the spec
+// before an update, nil on create); the operator reports the same in the Service's Honored
+// condition. The docker CLI sends a restart delay only when --restart-delay is given (and back
+// on update what inspect showed), so only a delay that changed is warned about.
+func specWarnings(old, spec *swarmv1.ServiceSpec) []string {
+	n := translate.RestartDelayNote(spec)
+	if n == "" || (old != nil && translate.RestartDelayNote(old) == n) {
+		return nil
+	}
+	return []string{n}
 }
 
 // writeRegistryAuth gives ks the credentials of the request's X-Registry-Auth header (docker
@@ -461,11 +474,12 @@ func (s *Server) serviceUpdate(w http.ResponseWriter, r *http.Request) error {
 		if err := s.ownRegistryAuth(ctx, auth, stackName); err != nil {
 			return err
 		}
-		return writeJSON(w, http.StatusOK, swarm.ServiceUpdateResponse{})
+		return writeJSON(w, http.StatusOK, swarm.ServiceUpdateResponse{Warnings: specWarnings(&svc.Spec, &ks)})
 	}
 	if _, err := s.writeRegistryAuth(ctx, r, svc.Name, false, &ks, svc); err != nil {
 		return err
 	}
+	warnings := specWarnings(&svc.Spec, &ks)
 	err = s.updateVersioned(ctx, "service "+dockerName(svc), svc, version, func() {
 		// What the Engine API has no words for stays as it was.
 		ks.NodeFailureTimeout = svc.Spec.NodeFailureTimeout
@@ -474,7 +488,7 @@ func (s *Server) serviceUpdate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, swarm.ServiceUpdateResponse{})
+	return writeJSON(w, http.StatusOK, swarm.ServiceUpdateResponse{Warnings: warnings})
 }
 
 func (s *Server) serviceDelete(w http.ResponseWriter, r *http.Request) error {

@@ -18,8 +18,9 @@ import (
 // ToTasks are a service's pods seen as Swarm tasks. A StatefulSet's pods have their slot (their
 // ordinal); a Deployment's have none: tasks.AssignSlots, the
 // rule of `kubectl swarm service ps` and the visualizer, numbers them (oldest first, a task that
-// is over leaving its slot to its replacement, and shown shut down in it). Up to date are the
-// tasks of the newest template.
+// is over leaving its slot to its replacement, and shown shut down in it; a replicated job's
+// task by its completion index, from 0, a failed one whose slot was retried shut down). Up to
+// date are the tasks of the newest template.
 func ToTasks(svc *swarmv1.Service, spec swarm.ServiceSpec, pods []corev1.Pod, nodeIDs map[string]string) []swarm.Task {
 	job, global := svc.Spec.Mode.IsJob(), svc.Spec.Mode.IsGlobal()
 	pods, slots := tasks.Ordered(pods, global)
@@ -30,10 +31,11 @@ func ToTasks(svc *swarmv1.Service, spec swarm.ServiceSpec, pods []corev1.Pod, no
 		}
 	}
 	out := make([]swarm.Task, 0, len(pods))
+	retried := tasks.Retried(pods)
 	for i := range pods {
 		p := &pods[i]
 		state, since, msg := tasks.State(p)
-		history := p.DeletionTimestamp != nil || (!job && (p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed))
+		history := p.DeletionTimestamp != nil || (!job && (p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed)) || retried[tasks.Key(p)]
 		t := swarm.Task{
 			ID:        ID(p.UID),
 			Meta:      swarm.Meta{Version: swarm.Version{Index: 1}, CreatedAt: p.CreationTimestamp.UTC(), UpdatedAt: since.UTC()},

@@ -5,6 +5,7 @@
 package nodes
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"net/netip"
@@ -368,4 +369,42 @@ func OwnerUID(sn *swarmv1.Node) types.UID {
 // OwnerReference is a Node's reference to its Kubernetes node.
 func OwnerReference(node *corev1.Node) metav1.OwnerReference {
 	return metav1.OwnerReference{APIVersion: "v1", Kind: "Node", Name: node.Name, UID: node.UID}
+}
+
+// LastManager is swarmkit's refusal to demote the last manager (manager/controlapi/node.go,
+// UpdateNode: FailedPrecondition).
+const LastManager = "attempting to demote the last manager of the swarm"
+
+// ReasonLastManager: the Node's spec demotes the last manager; it stays a manager.
+const ReasonLastManager = "LastManager"
+
+// CheckRole refuses what swarmkit's UpdateNode refuses of a role change: demoting the last
+// manager, a manager when no other Node is one. all are the swarm's Nodes (n may be among them);
+// a Node being deleted is no manager any more.
+func CheckRole(n *swarmv1.Node, role swarmv1.NodeRole, all []swarmv1.Node) error {
+	if Role(n) != swarmv1.RoleManager || (role != swarmv1.RoleWorker && role != "") {
+		return nil
+	}
+	if otherManager(n.Name, all) {
+		return nil
+	}
+	return errors.New(LastManager)
+}
+
+// HeldManager tells whether the Node controller keeps sn a manager though its spec says worker:
+// it is a manager on its Kubernetes node now (applied, the role label) and no other Node is one.
+// That is a Node edited with kubectl: the plugin and the Engine API refuse it first (CheckRole),
+// and no admission rule can, since CEL sees one object.
+func HeldManager(sn *swarmv1.Node, applied swarmv1.NodeRole, all []swarmv1.Node) bool {
+	return Role(sn) == swarmv1.RoleWorker && applied == swarmv1.RoleManager && !otherManager(sn.Name, all)
+}
+
+// otherManager tells whether a Node other than name is a manager (by its spec).
+func otherManager(name string, all []swarmv1.Node) bool {
+	for i := range all {
+		if all[i].Name != name && all[i].DeletionTimestamp.IsZero() && Role(&all[i]) == swarmv1.RoleManager {
+			return true
+		}
+	}
+	return false
 }

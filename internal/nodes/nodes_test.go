@@ -279,6 +279,16 @@ func TestStatus(t *testing.T) {
 	if c := findCondition(st.Conditions, swarmv1.ConditionDegraded); c.Status != metav1.ConditionTrue || c.Reason != ReasonLabelsNotApplied || c.Message != "label zone: x" {
 		t.Errorf("Degraded = %+v, want True LabelsNotApplied", c)
 	}
+
+	// A demotion of the last manager, kept a manager: Degraded with swarmkit's words.
+	st = Status(node, sn, Observed{Availability: swarmv1.AvailabilityActive, Role: swarmv1.RoleManager, HeldManager: true})
+	c := findCondition(st.Conditions, swarmv1.ConditionDegraded)
+	c.LastTransitionTime = metav1.Time{}
+	want2 := metav1.Condition{Type: swarmv1.ConditionDegraded, Status: metav1.ConditionTrue, Reason: ReasonLastManager, ObservedGeneration: 3,
+		Message: "attempting to demote the last manager of the swarm: the node stays a manager; promote another node first"}
+	if diff := cmp.Diff(want2, c); diff != "" || st.Role != swarmv1.RoleManager {
+		t.Errorf("Degraded (-want +got):\n%s\nrole %s", diff, st.Role)
+	}
 }
 
 func findCondition(cs []metav1.Condition, typ string) metav1.Condition {
@@ -371,5 +381,52 @@ func TestNewNode(t *testing.T) {
 	}
 	if OwnerUID(&swarmv1.Node{}) != "" {
 		t.Errorf("a Node made by hand has an owner")
+	}
+}
+
+// TestLastManager: the last manager is not demoted (swarmkit manager/controlapi/node.go,
+// UpdateNode): the doors refuse it (CheckRole), and the controller keeps a Node edited with
+// kubectl a manager (HeldManager), Degraded with swarmkit's words.
+func TestLastManager(t *testing.T) {
+	gone := swarmNode("manager2", swarmv1.RoleManager, "", nil)
+	gone.DeletionTimestamp = &metav1.Time{Time: time.Now()}
+	gone.Finalizers = []string{"x"}
+	others := map[string][]swarmv1.Node{
+		"none":             nil,
+		"a worker":         {*swarmNode("worker1", swarmv1.RoleWorker, "", nil), *swarmNode("worker2", "", "", nil)},
+		"a manager":        {*swarmNode("worker1", swarmv1.RoleWorker, "", nil), *swarmNode("manager2", swarmv1.RoleManager, "", nil)},
+		"a manager, going": {*gone},
+	}
+	cases := []struct {
+		name     string
+		role     swarmv1.NodeRole // the node's spec now
+		to       swarmv1.NodeRole
+		others   string
+		wantErr  string
+		wantHeld bool // when its spec says `to` and it is a manager on its Kubernetes node
+	}{
+		{"demote the only manager", swarmv1.RoleManager, swarmv1.RoleWorker, "a worker", LastManager, true},
+		{"demote the only node", swarmv1.RoleManager, swarmv1.RoleWorker, "none", LastManager, true},
+		{"an empty role is worker", swarmv1.RoleManager, "", "a worker", LastManager, true},
+		{"demote with another manager", swarmv1.RoleManager, swarmv1.RoleWorker, "a manager", "", false},
+		{"the other manager is being deleted", swarmv1.RoleManager, swarmv1.RoleWorker, "a manager, going", LastManager, true},
+		{"promote", swarmv1.RoleWorker, swarmv1.RoleManager, "a worker", "", false},
+		{"a worker stays one", swarmv1.RoleWorker, swarmv1.RoleWorker, "a worker", "", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			n := swarmNode("manager1", tc.role, "", nil)
+			all := append([]swarmv1.Node{*n}, others[tc.others]...)
+			err := CheckRole(n, tc.to, all)
+			gotErr := ""
+			if err != nil {
+				gotErr = err.Error()
+			}
+			edited := swarmNode("manager1", tc.to, "", nil)
+			got := []any{gotErr, HeldManager(edited, swarmv1.RoleManager, all), HeldManager(edited, swarmv1.RoleWorker, all)}
+			if diff := cmp.Diff([]any{tc.wantErr, tc.wantHeld, false}, got); diff != "" {
+				t.Errorf("refusal, held as a manager, held when not one (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

@@ -37,6 +37,8 @@ type Observed struct {
 	LabelProblems []string
 	// Failure is the error of a write to the Kubernetes node that failed, empty when none did.
 	Failure string
+	// HeldManager: the spec demotes the last manager, which stays one (HeldManager).
+	HeldManager bool
 }
 
 // Status is the Node's status: what docker node ls and docker node inspect show. It starts from
@@ -76,6 +78,9 @@ func Status(node *corev1.Node, sn *swarmv1.Node, obs Observed) swarmv1.NodeStatu
 	switch {
 	case obs.Failure != "":
 		degraded.Status, degraded.Reason, degraded.Message = metav1.ConditionTrue, swarmv1.ReasonApplyFailed, obs.Failure
+	case obs.HeldManager:
+		degraded.Status, degraded.Reason = metav1.ConditionTrue, ReasonLastManager
+		degraded.Message = LastManager + ": the node stays a manager; promote another node first"
 	case len(obs.LabelProblems) > 0:
 		degraded.Status, degraded.Reason, degraded.Message = metav1.ConditionTrue, ReasonLabelsNotApplied, strings.Join(obs.LabelProblems, "; ")
 	}

@@ -155,6 +155,7 @@ func buildWith(svc *swarmv1.Service, in Inputs, opts translate.Options) (*Object
 	if svc.Spec.Mode.IsJob() {
 		// Swarm runs a job again after every update of its spec.
 		tmpl.WithAnnotations(map[string]string{translate.AnnotationJobIteration: strconv.FormatInt(in.JobIteration, 10)})
+		jobTaskSlot(svc, tmpl)
 	}
 	out.TemplateHash = templateHash(tmpl)
 	tmpl.WithLabels(map[string]string{translate.LabelTemplateHash: out.TemplateHash})

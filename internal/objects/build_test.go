@@ -1,6 +1,7 @@
 package objects
 
 import (
+	"encoding/json"
 	"math"
 	"slices"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -145,14 +147,75 @@ func TestBuildReplicatedJob(t *testing.T) {
 		t.Errorf("a new job iteration must change the template hash, so the job runs again")
 	}
 
-	svc.Spec.RestartPolicy = &swarmv1.RestartPolicy{Condition: swarmv1.RestartNone}
-	j = build(t, svc, wide).Jobs[0]
-	if *j.Spec.BackoffLimit != 0 || *j.Spec.Template.Spec.RestartPolicy != corev1.RestartPolicyNever {
-		t.Errorf("condition none: backoff %d policy %s, want 0 Never", *j.Spec.BackoffLimit, *j.Spec.Template.Spec.RestartPolicy)
+}
+
+// TestJobRestarts: a job's restart policy, counted per task (slot) as swarmkit's restart
+// supervisor counts it: an Indexed Job with backoffLimitPerIndex for a replicated job, whose
+// tasks are retried in new pods (Never); without a limit, the container restarts in place
+// (OnFailure) with no Job-wide limit. A global job has one task per Job: its Job's limit.
+func TestJobRestarts(t *testing.T) {
+	type job struct {
+		Mode                               batchv1.CompletionMode
+		BackoffLimit, BackoffLimitPerIndex *int32
+		RestartPolicy                      corev1.RestartPolicy
 	}
-	svc.Spec.RestartPolicy = &swarmv1.RestartPolicy{Condition: swarmv1.RestartOnFailure, MaxAttempts: ptr.To[int32](3)}
-	if j = build(t, svc, wide).Jobs[0]; *j.Spec.BackoffLimit != 3 {
-		t.Errorf("maxAttempts 3: backoff %d", *j.Spec.BackoffLimit)
+	unlimited := ptr.To[int32](math.MaxInt32)
+	cases := []struct {
+		name string
+		mode swarmv1.ServiceMode
+		rp   *swarmv1.RestartPolicy
+		want job
+	}{
+		{"default", swarmv1.ModeReplicatedJob, nil, job{batchv1.IndexedCompletion, unlimited, nil, corev1.RestartPolicyOnFailure}},
+		{"none", swarmv1.ModeReplicatedJob, &swarmv1.RestartPolicy{Condition: swarmv1.RestartNone},
+			job{batchv1.IndexedCompletion, unlimited, ptr.To[int32](0), corev1.RestartPolicyNever}},
+		{"on-failure, maxAttempts 3", swarmv1.ModeReplicatedJob, &swarmv1.RestartPolicy{Condition: swarmv1.RestartOnFailure, MaxAttempts: ptr.To[int32](3)},
+			job{batchv1.IndexedCompletion, unlimited, ptr.To[int32](3), corev1.RestartPolicyNever}},
+		{"any, maxAttempts 0", swarmv1.ModeReplicatedJob, &swarmv1.RestartPolicy{Condition: swarmv1.RestartAny, MaxAttempts: ptr.To[int32](0)},
+			job{batchv1.IndexedCompletion, unlimited, nil, corev1.RestartPolicyOnFailure}},
+		{"global, default", swarmv1.ModeGlobalJob, nil, job{"", unlimited, nil, corev1.RestartPolicyOnFailure}},
+		{"global, none", swarmv1.ModeGlobalJob, &swarmv1.RestartPolicy{Condition: swarmv1.RestartNone}, job{"", ptr.To[int32](0), nil, corev1.RestartPolicyNever}},
+		{"global, maxAttempts 2", swarmv1.ModeGlobalJob, &swarmv1.RestartPolicy{MaxAttempts: ptr.To[int32](2)}, job{"", ptr.To[int32](2), nil, corev1.RestartPolicyNever}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			svc := testutil.MakeService("migrate", "ns").Mode(tc.mode).Replicas(3).Obj()
+			svc.Spec.RestartPolicy = tc.rp
+			got, err := Build(svc, Inputs{Nodes: []string{"worker1"}}, wide)
+			if err != nil {
+				t.Fatal(err)
+			}
+			j := got.Jobs[0].Spec
+			g := job{ptr.Deref(j.CompletionMode, ""), j.BackoffLimit, j.BackoffLimitPerIndex, *j.Template.Spec.RestartPolicy}
+			if diff := cmp.Diff(tc.want, g); diff != "" {
+				t.Errorf("Job (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestJobTaskSlot: a replicated job's task reads its slot (its completion index, from 0 as Swarm
+// numbers a job's slots) in SWARM_TASK_SLOT; a global job's tasks have no slot.
+func TestJobTaskSlot(t *testing.T) {
+	want := map[swarmv1.ServiceMode][]corev1.EnvVar{
+		swarmv1.ModeReplicatedJob: {{Name: "SWARM_TASK_SLOT", ValueFrom: &corev1.EnvVarSource{
+			FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "metadata.annotations['batch.kubernetes.io/job-completion-index']"}}}},
+		swarmv1.ModeGlobalJob: nil,
+	}
+	got := map[swarmv1.ServiceMode][]corev1.EnvVar{}
+	for mode := range want {
+		svc := testutil.MakeService("migrate", "ns").Mode(mode).Obj()
+		objs, err := Build(svc, Inputs{Nodes: []string{"worker1"}}, wide)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var pod corev1.PodTemplateSpec
+		data, _ := json.Marshal(objs.Jobs[0].Spec.Template)
+		_ = json.Unmarshal(data, &pod)
+		got[mode] = pod.Spec.Containers[0].Env
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("env (-want +got):\n%s", diff)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"math"
 	"strconv"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	batchv1ac "k8s.io/client-go/applyconfigurations/batch/v1"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
@@ -17,29 +18,19 @@ import (
 	"github.com/kubeswarm/kubeswarm/internal/translate"
 )
 
-// jobs builds the Jobs of a job service. replicated-job: one Job, completions = replicas,
-// parallelism = maxConcurrent (default: replicas, as the docker CLI). global-job: one Job per
-// node in Inputs.Nodes, pinned to it, so that each eligible node runs the task once, nodes that
-// join later included. The restart policy maps exactly: none → no retry; on-failure and any →
-// retry failed tasks, up to maxAttempts (0: without limit, as Swarm).
+// jobs builds the Jobs of a job service. replicated-job: one Indexed Job, completions =
+// replicas, parallelism = maxConcurrent (default: replicas, as the docker CLI); each completion
+// index is a task's slot, 0 to replicas-1 as swarmkit numbers a replicated job's slots
+// (manager/orchestrator/jobs/replicated/reconciler.go). global-job: one Job per node in
+// Inputs.Nodes, pinned to it, so that each eligible node runs the task once, nodes that join
+// later included. The restart policy maps exactly (jobBackoff).
 func jobs(svc *swarmv1.Service, in Inputs, tmpl *corev1ac.PodTemplateSpecApplyConfiguration,
 	labels, annotations map[string]string, owner *metav1ac.OwnerReferenceApplyConfiguration) []*batchv1ac.JobApplyConfiguration {
-	backoff := int32(math.MaxInt32)
-	if rp := svc.Spec.RestartPolicy; rp != nil {
-		switch {
-		case rp.Condition == swarmv1.RestartNone:
-			backoff = 0
-		case ptr.Deref(rp.MaxAttempts, 0) > 0:
-			backoff = *rp.MaxAttempts
-		}
-	}
-	job := func(name string, completions, parallelism int32, t *corev1ac.PodTemplateSpecApplyConfiguration, extra map[string]string) *batchv1ac.JobApplyConfiguration {
+	job := func(name string, t *corev1ac.PodTemplateSpecApplyConfiguration, extra map[string]string, spec *batchv1ac.JobSpecApplyConfiguration) *batchv1ac.JobApplyConfiguration {
 		j := batchv1ac.Job(name, svc.Namespace).WithLabels(labels).WithLabels(extra).
 			WithLabels(map[string]string{translate.LabelTemplateHash: t.Labels[translate.LabelTemplateHash]}).
 			WithOwnerReferences(owner).
-			WithSpec(batchv1ac.JobSpec().
-				WithCompletions(completions).WithParallelism(parallelism).
-				WithBackoffLimit(backoff).WithTemplate(t))
+			WithSpec(spec.WithTemplate(t))
 		if len(annotations) > 0 {
 			j.WithAnnotations(annotations)
 		}
@@ -47,14 +38,67 @@ func jobs(svc *swarmv1.Service, in Inputs, tmpl *corev1ac.PodTemplateSpecApplyCo
 	}
 	if svc.Spec.Mode == swarmv1.ModeReplicatedJob {
 		total := ptr.Deref(svc.Spec.Replicas, 1)
-		return []*batchv1ac.JobApplyConfiguration{job(svc.Name, total, ptr.Deref(svc.Spec.MaxConcurrent, max(total, 1)), tmpl, nil)}
+		spec := batchv1ac.JobSpec().WithCompletions(total).WithParallelism(ptr.Deref(svc.Spec.MaxConcurrent, max(total, 1))).
+			WithCompletionMode(batchv1.IndexedCompletion)
+		if perTask, counted := jobBackoff(svc.Spec.RestartPolicy); counted {
+			spec.WithBackoffLimitPerIndex(perTask).WithBackoffLimit(math.MaxInt32)
+		} else {
+			spec.WithBackoffLimit(math.MaxInt32)
+		}
+		return []*batchv1ac.JobApplyConfiguration{job(svc.Name, tmpl, nil, spec)}
+	}
+	backoff := int32(math.MaxInt32)
+	if n, counted := jobBackoff(svc.Spec.RestartPolicy); counted {
+		backoff = n // one task per Job: the Job's limit is the task's
 	}
 	out := make([]*batchv1ac.JobApplyConfiguration, 0, len(in.Nodes))
 	for _, node := range in.Nodes {
 		t := pinToNode(tmpl, node)
-		out = append(out, job(globalJobName(svc.Name, node), 1, 1, t, map[string]string{translate.LabelNode: labelSafe(node)}))
+		spec := batchv1ac.JobSpec().WithCompletions(1).WithParallelism(1).WithBackoffLimit(backoff)
+		out = append(out, job(globalJobName(svc.Name, node), t, map[string]string{translate.LabelNode: labelSafe(node)}, spec))
 	}
 	return out
+}
+
+// jobBackoff is how often a job's task is retried when counted: condition none → never (0);
+// on-failure and any → maxAttempts times. counted is false without a limit (maxAttempts 0, as
+// Swarm). swarmkit counts restarts per task, by slot (manager/orchestrator/restart/restart.go,
+// shouldRestart: restartInfo.totalRestarts < MaxAttempts per SlotTuple), so a replicated job
+// gets it as backoffLimitPerIndex: each index (slot) fails on its own, the others go on, where
+// one Job-wide backoffLimit would fail a job whose tasks each fail once.
+func jobBackoff(rp *swarmv1.RestartPolicy) (n int32, counted bool) {
+	switch {
+	case rp == nil:
+		return 0, false
+	case rp.Condition == swarmv1.RestartNone:
+		return 0, true
+	case ptr.Deref(rp.MaxAttempts, 0) > 0:
+		return *rp.MaxAttempts, true
+	}
+	return 0, false
+}
+
+// jobTaskSlotEnv holds a replicated job's task slot ({{.Task.Slot}}): the same variable as a
+// StatefulSet's tasks get theirs in (translate's slot variable).
+const jobTaskSlotEnv = "SWARM_TASK_SLOT"
+
+// jobTaskSlot gives a replicated job's task its slot in jobTaskSlotEnv: its completion index,
+// read from the pod's annotation as the Job controller's own JOB_COMPLETION_INDEX is. Swarm
+// numbers a replicated job's slots from 0, as the index (unlike a replicated service's, from 1).
+func jobTaskSlot(svc *swarmv1.Service, tmpl *corev1ac.PodTemplateSpecApplyConfiguration) {
+	if svc.Spec.Mode != swarmv1.ModeReplicatedJob {
+		return
+	}
+	for i := range tmpl.Spec.Containers {
+		c := &tmpl.Spec.Containers[i]
+		if c.Name != nil && *c.Name == translate.ContainerName {
+			c.WithEnv(corev1ac.EnvVar().WithName(jobTaskSlotEnv).WithValueFrom(corev1ac.EnvVarSource().
+				// apiVersion as the API server defaults it, so that the Job as applied reads back the
+				// same and is not applied again at each of its status changes (TestJobNotRewritten).
+				WithFieldRef(corev1ac.ObjectFieldSelector().WithAPIVersion("v1").
+					WithFieldPath("metadata.annotations['" + batchv1.JobCompletionIndexAnnotation + "']"))))
+		}
+	}
 }
 
 // globalJobName is the name of a global-job service's Job on a node.

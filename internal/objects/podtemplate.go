@@ -416,9 +416,12 @@ func pullPolicy(image string) corev1.PullPolicy {
 	return corev1.PullAlways
 }
 
-// jobRestartPolicy is the pod restart policy of a job's tasks: condition none never restarts.
+// jobRestartPolicy is the pod restart policy of a job's tasks: condition none never restarts;
+// nor does a task whose restarts are counted (maxAttempts): the Job makes a new pod for each
+// retry, as swarmkit makes a new task, and counts them per task (jobBackoff). Without a limit the
+// kubelet restarts the task's container in place.
 func jobRestartPolicy(rp *swarmv1.RestartPolicy) corev1.RestartPolicy {
-	if rp != nil && rp.Condition == swarmv1.RestartNone {
+	if rp != nil && (rp.Condition == swarmv1.RestartNone || ptr.Deref(rp.MaxAttempts, 0) > 0) {
 		return corev1.RestartPolicyNever
 	}
 	return corev1.RestartPolicyOnFailure

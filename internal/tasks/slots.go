@@ -85,8 +85,17 @@ func AssignSlots(pods []*corev1.Pod, prev Slots) Slots {
 			return strings.Compare(a.Name, b.Name)
 		})
 		held := map[int]bool{}
+		// A replicated job's tasks have their slots (JobSlot).
+		for _, p := range ps {
+			if s, ok := JobSlot(p); ok {
+				out[Key(p)] = s
+			}
+		}
 		// Live tasks first, so that a task that is over never blocks its own replacement.
 		for _, p := range ps {
+			if _, ok := out[Key(p)]; ok {
+				continue
+			}
 			if s := known(p); s > 0 && !over(p) && !held[s] {
 				held[s] = true
 				out[Key(p)] = s

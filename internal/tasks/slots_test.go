@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -33,6 +34,9 @@ func TestAssignSlots(t *testing.T) {
 			p.OwnerReferences = []metav1.OwnerReference{{Kind: "StatefulSet", Name: "db", APIVersion: "apps/v1", Controller: ptr.To(true)}}
 			p.Labels[appsv1.PodIndexLabel] = n
 		}
+	}
+	index := func(i string) func(*corev1.Pod) {
+		return func(p *corev1.Pod) { p.Annotations = map[string]string{batchv1.JobCompletionIndexAnnotation: i} }
 	}
 	a := pod("a", "web", 3*time.Minute)
 	b := pod("b", "web", 2*time.Minute)
@@ -63,6 +67,10 @@ func TestAssignSlots(t *testing.T) {
 			Slots{"n/a": 1, "n/b": 2, "n/c": 3, "n/d": 2}},
 		{"a job's finished tasks hold their slots", []*corev1.Pod{pod("a", "job", 2*time.Minute, ofJob, failed), pod("b", "job", time.Minute, ofJob)}, nil,
 			Slots{"n/a": 1, "n/b": 2}},
+		{"a replicated job's tasks have their indexes, from 0, retries too", []*corev1.Pod{
+			pod("a", "job", 3*time.Minute, ofJob, failed, index("1")), pod("b", "job", 2*time.Minute, ofJob, index("0")),
+			pod("c", "job", time.Minute, ofJob, index("1")), pod("old", "job", 4*time.Minute, ofJob)}, Slots{"n/c": 7},
+			Slots{"n/a": 1, "n/b": 0, "n/c": 1, "n/old": 1}},
 		{"scaled up: the lowest free slots", []*corev1.Pod{a, d}, Slots{"n/a": 2},
 			Slots{"n/a": 2, "n/d": 1}},
 	}
@@ -72,5 +80,29 @@ func TestAssignSlots(t *testing.T) {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestRetried: a replicated job's task that failed and whose slot has a newer task is its
+// slot's history; the newest task of a slot is not, failed or not, nor a task without a slot.
+func TestRetried(t *testing.T) {
+	t0 := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	pod := func(name, index string, age time.Duration, phase corev1.PodPhase) corev1.Pod {
+		p := corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "n", Name: name, CreationTimestamp: metav1.NewTime(t0.Add(-age))},
+			Status: corev1.PodStatus{Phase: phase}}
+		if index != "" {
+			p.Annotations = map[string]string{batchv1.JobCompletionIndexAnnotation: index}
+		}
+		return p
+	}
+	pods := []corev1.Pod{
+		pod("0-first", "0", 3*time.Minute, corev1.PodFailed), pod("0-second", "0", 2*time.Minute, corev1.PodFailed),
+		pod("0-third", "0", time.Minute, corev1.PodSucceeded),
+		pod("1-only", "1", time.Minute, corev1.PodFailed),
+		pod("no-index", "", 5*time.Minute, corev1.PodFailed),
+	}
+	want := map[string]bool{"n/0-first": true, "n/0-second": true}
+	if diff := cmp.Diff(want, Retried(pods)); diff != "" {
+		t.Errorf("retried (-want +got):\n%s", diff)
 	}
 }

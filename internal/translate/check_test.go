@@ -2,6 +2,9 @@ package translate
 
 import (
 	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 	"github.com/kubeswarm/kubeswarm/internal/testutil"
@@ -40,6 +43,19 @@ func TestCheck(t *testing.T) {
 		{name: "a route host that is no DNS name is refused, naming the label", mutate: func(s *swarmv1.ServiceSpec) {
 			s.Labels = map[string]string{"traefik.http.routers.web.rule": "Host(`my_app.example.com`)", "traefik.http.services.web.loadbalancer.server.port": "80"}
 		}, wantErr: `label traefik.http.routers.web.rule: host "my_app.example.com" is not a DNS name`},
+		{name: "a restart delay is the kubelet's back-off", mutate: func(s *swarmv1.ServiceSpec) {
+			s.RestartPolicy = &swarmv1.RestartPolicy{Delay: &metav1.Duration{Duration: 3 * time.Second}}
+		}, wantNotes: "restartPolicy.delay=3s: a task is restarted after the kubelet's back-off (10s, doubling up to 5m, reset after 10m of running), not after the delay"},
+		{name: "a job's restart delay too", mutate: func(s *swarmv1.ServiceSpec) {
+			s.Mode = swarmv1.ModeReplicatedJob
+			s.RestartPolicy = &swarmv1.RestartPolicy{Condition: swarmv1.RestartOnFailure, Delay: &metav1.Duration{Duration: time.Minute}}
+		}, wantNotes: "restartPolicy.delay=1m0s: a task is restarted after the kubelet's back-off (10s, doubling up to 5m, reset after 10m of running), not after the delay"},
+		{name: "no delay is waited where nothing restarts", mutate: func(s *swarmv1.ServiceSpec) {
+			s.RestartPolicy = &swarmv1.RestartPolicy{Condition: swarmv1.RestartNone, Delay: &metav1.Duration{Duration: 3 * time.Second}}
+		}},
+		{name: "the default delay is not the user's", mutate: func(s *swarmv1.ServiceSpec) {
+			s.RestartPolicy = &swarmv1.RestartPolicy{Condition: swarmv1.RestartOnFailure}
+		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -32,11 +32,28 @@ func RestartNote(s *swarmv1.ServiceSpec) string {
 	return ""
 }
 
+// RestartDelayNote says what becomes of a restart delay that is set, "" when none is or no task
+// restarts (condition none): Kubernetes has no per-pod restart delay. The kubelet restarts a
+// task's container after its own back-off, 10s doubling to 5m and reset after 10m of running
+// (KEP-4603 tunes it only per node, in the kubelet's configuration; the container restart rules
+// of KEP-5307 choose whether to restart, not when), where swarmkit waits the delay
+// (manager/orchestrator/restart/restart.go, Restart: delay from RestartPolicy.Delay).
+func RestartDelayNote(s *swarmv1.ServiceSpec) string {
+	rp := s.RestartPolicy
+	if rp == nil || rp.Delay == nil || rp.RestartOn() == swarmv1.RestartNone {
+		return ""
+	}
+	return fmt.Sprintf("restartPolicy.delay=%s: a task is restarted after the kubelet's back-off (10s, doubling up to 5m, reset after 10m of running), not after the delay", rp.Delay.Duration)
+}
+
 // ignoredRule lists what Kubernetes cannot do at all, so that it is reported, never dropped
 // silently.
 func ignoredRule(svc *swarmv1.Service, _ Options) (notes []string, _ error) {
 	s := &svc.Spec
 	if n := RestartNote(s); n != "" {
+		notes = append(notes, n)
+	}
+	if n := RestartDelayNote(s); n != "" {
 		notes = append(notes, n)
 	}
 	if !s.Mode.IsJob() && s.RestartPolicy != nil && (ptr.Deref(s.RestartPolicy.MaxAttempts, 0) > 0 || s.RestartPolicy.Window != nil) {

@@ -263,6 +263,9 @@ func TaskOf(p *corev1.Pod, slot int) Task {
 	} else {
 		t.Slot = slot
 		t.Name = svc + "." + strconv.Itoa(slot)
+		if _, job := tasks.JobSlot(p); job && slot == 0 {
+			t.Name = svc + "." + p.Spec.NodeName // docker names a task of slot 0 by its node, as `service ps`
+		}
 	}
 	t.Image = taskImage(p)
 	t.Tag = ImageTag(t.Image)

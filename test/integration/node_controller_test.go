@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -284,8 +285,17 @@ func TestNodeAvailability(t *testing.T) {
 // dropping one removes it only when kubeswarm alone set it; a label someone else set to another
 // value is left alone and reported; a hand edit of kubeswarm's role label is undone.
 func TestNodeRoleAndLabels(t *testing.T) {
+	// Another manager, so that it-labels is not the last one when it is demoted
+	// (TestNodeLastManagerStays).
+	createKubeNode(t, "it-labels-manager", true, "10.1.0.8")
 	createKubeNode(t, "it-labels", false, "10.1.0.4")
 	waitNode(t, "it-labels", "the Node", func(*corev1.Node, *swarmv1.Node) error { return nil })
+	waitNode(t, "it-labels-manager", "a manager", func(_ *corev1.Node, sn *swarmv1.Node) error {
+		if sn.Spec.Role != swarmv1.RoleManager {
+			return fmt.Errorf("role %q", sn.Spec.Role)
+		}
+		return nil
+	})
 	updateKubeNode(t, "it-labels", func(n *corev1.Node) {
 		n.Labels["example.com/team"] = "ops" // someone else's, kubeswarm never set it
 		n.Labels["rack"] = "r1"              // someone else's, kubeswarm will set it too
@@ -378,4 +388,48 @@ func TestNodeNoWritesWhenNothingChanged(t *testing.T) {
 	if got := operatorWrites.writesSince(before, "/nodes/it-idle"); len(got) != 0 {
 		t.Errorf("the operator made %d writes while nothing changed, want 0: %v", len(got), got)
 	}
+}
+
+// TestNodeLastManagerStays: a Node edited with kubectl to demote the last manager (the plugin and
+// the Engine API refuse it first, in swarmkit's words; CEL sees one object) stays a manager,
+// Degraded LastManager, until another node is a manager: then it is demoted.
+func TestNodeLastManagerStays(t *testing.T) {
+	all := &swarmv1.NodeList{}
+	if err := k8sClient.List(context.Background(), all); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range all.Items {
+		if n.Spec.Role == swarmv1.RoleManager {
+			t.Skipf("node %s of another test is a manager", n.Name)
+		}
+	}
+	createKubeNode(t, "it-last", true, "10.1.0.6")
+	createKubeNode(t, "it-next", false, "10.1.0.7")
+	waitNode(t, "it-last", "a manager", func(kn *corev1.Node, sn *swarmv1.Node) error {
+		if kn.Labels[translate.NodeLabelRole] != "manager" || sn.Status.Role != swarmv1.RoleManager {
+			return fmt.Errorf("role label %q, status role %q", kn.Labels[translate.NodeLabelRole], sn.Status.Role)
+		}
+		return nil
+	})
+	waitNode(t, "it-next", "a worker", func(*corev1.Node, *swarmv1.Node) error { return nil })
+
+	updateSwarmNode(t, "it-last", func(n *swarmv1.Node) { n.Spec.Role = swarmv1.RoleWorker })
+	waitNode(t, "it-last", "kept a manager, Degraded", func(kn *corev1.Node, sn *swarmv1.Node) error {
+		c := meta.FindStatusCondition(sn.Status.Conditions, swarmv1.ConditionDegraded)
+		if kn.Labels[translate.NodeLabelRole] != "manager" || sn.Status.Role != swarmv1.RoleManager || sn.Status.ObservedGeneration != sn.Generation ||
+			c == nil || c.Reason != nodes.ReasonLastManager || !strings.HasPrefix(c.Message, "attempting to demote the last manager of the swarm") {
+			return fmt.Errorf("role label %q, status role %q, Degraded %+v", kn.Labels[translate.NodeLabelRole], sn.Status.Role, c)
+		}
+		return nil
+	})
+
+	// docker node promote it-next: it-last's demotion now goes through.
+	updateSwarmNode(t, "it-next", func(n *swarmv1.Node) { n.Spec.Role = swarmv1.RoleManager })
+	waitNode(t, "it-last", "demoted", func(kn *corev1.Node, sn *swarmv1.Node) error {
+		c := meta.FindStatusCondition(sn.Status.Conditions, swarmv1.ConditionDegraded)
+		if kn.Labels[translate.NodeLabelRole] != "worker" || sn.Status.Role != swarmv1.RoleWorker || c == nil || c.Status != metav1.ConditionFalse {
+			return fmt.Errorf("role label %q, status role %q, Degraded %+v", kn.Labels[translate.NodeLabelRole], sn.Status.Role, c)
+		}
+		return nil
+	})
 }

@@ -128,6 +128,7 @@ func steps() []step {
 		{key: "node-promote", args: strings.Fields("node promote worker1"), settle: 3 * time.Second},
 		s("node-ls-promoted", "node", "ls", "--format", "{{.Hostname}} {{.ManagerStatus}}"),
 		s("node-demote", "node", "demote", "worker1"),
+		s("error-node-demote-last", "node", "demote", "manager1"),
 		s("node-update-availability", "node", "update", "--availability", "drain", "worker2"),
 		s("node-ls-drained", "node", "ls", "--format", "{{.Hostname}} {{.Availability}}"),
 		s("node-update-restore", "node", "update", "--availability", "active", "--label-rm", "zone", "worker1"),
