@@ -749,11 +749,27 @@ func TestTemplates(t *testing.T) {
 	if diff := cmp.Diff(wantGlobal, podSpec(g).Containers[0].Env); diff != "" || len(g.Notes) != 0 {
 		t.Errorf("global env (-want +got):\n%s\nnotes %q", diff, g.Notes)
 	}
-	// A job's tasks have no slot of Swarm's: the template stays, reported.
-	job := testutil.MakeService("once", "n").Mode(swarmv1.ModeReplicatedJob).Env("SLOT", "{{.Task.Slot}}").Obj()
-	j := build(t, job, wide)
-	if len(j.Notes) != 1 || !strings.Contains(j.Notes[0], "{{.Task.Slot}}") {
-		t.Errorf("notes %q, want the unsupported slot template named", j.Notes)
+	// A replicated job's task slot is its completion index (swarmkit numbers them from 0); a
+	// global job's, its node's ID as a global service's.
+	jobField := *corev1ac.EnvVar().WithName("SWARM_TASK_SLOT").WithValueFrom(corev1ac.EnvVarSource().WithFieldRef(
+		corev1ac.ObjectFieldSelector().WithFieldPath("metadata.annotations['batch.kubernetes.io/job-completion-index']")))
+	for mode, want := range map[swarmv1.ServiceMode][]corev1ac.EnvVarApplyConfiguration{
+		swarmv1.ModeReplicatedJob: {jobField, value("SLOT", "$(SWARM_TASK_SLOT)")},
+		swarmv1.ModeGlobalJob:     {field("SWARM_NODE_ID", "spec.nodeName"), value("SLOT", "$(SWARM_NODE_ID)")},
+	} {
+		job := testutil.MakeService("once", "n").Mode(mode).Env("SLOT", "{{.Task.Slot}}").Obj()
+		j, err := Build(job, Inputs{Nodes: []string{"worker1"}}, wide)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, j.Jobs[0].Spec.Template.Spec.Containers[0].Env); diff != "" || len(j.Notes) != 0 {
+			t.Errorf("%s env (-want +got):\n%s\nnotes %q", mode, diff, j.Notes)
+		}
+	}
+	// A template swarmkit does not know stays as written, reported.
+	odd := build(t, testutil.MakeService("odd", "n").Env("X", "{{.Task.Color}}").Obj(), wide)
+	if len(odd.Notes) != 1 || !strings.Contains(odd.Notes[0], "{{.Task.Color}}") {
+		t.Errorf("notes %q, want the unknown template named", odd.Notes)
 	}
 	// Per-task hostnames: TestHostname.
 }

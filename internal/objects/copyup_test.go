@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/files"
 	"github.com/kubeswarm/kubeswarm/internal/testutil"
 	"github.com/kubeswarm/kubeswarm/internal/translate"
 )
@@ -173,6 +174,7 @@ func TestTemplateNotes(t *testing.T) {
 	}{
 		{name: "a replicated task has no slot", mode: swarmv1.ModeReplicated, in: in, opts: withImage, want: []string{slot}},
 		{name: "a global task's slot is its node", mode: swarmv1.ModeGlobal, in: in, opts: withImage},
+		{name: "a replicated job's task slot is its index", mode: swarmv1.ModeReplicatedJob, in: in, opts: withImage},
 		{name: "a template without the slot", mode: swarmv1.ModeReplicated, in: Inputs{TemplatedConfigs: in.TemplatedConfigs}, opts: withImage},
 		{name: "without the operator's image", mode: swarmv1.ModeGlobal, in: in, opts: wide, want: []string{raw}},
 	}
@@ -186,6 +188,48 @@ func TestTemplateNotes(t *testing.T) {
 			}
 			if diff := cmp.Diff(tt.want, got.Notes); diff != "" {
 				t.Errorf("notes (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestTemplateSlot: the task's slot reaches a templated file's renderer where the task has one
+// (translate.SlotField): a per-slot service's ordinal, a replicated job's completion index.
+func TestTemplateSlot(t *testing.T) {
+	withImage := wide
+	withImage.FilesImage = "kubeswarm.test/manager:1"
+	in := Inputs{TemplatedConfigs: map[string]bool{"conf": true}, SlotTemplates: map[string]bool{"conf": true}, Nodes: []string{"worker1"}}
+	tests := []struct {
+		name      string
+		svc       *swarmv1.Service
+		wantField string
+	}{
+		{name: "a per-slot service", svc: testutil.MakeService("web", "n").Env("ID", "{{.Task.Slot}}").Obj(),
+			wantField: "metadata.labels['apps.kubernetes.io/pod-index']"},
+		{name: "a replicated job", svc: testutil.MakeService("web", "n").Mode(swarmv1.ModeReplicatedJob).Obj(),
+			wantField: "metadata.annotations['batch.kubernetes.io/job-completion-index']"},
+		{name: "a service without slots", svc: testutil.MakeService("web", "n").Obj()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.svc.Spec.Configs = []swarmv1.FileReference{{Source: "conf", Target: "/etc/conf"}}
+			got, err := Build(tt.svc, in, withImage)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var field string
+			for _, c := range templates(t, got)[0].Spec.InitContainers {
+				for _, e := range c.Env {
+					if e.Name == files.EnvTaskSlot && e.ValueFrom != nil {
+						field = e.ValueFrom.FieldRef.FieldPath
+					}
+				}
+			}
+			if field != tt.wantField {
+				t.Errorf("slot from %q, want %q", field, tt.wantField)
+			}
+			if noted := slices.ContainsFunc(got.Notes, func(n string) bool { return strings.Contains(n, "{{.Task.Slot}}") }); noted != (tt.wantField == "") {
+				t.Errorf("notes %q: the empty slot is said only where the tasks have none", got.Notes)
 			}
 		})
 	}

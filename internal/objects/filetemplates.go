@@ -57,6 +57,8 @@ func (in *installer) withContext(svc *swarmv1.Service, inputs Inputs) {
 	}
 	if s.Mode.IsGlobal() {
 		in.env = append(in.env, field(files.EnvTaskSlot, "spec.nodeName"))
+	} else if f, ok := translate.SlotField(svc); ok {
+		in.env = append(in.env, field(files.EnvTaskSlot, f))
 	}
 	in.env = append(in.env, corev1ac.EnvVar().WithName(files.TemplateContextEnv).WithValue(translate.EscapeReferences(string(raw))))
 }
@@ -66,8 +68,9 @@ func (in *installer) withContext(svc *swarmv1.Service, inputs Inputs) {
 // written.
 func templateNotes(svc *swarmv1.Service, in Inputs, opts translate.Options) []string {
 	var notes []string
-	if !svc.Spec.Mode.IsGlobal() {
-		// swarmkit template/context.go: a replicated task's slot; Deployment pods have none.
+	if _, slots := translate.SlotField(svc); !slots && !svc.Spec.Mode.IsGlobal() {
+		// swarmkit template/context.go: a replicated task's slot; Deployment pods have none
+		// (a template in a secret or config does not make the service one with slots).
 		for i, ref := range svc.Spec.Secrets {
 			if in.TemplatedSecrets[ref.Source] && in.SlotTemplates[ref.Source] {
 				notes = append(notes, fmt.Sprintf("secrets[%d]: {{.Task.Slot}} in the template %s is empty: the service's tasks have no slots on Kubernetes", i, ref.Source))

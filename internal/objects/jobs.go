@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
+	"slices"
 	"strconv"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -78,26 +79,25 @@ func jobBackoff(rp *swarmv1.RestartPolicy) (n int32, counted bool) {
 	return 0, false
 }
 
-// jobTaskSlotEnv holds a replicated job's task slot ({{.Task.Slot}}): the same variable as a
-// StatefulSet's tasks get theirs in (translate's slot variable).
-const jobTaskSlotEnv = "SWARM_TASK_SLOT"
-
-// jobTaskSlot gives a replicated job's task its slot in jobTaskSlotEnv: its completion index,
-// read from the pod's annotation as the Job controller's own JOB_COMPLETION_INDEX is. Swarm
-// numbers a replicated job's slots from 0, as the index (unlike a replicated service's, from 1).
+// jobTaskSlot gives a replicated job's task its slot in translate.SlotEnv: its completion index
+// (translate.JobSlotField), read from the pod's annotation as the Job controller's own
+// JOB_COMPLETION_INDEX is. Swarm numbers a replicated job's slots from 0, as the index (unlike a
+// replicated service's, from 1). A container whose env templates already refer to it has it.
 func jobTaskSlot(svc *swarmv1.Service, tmpl *corev1ac.PodTemplateSpecApplyConfiguration) {
 	if svc.Spec.Mode != swarmv1.ModeReplicatedJob {
 		return
 	}
 	for i := range tmpl.Spec.Containers {
 		c := &tmpl.Spec.Containers[i]
-		if c.Name != nil && *c.Name == translate.ContainerName {
-			c.WithEnv(corev1ac.EnvVar().WithName(jobTaskSlotEnv).WithValueFrom(corev1ac.EnvVarSource().
-				// apiVersion as the API server defaults it, so that the Job as applied reads back the
-				// same and is not applied again at each of its status changes (TestJobNotRewritten).
-				WithFieldRef(corev1ac.ObjectFieldSelector().WithAPIVersion("v1").
-					WithFieldPath("metadata.annotations['" + batchv1.JobCompletionIndexAnnotation + "']"))))
+		if c.Name == nil || *c.Name != translate.ContainerName || slices.ContainsFunc(c.Env, func(e corev1ac.EnvVarApplyConfiguration) bool {
+			return e.Name != nil && *e.Name == translate.SlotEnv
+		}) {
+			continue
 		}
+		c.WithEnv(corev1ac.EnvVar().WithName(translate.SlotEnv).WithValueFrom(corev1ac.EnvVarSource().
+			// apiVersion as the API server defaults it, so that the Job as applied reads back the
+			// same and is not applied again at each of its status changes (TestJobNotRewritten).
+			WithFieldRef(corev1ac.ObjectFieldSelector().WithAPIVersion("v1").WithFieldPath(translate.JobSlotField))))
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/files"
 )
 
 // Per-task identity. Swarm numbers the tasks of a replicated service by slot (1…replicas), and a
@@ -32,7 +33,7 @@ const AnnotationVolumes = "swarm.kubeswarm.io/volumes"
 const LabelSlotsOf = "swarm.kubeswarm.io/slots-of"
 
 // SlotEnv is the variable that holds a task's slot (Task.Slot), from the pod's ordinal label.
-const SlotEnv = "SWARM_TASK_SLOT"
+const SlotEnv = files.EnvTaskSlot
 
 // VolumeInfo is what a Stack declares of a volume one of its services mounts.
 type VolumeInfo struct {

@@ -7,9 +7,11 @@ import (
 	"slices"
 	"strings"
 
+	batchv1 "k8s.io/api/batch/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
+	"github.com/kubeswarm/kubeswarm/internal/files"
 )
 
 // Swarm expands Go templates in env values and the hostname ({{.Service.Name}},
@@ -22,20 +24,42 @@ var templateRE = regexp.MustCompile(`\{\{\s*\.([A-Za-z]+(?:\.[A-Za-z]+)*)\s*\}\}
 // pod field that hold them. Swarm's node ID is shown as the node's name, which is what
 // Kubernetes knows in the pod.
 var downward = map[string]struct{ env, field string }{
-	"Node.Hostname": {"SWARM_NODE_HOSTNAME", "spec.nodeName"},
+	"Node.Hostname": {files.EnvNodeName, "spec.nodeName"},
 	"Node.ID":       {"SWARM_NODE_ID", "spec.nodeName"},
-	"Task.Name":     {"SWARM_TASK_NAME", "metadata.name"},
-	"Task.ID":       {"SWARM_TASK_ID", "metadata.uid"},
+	"Task.Name":     {files.EnvTaskName, "metadata.name"},
+	"Task.ID":       {files.EnvTaskID, "metadata.uid"},
 	// A replicated service with {{.Task.Slot}} runs as a StatefulSet whose ordinals are the
 	// slots (PerSlot); the pod's ordinal label holds its slot.
 	"Task.Slot": {SlotEnv, SlotPodIndexField},
+	// A replicated job's slot is its pod's completion index (swarmkit numbers a replicated
+	// job's slots from 0, as the index).
+	jobSlotKey: {SlotEnv, JobSlotField},
+}
+
+// jobSlotKey is a replicated job's {{.Task.Slot}} in downward: no template can name it.
+const jobSlotKey = "Task.Slot of a job"
+
+// JobSlotField is the pod field that holds a replicated job's task slot: its completion index.
+const JobSlotField = "metadata.annotations['" + batchv1.JobCompletionIndexAnnotation + "']"
+
+// SlotField is the pod field that holds the slot of svc's tasks ({{.Task.Slot}}), and whether
+// they have one: a per-slot replicated service's StatefulSet ordinal, a replicated job's
+// completion index.
+func SlotField(svc *swarmv1.Service) (string, bool) {
+	switch {
+	case svc.Spec.Mode == swarmv1.ModeReplicatedJob:
+		return JobSlotField, true
+	case PerSlot(svc):
+		return SlotPodIndexField, true
+	}
+	return "", false
 }
 
 // ExpandTemplates replaces the templates of s: service facts by their value, node and task facts
 // by $(VAR) references (their names are added to vars). Templates Kubernetes cannot give are
-// left as they are and named in the returned list: {{.Task.Slot}} of a job, and any template
-// swarmkit does not know. A global service's {{.Task.Slot}} is its node's ID, as swarmkit falls
-// back to (template/context.go).
+// left as they are and named in the returned list: any template swarmkit does not know. A global
+// service's (or global job's) {{.Task.Slot}} is its node's ID, as swarmkit falls back to
+// (template/context.go); a replicated job's is its completion index.
 func ExpandTemplates(s string, svc *swarmv1.Service, vars map[string]bool) (string, []string) {
 	var unsupported []string
 	out := templateRE.ReplaceAllStringFunc(s, func(m string) string {
@@ -46,14 +70,12 @@ func ExpandTemplates(s string, svc *swarmv1.Service, vars map[string]bool) (stri
 		case "Service.ID":
 			return string(svc.UID)
 		}
-		if key == "Task.Slot" && svc.Spec.Mode == swarmv1.ModeGlobal {
+		if key == "Task.Slot" && svc.Spec.Mode.IsGlobal() {
 			// A global task has no slot: swarmkit gives its node's ID instead
 			// (template/context.go), which is the node's name here.
 			key = "Node.ID"
-		} else if key == "Task.Slot" && !svc.Spec.Mode.IsReplicated() {
-			// A job's tasks are its Jobs' pods, which have no slot of Swarm's.
-			unsupported = append(unsupported, m)
-			return m
+		} else if key == "Task.Slot" && svc.Spec.Mode == swarmv1.ModeReplicatedJob {
+			key = jobSlotKey
 		}
 		if d, ok := downward[key]; ok {
 			vars[key] = true
@@ -75,7 +97,7 @@ func envRule(svc *swarmv1.Service, _ Options) ([]string, error) {
 	if len(unsupported) == 0 {
 		return nil, nil
 	}
-	return []string{fmt.Sprintf("env: templates %s have no Kubernetes equivalent for this service (a job's tasks have no slot) and are left as written", strings.Join(unsupported, ", "))}, nil
+	return []string{fmt.Sprintf("env: templates %s are not Swarm's and are left as written", strings.Join(unsupported, ", "))}, nil
 }
 
 // DownwardVar is a variable from the downward API that expanded templates refer to.
