@@ -19,10 +19,6 @@ import (
 // invalidSpecPrefix starts the Service controller's Degraded message for a spec it refuses.
 const invalidSpecPrefix = "The spec cannot be applied, nothing was changed: "
 
-// longNet is a network name that fits a compose file and not a task label once the stack's
-// name is before it.
-var longNet = strings.Repeat("n", 61)
-
 // TestConvertRefusesWhatTheOperatorRefuses: what the operator would refuse when it reconciles a
 // Service (Degraded, InvalidSpec) — a spec the API server accepts — `convert` and `stack
 // deploy` (the compose converter) refuse before anything is written, in the same words: the
@@ -56,9 +52,9 @@ func TestConvertRefusesWhatTheOperatorRefuses(t *testing.T) {
 			spec: swarmv1.ServiceSpec{Mounts: []swarmv1.Mount{{Type: swarmv1.MountVolume, Source: "st-share", Target: "/data",
 				Volume: &swarmv1.VolumeOptions{DriverOptions: map[string]string{"type": "cifs", "device": "//nas/share", "o": "username=u"}}}}},
 			want: "a cifs volume (an SMB share) has no Kubernetes equivalent"},
-		{name: "network name too long to label the tasks", compose: "networks: [" + longNet + "]", top: "networks:\n  " + longNet + ": {}\n",
-			spec: swarmv1.ServiceSpec{Networks: []swarmv1.NetworkAttachment{{Name: "st-" + longNet}}},
-			want: "cannot label tasks"},
+		// A stack network whose name is too long to label the tasks is refused earlier, by the
+		// stack's own rule on its DNS Service name (stack.Validate, which the Stack controller and
+		// the converter both run: internal/stack TestNetworkDNSNames).
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
