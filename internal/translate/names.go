@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
-	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation"
 
@@ -80,9 +79,9 @@ func standaloneAliasesRule(svc *swarmv1.Service, _ Options) (notes []string, _ e
 			continue
 		}
 		for j, a := range n.Aliases {
-			if errs := validation.IsDNS1035Label(a); len(errs) > 0 {
-				return nil, fmt.Errorf("networks[%d].aliases[%d]: %q cannot name the service in DNS (%s); use lowercase letters, digits and '-', starting with a letter, at most 63 characters",
-					i, j, a, strings.Join(errs, "; "))
+			if len(validation.IsDNS1035Label(a)) > 0 {
+				return nil, fmt.Errorf("networks[%d].aliases[%d]: %q cannot name the service in DNS (it is a Kubernetes Service's name); use lowercase letters, digits and '-', starting with a letter and ending with a letter or digit, at most 63 characters",
+					i, j, a)
 			}
 		}
 		notes = append(notes, fmt.Sprintf("networks[%d]: aliases %v resolve in the whole namespace, not only on network %s (a Kubernetes Service each, outside a stack)", i, n.Aliases, n.Name))
