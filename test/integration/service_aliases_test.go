@@ -121,6 +121,24 @@ func TestServiceAliases(t *testing.T) {
 		return nil
 	})
 
+	// A Service applied directly with an alias that is no DNS label: InvalidSpec, naming the
+	// field, and nothing changed.
+	updateService(t, ns, "web", func(s *swarmv1.Service) {
+		s.Spec.Networks = []swarmv1.NetworkAttachment{{Name: "n1", Aliases: []string{"my.cache"}}}
+	})
+	eventually(t, "Degraded InvalidSpec names the alias", func() error {
+		s, err := get(ctx, ns, "web", &swarmv1.Service{})
+		if err != nil {
+			return err
+		}
+		c := condition(s, swarmv1.ConditionDegraded)
+		if c == nil || c.Status != metav1.ConditionTrue || c.Reason != "InvalidSpec" || !strings.Contains(c.Message, `networks[0].aliases[0]: "my.cache" cannot name the service in DNS`) {
+			return fmt.Errorf("Degraded = %+v", c)
+		}
+		return nil
+	})
+	wantAliases("the alias Services are left as they were", "cache", "taken")
+
 	// No aliases left: no alias Services.
 	updateService(t, ns, "web", func(s *swarmv1.Service) { s.Spec.Networks = []swarmv1.NetworkAttachment{{Name: "n1"}} })
 	wantAliases("every alias Service removed")
