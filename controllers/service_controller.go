@@ -250,6 +250,9 @@ func (r *ServiceReconciler) reconcile(ctx context.Context, svc *swarmv1.Service,
 	if err != nil {
 		return 0, r.applyFailed(svc, status, err)
 	}
+	if err := r.applyAliases(ctx, svc, objs.Aliases); err != nil {
+		return 0, r.applyFailed(svc, status, err)
+	}
 	meta.SetStatusCondition(&status.Conditions, metav1.Condition{Type: swarmv1.ConditionDegraded, Status: metav1.ConditionFalse,
 		Reason: swarmv1.ReasonAsRequested, Message: "Every object of the service is applied", ObservedGeneration: svc.Generation})
 	notes := append(objs.Notes, routeNotes...)

@@ -261,9 +261,14 @@ func (s *Server) kubeSpec(ctx context.Context, spec swarm.ServiceSpec) (swarmv1.
 }
 
 // verdict refuses what the operator would refuse of the service (translate.Check, the shared
-// verdict the plugin and stack deploy run), before anything is written.
-func (s *Server) verdict(name string, ks *swarmv1.ServiceSpec) error {
-	if _, err := translate.Check(&swarmv1.Service{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: s.Namespace}, Spec: *ks}); err != nil {
+// verdict the plugin and stack deploy run), before anything is written; stack is the stack the
+// service belongs to ("" for none), which some rules depend on (a network alias).
+func (s *Server) verdict(name, stack string, ks *swarmv1.ServiceSpec) error {
+	svc := &swarmv1.Service{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: s.Namespace}, Spec: *ks}
+	if stack != "" {
+		svc.Labels = map[string]string{translate.LabelStack: stack}
+	}
+	if _, err := translate.Check(svc); err != nil {
 		return invalid("rpc error: code = InvalidArgument desc = %v", err)
 	}
 	return nil
@@ -295,7 +300,11 @@ func (s *Server) serviceCreate(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	name := swarmv1.KubernetesName(spec.Name)
-	if err := s.verdict(name, &ks); err != nil {
+	stackName, local, inStack := stackMember(spec.Labels, spec.Name)
+	if !inStack {
+		stackName = ""
+	}
+	if err := s.verdict(name, stackName, &ks); err != nil {
 		return err
 	}
 	services, err := s.listServices(ctx)
@@ -305,7 +314,7 @@ func (s *Server) serviceCreate(w http.ResponseWriter, r *http.Request) error {
 	if err := checkPorts(services, name, &ks); err != nil {
 		return err
 	}
-	if stackName, local, ok := stackMember(spec.Labels, spec.Name); ok {
+	if inStack {
 		auth, err := s.writeRegistryAuth(ctx, r, stackName, true, &ks, nil)
 		if err != nil {
 			return err
@@ -455,7 +464,7 @@ func (s *Server) serviceUpdate(w http.ResponseWriter, r *http.Request) error {
 	if ks.Mode != oldMode {
 		return errorf(http.StatusInternalServerError, "rpc error: code = Unimplemented desc = service mode change is not allowed")
 	}
-	if err := s.verdict(svc.Name, &ks); err != nil {
+	if err := s.verdict(svc.Name, svc.Labels[translate.LabelStack], &ks); err != nil {
 		return err
 	}
 	if err := checkPorts(services, svc.Name, &ks); err != nil {

@@ -101,6 +101,8 @@ type Objects struct {
 	TemplateHash string
 	// Service gives the service its name in DNS and publishes its ingress ports.
 	Service *corev1ac.ServiceApplyConfiguration
+	// Aliases give a service outside a stack its network aliases (AliasServices).
+	Aliases []*corev1ac.ServiceApplyConfiguration
 	// Notes say what the spec asks that Kubernetes can only approximate or cannot do.
 	Notes []string
 }
@@ -220,6 +222,7 @@ func buildWith(svc *swarmv1.Service, in Inputs, opts translate.Options) (*Object
 	if err != nil {
 		return nil, err
 	}
+	out.Aliases = AliasServices(svc, opts)
 	return out, nil
 }
 

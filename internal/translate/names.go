@@ -3,6 +3,9 @@ package translate
 import (
 	"fmt"
 	"regexp"
+	"slices"
+
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 )
@@ -39,18 +42,49 @@ func taskNamesRule(svc *swarmv1.Service, _ Options) (notes []string, _ error) {
 	return notes, nil
 }
 
-// standaloneAliasesRule reports the network aliases of a service outside any stack: kubeswarm
-// names only a stack's networks and the external networks stacks share (internal/stack's
-// dns.go), so such an alias does not resolve; the service is reached by its own name in its
-// namespace.
+// LabelAliasOf marks the Kubernetes Services that give a service outside a stack its network
+// aliases (StandaloneAliases); its value is the service's name.
+const LabelAliasOf = "swarm.kubeswarm.io/alias-of"
+
+// StandaloneAliases are the distinct network aliases of a service outside any stack, sorted,
+// its own name left out: each is a Kubernetes Service in the service's namespace that names the
+// service (internal/objects' AliasServices), as Swarm's DNS answers an alias with the service
+// (moby libnetwork's service records). A stack's service's aliases are its networks' names
+// (internal/stack's dns.go).
+func StandaloneAliases(svc *swarmv1.Service) []string {
+	if svc.Labels[LabelStack] != "" {
+		return nil
+	}
+	var out []string
+	for _, n := range svc.Spec.Networks {
+		for _, a := range n.Aliases {
+			if a != svc.Name && !slices.Contains(out, a) {
+				out = append(out, a)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// standaloneAliasesRule refuses a network alias of a service outside a stack that cannot name a
+// Kubernetes Service (a DNS-1035 label: Swarm takes any name, dots included), and reports the
+// scope of the others: they resolve in the service's whole namespace, not only on their network.
 func standaloneAliasesRule(svc *swarmv1.Service, _ Options) (notes []string, _ error) {
 	if svc.Labels[LabelStack] != "" {
 		return nil, nil
 	}
 	for i, n := range svc.Spec.Networks {
-		if len(n.Aliases) > 0 {
-			notes = append(notes, fmt.Sprintf("networks[%d]: aliases %v of a service outside a stack do not resolve (kubeswarm names only stacks' networks); reach it by its name %s, or deploy it in a stack", i, n.Aliases, svc.Name))
+		if len(n.Aliases) == 0 {
+			continue
 		}
+		for j, a := range n.Aliases {
+			if len(validation.IsDNS1035Label(a)) > 0 {
+				return nil, fmt.Errorf("networks[%d].aliases[%d]: %q cannot name the service in DNS (it is a Kubernetes Service's name); use lowercase letters, digits and '-', starting with a letter and ending with a letter or digit, at most 63 characters",
+					i, j, a)
+			}
+		}
+		notes = append(notes, fmt.Sprintf("networks[%d]: aliases %v resolve in the whole namespace, not only on network %s (a Kubernetes Service each, outside a stack)", i, n.Aliases, n.Name))
 	}
 	return notes, nil
 }
