@@ -110,7 +110,7 @@ func TestClaims(t *testing.T) {
 					s.Mounts = append(s.Mounts, swarmv1.Mount{Type: swarmv1.MountVolume, Source: "mysql_vol", Target: "/shared"})
 				}
 			}
-			if diff := cmp.Diff(tc.want, Claims(st)); diff != "" {
+			if diff := cmp.Diff(tc.want, Claims(st, nil)); diff != "" {
 				t.Errorf("claims (-want +got):\n%s", diff)
 			}
 		})
