@@ -120,7 +120,7 @@ func TestExistingClaimStaysShared(t *testing.T) {
 	}
 	eventually(t, "claim data is gone", func() error {
 		if _, err := get(ctx, ns, "data", &corev1.PersistentVolumeClaim{}); !apierrors.IsNotFound(err) {
-			return fmt.Errorf("claim data: %v", err)
+			return fmt.Errorf("claim data: %w", err)
 		}
 		return nil
 	})
