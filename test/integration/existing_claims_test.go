@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -119,8 +120,10 @@ func TestExistingClaimStaysShared(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "claim data is gone", func() error {
-		if _, err := get(ctx, ns, "data", &corev1.PersistentVolumeClaim{}); !apierrors.IsNotFound(err) {
-			return fmt.Errorf("claim data: %w", err)
+		if _, err := get(ctx, ns, "data", &corev1.PersistentVolumeClaim{}); err == nil {
+			return errors.New("still there")
+		} else if !apierrors.IsNotFound(err) {
+			return err
 		}
 		return nil
 	})
