@@ -46,7 +46,7 @@ type VolumeInfo struct {
 	Size             *resource.Quantity `json:"size,omitempty"`
 	StorageClassName *string            `json:"storageClassName,omitempty"`
 	// Existing: the volume's one claim existed before the service ran per slot (an earlier
-	// kubeswarm made it, or `volume create` did before the service), so the tasks keep sharing
+	// kubeswarm made it, or the user did before the service, labelled as kubeswarm's), so the tasks keep sharing
 	// it (Claims.KeepsClaim). Set by the operator on its in-memory copy (WithExistingClaims).
 	Existing bool `json:"existing,omitempty"`
 }
@@ -58,7 +58,7 @@ type Claims map[string]string
 
 // KeepsClaim tells whether a volume of service that would be per slot keeps its one claim,
 // named claim, shared by the tasks as before kubeswarm had per-slot claims: the claim exists
-// (made by an earlier kubeswarm, which shared it, or by `volume create` before the service) and
+// (made by an earlier kubeswarm, which shared it, or by the user before the service) and
 // the service holds no slot claim of it yet (<claim>-<service>-<slot>). So an upgrade never
 // moves a service off the claim that holds its data, and the choice is stable: the slots' own
 // claims are named otherwise, and once they exist a claim of the volume's name made later does
@@ -317,7 +317,7 @@ func existingClaimNotes(svc *swarmv1.Service) []string {
 	var notes []string
 	for _, claim := range slices.Sorted(maps.Keys(infos)) {
 		if infos[claim].Existing {
-			notes = append(notes, fmt.Sprintf("mounts: the tasks share the claim %[1]s, which existed before the service (made by an earlier kubeswarm, which shared it, or by volume create), so that its data stays mounted; a new volume gives each task its own claim. To give each task its own claim %[1]s-%[2]s-<slot>: copy the data out, delete the claim %[1]s (the tasks then get their own claims, filled from the image) and copy the data into slot 1's claim %[1]s-%[2]s-1", claim, svc.Name))
+			notes = append(notes, fmt.Sprintf("mounts: the tasks share the claim %[1]s, which existed before the service (made by an earlier kubeswarm, which shared it, or before the service), so that its data stays mounted; a new volume gives each task its own claim. To give each task its own claim %[1]s-%[2]s-<slot>: copy the data out, delete the claim %[1]s (the tasks then get their own claims, filled from the image) and copy the data into slot 1's claim %[1]s-%[2]s-1", claim, svc.Name))
 		}
 	}
 	return notes

@@ -21,7 +21,7 @@ import (
 	"github.com/kubeswarm/kubeswarm/internal/translate"
 )
 
-// createClaim makes a claim as an earlier kubeswarm (or `volume create`) made it.
+// createClaim makes a claim as an earlier kubeswarm made it.
 func createClaim(t *testing.T, ns, name string, labels map[string]string) {
 	t.Helper()
 	l := map[string]string{translate.LabelManagedBy: translate.ManagedByValue}
@@ -77,7 +77,7 @@ func noStatefulSet(t *testing.T, ns, name string) {
 }
 
 // TestExistingClaimStaysShared: a replicated service whose named volume's claim exists (an
-// earlier kubeswarm's, which its tasks shared, or volume create's) keeps mounting that one claim
+// earlier kubeswarm's, which its tasks shared, or the user's, labelled as kubeswarm's) keeps mounting that one claim
 // from a Deployment, as before per-slot claims; the claim deleted, the service gets a claim per
 // slot from a StatefulSet, and a claim of the volume's name made again changes nothing.
 func TestExistingClaimStaysShared(t *testing.T) {
