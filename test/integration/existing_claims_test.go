@@ -157,6 +157,7 @@ func TestStackExistingClaimStaysShared(t *testing.T) {
 	createClaim(t, ns, "wp-mysql-vol", map[string]string{translate.LabelVolume: "mysql_vol", translate.LabelStack: "wp"})
 	st := seedStack("wp", ns)
 	st.Spec.Services[0].Mounts = nil // dbcluster alone mounts mysql_vol: per slot, but for its claim
+	st.Spec.Services[0].Ports = nil  // published ports are the cluster's: TestStackDeploy's 8080
 	if err := k8sClient.Create(ctx, st); err != nil {
 		t.Fatal(err)
 	}
