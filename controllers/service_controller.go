@@ -166,6 +166,20 @@ func (r *ServiceReconciler) reconcile(ctx context.Context, svc *swarmv1.Service,
 	if err := r.handleRollbackRequest(ctx, svc, status); err != nil {
 		return 0, err
 	}
+	// What follows builds from the operator's view of the service: a volume whose one claim
+	// exists stays shared (translate.WithExistingClaims). The service itself (written back by a
+	// rollback) is written back only by watchUpdate.
+	orig := svc
+	if translate.PerSlot(svc) {
+		claims, err := existingClaims(ctx, r.Client, svc.Namespace)
+		if err != nil {
+			return 0, err
+		}
+		if svc, err = translate.WithExistingClaims(svc, claims); err != nil {
+			r.setDegraded(orig, status, ReasonInvalidSpec, fmt.Sprintf("The spec cannot be applied, nothing was changed: %v", err))
+			return 0, r.observeWorkload(ctx, orig, status, tasks.Items, "")
+		}
+	}
 	// The new spec is taken into account only when it can be realised.
 	next := status.DeepCopy()
 	r.trackSpec(svc, next)
@@ -273,7 +287,7 @@ func (r *ServiceReconciler) reconcile(ctx context.Context, svc *swarmv1.Service,
 	if err := r.observeWorkload(ctx, svc, status, tasks.Items, objs.TemplateHash); err != nil {
 		return 0, err
 	}
-	wait, err := r.watchUpdate(ctx, svc, status, view, status.DesiredTasks)
+	wait, err := r.watchUpdate(ctx, orig, status, view, status.DesiredTasks)
 	for _, d := range []time.Duration{held, imageRequeue} {
 		if d > 0 && (wait == 0 || d < wait) {
 			wait = d
@@ -692,6 +706,8 @@ func ptrString(s *string) string {
 const (
 	indexMode    = "spec.mode"
 	indexConfigs = "spec.configs.source"
+	// indexVolumes: the sources of a service's named volumes (the claims of their names).
+	indexVolumes = "spec.mounts.source"
 	// indexNodeLabels: "true" for services placed by node.labels or engine.labels constraints.
 	indexNodeLabels = "spec.placement.nodeLabels"
 )
@@ -704,7 +720,7 @@ func fileSources(refs []swarmv1.FileReference) []string {
 	return out
 }
 
-// servicesUsing maps a ConfigMap to the services of its namespace that mount it.
+// servicesUsing maps a ConfigMap or a claim to the services of its namespace that mount it.
 func (r *ServiceReconciler) servicesUsing(index string) handler.MapFunc {
 	return func(ctx context.Context, o client.Object) []reconcile.Request {
 		list := &swarmv1.ServiceList{}
@@ -725,6 +741,15 @@ func (r *ServiceReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		indexConfigs: func(o client.Object) []string {
 			return fileSources(o.(*swarmv1.Service).Spec.Configs)
 		},
+		indexVolumes: func(o client.Object) []string {
+			var out []string
+			for _, m := range o.(*swarmv1.Service).Spec.Mounts {
+				if m.Type != swarmv1.MountBind && m.Type != swarmv1.MountTmpfs && m.Source != "" {
+					out = append(out, m.Source)
+				}
+			}
+			return out
+		},
 		indexNodeLabels: func(o client.Object) []string {
 			return []string{strconv.FormatBool(translate.NeedsNodeLabels(&o.(*swarmv1.Service).Spec))}
 		},
@@ -743,6 +768,11 @@ func (r *ServiceReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&corev1.Service{}).
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(serviceOfTask)).
 		WatchesMetadata(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.servicesUsing(indexConfigs)), builder.WithPredicates(predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }})).
+		// A claim made or deleted under a volume's name decides whether the volume keeps that one
+		// claim or is per slot (translate.Claims.KeepsClaim).
+		Watches(&corev1.PersistentVolumeClaim{}, handler.EnqueueRequestsFromMapFunc(r.servicesUsing(indexVolumes)), builder.WithPredicates(predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+			return e.ObjectOld.GetDeletionTimestamp().IsZero() != e.ObjectNew.GetDeletionTimestamp().IsZero()
+		}})).
 		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(r.servicesWith(indexMode, string(swarmv1.ModeGlobalJob), "global-job Services")), builder.WithPredicates(nodeEligibilityChanged())).
 		Watches(&corev1.Node{}, handler.EnqueueRequestsFromMapFunc(r.servicesWith(indexNodeLabels, "true", "Services placed by node labels")), builder.WithPredicates(nodeLabelsChanged())).
 		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.servicesWaitingForPorts), builder.WithPredicates(nodePortsFreed())).

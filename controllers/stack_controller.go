@@ -96,7 +96,11 @@ func (r *StackReconciler) reconcile(ctx context.Context, st *swarmv1.Stack, stat
 		return errors.Join(r.observe(ctx, st, status, nil), errFileChanged)
 	}
 	var problems []error
-	for _, claim := range objects.Claims(st) {
+	existing, err := existingClaims(ctx, r.Client, st.Namespace)
+	if err != nil {
+		return err
+	}
+	for _, claim := range objects.Claims(st, existing) {
 		key := client.ObjectKey{Namespace: st.Namespace, Name: *claim.Name}
 		// The Stack owns no claim (stack rm keeps volumes, as docker does): one labelled with
 		// this stack is its own to update, so a later deploy of the same stack reuses its data.

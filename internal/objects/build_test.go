@@ -1010,7 +1010,7 @@ func TestSharedClaimAffinity(t *testing.T) {
 	}{
 		{name: "three tasks on one claim", svc: shared(testutil.MakeService("db", "n").Replicas(3).
 			Mount(swarmv1.Mount{Type: swarmv1.MountVolume, Source: "data", Target: "/data"})),
-			wantRule: true, wantNote: "mounts: the tasks share the claim data (ReadWriteOnce; kept shared: an external volume, or one another service mounts), so they all run on the node that holds it; Swarm gives each node its own volume"},
+			wantRule: true, wantNote: "mounts: the tasks share the claim data (ReadWriteOnce; kept shared: an external volume, one another service mounts, or one whose claim existed), so they all run on the node that holds it; Swarm gives each node its own volume"},
 		{name: "one task: the rule, no note", svc: shared(testutil.MakeService("db", "n").Replicas(1).
 			Mount(swarmv1.Mount{Type: swarmv1.MountVolume, Source: "data", Target: "/data"})), wantRule: true},
 		{name: "a claim per slot: no rule", svc: testutil.MakeService("db", "n").Replicas(3).

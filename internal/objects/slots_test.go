@@ -1,6 +1,7 @@
 package objects
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -157,5 +158,72 @@ func TestSameClaimTemplates(t *testing.T) {
 		if got := SameClaimTemplates(tc.live, tc.desired); got != tc.want {
 			t.Errorf("%s: SameClaimTemplates = %v, want %v", tc.name, got, tc.want)
 		}
+	}
+}
+
+// TestExistingClaim: what the operator builds for a replicated service with a named volume whose
+// one claim exists (translate.WithExistingClaims): a Deployment whose tasks share that claim, on one
+// node, with a note; without the claim, a StatefulSet with a claim per slot.
+func TestExistingClaim(t *testing.T) {
+	data := swarmv1.Mount{Type: swarmv1.MountVolume, Source: "data", Target: "/data"}
+	for _, tc := range []struct {
+		name           string
+		svc            *swarmv1.Service
+		claims         translate.Claims
+		wantKind       string
+		wantClaim      string // the claim the pod template mounts
+		wantTemplates  []string
+		wantAffinity   bool
+		wantNotePrefix string
+	}{
+		{name: "the claim exists: a Deployment sharing it", svc: testutil.MakeService("web", "n").Replicas(2).Mount(data).Obj(),
+			claims: translate.Claims{"data": ""}, wantKind: "Deployment", wantClaim: "data", wantAffinity: true,
+			wantNotePrefix: "mounts: the tasks share the claim data, which existed before the service"},
+		{name: "no claim: a StatefulSet, a claim per slot", svc: testutil.MakeService("web", "n").Replicas(2).Mount(data).Obj(),
+			wantKind: "StatefulSet", wantTemplates: []string{"data"}},
+		{name: "a stack's volume whose claim exists", svc: stackService(), claims: translate.Claims{"wp-mysql-vol": ""},
+			wantKind: "Deployment", wantClaim: "wp-mysql-vol", wantAffinity: true,
+			wantNotePrefix: "mounts: the tasks share the claim wp-mysql-vol, which existed before the service"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			svc, err := translate.WithExistingClaims(tc.svc, tc.claims)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := Build(svc, Inputs{Stack: svc.Labels[translate.LabelStack]}, wide)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.wantKind, got.WorkloadKind()); diff != "" {
+				t.Fatalf("kind (-want +got):\n%s", diff)
+			}
+			var tmpl *corev1ac.PodTemplateSpecApplyConfiguration
+			var templates []string
+			if got.Deployment != nil {
+				tmpl = got.Deployment.Spec.Template
+			} else {
+				tmpl = got.StatefulSet.Spec.Template
+				for _, c := range got.StatefulSet.Spec.VolumeClaimTemplates {
+					templates = append(templates, *c.Name)
+				}
+			}
+			var claim string
+			for _, v := range tmpl.Spec.Volumes {
+				if v.PersistentVolumeClaim != nil {
+					claim = *v.PersistentVolumeClaim.ClaimName
+				}
+			}
+			affinity := tmpl.Spec.Affinity != nil && tmpl.Spec.Affinity.PodAffinity != nil
+			if diff := cmp.Diff([]any{tc.wantClaim, tc.wantTemplates, tc.wantAffinity}, []any{claim, templates, affinity}); diff != "" {
+				t.Errorf("claim, templates, affinity (-want +got):\n%s", diff)
+			}
+			found := tc.wantNotePrefix == ""
+			for _, n := range got.Notes {
+				found = found || strings.HasPrefix(n, tc.wantNotePrefix)
+			}
+			if !found {
+				t.Errorf("no note starting %q in %q", tc.wantNotePrefix, got.Notes)
+			}
+		})
 	}
 }

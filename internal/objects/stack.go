@@ -133,11 +133,14 @@ func publishedPorts(ports []swarmv1.PortConfig) *networkingv1ac.NetworkPolicyIng
 // tool) leaves its claims and their data, and the next deploy of the same stack takes them
 // back by their labels (stack and volume name). Removing data takes `kubectl swarm volume rm`.
 // External volumes are the user's. A volume each task of its one replicated service holds on its
-// own (stack.PerSlotVolume) has its claims made by that service's StatefulSet, one per slot.
-func Claims(st *swarmv1.Stack) []*corev1ac.PersistentVolumeClaimApplyConfiguration {
+// own (stack.PerSlotVolume) has its claims made by that service's StatefulSet, one per slot, unless
+// its one claim exists already (existing: the namespace's claims; translate.Claims.KeepsClaim):
+// that claim, holding the data of an earlier kubeswarm's tasks, is kept and applied as before.
+func Claims(st *swarmv1.Stack, existing translate.Claims) []*corev1ac.PersistentVolumeClaimApplyConfiguration {
 	var out []*corev1ac.PersistentVolumeClaimApplyConfiguration
 	for _, v := range st.Spec.Volumes {
-		if mounted, err := swarmsyntax.MountedVolume(v.Driver, v.DriverOptions); v.External || mounted || err != nil || stack.PerSlotVolume(st, v.Name) {
+		perSlot := stack.PerSlotVolume(st, v.Name) && !existing.KeepsClaim(stack.SlotUser(st, v.Name), stack.ClaimName(st, v.Name))
+		if mounted, err := swarmsyntax.MountedVolume(v.Driver, v.DriverOptions); v.External || mounted || err != nil || perSlot {
 			// the user's, an NFS export or host directory the tasks mount themselves, one the
 			// services' verdict refuses (an SMB share), or per slot (claim templates): no claim
 			continue

@@ -17,6 +17,7 @@ import (
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
 	"github.com/kubeswarm/kubeswarm/internal/stack"
 	"github.com/kubeswarm/kubeswarm/internal/testutil"
+	"github.com/kubeswarm/kubeswarm/internal/translate"
 )
 
 func TestNetworkPolicies(t *testing.T) {
@@ -72,8 +73,28 @@ func TestClaims(t *testing.T) {
 		name    string
 		volumes []swarmv1.StackVolume
 		mountBy string // a second service that mounts mysql_vol
+		claims  translate.Claims
 		want    []*corev1ac.PersistentVolumeClaimApplyConfiguration
 	}{
+		{
+			// An earlier kubeswarm shared it: the claim holding the database stays, applied.
+			name:    "the seed's volume whose claim exists stays that claim",
+			volumes: []swarmv1.StackVolume{{Name: "mysql_vol"}},
+			claims:  translate.Claims{"wp-mysql-vol": ""},
+			want:    []*corev1ac.PersistentVolumeClaimApplyConfiguration{claim("wp-mysql-vol", "mysql_vol", "1Gi", nil)},
+		},
+		{
+			// Its slots' claims exist: a claim made later under the volume's name changes nothing.
+			name:    "the seed's volume whose slots hold claims stays per slot",
+			volumes: []swarmv1.StackVolume{{Name: "mysql_vol"}},
+			claims:  translate.Claims{"wp-mysql-vol": "", "wp-mysql-vol-wp-dbcluster-1": "wp-dbcluster"},
+		},
+		{
+			name:    "another service's slot claims change nothing",
+			volumes: []swarmv1.StackVolume{{Name: "mysql_vol"}},
+			claims:  translate.Claims{"wp-mysql-vol": "", "wp-mysql-vol-wp-other-1": "wp-other", "wp-other": ""},
+			want:    []*corev1ac.PersistentVolumeClaimApplyConfiguration{claim("wp-mysql-vol", "mysql_vol", "1Gi", nil)},
+		},
 		{
 			// Mounted by one replicated service (dbcluster): each task holds its own claim,
 			// its StatefulSet's (stack.PerSlotVolume).
@@ -110,7 +131,7 @@ func TestClaims(t *testing.T) {
 					s.Mounts = append(s.Mounts, swarmv1.Mount{Type: swarmv1.MountVolume, Source: "mysql_vol", Target: "/shared"})
 				}
 			}
-			if diff := cmp.Diff(tc.want, Claims(st)); diff != "" {
+			if diff := cmp.Diff(tc.want, Claims(st, tc.claims)); diff != "" {
 				t.Errorf("claims (-want +got):\n%s", diff)
 			}
 		})

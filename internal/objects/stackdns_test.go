@@ -157,7 +157,7 @@ func TestDNSEndpointSlicesSplit(t *testing.T) {
 func TestNFSVolumeIsNotClaimed(t *testing.T) {
 	st := testutil.SeedStack()
 	st.Spec.Volumes[0].DriverOptions = map[string]string{"type": "nfs", "o": "addr=10.0.0.5", "device": ":/exports/mysql"}
-	for _, c := range Claims(st) {
+	for _, c := range Claims(st, nil) {
 		if *c.Name == "wp-mysql-vol" {
 			t.Errorf("an NFS volume got a claim: %s", *c.Name)
 		}

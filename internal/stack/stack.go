@@ -158,6 +158,20 @@ func PerSlotVolume(st *swarmv1.Stack, name string) bool {
 	return users == 1 && replicated
 }
 
+// SlotUser is the Service (<stack>-<service>) of the one replicated service that mounts stack
+// volume name, whose tasks hold it per slot (PerSlotVolume); "" if there is none.
+func SlotUser(st *swarmv1.Stack, name string) string {
+	if !PerSlotVolume(st, name) {
+		return ""
+	}
+	for _, s := range st.Spec.Services {
+		if slices.ContainsFunc(s.Mounts, func(m swarmv1.Mount) bool { return m.Source == name }) {
+			return swarmv1.StackObjectName(st.Name, s.Name)
+		}
+	}
+	return ""
+}
+
 // volumeInfos are what the stack declares of the volumes s mounts (translate.AnnotationVolumes),
 // by claim name; nil for a service that is not replicated (its claims are shared anyway).
 func volumeInfos(st *swarmv1.Stack, s swarmv1.StackService) map[string]translate.VolumeInfo {

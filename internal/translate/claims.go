@@ -67,7 +67,7 @@ func sharedClaimRule(svc *swarmv1.Service, _ Options) (notes []string, _ error) 
 		return []string{fmt.Sprintf("mounts: the tasks of a global service share the claim %s, which only the tasks of one node can mount (ReadWriteOnce); Swarm gives each node its own volume", strings.Join(claims, ", "))}, nil
 	}
 	if ptr.Deref(svc.Spec.Replicas, 1) > 1 {
-		notes = append(notes, fmt.Sprintf("mounts: the tasks share the claim %s (ReadWriteOnce; kept shared: an external volume, or one another service mounts), so they all run on the node that holds it; Swarm gives each node its own volume", strings.Join(claims, ", ")))
+		notes = append(notes, fmt.Sprintf("mounts: the tasks share the claim %s (ReadWriteOnce; kept shared: an external volume, one another service mounts, or one whose claim existed), so they all run on the node that holds it; Swarm gives each node its own volume", strings.Join(claims, ", ")))
 		if p := svc.Spec.Placement; p != nil && p.MaxReplicasPerNode != nil && *p.MaxReplicasPerNode > 0 {
 			notes = append(notes, fmt.Sprintf("placement.maxReplicasPerNode=%d: with the shared claim at most that many tasks run", *p.MaxReplicasPerNode))
 		}

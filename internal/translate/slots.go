@@ -3,6 +3,7 @@ package translate
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -45,6 +46,78 @@ type VolumeInfo struct {
 	// Size and StorageClassName of the stack's volume, for each slot's claim.
 	Size             *resource.Quantity `json:"size,omitempty"`
 	StorageClassName *string            `json:"storageClassName,omitempty"`
+	// Existing: the volume's one claim existed before the service ran per slot (an earlier
+	// kubeswarm made it, or the user did before the service, labelled as kubeswarm's), so the tasks keep sharing
+	// it (Claims.KeepsClaim). Set by the operator on its in-memory copy (WithExistingClaims).
+	Existing bool `json:"existing,omitempty"`
+}
+
+// Claims are the claims of a namespace that the operator sees (kubeswarm's, labelled
+// LabelManagedBy, not being deleted), by name, each with the service whose slots it holds
+// (LabelSlotsOf), "" for a claim that is no slot's.
+type Claims map[string]string
+
+// KeepsClaim tells whether a volume of service that would be per slot keeps its one claim,
+// named claim, shared by the tasks as before kubeswarm had per-slot claims: the claim exists
+// (made by an earlier kubeswarm, which shared it, or by the user before the service) and
+// the service holds no slot claim of it yet (<claim>-<service>-<slot>). So an upgrade never
+// moves a service off the claim that holds its data, and the choice is stable: the slots' own
+// claims are named otherwise, and once they exist a claim of the volume's name made later does
+// not take their place. Deleting the old claim (its data copied out) gives each slot its own.
+func (c Claims) KeepsClaim(service, claim string) bool {
+	if _, ok := c[claim]; !ok {
+		return false
+	}
+	prefix := claim + "-" + service + "-"
+	for name, of := range c {
+		if of == service && strings.HasPrefix(name, prefix) {
+			return false
+		}
+	}
+	return true
+}
+
+// WithExistingClaims is svc, in a copy, with each volume that keeps its existing claim
+// (Claims.KeepsClaim) marked Shared and Existing in AnnotationVolumes: the operator's view of the
+// service for the pure functions (PerSlot, SlotClaims, ClaimMounts, the rules), never written
+// back. A volume named with {{.Task.Slot}} is per slot in any case.
+func WithExistingClaims(svc *swarmv1.Service, claims Claims) (*swarmv1.Service, error) {
+	slots, err := SlotClaims(svc)
+	if err != nil || len(slots) == 0 {
+		return svc, err
+	}
+	infos, err := VolumeInfos(svc)
+	if err != nil {
+		return nil, err
+	}
+	if infos == nil {
+		infos = map[string]VolumeInfo{}
+	}
+	changed := false
+	for _, c := range slots {
+		source := svc.Spec.Mounts[c.Mounts[0]].Source
+		if c.Template != source || !claims.KeepsClaim(svc.Name, source) {
+			continue
+		}
+		info := infos[source]
+		info.Shared, info.Existing = true, true
+		infos[source] = info
+		changed = true
+	}
+	if !changed {
+		return svc, nil
+	}
+	data, err := json.Marshal(infos)
+	if err != nil {
+		return nil, fmt.Errorf("annotation %s: %w", AnnotationVolumes, err)
+	}
+	out := *svc
+	out.Annotations = maps.Clone(svc.Annotations)
+	if out.Annotations == nil {
+		out.Annotations = map[string]string{}
+	}
+	out.Annotations[AnnotationVolumes] = string(data)
+	return &out, nil
 }
 
 // VolumeInfos reads AnnotationVolumes; a value that is no JSON is refused, naming the annotation.
@@ -212,8 +285,9 @@ func slotsRule(svc *swarmv1.Service, _ Options) (notes []string, _ error) {
 	if err != nil {
 		return nil, err
 	}
+	notes = existingClaimNotes(svc)
 	if !PerSlot(svc) {
-		return nil, nil
+		return notes, nil
 	}
 	for _, c := range claims {
 		notes = append(notes, fmt.Sprintf("mounts: each task holds its own claim %s-%s-<slot> of volume %s, kept with its slot across updates and restarts; Swarm gives each node one volume, which the tasks on that node share", c.Template, svc.Name, c.Volume))
@@ -232,6 +306,22 @@ func slotsRule(svc *swarmv1.Service, _ Options) (notes []string, _ error) {
 		notes = append(notes, fmt.Sprintf("restartPolicy.condition %s: a task that ended is started again in its slot (a StatefulSet replaces its ended pods); Swarm leaves the slot stopped", rc))
 	}
 	return notes, nil
+}
+
+// existingClaimNotes say why a volume that would be per slot keeps its one existing claim
+// (VolumeInfo.Existing), and how to give each task its own.
+func existingClaimNotes(svc *swarmv1.Service) []string {
+	infos, err := VolumeInfos(svc)
+	if err != nil {
+		return nil
+	}
+	var notes []string
+	for _, claim := range slices.Sorted(maps.Keys(infos)) {
+		if infos[claim].Existing {
+			notes = append(notes, fmt.Sprintf("mounts: the tasks share the claim %[1]s, which existed before the service (made by an earlier kubeswarm, which shared it, or before the service), so that its data stays mounted; a new volume gives each task its own claim. To give each task its own claim %[1]s-%[2]s-<slot>: copy the data out, delete the claim %[1]s (the tasks then get their own claims, filled from the image) and copy the data into slot 1's claim %[1]s-%[2]s-1", claim, svc.Name))
+		}
+	}
+	return notes
 }
 
 // updateOrder reports start-first, which a slot that keeps its name and claim cannot do: the new

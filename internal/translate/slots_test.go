@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -132,6 +133,85 @@ func TestSlotsRule(t *testing.T) {
 				t.Fatal(err)
 			}
 			if diff := cmp.Diff(tc.wantNotes, notes); diff != "" {
+				t.Errorf("notes (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestWithExistingClaims: a volume whose one claim exists (an earlier kubeswarm's shared claim, or
+// volume create's) stays that claim, shared, with a note; one whose claim does not exist, or
+// whose slots hold claims already, is per slot.
+func TestWithExistingClaims(t *testing.T) {
+	vol := func(source string) swarmv1.Mount {
+		return swarmv1.Mount{Type: swarmv1.MountVolume, Source: source, Target: "/" + source}
+	}
+	const dataNote = "mounts: the tasks share the claim data, which existed before the service"
+	cases := []struct {
+		name        string
+		mode        swarmv1.ServiceMode
+		mounts      []swarmv1.Mount
+		annotation  string
+		claims      Claims
+		want        string // the annotation after; "" for none
+		wantPerSlot bool
+		wantNotes   []string // each the start of one note of the service's, in order
+	}{
+		{name: "no claim: per slot", mounts: []swarmv1.Mount{vol("data")}, claims: Claims{"other": ""}, wantPerSlot: true},
+		{name: "the claim exists: shared", mounts: []swarmv1.Mount{vol("data")}, claims: Claims{"data": ""},
+			want: `{"data":{"shared":true,"existing":true}}`, wantNotes: []string{dataNote}},
+		{name: "the slots hold claims: per slot whatever was made later", mounts: []swarmv1.Mount{vol("data")},
+			claims: Claims{"data": "", "data-web-2": "web"}, wantPerSlot: true},
+		{name: "another service's slot claims: shared", mounts: []swarmv1.Mount{vol("data")},
+			claims: Claims{"data": "", "data-web-2": "data-web"}, want: `{"data":{"shared":true,"existing":true}}`, wantNotes: []string{dataNote}},
+		{name: "one volume kept, one per slot", mounts: []swarmv1.Mount{vol("data"), vol("logs")}, claims: Claims{"data": ""},
+			want: `{"data":{"shared":true,"existing":true}}`, wantPerSlot: true, wantNotes: []string{dataNote, "mounts: each task holds its own claim logs-web-<slot>"}},
+		{name: "a stack's volume keeps what the stack says", mounts: []swarmv1.Mount{vol("wp-mysql-vol")},
+			annotation: `{"wp-mysql-vol":{"volume":"mysql_vol","size":"5Gi"}}`, claims: Claims{"wp-mysql-vol": ""},
+			want:      `{"wp-mysql-vol":{"volume":"mysql_vol","shared":true,"size":"5Gi","existing":true}}`,
+			wantNotes: []string{"mounts: the tasks share the claim wp-mysql-vol, which existed"}},
+		{name: "a slot template is per slot in any case", mounts: []swarmv1.Mount{vol("data-{{.Task.Slot}}")},
+			claims: Claims{"data-{{.Task.Slot}}": "", "data": ""}, wantPerSlot: true},
+		{name: "a global service's claims are shared anyway", mode: swarmv1.ModeGlobal, mounts: []swarmv1.Mount{vol("data")}, claims: Claims{"data": ""}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			svc := &swarmv1.Service{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "n"},
+				Spec: swarmv1.ServiceSpec{Image: "web", Mode: tc.mode, Mounts: tc.mounts}}
+			if tc.annotation != "" {
+				svc.Annotations = map[string]string{AnnotationVolumes: tc.annotation}
+			}
+			before := svc.DeepCopy()
+			got, err := WithExistingClaims(svc, tc.claims)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(before, svc); diff != "" {
+				t.Errorf("the service itself changed (-before +after):\n%s", diff)
+			}
+			want := tc.want
+			if want == "" {
+				want = tc.annotation
+			}
+			if diff := cmp.Diff(want, got.Annotations[AnnotationVolumes]); diff != "" {
+				t.Errorf("annotation (-want +got):\n%s", diff)
+			}
+			if p := PerSlot(got); p != tc.wantPerSlot {
+				t.Errorf("PerSlot = %v, want %v", p, tc.wantPerSlot)
+			}
+			notes, err := slotsRule(got, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.wantPerSlot && len(notes) > len(tc.wantNotes) {
+				notes = notes[:len(tc.wantNotes)] // then the per-slot notes, TestSlotsRule's
+			}
+			for i := range notes {
+				if i < len(tc.wantNotes) && strings.HasPrefix(notes[i], tc.wantNotes[i]) {
+					notes[i] = tc.wantNotes[i]
+				}
+			}
+			if diff := cmp.Diff(tc.wantNotes, notes, cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("notes (-want +got):\n%s", diff)
 			}
 		})

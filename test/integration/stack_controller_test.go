@@ -471,7 +471,7 @@ func TestStackReleasesOwnedClaims(t *testing.T) {
 			st := stackApplied(t, ns, "wp")
 			// Written as kubeswarm's field manager wrote it before claims were kept.
 			ref := tc.owner(st)
-			old := objects.Claims(st)[0].WithOwnerReferences(metav1ac.OwnerReference().WithAPIVersion(ref.APIVersion).
+			old := objects.Claims(st, nil)[0].WithOwnerReferences(metav1ac.OwnerReference().WithAPIVersion(ref.APIVersion).
 				WithKind(ref.Kind).WithName(ref.Name).WithUID(ref.UID).WithController(true).WithBlockOwnerDeletion(true))
 			if err := k8sClient.Apply(ctx, old, client.FieldOwner(controllers.FieldOwner), client.ForceOwnership); err != nil {
 				t.Fatal(err)

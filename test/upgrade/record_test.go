@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -29,7 +30,7 @@ import (
 type snapshot struct {
 	// Pods are the task pods by name.
 	Pods map[string]podRecord `json:"pods"`
-	// Workloads are the Deployments, DaemonSets and Jobs by "Kind/name".
+	// Workloads are the Deployments, StatefulSets, DaemonSets and Jobs by "Kind/name".
 	Workloads map[string]workloadRecord `json:"workloads"`
 	// Services are the Kubernetes Services (node ports included) by name.
 	Services map[string]specRecord[corev1.ServiceSpec] `json:"services"`
@@ -91,6 +92,11 @@ func record(t *testing.T, ns string) snapshot {
 	list(deps, in)
 	for _, d := range deps.Items {
 		s.Workloads["Deployment/"+d.Name] = workloadRecord{UID: d.UID, Generation: d.Generation, Template: d.Spec.Template}
+	}
+	sets := &appsv1.StatefulSetList{}
+	list(sets, in)
+	for _, d := range sets.Items {
+		s.Workloads["StatefulSet/"+d.Name] = workloadRecord{UID: d.UID, Generation: d.Generation, Template: d.Spec.Template}
 	}
 	dss := &appsv1.DaemonSetList{}
 	list(dss, in)
@@ -163,9 +169,10 @@ func save(t *testing.T, name string, s snapshot) {
 }
 
 // releaseRestarts are the services whose tasks this release restarts on upgrade, as CHANGELOG.md's
-// Unreleased "Restarts tasks" says: the seed's database, a replicated service with a named
-// volume, now runs as a StatefulSet with a claim per slot (its Deployment goes, its old claim
-// stays). Empty this when the release is cut.
+// Unreleased "Restarts tasks" says: the seed's database mounts a volume without nocopy, so its
+// template gains the copy-tools and copy-up init containers (a new volume filled from the image,
+// as docker does) and its task is replaced once, by its same Deployment, still on the claim
+// wp-mysql-vol (checkKeptClaims). Empty this when the release is cut.
 var releaseRestarts = map[string]bool{"wp-dbcluster": true}
 
 // withoutRestarted leaves out of a snapshot what releaseRestarts replaces: the services' tasks,
@@ -201,11 +208,46 @@ func withoutRestarted(s snapshot) snapshot {
 	return out
 }
 
+// keptClaims are the services of the seed whose one claim an earlier release made and shared: the
+// upgrade keeps them on it (translate.Claims.KeepsClaim), as their same Deployment, rather than
+// moving them to new empty claims per slot: "Kind/name" of the workload, and the claim.
+var keptClaims = map[string]string{"Deployment/wp-dbcluster": "wp-mysql-vol"}
+
+// checkKeptClaims fails the test unless each workload of keptClaims is the same object after the
+// upgrade, its tasks mounting the same claim (the same object too), and no StatefulSet took its
+// place: what withoutRestarted leaves out of compare for a service that restarts.
+func checkKeptClaims(t *testing.T, before, after snapshot) {
+	t.Helper()
+	for workload, claim := range keptClaims {
+		b, a := before.Workloads[workload], after.Workloads[workload]
+		if a.UID == "" || a.UID != b.UID {
+			t.Errorf("%s: uid %q before, %q after: want the same workload", workload, b.UID, a.UID)
+		}
+		_, name, _ := strings.Cut(workload, "/")
+		if sts, ok := after.Workloads["StatefulSet/"+name]; ok {
+			t.Errorf("StatefulSet/%s (uid %s) made by the upgrade: its tasks left claim %s", name, sts.UID, claim)
+		}
+		var mounted []string
+		for _, v := range a.Template.Spec.Volumes {
+			if v.PersistentVolumeClaim != nil {
+				mounted = append(mounted, v.PersistentVolumeClaim.ClaimName)
+			}
+		}
+		if !slices.Equal(mounted, []string{claim}) {
+			t.Errorf("%s after the upgrade mounts claims %q, want %s", workload, mounted, claim)
+		}
+		if bc, ac := before.Claims[claim], after.Claims[claim]; bc.UID == "" || ac.UID != bc.UID {
+			t.Errorf("claim %s: uid %q before, %q after: want the same claim", claim, bc.UID, ac.UID)
+		}
+	}
+}
+
 // compare fails the test for every difference an upgrade must not make between before and
 // after, except what the update in flight changes by itself: its tasks, its Deployment's
 // generation and its Service's conditions; and what the release restarts (releaseRestarts).
 func compare(t *testing.T, before, after snapshot) {
 	t.Helper()
+	checkKeptClaims(t, before, after)
 	before, after = withoutRestarted(before), withoutRestarted(after)
 	notInFlight := func(m map[string]podRecord) map[string]podRecord {
 		out := map[string]podRecord{}
