@@ -27,6 +27,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	appsv1 "k8s.io/api/apps/v1"
+	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -35,9 +36,6 @@ import (
 
 // The private registry's user.
 const privUser, privPass = "kubeswarm", "s3cret-pass"
-
-// sysSetns is setns(2) on linux/amd64 (the syscall package names it not).
-const sysSetns = 308
 
 // listenInNetns listens on addr inside the network namespace /run/netns/<netns>: the socket
 // stays in it after the thread goes back to its own.
@@ -48,19 +46,19 @@ func listenInNetns(netns, addr string) (net.Listener, error) {
 		runtime.UnlockOSThread()
 		return nil, err
 	}
-	defer own.Close()
+	defer func() { _ = own.Close() }()
 	target, err := os.Open("/run/netns/" + netns)
 	if err != nil {
 		runtime.UnlockOSThread()
 		return nil, err
 	}
-	defer target.Close()
-	if _, _, e := syscall.RawSyscall(sysSetns, target.Fd(), syscall.CLONE_NEWNET, 0); e != 0 {
+	defer func() { _ = target.Close() }()
+	if e := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); e != nil {
 		runtime.UnlockOSThread()
 		return nil, fmt.Errorf("setns %s: %w", netns, e)
 	}
 	ln, lerr := net.Listen("tcp", addr)
-	if _, _, e := syscall.RawSyscall(sysSetns, own.Fd(), syscall.CLONE_NEWNET, 0); e != 0 {
+	if e := unix.Setns(int(own.Fd()), unix.CLONE_NEWNET); e != nil {
 		// The thread stays locked, and dies with its goroutine, in the other namespace.
 		return nil, fmt.Errorf("setns back: %w", e)
 	}
