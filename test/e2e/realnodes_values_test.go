@@ -216,7 +216,7 @@ func TestRealVolumeFilledFromImage(t *testing.T) {
 		}
 		body, err := taskFile(tasks[0].Status.PodIP, "/usr/share/nginx/html/index.html")
 		if err != nil || body != "changed" {
-			return fmt.Errorf("page %q, %v; want the volume's \"changed\"", body, err)
+			return fmt.Errorf("page %q, %w; want the volume's \"changed\"", body, err)
 		}
 		return nil
 	})

@@ -168,6 +168,13 @@ func tasksByImage(ns, service string) (map[string]int, error) {
 	return out, nil
 }
 
+// restartedByRelease tells whether what ("Kind/name" of notReady) is a service this release
+// restarts (releaseRestarts), or a stack, whose readiness follows its services'.
+func restartedByRelease(what string) bool {
+	kind, name, _ := strings.Cut(what, "/")
+	return releaseRestarts[name] || kind == "Stack" && len(releaseRestarts) > 0
+}
+
 // waitSettled waits, with a bound, until the update in flight has completed under the new
 // operator (every task of the new image, running and ready, updateStatus completed) and the new
 // operator has reconciled every object and has nothing left to do. All along, every other
@@ -177,9 +184,16 @@ func waitSettled(t *testing.T, ns, metricsAddr string) {
 	ctx := context.Background()
 	lost := map[string]bool{}
 	testutil.Eventually(t, 150*time.Second, "the update completes and the operator settles", func() error {
+		var replacing error
 		for what, err := range notReady(ns, inFlight) {
 			if what == "" {
 				return err
+			}
+			if restartedByRelease(what) {
+				// Replaced by this release (releaseRestarts): it may go down while its task is
+				// replaced, and must be Ready again.
+				replacing = fmt.Errorf("%s, replaced by this release: %w", what, err)
+				continue
 			}
 			if !lost[what] {
 				lost[what] = true
@@ -202,6 +216,9 @@ func waitSettled(t *testing.T, ns, metricsAddr string) {
 		}
 		if byImage[newImage] != inFlightReplicas || len(byImage) != 1 {
 			return fmt.Errorf("%s: tasks by image %v", inFlight, byImage)
+		}
+		if replacing != nil {
+			return replacing
 		}
 		want := map[string]int{"service": len(services), "stack": 2}
 		nodes := &swarmv1.NodeList{}
