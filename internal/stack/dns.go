@@ -2,8 +2,8 @@ package stack
 
 import (
 	"fmt"
+	"maps"
 	"slices"
-	"sort"
 
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -41,20 +41,9 @@ const (
 // names (SharedDNSName), as Swarm's services on one network find each other whatever their
 // stack.
 func SharedNetworks(st *swarmv1.Stack) []string {
-	used := map[string]bool{}
-	for _, s := range st.Spec.Services {
-		for _, n := range ServiceNetworks(s) {
-			if d := DeclaredNetwork(st, n); d.External && NetworkName(st, n) != translate.HostNetworkName {
-				used[n] = true
-			}
-		}
-	}
-	out := make([]string, 0, len(used))
-	for n := range used {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
+	return usedNetworks(st, func(n string) bool {
+		return DeclaredNetwork(st, n).External && NetworkName(st, n) != translate.HostNetworkName
+	})
 }
 
 // SharedDNSName is the DNS Service of the stack's external network n: the network's Kubernetes
@@ -70,20 +59,20 @@ func DNSNetworks(st *swarmv1.Stack) []string {
 	for _, n := range st.Spec.Networks {
 		external[n.Name] = n.External
 	}
+	return usedNetworks(st, func(n string) bool { return !external[n] })
+}
+
+// usedNetworks are the networks the stack's services are on that keep says to, sorted.
+func usedNetworks(st *swarmv1.Stack, keep func(n string) bool) []string {
 	used := map[string]bool{}
 	for _, s := range st.Spec.Services {
 		for _, n := range ServiceNetworks(s) {
-			if !external[n] {
+			if keep(n) {
 				used[n] = true
 			}
 		}
 	}
-	out := make([]string, 0, len(used))
-	for n := range used {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(used))
 }
 
 // ServiceAttachments are a stack service's network attachments, with their aliases (the default
