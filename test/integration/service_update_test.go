@@ -58,6 +58,19 @@ func waitService(t *testing.T, ns, name, what string, check func(*swarmv1.Servic
 	return s
 }
 
+// waitApplied waits until the operator has applied the service's spec of image: an update made
+// before then would meet a service the operator has never seen, with no earlier spec to record
+// (under load the creation and the update can reach one reconcile).
+func waitApplied(t *testing.T, ns, name, image string) {
+	t.Helper()
+	waitService(t, ns, name, "the first spec is applied", func(s *swarmv1.Service) error {
+		if s.Status.AppliedSpec == nil || s.Status.AppliedSpec.Image != image {
+			return fmt.Errorf("appliedSpec %v", s.Status.AppliedSpec)
+		}
+		return nil
+	})
+}
+
 func image(d *appsv1.Deployment) string { return d.Spec.Template.Spec.Containers[0].Image }
 
 // fakeTask makes a task pod of the given template as the Deployment controller would (it does
@@ -118,6 +131,7 @@ func updateState(s *swarmv1.Service) swarmv1.UpdateState {
 func TestUpdatePausesOnFailure(t *testing.T) {
 	ns := newNamespace(t)
 	createService(t, testutil.MakeService("web", ns).Image("nginx:1").Replicas(3).Obj())
+	waitApplied(t, ns, "web", "nginx:1")
 	updateService(t, ns, "web", func(s *swarmv1.Service) { s.Spec.Image = "nginx:fail" })
 	d := waitDeployment(t, ns, "web", func(d *appsv1.Deployment) error {
 		if image(d) != "nginx:fail" {
@@ -281,6 +295,7 @@ func TestManualRollbackTwice(t *testing.T) {
 	// Created by a field manager of the user's own (the test's client and the operator share a
 	// name), checked after the rollbacks.
 	createService(t, testutil.MakeService("redis", ns).Image("redis:3.0.6").Replicas(2).Obj(), client.FieldOwner("someone"))
+	waitApplied(t, ns, "redis", "redis:3.0.6")
 	updateService(t, ns, "redis", func(s *swarmv1.Service) { s.Spec.Image = "redis:3.0.7" })
 	waitService(t, ns, "redis", "the update is recorded", func(s *swarmv1.Service) error {
 		if s.Status.AppliedSpec == nil || s.Status.AppliedSpec.Image != "redis:3.0.7" {
