@@ -44,7 +44,7 @@ const FieldOwner = "kubeswarm"
 
 // ConditionHonored is True when Kubernetes realises every option of a Service's spec exactly,
 // and False, listing them in its message, when some are approximated or ignored.
-const ConditionHonored = "Honored"
+const ConditionHonored = swarmv1.ConditionHonored
 
 // Condition reasons of the Service controller.
 const (

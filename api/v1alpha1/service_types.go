@@ -33,6 +33,9 @@ const (
 	// someone changes something: its spec, or the object in its way. GitOps tools read it
 	// through kstatus (sigs.k8s.io/cli-utils) as Failed, with its reason and message.
 	ConditionStalled = "Stalled"
+	// ConditionHonored is False when Kubernetes only approximates what a Service asks; its message
+	// says how it differs from Swarm (the verdict's notes).
+	ConditionHonored = "Honored"
 )
 
 // Condition reasons.

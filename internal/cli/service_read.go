@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -578,6 +580,14 @@ func prettyService(out io.Writer, s *swarmv1.Service) {
 			p(" Disabled")
 		} else {
 			p(" Test:\t%s", strings.Join(hc.Test, " "))
+		}
+	}
+	// What Kubernetes only approximates of the spec (the operator's Honored condition), where
+	// a Swarm user reads the service: not docker's, kubeswarm's own section.
+	if c := meta.FindStatusCondition(s.Status.Conditions, swarmv1.ConditionHonored); c != nil && c.Status == metav1.ConditionFalse {
+		p("Differences from Swarm:")
+		for _, note := range strings.Split(c.Message, "; ") {
+			p(" %s", note)
 		}
 	}
 	_ = w.Flush()

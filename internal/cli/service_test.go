@@ -552,3 +552,39 @@ func TestJobTasksBySlot(t *testing.T) {
 		t.Errorf("service ps (-want +got):\n%s", diff)
 	}
 }
+
+// TestServiceInspectPrettyDifferences: `service inspect --pretty` ends with what the operator
+// says Kubernetes only approximates (its Honored condition), one note a line, and says nothing
+// when every option is honored.
+func TestServiceInspectPrettyDifferences(t *testing.T) {
+	tests := []struct {
+		name string
+		cond *metav1.Condition
+		want string
+	}{
+		{name: "approximated", cond: &metav1.Condition{Type: swarmv1.ConditionHonored, Status: metav1.ConditionFalse, Reason: "OptionsApproximated",
+			Message: "restartPolicy.delay: the kubelet's back-off restarts a task, not the delay; env: templates {{.Task.Color}} are not Swarm's and are left as written"},
+			want: "Differences from Swarm:\n restartPolicy.delay: the kubelet's back-off restarts a task, not the delay\n env: templates {{.Task.Color}} are not Swarm's and are left as written\n"},
+		{name: "honored", cond: &metav1.Condition{Type: swarmv1.ConditionHonored, Status: metav1.ConditionTrue, Reason: "AllOptionsHonored", Message: "Every option of the spec is realised as asked"}},
+		{name: "not reconciled yet"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			svc := makeService("web").Obj()
+			if tt.cond != nil {
+				svc.Status.Conditions = []metav1.Condition{*tt.cond}
+			}
+			out, _, err := run(t, factoryWith([]*swarmv1.Service{svc}), "service", "inspect", "--pretty", "web")
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, got, _ := strings.Cut(out, "Differences from Swarm:\n")
+			if tt.want != "" {
+				got = "Differences from Swarm:\n" + got
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s\nwhole output:\n%s", diff, out)
+			}
+		})
+	}
+}
