@@ -84,6 +84,10 @@ type goldenInput struct {
 	NodeLabels       []map[string]string `json:"nodeLabels,omitempty"`
 	// ImageHealthcheck is the HEALTHCHECK of the image's config.
 	ImageHealthcheck *swarmv1.Healthcheck `json:"imageHealthcheck,omitempty"`
+	// ExistingClaims are the claims the Service controller sees (translate.Claims: name to the
+	// service whose slots it holds, "" for none), which it builds with
+	// (translate.WithExistingClaims): an upgrade's view of a service whose claim exists.
+	ExistingClaims translate.Claims `json:"existingClaims,omitempty"`
 	// Options are the operator's options (its flags) the templates depend on.
 	Options goldenOptions `json:"options,omitzero"`
 }
@@ -166,6 +170,12 @@ func (in goldenInput) build(svc *swarmv1.Service) (*Objects, error) {
 		JobIteration: in.JobIteration, Nodes: in.Nodes, NodeLabels: in.NodeLabels, ImageHealthcheck: in.ImageHealthcheck}
 	if in.DeployedStack != nil {
 		inputs.Stack = svc.Labels[translate.LabelStack] // as the Service controller reads it
+	}
+	if len(in.ExistingClaims) > 0 {
+		var err error
+		if svc, err = translate.WithExistingClaims(svc, in.ExistingClaims); err != nil {
+			return nil, err
+		}
 	}
 	return Build(svc, inputs, opts)
 }
