@@ -269,13 +269,17 @@ func (o *ServiceCreateOptions) Run(ctx context.Context) error {
 	auth := o.flags.withRegistryAuth
 	if auth {
 		// docker --with-registry-auth: the client's credentials for the image's registry, in a
-		// Secret written before the Service so that no task pulls without it.
+		// Secret written before the Service so that no task pulls without it; never over the
+		// Secret of a service of that name that exists already.
+		if err := c.Get(ctx, client.ObjectKey{Namespace: o.namespace, Name: o.service.Name}, &swarmv1.Service{}); err == nil {
+			return fmt.Errorf("service %s already exists", o.service.Name)
+		}
 		if err := o.writeRegistryAuth(ctx, o.service, nil); err != nil {
 			return err
 		}
 	}
 	if err := c.Create(ctx, o.service, client.FieldOwner(fieldManager)); err != nil {
-		if auth {
+		if auth && !apierrors.IsAlreadyExists(err) { // (an existing service's Secret is its own)
 			_ = c.Delete(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: o.namespace, Name: o.service.Spec.RegistryAuthSecret}})
 		}
 		if apierrors.IsAlreadyExists(err) {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
+	"slices"
 	"strings"
 	"time"
 
@@ -70,6 +71,11 @@ func updatedAt(o metav1.Object) time.Time {
 		}
 	}
 	return t.UTC()
+}
+
+// serviceExists is the daemon's answer to a service create whose name is taken.
+func serviceExists(name string) error {
+	return errorf(http.StatusConflict, "rpc error: code = AlreadyExists desc = name conflicts with an existing object: service %s already exists", name)
 }
 
 func (s *Server) listServices(ctx context.Context) ([]swarmv1.Service, error) {
@@ -328,6 +334,10 @@ func (s *Server) serviceCreate(w http.ResponseWriter, r *http.Request) error {
 		}
 		return writeJSON(w, http.StatusCreated, swarm.ServiceCreateResponse{ID: ID(child.UID), Warnings: specWarnings(nil, &ks)})
 	}
+	if slices.ContainsFunc(services, func(x swarmv1.Service) bool { return x.Name == name }) {
+		// before the registry credentials: never over the Secret of the service that exists
+		return serviceExists(spec.Name)
+	}
 	auth, err := s.writeRegistryAuth(ctx, r, name, false, &ks, nil)
 	if err != nil {
 		return err
@@ -335,11 +345,11 @@ func (s *Server) serviceCreate(w http.ResponseWriter, r *http.Request) error {
 	svc := &swarmv1.Service{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: s.Namespace}, Spec: ks}
 	setDockerName(svc, spec.Name)
 	if err := s.Client.Create(ctx, svc, client.FieldOwner(fieldManager)); err != nil {
-		if auth {
+		if auth && !apierrors.IsAlreadyExists(err) { // (an existing service's Secret is its own)
 			_ = s.Client.Delete(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: s.Namespace, Name: ks.RegistryAuthSecret}})
 		}
 		if apierrors.IsAlreadyExists(err) {
-			return errorf(http.StatusConflict, "rpc error: code = AlreadyExists desc = name conflicts with an existing object: service %s already exists", spec.Name)
+			return serviceExists(spec.Name)
 		}
 		if apierrors.IsInvalid(err) {
 			return invalid("rpc error: code = InvalidArgument desc = %v", err)
