@@ -6,6 +6,7 @@
 package pullsecret
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	swarmv1 "github.com/kubeswarm/kubeswarm/api/v1alpha1"
@@ -52,8 +54,11 @@ func Write(ctx context.Context, c client.Client, namespace, name string, cfg ima
 	if sec.Type != corev1.SecretTypeDockerConfigJson {
 		return fmt.Errorf("secret %s exists and is not of type %s; remove it or name the service otherwise", name, corev1.SecretTypeDockerConfigJson)
 	}
+	owned := setOwner(sec, owner)
+	if !owned && len(sec.Data) == 1 && bytes.Equal(sec.Data[corev1.DockerConfigJsonKey], data) {
+		return nil // the same credentials and owner: nothing to write
+	}
 	sec.Data = map[string][]byte{corev1.DockerConfigJsonKey: data}
-	setOwner(sec, owner)
 	if err := c.Update(ctx, sec); err != nil {
 		return fmt.Errorf("writing the registry credentials (secret %s): %w", name, err)
 	}
@@ -100,7 +105,7 @@ func setOwner(sec *corev1.Secret, owner client.Object) bool {
 		kind = "Stack"
 	}
 	ref := metav1.OwnerReference{APIVersion: swarmv1.GroupVersion.String(), Kind: kind, Name: owner.GetName(), UID: owner.GetUID(),
-		Controller: ptrTo(true), BlockOwnerDeletion: ptrTo(true)}
+		Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true)}
 	for _, r := range sec.OwnerReferences {
 		if r.UID == ref.UID {
 			return false
@@ -109,5 +114,3 @@ func setOwner(sec *corev1.Secret, owner client.Object) bool {
 	sec.OwnerReferences = []metav1.OwnerReference{ref}
 	return true
 }
-
-func ptrTo[T any](v T) *T { return &v }
