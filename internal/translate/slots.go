@@ -206,6 +206,9 @@ func SlotClaims(svc *swarmv1.Service) ([]SlotClaim, error) {
 	return out, nil
 }
 
+// slotSeparatorRE finds a taken-out slot template (\x00) with the separators around it.
+var slotSeparatorRE = regexp.MustCompile(`[-_.]*\x00[-_.]*`)
+
 // slotVolumeName is the claim template name of a mount's source: the source with its service
 // templates expanded and {{.Task.Slot}} taken out with the separator before it (data-{{.Task.Slot}}
 // is data); templated says a slot template was there. The name is a pod volume's name too, so it
@@ -213,7 +216,7 @@ func SlotClaims(svc *swarmv1.Service) ([]SlotClaim, error) {
 func slotVolumeName(i int, source string, svc *swarmv1.Service) (name string, templated bool, err error) {
 	templated = hasSlot(source)
 	name = slotRE.ReplaceAllStringFunc(source, func(string) string { return "\x00" })
-	name = regexp.MustCompile(`[-_.]*\x00[-_.]*`).ReplaceAllStringFunc(name, func(m string) string {
+	name = slotSeparatorRE.ReplaceAllStringFunc(name, func(m string) string {
 		if strings.HasPrefix(m, "\x00") || strings.HasSuffix(m, "\x00") {
 			return ""
 		}
