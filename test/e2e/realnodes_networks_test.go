@@ -178,7 +178,11 @@ func TestRealHostNetwork(t *testing.T) {
 		"--publish", "mode=host,published="+port+",target="+port, "-e", "PORT="+port, "-e", "VERSION=hostnet", "kubeswarm.test/web:1")
 	waitRunning(t, 120*time.Second, ns, "hostweb", len(ips))
 	figure(t, "service create --network host --mode global: %d tasks running %.1fs after create", len(ips), time.Since(start).Seconds())
-	for _, p := range runningTasks(t, ns, "hostweb") {
+	tasks := runningTasks(t, ns, "hostweb")
+	if len(tasks) != len(ips) {
+		t.Fatalf("%d running tasks of hostweb, want one per node (%d)", len(tasks), len(ips))
+	}
+	for _, p := range tasks {
 		if want := ips[p.Spec.NodeName]; p.Status.PodIP != want || !p.Spec.HostNetwork {
 			t.Errorf("task %s on %s: address %s hostNetwork %v, want the node's %s", p.Name, p.Spec.NodeName, p.Status.PodIP, p.Spec.HostNetwork, want)
 		}

@@ -171,7 +171,11 @@ func TestRealRegistryAuth(t *testing.T) {
 	if !strings.Contains(svc.Spec.Image, "@sha256:") || svc.Spec.RegistryAuthSecret != "priv-registry-auth" {
 		t.Errorf("image %q (pinned with the credentials), registryAuthSecret %q", svc.Spec.Image, svc.Spec.RegistryAuthSecret)
 	}
-	for _, p := range runningTasks(t, ns, "priv") {
+	tasks := runningTasks(t, ns, "priv")
+	if len(tasks) != 2 {
+		t.Fatalf("%d running tasks of priv, want 2", len(tasks))
+	}
+	for _, p := range tasks {
 		if _, err := get("http://" + net.JoinHostPort(p.Status.PodIP, "80") + "/"); err != nil {
 			t.Errorf("task %s: %v", p.Name, err)
 		}

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -105,7 +106,7 @@ services:
 				t.Fatal(err)
 			}
 			env := strings.Split(environ, "\x00")
-			if want := "B=$(A) pa$$w " + svc; !contains(env, want) {
+			if want := "B=$(A) pa$$w " + svc; !slices.Contains(env, want) {
 				t.Errorf("the task's environment has no %s: %q", want, env)
 			}
 			cmdline, err := taskFile(ip, "/proc/self/cmdline")
@@ -117,15 +118,6 @@ services:
 			}
 		})
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, l := range list {
-		if l == s {
-			return true
-		}
-	}
-	return false
 }
 
 // pushImageWithDir pushes web:1 with a directory dir holding index.html (owned by 101:101,
