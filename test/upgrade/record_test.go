@@ -175,6 +175,9 @@ func save(t *testing.T, name string, s snapshot) {
 // wp-mysql-vol (checkKeptClaims). Empty this when the release is cut.
 var releaseRestarts = map[string]bool{"wp-dbcluster": true}
 
+// releaseRestartStacks are the stacks of releaseRestarts' services: their readiness follows them.
+var releaseRestartStacks = map[string]bool{"wp": true}
+
 // withoutRestarted leaves out of a snapshot what releaseRestarts replaces: the services' tasks,
 // workloads and per-slot claims, their conditions and their stacks' (which follow them).
 func withoutRestarted(s snapshot) snapshot {
@@ -200,8 +203,7 @@ func withoutRestarted(s snapshot) snapshot {
 		}
 	}
 	for k, v := range s.Conditions {
-		_, name, _ := strings.Cut(k, "/")
-		if !releaseRestarts[name] && !(strings.HasPrefix(k, "Stack/") && len(releaseRestarts) > 0) {
+		if !restartedByRelease(k) {
 			out.Conditions[k] = v
 		}
 	}

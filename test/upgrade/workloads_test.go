@@ -169,10 +169,14 @@ func tasksByImage(ns, service string) (map[string]int, error) {
 }
 
 // restartedByRelease tells whether what ("Kind/name" of notReady) is a service this release
-// restarts (releaseRestarts), or a stack, whose readiness follows its services'.
+// restarts (releaseRestarts), or the stack of one (releaseRestartStacks), whose readiness
+// follows its services'.
 func restartedByRelease(what string) bool {
 	kind, name, _ := strings.Cut(what, "/")
-	return releaseRestarts[name] || kind == "Stack" && len(releaseRestarts) > 0
+	if kind == "Stack" {
+		return releaseRestartStacks[name]
+	}
+	return releaseRestarts[name]
 }
 
 // waitSettled waits, with a bound, until the update in flight has completed under the new
